@@ -1,0 +1,243 @@
+//! Cleaned identifiers, batches and the batcher.
+//!
+//! A batch's hash is the resume key: it covers the vendor, the identifier kind and every
+//! (lookup, value) pair in order, and nothing positional, so the same input always yields the
+//! same batches and a rerun can tell which ones a ledger already settled.
+
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// One cleaned identifier and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// Index of the input file in the run's `--input` list.
+    pub file: u32,
+    /// Row number as a person would find it: for CSV/TSV the physical record number counting
+    /// the header as row 1; for JSON arrays the 1-based element index; for NDJSON the line.
+    pub row: u64,
+    /// The normalised identifier value (trimmed, optionally lowercased). Personal data.
+    pub value: String,
+    /// The identifier kind (Lytics field, mParticle identity type or `mpid`, CleverTap
+    /// `identity`/`guid`, Segment external-id type, Hightouch identifier name).
+    pub kind: String,
+    /// Segment only: the `user_id` used to find the profile.
+    pub lookup: Option<String>,
+}
+
+/// SHA-256 over a batch's content.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BatchHash(pub [u8; 32]);
+
+impl BatchHash {
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+    pub fn from_hex(s: &str) -> Option<Self> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(s, &mut out).ok()?;
+        Some(Self(out))
+    }
+}
+
+impl fmt::Debug for BatchHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BatchHash({})", &self.to_hex()[..16])
+    }
+}
+
+impl fmt::Display for BatchHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl serde::Serialize for BatchHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for BatchHash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Self::from_hex(&s).ok_or_else(|| serde::de::Error::custom("expected 64 hex digits"))
+    }
+}
+
+/// A group of identifiers sent in one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    /// 0-based position in the run's batch sequence (informational, not the resume key).
+    pub seq: u64,
+    /// The one identifier kind this batch carries, or `None` for vendors that accept mixed
+    /// kinds in one request (then each item's `kind` is authoritative).
+    pub kind: Option<String>,
+    pub items: Vec<Item>,
+    pub hash: BatchHash,
+}
+
+impl Batch {
+    /// Build a batch and compute its content hash.
+    pub fn new(seq: u64, vendor: &str, kind: Option<String>, items: Vec<Item>) -> Self {
+        let hash = content_hash(vendor, kind.as_deref(), &items);
+        Self {
+            seq,
+            kind,
+            items,
+            hash,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Split into two halves (for bisection); each half gets its own content hash.
+    pub fn split(&self, vendor: &str) -> (Batch, Batch) {
+        let mid = self.items.len() / 2;
+        let (a, b) = self.items.split_at(mid);
+        (
+            Batch::new(self.seq, vendor, self.kind.clone(), a.to_vec()),
+            Batch::new(self.seq, vendor, self.kind.clone(), b.to_vec()),
+        )
+    }
+}
+
+fn content_hash(vendor: &str, kind: Option<&str>, items: &[Item]) -> BatchHash {
+    let mut h = Sha256::new();
+    h.update(b"cdp-purge/batch/v1\0");
+    h.update(vendor.as_bytes());
+    h.update([0]);
+    h.update(kind.unwrap_or("").as_bytes());
+    h.update([0]);
+    for it in items {
+        // Length-prefix each field so no two different batches can hash the same bytes.
+        for field in [
+            it.kind.as_str(),
+            it.lookup.as_deref().unwrap_or(""),
+            it.value.as_str(),
+        ] {
+            h.update((field.len() as u64).to_le_bytes());
+            h.update(field.as_bytes());
+        }
+    }
+    BatchHash(h.finalize().into())
+}
+
+/// Groups items into batches of at most `cap`, one kind per batch when `split_by_kind`.
+///
+/// Batches are emitted as soon as they fill; [`Batcher::finish`] flushes the partial ones in
+/// the order their kinds were first seen. Deterministic: the same items in the same order
+/// always give the same batches.
+pub struct Batcher {
+    vendor: String,
+    cap: usize,
+    split_by_kind: bool,
+    /// Open batches, in first-seen order of their kind (a handful at most).
+    open: Vec<(Option<String>, Vec<Item>)>,
+    next_seq: u64,
+}
+
+impl Batcher {
+    pub fn new(vendor: &str, cap: usize, split_by_kind: bool) -> Self {
+        assert!(cap > 0, "batch cap must be positive");
+        Self {
+            vendor: vendor.to_owned(),
+            cap,
+            split_by_kind,
+            open: Vec::new(),
+            next_seq: 0,
+        }
+    }
+
+    /// Add an item; returns a batch when one fills.
+    pub fn push(&mut self, item: Item) -> Option<Batch> {
+        let key = self.split_by_kind.then(|| item.kind.clone());
+        let idx = match self.open.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                self.open
+                    .push((key, Vec::with_capacity(self.cap.min(1024))));
+                self.open.len() - 1
+            }
+        };
+        self.open[idx].1.push(item);
+        if self.open[idx].1.len() >= self.cap {
+            let (kind, items) = self.open.remove(idx);
+            return Some(self.emit(kind, items));
+        }
+        None
+    }
+
+    /// Flush every partial batch.
+    pub fn finish(mut self) -> Vec<Batch> {
+        let open = std::mem::take(&mut self.open);
+        open.into_iter()
+            .filter(|(_, items)| !items.is_empty())
+            .map(|(k, items)| self.emit(k, items))
+            .collect()
+    }
+
+    fn emit(&mut self, kind: Option<String>, items: Vec<Item>) -> Batch {
+        let b = Batch::new(self.next_seq, &self.vendor, kind, items);
+        self.next_seq += 1;
+        b
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(v: &str, kind: &str) -> Item {
+        Item {
+            file: 0,
+            row: 1,
+            value: v.into(),
+            kind: kind.into(),
+            lookup: None,
+        }
+    }
+
+    #[test]
+    fn fills_and_flushes_in_first_seen_kind_order() {
+        let mut b = Batcher::new("lytics", 2, true);
+        assert!(b.push(item("a", "email")).is_none());
+        assert!(b.push(item("1", "id")).is_none());
+        let full = b.push(item("b", "email")).expect("email batch is full");
+        assert_eq!(full.kind.as_deref(), Some("email"));
+        assert_eq!(full.items.len(), 2);
+        assert!(b.push(item("c", "email")).is_none());
+        let rest = b.finish();
+        let kinds: Vec<_> = rest
+            .iter()
+            .map(|b| b.kind.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(kinds, ["id", "email"]);
+    }
+
+    #[test]
+    fn hash_depends_on_content_not_position() {
+        let a = Batch::new(0, "v", None, vec![item("x", "k")]);
+        let b = Batch::new(
+            7,
+            "v",
+            None,
+            vec![Item {
+                row: 99,
+                file: 3,
+                ..item("x", "k")
+            }],
+        );
+        let c = Batch::new(0, "v", None, vec![item("y", "k")]);
+        let d = Batch::new(0, "w", None, vec![item("x", "k")]);
+        assert_eq!(a.hash, b.hash);
+        assert_ne!(a.hash, c.hash);
+        assert_ne!(a.hash, d.hash);
+        assert_eq!(BatchHash::from_hex(&a.hash.to_hex()), Some(a.hash));
+    }
+}

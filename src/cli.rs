@@ -1,0 +1,374 @@
+//! Command-line definitions: clap derive only, no I/O and no logic.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::exit::EXIT_CODES_HELP;
+use crate::vendor::VendorKind;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cdp-purge",
+    version,
+    about = "Bulk-delete customer profiles from customer-data platforms, at the vendor's quota, with an audit ledger",
+    long_about = None,
+    after_help = EXIT_CODES_HELP,
+    propagate_version = true,
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Print only errors (no progress, no summary text; --json output still goes to stdout)
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
+    /// More log output (-v: info, -vv: debug). Identifiers are never logged.
+    #[arg(long, short, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read, clean and batch the input exactly as a real run would; send nothing
+    #[command(after_help = PLAN_EXAMPLES)]
+    Plan(PlanArgs),
+
+    /// Delete the profiles: paced to the vendor's quota, retried, recorded in a ledger
+    #[command(after_help = DELETE_EXAMPLES)]
+    Delete(DeleteArgs),
+
+    /// List the supported vendors: per-request cap, quota, identifier kinds, credentials
+    Vendors(VendorsArgs),
+
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+
+    /// Print the man page (roff) to stdout
+    #[command(hide = true)]
+    Man,
+}
+
+const PLAN_EXAMPLES: &str = "\
+Examples:
+  cdp-purge plan --vendor mparticle --identity-type customerid -i ids.csv --column customerid
+  cdp-purge plan --vendor lytics --field email -i users.csv --column email --json
+  zcat list.csv.gz | cdp-purge plan --vendor clevertap --id-kind identity -i - --format csv --column id";
+
+const DELETE_EXAMPLES: &str = "\
+Examples:
+  cdp-purge delete --vendor mparticle --pod us1 --environment production \\
+      -i ids.csv --column customerid --identity-type customerid --yes
+  cdp-purge delete --vendor lytics --table user --field email -i users.csv --column email --yes
+  cdp-purge delete --dry-run ...   (same as `cdp-purge plan ...`)
+
+Rerun the same command with the same ledger to resume after a crash or Ctrl-C.";
+
+/// Input selection, parsing and cleaning: shared by `plan` and `delete`.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Input")]
+pub struct InputArgs {
+    /// Input file(s); `-` reads stdin; `.gz` is decompressed on the fly. Repeatable.
+    #[arg(long = "input", short = 'i', value_name = "FILE", required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// Input format (default: from the extension; stdin defaults to csv)
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Column (CSV header name) or key (JSON objects; dotted path for nested keys) holding the identifier
+    #[arg(long, value_name = "NAME", conflicts_with = "column_index")]
+    pub column: Option<String>,
+
+    /// 0-based column index holding the identifier (CSV/TSV)
+    #[arg(long, value_name = "N")]
+    pub column_index: Option<usize>,
+
+    /// Field delimiter for CSV (default: `,`; `\t` for .tsv)
+    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+
+    /// The CSV/TSV file has no header row (one identifier per line unless --column-index)
+    #[arg(long)]
+    pub no_header: bool,
+
+    /// Values treated as empty, comma-separated; replaces the built-in list
+    /// [default: null,NULL,Null,None,none,nan,NaN,NAN,undefined,nil,NIL,N/A,n/a,NA,#N/A,0]
+    #[arg(long, value_name = "A,B,C", value_delimiter = ',', num_args = 0..)]
+    pub null_values: Option<Vec<String>>,
+
+    /// Lowercase identifiers before de-duplication (for case-insensitive kinds such as email)
+    #[arg(long)]
+    pub lowercase: bool,
+
+    /// Skip per-kind validation (email syntax, MPID range, ...)
+    #[arg(long)]
+    pub no_validate: bool,
+
+    /// Write one CSV line per rejected row (file, row, column, reason) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+
+    /// Also write the raw rejected value to the rejects file (personal data)
+    #[arg(long, requires = "rejects")]
+    pub rejects_include_values: bool,
+
+    /// Identifiers per request (at most the vendor's cap; see `cdp-purge vendors`)
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Tsv,
+    Json,
+    Ndjson,
+}
+
+/// Which vendor and where: shared by `plan` and `delete`.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Vendor")]
+pub struct VendorArgs {
+    /// The vendor to delete from (see `cdp-purge vendors`)
+    #[arg(long, value_enum)]
+    pub vendor: VendorKind,
+
+    /// Override the vendor's host, e.g. a proxy or the local sandbox (http:// allowed)
+    #[arg(long, value_name = "URL", env = "CDP_PURGE_BASE_URL")]
+    pub base_url: Option<String>,
+
+    /// Read credentials from this file (KEY=VALUE lines, as the environment variables)
+    #[arg(long, value_name = "FILE")]
+    pub credentials_file: Option<PathBuf>,
+
+    /// Lytics: the table (default: user)
+    #[arg(long, value_name = "TABLE", help_heading = "Lytics")]
+    pub table: Option<String>,
+
+    /// Lytics: the identity field deleted by (e.g. email, member_id)
+    #[arg(long, value_name = "FIELD", help_heading = "Lytics")]
+    pub field: Option<String>,
+
+    /// mParticle: pod hosting the account
+    #[arg(long, value_enum, help_heading = "mParticle")]
+    pub pod: Option<Pod>,
+
+    /// mParticle: environment_type of the deletion
+    #[arg(long, value_enum, help_heading = "mParticle")]
+    pub environment: Option<Environment>,
+
+    /// mParticle: identity type of the values (`mpid`, or a unique identity such as customerid, email)
+    #[arg(long, value_name = "TYPE", help_heading = "mParticle")]
+    pub identity_type: Option<String>,
+
+    /// CleverTap: what the values are
+    #[arg(long, value_enum, help_heading = "CleverTap")]
+    pub id_kind: Option<IdKind>,
+
+    /// CleverTap or Segment: region of the account
+    #[arg(long, value_name = "REGION", help_heading = "CleverTap / Segment")]
+    pub region: Option<String>,
+
+    /// Segment: the Unify space ID
+    #[arg(long, value_name = "SPACE", help_heading = "Segment")]
+    pub space: Option<String>,
+
+    /// Segment: external-id type of the values (e.g. email, anonymous_id)
+    #[arg(long, value_name = "TYPE", help_heading = "Segment")]
+    pub id_type: Option<String>,
+
+    /// Segment / Hightouch: column holding each row's identifier type
+    #[arg(
+        long,
+        value_name = "NAME",
+        alias = "identifier-type-column",
+        help_heading = "Segment"
+    )]
+    pub id_type_column: Option<String>,
+
+    /// Segment: column holding each row's lookup user_id
+    #[arg(long, value_name = "NAME", help_heading = "Segment")]
+    pub user_id_column: Option<String>,
+
+    /// Hightouch: the identity graph ID
+    #[arg(long, value_name = "GRAPH", help_heading = "Hightouch")]
+    pub graph: Option<String>,
+
+    /// Hightouch: identifier name of the values (e.g. email, phone)
+    #[arg(long, value_name = "NAME", help_heading = "Hightouch")]
+    pub identifier_type: Option<String>,
+
+    /// Hightouch: do not blocklist the values (supercluster repair only, not for deletion)
+    #[arg(long, help_heading = "Hightouch")]
+    pub no_block: bool,
+
+    /// Hightouch: confirm the rows are already gone from the warehouse sources
+    #[arg(long, help_heading = "Hightouch")]
+    pub source_data_deleted: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pod {
+    Us1,
+    Us2,
+    Eu1,
+    Au1,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Production,
+    Development,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdKind {
+    Identity,
+    Guid,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub vendor: VendorArgs,
+
+    /// Print the plan as one JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub vendor: VendorArgs,
+
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+
+    /// Print the final summary as one JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+
+    /// Do not ask for confirmation (required when stdin is not a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Send nothing; print the plan (same as `cdp-purge plan`)
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Pacing, retries, ledger.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Delivery")]
+pub struct DeliveryArgs {
+    /// Ledger file (JSON Lines) [default: <first input>.ledger.jsonl, or cdp-purge-stdin.ledger.jsonl]
+    #[arg(long, value_name = "FILE")]
+    pub ledger: Option<PathBuf>,
+
+    /// Store raw identifiers in the ledger (personal data; off by default)
+    #[arg(long)]
+    pub ledger_include_identifiers: bool,
+
+    /// Requests per second (default: the vendor's quota; above it only with a warning)
+    #[arg(long, value_name = "N")]
+    pub max_rps: Option<f64>,
+
+    /// Identifiers per second (default: the vendor's quota; above it only with a warning)
+    #[arg(long, value_name = "N")]
+    pub max_items_per_sec: Option<f64>,
+
+    /// Requests in flight at once (default: the vendor's, enough to reach the quota at ~1 s latency)
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<u32>,
+
+    /// Retries per batch after the first attempt
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub max_retries: u32,
+
+    /// Longest wait between two attempts (also caps Retry-After)
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub max_backoff: Duration,
+
+    /// Per-request timeout (connect and total)
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Resend batches the ledger records as permanently failed
+    #[arg(long)]
+    pub retry_failed: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VendorsArgs {
+    /// Print as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "\\t" | "tab" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        _ => Err("the delimiter must be one ASCII character (or \\t / tab)".into()),
+    }
+}
+
+/// Parse `30s`, `1m30s`, `500ms`, or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    if let Ok(secs) = s.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Ok(Duration::from_secs_f64(secs));
+        }
+        return Err("a duration must be a non-negative number".into());
+    }
+    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30s, 2m, 500ms)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_and_delimiters() {
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("-1").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_delimiter("\\t"), Ok(b'\t'));
+        assert_eq!(parse_delimiter(";"), Ok(b';'));
+        assert!(parse_delimiter(";;").is_err());
+    }
+}

@@ -1,0 +1,6 @@
+//! One module per subcommand.
+
+pub mod completions;
+pub mod delete;
+pub mod plan;
+pub mod vendors;

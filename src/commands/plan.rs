@@ -1,0 +1,207 @@
+//! `cdp-purge plan`: read, clean and batch exactly as a real run would; send nothing.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::batch::Batcher;
+use crate::cli::{GlobalArgs, InputArgs, PlanArgs, VendorArgs};
+use crate::exit::{Code, UserError};
+use crate::input::{self, IntakeSpec, IntakeStats, Reject};
+use crate::settings::{self, Target};
+use crate::vendor::Quota;
+
+/// What a run would do.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Plan {
+    pub vendor: &'static str,
+    pub target: String,
+    #[serde(flatten)]
+    pub intake: IntakeStats,
+    pub batches: u64,
+    pub requests: u64,
+    pub batch_size: usize,
+    pub quota: Quota,
+    /// Seconds at the quota (None when the vendor limits only concurrency).
+    pub estimated_seconds: Option<f64>,
+}
+
+/// Writes the `--rejects` CSV.
+pub struct RejectsWriter {
+    w: csv::Writer<std::io::BufWriter<std::fs::File>>,
+    include_values: bool,
+    names: Vec<String>,
+}
+
+impl RejectsWriter {
+    pub fn create(
+        path: &Path,
+        include_values: bool,
+        inputs: &[std::path::PathBuf],
+    ) -> anyhow::Result<Self> {
+        let f = std::fs::File::create(path).map_err(|e| {
+            UserError::usage(format!(
+                "cannot create rejects file {}: {e}",
+                path.display()
+            ))
+        })?;
+        let mut w = csv::Writer::from_writer(std::io::BufWriter::new(f));
+        let mut header = vec!["file", "row", "column", "reason"];
+        if include_values {
+            header.push("value");
+        }
+        w.write_record(&header)?;
+        Ok(Self {
+            w,
+            include_values,
+            names: inputs.iter().map(|p| p.display().to_string()).collect(),
+        })
+    }
+
+    pub fn write(&mut self, r: &Reject) -> anyhow::Result<()> {
+        let file = self
+            .names
+            .get(r.file as usize)
+            .map(String::as_str)
+            .unwrap_or("?");
+        let row = r.row.to_string();
+        let reason = r.reason.to_string();
+        let mut rec = vec![file, row.as_str(), r.column.as_str(), reason.as_str()];
+        if self.include_values {
+            rec.push(r.raw.as_deref().unwrap_or(""));
+        }
+        self.w
+            .write_record(&rec)
+            .context("writing the rejects file")?;
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> anyhow::Result<()> {
+        self.w.flush().context("writing the rejects file")?;
+        Ok(())
+    }
+}
+
+/// Run intake and batching, counting everything; writes `--rejects` if asked.
+pub fn compute(target: &Target, spec: &IntakeSpec, input: &InputArgs) -> anyhow::Result<Plan> {
+    let info = target.vendor.info();
+    let mut rejects = match &input.rejects {
+        Some(p) => Some(RejectsWriter::create(
+            p,
+            input.rejects_include_values,
+            &spec.inputs,
+        )?),
+        None => None,
+    };
+    let mut batcher = Batcher::new(info.id, target.batch_size, info.one_kind_per_request);
+    let mut batches = 0u64;
+    let stats = input::run(
+        spec,
+        &mut |item| {
+            if batcher.push(item).is_some() {
+                batches += 1;
+            }
+            Ok(())
+        },
+        &mut |r| match rejects.as_mut() {
+            Some(w) => w.write(r),
+            None => Ok(()),
+        },
+    )?;
+    batches += batcher.finish().len() as u64;
+    if let Some(w) = rejects {
+        w.finish()?;
+    }
+    Ok(Plan {
+        vendor: info.id,
+        target: target.name.clone(),
+        requests: batches,
+        batches,
+        batch_size: target.batch_size,
+        quota: info.quota,
+        estimated_seconds: estimate(&info.quota, batches, stats.kept),
+        intake: stats,
+    })
+}
+
+/// Time to send at the quota: the binding one of the two budgets.
+pub fn estimate(q: &Quota, requests: u64, items: u64) -> Option<f64> {
+    let by_req = q.requests.map(|r| requests as f64 / r.per_sec());
+    let by_items = q.items.map(|r| items as f64 / r.per_sec());
+    match (by_req, by_items) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+pub fn run(args: &PlanArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
+    run_with(&args.input, &args.vendor, args.json, global)
+}
+
+/// Shared by `plan` and `delete --dry-run`.
+pub fn run_with(
+    input: &InputArgs,
+    vendor: &VendorArgs,
+    json: bool,
+    global: &GlobalArgs,
+) -> anyhow::Result<Code> {
+    let target = settings::target(vendor, input.batch_size, false)?;
+    let spec = settings::intake(input, vendor)?;
+    let plan = compute(&target, &spec, input)?;
+    if json {
+        println!("{}", serde_json::to_string(&plan)?);
+    } else if !global.quiet {
+        print!("{}", render(&plan));
+    }
+    Ok(Code::Success)
+}
+
+fn fmt_duration(secs: f64) -> String {
+    humantime::format_duration(Duration::from_secs(secs.ceil() as u64)).to_string()
+}
+
+/// The plan as text.
+pub fn render(p: &Plan) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(s, "plan for {} (nothing sent)", p.target);
+    for f in &p.intake.files {
+        let _ = writeln!(
+            s,
+            "  input        {} ({} rows, sha256 {}…)",
+            f.path,
+            f.rows,
+            &f.sha256[..f.sha256.len().min(12)]
+        );
+    }
+    let _ = writeln!(s, "  rows read    {}", p.intake.rows_read);
+    let _ = writeln!(s, "  kept         {}", p.intake.kept);
+    let _ = writeln!(s, "  rejected     {}", p.intake.rejected_total());
+    for (reason, n) in &p.intake.rejected {
+        let _ = writeln!(s, "    {reason:<14} {n}");
+    }
+    let _ = writeln!(s, "  duplicates   {}", p.intake.duplicates);
+    let _ = writeln!(
+        s,
+        "  batches      {} (up to {} identifiers each)",
+        p.batches, p.batch_size
+    );
+    let _ = writeln!(s, "  requests     {}", p.requests);
+    let _ = writeln!(s, "  quota        {}", p.quota);
+    match p.estimated_seconds {
+        Some(secs) => {
+            let _ = writeln!(s, "  estimate     {} at the quota", fmt_duration(secs));
+        }
+        None => {
+            let n = p.quota.in_flight.unwrap_or(1).max(1);
+            let secs = p.requests as f64 / f64::from(n);
+            let _ = writeln!(
+                s,
+                "  estimate     about {} at 1 s per request, {n} in flight",
+                fmt_duration(secs)
+            );
+        }
+    }
+    s
+}

@@ -1,0 +1,25 @@
+//! cdp-purge: bulk profile deletion for customer-data platforms.
+//!
+//! The binary's `main` parses the CLI and calls [`run`]; everything else lives in modules.
+
+pub mod batch;
+pub mod cli;
+pub mod commands;
+pub mod exit;
+pub mod input;
+pub mod settings;
+pub mod vendor;
+
+use cli::{Cli, Command};
+use exit::Code;
+
+/// Run one command; the error boundary in `main` turns an `Err` into a message and a code.
+pub fn run(cli: Cli) -> anyhow::Result<Code> {
+    match cli.command {
+        Command::Plan(args) => commands::plan::run(&args, &cli.global),
+        Command::Delete(args) => commands::delete::run(&args, &cli.global),
+        Command::Vendors(args) => commands::vendors::run(&args),
+        Command::Completions(args) => commands::completions::run(&args),
+        Command::Man => commands::completions::man(),
+    }
+}

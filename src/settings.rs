@@ -1,0 +1,347 @@
+//! Resolve command-line flags and the environment into validated plain structs.
+//! Everything here is checked before anything is read or sent.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::cli::{Environment, IdKind, InputArgs, Pod, VendorArgs};
+use crate::exit::UserError;
+use crate::input::{ColumnSel, DEFAULT_NULL_VALUES, IntakeSpec, KindSource};
+use crate::vendor::{Secret, VendorKind};
+
+/// Vendor-specific parameters of a target.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(tag = "vendor", rename_all = "lowercase")]
+pub enum VendorParams {
+    Lytics {
+        table: String,
+        field: String,
+    },
+    Mparticle {
+        pod: Pod,
+        environment: Environment,
+        identity_type: String,
+    },
+    Clevertap {
+        region: String,
+        id_kind: IdKind,
+    },
+    Segment {
+        region: String,
+        space: String,
+    },
+    Hightouch {
+        graph: String,
+        block: bool,
+        path: String,
+    },
+}
+
+/// One place to delete from: vendor, host, parameters, credentials.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Name shown in output (the config target name, or the vendor id).
+    pub name: String,
+    pub vendor: VendorKind,
+    /// Scheme and host, no trailing slash.
+    pub base_url: String,
+    pub params: VendorParams,
+    /// Credentials by environment-variable name. Empty for `plan`.
+    pub credentials: BTreeMap<&'static str, Secret>,
+    pub batch_size: usize,
+}
+
+impl Target {
+    pub fn credential(&self, name: &str) -> anyhow::Result<&str> {
+        self.credentials
+            .get(name)
+            .map(Secret::expose)
+            .ok_or_else(|| {
+                UserError::usage(format!("{name} is not set"))
+                    .with_hint(format!(
+                        "export {name}=... or put {name}=... in a --credentials-file"
+                    ))
+                    .into()
+            })
+    }
+}
+
+fn need<T: Clone>(v: &Option<T>, flag: &str, vendor: VendorKind) -> Result<T, UserError> {
+    v.clone().ok_or_else(|| {
+        UserError::usage(format!("--vendor {vendor} needs {flag}"))
+            .with_hint(format!("see `cdp-purge {} --help`", "delete"))
+    })
+}
+
+/// Resolve the vendor flags into a target. `with_credentials` loads and checks credentials
+/// (a real run); `plan` does not need them.
+pub fn target(
+    v: &VendorArgs,
+    batch_size: Option<usize>,
+    with_credentials: bool,
+) -> anyhow::Result<Target> {
+    let kind = v.vendor;
+    let info = kind.info();
+    let (params, default_host) = match kind {
+        VendorKind::Lytics => (
+            VendorParams::Lytics {
+                table: v.table.clone().unwrap_or_else(|| "user".into()),
+                field: need(&v.field, "--field (the identity field, e.g. email)", kind)?,
+            },
+            info.default_base_url.to_owned(),
+        ),
+        VendorKind::Mparticle => {
+            let pod = v.pod.unwrap_or(Pod::Us1);
+            let host = match pod {
+                Pod::Us1 => "https://s2s.mparticle.com",
+                Pod::Us2 => "https://s2s.us2.mparticle.com",
+                Pod::Eu1 => "https://s2s.eu1.mparticle.com",
+                Pod::Au1 => "https://s2s.au1.mparticle.com",
+            };
+            (
+                VendorParams::Mparticle {
+                    pod,
+                    environment: need(
+                        &v.environment,
+                        "--environment production|development",
+                        kind,
+                    )?,
+                    identity_type: need(
+                        &v.identity_type,
+                        "--identity-type (mpid, customerid, email, ...)",
+                        kind,
+                    )?,
+                },
+                host.to_owned(),
+            )
+        }
+        VendorKind::Clevertap => {
+            let region = v.region.clone().unwrap_or_else(|| "eu1".into());
+            let host = match region.as_str() {
+                "eu1" => "https://api.clevertap.com".to_owned(),
+                "in1" | "sg1" | "us1" | "aps3" | "mec1" => {
+                    format!("https://{region}.api.clevertap.com")
+                }
+                other => {
+                    return Err(
+                        UserError::usage(format!("unknown CleverTap region {other:?}"))
+                            .with_hint("use one of in1, sg1, us1, aps3, mec1, eu1")
+                            .into(),
+                    );
+                }
+            };
+            (
+                VendorParams::Clevertap {
+                    region,
+                    id_kind: need(&v.id_kind, "--id-kind identity|guid", kind)?,
+                },
+                host,
+            )
+        }
+        VendorKind::Segment => {
+            let region = v.region.clone().unwrap_or_else(|| "us".into());
+            let host = match region.as_str() {
+                "us" => "https://profiles.segment.com",
+                "eu" => "https://profiles.euw1.segment.com",
+                other => {
+                    return Err(
+                        UserError::usage(format!("unknown Segment region {other:?}"))
+                            .with_hint("use us or eu")
+                            .into(),
+                    );
+                }
+            };
+            (
+                VendorParams::Segment {
+                    region,
+                    space: need(&v.space, "--space (the Unify space ID)", kind)?,
+                },
+                host.to_owned(),
+            )
+        }
+        VendorKind::Hightouch => (
+            VendorParams::Hightouch {
+                graph: need(&v.graph, "--graph (the identity graph ID)", kind)?,
+                block: !v.no_block,
+                path: "/api/v1/idr/{graph}/queue-for-reprocessing".into(),
+            },
+            info.default_base_url.to_owned(),
+        ),
+    };
+    let base_url = v
+        .base_url
+        .clone()
+        .unwrap_or(default_host)
+        .trim_end_matches('/')
+        .to_owned();
+    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+        return Err(UserError::usage(format!(
+            "--base-url must start with https:// or http://, got {base_url:?}"
+        ))
+        .into());
+    }
+    let batch_size = match batch_size {
+        None => info.default_batch,
+        Some(0) => return Err(UserError::usage("--batch-size must be at least 1").into()),
+        Some(n) if n > info.max_batch => {
+            return Err(UserError::usage(format!(
+                "--batch-size {n} is above {}'s cap of {} identifiers per request",
+                info.name, info.max_batch
+            ))
+            .with_hint(format!("use --batch-size {} or less", info.max_batch))
+            .into());
+        }
+        Some(n) => n,
+    };
+    let credentials = if with_credentials {
+        load_credentials(kind, v.credentials_file.as_deref())?
+    } else {
+        BTreeMap::new()
+    };
+    Ok(Target {
+        name: kind.id().to_owned(),
+        vendor: kind,
+        base_url,
+        params,
+        credentials,
+        batch_size,
+    })
+}
+
+/// Credentials from the environment, then a `--credentials-file` (KEY=VALUE lines) for the
+/// ones the environment lacks. Missing ones are an error naming the variables.
+pub fn load_credentials(
+    kind: VendorKind,
+    file: Option<&Path>,
+) -> anyhow::Result<BTreeMap<&'static str, Secret>> {
+    let mut from_file = BTreeMap::new();
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            UserError::usage(format!(
+                "cannot read credentials file {}: {e}",
+                path.display()
+            ))
+        })?;
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let line = line.strip_prefix("export ").unwrap_or(line);
+            let Some((k, val)) = line.split_once('=') else {
+                return Err(UserError::usage(format!(
+                    "{}:{}: expected KEY=VALUE",
+                    path.display(),
+                    n + 1
+                ))
+                .into());
+            };
+            let val = val.trim().trim_matches('"').trim_matches('\'');
+            from_file.insert(k.trim().to_owned(), val.to_owned());
+        }
+    }
+    let mut out = BTreeMap::new();
+    let mut missing = Vec::new();
+    for &name in kind.info().credentials {
+        let v = std::env::var(name)
+            .ok()
+            .filter(|s| !s.is_empty())
+            .or_else(|| from_file.get(name).cloned());
+        match v {
+            Some(v) => {
+                out.insert(name, Secret::new(v));
+            }
+            None => missing.push(name),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(UserError::usage(format!("{} credentials missing: {}", kind.info().name, missing.join(", ")))
+            .with_hint(format!(
+                "export {} (or list them in a --credentials-file); they are never taken from the command line",
+                missing.iter().map(|m| format!("{m}=...")).collect::<Vec<_>>().join(" ")
+            ))
+            .into());
+    }
+    Ok(out)
+}
+
+/// Resolve the input flags for a target into an intake spec.
+pub fn intake(i: &InputArgs, v: &VendorArgs) -> anyhow::Result<IntakeSpec> {
+    let column = match (&i.column, i.column_index) {
+        (Some(c), _) => ColumnSel::Name(c.clone()),
+        (None, Some(n)) => ColumnSel::Index(n),
+        (None, None) => ColumnSel::Whole,
+    };
+    let fixed_kind = match v.vendor {
+        VendorKind::Lytics => v.field.clone(),
+        VendorKind::Mparticle => v.identity_type.clone(),
+        VendorKind::Clevertap => v.id_kind.map(|k| match k {
+            IdKind::Identity => "identity".to_owned(),
+            IdKind::Guid => "guid".to_owned(),
+        }),
+        VendorKind::Segment => v.id_type.clone(),
+        VendorKind::Hightouch => v.identifier_type.clone(),
+    };
+    let kind = match (fixed_kind, &v.id_type_column) {
+        (Some(_), Some(_)) => {
+            return Err(UserError::usage(
+                "give either a fixed identifier type or --id-type-column, not both",
+            )
+            .into());
+        }
+        (Some(k), None) => KindSource::Fixed(k),
+        (None, Some(c)) if matches!(v.vendor, VendorKind::Segment | VendorKind::Hightouch) => {
+            KindSource::Column(ColumnSel::Name(c.clone()))
+        }
+        (None, Some(_)) => {
+            return Err(UserError::usage(format!(
+                "--id-type-column is for segment and hightouch, not {}",
+                v.vendor
+            ))
+            .into());
+        }
+        (None, None) => {
+            let flag = match v.vendor {
+                VendorKind::Lytics => "--field",
+                VendorKind::Mparticle => "--identity-type",
+                VendorKind::Clevertap => "--id-kind",
+                VendorKind::Segment => "--id-type or --id-type-column",
+                VendorKind::Hightouch => "--identifier-type or --id-type-column",
+            };
+            return Err(UserError::usage(format!("--vendor {} needs {flag}", v.vendor)).into());
+        }
+    };
+    let lookup = match (v.vendor, &v.user_id_column) {
+        (VendorKind::Segment, Some(c)) => Some(ColumnSel::Name(c.clone())),
+        (VendorKind::Segment, None) => {
+            return Err(UserError::usage("--vendor segment needs --user-id-column (the column with each row's lookup user_id)").into());
+        }
+        (_, Some(_)) => {
+            return Err(UserError::usage("--user-id-column is for --vendor segment only").into());
+        }
+        (_, None) => None,
+    };
+    if (matches!(kind, KindSource::Column(_)) || lookup.is_some()) && column == ColumnSel::Whole {
+        return Err(UserError::usage(
+            "with a type or user_id column, name the identifier column with --column",
+        )
+        .into());
+    }
+    Ok(IntakeSpec {
+        inputs: i.inputs.clone(),
+        format: i.format,
+        column,
+        delimiter: i.delimiter,
+        no_header: i.no_header,
+        null_values: i.null_values.clone().unwrap_or_else(|| {
+            DEFAULT_NULL_VALUES
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect()
+        }),
+        lowercase: i.lowercase,
+        validate: !i.no_validate,
+        kind,
+        lookup,
+    })
+}

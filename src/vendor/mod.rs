@@ -1,0 +1,509 @@
+//! Vendors: the facts table, the adapter trait and the registry.
+//!
+//! An adapter is data plus two functions: build a request from a batch, and classify a
+//! response into per-item outcomes. Pacing, retries, the ledger and progress live in the
+//! engine. Adding a vendor touches one file here and one row of [`VENDORS`].
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::batch::Batch;
+
+/// A quota: at most `count` events in any window of `per`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Rate {
+    pub count: u32,
+    #[serde(with = "duration_secs")]
+    pub per: Duration,
+}
+
+impl Rate {
+    pub const fn per_second(count: u32) -> Self {
+        Self {
+            count,
+            per: Duration::from_secs(1),
+        }
+    }
+    /// Average events per second.
+    pub fn per_sec(&self) -> f64 {
+        f64::from(self.count) / self.per.as_secs_f64()
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.per == Duration::from_secs(1) {
+            write!(f, "{}/s", self.count)
+        } else {
+            write!(f, "{} per {}s", self.count, self.per.as_secs_f64())
+        }
+    }
+}
+
+mod duration_secs {
+    pub fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+}
+
+/// What the vendor allows. `None` means the vendor publishes no such limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Quota {
+    pub requests: Option<Rate>,
+    pub items: Option<Rate>,
+    /// Requests in flight at once (CleverTap limits this, not a rate).
+    pub in_flight: Option<u32>,
+    /// True when the numbers above are documented by the vendor; false when they are our
+    /// conservative defaults for a vendor that publishes none.
+    pub documented: bool,
+}
+
+impl fmt::Display for Quota {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(r) = self.requests {
+            parts.push(format!("{r} requests"));
+        }
+        if let Some(r) = self.items {
+            parts.push(format!("{r} items"));
+        }
+        if let Some(n) = self.in_flight {
+            parts.push(format!("{n} in flight"));
+        }
+        let s = if parts.is_empty() {
+            "none published".to_owned()
+        } else {
+            parts.join(", ")
+        };
+        if self.documented {
+            f.write_str(&s)
+        } else {
+            write!(f, "{s} (not published; conservative default)")
+        }
+    }
+}
+
+/// The supported vendors.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum VendorKind {
+    Lytics,
+    Mparticle,
+    Clevertap,
+    Segment,
+    Hightouch,
+}
+
+impl VendorKind {
+    pub fn info(self) -> &'static VendorInfo {
+        VENDORS
+            .iter()
+            .find(|v| v.kind == self)
+            .expect("every vendor has a row in VENDORS")
+    }
+    pub fn id(self) -> &'static str {
+        self.info().id
+    }
+}
+
+impl fmt::Display for VendorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// One row of the vendor facts table (see ../shared/vendor-apis.md).
+#[derive(Debug, serde::Serialize)]
+pub struct VendorInfo {
+    #[serde(skip)]
+    pub kind: VendorKind,
+    /// The `--vendor` value.
+    pub id: &'static str,
+    pub name: &'static str,
+    /// The API this tool calls.
+    pub api: &'static str,
+    /// Largest number of identifiers one request may carry (the hard cap).
+    pub max_batch: usize,
+    /// Batch size used when `--batch-size` is not given.
+    pub default_batch: usize,
+    /// Whether the per-request cap is the vendor's documented one.
+    pub max_batch_documented: bool,
+    pub quota: Quota,
+    /// Default cap on requests in flight.
+    pub default_concurrency: u32,
+    /// One identifier kind per request.
+    pub one_kind_per_request: bool,
+    /// What identifiers it takes.
+    pub id_kinds: &'static str,
+    /// Environment variables holding credentials.
+    pub credentials: &'static [&'static str],
+    /// Default host (region/pod flags may change it).
+    pub default_base_url: &'static str,
+    /// How deletion completes after the vendor accepts it.
+    pub completion: &'static str,
+}
+
+/// The vendor facts, one row each. Used by `vendors`, `plan` and the engine.
+pub static VENDORS: &[VendorInfo] = &[
+    VendorInfo {
+        kind: VendorKind::Lytics,
+        id: "lytics",
+        name: "Lytics",
+        api: "DELETE /v2/identity/queue/bulk/{table}/{field}",
+        // Lytics documents no hard cap ("many thousands"); batches stay small so one
+        // failure does not hold up much.
+        max_batch: 1000,
+        default_batch: 100,
+        max_batch_documented: false,
+        quota: Quota {
+            requests: Some(Rate::per_second(10)),
+            items: None,
+            in_flight: None,
+            documented: false,
+        },
+        default_concurrency: 8,
+        one_kind_per_request: true,
+        id_kinds: "one identity field per request (--field, e.g. email, member_id) of --table (default user)",
+        credentials: &["LYTICS_API_TOKEN"],
+        default_base_url: "https://api.lytics.io",
+        completion: "asynchronous; poll GET /v2/identity/deletestatus/{request_id} until state done",
+    },
+    VendorInfo {
+        kind: VendorKind::Mparticle,
+        id: "mparticle",
+        name: "mParticle",
+        api: "POST /userprofile/bulkdelete",
+        max_batch: 100,
+        default_batch: 100,
+        max_batch_documented: true,
+        quota: Quota {
+            requests: None,
+            items: Some(Rate::per_second(1500)),
+            in_flight: None,
+            documented: true,
+        },
+        default_concurrency: 24,
+        one_kind_per_request: false,
+        id_kinds: "mpid (signed 64-bit, sent as a string) or a unique identity type (--identity-type, e.g. customerid, email)",
+        credentials: &["MPARTICLE_API_KEY", "MPARTICLE_API_SECRET"],
+        default_base_url: "https://s2s.mparticle.com",
+        completion: "logical deletion; no status API (verify through the Profile API)",
+    },
+    VendorInfo {
+        kind: VendorKind::Clevertap,
+        id: "clevertap",
+        name: "CleverTap",
+        api: "POST /1/delete/profiles.json",
+        max_batch: 100,
+        default_batch: 100,
+        max_batch_documented: true,
+        quota: Quota {
+            requests: None,
+            items: None,
+            in_flight: Some(3),
+            documented: true,
+        },
+        default_concurrency: 3,
+        one_kind_per_request: true,
+        id_kinds: "identity or guid (--id-kind), never both in one request",
+        credentials: &["CLEVERTAP_ACCOUNT_ID", "CLEVERTAP_PASSCODE"],
+        default_base_url: "https://api.clevertap.com",
+        completion: "queued; processed after 24 hours and cannot be undone; no status API",
+    },
+    VendorInfo {
+        kind: VendorKind::Segment,
+        id: "segment",
+        name: "Twilio Segment",
+        api: "POST /v1/spaces/{space}/collections/users/profiles/user_id:{user_id}/external_ids/delete",
+        max_batch: 1,
+        default_batch: 1,
+        max_batch_documented: true,
+        quota: Quota {
+            requests: Some(Rate::per_second(100)),
+            items: None,
+            in_flight: None,
+            documented: true,
+        },
+        default_concurrency: 128,
+        one_kind_per_request: true,
+        id_kinds: "one external id (--id-type or --id-type-column) per request, found by its profile's user_id (--user-id-column)",
+        credentials: &["SEGMENT_TOKEN"],
+        default_base_url: "https://profiles.segment.com",
+        completion: "synchronous for the identity graph; downstream destinations are not touched",
+    },
+    VendorInfo {
+        kind: VendorKind::Hightouch,
+        id: "hightouch",
+        name: "Hightouch",
+        api: "POST /api/v1/idr/{graph}/queue-for-reprocessing",
+        max_batch: 1000,
+        default_batch: 100,
+        max_batch_documented: false,
+        quota: Quota {
+            requests: Some(Rate {
+                count: 200,
+                per: Duration::from_secs(10),
+            }),
+            items: None,
+            in_flight: None,
+            documented: true,
+        },
+        default_concurrency: 8,
+        one_kind_per_request: false,
+        id_kinds: "identifier name from the graph's model (--identifier-type or a type column), e.g. email, phone",
+        credentials: &["HIGHTOUCH_API_KEY"],
+        default_base_url: "https://api.hightouch.com",
+        completion: "queued; acted on in the next IDR run; poll reprocess-status/{requestId}",
+    },
+];
+
+/// An HTTP request an adapter wants sent. Header values may hold secrets: the engine never
+/// logs them.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: reqwest::Method,
+    /// Full URL (the adapter joins its base URL and path). May hold personal data (Segment
+    /// puts the lookup user_id in the path): never log it.
+    pub url: String,
+    pub headers: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
+    pub body: Vec<u8>,
+}
+
+/// A response as the adapter sees it.
+#[derive(Debug)]
+pub struct Response<'a> {
+    pub status: u16,
+    pub headers: &'a reqwest::header::HeaderMap,
+    pub body: &'a [u8],
+    /// 1-based attempt number of this request.
+    pub attempt: u32,
+    /// An earlier attempt of this batch may have reached the vendor (it timed out or the
+    /// connection dropped after sending), so "already gone" answers can mean our own success.
+    pub maybe_delivered_before: bool,
+}
+
+/// How one item ended.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeClass {
+    /// The vendor accepted the deletion.
+    Acknowledged,
+    /// Already absent or already queued (a success).
+    AlreadyDone,
+    /// The vendor does not know the identifier (documented per vendor).
+    NotFound,
+    /// Permanently refused, with the vendor's message.
+    Invalid,
+}
+
+impl OutcomeClass {
+    pub fn is_success(self) -> bool {
+        matches!(self, Self::Acknowledged | Self::AlreadyDone)
+    }
+}
+
+/// One item's outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemOutcome {
+    pub class: OutcomeClass,
+    /// The vendor's ID for this item or request (Lytics request_id, Hightouch requestId).
+    pub vendor_id: Option<String>,
+    /// The vendor's message for a failure. Must not echo the identifier.
+    pub message: Option<String>,
+}
+
+/// What to do with a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Handled: one outcome per item, in the batch's order.
+    Items(Vec<ItemOutcome>),
+    /// Retry the whole batch. `throttled` marks a 429 (pauses every worker).
+    /// `retry_after` is the vendor's `Retry-After`, already parsed, if any.
+    Retry {
+        throttled: bool,
+        retry_after: Option<Duration>,
+        reason: String,
+    },
+    /// The whole batch failed permanently. `bisect`: the vendor did not name the bad item,
+    /// so splitting the batch may save the good ones.
+    Failed { reason: String, bisect: bool },
+    /// Stop the whole run (bad credentials, feature not enabled, wrong space).
+    Fatal {
+        reason: String,
+        hint: String,
+        auth: bool,
+    },
+}
+
+/// A vendor adapter: request building and response classification, nothing else.
+pub trait Adapter: Send + Sync {
+    fn kind(&self) -> VendorKind;
+    /// Build the request for a batch (including auth headers).
+    fn build(&self, batch: &Batch) -> anyhow::Result<Request>;
+    /// Classify the vendor's answer.
+    fn classify(&self, batch: &Batch, resp: &Response<'_>) -> Verdict;
+    /// Identifiers of the account/workspace for the ledger header (never secrets).
+    fn account(&self) -> Vec<(String, String)>;
+    /// The endpoint for the ledger header, without personal data.
+    fn endpoint(&self) -> String;
+}
+
+/// A secret value: never printed, not even by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Parse a `Retry-After` value: delta-seconds or an HTTP-date. A date in the past means
+/// "now" (zero); garbage gives `None` so the caller falls back to its backoff policy.
+pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    if let Ok(secs) = v.parse::<f64>()
+        && secs.is_finite()
+        && secs >= 0.0
+    {
+        return Some(Duration::from_secs_f64(secs.min(1e9)));
+    }
+    let when = httpdate::parse_http_date(v).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// The `Retry-After` header of a response, parsed.
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    parse_retry_after(v, std::time::SystemTime::now())
+}
+
+/// The classification every vendor shares for statuses it does not treat specially.
+/// 2xx is not handled here: the adapter decides what success means.
+pub fn classify_common(kind: VendorKind, resp: &Response<'_>) -> Verdict {
+    let s = resp.status;
+    let snippet = error_message(resp.body);
+    match s {
+        408 | 425 | 429 | 500 | 502 | 503 | 504 => Verdict::Retry {
+            throttled: s == 429,
+            retry_after: if s == 429 || s == 503 {
+                retry_after(resp.headers)
+            } else {
+                None
+            },
+            reason: format!(
+                "HTTP {s}{}",
+                snippet.map(|m| format!(": {m}")).unwrap_or_default()
+            ),
+        },
+        401 | 403 => Verdict::Fatal {
+            reason: format!(
+                "{} refused the credentials (HTTP {s}{})",
+                kind.info().name,
+                snippet.map(|m| format!(": {m}")).unwrap_or_default()
+            ),
+            hint: format!("check {}", kind.info().credentials.join(" and ")),
+            auth: true,
+        },
+        400 | 422 => Verdict::Failed {
+            reason: format!(
+                "HTTP {s}{}",
+                snippet.map(|m| format!(": {m}")).unwrap_or_default()
+            ),
+            bisect: true,
+        },
+        s if (500..600).contains(&s) => Verdict::Retry {
+            throttled: false,
+            retry_after: None,
+            reason: format!("HTTP {s}"),
+        },
+        _ => Verdict::Failed {
+            reason: format!(
+                "HTTP {s}{}",
+                snippet.map(|m| format!(": {m}")).unwrap_or_default()
+            ),
+            bisect: false,
+        },
+    }
+}
+
+/// Pull a short message out of a vendor error body (`message`, `error`, `error.message`),
+/// bounded in length. Vendors sometimes echo identifiers in messages; adapters for those
+/// vendors must not pass this through without care.
+pub fn error_message(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let m = v
+        .get("message")
+        .and_then(|m| m.as_str())
+        .or_else(|| v.get("error").and_then(|e| e.as_str()))
+        .or_else(|| v.pointer("/error/message").and_then(|m| m.as_str()))?;
+    let mut m: String = m.chars().filter(|c| !c.is_control()).take(200).collect();
+    if m.is_empty() {
+        return None;
+    }
+    m.shrink_to_fit();
+    Some(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    #[test]
+    fn every_vendor_has_one_row_with_sane_caps() {
+        use clap::ValueEnum;
+        for k in VendorKind::value_variants() {
+            let info = k.info();
+            assert_eq!(info.kind, *k);
+            assert!(info.default_batch >= 1 && info.default_batch <= info.max_batch);
+            assert!(!info.credentials.is_empty());
+        }
+        assert_eq!(VENDORS.len(), VendorKind::value_variants().len());
+    }
+
+    #[test]
+    fn retry_after_both_forms() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        assert_eq!(
+            parse_retry_after(&later, now),
+            Some(Duration::from_secs(30))
+        );
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
+        assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-3", now), None);
+        let _ = SystemTime::now();
+    }
+}
