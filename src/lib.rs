@@ -5,8 +5,11 @@
 pub mod batch;
 pub mod cli;
 pub mod commands;
+pub mod engine;
 pub mod exit;
 pub mod input;
+pub mod ledger;
+pub mod report;
 pub mod settings;
 pub mod vendor;
 

@@ -168,3 +168,10 @@ pub fn run(
     let _ = (spec, on_item, on_reject);
     anyhow::bail!("intake is not implemented yet")
 }
+
+/// Placeholder until the `intake` branch lands: copy stdin to a temp file so both passes
+/// can read it.
+pub fn spool_stdin(spec: &mut IntakeSpec) -> anyhow::Result<Option<tempfile::TempPath>> {
+    let _ = spec;
+    Ok(None)
+}
