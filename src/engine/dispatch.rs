@@ -339,8 +339,12 @@ impl Inner {
             if parent.is_some() {
                 Stats::add(&self.stats.bisect_requests, 1);
             }
+            if self.stopped() {
+                // Stopped while the intent was being written: the line says "sent" but
+                // nothing left; a rerun sends the batch.
+                return None;
+            }
             let ans = self.send(&request, batch, attempt, maybe_delivered).await;
-            drop(slot);
             maybe_delivered |= ans.maybe_delivered;
             rec.phase = Phase::Result;
             rec.received_at = Some(ledger::now_rfc3339());
@@ -404,13 +408,22 @@ impl Inner {
                     }
                 }
                 Verdict::Fatal { reason, hint, auth } => {
-                    rec.reason = Some(reason.clone());
+                    // Stop before giving the slot back, so no other worker sends meanwhile.
+                    self.stop(StopReason::Fatal {
+                        reason: reason.clone(),
+                        hint,
+                        auth,
+                    });
+                    drop(slot);
+                    rec.reason = Some(reason);
                     rec.decision = Some("fatal".into());
                     let _ = self.ledger.write(Record::Attempt(rec)).await;
-                    self.stop(StopReason::Fatal { reason, hint, auth });
                     return None;
                 }
             };
+            // Held until the verdict took effect (a 429's pause, a fatal stop), so no worker
+            // slips a request past it.
+            drop(slot);
             rec.decision = Some(decision.into());
             rec.delay_ms = delay.map(|d| d.as_millis() as u64);
             if let Err(e) = self.ledger.write(Record::Attempt(rec)).await {
