@@ -59,12 +59,16 @@ impl Lytics {
         }
         #[derive(Deserialize)]
         struct Data {
-            #[serde(default)]
-            successes: HashMap<String, serde_json::Value>,
-            #[serde(default)]
-            errors: HashMap<String, serde_json::Value>,
+            successes: Option<HashMap<String, serde_json::Value>>,
+            errors: Option<HashMap<String, serde_json::Value>>,
         }
-        let Data { successes, errors } = serde_json::from_slice::<Envelope>(body).ok()?.data;
+        let data = serde_json::from_slice::<Envelope>(body).ok()?.data;
+        // Neither map at all is not the documented answer; both empty is (an empty batch).
+        if data.successes.is_none() && data.errors.is_none() {
+            return None;
+        }
+        let successes = data.successes.unwrap_or_default();
+        let errors = data.errors.unwrap_or_default();
         // Keys should be exactly what we sent; fall back to an ASCII-case-insensitive match
         // in case the field normalises (emails) before echoing.
         let fold = |m: &HashMap<String, serde_json::Value>| -> HashMap<String, serde_json::Value> {
@@ -89,7 +93,9 @@ impl Lytics {
                     // A resubmission answers with the original request_id, exactly like a
                     // first submission, so there is nothing to tell apart: both are
                     // Acknowledged, and the request_id is what `status` polls.
-                    let id = wire::id_string(&id);
+                    // Documented as a bare string; tolerate `{"request_id": …}` too.
+                    let id = wire::id_string(&id)
+                        .or_else(|| id.get("request_id").and_then(wire::id_string));
                     let mut o = ItemOutcome::acknowledged(id.clone());
                     if id.is_none() {
                         o = o.with_message("queued; no request_id returned");
@@ -337,17 +343,23 @@ mod tests {
         let a = Lytics::new(&target()).expect("adapter");
         let b = batch("lytics", "email", &["ann@example.com"]);
         let h = HeaderMap::new();
-        let v = a.classify(&b, &resp(202, &h, br#"{"data":{"successes":{"ann@exa"#));
-        assert!(
-            matches!(
-                v,
-                Verdict::Retry {
-                    throttled: false,
-                    ..
-                }
-            ),
-            "{v:?}"
-        );
+        for body in [
+            &br#"{"data":{"successes":{"ann@exa"#[..],
+            br#"{"data":{}}"#,
+            b"",
+        ] {
+            let v = a.classify(&b, &resp(202, &h, body));
+            assert!(
+                matches!(
+                    v,
+                    Verdict::Retry {
+                        throttled: false,
+                        ..
+                    }
+                ),
+                "{v:?}"
+            );
+        }
     }
 
     #[test]

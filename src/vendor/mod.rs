@@ -539,6 +539,75 @@ mod tests {
     }
 
     #[test]
+    fn registry_builds_the_adapter_for_each_vendor() {
+        use crate::cli::{Environment, IdKind, Pod};
+        use crate::settings::VendorParams;
+        let params = |k: VendorKind| match k {
+            VendorKind::Lytics => VendorParams::Lytics {
+                table: "user".into(),
+                field: "email".into(),
+            },
+            VendorKind::Mparticle => VendorParams::Mparticle {
+                pod: Pod::Us1,
+                environment: Environment::Development,
+                identity_type: "mpid".into(),
+            },
+            VendorKind::Clevertap => VendorParams::Clevertap {
+                region: "eu1".into(),
+                id_kind: IdKind::Guid,
+            },
+            VendorKind::Segment => VendorParams::Segment {
+                region: "us".into(),
+                space: "spa_1".into(),
+            },
+            VendorKind::Hightouch => VendorParams::Hightouch {
+                graph: "g".into(),
+                block: true,
+                path: "/api/v1/idr/{graph}/queue-for-reprocessing".into(),
+            },
+        };
+        for info in VENDORS {
+            let mut target = Target {
+                name: info.id.into(),
+                vendor: info.kind,
+                base_url: info.default_base_url.into(),
+                params: params(info.kind),
+                credentials: info
+                    .credentials
+                    .iter()
+                    .map(|&c| (c, Secret::new("x")))
+                    .collect(),
+                batch_size: info.default_batch,
+            };
+            let a = adapter(&target).expect("adapter");
+            assert_eq!(a.kind(), info.kind);
+            assert!(a.endpoint().contains(info.default_base_url));
+            let has_status = a.status_request("id").expect("ok").is_some();
+            assert_eq!(
+                has_status,
+                matches!(info.kind, VendorKind::Lytics | VendorKind::Hightouch)
+            );
+            if !has_status {
+                assert!(a.parse_status(b"{}").is_err());
+            }
+            // Every listed credential is required.
+            for &c in info.credentials {
+                let saved = target.credentials.remove(c).expect("present");
+                let err = adapter(&target).err().expect("missing credential");
+                assert!(err.to_string().contains(c), "{err}");
+                target.credentials.insert(c, saved);
+            }
+            // Params of another vendor are an internal error, not a panic.
+            target.params = params(if info.kind == VendorKind::Lytics {
+                VendorKind::Segment
+            } else {
+                VendorKind::Lytics
+            });
+            assert!(adapter(&target).is_err());
+        }
+    }
+
+    #[test]
     fn retry_after_both_forms() {
         let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
