@@ -79,13 +79,12 @@ impl Clevertap {
     }
 
     fn refused(&self, batch: &Batch, status: u16, body: &[u8]) -> Verdict {
-        let (_, message) = wire::error_fields(body);
-        let message = message
-            .map(|m| wire::scrub(&m, batch))
-            .unwrap_or_else(|| "no error message".into());
+        let (_, raw) = wire::error_fields(body);
+        let raw = raw.unwrap_or_else(|| "no error message".into());
         Verdict::Failed {
-            bisect: !Self::client_bug(&message),
-            reason: format!("HTTP {status}: {message}"),
+            // Decided on the raw text: redaction could hide the phrase we look for.
+            bisect: !Self::client_bug(&raw),
+            reason: format!("HTTP {status}: {}", wire::scrub(&raw, batch)),
         }
     }
 }

@@ -128,10 +128,10 @@ impl Adapter for Mparticle {
             // No body and no ID are documented; a 202 only says the batch was accepted.
             200..=299 => wire::all(batch, ItemOutcome::acknowledged(None)),
             400 => {
-                let (_, message) = wire::error_fields(resp.body);
-                let message = message.map(|m| wire::scrub(&m, batch));
-                let text = message.as_deref().unwrap_or("Bad Request");
-                if text.to_ascii_lowercase().contains("must be unique") {
+                let (_, raw) = wire::error_fields(resp.body);
+                let raw = raw.unwrap_or_else(|| "Bad Request".into());
+                let text = wire::scrub(&raw, batch);
+                if raw.to_ascii_lowercase().contains("must be unique") {
                     // A property of the workspace's identity settings: every batch of this
                     // identity type fails alike, so splitting saves nothing.
                     Verdict::Failed {

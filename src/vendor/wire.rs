@@ -85,31 +85,43 @@ fn redact(text: &str, batch: &Batch) -> String {
     let mut out = text.to_owned();
     for it in &batch.items {
         for needle in std::iter::once(it.value.as_str()).chain(it.lookup.as_deref()) {
-            if !needle.is_empty() {
-                out = replace_ascii_ci(&out, needle, REDACTED);
+            if let Some(replaced) = replace_ascii_ci(&out, needle, REDACTED) {
+                out = replaced;
             }
         }
     }
     out
 }
 
-fn replace_ascii_ci(hay: &str, needle: &str, with: &str) -> String {
-    // ASCII lowercasing keeps byte offsets, so positions found in the lowered copy are char
-    // boundaries of the original.
-    let lower_hay = hay.to_ascii_lowercase();
-    let lower_needle = needle.to_ascii_lowercase();
-    if !lower_hay.contains(&lower_needle) {
-        return hay.to_owned();
+/// `hay` with every ASCII-case-insensitive occurrence of `needle` replaced, or `None` when
+/// there is none (the common case: no allocation). Byte matching is sound on UTF-8: a match
+/// starts on the needle's leading byte, which no continuation byte equals, and ASCII case
+/// folding never touches non-ASCII bytes, so match bounds are char boundaries.
+fn replace_ascii_ci(hay: &str, needle: &str, with: &str) -> Option<String> {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    if n.is_empty() || n.len() > h.len() {
+        return None;
     }
+    let find = |from: usize| {
+        h[from..]
+            .windows(n.len())
+            .position(|w| w.eq_ignore_ascii_case(n))
+            .map(|p| p + from)
+    };
+    let mut at = find(0)?;
     let mut out = String::with_capacity(hay.len());
     let mut last = 0;
-    for (i, _) in lower_hay.match_indices(&lower_needle) {
-        out.push_str(&hay[last..i]);
+    loop {
+        out.push_str(&hay[last..at]);
         out.push_str(with);
-        last = i + needle.len();
+        last = at + n.len();
+        match find(last) {
+            Some(next) => at = next,
+            None => break,
+        }
     }
     out.push_str(&hay[last..]);
-    out
+    Some(out)
 }
 
 /// [`classify_common`] for a batch, with the batch's identifiers redacted from the body
@@ -254,6 +266,15 @@ mod tests {
         b.items[0].lookup = Some("user-7".into());
         let s = scrub("ann@example.com is bad; profile USER-7\n gone", &b);
         assert_eq!(s, "<redacted> is bad; profile <redacted> gone");
+    }
+
+    #[test]
+    fn replace_handles_repeats_edges_and_non_ascii() {
+        assert_eq!(replace_ascii_ci("abab", "AB", "x").as_deref(), Some("xx"));
+        assert_eq!(replace_ascii_ci("éa-é", "é", "x").as_deref(), Some("xa-x"));
+        assert_eq!(replace_ascii_ci("abc", "abcd", "x"), None);
+        assert_eq!(replace_ascii_ci("abc", "", "x"), None);
+        assert_eq!(replace_ascii_ci("aaa", "aa", "x").as_deref(), Some("xa"));
     }
 
     #[test]
