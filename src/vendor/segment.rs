@@ -17,6 +17,17 @@ use crate::settings::{Target, VendorParams};
 
 const TOKEN: &str = "SEGMENT_TOKEN";
 
+const SOURCE_HINT: &str = "the first call creates the internal profile-api-source; check --space \
+     and that the token's role is Workspace Owner, Identity Admin or Unify and Engage Admin";
+
+/// "Invalid URL: valid `user_id` is required. Unsupported <id type>": about this item's
+/// lookup or type, not about how we built the request.
+fn bad_lookup_or_type(lower_message: &str) -> bool {
+    lower_message.contains("unsupported")
+        || lower_message.contains("valid `user_id`")
+        || lower_message.contains("valid user_id")
+}
+
 #[derive(Debug)]
 pub struct Segment {
     region: String,
@@ -139,7 +150,7 @@ impl Adapter for Segment {
             ),
             (404, "source_id_not_found") => Verdict::Fatal {
                 reason: format!("Segment: no source attached to space {}", self.space),
-                hint: "the first call creates the internal profile-api-source; check --space and that the token's role is Workspace Owner, Identity Admin or Unify and Engage Admin".into(),
+                hint: SOURCE_HINT.into(),
                 auth: false,
             },
             // Without a Segment error code a 404 is not about the profile (a wrong host or
@@ -170,9 +181,7 @@ impl Adapter for Segment {
             (400, _) if lower.contains("must differ from lookup id") => Self::one(
                 ItemOutcome::invalid("the identifier to delete is the lookup user_id itself"),
             ),
-            (400, _) if lower.contains("unsupported") || lower.contains("valid `user_id`") || lower.contains("valid user_id") => {
-                Self::one(ItemOutcome::invalid(quoted()))
-            }
+            (400, _) if bad_lookup_or_type(&lower) => Self::one(ItemOutcome::invalid(quoted())),
             // "Only one external_id…", "Invalid collection…", "Missing required parameters":
             // our request is malformed; with one item there is nothing to bisect.
             (400, _) => Verdict::Failed {
