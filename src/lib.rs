@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod exit;
 pub mod input;
+pub mod sandbox;
 pub mod settings;
 pub mod vendor;
 
@@ -19,6 +20,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Plan(args) => commands::plan::run(&args, &cli.global),
         Command::Delete(args) => commands::delete::run(&args, &cli.global),
         Command::Vendors(args) => commands::vendors::run(&args),
+        Command::Sandbox(args) => commands::sandbox::run(&args, &cli.global),
         Command::Completions(args) => commands::completions::run(&args),
         Command::Man => commands::completions::man(),
     }
