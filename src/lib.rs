@@ -10,6 +10,7 @@ pub mod exit;
 pub mod input;
 pub mod ledger;
 pub mod report;
+pub mod sandbox;
 pub mod settings;
 pub mod vendor;
 
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Plan(args) => commands::plan::run(&args, &cli.global),
         Command::Delete(args) => commands::delete::run(&args, &cli.global),
         Command::Vendors(args) => commands::vendors::run(&args),
+        Command::Sandbox(args) => commands::sandbox::run(&args, &cli.global),
         Command::Completions(args) => commands::completions::run(&args),
         Command::Man => commands::completions::man(),
     }

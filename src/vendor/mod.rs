@@ -521,11 +521,6 @@ pub fn error_message(body: &[u8]) -> Option<String> {
     Some(m)
 }
 
-/// Placeholder until the `vendors` branch lands (it defines the real registry here).
-pub fn adapter(target: &crate::settings::Target) -> anyhow::Result<std::sync::Arc<dyn Adapter>> {
-    anyhow::bail!("no adapter for {} yet", target.vendor)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
