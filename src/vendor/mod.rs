@@ -5,9 +5,30 @@
 //! engine. Adding a vendor touches one file here and one row of [`VENDORS`].
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::batch::Batch;
+use crate::settings::Target;
+
+pub mod clevertap;
+pub mod hightouch;
+pub mod lytics;
+pub mod mparticle;
+pub mod segment;
+pub mod wire;
+
+/// The adapter for a target. Fails when a credential is missing or cannot be put in a
+/// header; the error names the variable, never its value.
+pub fn adapter(target: &Target) -> anyhow::Result<Arc<dyn Adapter>> {
+    Ok(match target.vendor {
+        VendorKind::Lytics => Arc::new(lytics::Lytics::new(target)?),
+        VendorKind::Mparticle => Arc::new(mparticle::Mparticle::new(target)?),
+        VendorKind::Clevertap => Arc::new(clevertap::Clevertap::new(target)?),
+        VendorKind::Segment => Arc::new(segment::Segment::new(target)?),
+        VendorKind::Hightouch => Arc::new(hightouch::Hightouch::new(target)?),
+    })
+}
 
 /// A quota: at most `count` events in any window of `per`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -363,6 +384,32 @@ pub trait Adapter: Send + Sync {
     fn account(&self) -> Vec<(String, String)>;
     /// The endpoint for the ledger header, without personal data.
     fn endpoint(&self) -> String;
+
+    /// The request asking for the state of a job the vendor acknowledged with `vendor_id`,
+    /// or `None` when the vendor has no status API (then verification is out of band; see
+    /// docs/vendors.md).
+    fn status_request(&self, vendor_id: &str) -> anyhow::Result<Option<Request>> {
+        let _ = vendor_id;
+        Ok(None)
+    }
+
+    /// Read a 2xx answer to [`Adapter::status_request`]. Non-2xx answers are the caller's to
+    /// classify (retry, auth) before calling this.
+    fn parse_status(&self, body: &[u8]) -> anyhow::Result<JobState> {
+        let _ = body;
+        anyhow::bail!("{} has no status API", self.kind().info().name)
+    }
+}
+
+/// Where an acknowledged deletion job stands, as the vendor's status API reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobState {
+    /// Not finished; the vendor's state name.
+    Pending(String),
+    /// Finished: the data is gone.
+    Done,
+    /// Finished without deleting; the vendor's state or error message.
+    Failed(String),
 }
 
 /// A secret value: never printed, not even by `Debug`.
@@ -489,6 +536,75 @@ mod tests {
             assert!(!info.credentials.is_empty());
         }
         assert_eq!(VENDORS.len(), VendorKind::value_variants().len());
+    }
+
+    #[test]
+    fn registry_builds_the_adapter_for_each_vendor() {
+        use crate::cli::{Environment, IdKind, Pod};
+        use crate::settings::VendorParams;
+        let params = |k: VendorKind| match k {
+            VendorKind::Lytics => VendorParams::Lytics {
+                table: "user".into(),
+                field: "email".into(),
+            },
+            VendorKind::Mparticle => VendorParams::Mparticle {
+                pod: Pod::Us1,
+                environment: Environment::Development,
+                identity_type: "mpid".into(),
+            },
+            VendorKind::Clevertap => VendorParams::Clevertap {
+                region: "eu1".into(),
+                id_kind: IdKind::Guid,
+            },
+            VendorKind::Segment => VendorParams::Segment {
+                region: "us".into(),
+                space: "spa_1".into(),
+            },
+            VendorKind::Hightouch => VendorParams::Hightouch {
+                graph: "g".into(),
+                block: true,
+                path: "/api/v1/idr/{graph}/queue-for-reprocessing".into(),
+            },
+        };
+        for info in VENDORS {
+            let mut target = Target {
+                name: info.id.into(),
+                vendor: info.kind,
+                base_url: info.default_base_url.into(),
+                params: params(info.kind),
+                credentials: info
+                    .credentials
+                    .iter()
+                    .map(|&c| (c, Secret::new("x")))
+                    .collect(),
+                batch_size: info.default_batch,
+            };
+            let a = adapter(&target).expect("adapter");
+            assert_eq!(a.kind(), info.kind);
+            assert!(a.endpoint().contains(info.default_base_url));
+            let has_status = a.status_request("id").expect("ok").is_some();
+            assert_eq!(
+                has_status,
+                matches!(info.kind, VendorKind::Lytics | VendorKind::Hightouch)
+            );
+            if !has_status {
+                assert!(a.parse_status(b"{}").is_err());
+            }
+            // Every listed credential is required.
+            for &c in info.credentials {
+                let saved = target.credentials.remove(c).expect("present");
+                let err = adapter(&target).err().expect("missing credential");
+                assert!(err.to_string().contains(c), "{err}");
+                target.credentials.insert(c, saved);
+            }
+            // Params of another vendor are an internal error, not a panic.
+            target.params = params(if info.kind == VendorKind::Lytics {
+                VendorKind::Segment
+            } else {
+                VendorKind::Lytics
+            });
+            assert!(adapter(&target).is_err());
+        }
     }
 
     #[test]

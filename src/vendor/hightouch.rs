@@ -1,0 +1,362 @@
+//! Hightouch identity resolution: queue identifier values for reprocessing, which deletes
+//! the `ht_id` profiles holding them in the next IDR run (and blocklists the values unless
+//! `block` is false). Path from the target (the OpenAPI's `queue-for-reprocessing` by
+//! default; the older docs say `reprocess`).
+
+use anyhow::bail;
+use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+use serde::{Deserialize, Serialize};
+
+use super::wire;
+use super::{Adapter, ItemOutcome, JobState, Request, Response, VendorKind, Verdict};
+use crate::batch::Batch;
+use crate::settings::{Target, VendorParams};
+
+const KEY: &str = "HIGHTOUCH_API_KEY";
+
+#[derive(Debug)]
+pub struct Hightouch {
+    base_url: String,
+    graph: String,
+    block: bool,
+    url: String,
+    auth: HeaderValue,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    identifiers: Vec<Identifier<'a>>,
+    block: bool,
+}
+
+#[derive(Serialize)]
+struct Identifier<'a> {
+    identifier: &'a str,
+    value: &'a str,
+}
+
+impl Hightouch {
+    pub fn new(target: &Target) -> anyhow::Result<Self> {
+        let VendorParams::Hightouch { graph, block, path } = &target.params else {
+            bail!(
+                "internal error: Hightouch adapter built for a {} target",
+                target.vendor
+            );
+        };
+        if !path.starts_with('/') {
+            bail!("the Hightouch path must start with '/'");
+        }
+        Ok(Self {
+            url: format!(
+                "{}{}",
+                target.base_url,
+                path.replace("{graph}", &wire::segment(graph))
+            ),
+            base_url: target.base_url.clone(),
+            graph: graph.clone(),
+            block: *block,
+            auth: wire::secret_header(&format!("Bearer {}", target.credential(KEY)?), KEY)?,
+        })
+    }
+}
+
+impl Adapter for Hightouch {
+    fn kind(&self) -> VendorKind {
+        VendorKind::Hightouch
+    }
+
+    fn build(&self, batch: &Batch) -> anyhow::Result<Request> {
+        let body = Body {
+            identifiers: batch
+                .items
+                .iter()
+                .map(|it| Identifier {
+                    identifier: &it.kind,
+                    value: &it.value,
+                })
+                .collect(),
+            block: self.block,
+        };
+        Ok(Request {
+            method: Method::POST,
+            url: self.url.clone(),
+            headers: vec![
+                (AUTHORIZATION, self.auth.clone()),
+                wire::json_content_type(),
+            ],
+            body: serde_json::to_vec(&body)?,
+        })
+    }
+
+    fn classify(&self, batch: &Batch, resp: &Response<'_>) -> Verdict {
+        match resp.status {
+            200..=299 => {
+                // The OpenAPI says `requestId`; the older page calls it `jobId`.
+                let id = serde_json::from_slice::<serde_json::Value>(resp.body)
+                    .ok()
+                    .and_then(|v| {
+                        v.get("requestId")
+                            .or_else(|| v.get("jobId"))
+                            .and_then(wire::id_string)
+                    });
+                let outcome = match id {
+                    Some(id) => ItemOutcome::acknowledged(Some(id)),
+                    None => ItemOutcome::acknowledged(None).with_message("no requestId returned"),
+                };
+                wire::all(batch, outcome)
+            }
+            // An unknown graph fails every batch alike.
+            404 => Verdict::Fatal {
+                reason: format!(
+                    "Hightouch: identity graph {} not found (HTTP 404)",
+                    self.graph
+                ),
+                hint: "check --graph (the identity graph ID) and --base-url".into(),
+                auth: false,
+            },
+            // `{"message":"Validation failed","details":{…}}`: the details may point at one
+            // value (and may quote it).
+            422 => {
+                let detail = serde_json::from_slice::<serde_json::Value>(resp.body)
+                    .ok()
+                    .map(|v| {
+                        let m = v.get("message").and_then(|m| m.as_str()).unwrap_or("");
+                        match v.get("details") {
+                            Some(d) if !d.is_null() => format!("{m} {d}"),
+                            _ => m.to_owned(),
+                        }
+                    })
+                    .unwrap_or_default();
+                let detail = wire::scrub(detail.trim(), batch);
+                Verdict::Failed {
+                    reason: if detail.is_empty() {
+                        "HTTP 422".into()
+                    } else {
+                        format!("HTTP 422: {detail}")
+                    },
+                    bisect: true,
+                }
+            }
+            401 | 403 => Verdict::Fatal {
+                reason: format!("Hightouch refused the API key (HTTP {})", resp.status),
+                hint: format!(
+                    "check {KEY}; it must be created by a workspace Admin, and identity resolution needs the Business tier"
+                ),
+                auth: true,
+            },
+            _ => wire::common(self.kind(), batch, resp),
+        }
+    }
+
+    fn account(&self) -> Vec<(String, String)> {
+        vec![
+            ("graph".into(), self.graph.clone()),
+            ("block".into(), self.block.to_string()),
+        ]
+    }
+
+    fn endpoint(&self) -> String {
+        format!("POST {}", self.url)
+    }
+
+    fn status_request(&self, vendor_id: &str) -> anyhow::Result<Option<Request>> {
+        Ok(Some(Request {
+            method: Method::GET,
+            url: format!(
+                "{}/api/v1/idr/{}/reprocess-status/{}",
+                self.base_url,
+                wire::segment(&self.graph),
+                wire::segment(vendor_id)
+            ),
+            headers: vec![(AUTHORIZATION, self.auth.clone())],
+            body: Vec::new(),
+        }))
+    }
+
+    /// `reprocessed` is the only success; `failed` and `cancelled` are terminal failures;
+    /// `queueing`, `queued` (and anything new) are still pending.
+    fn parse_status(&self, body: &[u8]) -> anyhow::Result<JobState> {
+        #[derive(Deserialize)]
+        struct Status {
+            status: String,
+            #[serde(default)]
+            error: Option<String>,
+        }
+        let s: Status = serde_json::from_slice(body).map_err(|e| {
+            anyhow::anyhow!("Hightouch reprocess status is not the documented shape: {e}")
+        })?;
+        Ok(match s.status.as_str() {
+            "reprocessed" => JobState::Done,
+            "failed" => JobState::Failed(
+                s.error
+                    .filter(|e| !e.is_empty())
+                    .map(|e| e.chars().filter(|c| !c.is_control()).take(300).collect())
+                    .unwrap_or_else(|| "failed".into()),
+            ),
+            "cancelled" => JobState::Failed("cancelled".into()),
+            other => JobState::Pending(other.to_owned()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::Item;
+    use crate::vendor::wire::test_support::{body_json, header};
+    use crate::vendor::{OutcomeClass, Secret};
+    use reqwest::header::HeaderMap;
+
+    fn target(block: bool) -> Target {
+        Target {
+            name: "hightouch".into(),
+            vendor: VendorKind::Hightouch,
+            base_url: "https://api.hightouch.com".into(),
+            params: VendorParams::Hightouch {
+                graph: "e9037b3e-2401-48f9-85eb-8c6e75e3a813".into(),
+                block,
+                path: "/api/v1/idr/{graph}/queue-for-reprocessing".into(),
+            },
+            credentials: [(KEY, Secret::new("ht-key"))].into_iter().collect(),
+            batch_size: 100,
+        }
+    }
+
+    fn mixed() -> Batch {
+        let item = |v: &str, k: &str| Item {
+            file: 0,
+            row: 2,
+            value: v.into(),
+            kind: k.into(),
+            lookup: None,
+        };
+        Batch::new(
+            0,
+            "hightouch",
+            None,
+            vec![item("a@b.com", "email"), item("1234567890", "phone")],
+        )
+    }
+
+    fn resp<'a>(status: u16, headers: &'a HeaderMap, body: &'a [u8]) -> Response<'a> {
+        Response {
+            status,
+            headers,
+            body,
+            attempt: 1,
+            maybe_delivered_before: false,
+        }
+    }
+
+    #[test]
+    fn builds_bearer_request_with_mixed_identifiers() {
+        let a = Hightouch::new(&target(true)).expect("adapter");
+        let req = a.build(&mixed()).expect("request");
+        assert_eq!(req.method, Method::POST);
+        assert_eq!(
+            req.url,
+            "https://api.hightouch.com/api/v1/idr/e9037b3e-2401-48f9-85eb-8c6e75e3a813/queue-for-reprocessing"
+        );
+        assert_eq!(header(&req, "authorization"), Some("Bearer ht-key"));
+        assert!(req.headers[0].1.is_sensitive());
+        assert_eq!(
+            body_json(&req),
+            serde_json::json!({"identifiers":[{"identifier":"email","value":"a@b.com"},{"identifier":"phone","value":"1234567890"}],"block":true})
+        );
+        let a = Hightouch::new(&target(false)).expect("adapter");
+        assert_eq!(
+            body_json(&a.build(&mixed()).expect("request"))["block"],
+            false
+        );
+    }
+
+    #[test]
+    fn graph_is_encoded_into_the_path() {
+        let mut t = target(true);
+        t.params = VendorParams::Hightouch {
+            graph: "g/1 2".into(),
+            block: true,
+            path: "/api/v1/idr/{graph}/reprocess".into(),
+        };
+        let a = Hightouch::new(&t).expect("adapter");
+        assert_eq!(
+            a.endpoint(),
+            "POST https://api.hightouch.com/api/v1/idr/g%2F1%202/reprocess"
+        );
+    }
+
+    #[test]
+    fn classifies_responses() {
+        let a = Hightouch::new(&target(true)).expect("adapter");
+        let b = mixed();
+        let h = HeaderMap::new();
+        assert_eq!(
+            a.classify(&b, &resp(200, &h, br#"{"requestId":"req-9"}"#)),
+            Verdict::Items(vec![ItemOutcome::acknowledged(Some("req-9".into())); 2])
+        );
+        assert_eq!(
+            a.classify(&b, &resp(200, &h, br#"{"jobId":"job-1"}"#)),
+            Verdict::Items(vec![ItemOutcome::acknowledged(Some("job-1".into())); 2])
+        );
+        let Verdict::Items(items) = a.classify(&b, &resp(200, &h, b"")) else {
+            panic!("items");
+        };
+        assert!(items.iter().all(|o| o.class == OutcomeClass::Acknowledged
+            && o.message.as_deref() == Some("no requestId returned")));
+
+        let v = a.classify(
+            &b,
+            &resp(422, &h, br#"{"message":"Validation failed","details":{"identifiers.1.value":"1234567890 is invalid"}}"#),
+        );
+        assert!(
+            matches!(v, Verdict::Failed { bisect: true, ref reason } if reason.starts_with("HTTP 422: Validation failed") && !reason.contains("1234567890")),
+            "{v:?}"
+        );
+        assert!(matches!(
+            a.classify(&b, &resp(404, &h, br#"{"message":"Not Found"}"#)),
+            Verdict::Fatal { auth: false, ref hint, .. } if hint.contains("--graph")
+        ));
+        assert!(matches!(
+            a.classify(&b, &resp(401, &h, b"")),
+            Verdict::Fatal { auth: true, .. }
+        ));
+        let mut h429 = HeaderMap::new();
+        h429.insert("retry-after", HeaderValue::from_static("10"));
+        assert!(matches!(
+            a.classify(&b, &resp(429, &h429, b"")),
+            Verdict::Retry { throttled: true, retry_after: Some(d), .. } if d.as_secs() == 10
+        ));
+    }
+
+    #[test]
+    fn status_request_and_states() {
+        let a = Hightouch::new(&target(true)).expect("adapter");
+        let req = a.status_request("req-9").expect("ok").expect("has status");
+        assert_eq!(req.method, Method::GET);
+        assert_eq!(
+            req.url,
+            "https://api.hightouch.com/api/v1/idr/e9037b3e-2401-48f9-85eb-8c6e75e3a813/reprocess-status/req-9"
+        );
+        let p = |s: &str| a.parse_status(s.as_bytes()).expect("parses");
+        assert_eq!(
+            p(
+                r#"{"status":"queued","queuedAt":"t","reprocessedAt":null,"reprocessedRunId":null,"error":null}"#
+            ),
+            JobState::Pending("queued".into())
+        );
+        assert_eq!(
+            p(r#"{"status":"reprocessed","error":null}"#),
+            JobState::Done
+        );
+        assert_eq!(
+            p(r#"{"status":"failed","error":"Failed to write identifiers to data warehouse"}"#),
+            JobState::Failed("Failed to write identifiers to data warehouse".into())
+        );
+        assert_eq!(
+            p(r#"{"status":"cancelled","error":null}"#),
+            JobState::Failed("cancelled".into())
+        );
+        assert!(a.parse_status(b"nope").is_err());
+    }
+}

@@ -1,0 +1,318 @@
+//! mParticle: `POST /userprofile/bulkdelete` with a JSON array of 1–100 objects.
+//!
+//! A 202 covers the whole batch and proves nothing about any profile (it comes back even
+//! when nothing matched); the deletion is logical and not meant for GDPR/CCPA requests.
+
+use std::collections::BTreeMap;
+
+use anyhow::bail;
+use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+use serde::Serialize;
+
+use super::wire;
+use super::{Adapter, ItemOutcome, Request, Response, VendorKind, Verdict};
+use crate::batch::Batch;
+use crate::cli::{Environment, Pod};
+use crate::settings::{Target, VendorParams};
+
+const KEY: &str = "MPARTICLE_API_KEY";
+const SECRET: &str = "MPARTICLE_API_SECRET";
+
+#[derive(Debug)]
+pub struct Mparticle {
+    url: String,
+    pod: &'static str,
+    environment: &'static str,
+    identity_type: String,
+    auth: HeaderValue,
+}
+
+#[derive(Serialize)]
+struct Deletion<'a> {
+    environment_type: &'a str,
+    action: &'static str,
+    /// Always a JSON string: an MPID is a signed 64-bit integer, and a float on the way
+    /// would round it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mpid: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identities: Option<BTreeMap<&'a str, &'a str>>,
+}
+
+impl Mparticle {
+    pub fn new(target: &Target) -> anyhow::Result<Self> {
+        let VendorParams::Mparticle {
+            pod,
+            environment,
+            identity_type,
+        } = &target.params
+        else {
+            bail!(
+                "internal error: mParticle adapter built for a {} target",
+                target.vendor
+            );
+        };
+        let pod = match pod {
+            Pod::Us1 => "us1",
+            Pod::Us2 => "us2",
+            Pod::Eu1 => "eu1",
+            Pod::Au1 => "au1",
+        };
+        Ok(Self {
+            url: format!("{}/userprofile/bulkdelete", target.base_url),
+            pod,
+            environment: match environment {
+                Environment::Production => "production",
+                Environment::Development => "development",
+            },
+            identity_type: identity_type.clone(),
+            auth: wire::basic_auth(
+                target.credential(KEY)?,
+                target.credential(SECRET)?,
+                &format!("{KEY}/{SECRET}"),
+            )?,
+        })
+    }
+}
+
+impl Adapter for Mparticle {
+    fn kind(&self) -> VendorKind {
+        VendorKind::Mparticle
+    }
+
+    fn build(&self, batch: &Batch) -> anyhow::Result<Request> {
+        let objects = batch
+            .items
+            .iter()
+            .map(|it| {
+                if it.kind.eq_ignore_ascii_case("mpid") {
+                    // The cleaner validated it already; checking again is cheap and keeps a
+                    // bad value from ever reaching a destructive endpoint.
+                    if it.value.parse::<i64>().is_err() {
+                        bail!(
+                            "input {} row {}: an mpid must be a signed 64-bit integer",
+                            it.file + 1,
+                            it.row
+                        );
+                    }
+                    Ok(Deletion {
+                        environment_type: self.environment,
+                        action: "delete",
+                        mpid: Some(&it.value),
+                        identities: None,
+                    })
+                } else {
+                    Ok(Deletion {
+                        environment_type: self.environment,
+                        action: "delete",
+                        mpid: None,
+                        identities: Some(BTreeMap::from([(it.kind.as_str(), it.value.as_str())])),
+                    })
+                }
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Request {
+            method: Method::POST,
+            url: self.url.clone(),
+            headers: vec![
+                (AUTHORIZATION, self.auth.clone()),
+                wire::json_content_type(),
+            ],
+            body: serde_json::to_vec(&objects)?,
+        })
+    }
+
+    fn classify(&self, batch: &Batch, resp: &Response<'_>) -> Verdict {
+        match resp.status {
+            // No body and no ID are documented; a 202 only says the batch was accepted.
+            200..=299 => wire::all(batch, ItemOutcome::acknowledged(None)),
+            400 => {
+                let (_, raw) = wire::error_fields(resp.body);
+                let raw = raw.unwrap_or_else(|| "Bad Request".into());
+                let text = wire::scrub(&raw, batch);
+                if raw.to_ascii_lowercase().contains("must be unique") {
+                    // A property of the workspace's identity settings: every batch of this
+                    // identity type fails alike, so splitting saves nothing.
+                    Verdict::Failed {
+                        reason: format!(
+                            "HTTP 400: {text} (identity type {:?} is not unique in the workspace's identity settings; use a unique type or mpid)",
+                            self.identity_type
+                        ),
+                        bisect: false,
+                    }
+                } else {
+                    // We guarantee the 1–100 array shape, so the likeliest cause is one bad
+                    // item; halving finds it and saves the rest.
+                    Verdict::Failed {
+                        reason: format!("HTTP 400: {text}"),
+                        bisect: true,
+                    }
+                }
+            }
+            401 | 403 => Verdict::Fatal {
+                reason: format!(
+                    "mParticle refused the workspace key/secret (HTTP {})",
+                    resp.status
+                ),
+                hint: format!(
+                    "check {KEY} and {SECRET} (Workspace Settings) and --pod {}",
+                    self.pod
+                ),
+                auth: true,
+            },
+            _ => wire::common(self.kind(), batch, resp),
+        }
+    }
+
+    fn account(&self) -> Vec<(String, String)> {
+        vec![
+            ("pod".into(), self.pod.into()),
+            ("environment".into(), self.environment.into()),
+            ("identity_type".into(), self.identity_type.clone()),
+        ]
+    }
+
+    fn endpoint(&self) -> String {
+        format!("POST {}", self.url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vendor::wire::test_support::{batch, body_json, header};
+    use crate::vendor::{OutcomeClass, Secret};
+    use reqwest::header::HeaderMap;
+
+    fn target(identity_type: &str) -> Target {
+        Target {
+            name: "mparticle".into(),
+            vendor: VendorKind::Mparticle,
+            base_url: "https://s2s.eu1.mparticle.com".into(),
+            params: VendorParams::Mparticle {
+                pod: Pod::Eu1,
+                environment: Environment::Production,
+                identity_type: identity_type.into(),
+            },
+            credentials: [(KEY, Secret::new("key")), (SECRET, Secret::new("secret"))]
+                .into_iter()
+                .collect(),
+            batch_size: 100,
+        }
+    }
+
+    fn resp<'a>(status: u16, headers: &'a HeaderMap, body: &'a [u8]) -> Response<'a> {
+        Response {
+            status,
+            headers,
+            body,
+            attempt: 1,
+            maybe_delivered_before: false,
+        }
+    }
+
+    #[test]
+    fn mpid_stays_an_exact_string() {
+        let a = Mparticle::new(&target("mpid")).expect("adapter");
+        let b = batch(
+            "mparticle",
+            "mpid",
+            &["-3728190466419522015", "9223372036854775807"],
+        );
+        let req = a.build(&b).expect("request");
+        assert_eq!(req.method, Method::POST);
+        assert_eq!(
+            req.url,
+            "https://s2s.eu1.mparticle.com/userprofile/bulkdelete"
+        );
+        // base64("key:secret")
+        assert_eq!(
+            header(&req, "authorization"),
+            Some("Basic a2V5OnNlY3JldA==")
+        );
+        assert!(req.headers[0].1.is_sensitive());
+        assert_eq!(
+            std::str::from_utf8(&req.body).expect("utf-8"),
+            r#"[{"environment_type":"production","action":"delete","mpid":"-3728190466419522015"},{"environment_type":"production","action":"delete","mpid":"9223372036854775807"}]"#
+        );
+    }
+
+    #[test]
+    fn other_identity_types_go_under_identities() {
+        let a = Mparticle::new(&target("customerid")).expect("adapter");
+        let b = batch("mparticle", "customerid", &["C-1001"]);
+        assert_eq!(
+            body_json(&a.build(&b).expect("request")),
+            serde_json::json!([{"environment_type":"production","action":"delete","identities":{"customerid":"C-1001"}}])
+        );
+    }
+
+    #[test]
+    fn non_integer_mpid_is_refused_without_echoing_it() {
+        let a = Mparticle::new(&target("mpid")).expect("adapter");
+        let b = batch("mparticle", "mpid", &["12ab"]);
+        let e = a.build(&b).expect_err("not an i64");
+        assert!(!e.to_string().contains("12ab"), "{e}");
+    }
+
+    #[test]
+    fn classifies_responses() {
+        let a = Mparticle::new(&target("customerid")).expect("adapter");
+        let b = batch("mparticle", "customerid", &["C-1", "C-2"]);
+        let h = HeaderMap::new();
+        let Verdict::Items(items) = a.classify(&b, &resp(202, &h, b"")) else {
+            panic!("items");
+        };
+        assert_eq!(items.len(), 2);
+        assert!(
+            items
+                .iter()
+                .all(|o| o.class == OutcomeClass::Acknowledged && o.vendor_id.is_none())
+        );
+
+        let v = a.classify(
+            &b,
+            &resp(400, &h, br#"{"message":"Invalid request. Please ensure the request contains an MPID or identities."}"#),
+        );
+        assert!(matches!(v, Verdict::Failed { bisect: true, .. }), "{v:?}");
+        let v = a.classify(
+            &b,
+            &resp(400, &h, br#"{"message":"Invalid request. The identity type(s) must be unique. customerid"}"#),
+        );
+        assert!(matches!(v, Verdict::Failed { bisect: false, .. }), "{v:?}");
+
+        let v = a.classify(&b, &resp(401, &h, b""));
+        let Verdict::Fatal { hint, auth, .. } = v else {
+            panic!("fatal");
+        };
+        assert!(auth && hint.contains(KEY) && hint.contains(SECRET));
+
+        let mut h429 = HeaderMap::new();
+        h429.insert("retry-after", HeaderValue::from_static("3"));
+        assert!(matches!(
+            a.classify(&b, &resp(429, &h429, b"")),
+            Verdict::Retry { throttled: true, retry_after: Some(d), .. } if d.as_secs() == 3
+        ));
+        assert!(matches!(
+            a.classify(&b, &resp(503, &h, b"")),
+            Verdict::Retry {
+                throttled: false,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn account_names_pod_environment_and_type() {
+        let a = Mparticle::new(&target("mpid")).expect("adapter");
+        assert_eq!(
+            a.account(),
+            vec![
+                ("pod".to_owned(), "eu1".to_owned()),
+                ("environment".to_owned(), "production".to_owned()),
+                ("identity_type".to_owned(), "mpid".to_owned()),
+            ]
+        );
+    }
+}

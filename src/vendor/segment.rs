@@ -1,0 +1,402 @@
+//! Twilio Segment: Delete Profile Identifier, one external id per request, found by the
+//! profile's `user_id`:
+//! `POST /v1/spaces/{space}/collections/users/profiles/user_id:{user_id}/external_ids/delete`.
+//!
+//! Synchronous for the identity graph. Not a GDPR erasure: the profile stays, destinations
+//! are untouched, and an Event Archive replay brings the identifier back.
+
+use anyhow::bail;
+use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+use serde::Serialize;
+
+use super::wire;
+use super::{Adapter, ItemOutcome, OutcomeClass, Request, Response, VendorKind, Verdict};
+use crate::batch::Batch;
+use crate::settings::{Target, VendorParams};
+
+const TOKEN: &str = "SEGMENT_TOKEN";
+
+const SOURCE_HINT: &str = "the first call creates the internal profile-api-source; check --space \
+     and that the token's role is Workspace Owner, Identity Admin or Unify and Engage Admin";
+
+/// "Invalid URL: valid `user_id` is required. Unsupported <id type>": about this item's
+/// lookup or type, not about how we built the request.
+fn bad_lookup_or_type(lower_message: &str) -> bool {
+    lower_message.contains("unsupported")
+        || lower_message.contains("valid `user_id`")
+        || lower_message.contains("valid user_id")
+}
+
+#[derive(Debug)]
+pub struct Segment {
+    region: String,
+    space: String,
+    /// `{base}/v1/spaces/{space}/collections/users/profiles/user_id:`; the encoded user_id
+    /// and the action follow per request.
+    prefix: String,
+    auth: HeaderValue,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    delete_external_ids: [ExternalId<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct ExternalId<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+}
+
+impl Segment {
+    pub fn new(target: &Target) -> anyhow::Result<Self> {
+        let VendorParams::Segment { region, space } = &target.params else {
+            bail!(
+                "internal error: Segment adapter built for a {} target",
+                target.vendor
+            );
+        };
+        Ok(Self {
+            region: region.clone(),
+            space: space.clone(),
+            prefix: format!(
+                "{}/v1/spaces/{}/collections/users/profiles/user_id:",
+                target.base_url,
+                wire::segment(space)
+            ),
+            // The token is the username; the password is empty.
+            auth: wire::basic_auth(target.credential(TOKEN)?, "", TOKEN)?,
+        })
+    }
+
+    fn one(outcome: ItemOutcome) -> Verdict {
+        Verdict::Items(vec![outcome])
+    }
+}
+
+impl Adapter for Segment {
+    fn kind(&self) -> VendorKind {
+        VendorKind::Segment
+    }
+
+    fn build(&self, batch: &Batch) -> anyhow::Result<Request> {
+        let [item] = batch.items.as_slice() else {
+            bail!(
+                "Segment deletes one identifier per request, this batch has {}",
+                batch.len()
+            );
+        };
+        let Some(user_id) = item.lookup.as_deref().filter(|u| !u.is_empty()) else {
+            bail!(
+                "input {} row {}: no user_id to find the profile by",
+                item.file + 1,
+                item.row
+            );
+        };
+        let body = serde_json::to_vec(&Body {
+            delete_external_ids: [ExternalId {
+                id: &item.value,
+                kind: &item.kind,
+            }],
+        })?;
+        Ok(Request {
+            method: Method::POST,
+            url: format!(
+                "{}{}/external_ids/delete",
+                self.prefix,
+                wire::segment(user_id)
+            ),
+            headers: vec![
+                (AUTHORIZATION, self.auth.clone()),
+                wire::json_content_type(),
+            ],
+            body,
+        })
+    }
+
+    fn classify(&self, batch: &Batch, resp: &Response<'_>) -> Verdict {
+        let (code, message) = wire::error_fields(resp.body);
+        let code = code.unwrap_or_default();
+        // Segment's messages can name the type, the space, and (for some 400s) the lookup
+        // user_id; scrub before quoting.
+        let quoted = || {
+            let m = message
+                .as_deref()
+                .map(|m| wire::scrub(m, batch))
+                .unwrap_or_default();
+            match (code.is_empty(), m.is_empty()) {
+                (true, true) => format!("HTTP {}", resp.status),
+                (false, true) => format!("HTTP {} {code}", resp.status),
+                (true, false) => format!("HTTP {}: {m}", resp.status),
+                (false, false) => format!("HTTP {} {code}: {m}", resp.status),
+            }
+        };
+        let lower = message.as_deref().unwrap_or_default().to_ascii_lowercase();
+        match (resp.status, code.as_str()) {
+            (200..=299, _) => Self::one(ItemOutcome::acknowledged(None)),
+            (404, "eid_not_found") if resp.maybe_delivered_before => Self::one(
+                ItemOutcome::new(OutcomeClass::AlreadyDone)
+                    .with_message("already absent after a retry"),
+            ),
+            (404, "eid_not_found") => Self::one(
+                ItemOutcome::new(OutcomeClass::NotFound)
+                    .with_message("the profile has no such external identifier"),
+            ),
+            (404, "not_found") => Self::one(
+                ItemOutcome::new(OutcomeClass::NotFound)
+                    .with_message("no profile with that user_id"),
+            ),
+            (404, "source_id_not_found") => Verdict::Fatal {
+                reason: format!("Segment: no source attached to space {}", self.space),
+                hint: SOURCE_HINT.into(),
+                auth: false,
+            },
+            // Without a Segment error code a 404 is not about the profile (a wrong host or
+            // path gives one too), so it is not reported as "not found".
+            (404, _) => Verdict::Failed {
+                reason: quoted(),
+                bisect: false,
+            },
+            (403, _) if lower.contains("not activated") => Verdict::Fatal {
+                reason: "Delete Profile Identifier is not activated for this space".into(),
+                hint: format!(
+                    "ask Segment to enable the (beta) Delete Profile Identifier API for space {}",
+                    self.space
+                ),
+                auth: false,
+            },
+            (401 | 403, _) => Verdict::Fatal {
+                reason: format!("Segment refused the token ({})", quoted()),
+                hint: format!(
+                    "check {TOKEN} (Unify settings → API access) and --region {}",
+                    self.region
+                ),
+                auth: true,
+            },
+            (400, "unsupported_eid_type") => {
+                Self::one(ItemOutcome::invalid("unsupported external id type"))
+            }
+            (400, _) if lower.contains("must differ from lookup id") => Self::one(
+                ItemOutcome::invalid("the identifier to delete is the lookup user_id itself"),
+            ),
+            (400, _) if bad_lookup_or_type(&lower) => Self::one(ItemOutcome::invalid(quoted())),
+            // "Only one external_id…", "Invalid collection…", "Missing required parameters":
+            // our request is malformed; with one item there is nothing to bisect.
+            (400, _) => Verdict::Failed {
+                reason: quoted(),
+                bisect: false,
+            },
+            // 429 rate_limit_error (per space or per profile) and 5xx retry; the common
+            // table honours Retry-After.
+            _ => wire::common(self.kind(), batch, resp),
+        }
+    }
+
+    fn account(&self) -> Vec<(String, String)> {
+        vec![
+            ("region".into(), self.region.clone()),
+            ("space".into(), self.space.clone()),
+        ]
+    }
+
+    fn endpoint(&self) -> String {
+        format!("POST {}{{user_id}}/external_ids/delete", self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::Item;
+    use crate::vendor::Secret;
+    use reqwest::header::HeaderMap;
+    use std::time::Duration;
+
+    fn target() -> Target {
+        Target {
+            name: "segment".into(),
+            vendor: VendorKind::Segment,
+            base_url: "https://profiles.segment.com".into(),
+            params: VendorParams::Segment {
+                region: "us".into(),
+                space: "spa_abc123".into(),
+            },
+            credentials: [(TOKEN, Secret::new("token"))].into_iter().collect(),
+            batch_size: 1,
+        }
+    }
+
+    fn batch(value: &str, kind: &str, user_id: &str) -> Batch {
+        Batch::new(
+            0,
+            "segment",
+            Some(kind.into()),
+            vec![Item {
+                file: 0,
+                row: 2,
+                value: value.into(),
+                kind: kind.into(),
+                lookup: Some(user_id.into()),
+            }],
+        )
+    }
+
+    fn resp<'a>(status: u16, headers: &'a HeaderMap, body: &'a [u8]) -> Response<'a> {
+        Response {
+            status,
+            headers,
+            body,
+            attempt: 1,
+            maybe_delivered_before: false,
+        }
+    }
+
+    fn class(v: &Verdict) -> Option<OutcomeClass> {
+        match v {
+            Verdict::Items(items) if items.len() == 1 => Some(items[0].class),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn builds_one_request_with_strictly_encoded_user_id() {
+        let a = Segment::new(&target()).expect("adapter");
+        let b = batch("wrong@example.com", "email", "user+001/x y");
+        let req = a.build(&b).expect("request");
+        assert_eq!(req.method, Method::POST);
+        assert_eq!(
+            req.url,
+            "https://profiles.segment.com/v1/spaces/spa_abc123/collections/users/profiles/user_id:user%2B001%2Fx%20y/external_ids/delete"
+        );
+        let auth = req
+            .headers
+            .iter()
+            .find(|(n, _)| n == AUTHORIZATION)
+            .map(|(_, v)| v)
+            .expect("auth header");
+        assert_eq!(auth.to_str().ok(), Some("Basic dG9rZW46"));
+        assert!(auth.is_sensitive());
+        assert_eq!(
+            std::str::from_utf8(&req.body).expect("utf-8"),
+            r#"{"delete_external_ids":[{"id":"wrong@example.com","type":"email"}]}"#
+        );
+        assert!(!a.endpoint().contains("user+001"));
+        assert!(
+            a.endpoint()
+                .ends_with("/user_id:{user_id}/external_ids/delete")
+        );
+    }
+
+    #[test]
+    fn refuses_batches_of_two_or_without_user_id() {
+        let a = Segment::new(&target()).expect("adapter");
+        let mut b = batch("a@x.io", "email", "u1");
+        b.items.push(b.items[0].clone());
+        assert!(a.build(&b).is_err());
+        let mut b = batch("a@x.io", "email", "");
+        b.items[0].lookup = None;
+        let e = a.build(&b).expect_err("no lookup");
+        assert!(!e.to_string().contains("a@x.io"));
+    }
+
+    #[test]
+    fn eid_not_found_depends_on_an_earlier_delivery() {
+        let a = Segment::new(&target()).expect("adapter");
+        let b = batch("a@x.io", "email", "u1");
+        let h = HeaderMap::new();
+        let body =
+            br#"{"error":{"code":"eid_not_found","message":"External identifier not found"}}"#;
+        let mut r = resp(404, &h, body);
+        assert_eq!(class(&a.classify(&b, &r)), Some(OutcomeClass::NotFound));
+        r.maybe_delivered_before = true;
+        r.attempt = 2;
+        assert_eq!(
+            a.classify(&b, &r),
+            Verdict::Items(vec![
+                ItemOutcome::new(OutcomeClass::AlreadyDone)
+                    .with_message("already absent after a retry")
+            ])
+        );
+        // Top-level error shape too.
+        let r = resp(
+            404,
+            &h,
+            br#"{"code":"not_found","message":"The resource was not found"}"#,
+        );
+        assert_eq!(class(&a.classify(&b, &r)), Some(OutcomeClass::NotFound));
+    }
+
+    #[test]
+    fn configuration_errors_stop_the_run() {
+        let a = Segment::new(&target()).expect("adapter");
+        let b = batch("a@x.io", "email", "u1");
+        let h = HeaderMap::new();
+        let v = a.classify(
+            &b,
+            &resp(404, &h, br#"{"error":{"code":"source_id_not_found","message":"No source attached to space_id spa_abc123"}}"#),
+        );
+        assert!(matches!(v, Verdict::Fatal { auth: false, .. }), "{v:?}");
+        let v = a.classify(
+            &b,
+            &resp(403, &h, br#"{"error":{"code":"forbidden","message":"Deleted identifier not activated for space_id spa_abc123"}}"#),
+        );
+        assert_eq!(
+            v,
+            Verdict::Fatal {
+                reason: "Delete Profile Identifier is not activated for this space".into(),
+                hint: "ask Segment to enable the (beta) Delete Profile Identifier API for space spa_abc123".into(),
+                auth: false,
+            }
+        );
+        let v = a.classify(
+            &b,
+            &resp(
+                401,
+                &h,
+                br#"{"error":{"code":"unauthorized","message":"The specified token is invalid"}}"#,
+            ),
+        );
+        assert!(matches!(v, Verdict::Fatal { auth: true, ref hint, .. } if hint.contains(TOKEN)));
+    }
+
+    #[test]
+    fn item_errors_and_throttling() {
+        let a = Segment::new(&target()).expect("adapter");
+        let b = batch("a@x.io", "user_id", "a@x.io");
+        let h = HeaderMap::new();
+        let v = a.classify(
+            &b,
+            &resp(400, &h, br#"{"error":{"code":"bad_request","message":"External id specification must differ from lookup id"}}"#),
+        );
+        assert_eq!(class(&v), Some(OutcomeClass::Invalid));
+        let v = a.classify(
+            &b,
+            &resp(400, &h, br#"{"error":{"code":"unsupported_eid_type","message":"Unsupported user_id a@x.io"}}"#),
+        );
+        assert_eq!(class(&v), Some(OutcomeClass::Invalid));
+        assert!(!format!("{v:?}").contains("a@x.io"));
+        let v = a.classify(
+            &b,
+            &resp(400, &h, br#"{"error":{"code":"bad_request","message":"Invalid URL: valid `user_id` is required. Unsupported a@x.io"}}"#),
+        );
+        assert_eq!(class(&v), Some(OutcomeClass::Invalid));
+        assert!(!format!("{v:?}").contains("a@x.io"), "{v:?}");
+
+        let mut h429 = HeaderMap::new();
+        h429.insert("retry-after", HeaderValue::from_static("2"));
+        let v = a.classify(
+            &b,
+            &resp(429, &h429, br#"{"error":{"code":"rate_limit_error","message":"Attempted to delete more than 100 IDs per second for a single profile"}}"#),
+        );
+        assert!(
+            matches!(v, Verdict::Retry { throttled: true, retry_after: Some(d), .. } if d == Duration::from_secs(2)),
+            "{v:?}"
+        );
+        assert_eq!(
+            class(&a.classify(&b, &resp(200, &h, br#"{"code":"success"}"#))),
+            Some(OutcomeClass::Acknowledged)
+        );
+    }
+}

@@ -1,0 +1,291 @@
+//! Wire-level helpers shared by the adapters: auth headers, path encoding, and keeping
+//! identifiers out of the messages we pass on from vendors.
+
+use anyhow::anyhow;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+
+use super::{ItemOutcome, OutcomeClass, Response, VendorKind, Verdict, classify_common};
+use crate::batch::Batch;
+
+/// Everything but RFC 3986 unreserved characters gets escaped. Stricter than the URL spec
+/// needs for a path segment on purpose: Segment's Profile API reads a raw `+` as a space and
+/// answers 500 to some unescaped punctuation.
+pub const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encode one path segment.
+pub fn segment(s: &str) -> String {
+    utf8_percent_encode(s, PATH_SEGMENT).to_string()
+}
+
+/// A header value holding a secret: marked sensitive so `Debug` and HTTP/2 header
+/// compression leave it alone. The error names the variable, never the value.
+pub fn secret_header(value: &str, var: &str) -> anyhow::Result<HeaderValue> {
+    let mut v = HeaderValue::from_str(value)
+        .map_err(|_| anyhow!("{var} holds characters that cannot go in an HTTP header"))?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+/// `Authorization: Basic base64(user:password)`, marked sensitive.
+pub fn basic_auth(user: &str, password: &str, vars: &str) -> anyhow::Result<HeaderValue> {
+    secret_header(
+        &format!("Basic {}", base64(format!("{user}:{password}").as_bytes())),
+        vars,
+    )
+}
+
+/// `Content-Type: application/json`.
+pub fn json_content_type() -> (HeaderName, HeaderValue) {
+    (CONTENT_TYPE, HeaderValue::from_static("application/json"))
+}
+
+/// Standard base64 with padding (RFC 4648 §4); only ever used for Basic auth, so not worth
+/// a dependency.
+fn base64(input: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(TABLE[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// What replaces an identifier found in a vendor message.
+pub const REDACTED: &str = "<redacted>";
+
+/// Vendor text made safe to log: control characters dropped, length bounded, and every
+/// identifier of the batch (values and Segment lookups) replaced, ignoring ASCII case since
+/// vendors may echo a normalised form.
+pub fn scrub(text: &str, batch: &Batch) -> String {
+    redact(text, batch)
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(300)
+        .collect()
+}
+
+fn redact(text: &str, batch: &Batch) -> String {
+    let mut out = text.to_owned();
+    for it in &batch.items {
+        for needle in std::iter::once(it.value.as_str()).chain(it.lookup.as_deref()) {
+            if let Some(replaced) = replace_ascii_ci(&out, needle, REDACTED) {
+                out = replaced;
+            }
+        }
+    }
+    out
+}
+
+/// `hay` with every ASCII-case-insensitive occurrence of `needle` replaced, or `None` when
+/// there is none (the common case: no allocation). Byte matching is sound on UTF-8: a match
+/// starts on the needle's leading byte, which no continuation byte equals, and ASCII case
+/// folding never touches non-ASCII bytes, so match bounds are char boundaries.
+fn replace_ascii_ci(hay: &str, needle: &str, with: &str) -> Option<String> {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    if n.is_empty() || n.len() > h.len() {
+        return None;
+    }
+    let find = |from: usize| {
+        h[from..]
+            .windows(n.len())
+            .position(|w| w.eq_ignore_ascii_case(n))
+            .map(|p| p + from)
+    };
+    let mut at = find(0)?;
+    let mut out = String::with_capacity(hay.len());
+    let mut last = 0;
+    loop {
+        out.push_str(&hay[last..at]);
+        out.push_str(with);
+        last = at + n.len();
+        match find(last) {
+            Some(next) => at = next,
+            None => break,
+        }
+    }
+    out.push_str(&hay[last..]);
+    Some(out)
+}
+
+/// [`classify_common`] for a batch, with the batch's identifiers redacted from the body
+/// before it is quoted. Redacting the whole body (not the already-truncated snippet) means an
+/// identifier cut off at the truncation point cannot leak half of itself.
+pub fn common(kind: VendorKind, batch: &Batch, resp: &Response<'_>) -> Verdict {
+    // Error bodies are small; a huge one (an HTML error page) is not worth quoting.
+    let body = if resp.body.len() <= 16 * 1024 {
+        redact(&String::from_utf8_lossy(resp.body), batch).into_bytes()
+    } else {
+        Vec::new()
+    };
+    classify_common(
+        kind,
+        &Response {
+            body: &body,
+            ..*resp
+        },
+    )
+}
+
+/// The same outcome for every item of the batch.
+pub fn all(batch: &Batch, outcome: ItemOutcome) -> Verdict {
+    Verdict::Items(vec![outcome; batch.len()])
+}
+
+impl ItemOutcome {
+    pub fn new(class: OutcomeClass) -> Self {
+        Self {
+            class,
+            vendor_id: None,
+            message: None,
+        }
+    }
+    pub fn acknowledged(vendor_id: Option<String>) -> Self {
+        Self {
+            vendor_id,
+            ..Self::new(OutcomeClass::Acknowledged)
+        }
+    }
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(OutcomeClass::Invalid).with_message(message)
+    }
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into());
+        self
+    }
+}
+
+/// The `code` and `message` of an error body, from `{"error":{"code","message"}}` or a
+/// top-level `{"code","message"}`; `error` may also be a bare string. Raw, not scrubbed.
+pub fn error_fields(body: &[u8]) -> (Option<String>, Option<String>) {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return (None, None);
+    };
+    let str_at = |p: &str| v.pointer(p).and_then(|s| s.as_str()).map(str::to_owned);
+    let code = str_at("/error/code").or_else(|| str_at("/code"));
+    let message = str_at("/error/message")
+        .or_else(|| str_at("/message"))
+        .or_else(|| str_at("/error"));
+    (code, message)
+}
+
+/// A JSON scalar as an ID string (vendors document strings; accept numbers too).
+pub fn id_string(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::batch::{Batch, Item};
+
+    pub fn batch(vendor: &str, kind: &str, values: &[&str]) -> Batch {
+        let items = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Item {
+                file: 0,
+                row: i as u64 + 2,
+                value: (*v).to_owned(),
+                kind: kind.to_owned(),
+                lookup: None,
+            })
+            .collect();
+        Batch::new(0, vendor, Some(kind.to_owned()), items)
+    }
+
+    pub fn header<'a>(req: &'a super::super::Request, name: &str) -> Option<&'a str> {
+        req.headers
+            .iter()
+            .find(|(n, _)| n.as_str().eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| v.to_str().ok())
+    }
+
+    pub fn body_json(req: &super::super::Request) -> serde_json::Value {
+        serde_json::from_slice(&req.body).expect("request body is JSON")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_rfc4648_vectors() {
+        for (i, o) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(i.as_bytes()), o, "{i:?}");
+        }
+        assert_eq!(base64(b"token:"), "dG9rZW46");
+    }
+
+    #[test]
+    fn segment_escapes_all_but_unreserved() {
+        assert_eq!(segment("a+b c/d?é-._~"), "a%2Bb%20c%2Fd%3F%C3%A9-._~");
+    }
+
+    #[test]
+    fn secret_header_is_sensitive_and_error_hides_value() {
+        let v = secret_header("s3cr3t", "X_TOKEN").expect("valid");
+        assert!(v.is_sensitive());
+        assert!(!format!("{v:?}").contains("s3cr3t"));
+        let e = secret_header("bad\nvalue", "X_TOKEN").expect_err("newline");
+        assert!(e.to_string().contains("X_TOKEN"));
+        assert!(!e.to_string().contains("bad"));
+    }
+
+    #[test]
+    fn scrub_replaces_values_case_insensitively() {
+        let mut b = test_support::batch("v", "email", &["Ann@Example.com"]);
+        b.items[0].lookup = Some("user-7".into());
+        let s = scrub("ann@example.com is bad; profile USER-7\n gone", &b);
+        assert_eq!(s, "<redacted> is bad; profile <redacted> gone");
+    }
+
+    #[test]
+    fn replace_handles_repeats_edges_and_non_ascii() {
+        assert_eq!(replace_ascii_ci("abab", "AB", "x").as_deref(), Some("xx"));
+        assert_eq!(replace_ascii_ci("éa-é", "é", "x").as_deref(), Some("xa-x"));
+        assert_eq!(replace_ascii_ci("abc", "abcd", "x"), None);
+        assert_eq!(replace_ascii_ci("abc", "", "x"), None);
+        assert_eq!(replace_ascii_ci("aaa", "aa", "x").as_deref(), Some("xa"));
+    }
+
+    #[test]
+    fn error_fields_both_shapes() {
+        let (c, m) = error_fields(br#"{"error":{"code":"eid_not_found","message":"x"}}"#);
+        assert_eq!(
+            (c.as_deref(), m.as_deref()),
+            (Some("eid_not_found"), Some("x"))
+        );
+        let (c, m) = error_fields(br#"{"code":"not_found","message":"y"}"#);
+        assert_eq!((c.as_deref(), m.as_deref()), (Some("not_found"), Some("y")));
+        assert_eq!(error_fields(b"<html>"), (None, None));
+    }
+}
