@@ -214,32 +214,10 @@ pub fn load_credentials(
     kind: VendorKind,
     file: Option<&Path>,
 ) -> anyhow::Result<BTreeMap<&'static str, Secret>> {
-    let mut from_file = BTreeMap::new();
-    if let Some(path) = file {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            UserError::usage(format!(
-                "cannot read credentials file {}: {e}",
-                path.display()
-            ))
-        })?;
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let line = line.strip_prefix("export ").unwrap_or(line);
-            let Some((k, val)) = line.split_once('=') else {
-                return Err(UserError::usage(format!(
-                    "{}:{}: expected KEY=VALUE",
-                    path.display(),
-                    n + 1
-                ))
-                .into());
-            };
-            let val = val.trim().trim_matches('"').trim_matches('\'');
-            from_file.insert(k.trim().to_owned(), val.to_owned());
-        }
-    }
+    let from_file = match file {
+        Some(path) => read_credentials_file(path)?,
+        None => BTreeMap::new(),
+    };
     let mut out = BTreeMap::new();
     let mut missing = Vec::new();
     for &name in kind.info().credentials {
@@ -263,6 +241,35 @@ pub fn load_credentials(
             .into());
     }
     Ok(out)
+}
+
+/// A `--credentials-file`: `KEY=VALUE` lines, `#` comments, optional `export ` and quotes.
+pub fn read_credentials_file(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut from_file = BTreeMap::new();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        UserError::usage(format!(
+            "cannot read credentials file {}: {e}",
+            path.display()
+        ))
+    })?;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((k, val)) = line.split_once('=') else {
+            return Err(UserError::usage(format!(
+                "{}:{}: expected KEY=VALUE",
+                path.display(),
+                n + 1
+            ))
+            .into());
+        };
+        let val = val.trim().trim_matches('"').trim_matches('\'');
+        from_file.insert(k.trim().to_owned(), val.to_owned());
+    }
+    Ok(from_file)
 }
 
 /// Resolve the input flags for a target into an intake spec.
