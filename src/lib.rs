@@ -5,6 +5,7 @@
 pub mod batch;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod exit;
 pub mod input;
 pub mod settings;
