@@ -33,6 +33,7 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Read, clean and batch the input exactly as a real run would; send nothing')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete the profiles: paced to the vendor''s quota, retried, recorded in a ledger')
             [CompletionResult]::new('vendors', 'vendors', [CompletionResultType]::ParameterValue, 'List the supported vendors: per-request cap, quota, identifier kinds, credentials')
+            [CompletionResult]::new('targets', 'targets', [CompletionResultType]::ParameterValue, 'List the targets in the config file: vendor, settings, limits, credential variables')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -155,6 +156,19 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'cdp-purge;targets' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print as JSON')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'cdp-purge;completions' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
@@ -183,6 +197,7 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Read, clean and batch the input exactly as a real run would; send nothing')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete the profiles: paced to the vendor''s quota, retried, recorded in a ledger')
             [CompletionResult]::new('vendors', 'vendors', [CompletionResultType]::ParameterValue, 'List the supported vendors: per-request cap, quota, identifier kinds, credentials')
+            [CompletionResult]::new('targets', 'targets', [CompletionResultType]::ParameterValue, 'List the targets in the config file: vendor, settings, limits, credential variables')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -195,6 +210,9 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             break
         }
         'cdp-purge;help;vendors' {
+            break
+        }
+        'cdp-purge;help;targets' {
             break
         }
         'cdp-purge;help;completions' {

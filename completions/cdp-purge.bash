@@ -31,6 +31,9 @@ _cdp__purge() {
             cdp__purge,plan)
                 cmd="cdp__purge__subcmd__plan"
                 ;;
+            cdp__purge,targets)
+                cmd="cdp__purge__subcmd__targets"
+                ;;
             cdp__purge,vendors)
                 cmd="cdp__purge__subcmd__vendors"
                 ;;
@@ -49,6 +52,9 @@ _cdp__purge() {
             cdp__purge__subcmd__help,plan)
                 cmd="cdp__purge__subcmd__help__subcmd__plan"
                 ;;
+            cdp__purge__subcmd__help,targets)
+                cmd="cdp__purge__subcmd__help__subcmd__targets"
+                ;;
             cdp__purge__subcmd__help,vendors)
                 cmd="cdp__purge__subcmd__help__subcmd__vendors"
                 ;;
@@ -59,7 +65,7 @@ _cdp__purge() {
 
     case "${cmd}" in
         cdp__purge)
-            opts="-q -v -h -V --quiet --verbose --config --help --version plan delete vendors completions man help"
+            opts="-q -v -h -V --quiet --verbose --config --help --version plan delete vendors targets completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -245,7 +251,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__help)
-            opts="plan delete vendors completions man help"
+            opts="plan delete vendors targets completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -315,6 +321,20 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__help__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cdp__subcmd__purge__subcmd__help__subcmd__targets)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -471,6 +491,24 @@ _cdp__purge() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cdp__subcmd__purge__subcmd__targets)
+            opts="-q -v -h -V --json --quiet --verbose --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -30,6 +30,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand plan 'Read, clean and batch the input exactly as a real run would; send nothing'
             cand delete 'Delete the profiles: paced to the vendor''s quota, retried, recorded in a ledger'
             cand vendors 'List the supported vendors: per-request cap, quota, identifier kinds, credentials'
+            cand targets 'List the targets in the config file: vendor, settings, limits, credential variables'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff) to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -148,6 +149,18 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'cdp-purge;targets'= {
+            cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
+            cand --json 'Print as JSON'
+            cand -q 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
+            cand --quiet 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
+            cand -v 'More log output (-v: info, -vv: debug). Identifiers are never logged'
+            cand --verbose 'More log output (-v: info, -vv: debug). Identifiers are never logged'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'cdp-purge;completions'= {
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand -q 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
@@ -174,6 +187,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand plan 'Read, clean and batch the input exactly as a real run would; send nothing'
             cand delete 'Delete the profiles: paced to the vendor''s quota, retried, recorded in a ledger'
             cand vendors 'List the supported vendors: per-request cap, quota, identifier kinds, credentials'
+            cand targets 'List the targets in the config file: vendor, settings, limits, credential variables'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff) to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -183,6 +197,8 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
         &'cdp-purge;help;delete'= {
         }
         &'cdp-purge;help;vendors'= {
+        }
+        &'cdp-purge;help;targets'= {
         }
         &'cdp-purge;help;completions'= {
         }

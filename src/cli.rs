@@ -54,6 +54,9 @@ pub enum Command {
     /// List the supported vendors: per-request cap, quota, identifier kinds, credentials
     Vendors(VendorsArgs),
 
+    /// List the targets in the config file: vendor, settings, limits, credential variables
+    Targets(TargetsArgs),
+
     /// Print a shell completion script
     Completions(CompletionsArgs),
 
@@ -334,6 +337,13 @@ pub struct DeliveryArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct VendorsArgs {
+    /// Print as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TargetsArgs {
     /// Print as JSON
     #[arg(long)]
     pub json: bool,
