@@ -1,10 +1,10 @@
 use std::path::Path;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 
 use super::resolve::{credential_status_with, load_credentials_with};
 use super::*;
-use crate::cli::{Cli, Command, PlanArgs};
+use crate::cli::{Cli, Command, Environment, PlanArgs, Pod};
 use crate::input::KindSource;
 use crate::settings::VendorParams;
 
