@@ -21,6 +21,7 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'cdp-purge' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
@@ -32,6 +33,7 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Read, clean and batch the input exactly as a real run would; send nothing')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete the profiles: paced to the vendor''s quota, retried, recorded in a ledger')
             [CompletionResult]::new('vendors', 'vendors', [CompletionResultType]::ParameterValue, 'List the supported vendors: per-request cap, quota, identifier kinds, credentials')
+            [CompletionResult]::new('targets', 'targets', [CompletionResultType]::ParameterValue, 'List the targets in the config file: vendor, settings, limits, credential variables')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -47,7 +49,8 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             [CompletionResult]::new('--null-values', '--null-values', [CompletionResultType]::ParameterName, 'Values treated as empty, comma-separated; replaces the built-in list [default: null,NULL,Null,None,none,nan,NaN,NAN,undefined,nil,NIL,N/A,n/a,NA,#N/A,0]')
             [CompletionResult]::new('--rejects', '--rejects', [CompletionResultType]::ParameterName, 'Write one CSV line per rejected row (file, row, column, reason) to FILE')
             [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'Identifiers per request (at most the vendor''s cap; see `cdp-purge vendors`)')
-            [CompletionResult]::new('--vendor', '--vendor', [CompletionResultType]::ParameterName, 'The vendor to delete from (see `cdp-purge vendors`)')
+            [CompletionResult]::new('--vendor', '--vendor', [CompletionResultType]::ParameterName, 'The vendor to delete from (see `cdp-purge vendors`); not needed with --target')
+            [CompletionResult]::new('--target', '--target', [CompletionResultType]::ParameterName, 'A target from the config file (see `cdp-purge targets`); flags override its settings. Repeatable')
             [CompletionResult]::new('--base-url', '--base-url', [CompletionResultType]::ParameterName, 'Override the vendor''s host, e.g. a proxy or the local sandbox (http:// allowed)')
             [CompletionResult]::new('--credentials-file', '--credentials-file', [CompletionResultType]::ParameterName, 'Read credentials from this file (KEY=VALUE lines, as the environment variables)')
             [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'Lytics: the table (default: user)')
@@ -63,13 +66,15 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             [CompletionResult]::new('--user-id-column', '--user-id-column', [CompletionResultType]::ParameterName, 'Segment: column holding each row''s lookup user_id')
             [CompletionResult]::new('--graph', '--graph', [CompletionResultType]::ParameterName, 'Hightouch: the identity graph ID')
             [CompletionResult]::new('--identifier-type', '--identifier-type', [CompletionResultType]::ParameterName, 'Hightouch: identifier name of the values (e.g. email, phone)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
             [CompletionResult]::new('--no-header', '--no-header', [CompletionResultType]::ParameterName, 'The CSV/TSV file has no header row (one identifier per line unless --column-index)')
             [CompletionResult]::new('--lowercase', '--lowercase', [CompletionResultType]::ParameterName, 'Lowercase identifiers before de-duplication (for case-insensitive kinds such as email)')
             [CompletionResult]::new('--no-validate', '--no-validate', [CompletionResultType]::ParameterName, 'Skip per-kind validation (email syntax, MPID range, ...)')
             [CompletionResult]::new('--rejects-include-values', '--rejects-include-values', [CompletionResultType]::ParameterName, 'Also write the raw rejected value to the rejects file (personal data)')
+            [CompletionResult]::new('--all-targets', '--all-targets', [CompletionResultType]::ParameterName, 'Every target in the config file (with --vendor: every target of that vendor)')
             [CompletionResult]::new('--no-block', '--no-block', [CompletionResultType]::ParameterName, 'Hightouch: do not blocklist the values (supercluster repair only, not for deletion)')
             [CompletionResult]::new('--source-data-deleted', '--source-data-deleted', [CompletionResultType]::ParameterName, 'Hightouch: confirm the rows are already gone from the warehouse sources')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the plan as one JSON object on stdout')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the plan as one JSON object on stdout (one line per target)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
@@ -90,7 +95,8 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             [CompletionResult]::new('--null-values', '--null-values', [CompletionResultType]::ParameterName, 'Values treated as empty, comma-separated; replaces the built-in list [default: null,NULL,Null,None,none,nan,NaN,NAN,undefined,nil,NIL,N/A,n/a,NA,#N/A,0]')
             [CompletionResult]::new('--rejects', '--rejects', [CompletionResultType]::ParameterName, 'Write one CSV line per rejected row (file, row, column, reason) to FILE')
             [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'Identifiers per request (at most the vendor''s cap; see `cdp-purge vendors`)')
-            [CompletionResult]::new('--vendor', '--vendor', [CompletionResultType]::ParameterName, 'The vendor to delete from (see `cdp-purge vendors`)')
+            [CompletionResult]::new('--vendor', '--vendor', [CompletionResultType]::ParameterName, 'The vendor to delete from (see `cdp-purge vendors`); not needed with --target')
+            [CompletionResult]::new('--target', '--target', [CompletionResultType]::ParameterName, 'A target from the config file (see `cdp-purge targets`); flags override its settings. Repeatable')
             [CompletionResult]::new('--base-url', '--base-url', [CompletionResultType]::ParameterName, 'Override the vendor''s host, e.g. a proxy or the local sandbox (http:// allowed)')
             [CompletionResult]::new('--credentials-file', '--credentials-file', [CompletionResultType]::ParameterName, 'Read credentials from this file (KEY=VALUE lines, as the environment variables)')
             [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'Lytics: the table (default: user)')
@@ -110,13 +116,15 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             [CompletionResult]::new('--max-rps', '--max-rps', [CompletionResultType]::ParameterName, 'Requests per second (default: the vendor''s quota; above it only with a warning)')
             [CompletionResult]::new('--max-items-per-sec', '--max-items-per-sec', [CompletionResultType]::ParameterName, 'Identifiers per second (default: the vendor''s quota; above it only with a warning)')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Requests in flight at once (default: the vendor''s, enough to reach the quota at ~1 s latency)')
-            [CompletionResult]::new('--max-retries', '--max-retries', [CompletionResultType]::ParameterName, 'Retries per batch after the first attempt')
+            [CompletionResult]::new('--max-retries', '--max-retries', [CompletionResultType]::ParameterName, 'Retries per batch after the first attempt [default: 8, or the config file''s]')
             [CompletionResult]::new('--max-backoff', '--max-backoff', [CompletionResultType]::ParameterName, 'Longest wait between two attempts (also caps Retry-After)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Per-request timeout (connect and total)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
             [CompletionResult]::new('--no-header', '--no-header', [CompletionResultType]::ParameterName, 'The CSV/TSV file has no header row (one identifier per line unless --column-index)')
             [CompletionResult]::new('--lowercase', '--lowercase', [CompletionResultType]::ParameterName, 'Lowercase identifiers before de-duplication (for case-insensitive kinds such as email)')
             [CompletionResult]::new('--no-validate', '--no-validate', [CompletionResultType]::ParameterName, 'Skip per-kind validation (email syntax, MPID range, ...)')
             [CompletionResult]::new('--rejects-include-values', '--rejects-include-values', [CompletionResultType]::ParameterName, 'Also write the raw rejected value to the rejects file (personal data)')
+            [CompletionResult]::new('--all-targets', '--all-targets', [CompletionResultType]::ParameterName, 'Every target in the config file (with --vendor: every target of that vendor)')
             [CompletionResult]::new('--no-block', '--no-block', [CompletionResultType]::ParameterName, 'Hightouch: do not blocklist the values (supercluster repair only, not for deletion)')
             [CompletionResult]::new('--source-data-deleted', '--source-data-deleted', [CompletionResultType]::ParameterName, 'Hightouch: confirm the rows are already gone from the warehouse sources')
             [CompletionResult]::new('--ledger-include-identifiers', '--ledger-include-identifiers', [CompletionResultType]::ParameterName, 'Store raw identifiers in the ledger (personal data; off by default)')
@@ -136,6 +144,20 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             break
         }
         'cdp-purge;vendors' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print as JSON')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cdp-purge;targets' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print as JSON')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
@@ -148,6 +170,7 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             break
         }
         'cdp-purge;completions' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
@@ -159,6 +182,7 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             break
         }
         'cdp-purge;man' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
@@ -173,6 +197,7 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Read, clean and batch the input exactly as a real run would; send nothing')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete the profiles: paced to the vendor''s quota, retried, recorded in a ledger')
             [CompletionResult]::new('vendors', 'vendors', [CompletionResultType]::ParameterValue, 'List the supported vendors: per-request cap, quota, identifier kinds, credentials')
+            [CompletionResult]::new('targets', 'targets', [CompletionResultType]::ParameterValue, 'List the targets in the config file: vendor, settings, limits, credential variables')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -185,6 +210,9 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             break
         }
         'cdp-purge;help;vendors' {
+            break
+        }
+        'cdp-purge;help;targets' {
             break
         }
         'cdp-purge;help;completions' {

@@ -31,6 +31,9 @@ _cdp__purge() {
             cdp__purge,plan)
                 cmd="cdp__purge__subcmd__plan"
                 ;;
+            cdp__purge,targets)
+                cmd="cdp__purge__subcmd__targets"
+                ;;
             cdp__purge,vendors)
                 cmd="cdp__purge__subcmd__vendors"
                 ;;
@@ -49,6 +52,9 @@ _cdp__purge() {
             cdp__purge__subcmd__help,plan)
                 cmd="cdp__purge__subcmd__help__subcmd__plan"
                 ;;
+            cdp__purge__subcmd__help,targets)
+                cmd="cdp__purge__subcmd__help__subcmd__targets"
+                ;;
             cdp__purge__subcmd__help,vendors)
                 cmd="cdp__purge__subcmd__help__subcmd__vendors"
                 ;;
@@ -59,12 +65,16 @@ _cdp__purge() {
 
     case "${cmd}" in
         cdp__purge)
-            opts="-q -v -h -V --quiet --verbose --help --version plan delete vendors completions man help"
+            opts="-q -v -h -V --quiet --verbose --config --help --version plan delete vendors targets completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -73,12 +83,16 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__completions)
-            opts="-q -v -h -V --quiet --verbose --help --version bash elvish fish powershell zsh"
+            opts="-q -v -h -V --quiet --verbose --config --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -87,7 +101,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__delete)
-            opts="-i -y -q -v -h -V --input --format --column --column-index --delimiter --no-header --null-values --lowercase --no-validate --rejects --rejects-include-values --batch-size --vendor --base-url --credentials-file --table --field --pod --environment --identity-type --id-kind --region --space --id-type --id-type-column --user-id-column --graph --identifier-type --no-block --source-data-deleted --ledger --ledger-include-identifiers --max-rps --max-items-per-sec --concurrency --max-retries --max-backoff --timeout --retry-failed --json --yes --dry-run --quiet --verbose --help --version"
+            opts="-i -y -q -v -h -V --input --format --column --column-index --delimiter --no-header --null-values --lowercase --no-validate --rejects --rejects-include-values --batch-size --vendor --target --all-targets --base-url --credentials-file --table --field --pod --environment --identity-type --id-kind --region --space --id-type --id-type-column --user-id-column --graph --identifier-type --no-block --source-data-deleted --ledger --ledger-include-identifiers --max-rps --max-items-per-sec --concurrency --max-retries --max-backoff --timeout --retry-failed --json --yes --dry-run --quiet --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -131,6 +145,10 @@ _cdp__purge() {
                     ;;
                 --vendor)
                     COMPREPLY=($(compgen -W "lytics mparticle clevertap segment hightouch" -- "${cur}"))
+                    return 0
+                    ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --base-url)
@@ -221,6 +239,10 @@ _cdp__purge() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -229,7 +251,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__help)
-            opts="plan delete vendors completions man help"
+            opts="plan delete vendors targets completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -312,6 +334,20 @@ _cdp__purge() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cdp__subcmd__purge__subcmd__help__subcmd__targets)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cdp__subcmd__purge__subcmd__help__subcmd__vendors)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -327,12 +363,16 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__man)
-            opts="-q -v -h -V --quiet --verbose --help --version"
+            opts="-q -v -h -V --quiet --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -341,7 +381,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__plan)
-            opts="-i -q -v -h -V --input --format --column --column-index --delimiter --no-header --null-values --lowercase --no-validate --rejects --rejects-include-values --batch-size --vendor --base-url --credentials-file --table --field --pod --environment --identity-type --id-kind --region --space --id-type --id-type-column --user-id-column --graph --identifier-type --no-block --source-data-deleted --json --quiet --verbose --help --version"
+            opts="-i -q -v -h -V --input --format --column --column-index --delimiter --no-header --null-values --lowercase --no-validate --rejects --rejects-include-values --batch-size --vendor --target --all-targets --base-url --credentials-file --table --field --pod --environment --identity-type --id-kind --region --space --id-type --id-type-column --user-id-column --graph --identifier-type --no-block --source-data-deleted --json --quiet --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -385,6 +425,10 @@ _cdp__purge() {
                     ;;
                 --vendor)
                     COMPREPLY=($(compgen -W "lytics mparticle clevertap segment hightouch" -- "${cur}"))
+                    return 0
+                    ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --base-url)
@@ -447,6 +491,28 @@ _cdp__purge() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cdp__subcmd__purge__subcmd__targets)
+            opts="-q -v -h -V --json --quiet --verbose --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -455,12 +521,16 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__vendors)
-            opts="-q -v -h -V --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --json --quiet --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

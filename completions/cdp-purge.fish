@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_cdp_purge_global_optspecs
-    string join \n q/quiet v/verbose h/help V/version
+    string join \n q/quiet v/verbose config= h/help V/version
 end
 
 function __fish_cdp_purge_needs_command
@@ -24,6 +24,7 @@ function __fish_cdp_purge_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -s h -l help -d 'Print help'
@@ -31,6 +32,7 @@ complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -s V -l version -d 'Pr
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "plan" -d 'Read, clean and batch the input exactly as a real run would; send nothing'
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "delete" -d 'Delete the profiles: paced to the vendor\'s quota, retried, recorded in a ledger'
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "vendors" -d 'List the supported vendors: per-request cap, quota, identifier kinds, credentials'
+complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "targets" -d 'List the targets in the config file: vendor, settings, limits, credential variables'
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "man" -d 'Print the man page (roff) to stdout'
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -45,11 +47,12 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l delimiter -
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l null-values -d 'Values treated as empty, comma-separated; replaces the built-in list [default: null,NULL,Null,None,none,nan,NaN,NAN,undefined,nil,NIL,N/A,n/a,NA,#N/A,0]' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l rejects -d 'Write one CSV line per rejected row (file, row, column, reason) to FILE' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l batch-size -d 'Identifiers per request (at most the vendor\'s cap; see `cdp-purge vendors`)' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l vendor -d 'The vendor to delete from (see `cdp-purge vendors`)' -r -f -a "lytics\t''
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l vendor -d 'The vendor to delete from (see `cdp-purge vendors`); not needed with --target' -r -f -a "lytics\t''
 mparticle\t''
 clevertap\t''
 segment\t''
 hightouch\t''"
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l target -d 'A target from the config file (see `cdp-purge targets`); flags override its settings. Repeatable' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l base-url -d 'Override the vendor\'s host, e.g. a proxy or the local sandbox (http:// allowed)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l credentials-file -d 'Read credentials from this file (KEY=VALUE lines, as the environment variables)' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l table -d 'Lytics: the table (default: user)' -r
@@ -70,13 +73,15 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l id-type-col
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l user-id-column -d 'Segment: column holding each row\'s lookup user_id' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l graph -d 'Hightouch: the identity graph ID' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l identifier-type -d 'Hightouch: identifier name of the values (e.g. email, phone)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l no-header -d 'The CSV/TSV file has no header row (one identifier per line unless --column-index)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l lowercase -d 'Lowercase identifiers before de-duplication (for case-insensitive kinds such as email)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l no-validate -d 'Skip per-kind validation (email syntax, MPID range, ...)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l rejects-include-values -d 'Also write the raw rejected value to the rejects file (personal data)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l all-targets -d 'Every target in the config file (with --vendor: every target of that vendor)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l no-block -d 'Hightouch: do not blocklist the values (supercluster repair only, not for deletion)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l source-data-deleted -d 'Hightouch: confirm the rows are already gone from the warehouse sources'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l json -d 'Print the plan as one JSON object on stdout'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l json -d 'Print the plan as one JSON object on stdout (one line per target)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -s h -l help -d 'Print help'
@@ -92,11 +97,12 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l delimiter
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l null-values -d 'Values treated as empty, comma-separated; replaces the built-in list [default: null,NULL,Null,None,none,nan,NaN,NAN,undefined,nil,NIL,N/A,n/a,NA,#N/A,0]' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l rejects -d 'Write one CSV line per rejected row (file, row, column, reason) to FILE' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l batch-size -d 'Identifiers per request (at most the vendor\'s cap; see `cdp-purge vendors`)' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l vendor -d 'The vendor to delete from (see `cdp-purge vendors`)' -r -f -a "lytics\t''
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l vendor -d 'The vendor to delete from (see `cdp-purge vendors`); not needed with --target' -r -f -a "lytics\t''
 mparticle\t''
 clevertap\t''
 segment\t''
 hightouch\t''"
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l target -d 'A target from the config file (see `cdp-purge targets`); flags override its settings. Repeatable' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l base-url -d 'Override the vendor\'s host, e.g. a proxy or the local sandbox (http:// allowed)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l credentials-file -d 'Read credentials from this file (KEY=VALUE lines, as the environment variables)' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l table -d 'Lytics: the table (default: user)' -r
@@ -121,13 +127,15 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l ledger -d
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-rps -d 'Requests per second (default: the vendor\'s quota; above it only with a warning)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-items-per-sec -d 'Identifiers per second (default: the vendor\'s quota; above it only with a warning)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l concurrency -d 'Requests in flight at once (default: the vendor\'s, enough to reach the quota at ~1 s latency)' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-retries -d 'Retries per batch after the first attempt' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-retries -d 'Retries per batch after the first attempt [default: 8, or the config file\'s]' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-backoff -d 'Longest wait between two attempts (also caps Retry-After)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l timeout -d 'Per-request timeout (connect and total)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l no-header -d 'The CSV/TSV file has no header row (one identifier per line unless --column-index)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l lowercase -d 'Lowercase identifiers before de-duplication (for case-insensitive kinds such as email)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l no-validate -d 'Skip per-kind validation (email syntax, MPID range, ...)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l rejects-include-values -d 'Also write the raw rejected value to the rejects file (personal data)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l all-targets -d 'Every target in the config file (with --vendor: every target of that vendor)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l no-block -d 'Hightouch: do not blocklist the values (supercluster repair only, not for deletion)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l source-data-deleted -d 'Hightouch: confirm the rows are already gone from the warehouse sources'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l ledger-include-identifiers -d 'Store raw identifiers in the ledger (personal data; off by default)'
@@ -139,22 +147,32 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s q -l quie
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s V -l version -d 'Print version'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand vendors" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand vendors" -l json -d 'Print as JSON'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand vendors" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand vendors" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand vendors" -s h -l help -d 'Print help'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand vendors" -s V -l version -d 'Print version'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand targets" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand targets" -l json -d 'Print as JSON'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand targets" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand targets" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand targets" -s h -l help -d 'Print help'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand targets" -s V -l version -d 'Print version'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand completions" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand completions" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand completions" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand man" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand man" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand man" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand man" -s h -l help -d 'Print help'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand man" -s V -l version -d 'Print version'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors completions man help" -f -a "plan" -d 'Read, clean and batch the input exactly as a real run would; send nothing'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors completions man help" -f -a "delete" -d 'Delete the profiles: paced to the vendor\'s quota, retried, recorded in a ledger'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors completions man help" -f -a "vendors" -d 'List the supported vendors: per-request cap, quota, identifier kinds, credentials'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors completions man help" -f -a "man" -d 'Print the man page (roff) to stdout'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets completions man help" -f -a "plan" -d 'Read, clean and batch the input exactly as a real run would; send nothing'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets completions man help" -f -a "delete" -d 'Delete the profiles: paced to the vendor\'s quota, retried, recorded in a ledger'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets completions man help" -f -a "vendors" -d 'List the supported vendors: per-request cap, quota, identifier kinds, credentials'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets completions man help" -f -a "targets" -d 'List the targets in the config file: vendor, settings, limits, credential variables'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets completions man help" -f -a "man" -d 'Print the man page (roff) to stdout'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -5,6 +5,7 @@
 pub mod batch;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod exit;
 pub mod input;
 pub mod settings;
@@ -19,6 +20,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Plan(args) => commands::plan::run(&args, &cli.global),
         Command::Delete(args) => commands::delete::run(&args, &cli.global),
         Command::Vendors(args) => commands::vendors::run(&args),
+        Command::Targets(args) => commands::targets::run(&args, &cli.global),
         Command::Completions(args) => commands::completions::run(&args),
         Command::Man => commands::completions::man(),
     }

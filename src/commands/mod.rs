@@ -3,4 +3,5 @@
 pub mod completions;
 pub mod delete;
 pub mod plan;
+pub mod targets;
 pub mod vendors;
