@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod exit;
 pub mod input;
+pub mod output;
 pub mod settings;
 pub mod vendor;
 

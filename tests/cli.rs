@@ -115,3 +115,29 @@ fn usage_errors_exit_2() {
         .code(2)
         .stderr(predicate::str::contains("cap of 100"));
 }
+
+#[test]
+fn a_closed_stdout_exits_quietly() {
+    // The reader is gone before the process starts, so every write gets EPIPE: no race.
+    for args in [
+        &["vendors", "--json"][..],
+        &["vendors"],
+        &["completions", "bash"],
+        &["man"],
+    ] {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("cdp-purge"))
+            .args(args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(
+            stderr.is_empty(),
+            "{args:?} printed on a broken pipe: {stderr}"
+        );
+    }
+}

@@ -159,12 +159,12 @@ pub fn run_with(
             compute(&r.target, &r.intake, input)?
         };
         if json {
-            println!("{}", serde_json::to_string(&plan)?);
+            crate::output::stdout_line(&serde_json::to_string(&plan)?)?;
         } else if !global.quiet {
             if i > 0 {
-                println!();
+                crate::output::stdout("\n")?;
             }
-            print!("{}", render(&plan));
+            crate::output::stdout(&render(&plan))?;
         }
     }
     Ok(Code::Success)
