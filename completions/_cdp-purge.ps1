@@ -34,6 +34,7 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete the profiles: paced to the vendor''s quota, retried, recorded in a ledger')
             [CompletionResult]::new('vendors', 'vendors', [CompletionResultType]::ParameterValue, 'List the supported vendors: per-request cap, quota, identifier kinds, credentials')
             [CompletionResult]::new('targets', 'targets', [CompletionResultType]::ParameterValue, 'List the targets in the config file: vendor, settings, limits, credential variables')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Preflight: validate a target''s configuration and credentials without deleting anything')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -169,6 +170,40 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'cdp-purge;check' {
+            [CompletionResult]::new('--vendor', '--vendor', [CompletionResultType]::ParameterName, 'The vendor to delete from (see `cdp-purge vendors`); not needed with --target')
+            [CompletionResult]::new('--target', '--target', [CompletionResultType]::ParameterName, 'A target from the config file (see `cdp-purge targets`); flags override its settings. Repeatable')
+            [CompletionResult]::new('--base-url', '--base-url', [CompletionResultType]::ParameterName, 'Override the vendor''s host, e.g. a proxy or the local sandbox (http:// allowed)')
+            [CompletionResult]::new('--credentials-file', '--credentials-file', [CompletionResultType]::ParameterName, 'Read credentials from this file (KEY=VALUE lines, as the environment variables)')
+            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'Lytics: the table (default: user)')
+            [CompletionResult]::new('--field', '--field', [CompletionResultType]::ParameterName, 'Lytics: the identity field deleted by (e.g. email, member_id)')
+            [CompletionResult]::new('--pod', '--pod', [CompletionResultType]::ParameterName, 'mParticle: pod hosting the account')
+            [CompletionResult]::new('--environment', '--environment', [CompletionResultType]::ParameterName, 'mParticle: environment_type of the deletion')
+            [CompletionResult]::new('--identity-type', '--identity-type', [CompletionResultType]::ParameterName, 'mParticle: identity type of the values (`mpid`, or a unique identity such as customerid, email)')
+            [CompletionResult]::new('--id-kind', '--id-kind', [CompletionResultType]::ParameterName, 'CleverTap: what the values are')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'CleverTap or Segment: region of the account')
+            [CompletionResult]::new('--space', '--space', [CompletionResultType]::ParameterName, 'Segment: the Unify space ID')
+            [CompletionResult]::new('--id-type', '--id-type', [CompletionResultType]::ParameterName, 'Segment: external-id type of the values (e.g. email, anonymous_id)')
+            [CompletionResult]::new('--id-type-column', '--id-type-column', [CompletionResultType]::ParameterName, 'Segment / Hightouch: column holding each row''s identifier type')
+            [CompletionResult]::new('--user-id-column', '--user-id-column', [CompletionResultType]::ParameterName, 'Segment: column holding each row''s lookup user_id')
+            [CompletionResult]::new('--graph', '--graph', [CompletionResultType]::ParameterName, 'Hightouch: the identity graph ID')
+            [CompletionResult]::new('--identifier-type', '--identifier-type', [CompletionResultType]::ParameterName, 'Hightouch: identifier name of the values (e.g. email, phone)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout of the preflight call')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
+            [CompletionResult]::new('--all-targets', '--all-targets', [CompletionResultType]::ParameterName, 'Every target in the config file (with --vendor: every target of that vendor)')
+            [CompletionResult]::new('--no-block', '--no-block', [CompletionResultType]::ParameterName, 'Hightouch: do not blocklist the values (supercluster repair only, not for deletion)')
+            [CompletionResult]::new('--source-data-deleted', '--source-data-deleted', [CompletionResultType]::ParameterName, 'Hightouch: confirm the rows are already gone from the warehouse sources')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the findings as JSON')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'cdp-purge;completions' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
@@ -198,6 +233,7 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete the profiles: paced to the vendor''s quota, retried, recorded in a ledger')
             [CompletionResult]::new('vendors', 'vendors', [CompletionResultType]::ParameterValue, 'List the supported vendors: per-request cap, quota, identifier kinds, credentials')
             [CompletionResult]::new('targets', 'targets', [CompletionResultType]::ParameterValue, 'List the targets in the config file: vendor, settings, limits, credential variables')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Preflight: validate a target''s configuration and credentials without deleting anything')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -213,6 +249,9 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             break
         }
         'cdp-purge;help;targets' {
+            break
+        }
+        'cdp-purge;help;check' {
             break
         }
         'cdp-purge;help;completions' {

@@ -31,6 +31,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand delete 'Delete the profiles: paced to the vendor''s quota, retried, recorded in a ledger'
             cand vendors 'List the supported vendors: per-request cap, quota, identifier kinds, credentials'
             cand targets 'List the targets in the config file: vendor, settings, limits, credential variables'
+            cand check 'Preflight: validate a target''s configuration and credentials without deleting anything'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff) to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -161,6 +162,39 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'cdp-purge;check'= {
+            cand --vendor 'The vendor to delete from (see `cdp-purge vendors`); not needed with --target'
+            cand --target 'A target from the config file (see `cdp-purge targets`); flags override its settings. Repeatable'
+            cand --base-url 'Override the vendor''s host, e.g. a proxy or the local sandbox (http:// allowed)'
+            cand --credentials-file 'Read credentials from this file (KEY=VALUE lines, as the environment variables)'
+            cand --table 'Lytics: the table (default: user)'
+            cand --field 'Lytics: the identity field deleted by (e.g. email, member_id)'
+            cand --pod 'mParticle: pod hosting the account'
+            cand --environment 'mParticle: environment_type of the deletion'
+            cand --identity-type 'mParticle: identity type of the values (`mpid`, or a unique identity such as customerid, email)'
+            cand --id-kind 'CleverTap: what the values are'
+            cand --region 'CleverTap or Segment: region of the account'
+            cand --space 'Segment: the Unify space ID'
+            cand --id-type 'Segment: external-id type of the values (e.g. email, anonymous_id)'
+            cand --id-type-column 'Segment / Hightouch: column holding each row''s identifier type'
+            cand --user-id-column 'Segment: column holding each row''s lookup user_id'
+            cand --graph 'Hightouch: the identity graph ID'
+            cand --identifier-type 'Hightouch: identifier name of the values (e.g. email, phone)'
+            cand --timeout 'Timeout of the preflight call'
+            cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
+            cand --all-targets 'Every target in the config file (with --vendor: every target of that vendor)'
+            cand --no-block 'Hightouch: do not blocklist the values (supercluster repair only, not for deletion)'
+            cand --source-data-deleted 'Hightouch: confirm the rows are already gone from the warehouse sources'
+            cand --json 'Print the findings as JSON'
+            cand -q 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
+            cand --quiet 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
+            cand -v 'More log output (-v: info, -vv: debug). Identifiers are never logged'
+            cand --verbose 'More log output (-v: info, -vv: debug). Identifiers are never logged'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'cdp-purge;completions'= {
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand -q 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
@@ -188,6 +222,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand delete 'Delete the profiles: paced to the vendor''s quota, retried, recorded in a ledger'
             cand vendors 'List the supported vendors: per-request cap, quota, identifier kinds, credentials'
             cand targets 'List the targets in the config file: vendor, settings, limits, credential variables'
+            cand check 'Preflight: validate a target''s configuration and credentials without deleting anything'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff) to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -199,6 +234,8 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
         &'cdp-purge;help;vendors'= {
         }
         &'cdp-purge;help;targets'= {
+        }
+        &'cdp-purge;help;check'= {
         }
         &'cdp-purge;help;completions'= {
         }

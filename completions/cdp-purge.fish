@@ -33,6 +33,7 @@ complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "plan" -d 'Read,
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "delete" -d 'Delete the profiles: paced to the vendor\'s quota, retried, recorded in a ledger'
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "vendors" -d 'List the supported vendors: per-request cap, quota, identifier kinds, credentials'
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "targets" -d 'List the targets in the config file: vendor, settings, limits, credential variables'
+complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "check" -d 'Preflight: validate a target\'s configuration and credentials without deleting anything'
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "man" -d 'Print the man page (roff) to stdout'
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -159,6 +160,42 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand targets" -s q -l qui
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand targets" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand targets" -s h -l help -d 'Print help'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand targets" -s V -l version -d 'Print version'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l vendor -d 'The vendor to delete from (see `cdp-purge vendors`); not needed with --target' -r -f -a "lytics\t''
+mparticle\t''
+clevertap\t''
+segment\t''
+hightouch\t''"
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l target -d 'A target from the config file (see `cdp-purge targets`); flags override its settings. Repeatable' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l base-url -d 'Override the vendor\'s host, e.g. a proxy or the local sandbox (http:// allowed)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l credentials-file -d 'Read credentials from this file (KEY=VALUE lines, as the environment variables)' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l table -d 'Lytics: the table (default: user)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l field -d 'Lytics: the identity field deleted by (e.g. email, member_id)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l pod -d 'mParticle: pod hosting the account' -r -f -a "us1\t''
+us2\t''
+eu1\t''
+au1\t''"
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l environment -d 'mParticle: environment_type of the deletion' -r -f -a "production\t''
+development\t''"
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l identity-type -d 'mParticle: identity type of the values (`mpid`, or a unique identity such as customerid, email)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l id-kind -d 'CleverTap: what the values are' -r -f -a "identity\t''
+guid\t''"
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l region -d 'CleverTap or Segment: region of the account' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l space -d 'Segment: the Unify space ID' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l id-type -d 'Segment: external-id type of the values (e.g. email, anonymous_id)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l id-type-column -d 'Segment / Hightouch: column holding each row\'s identifier type' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l user-id-column -d 'Segment: column holding each row\'s lookup user_id' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l graph -d 'Hightouch: the identity graph ID' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l identifier-type -d 'Hightouch: identifier name of the values (e.g. email, phone)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l timeout -d 'Timeout of the preflight call' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l all-targets -d 'Every target in the config file (with --vendor: every target of that vendor)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l no-block -d 'Hightouch: do not blocklist the values (supercluster repair only, not for deletion)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l source-data-deleted -d 'Hightouch: confirm the rows are already gone from the warehouse sources'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l json -d 'Print the findings as JSON'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -s h -l help -d 'Print help'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -s V -l version -d 'Print version'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand completions" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand completions" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand completions" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
@@ -169,10 +206,11 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand man" -s q -l quiet -
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand man" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand man" -s h -l help -d 'Print help'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand man" -s V -l version -d 'Print version'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets completions man help" -f -a "plan" -d 'Read, clean and batch the input exactly as a real run would; send nothing'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets completions man help" -f -a "delete" -d 'Delete the profiles: paced to the vendor\'s quota, retried, recorded in a ledger'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets completions man help" -f -a "vendors" -d 'List the supported vendors: per-request cap, quota, identifier kinds, credentials'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets completions man help" -f -a "targets" -d 'List the targets in the config file: vendor, settings, limits, credential variables'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets completions man help" -f -a "man" -d 'Print the man page (roff) to stdout'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check completions man help" -f -a "plan" -d 'Read, clean and batch the input exactly as a real run would; send nothing'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check completions man help" -f -a "delete" -d 'Delete the profiles: paced to the vendor\'s quota, retried, recorded in a ledger'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check completions man help" -f -a "vendors" -d 'List the supported vendors: per-request cap, quota, identifier kinds, credentials'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check completions man help" -f -a "targets" -d 'List the targets in the config file: vendor, settings, limits, credential variables'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check completions man help" -f -a "check" -d 'Preflight: validate a target\'s configuration and credentials without deleting anything'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check completions man help" -f -a "man" -d 'Print the man page (roff) to stdout'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

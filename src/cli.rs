@@ -57,6 +57,10 @@ pub enum Command {
     /// List the targets in the config file: vendor, settings, limits, credential variables
     Targets(TargetsArgs),
 
+    /// Preflight: validate a target's configuration and credentials without deleting anything
+    #[command(after_help = CHECK_EXAMPLES)]
+    Check(CheckArgs),
+
     /// Print a shell completion script
     Completions(CompletionsArgs),
 
@@ -333,6 +337,29 @@ pub struct DeliveryArgs {
     /// Resend batches the ledger records as permanently failed
     #[arg(long)]
     pub retry_failed: bool,
+}
+
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  cdp-purge check --vendor lytics --field email
+  cdp-purge check --target mp-prod --json
+  cdp-purge check --all-targets
+
+Exit 0 when every target is ok (or cannot be verified without deleting), 3 when a vendor
+refused the credentials, 2 on a configuration or connection problem.";
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub vendor: VendorArgs,
+
+    /// Print the findings as JSON
+    #[arg(long)]
+    pub json: bool,
+
+    /// Timeout of the preflight call
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone, Args)]

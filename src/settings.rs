@@ -9,7 +9,9 @@ use crate::exit::UserError;
 use crate::input::{ColumnSel, DEFAULT_NULL_VALUES, IntakeSpec, KindSource};
 use crate::vendor::{Secret, VendorKind};
 
-pub use crate::config::{Resolved, TargetLimits, resolve_all, resolve_target};
+pub use crate::config::{
+    Resolved, TargetLimits, resolve_all, resolve_target, resolve_targets_only,
+};
 
 /// Vendor-specific parameters of a target.
 #[derive(Debug, Clone, serde::Serialize)]

@@ -118,6 +118,43 @@ pub fn resolve_target(
     delivery: Option<&DeliveryArgs>,
     with_credentials: bool,
 ) -> anyhow::Result<Resolved> {
+    let (target, merged, limits) =
+        configured_target(name, cfg, flags, input.batch_size, with_credentials)?;
+    let context = || format!("target `{name}` (from {})", cfg.display_path());
+    let intake = settings::intake(input, &merged).with_context(context)?;
+    let flag_limits = delivery.map(TargetLimits::from_flags).unwrap_or_default();
+    Ok(Resolved {
+        target,
+        intake,
+        limits: flag_limits.or(limits),
+    })
+}
+
+/// The targets a command line names, without reading any input (for `check`).
+pub fn resolve_targets_only(
+    flags: &VendorArgs,
+    config: Option<&Path>,
+    with_credentials: bool,
+) -> anyhow::Result<Vec<Target>> {
+    if flags.targets.is_empty() && !flags.all_targets {
+        return Ok(vec![settings::target(flags, None, with_credentials)?]);
+    }
+    let cfg = super::load(config)?;
+    select(&cfg, flags)?
+        .iter()
+        .map(|name| Ok(configured_target(name, &cfg, flags, None, with_credentials)?.0))
+        .collect()
+}
+
+/// A configured target's [`Target`], its merged vendor flags (for intake) and its limits
+/// from the file (target over `[defaults]`).
+fn configured_target(
+    name: &str,
+    cfg: &Config,
+    flags: &VendorArgs,
+    batch_size: Option<usize>,
+    with_credentials: bool,
+) -> anyhow::Result<(Target, VendorArgs, TargetLimits)> {
     let t = cfg.get(name)?;
     let file = cfg.display_path();
     if let Some(v) = flags.vendor
@@ -132,8 +169,8 @@ pub fn resolve_target(
     }
     let merged = merge(&t.args, flags);
     let context = || format!("target `{name}` (from {file})");
-    let mut target = settings::target(&merged, input.batch_size.or(t.batch_size), false)
-        .with_context(context)?;
+    let mut target =
+        settings::target(&merged, batch_size.or(t.batch_size), false).with_context(context)?;
     target.name = name.to_owned();
     if let (VendorParams::Hightouch { path, .. }, Some(p)) = (&mut target.params, &t.path) {
         *path = p.clone();
@@ -142,13 +179,7 @@ pub fn resolve_target(
         target.credentials =
             load_credentials(t, flags.credentials_file.as_deref(), &file).with_context(context)?;
     }
-    let intake = settings::intake(input, &merged).with_context(context)?;
-    let flag_limits = delivery.map(TargetLimits::from_flags).unwrap_or_default();
-    Ok(Resolved {
-        target,
-        intake,
-        limits: flag_limits.or(t.limits).or(cfg.defaults),
-    })
+    Ok((target, merged, t.limits.or(cfg.defaults)))
 }
 
 /// The file's vendor settings with every flag given on the command line laid over them.

@@ -415,6 +415,23 @@ pub trait Adapter: Send + Sync {
         let _ = body;
         anyhow::bail!("{} has no status API", self.kind().info().name)
     }
+
+    /// A harmless authenticated call that proves the credentials and configuration work
+    /// without deleting anything (`cdp-purge check`), or `None` when the vendor offers none.
+    fn preflight_request(&self) -> anyhow::Result<Option<Request>> {
+        Ok(None)
+    }
+
+    /// Read the answer to [`Adapter::preflight_request`]: `Ok` says what was verified, `Err`
+    /// what is wrong. 401/403 and transport errors are handled by the caller.
+    fn preflight_answer(&self, status: u16, body: &[u8]) -> Result<String, String> {
+        let _ = body;
+        if (200..300).contains(&status) {
+            Ok("credentials accepted".into())
+        } else {
+            Err(format!("unexpected HTTP {status}"))
+        }
+    }
 }
 
 /// Where an acknowledged deletion job stands, as the vendor's status API reports it.
