@@ -122,7 +122,11 @@ pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     };
     let cfg = EngineConfig {
         limits: limits.clone(),
-        retry: RetryPolicy::new(d.max_retries, d.max_backoff, time_scale_from_env()),
+        retry: RetryPolicy::new(
+            d.max_retries.unwrap_or(crate::config::DEFAULT_MAX_RETRIES),
+            d.max_backoff,
+            time_scale_from_env(),
+        ),
         timeout: d.timeout,
         include_identifiers: d.ledger_include_identifiers,
         bisect_budget: remaining_batches.max(64) * 2,
