@@ -119,9 +119,11 @@ pub(crate) fn open<'h>(
         }
     };
     let mut hashing = Hashing { inner: raw, sha };
-    let mut magic = [0u8; 2];
+    // Three bytes, not just gzip's two: the first `fill_buf` of the plain stream returns only
+    // these bytes, and `skip_bom` must see a whole UTF-8 BOM in it.
+    let mut magic = [0u8; 3];
     let n = read_up_to(&mut hashing, &mut magic).map_err(|e| read_error(&name, &e))?;
-    let is_gz = magic[..n] == [0x1f, 0x8b] || name.to_ascii_lowercase().ends_with(".gz");
+    let is_gz = magic[..n].starts_with(&[0x1f, 0x8b]) || name.to_ascii_lowercase().ends_with(".gz");
     let stream = io::Cursor::new(magic).take(n as u64).chain(hashing);
     Ok(if is_gz {
         let gz = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(BUF, stream));
@@ -207,6 +209,19 @@ mod tests {
         let msg = format!("{:#}", read_error("x.csv.gz", &e));
         assert!(msg.contains("cannot read x.csv.gz"), "{msg}");
         assert!(msg.contains("gzip"), "{msg}");
+    }
+
+    #[test]
+    fn a_bom_at_the_start_of_a_file_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bom.csv");
+        std::fs::write(&p, b"\xEF\xBB\xBFid\nA1\n").unwrap();
+        let mut sha = Sha256::new();
+        let mut r = open(&p, None, &mut sha).unwrap();
+        skip_bom(&mut *r).unwrap();
+        let mut text = String::new();
+        r.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "id\nA1\n");
     }
 
     #[test]
