@@ -66,6 +66,10 @@ fn invalid(rule: Rule, v: &str) -> Option<&'static str> {
     if v.len() > MAX_VALUE_BYTES {
         return Some("longer than 1024 bytes");
     }
+    if v.contains(['\n', '\r']) {
+        // A CSV quote left open swallows the following lines into one field.
+        return Some("spans several lines (an unterminated quote?)");
+    }
     let has_control = if v.is_ascii() {
         v.bytes().any(|b| b < 0x20 || b == 0x7f)
     } else {
@@ -74,11 +78,23 @@ fn invalid(rule: Rule, v: &str) -> Option<&'static str> {
     if has_control {
         return Some("contains a control character");
     }
+    // Invisible characters (a BOM pasted mid-file, zero-width spaces, bidi overrides) make
+    // a value that matches no profile; sending it would "acknowledge" a deletion of nothing.
+    if !v.is_ascii() && v.chars().any(is_invisible) {
+        return Some("contains an invisible character (BOM, zero-width or bidi control)");
+    }
     match rule {
         Rule::Plain => None,
         Rule::Mpid => mpid_problem(v),
         Rule::Email => email_problem(v),
     }
+}
+
+/// Unicode format characters that render as nothing.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}')
 }
 
 fn mpid_problem(v: &str) -> Option<&'static str> {
@@ -518,6 +534,14 @@ mod tests {
             Some("longer than 1024 bytes")
         );
         assert_eq!(invalid(Rule::Plain, &"x".repeat(1024)), None);
+        for v in ["\u{feff}A2", "A\u{200b}2", "\u{202e}A3"] {
+            assert!(
+                invalid(Rule::Plain, v).unwrap().contains("invisible"),
+                "{v:?}"
+            );
+        }
+        assert!(invalid(Rule::Plain, "A2\nA3\n").unwrap().contains("quote"));
+        assert_eq!(invalid(Rule::Plain, "Jos\u{e9}"), None);
         assert_eq!(
             invalid(Rule::Plain, "a\u{85}b"),
             Some("contains a control character")
