@@ -425,7 +425,7 @@ fn check(name: &str, expect: &Expect, got: (Option<i32>, String, String, String)
             }
             // The rejects file: a header, then one line per reject with its row number.
             let mut r = csv::Reader::from_reader(rejects.as_bytes());
-            let headers = r.headers().map(|h| h.clone()).unwrap_or_default();
+            let headers = r.headers().cloned().unwrap_or_default();
             if headers.iter().collect::<Vec<_>>() != ["file", "row", "column", "reason"] {
                 fail(format!(
                     "rejects header {headers:?} (values must not be written)"
