@@ -55,6 +55,9 @@ pub enum Fault {
     HangAfterProcessing,
     /// Reset this request (not processed) and refuse every connection for the duration.
     Unreachable(Duration),
+    /// Answer with this status in the vendor's error shape; not processed. Scripts a vendor
+    /// that turns on the client mid-run: credentials revoked (401), a 400 for a batch.
+    Status(u16),
 }
 
 impl Fault {
@@ -296,6 +299,7 @@ impl fmt::Display for Fault {
             Fault::Hang => f.write_str("hang"),
             Fault::HangAfterProcessing => f.write_str("hang after processing"),
             Fault::Unreachable(d) => write!(f, "unreachable for {d:?}"),
+            Fault::Status(s) => write!(f, "status {s}"),
         }
     }
 }

@@ -221,6 +221,7 @@ async fn handle(shared: &Shared, req: Request) -> (Action, Option<InFlight>) {
                 })
             }
             Fault::ServerError => respond(vendors::error(vendor, 500, "Internal Server Error")),
+            Fault::Status(s) => respond(vendors::error(vendor, s, "Injected fault")),
             Fault::Truncate => {
                 let resp = vendors::error(vendor, 500, "Internal Server Error");
                 (Action::Respond(resp, WriteMode::Truncated), Some(500))
