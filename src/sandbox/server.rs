@@ -7,6 +7,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -133,8 +134,15 @@ async fn serve_connection(shared: Arc<Shared>, mut stream: TcpStream) {
             Action::Reset => return reset(stream),
             Action::Hang => {
                 drop(in_flight);
-                // Hold the socket open until the client gives up or the sandbox stops.
-                std::future::pending::<()>().await;
+                // Say nothing until the client gives up. Then close: waiting for the sandbox
+                // to stop instead would leak a socket per hang in a long benchmark.
+                let mut scratch = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut scratch).await {
+                    if n == 0 {
+                        break;
+                    }
+                }
+                return;
             }
         }
     }

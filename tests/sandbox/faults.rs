@@ -280,3 +280,18 @@ fn expect_100_continue_gets_its_interim_answer() {
     let _ = s.read_to_string(&mut rest);
     assert!(rest.starts_with("HTTP/1.1 202"), "{rest}");
 }
+
+#[test]
+fn a_hung_connection_is_closed_once_the_client_leaves() {
+    use std::io::{Read, Write};
+    let sb = Sandbox::start_blocking(plan([Fault::Hang])).unwrap();
+    let mut s = std::net::TcpStream::connect(sb.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    s.write_all(b"GET /v2/identity/deletestatus/x HTTP/1.1\r\n\r\n")
+        .unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut out = Vec::new();
+    // EOF without a byte; a timeout here means the server kept the socket.
+    s.read_to_end(&mut out).expect("the server closed its side");
+    assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+}
