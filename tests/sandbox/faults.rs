@@ -295,3 +295,23 @@ fn a_hung_connection_is_closed_once_the_client_leaves() {
     s.read_to_end(&mut out).expect("the server closed its side");
     assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
 }
+
+#[tokio::test]
+async fn injected_429s_and_503s_read_like_the_vendor_wrote_them() {
+    let (sb, c) = start(SandboxConfig::default()).await;
+    let many = Fault::TooManyRequests(RetryAfter::Absent);
+    sb.push_fault(Some(VendorKind::Clevertap), many);
+    sb.push_fault(Some(VendorKind::Segment), many);
+    sb.push_fault(Some(VendorKind::Clevertap), Fault::Unavailable(None));
+
+    let (status, v) = clevertap(&sb, &c, "sandbox-passcode", &json!({ "guid": "g" })).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(v["error"], "Too many concurrent requests");
+    let url = segment_url(&sb, "spa_1", "u1");
+    let (status, v) = segment(&c, &url, "sandbox-token", &eid("email", "a@x")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(v["error"]["code"], "rate_limit_error");
+    let (status, v) = clevertap(&sb, &c, "sandbox-passcode", &json!({ "guid": "g" })).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(v["error"], "Server Error. Please retry later");
+}

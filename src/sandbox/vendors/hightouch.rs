@@ -65,7 +65,7 @@ pub(crate) fn queue(shared: &Shared, req: &Request, graph: &str) -> Handled {
         ));
     }
     if !shared.admit(VendorKind::Hightouch, "", 1) {
-        return fail(429, "Too many requests");
+        return Handled::unchanged(super::throttled(VendorKind::Hightouch));
     }
     let fails = body["identifiers"].as_array().is_some_and(|ids| {
         ids.iter()
@@ -176,7 +176,7 @@ pub(crate) fn status(shared: &Shared, req: &Request, graph: &str, id: &str) -> H
     }
     // The quota covers the whole REST API: status polls spend it too.
     if !shared.admit(VendorKind::Hightouch, "", 0) {
-        return fail(429, "Too many requests");
+        return Handled::unchanged(super::throttled(VendorKind::Hightouch));
     }
     let state = shared.hightouch.lock().expect("hightouch lock");
     let Some(r) = state.requests.get(id).filter(|r| r.graph == graph) else {

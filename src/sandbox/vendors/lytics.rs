@@ -68,7 +68,7 @@ pub(crate) fn bulk(shared: &Shared, req: &Request, table: &str, field: &str) -> 
         });
     }
     if !shared.admit(VendorKind::Lytics, "", texts.len()) {
-        return fail(429, "Too Many Requests");
+        return Handled::unchanged(super::throttled(VendorKind::Lytics));
     }
 
     let mut successes = Map::new();
