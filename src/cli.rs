@@ -60,6 +60,9 @@ pub enum Command {
     /// Preflight: validate a target's configuration and credentials without deleting anything
     #[command(after_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
+    /// Run a local fake of every vendor API (for trying the tool and for tests)
+    #[command(after_help = SANDBOX_EXAMPLES)]
+    Sandbox(SandboxArgs),
 
     /// Print a shell completion script
     Completions(CompletionsArgs),
@@ -374,6 +377,32 @@ pub struct TargetsArgs {
     /// Print as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SandboxArgs {
+    /// Port on 127.0.0.1 (0 picks a free one)
+    #[arg(long, default_value_t = 8787)]
+    pub port: u16,
+
+    /// Faults to inject, e.g. 429=0.1,503=0.05,reset=0.02,seed=7 (see `--help`)
+    #[arg(long, value_name = "SPEC", value_parser = parse_faults, long_help = crate::sandbox::FAULT_SPEC_HELP)]
+    pub faults: Option<crate::sandbox::FaultPlan>,
+
+    /// Do not enforce the vendors' quotas (no 429 for pace or concurrency)
+    #[arg(long)]
+    pub no_quota: bool,
+}
+
+const SANDBOX_EXAMPLES: &str = "\
+Examples:
+  cdp-purge sandbox
+  cdp-purge sandbox --port 0 --faults 429=0.1,reset=0.02,seed=7
+  cdp-purge delete --vendor lytics --base-url http://127.0.0.1:8787 ...";
+
+fn parse_faults(s: &str) -> Result<crate::sandbox::FaultPlan, String> {
+    s.parse()
+        .map_err(|e: crate::sandbox::FaultSpecError| e.to_string())
 }
 
 #[derive(Debug, Clone, Args)]

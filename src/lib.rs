@@ -9,6 +9,7 @@ pub mod config;
 pub mod exit;
 pub mod input;
 pub mod output;
+pub mod sandbox;
 pub mod settings;
 pub mod vendor;
 
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Vendors(args) => commands::vendors::run(&args),
         Command::Check(args) => commands::check::run(&args, &cli.global),
         Command::Targets(args) => commands::targets::run(&args, &cli.global),
+        Command::Sandbox(args) => commands::sandbox::run(&args, &cli.global),
         Command::Completions(args) => commands::completions::run(&args),
         Command::Man => commands::completions::man(),
     }

@@ -4,5 +4,6 @@ pub mod check;
 pub mod completions;
 pub mod delete;
 pub mod plan;
+pub mod sandbox;
 pub mod targets;
 pub mod vendors;

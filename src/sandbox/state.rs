@@ -1,0 +1,161 @@
+//! State shared by every connection: configuration, quotas, the request log, vendor data.
+//!
+//! Plain `std` mutexes: every critical section is short and none spans an `.await`.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::faults::FaultSource;
+use super::quota::SlidingWindow;
+use super::vendors::{hightouch, lytics, segment};
+use super::{RequestRecord, SandboxConfig};
+use crate::vendor::VendorKind;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Unit {
+    Requests,
+    Items,
+}
+
+pub(crate) struct Shared {
+    pub cfg: SandboxConfig,
+    pub faults: Mutex<FaultSource>,
+    pub log: Mutex<Vec<RequestRecord>>,
+    /// Sliding windows by (vendor, scope such as a Segment space, unit).
+    windows: Mutex<HashMap<(VendorKind, String, Unit), SlidingWindow>>,
+    in_flight: Mutex<HashMap<VendorKind, Arc<AtomicU32>>>,
+    ids: Mutex<fastrand::Rng>,
+    pub lytics: Mutex<lytics::State>,
+    pub segment: Mutex<segment::State>,
+    pub hightouch: Mutex<hightouch::State>,
+    down_until: Mutex<Option<Instant>>,
+    /// Wakes the accept loop to close the listener.
+    pub down: tokio::sync::Notify,
+}
+
+impl Shared {
+    pub fn new(cfg: SandboxConfig) -> Self {
+        Self {
+            faults: Mutex::new(FaultSource::new(&cfg.faults)),
+            ids: Mutex::new(fastrand::Rng::with_seed(cfg.faults.seed ^ 0x5eed)),
+            cfg,
+            log: Mutex::default(),
+            windows: Mutex::default(),
+            in_flight: Mutex::default(),
+            lytics: Mutex::default(),
+            segment: Mutex::default(),
+            hightouch: Mutex::default(),
+            down_until: Mutex::default(),
+            down: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Admit one request carrying `items` identifiers against the vendor's request and
+    /// item quotas, both or neither. `scope` separates independent budgets (Segment counts
+    /// per space).
+    pub fn admit(&self, vendor: VendorKind, scope: &str, items: usize) -> bool {
+        if !self.cfg.enforce_quota {
+            return true;
+        }
+        let quota = self.cfg.quota(vendor);
+        let now = Instant::now();
+        let mut windows = self.windows.lock().expect("quota lock");
+        let checks = [
+            (Unit::Requests, quota.requests, 1),
+            (Unit::Items, quota.items, items as u64),
+        ];
+        for (unit, rate, weight) in checks {
+            let Some(rate) = rate else { continue };
+            let w = windows
+                .entry((vendor, scope.to_owned(), unit))
+                .or_insert_with(|| SlidingWindow::new(rate.count, rate.per));
+            if !w.fits(now, weight) {
+                return false;
+            }
+        }
+        for (unit, rate, weight) in checks {
+            if rate.is_some()
+                && let Some(w) = windows.get_mut(&(vendor, scope.to_owned(), unit))
+            {
+                w.admit(now, weight);
+            }
+        }
+        true
+    }
+
+    /// Count a request in flight; `None` when the vendor's concurrency cap is reached.
+    pub fn enter(&self, vendor: VendorKind) -> Option<InFlight> {
+        let counter = Arc::clone(
+            self.in_flight
+                .lock()
+                .expect("in-flight lock")
+                .entry(vendor)
+                .or_default(),
+        );
+        let limit = match self.cfg.quota(vendor).in_flight {
+            Some(n) if self.cfg.enforce_quota => n,
+            _ => u32::MAX,
+        };
+        let mut current = counter.load(Ordering::Acquire);
+        loop {
+            if current >= limit {
+                return None;
+            }
+            match counter.compare_exchange(
+                current,
+                current + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Some(InFlight(counter)),
+                Err(seen) => current = seen,
+            }
+        }
+    }
+
+    /// A fresh UUID-shaped ID (deterministic for a given fault seed).
+    pub fn new_id(&self) -> String {
+        let mut rng = self.ids.lock().expect("id lock");
+        let (a, b) = (rng.u64(..), rng.u64(..));
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            (b >> 48) & 0x3fff | 0x8000,
+            b & 0xffff_ffff_ffff
+        )
+    }
+
+    pub fn record(&self, rec: RequestRecord) {
+        self.log.lock().expect("log lock").push(rec);
+    }
+
+    pub fn go_down(&self, d: Duration) {
+        *self.down_until.lock().expect("down lock") = Some(Instant::now() + d);
+        self.down.notify_one();
+    }
+
+    /// When the outage ends, if one is in progress.
+    pub fn down_until(&self) -> Option<Instant> {
+        let mut until = self.down_until.lock().expect("down lock");
+        match *until {
+            Some(t) if t > Instant::now() => Some(t),
+            _ => {
+                *until = None;
+                None
+            }
+        }
+    }
+}
+
+/// A request counted in flight until dropped.
+pub(crate) struct InFlight(Arc<AtomicU32>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}

@@ -1,0 +1,330 @@
+//! Routing and the pieces every fake vendor shares: error shapes, auth parsing, identifier
+//! extraction for the request log.
+
+pub(crate) mod clevertap;
+pub(crate) mod hightouch;
+pub(crate) mod lytics;
+pub(crate) mod mparticle;
+pub(crate) mod segment;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use super::http::{Request, Response};
+use super::state::Shared;
+use crate::vendor::VendorKind;
+
+/// A vendor endpoint, with its path parameters (still percent-encoded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Route {
+    LyticsBulk {
+        table: String,
+        field: String,
+    },
+    LyticsStatus {
+        id: String,
+    },
+    Mparticle,
+    Clevertap,
+    Segment {
+        space: String,
+        collection: String,
+        lookup: String,
+    },
+    HightouchQueue {
+        graph: String,
+    },
+    HightouchStatus {
+        graph: String,
+        id: String,
+    },
+}
+
+impl Route {
+    pub fn vendor(&self) -> VendorKind {
+        match self {
+            Route::LyticsBulk { .. } | Route::LyticsStatus { .. } => VendorKind::Lytics,
+            Route::Mparticle => VendorKind::Mparticle,
+            Route::Clevertap => VendorKind::Clevertap,
+            Route::Segment { .. } => VendorKind::Segment,
+            Route::HightouchQueue { .. } | Route::HightouchStatus { .. } => VendorKind::Hightouch,
+        }
+    }
+
+    pub fn method(&self) -> &'static str {
+        match self {
+            Route::LyticsBulk { .. } => "DELETE",
+            Route::LyticsStatus { .. } | Route::HightouchStatus { .. } => "GET",
+            _ => "POST",
+        }
+    }
+}
+
+/// The endpoint a path names, if any vendor serves it.
+pub(crate) fn route(path: &str) -> Option<Route> {
+    let parts: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
+    let s = |x: &str| x.to_owned();
+    Some(match parts.as_slice() {
+        ["v2", "identity", "queue", "bulk", table, field] => Route::LyticsBulk {
+            table: s(table),
+            field: s(field),
+        },
+        ["v2", "identity", "deletestatus", id] => Route::LyticsStatus { id: s(id) },
+        ["userprofile", "bulkdelete"] => Route::Mparticle,
+        ["1", "delete", "profiles.json"] => Route::Clevertap,
+        [
+            "v1",
+            "spaces",
+            space,
+            "collections",
+            collection,
+            "profiles",
+            lookup,
+            "external_ids",
+            "delete",
+        ] => Route::Segment {
+            space: s(space),
+            collection: s(collection),
+            lookup: s(lookup),
+        },
+        ["api", "v1", "idr", graph, "queue-for-reprocessing"] => {
+            Route::HightouchQueue { graph: s(graph) }
+        }
+        ["api", "v1", "idr", graph, "reprocess-status", id] => Route::HightouchStatus {
+            graph: s(graph),
+            id: s(id),
+        },
+        _ => return None,
+    })
+}
+
+/// A vendor's answer to a request that reached it.
+pub(crate) struct Handled {
+    pub resp: Response,
+    /// The deletion took effect (state changed, quota consumed).
+    pub applied: bool,
+}
+
+impl Handled {
+    pub fn applied(resp: Response) -> Self {
+        Self {
+            resp,
+            applied: true,
+        }
+    }
+    pub fn unchanged(resp: Response) -> Self {
+        Self {
+            resp,
+            applied: false,
+        }
+    }
+}
+
+/// Handle a request that passed routing, the method check and fault injection.
+pub(crate) fn handle(shared: &Shared, route: &Route, req: &Request) -> Handled {
+    match route {
+        Route::LyticsBulk { table, field } => lytics::bulk(shared, req, table, field),
+        Route::LyticsStatus { id } => lytics::status(shared, req, id),
+        Route::Mparticle => mparticle::bulk_delete(shared, req),
+        Route::Clevertap => clevertap::delete(shared, req),
+        Route::Segment {
+            space,
+            collection,
+            lookup,
+        } => segment::delete(shared, req, space, collection, lookup),
+        Route::HightouchQueue { graph } => hightouch::queue(shared, req, graph),
+        Route::HightouchStatus { graph, id } => hightouch::status(shared, req, graph, id),
+    }
+}
+
+/// An error in the vendor's own shape.
+pub(crate) fn error(vendor: VendorKind, status: u16, message: &str) -> Response {
+    let body = match vendor {
+        // Lytics' standard envelope; its request_id names the API call, not a deletion.
+        VendorKind::Lytics => json!({ "status": status, "message": message, "request_id": null }),
+        VendorKind::Clevertap => json!({ "status": "fail", "error": message, "code": status }),
+        VendorKind::Segment => json!({
+            "error": { "code": segment::default_code(status), "message": message }
+        }),
+        VendorKind::Mparticle | VendorKind::Hightouch => json!({ "message": message }),
+    };
+    Response::json(status, &body)
+}
+
+/// The vendor's "slow down" answer (quota or concurrency exceeded), with its documented
+/// text where there is one.
+pub(crate) fn throttled(vendor: VendorKind) -> Response {
+    let message = match vendor {
+        VendorKind::Clevertap => "Too many concurrent requests",
+        VendorKind::Segment => {
+            "Attempted to delete more than 100 IDs per second for a single profile"
+        }
+        VendorKind::Mparticle => "Too many requests: rate limiting applied",
+        VendorKind::Lytics | VendorKind::Hightouch => "Too Many Requests",
+    };
+    error(vendor, 429, message)
+}
+
+/// The vendor's 503, with its documented text where there is one.
+pub(crate) fn unavailable(vendor: VendorKind) -> Response {
+    let message = match vendor {
+        VendorKind::Clevertap => "Server Error. Please retry later",
+        VendorKind::Mparticle => "Service unavailable",
+        _ => "Service Unavailable",
+    };
+    error(vendor, 503, message)
+}
+
+/// The identifiers a request carries, best effort, for the request log.
+pub(crate) fn values(route: &Route, req: &Request) -> Vec<String> {
+    let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+        return Vec::new();
+    };
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let each = |v: Option<&Value>| -> Vec<String> {
+        match v {
+            Some(Value::Array(a)) => a.iter().map(text).collect(),
+            Some(Value::Null) | None => Vec::new(),
+            Some(v) => vec![text(v)],
+        }
+    };
+    match route {
+        Route::LyticsBulk { .. } => each(body.get("values")),
+        Route::Mparticle => body
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|p| match (p.get("mpid"), p.get("identities")) {
+                        (Some(m), _) => text(m),
+                        (None, Some(Value::Object(ids))) => {
+                            ids.values().map(text).collect::<Vec<_>>().join(",")
+                        }
+                        _ => String::new(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        Route::Clevertap => {
+            let mut v = each(body.get("identity"));
+            v.extend(each(body.get("guid")));
+            v
+        }
+        Route::Segment { .. } => body
+            .get("delete_external_ids")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|e| e.get("id").map(text).unwrap_or_default())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        Route::HightouchQueue { .. } => body
+            .get("identifiers")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|e| e.get("value").map(text).unwrap_or_default())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        Route::LyticsStatus { .. } | Route::HightouchStatus { .. } => Vec::new(),
+    }
+}
+
+/// `Authorization: Basic base64(user:password)`, decoded.
+pub(crate) fn basic_auth(req: &Request) -> Option<(String, String)> {
+    let value = req.header("authorization")?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (user, password) = decoded.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
+}
+
+/// Percent-decode a path segment (`None` if the result is not UTF-8).
+pub(crate) fn decode(segment: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
+}
+
+/// RFC 3339 in UTC with milliseconds, as JSON APIs print timestamps.
+pub(crate) fn rfc3339(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil-from-days (H. Hinnant), valid for every date after 1970.
+    let z = days as i64 + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        d.subsec_millis()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn routes_every_endpoint_and_nothing_else() {
+        assert_eq!(
+            route("/v2/identity/queue/bulk/user/email"),
+            Some(Route::LyticsBulk {
+                table: "user".into(),
+                field: "email".into()
+            })
+        );
+        assert_eq!(route("/userprofile/bulkdelete"), Some(Route::Mparticle));
+        assert_eq!(route("/1/delete/profiles.json"), Some(Route::Clevertap));
+        assert_eq!(
+            route("/v1/spaces/spa_1/collections/users/profiles/user_id:a%2Bb/external_ids/delete"),
+            Some(Route::Segment {
+                space: "spa_1".into(),
+                collection: "users".into(),
+                lookup: "user_id:a%2Bb".into()
+            })
+        );
+        assert_eq!(
+            route("/api/v1/idr/g1/reprocess-status/r1"),
+            Some(Route::HightouchStatus {
+                graph: "g1".into(),
+                id: "r1".into()
+            })
+        );
+        assert_eq!(route("/userprofile/bulkdelete/"), None);
+        assert_eq!(route("/"), None);
+        assert_eq!(route("v2/identity/deletestatus/x"), None);
+    }
+
+    #[test]
+    fn rfc3339_matches_known_instants() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let t = UNIX_EPOCH + Duration::from_millis(1_709_251_199_123); // leap year, Feb 29
+        assert_eq!(rfc3339(t), "2024-02-29T23:59:59.123Z");
+        let t = UNIX_EPOCH + Duration::from_secs(4_102_444_800); // 2100-01-01
+        assert_eq!(rfc3339(t), "2100-01-01T00:00:00.000Z");
+    }
+}

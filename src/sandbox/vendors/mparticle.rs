@@ -1,0 +1,131 @@
+//! mParticle: `POST /userprofile/bulkdelete`.
+//!
+//! Basic auth (workspace key and secret); a JSON array of 1–100 profile objects; 202 with no
+//! body; 1500 profiles per second counted over any sliding one-second window.
+
+use serde_json::Value;
+
+use super::{Handled, basic_auth, error};
+use crate::sandbox::http::{Request, Response};
+use crate::sandbox::state::Shared;
+use crate::vendor::VendorKind;
+
+const MAX_PROFILES: usize = 100;
+
+fn fail(status: u16, message: &str) -> Handled {
+    Handled::unchanged(error(VendorKind::Mparticle, status, message))
+}
+
+pub(crate) fn bulk_delete(shared: &Shared, req: &Request) -> Handled {
+    let creds = &shared.cfg.credentials;
+    match basic_auth(req) {
+        Some((key, secret)) if key == creds.mparticle_key && secret == creds.mparticle_secret => {}
+        _ => return fail(401, "Unauthorized: authentication missing or invalid"),
+    }
+    let body: Value = match serde_json::from_slice(&req.body) {
+        Ok(v) => v,
+        Err(_) if req.body.iter().all(u8::is_ascii_whitespace) => {
+            return fail(
+                400,
+                "Invalid request. Please ensure the request is not null.",
+            );
+        }
+        Err(_) => return fail(400, "Bad Request: malformed JSON"),
+    };
+    let profiles = match &body {
+        Value::Null => {
+            return fail(
+                400,
+                "Invalid request. Please ensure the request is not null.",
+            );
+        }
+        Value::Array(a) if (1..=MAX_PROFILES).contains(&a.len()) => a,
+        _ => {
+            return fail(
+                400,
+                "Bad Request: the body must be a single array of 1-100 objects",
+            );
+        }
+    };
+    for profile in profiles {
+        if let Err(message) = check_profile(shared, profile) {
+            return fail(400, message);
+        }
+    }
+    if !shared.admit(VendorKind::Mparticle, "", profiles.len()) {
+        return Handled::unchanged(super::throttled(VendorKind::Mparticle));
+    }
+    // Deletion is logical and a 202 confirms nothing per profile: there is nothing to keep.
+    Handled::applied(Response::empty(202))
+}
+
+fn check_profile(shared: &Shared, profile: &Value) -> Result<(), &'static str> {
+    let Some(obj) = profile.as_object() else {
+        return Err("Invalid request. Please ensure the request is not null.");
+    };
+    match obj.get("environment_type").and_then(Value::as_str) {
+        Some("production" | "development") => {}
+        _ => {
+            return Err(
+                "Bad Request: environment_type is required and must be production or development",
+            );
+        }
+    }
+    if obj.get("action").and_then(Value::as_str) != Some("delete") {
+        return Err("Invalid request. Please ensure the action is set to delete.");
+    }
+    // With both present the MPID wins and the identities are ignored.
+    if let Some(mpid) = obj.get("mpid").filter(|m| !m.is_null()) {
+        return if is_mpid(mpid) {
+            Ok(())
+        } else {
+            Err("Bad Request: mpid must be a signed 64-bit integer")
+        };
+    }
+    match obj.get("identities") {
+        Some(Value::Object(ids)) if !ids.is_empty() => {
+            let unique = &shared.cfg.mparticle_unique_identities;
+            if ids.keys().any(|k| !unique.iter().any(|u| u == k)) {
+                return Err(
+                    "Invalid request. The identity type(s) must be unique. Check the identity \
+                     settings of the workspace.",
+                );
+            }
+            if ids
+                .values()
+                .any(|v| !matches!(v, Value::String(s) if !s.is_empty()))
+            {
+                return Err("Bad Request: identity values must be non-empty strings");
+            }
+            Ok(())
+        }
+        _ => Err("Invalid request. Please ensure the request contains an MPID or identities."),
+    }
+}
+
+/// A signed 64-bit integer, as a JSON integer or (as the docs recommend) a string.
+fn is_mpid(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => n.is_i64(),
+        Value::String(s) => s.parse::<i64>().is_ok(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn mpids_must_fit_in_i64() {
+        assert!(is_mpid(&json!("-3728190466419522015")));
+        assert!(is_mpid(&json!(42)));
+        assert!(is_mpid(&json!(i64::MIN)));
+        assert!(!is_mpid(&json!(u64::MAX)));
+        assert!(!is_mpid(&json!("9223372036854775808")));
+        assert!(!is_mpid(&json!(1.5)));
+        assert!(!is_mpid(&json!("12a")));
+        assert!(!is_mpid(&json!(true)));
+    }
+}
