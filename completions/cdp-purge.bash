@@ -34,6 +34,9 @@ _cdp__purge() {
             cdp__purge,plan)
                 cmd="cdp__purge__subcmd__plan"
                 ;;
+            cdp__purge,sandbox)
+                cmd="cdp__purge__subcmd__sandbox"
+                ;;
             cdp__purge,targets)
                 cmd="cdp__purge__subcmd__targets"
                 ;;
@@ -58,6 +61,9 @@ _cdp__purge() {
             cdp__purge__subcmd__help,plan)
                 cmd="cdp__purge__subcmd__help__subcmd__plan"
                 ;;
+            cdp__purge__subcmd__help,sandbox)
+                cmd="cdp__purge__subcmd__help__subcmd__sandbox"
+                ;;
             cdp__purge__subcmd__help,targets)
                 cmd="cdp__purge__subcmd__help__subcmd__targets"
                 ;;
@@ -71,7 +77,7 @@ _cdp__purge() {
 
     case "${cmd}" in
         cdp__purge)
-            opts="-q -v -h -V --quiet --verbose --config --help --version plan delete vendors targets check completions man help"
+            opts="-q -v -h -V --quiet --verbose --config --help --version plan delete vendors targets check sandbox completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -347,7 +353,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__help)
-            opts="plan delete vendors targets check completions man help"
+            opts="plan delete vendors targets check sandbox completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -431,6 +437,20 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__help__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cdp__subcmd__purge__subcmd__help__subcmd__sandbox)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -598,6 +618,32 @@ _cdp__purge() {
                     return 0
                     ;;
                 --identifier-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cdp__subcmd__purge__subcmd__sandbox)
+            opts="-q -v -h -V --port --faults --no-quota --quiet --verbose --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --faults)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

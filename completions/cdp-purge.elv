@@ -32,6 +32,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand vendors 'List the supported vendors: per-request cap, quota, identifier kinds, credentials'
             cand targets 'List the targets in the config file: vendor, settings, limits, credential variables'
             cand check 'Preflight: validate a target''s configuration and credentials without deleting anything'
+            cand sandbox 'Run a local fake of every vendor API (for trying the tool and for tests)'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff) to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -195,6 +196,20 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'cdp-purge;sandbox'= {
+            cand --port 'Port on 127.0.0.1 (0 picks a free one)'
+            cand --faults 'Faults to inject, e.g. 429=0.1,503=0.05,reset=0.02,seed=7 (see `--help`)'
+            cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
+            cand --no-quota 'Do not enforce the vendors'' quotas (no 429 for pace or concurrency)'
+            cand -q 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
+            cand --quiet 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
+            cand -v 'More log output (-v: info, -vv: debug). Identifiers are never logged'
+            cand --verbose 'More log output (-v: info, -vv: debug). Identifiers are never logged'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'cdp-purge;completions'= {
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand -q 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
@@ -223,6 +238,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand vendors 'List the supported vendors: per-request cap, quota, identifier kinds, credentials'
             cand targets 'List the targets in the config file: vendor, settings, limits, credential variables'
             cand check 'Preflight: validate a target''s configuration and credentials without deleting anything'
+            cand sandbox 'Run a local fake of every vendor API (for trying the tool and for tests)'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff) to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -236,6 +252,8 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
         &'cdp-purge;help;targets'= {
         }
         &'cdp-purge;help;check'= {
+        }
+        &'cdp-purge;help;sandbox'= {
         }
         &'cdp-purge;help;completions'= {
         }

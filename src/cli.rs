@@ -54,15 +54,15 @@ pub enum Command {
     /// List the supported vendors: per-request cap, quota, identifier kinds, credentials
     Vendors(VendorsArgs),
 
-    /// Run a local fake of every vendor API (for trying the tool and for tests)
-    #[command(after_help = SANDBOX_EXAMPLES)]
-    Sandbox(SandboxArgs),
     /// List the targets in the config file: vendor, settings, limits, credential variables
     Targets(TargetsArgs),
 
     /// Preflight: validate a target's configuration and credentials without deleting anything
     #[command(after_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
+    /// Run a local fake of every vendor API (for trying the tool and for tests)
+    #[command(after_help = SANDBOX_EXAMPLES)]
+    Sandbox(SandboxArgs),
 
     /// Print a shell completion script
     Completions(CompletionsArgs),
@@ -373,6 +373,13 @@ pub struct VendorsArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct TargetsArgs {
+    /// Print as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct SandboxArgs {
     /// Port on 127.0.0.1 (0 picks a free one)
     #[arg(long, default_value_t = 8787)]
@@ -396,13 +403,6 @@ Examples:
 fn parse_faults(s: &str) -> Result<crate::sandbox::FaultPlan, String> {
     s.parse()
         .map_err(|e: crate::sandbox::FaultSpecError| e.to_string())
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct TargetsArgs {
-    /// Print as JSON
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -25,9 +25,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Plan(args) => commands::plan::run(&args, &cli.global),
         Command::Delete(args) => commands::delete::run(&args, &cli.global),
         Command::Vendors(args) => commands::vendors::run(&args),
-        Command::Sandbox(args) => commands::sandbox::run(&args, &cli.global),
         Command::Check(args) => commands::check::run(&args, &cli.global),
         Command::Targets(args) => commands::targets::run(&args, &cli.global),
+        Command::Sandbox(args) => commands::sandbox::run(&args, &cli.global),
         Command::Completions(args) => commands::completions::run(&args),
         Command::Man => commands::completions::man(),
     }

@@ -143,3 +143,52 @@ fn missing_credentials_name_the_variable() {
         .code(2)
         .stderr(predicate::str::contains("LYTICS_API_TOKEN"));
 }
+
+/// `check` against the built-in sandbox: the harmless calls it makes exist there, accept the
+/// sandbox credentials and refuse others, and nothing is deleted.
+#[test]
+fn check_against_the_sandbox() {
+    use cdp_purge::sandbox::{Sandbox, SandboxConfig};
+    let sandbox = Sandbox::start_blocking(SandboxConfig::default()).expect("sandbox starts");
+    let creds: Vec<(String, String)> = sandbox
+        .credentials()
+        .env_lines()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let cases: [&[&str]; 3] = [
+        &["--vendor", "lytics", "--field", "email"],
+        &["--vendor", "segment", "--space", "spa_sandbox"],
+        &["--vendor", "hightouch", "--graph", "g-1"],
+    ];
+    for args in cases {
+        let mut ok = Command::cargo_bin("cdp-purge").expect("binary");
+        ok.arg("check")
+            .args(args)
+            .args(["--base-url", &sandbox.base_url()]);
+        ok.env_remove("CDP_PURGE_CONFIG")
+            .envs(creds.iter().map(|(k, v)| (k, v)));
+        ok.assert()
+            .code(0)
+            .stdout(predicate::str::starts_with("ok"));
+
+        let mut bad = Command::cargo_bin("cdp-purge").expect("binary");
+        bad.arg("check")
+            .args(args)
+            .args(["--base-url", &sandbox.base_url()]);
+        bad.env_remove("CDP_PURGE_CONFIG")
+            .envs(creds.iter().map(|(k, v)| (k, v)));
+        for (k, _) in &creds {
+            bad.env(k, "definitely-wrong");
+        }
+        bad.assert()
+            .code(3)
+            .stdout(predicate::str::starts_with("refused"));
+    }
+    let log = sandbox.log();
+    assert!(!log.is_empty());
+    assert!(
+        log.iter().all(|r| r.method == "GET" && !r.applied),
+        "a preflight deleted something"
+    );
+}
