@@ -237,6 +237,16 @@ impl Ledger {
             .map_err(|e| {
                 UserError::usage(format!("cannot open the ledger {}: {e}", path.display()))
             })?;
+        // A device or FIFO is no audit trail, and reading one back can never end
+        // (`--ledger /dev/full` reads zeros forever, growing one "line" until OOM).
+        if !file.metadata().is_ok_and(|m| m.is_file()) {
+            return Err(UserError::usage(format!(
+                "the ledger {} is not a regular file",
+                path.display()
+            ))
+            .with_hint("give --ledger a path to a file on disk")
+            .into());
+        }
         if let Err(e) = file.try_lock() {
             return Err(match e {
                 std::fs::TryLockError::WouldBlock => UserError::usage(format!(

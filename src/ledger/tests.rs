@@ -136,3 +136,12 @@ fn default_paths() {
     );
     assert_eq!(key_path(Path::new("x.jsonl")), PathBuf::from("x.jsonl.key"));
 }
+
+#[test]
+fn a_device_is_refused_instead_of_read_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("full.ledger.jsonl");
+    std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+    let err = Ledger::open(&link).err().expect("a device is not a ledger");
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+}
