@@ -109,6 +109,48 @@ fn fault_mix_seed_3() {
     run_seed(3);
 }
 
+/// The fault mix slows the client down (429s cut its rate), so the quota check above is
+/// rarely near its limit. Without 429s the client runs at the quota: the window must come
+/// close to it (so the check has teeth) and never pass it.
+#[test]
+fn without_429s_the_client_runs_at_the_quota_and_never_over() {
+    let faults = cdp_purge::sandbox::FaultPlan {
+        seed: 11,
+        ..cdp_purge::sandbox::FaultPlan::none()
+    }
+    .with_rate(Fault::Unavailable(None), 0.05)
+    .with_rate(Fault::Reset, 0.02)
+    .with_rate(Fault::Truncate, 0.01);
+    let quota = 5_000;
+    let fake = Fake::mparticle(faults, quota, Duration::ZERO);
+    let dir = tempfile::tempdir().unwrap();
+    let ids = customer_ids("PACE", IDS);
+    let input = ids_csv(dir.path(), "ids.csv", "customerid", &ids);
+    let ledger = dir.path().join("run.ledger.jsonl");
+    let out = mparticle_delete(&fake, &input, &ledger)
+        .args(["--timeout", "1s", "--concurrency", "16"])
+        .args(["--max-items-per-sec", &quota.to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let log = fake.log();
+    let items = max_in_window(&log, Duration::from_secs(1), |r| r.items as u64);
+    assert!(
+        items <= u64::from(quota),
+        "{items} items in one second (quota {quota})"
+    );
+    assert!(
+        items * 10 >= u64::from(quota) * 8,
+        "{items} items in the busiest second: the run never came near the quota"
+    );
+    assert_eq!(quota_refusals(&log), 0);
+    assert_acked_exactly_once(&read_ledger(&ledger), &ids, "at the quota");
+    eprintln!(
+        "figures: no-429 mix quota={quota} max_items_1s={items} requests={}",
+        log.len()
+    );
+}
+
 /// The checks above must be able to fail: a log where one batch was applied twice and a
 /// second carried 2× the quota is caught by the same helpers.
 #[test]
