@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use cdp_purge::sandbox::FaultPlan;
 use support::*;
 
-const IDS: usize = 6_000;
+const IDS: usize = 9_000;
 const KILLS: usize = 12;
 
 /// Identifier HMACs the ledger holds as acknowledged.
