@@ -131,6 +131,28 @@ pub(crate) fn open<'h>(
     })
 }
 
+/// A guess at the number of records in an uncompressed file (from the line length of its
+/// first MiB), used to size the de-dup set once. `None` for stdin, gzip or unreadable files.
+pub(crate) fn estimate_rows(path: &Path, stdin_spool: Option<&Path>) -> Option<u64> {
+    let path = match (is_stdin(path), stdin_spool) {
+        (true, Some(p)) => p,
+        (true, None) => return None,
+        (false, _) => path,
+    };
+    let mut f = std::fs::File::open(path).ok()?;
+    let size = f.metadata().ok()?.len();
+    let mut head = vec![0u8; 1 << 20];
+    let n = read_up_to(&mut f, &mut head).ok()?;
+    if head[..n].starts_with(&[0x1f, 0x8b]) {
+        return None;
+    }
+    let lines = head[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+    if lines == 0 {
+        return None;
+    }
+    Some(size.saturating_mul(lines) / n as u64 + 1)
+}
+
 /// Skip a UTF-8 byte-order mark (the CSV reader does this itself; JSON needs it done).
 pub(crate) fn skip_bom(r: &mut dyn BufRead) -> io::Result<()> {
     if r.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
