@@ -119,10 +119,12 @@ pub(crate) fn open<'h>(
         }
     };
     let mut hashing = Hashing { inner: raw, sha };
-    let mut magic = [0u8; 2];
-    let n = read_up_to(&mut hashing, &mut magic).map_err(|e| read_error(&name, &e))?;
-    let is_gz = magic[..n] == [0x1f, 0x8b] || name.to_ascii_lowercase().ends_with(".gz");
-    let stream = io::Cursor::new(magic).take(n as u64).chain(hashing);
+    // Three bytes: enough for the gzip magic, and the reader's first `fill_buf` then returns
+    // exactly these, so `skip_bom` sees a whole BOM.
+    let mut head = [0u8; 3];
+    let n = read_up_to(&mut hashing, &mut head).map_err(|e| read_error(&name, &e))?;
+    let is_gz = head[..n].starts_with(&[0x1f, 0x8b]) || name.to_ascii_lowercase().ends_with(".gz");
+    let stream = io::Cursor::new(head).take(n as u64).chain(hashing);
     Ok(if is_gz {
         let gz = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(BUF, stream));
         Box::new(BufReader::with_capacity(BUF, GzErrors(gz)))
