@@ -300,6 +300,17 @@ fn headerless_file_mistaken_for_header_does_not_leak_the_first_row() {
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("--no-header"), "{}", out.stderr);
     out.assert_hides(&EMAILS);
+    // Without --column, the first row would be taken as the header: refused too.
+    let f_str = f.to_str().unwrap();
+    let out = cdp(
+        &[
+            "plan", "--vendor", "lytics", "--field", "email", "-i", f_str, "--json",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(out.stderr.contains("--no-header"), "{}", out.stderr);
+    out.assert_hides(&EMAILS);
     // ... and with --no-header it reads both rows.
     let f = f.to_str().unwrap();
     let v = cdp(
