@@ -40,7 +40,7 @@ impl Out {
 
 fn cdp(args: &[&str], stdin: Option<&[u8]>) -> Out {
     let mut cmd = Command::cargo_bin("cdp-purge").expect("binary is built");
-    cmd.args(args);
+    cmd.args(args).timeout(std::time::Duration::from_secs(60));
     if let Some(input) = stdin {
         cmd.write_stdin(input.to_vec());
     }
@@ -574,4 +574,26 @@ fn text_plan_shows_counts_not_values() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("kept         2"), "{}", out.stdout);
     out.assert_hides(&EMAILS);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_is_read_once_from_the_start() {
+    // `-i <(zcat list.csv.gz)` hands over a pipe: nothing may read it ahead of the parser.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("ids.csv");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            std::fs::write(&fifo, "email\nalice@example.com\nbob@example.org\n")
+        })
+    };
+    let v = plan(&fifo, &[]).assert_hides(&EMAILS).json();
+    writer.join().unwrap().expect("the whole input was read");
+    assert_eq!(counts(&v), (2, 2, 0, 0, 1));
 }
