@@ -346,6 +346,12 @@ fn malformed_json_names_line_and_column() {
     assert!(out.stderr.contains("hint:"), "{}", out.stderr);
     out.assert_hides(&EMAILS);
 
+    // Leading blank lines still count.
+    let f = write(dir.path(), "lead.json", b"\n\n  [\"alice@example.com\" 1]");
+    let out = plan(&f, &[]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("line 3, column 24"), "{}", out.stderr);
+
     let f = write(dir.path(), "cut.json", b"[\"alice@example.com\", \"bo");
     let out = plan(&f, &[]);
     assert_eq!(out.code, 2);
