@@ -293,3 +293,18 @@ async fn the_request_budget_paces_requests() {
         assert!(n <= 40, "{n} requests in one second");
     }
 }
+
+#[tokio::test]
+async fn a_quota_that_stays_exhausted_ends_failed_retryable_and_counts_as_throttled() {
+    let (srv, log) =
+        server(|_, _| ResponseTemplate::new(429).insert_header("retry-after", "1")).await;
+    let opts = Opts {
+        max_retries: 2,
+        concurrency: 1,
+        ..Opts::default()
+    };
+    let run = run_engine(&srv.uri(), batches(1, 2), opts).await;
+    assert_eq!(entries(&log).len(), 3);
+    assert_eq!(get(&run.stats.throttled), 3);
+    assert!(run.stats.only_throttled_failures());
+}
