@@ -34,6 +34,11 @@ pub struct GlobalArgs {
     /// More log output (-v: info, -vv: debug). Identifiers are never logged.
     #[arg(long, short, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+
+    /// Config file with named targets
+    /// [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -49,6 +54,12 @@ pub enum Command {
     /// List the supported vendors: per-request cap, quota, identifier kinds, credentials
     Vendors(VendorsArgs),
 
+    /// List the targets in the config file: vendor, settings, limits, credential variables
+    Targets(TargetsArgs),
+
+    /// Preflight: validate a target's configuration and credentials without deleting anything
+    #[command(after_help = CHECK_EXAMPLES)]
+    Check(CheckArgs),
     /// Run a local fake of every vendor API (for trying the tool and for tests)
     #[command(after_help = SANDBOX_EXAMPLES)]
     Sandbox(SandboxArgs),
@@ -140,12 +151,21 @@ pub enum Format {
 }
 
 /// Which vendor and where: shared by `plan` and `delete`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Vendor")]
 pub struct VendorArgs {
-    /// The vendor to delete from (see `cdp-purge vendors`)
+    /// The vendor to delete from (see `cdp-purge vendors`); not needed with --target
     #[arg(long, value_enum)]
-    pub vendor: VendorKind,
+    pub vendor: Option<VendorKind>,
+
+    /// A target from the config file (see `cdp-purge targets`); flags override its settings.
+    /// Repeatable.
+    #[arg(long = "target", value_name = "NAME", value_delimiter = ',')]
+    pub targets: Vec<String>,
+
+    /// Every target in the config file (with --vendor: every target of that vendor)
+    #[arg(long, conflicts_with = "targets")]
+    pub all_targets: bool,
 
     /// Override the vendor's host, e.g. a proxy or the local sandbox (http:// allowed)
     #[arg(long, value_name = "URL", env = "CDP_PURGE_BASE_URL")]
@@ -252,7 +272,7 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub vendor: VendorArgs,
 
-    /// Print the plan as one JSON object on stdout
+    /// Print the plan as one JSON object on stdout (one line per target)
     #[arg(long)]
     pub json: bool,
 }
@@ -305,9 +325,9 @@ pub struct DeliveryArgs {
     #[arg(long, value_name = "N")]
     pub concurrency: Option<u32>,
 
-    /// Retries per batch after the first attempt
-    #[arg(long, value_name = "N", default_value_t = 8)]
-    pub max_retries: u32,
+    /// Retries per batch after the first attempt [default: 8, or the config file's]
+    #[arg(long, value_name = "N")]
+    pub max_retries: Option<u32>,
 
     /// Longest wait between two attempts (also caps Retry-After)
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
@@ -322,8 +342,38 @@ pub struct DeliveryArgs {
     pub retry_failed: bool,
 }
 
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  cdp-purge check --vendor lytics --field email
+  cdp-purge check --target mp-prod --json
+  cdp-purge check --all-targets
+
+Exit 0 when every target is ok (or cannot be verified without deleting), 3 when a vendor
+refused the credentials, 2 on a configuration or connection problem.";
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub vendor: VendorArgs,
+
+    /// Print the findings as JSON
+    #[arg(long)]
+    pub json: bool,
+
+    /// Timeout of the preflight call
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct VendorsArgs {
+    /// Print as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TargetsArgs {
     /// Print as JSON
     #[arg(long)]
     pub json: bool,

@@ -84,6 +84,10 @@ pub fn classify(err: &anyhow::Error) -> (Code, Option<String>) {
 /// Print an error chain the way xh does: `cdp-purge: error: …`, each cause on its own line,
 /// then the hint.
 pub fn report(err: &anyhow::Error) -> Code {
+    // The reader of our stdout went away (`| head`): nothing to say, nothing went wrong.
+    if crate::output::is_broken_pipe(err) {
+        return Code::Success;
+    }
     let (code, hint) = classify(err);
     let mut chain = err.chain();
     if let Some(first) = chain.next() {

@@ -5,10 +5,12 @@
 pub mod batch;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod engine;
 pub mod exit;
 pub mod input;
 pub mod ledger;
+pub mod output;
 pub mod report;
 pub mod sandbox;
 pub mod settings;
@@ -23,6 +25,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Plan(args) => commands::plan::run(&args, &cli.global),
         Command::Delete(args) => commands::delete::run(&args, &cli.global),
         Command::Vendors(args) => commands::vendors::run(&args),
+        Command::Check(args) => commands::check::run(&args, &cli.global),
+        Command::Targets(args) => commands::targets::run(&args, &cli.global),
         Command::Sandbox(args) => commands::sandbox::run(&args, &cli.global),
         Command::Completions(args) => commands::completions::run(&args),
         Command::Man => commands::completions::man(),

@@ -9,6 +9,10 @@ use crate::exit::UserError;
 use crate::input::{ColumnSel, DEFAULT_NULL_VALUES, IntakeSpec, KindSource};
 use crate::vendor::{Secret, VendorKind};
 
+pub use crate::config::{
+    Resolved, TargetLimits, resolve_all, resolve_target, resolve_targets_only,
+};
+
 /// Vendor-specific parameters of a target.
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(tag = "vendor", rename_all = "lowercase")]
@@ -66,6 +70,18 @@ impl Target {
     }
 }
 
+/// The vendor of a command line that names no `--target`: `--vendor` is required then.
+fn vendor_of(v: &VendorArgs) -> Result<VendorKind, UserError> {
+    v.vendor.ok_or_else(|| {
+        UserError::usage(
+            "no vendor: give --vendor NAME, or --target NAME for a target in the config file",
+        )
+        .with_hint(
+            "`cdp-purge vendors` lists the vendors, `cdp-purge targets` the configured targets",
+        )
+    })
+}
+
 fn need<T: Clone>(v: &Option<T>, flag: &str, vendor: VendorKind) -> Result<T, UserError> {
     v.clone().ok_or_else(|| {
         UserError::usage(format!("--vendor {vendor} needs {flag}"))
@@ -80,7 +96,7 @@ pub fn target(
     batch_size: Option<usize>,
     with_credentials: bool,
 ) -> anyhow::Result<Target> {
-    let kind = v.vendor;
+    let kind = vendor_of(v)?;
     let info = kind.info();
     let (params, default_host) = match kind {
         VendorKind::Lytics => (
@@ -214,32 +230,10 @@ pub fn load_credentials(
     kind: VendorKind,
     file: Option<&Path>,
 ) -> anyhow::Result<BTreeMap<&'static str, Secret>> {
-    let mut from_file = BTreeMap::new();
-    if let Some(path) = file {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            UserError::usage(format!(
-                "cannot read credentials file {}: {e}",
-                path.display()
-            ))
-        })?;
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let line = line.strip_prefix("export ").unwrap_or(line);
-            let Some((k, val)) = line.split_once('=') else {
-                return Err(UserError::usage(format!(
-                    "{}:{}: expected KEY=VALUE",
-                    path.display(),
-                    n + 1
-                ))
-                .into());
-            };
-            let val = val.trim().trim_matches('"').trim_matches('\'');
-            from_file.insert(k.trim().to_owned(), val.to_owned());
-        }
-    }
+    let from_file = match file {
+        Some(path) => read_credentials_file(path)?,
+        None => BTreeMap::new(),
+    };
     let mut out = BTreeMap::new();
     let mut missing = Vec::new();
     for &name in kind.info().credentials {
@@ -265,6 +259,35 @@ pub fn load_credentials(
     Ok(out)
 }
 
+/// A `--credentials-file`: `KEY=VALUE` lines, `#` comments, optional `export ` and quotes.
+pub fn read_credentials_file(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut from_file = BTreeMap::new();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        UserError::usage(format!(
+            "cannot read credentials file {}: {e}",
+            path.display()
+        ))
+    })?;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((k, val)) = line.split_once('=') else {
+            return Err(UserError::usage(format!(
+                "{}:{}: expected KEY=VALUE",
+                path.display(),
+                n + 1
+            ))
+            .into());
+        };
+        let val = val.trim().trim_matches('"').trim_matches('\'');
+        from_file.insert(k.trim().to_owned(), val.to_owned());
+    }
+    Ok(from_file)
+}
+
 /// Resolve the input flags for a target into an intake spec.
 pub fn intake(i: &InputArgs, v: &VendorArgs) -> anyhow::Result<IntakeSpec> {
     let column = match (&i.column, i.column_index) {
@@ -272,7 +295,8 @@ pub fn intake(i: &InputArgs, v: &VendorArgs) -> anyhow::Result<IntakeSpec> {
         (None, Some(n)) => ColumnSel::Index(n),
         (None, None) => ColumnSel::Whole,
     };
-    let fixed_kind = match v.vendor {
+    let vendor = vendor_of(v)?;
+    let fixed_kind = match vendor {
         VendorKind::Lytics => v.field.clone(),
         VendorKind::Mparticle => v.identity_type.clone(),
         VendorKind::Clevertap => v.id_kind.map(|k| match k {
@@ -290,28 +314,27 @@ pub fn intake(i: &InputArgs, v: &VendorArgs) -> anyhow::Result<IntakeSpec> {
             .into());
         }
         (Some(k), None) => KindSource::Fixed(k),
-        (None, Some(c)) if matches!(v.vendor, VendorKind::Segment | VendorKind::Hightouch) => {
+        (None, Some(c)) if matches!(vendor, VendorKind::Segment | VendorKind::Hightouch) => {
             KindSource::Column(ColumnSel::Name(c.clone()))
         }
         (None, Some(_)) => {
             return Err(UserError::usage(format!(
-                "--id-type-column is for segment and hightouch, not {}",
-                v.vendor
+                "--id-type-column is for segment and hightouch, not {vendor}"
             ))
             .into());
         }
         (None, None) => {
-            let flag = match v.vendor {
+            let flag = match vendor {
                 VendorKind::Lytics => "--field",
                 VendorKind::Mparticle => "--identity-type",
                 VendorKind::Clevertap => "--id-kind",
                 VendorKind::Segment => "--id-type or --id-type-column",
                 VendorKind::Hightouch => "--identifier-type or --id-type-column",
             };
-            return Err(UserError::usage(format!("--vendor {} needs {flag}", v.vendor)).into());
+            return Err(UserError::usage(format!("--vendor {vendor} needs {flag}")).into());
         }
     };
-    let lookup = match (v.vendor, &v.user_id_column) {
+    let lookup = match (vendor, &v.user_id_column) {
         (VendorKind::Segment, Some(c)) => Some(ColumnSel::Name(c.clone())),
         (VendorKind::Segment, None) => {
             return Err(UserError::usage("--vendor segment needs --user-id-column (the column with each row's lookup user_id)").into());

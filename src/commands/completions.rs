@@ -7,11 +7,23 @@ use crate::exit::Code;
 
 pub fn run(args: &CompletionsArgs) -> anyhow::Result<Code> {
     let mut cmd = Cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "cdp-purge", &mut std::io::stdout());
+    // Generate into memory: clap_complete panics when a write fails (a closed pipe).
+    let mut buf = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "cdp-purge", &mut buf);
+    write_stdout(&buf)?;
     Ok(Code::Success)
 }
 
 pub fn man() -> anyhow::Result<Code> {
-    clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
+    write_stdout(&buf)?;
     Ok(Code::Success)
+}
+
+fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()
 }

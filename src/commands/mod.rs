@@ -1,7 +1,9 @@
 //! One module per subcommand.
 
+pub mod check;
 pub mod completions;
 pub mod delete;
 pub mod plan;
 pub mod sandbox;
+pub mod targets;
 pub mod vendors;

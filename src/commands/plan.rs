@@ -7,6 +7,7 @@ use anyhow::Context;
 
 use crate::batch::{Batch, Batcher};
 use crate::cli::{GlobalArgs, InputArgs, PlanArgs, VendorArgs};
+use crate::config;
 use crate::exit::{Code, UserError};
 use crate::input::{self, IntakeSpec, IntakeStats, Reject};
 use crate::settings::{self, Target};
@@ -154,20 +155,32 @@ pub fn run(args: &PlanArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     run_with(&args.input, &args.vendor, args.json, global)
 }
 
-/// Shared by `plan` and `delete --dry-run`.
+/// Shared by `plan` and `delete --dry-run`. With several targets, one plan per target (one
+/// JSON object per line with `--json`), each with its own rejects file (`rejects.NAME.csv`).
 pub fn run_with(
     input: &InputArgs,
     vendor: &VendorArgs,
     json: bool,
     global: &GlobalArgs,
 ) -> anyhow::Result<Code> {
-    let target = settings::target(vendor, input.batch_size, false)?;
-    let spec = settings::intake(input, vendor)?;
-    let plan = compute(&target, &spec, input)?;
-    if json {
-        println!("{}", serde_json::to_string(&plan)?);
-    } else if !global.quiet {
-        print!("{}", render(&plan));
+    let resolved = settings::resolve_all(vendor, input, None, global.config.as_deref(), false)?;
+    let several = resolved.len() > 1;
+    for (i, r) in resolved.iter().enumerate() {
+        let plan = if several && let Some(p) = &input.rejects {
+            let mut input = input.clone();
+            input.rejects = Some(config::per_target_path(p, &r.target.name));
+            compute(&r.target, &r.intake, &input)?
+        } else {
+            compute(&r.target, &r.intake, input)?
+        };
+        if json {
+            crate::output::stdout_line(&serde_json::to_string(&plan)?)?;
+        } else if !global.quiet {
+            if i > 0 {
+                crate::output::stdout("\n")?;
+            }
+            crate::output::stdout(&render(&plan))?;
+        }
     }
     Ok(Code::Success)
 }

@@ -1,15 +1,19 @@
 //! `cdp-purge vendors`: the vendor facts table.
 
+use std::fmt::Write as _;
+
 use crate::cli::VendorsArgs;
 use crate::exit::Code;
 use crate::vendor::VENDORS;
 
 pub fn run(args: &VendorsArgs) -> anyhow::Result<Code> {
     if args.json {
-        println!("{}", serde_json::to_string_pretty(VENDORS)?);
+        crate::output::stdout_line(&serde_json::to_string_pretty(VENDORS)?)?;
         return Ok(Code::Success);
     }
-    println!(
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
         "{:<10} {:>9}  {:<44} credentials",
         "vendor", "per req.", "quota"
     );
@@ -19,7 +23,8 @@ pub fn run(args: &VendorsArgs) -> anyhow::Result<Code> {
         } else {
             format!("{}*", v.default_batch)
         };
-        println!(
+        let _ = writeln!(
+            s,
             "{:<10} {:>9}  {:<44} {}",
             v.id,
             cap,
@@ -27,13 +32,15 @@ pub fn run(args: &VendorsArgs) -> anyhow::Result<Code> {
             v.credentials.join(", ")
         );
     }
-    println!();
+    s.push('\n');
     for v in VENDORS {
-        println!("{} ({}): {}", v.name, v.api, v.id_kinds);
-        println!("    completion: {}", v.completion);
+        let _ = writeln!(s, "{} ({}): {}", v.name, v.api, v.id_kinds);
+        let _ = writeln!(s, "    completion: {}", v.completion);
     }
-    println!(
+    let _ = writeln!(
+        s,
         "\n* not published by the vendor: the default batch size; --batch-size may go up to the cap shown by --json"
     );
+    crate::output::stdout(&s)?;
     Ok(Code::Success)
 }

@@ -160,6 +160,24 @@ impl Adapter for Hightouch {
         format!("POST {}", self.url)
     }
 
+    /// The reprocess status of a request ID that cannot exist: 404 proves the key, a 2xx
+    /// would too. Nothing is queued.
+    fn preflight_request(&self) -> anyhow::Result<Option<Request>> {
+        self.status_request("cdp-purge-preflight")
+    }
+
+    fn preflight_answer(&self, status: u16, _body: &[u8]) -> Result<String, String> {
+        match status {
+            200..=299 | 404 => Ok(format!(
+                "API key accepted for graph {} (the graph itself is checked by the first deletion)",
+                self.graph
+            )),
+            s => Err(format!(
+                "unexpected HTTP {s} from the reprocess-status endpoint"
+            )),
+        }
+    }
+
     fn status_request(&self, vendor_id: &str) -> anyhow::Result<Option<Request>> {
         Ok(Some(Request {
             method: Method::GET,

@@ -203,6 +203,24 @@ impl Adapter for Lytics {
         format!("DELETE {}", self.url)
     }
 
+    /// The deletion-status overview: a read-only call with the same token.
+    fn preflight_request(&self) -> anyhow::Result<Option<Request>> {
+        Ok(Some(Request {
+            method: Method::GET,
+            url: format!("{}/v2/identity/deletestatus/overview", self.base_url),
+            headers: vec![(AUTHORIZATION, self.auth.clone())],
+            body: Vec::new(),
+        }))
+    }
+
+    fn preflight_answer(&self, status: u16, _body: &[u8]) -> Result<String, String> {
+        match status {
+            200..=299 => Ok("token accepted (read access to deletion status); the Entity: Delete permission is checked only by a real deletion".into()),
+            404 => Err("the deletion-status endpoint was not found: check --base-url".into()),
+            s => Err(format!("unexpected HTTP {s} from the deletion-status overview")),
+        }
+    }
+
     fn status_request(&self, vendor_id: &str) -> anyhow::Result<Option<Request>> {
         Ok(Some(Request {
             method: Method::GET,

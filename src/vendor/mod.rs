@@ -295,7 +295,7 @@ pub static VENDORS: &[VendorInfo] = &[
 
 /// An HTTP request an adapter wants sent. Header values may hold secrets: the engine never
 /// logs them.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Request {
     pub method: reqwest::Method,
     /// Full URL (the adapter joins its base URL and path). May hold personal data (Segment
@@ -303,6 +303,22 @@ pub struct Request {
     pub url: String,
     pub headers: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
     pub body: Vec<u8>,
+}
+
+/// Debug shows only what is safe to log: the method, the scheme and host, and sizes. The
+/// path (Segment puts a user_id there), the body and the headers (secrets) are left out.
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let origin = reqwest::Url::parse(&self.url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_else(|_| "<unparsable url>".to_owned());
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("origin", &origin)
+            .field("headers", &self.headers.len())
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
 }
 
 /// A response as the adapter sees it.
@@ -398,6 +414,23 @@ pub trait Adapter: Send + Sync {
     fn parse_status(&self, body: &[u8]) -> anyhow::Result<JobState> {
         let _ = body;
         anyhow::bail!("{} has no status API", self.kind().info().name)
+    }
+
+    /// A harmless authenticated call that proves the credentials and configuration work
+    /// without deleting anything (`cdp-purge check`), or `None` when the vendor offers none.
+    fn preflight_request(&self) -> anyhow::Result<Option<Request>> {
+        Ok(None)
+    }
+
+    /// Read the answer to [`Adapter::preflight_request`]: `Ok` says what was verified, `Err`
+    /// what is wrong. 401/403 and transport errors are handled by the caller.
+    fn preflight_answer(&self, status: u16, body: &[u8]) -> Result<String, String> {
+        let _ = body;
+        if (200..300).contains(&status) {
+            Ok("credentials accepted".into())
+        } else {
+            Err(format!("unexpected HTTP {status}"))
+        }
     }
 }
 
@@ -604,6 +637,24 @@ mod tests {
                 VendorKind::Lytics
             });
             assert!(adapter(&target).is_err());
+        }
+    }
+
+    #[test]
+    fn request_debug_hides_path_body_and_headers() {
+        let r = Request {
+            method: reqwest::Method::POST,
+            url: "https://profiles.segment.com/v1/spaces/s/collections/users/profiles/user_id:alice%40x.com/external_ids/delete".into(),
+            headers: vec![(
+                reqwest::header::AUTHORIZATION,
+                reqwest::header::HeaderValue::from_static("Basic c2VjcmV0Og=="),
+            )],
+            body: br#"{"id":"alice@x.com"}"#.to_vec(),
+        };
+        let d = format!("{r:?}");
+        assert!(d.contains("https://profiles.segment.com"), "{d}");
+        for leak in ["alice", "c2VjcmV0", "user_id:"] {
+            assert!(!d.contains(leak), "{leak} leaked in {d}");
         }
     }
 

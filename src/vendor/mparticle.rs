@@ -133,13 +133,14 @@ impl Adapter for Mparticle {
                 let text = wire::scrub(&raw, batch);
                 if raw.to_ascii_lowercase().contains("must be unique") {
                     // A property of the workspace's identity settings: every batch of this
-                    // identity type fails alike, so splitting saves nothing.
-                    Verdict::Failed {
-                        reason: format!(
-                            "HTTP 400: {text} (identity type {:?} is not unique in the workspace's identity settings; use a unique type or mpid)",
+                    // identity type fails alike, so stop the run instead of failing them all.
+                    Verdict::Fatal {
+                        reason: format!("mParticle refused the identity type (HTTP 400: {text})"),
+                        hint: format!(
+                            "{:?} is not configured as unique in the workspace's identity settings; use a unique identity type or mpid",
                             self.identity_type
                         ),
-                        bisect: false,
+                        auth: false,
                     }
                 } else {
                     // We guarantee the 1–100 array shape, so the likeliest cause is one bad
@@ -280,7 +281,7 @@ mod tests {
             &b,
             &resp(400, &h, br#"{"message":"Invalid request. The identity type(s) must be unique. customerid"}"#),
         );
-        assert!(matches!(v, Verdict::Failed { bisect: false, .. }), "{v:?}");
+        assert!(matches!(v, Verdict::Fatal { auth: false, .. }), "{v:?}");
 
         let v = a.classify(&b, &resp(401, &h, b""));
         let Verdict::Fatal { hint, auth, .. } = v else {

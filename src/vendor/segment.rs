@@ -204,6 +204,38 @@ impl Adapter for Segment {
     fn endpoint(&self) -> String {
         format!("POST {}{{user_id}}/external_ids/delete", self.prefix)
     }
+
+    /// A Profile API lookup of a user_id no profile has: 404 `not_found` proves the token
+    /// and the space without touching any profile.
+    fn preflight_request(&self) -> anyhow::Result<Option<Request>> {
+        Ok(Some(Request {
+            method: Method::GET,
+            url: format!(
+                "{}cdp-purge-preflight/external_ids?include=user_id",
+                self.prefix
+            ),
+            headers: vec![(AUTHORIZATION, self.auth.clone())],
+            body: Vec::new(),
+        }))
+    }
+
+    fn preflight_answer(&self, status: u16, body: &[u8]) -> Result<String, String> {
+        let (code, message) = wire::error_fields(body);
+        match (status, code.as_deref()) {
+            (200..=299, _) | (404, Some("not_found")) => {
+                Ok(format!("token and space {} accepted", self.space))
+            }
+            (404, Some("source_id_not_found")) => Err(format!(
+                "no source is attached to space {}: {}",
+                self.space,
+                message.unwrap_or_default()
+            )),
+            (404, _) => Err(
+                "the Profile API path was not found: check --space, --region and --base-url".into(),
+            ),
+            (s, _) => Err(format!("unexpected HTTP {s} from the Profile API")),
+        }
+    }
 }
 
 #[cfg(test)]

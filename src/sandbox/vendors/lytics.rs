@@ -149,6 +149,24 @@ pub(crate) fn status(shared: &Shared, req: &Request, id: &str) -> Handled {
     ))
 }
 
+/// Counts of the sandbox's deletions by state. Lytics does not publish this response's
+/// shape; the sandbox answers `{"data":{"<state>":count,…}}` so `check` has a read-only call.
+pub(crate) fn overview(shared: &Shared, req: &Request) -> Handled {
+    if !authorized(shared, req) {
+        return fail(401, "Unauthorized: invalid or missing API token");
+    }
+    let state = shared.lytics.lock().expect("lytics lock");
+    let mut counts: Map<String, Value> =
+        STATES.iter().map(|s| ((*s).to_owned(), json!(0))).collect();
+    for d in state.deletions.values() {
+        let name = state_at(d.queued_at.elapsed(), shared.cfg.lytics_state_step, d.stuck);
+        if let Some(n) = counts.get_mut(name) {
+            *n = json!(n.as_u64().unwrap_or(0) + 1);
+        }
+    }
+    Handled::unchanged(Response::json(200, &json!({ "data": counts })))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

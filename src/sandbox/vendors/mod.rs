@@ -26,11 +26,18 @@ pub(crate) enum Route {
     LyticsStatus {
         id: String,
     },
+    /// Counts by state; `cdp-purge check` reads it as a harmless authenticated call.
+    LyticsOverview,
     Mparticle,
     Clevertap,
     Segment {
         space: String,
         collection: String,
+        lookup: String,
+    },
+    /// Profile API `GET …/profiles/{lookup}/external_ids`, the harmless call `check` uses.
+    SegmentLookup {
+        space: String,
         lookup: String,
     },
     HightouchQueue {
@@ -45,10 +52,12 @@ pub(crate) enum Route {
 impl Route {
     pub fn vendor(&self) -> VendorKind {
         match self {
-            Route::LyticsBulk { .. } | Route::LyticsStatus { .. } => VendorKind::Lytics,
+            Route::LyticsBulk { .. } | Route::LyticsStatus { .. } | Route::LyticsOverview => {
+                VendorKind::Lytics
+            }
             Route::Mparticle => VendorKind::Mparticle,
             Route::Clevertap => VendorKind::Clevertap,
-            Route::Segment { .. } => VendorKind::Segment,
+            Route::Segment { .. } | Route::SegmentLookup { .. } => VendorKind::Segment,
             Route::HightouchQueue { .. } | Route::HightouchStatus { .. } => VendorKind::Hightouch,
         }
     }
@@ -56,7 +65,10 @@ impl Route {
     pub fn method(&self) -> &'static str {
         match self {
             Route::LyticsBulk { .. } => "DELETE",
-            Route::LyticsStatus { .. } | Route::HightouchStatus { .. } => "GET",
+            Route::LyticsStatus { .. }
+            | Route::LyticsOverview
+            | Route::SegmentLookup { .. }
+            | Route::HightouchStatus { .. } => "GET",
             _ => "POST",
         }
     }
@@ -71,6 +83,7 @@ pub(crate) fn route(path: &str) -> Option<Route> {
             table: s(table),
             field: s(field),
         },
+        ["v2", "identity", "deletestatus", "overview"] => Route::LyticsOverview,
         ["v2", "identity", "deletestatus", id] => Route::LyticsStatus { id: s(id) },
         ["userprofile", "bulkdelete"] => Route::Mparticle,
         ["1", "delete", "profiles.json"] => Route::Clevertap,
@@ -87,6 +100,19 @@ pub(crate) fn route(path: &str) -> Option<Route> {
         ] => Route::Segment {
             space: s(space),
             collection: s(collection),
+            lookup: s(lookup),
+        },
+        [
+            "v1",
+            "spaces",
+            space,
+            "collections",
+            "users",
+            "profiles",
+            lookup,
+            "external_ids",
+        ] => Route::SegmentLookup {
+            space: s(space),
             lookup: s(lookup),
         },
         ["api", "v1", "idr", graph, "queue-for-reprocessing"] => {
@@ -127,6 +153,8 @@ pub(crate) fn handle(shared: &Shared, route: &Route, req: &Request) -> Handled {
     match route {
         Route::LyticsBulk { table, field } => lytics::bulk(shared, req, table, field),
         Route::LyticsStatus { id } => lytics::status(shared, req, id),
+        Route::LyticsOverview => lytics::overview(shared, req),
+        Route::SegmentLookup { space, lookup } => segment::lookup(shared, req, space, lookup),
         Route::Mparticle => mparticle::bulk_delete(shared, req),
         Route::Clevertap => clevertap::delete(shared, req),
         Route::Segment {
@@ -232,7 +260,10 @@ pub(crate) fn values(route: &Route, req: &Request) -> Vec<String> {
                     .collect()
             })
             .unwrap_or_default(),
-        Route::LyticsStatus { .. } | Route::HightouchStatus { .. } => Vec::new(),
+        Route::LyticsStatus { .. }
+        | Route::LyticsOverview
+        | Route::SegmentLookup { .. }
+        | Route::HightouchStatus { .. } => Vec::new(),
     }
 }
 

@@ -110,6 +110,26 @@ pub(crate) fn delete(
     ))
 }
 
+/// Profile API lookup of a profile's external ids. The sandbox keeps no profiles, so a
+/// valid call answers 404 `not_found` "Profile was not found.", as Segment does for an
+/// unknown user_id; wrong credentials and inactive spaces answer as for a deletion.
+pub(crate) fn lookup(shared: &Shared, req: &Request, space: &str, lookup: &str) -> Handled {
+    let token_ok = matches!(
+        basic_auth(req),
+        Some((user, password)) if user == shared.cfg.credentials.segment_token && password.is_empty()
+    );
+    if !token_ok {
+        return fail(401, "unauthorized", "The specified token is invalid");
+    }
+    let (Some(space), Some(_lookup)) = (decode(space), decode(lookup)) else {
+        return fail(400, "bad_request", "Missing required parameters in URL");
+    };
+    if !shared.admit(VendorKind::Segment, &space, 1) {
+        return Handled::unchanged(super::throttled(VendorKind::Segment));
+    }
+    fail(404, "not_found", "Profile was not found.")
+}
+
 /// The one `{"id","type"}` of `delete_external_ids`.
 fn external_id(body: &[u8]) -> Result<(String, String), &'static str> {
     let body: Value =

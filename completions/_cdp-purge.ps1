@@ -1,0 +1,290 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'cdp-purge'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'cdp-purge' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Read, clean and batch the input exactly as a real run would; send nothing')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete the profiles: paced to the vendor''s quota, retried, recorded in a ledger')
+            [CompletionResult]::new('vendors', 'vendors', [CompletionResultType]::ParameterValue, 'List the supported vendors: per-request cap, quota, identifier kinds, credentials')
+            [CompletionResult]::new('targets', 'targets', [CompletionResultType]::ParameterValue, 'List the targets in the config file: vendor, settings, limits, credential variables')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Preflight: validate a target''s configuration and credentials without deleting anything')
+            [CompletionResult]::new('sandbox', 'sandbox', [CompletionResultType]::ParameterValue, 'Run a local fake of every vendor API (for trying the tool and for tests)')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to stdout')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'cdp-purge;plan' {
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Input file(s); `-` reads stdin; `.gz` is decompressed on the fly. Repeatable')
+            [CompletionResult]::new('--input', '--input', [CompletionResultType]::ParameterName, 'Input file(s); `-` reads stdin; `.gz` is decompressed on the fly. Repeatable')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Input format (default: from the extension; stdin defaults to csv)')
+            [CompletionResult]::new('--column', '--column', [CompletionResultType]::ParameterName, 'Column (CSV header name) or key (JSON objects; dotted path for nested keys) holding the identifier')
+            [CompletionResult]::new('--column-index', '--column-index', [CompletionResultType]::ParameterName, '0-based column index holding the identifier (CSV/TSV)')
+            [CompletionResult]::new('--delimiter', '--delimiter', [CompletionResultType]::ParameterName, 'Field delimiter for CSV (default: `,`; `\t` for .tsv)')
+            [CompletionResult]::new('--null-values', '--null-values', [CompletionResultType]::ParameterName, 'Values treated as empty, comma-separated; replaces the built-in list [default: null,NULL,Null,None,none,nan,NaN,NAN,undefined,nil,NIL,N/A,n/a,NA,#N/A,0]')
+            [CompletionResult]::new('--rejects', '--rejects', [CompletionResultType]::ParameterName, 'Write one CSV line per rejected row (file, row, column, reason) to FILE')
+            [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'Identifiers per request (at most the vendor''s cap; see `cdp-purge vendors`)')
+            [CompletionResult]::new('--vendor', '--vendor', [CompletionResultType]::ParameterName, 'The vendor to delete from (see `cdp-purge vendors`); not needed with --target')
+            [CompletionResult]::new('--target', '--target', [CompletionResultType]::ParameterName, 'A target from the config file (see `cdp-purge targets`); flags override its settings. Repeatable')
+            [CompletionResult]::new('--base-url', '--base-url', [CompletionResultType]::ParameterName, 'Override the vendor''s host, e.g. a proxy or the local sandbox (http:// allowed)')
+            [CompletionResult]::new('--credentials-file', '--credentials-file', [CompletionResultType]::ParameterName, 'Read credentials from this file (KEY=VALUE lines, as the environment variables)')
+            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'Lytics: the table (default: user)')
+            [CompletionResult]::new('--field', '--field', [CompletionResultType]::ParameterName, 'Lytics: the identity field deleted by (e.g. email, member_id)')
+            [CompletionResult]::new('--pod', '--pod', [CompletionResultType]::ParameterName, 'mParticle: pod hosting the account')
+            [CompletionResult]::new('--environment', '--environment', [CompletionResultType]::ParameterName, 'mParticle: environment_type of the deletion')
+            [CompletionResult]::new('--identity-type', '--identity-type', [CompletionResultType]::ParameterName, 'mParticle: identity type of the values (`mpid`, or a unique identity such as customerid, email)')
+            [CompletionResult]::new('--id-kind', '--id-kind', [CompletionResultType]::ParameterName, 'CleverTap: what the values are')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'CleverTap or Segment: region of the account')
+            [CompletionResult]::new('--space', '--space', [CompletionResultType]::ParameterName, 'Segment: the Unify space ID')
+            [CompletionResult]::new('--id-type', '--id-type', [CompletionResultType]::ParameterName, 'Segment: external-id type of the values (e.g. email, anonymous_id)')
+            [CompletionResult]::new('--id-type-column', '--id-type-column', [CompletionResultType]::ParameterName, 'Segment / Hightouch: column holding each row''s identifier type')
+            [CompletionResult]::new('--user-id-column', '--user-id-column', [CompletionResultType]::ParameterName, 'Segment: column holding each row''s lookup user_id')
+            [CompletionResult]::new('--graph', '--graph', [CompletionResultType]::ParameterName, 'Hightouch: the identity graph ID')
+            [CompletionResult]::new('--identifier-type', '--identifier-type', [CompletionResultType]::ParameterName, 'Hightouch: identifier name of the values (e.g. email, phone)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
+            [CompletionResult]::new('--no-header', '--no-header', [CompletionResultType]::ParameterName, 'The CSV/TSV file has no header row (one identifier per line unless --column-index)')
+            [CompletionResult]::new('--lowercase', '--lowercase', [CompletionResultType]::ParameterName, 'Lowercase identifiers before de-duplication (for case-insensitive kinds such as email)')
+            [CompletionResult]::new('--no-validate', '--no-validate', [CompletionResultType]::ParameterName, 'Skip per-kind validation (email syntax, MPID range, ...)')
+            [CompletionResult]::new('--rejects-include-values', '--rejects-include-values', [CompletionResultType]::ParameterName, 'Also write the raw rejected value to the rejects file (personal data)')
+            [CompletionResult]::new('--all-targets', '--all-targets', [CompletionResultType]::ParameterName, 'Every target in the config file (with --vendor: every target of that vendor)')
+            [CompletionResult]::new('--no-block', '--no-block', [CompletionResultType]::ParameterName, 'Hightouch: do not blocklist the values (supercluster repair only, not for deletion)')
+            [CompletionResult]::new('--source-data-deleted', '--source-data-deleted', [CompletionResultType]::ParameterName, 'Hightouch: confirm the rows are already gone from the warehouse sources')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the plan as one JSON object on stdout (one line per target)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cdp-purge;delete' {
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Input file(s); `-` reads stdin; `.gz` is decompressed on the fly. Repeatable')
+            [CompletionResult]::new('--input', '--input', [CompletionResultType]::ParameterName, 'Input file(s); `-` reads stdin; `.gz` is decompressed on the fly. Repeatable')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Input format (default: from the extension; stdin defaults to csv)')
+            [CompletionResult]::new('--column', '--column', [CompletionResultType]::ParameterName, 'Column (CSV header name) or key (JSON objects; dotted path for nested keys) holding the identifier')
+            [CompletionResult]::new('--column-index', '--column-index', [CompletionResultType]::ParameterName, '0-based column index holding the identifier (CSV/TSV)')
+            [CompletionResult]::new('--delimiter', '--delimiter', [CompletionResultType]::ParameterName, 'Field delimiter for CSV (default: `,`; `\t` for .tsv)')
+            [CompletionResult]::new('--null-values', '--null-values', [CompletionResultType]::ParameterName, 'Values treated as empty, comma-separated; replaces the built-in list [default: null,NULL,Null,None,none,nan,NaN,NAN,undefined,nil,NIL,N/A,n/a,NA,#N/A,0]')
+            [CompletionResult]::new('--rejects', '--rejects', [CompletionResultType]::ParameterName, 'Write one CSV line per rejected row (file, row, column, reason) to FILE')
+            [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'Identifiers per request (at most the vendor''s cap; see `cdp-purge vendors`)')
+            [CompletionResult]::new('--vendor', '--vendor', [CompletionResultType]::ParameterName, 'The vendor to delete from (see `cdp-purge vendors`); not needed with --target')
+            [CompletionResult]::new('--target', '--target', [CompletionResultType]::ParameterName, 'A target from the config file (see `cdp-purge targets`); flags override its settings. Repeatable')
+            [CompletionResult]::new('--base-url', '--base-url', [CompletionResultType]::ParameterName, 'Override the vendor''s host, e.g. a proxy or the local sandbox (http:// allowed)')
+            [CompletionResult]::new('--credentials-file', '--credentials-file', [CompletionResultType]::ParameterName, 'Read credentials from this file (KEY=VALUE lines, as the environment variables)')
+            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'Lytics: the table (default: user)')
+            [CompletionResult]::new('--field', '--field', [CompletionResultType]::ParameterName, 'Lytics: the identity field deleted by (e.g. email, member_id)')
+            [CompletionResult]::new('--pod', '--pod', [CompletionResultType]::ParameterName, 'mParticle: pod hosting the account')
+            [CompletionResult]::new('--environment', '--environment', [CompletionResultType]::ParameterName, 'mParticle: environment_type of the deletion')
+            [CompletionResult]::new('--identity-type', '--identity-type', [CompletionResultType]::ParameterName, 'mParticle: identity type of the values (`mpid`, or a unique identity such as customerid, email)')
+            [CompletionResult]::new('--id-kind', '--id-kind', [CompletionResultType]::ParameterName, 'CleverTap: what the values are')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'CleverTap or Segment: region of the account')
+            [CompletionResult]::new('--space', '--space', [CompletionResultType]::ParameterName, 'Segment: the Unify space ID')
+            [CompletionResult]::new('--id-type', '--id-type', [CompletionResultType]::ParameterName, 'Segment: external-id type of the values (e.g. email, anonymous_id)')
+            [CompletionResult]::new('--id-type-column', '--id-type-column', [CompletionResultType]::ParameterName, 'Segment / Hightouch: column holding each row''s identifier type')
+            [CompletionResult]::new('--user-id-column', '--user-id-column', [CompletionResultType]::ParameterName, 'Segment: column holding each row''s lookup user_id')
+            [CompletionResult]::new('--graph', '--graph', [CompletionResultType]::ParameterName, 'Hightouch: the identity graph ID')
+            [CompletionResult]::new('--identifier-type', '--identifier-type', [CompletionResultType]::ParameterName, 'Hightouch: identifier name of the values (e.g. email, phone)')
+            [CompletionResult]::new('--ledger', '--ledger', [CompletionResultType]::ParameterName, 'Ledger file (JSON Lines) [default: <first input>.ledger.jsonl, or cdp-purge-stdin.ledger.jsonl]')
+            [CompletionResult]::new('--max-rps', '--max-rps', [CompletionResultType]::ParameterName, 'Requests per second (default: the vendor''s quota; above it only with a warning)')
+            [CompletionResult]::new('--max-items-per-sec', '--max-items-per-sec', [CompletionResultType]::ParameterName, 'Identifiers per second (default: the vendor''s quota; above it only with a warning)')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Requests in flight at once (default: the vendor''s, enough to reach the quota at ~1 s latency)')
+            [CompletionResult]::new('--max-retries', '--max-retries', [CompletionResultType]::ParameterName, 'Retries per batch after the first attempt [default: 8, or the config file''s]')
+            [CompletionResult]::new('--max-backoff', '--max-backoff', [CompletionResultType]::ParameterName, 'Longest wait between two attempts (also caps Retry-After)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Per-request timeout (connect and total)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
+            [CompletionResult]::new('--no-header', '--no-header', [CompletionResultType]::ParameterName, 'The CSV/TSV file has no header row (one identifier per line unless --column-index)')
+            [CompletionResult]::new('--lowercase', '--lowercase', [CompletionResultType]::ParameterName, 'Lowercase identifiers before de-duplication (for case-insensitive kinds such as email)')
+            [CompletionResult]::new('--no-validate', '--no-validate', [CompletionResultType]::ParameterName, 'Skip per-kind validation (email syntax, MPID range, ...)')
+            [CompletionResult]::new('--rejects-include-values', '--rejects-include-values', [CompletionResultType]::ParameterName, 'Also write the raw rejected value to the rejects file (personal data)')
+            [CompletionResult]::new('--all-targets', '--all-targets', [CompletionResultType]::ParameterName, 'Every target in the config file (with --vendor: every target of that vendor)')
+            [CompletionResult]::new('--no-block', '--no-block', [CompletionResultType]::ParameterName, 'Hightouch: do not blocklist the values (supercluster repair only, not for deletion)')
+            [CompletionResult]::new('--source-data-deleted', '--source-data-deleted', [CompletionResultType]::ParameterName, 'Hightouch: confirm the rows are already gone from the warehouse sources')
+            [CompletionResult]::new('--ledger-include-identifiers', '--ledger-include-identifiers', [CompletionResultType]::ParameterName, 'Store raw identifiers in the ledger (personal data; off by default)')
+            [CompletionResult]::new('--retry-failed', '--retry-failed', [CompletionResultType]::ParameterName, 'Resend batches the ledger records as permanently failed')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the final summary as one JSON object on stdout')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required when stdin is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required when stdin is not a terminal)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Send nothing; print the plan (same as `cdp-purge plan`)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cdp-purge;vendors' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print as JSON')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cdp-purge;targets' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print as JSON')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cdp-purge;check' {
+            [CompletionResult]::new('--vendor', '--vendor', [CompletionResultType]::ParameterName, 'The vendor to delete from (see `cdp-purge vendors`); not needed with --target')
+            [CompletionResult]::new('--target', '--target', [CompletionResultType]::ParameterName, 'A target from the config file (see `cdp-purge targets`); flags override its settings. Repeatable')
+            [CompletionResult]::new('--base-url', '--base-url', [CompletionResultType]::ParameterName, 'Override the vendor''s host, e.g. a proxy or the local sandbox (http:// allowed)')
+            [CompletionResult]::new('--credentials-file', '--credentials-file', [CompletionResultType]::ParameterName, 'Read credentials from this file (KEY=VALUE lines, as the environment variables)')
+            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'Lytics: the table (default: user)')
+            [CompletionResult]::new('--field', '--field', [CompletionResultType]::ParameterName, 'Lytics: the identity field deleted by (e.g. email, member_id)')
+            [CompletionResult]::new('--pod', '--pod', [CompletionResultType]::ParameterName, 'mParticle: pod hosting the account')
+            [CompletionResult]::new('--environment', '--environment', [CompletionResultType]::ParameterName, 'mParticle: environment_type of the deletion')
+            [CompletionResult]::new('--identity-type', '--identity-type', [CompletionResultType]::ParameterName, 'mParticle: identity type of the values (`mpid`, or a unique identity such as customerid, email)')
+            [CompletionResult]::new('--id-kind', '--id-kind', [CompletionResultType]::ParameterName, 'CleverTap: what the values are')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'CleverTap or Segment: region of the account')
+            [CompletionResult]::new('--space', '--space', [CompletionResultType]::ParameterName, 'Segment: the Unify space ID')
+            [CompletionResult]::new('--id-type', '--id-type', [CompletionResultType]::ParameterName, 'Segment: external-id type of the values (e.g. email, anonymous_id)')
+            [CompletionResult]::new('--id-type-column', '--id-type-column', [CompletionResultType]::ParameterName, 'Segment / Hightouch: column holding each row''s identifier type')
+            [CompletionResult]::new('--user-id-column', '--user-id-column', [CompletionResultType]::ParameterName, 'Segment: column holding each row''s lookup user_id')
+            [CompletionResult]::new('--graph', '--graph', [CompletionResultType]::ParameterName, 'Hightouch: the identity graph ID')
+            [CompletionResult]::new('--identifier-type', '--identifier-type', [CompletionResultType]::ParameterName, 'Hightouch: identifier name of the values (e.g. email, phone)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout of the preflight call')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
+            [CompletionResult]::new('--all-targets', '--all-targets', [CompletionResultType]::ParameterName, 'Every target in the config file (with --vendor: every target of that vendor)')
+            [CompletionResult]::new('--no-block', '--no-block', [CompletionResultType]::ParameterName, 'Hightouch: do not blocklist the values (supercluster repair only, not for deletion)')
+            [CompletionResult]::new('--source-data-deleted', '--source-data-deleted', [CompletionResultType]::ParameterName, 'Hightouch: confirm the rows are already gone from the warehouse sources')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the findings as JSON')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cdp-purge;sandbox' {
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port on 127.0.0.1 (0 picks a free one)')
+            [CompletionResult]::new('--faults', '--faults', [CompletionResultType]::ParameterName, 'Faults to inject, e.g. 429=0.1,503=0.05,reset=0.02,seed=7 (see `--help`)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
+            [CompletionResult]::new('--no-quota', '--no-quota', [CompletionResultType]::ParameterName, 'Do not enforce the vendors'' quotas (no 429 for pace or concurrency)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cdp-purge;completions' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cdp-purge;man' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cdp-purge;help' {
+            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Read, clean and batch the input exactly as a real run would; send nothing')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete the profiles: paced to the vendor''s quota, retried, recorded in a ledger')
+            [CompletionResult]::new('vendors', 'vendors', [CompletionResultType]::ParameterValue, 'List the supported vendors: per-request cap, quota, identifier kinds, credentials')
+            [CompletionResult]::new('targets', 'targets', [CompletionResultType]::ParameterValue, 'List the targets in the config file: vendor, settings, limits, credential variables')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Preflight: validate a target''s configuration and credentials without deleting anything')
+            [CompletionResult]::new('sandbox', 'sandbox', [CompletionResultType]::ParameterValue, 'Run a local fake of every vendor API (for trying the tool and for tests)')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to stdout')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'cdp-purge;help;plan' {
+            break
+        }
+        'cdp-purge;help;delete' {
+            break
+        }
+        'cdp-purge;help;vendors' {
+            break
+        }
+        'cdp-purge;help;targets' {
+            break
+        }
+        'cdp-purge;help;check' {
+            break
+        }
+        'cdp-purge;help;sandbox' {
+            break
+        }
+        'cdp-purge;help;completions' {
+            break
+        }
+        'cdp-purge;help;man' {
+            break
+        }
+        'cdp-purge;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,226 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_cdp_purge_global_optspecs
+    string join \n q/quiet v/verbose config= h/help V/version
+end
+
+function __fish_cdp_purge_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_cdp_purge_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_cdp_purge_using_subcommand
+    set -l cmd (__fish_cdp_purge_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
+complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
+complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -s h -l help -d 'Print help'
+complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -s V -l version -d 'Print version'
+complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "plan" -d 'Read, clean and batch the input exactly as a real run would; send nothing'
+complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "delete" -d 'Delete the profiles: paced to the vendor\'s quota, retried, recorded in a ledger'
+complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "vendors" -d 'List the supported vendors: per-request cap, quota, identifier kinds, credentials'
+complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "targets" -d 'List the targets in the config file: vendor, settings, limits, credential variables'
+complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "check" -d 'Preflight: validate a target\'s configuration and credentials without deleting anything'
+complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "sandbox" -d 'Run a local fake of every vendor API (for trying the tool and for tests)'
+complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "man" -d 'Print the man page (roff) to stdout'
+complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -s i -l input -d 'Input file(s); `-` reads stdin; `.gz` is decompressed on the fly. Repeatable' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l format -d 'Input format (default: from the extension; stdin defaults to csv)' -r -f -a "csv\t''
+tsv\t''
+json\t''
+ndjson\t''"
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l column -d 'Column (CSV header name) or key (JSON objects; dotted path for nested keys) holding the identifier' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l column-index -d '0-based column index holding the identifier (CSV/TSV)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l delimiter -d 'Field delimiter for CSV (default: `,`; `\\t` for .tsv)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l null-values -d 'Values treated as empty, comma-separated; replaces the built-in list [default: null,NULL,Null,None,none,nan,NaN,NAN,undefined,nil,NIL,N/A,n/a,NA,#N/A,0]' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l rejects -d 'Write one CSV line per rejected row (file, row, column, reason) to FILE' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l batch-size -d 'Identifiers per request (at most the vendor\'s cap; see `cdp-purge vendors`)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l vendor -d 'The vendor to delete from (see `cdp-purge vendors`); not needed with --target' -r -f -a "lytics\t''
+mparticle\t''
+clevertap\t''
+segment\t''
+hightouch\t''"
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l target -d 'A target from the config file (see `cdp-purge targets`); flags override its settings. Repeatable' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l base-url -d 'Override the vendor\'s host, e.g. a proxy or the local sandbox (http:// allowed)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l credentials-file -d 'Read credentials from this file (KEY=VALUE lines, as the environment variables)' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l table -d 'Lytics: the table (default: user)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l field -d 'Lytics: the identity field deleted by (e.g. email, member_id)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l pod -d 'mParticle: pod hosting the account' -r -f -a "us1\t''
+us2\t''
+eu1\t''
+au1\t''"
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l environment -d 'mParticle: environment_type of the deletion' -r -f -a "production\t''
+development\t''"
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l identity-type -d 'mParticle: identity type of the values (`mpid`, or a unique identity such as customerid, email)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l id-kind -d 'CleverTap: what the values are' -r -f -a "identity\t''
+guid\t''"
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l region -d 'CleverTap or Segment: region of the account' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l space -d 'Segment: the Unify space ID' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l id-type -d 'Segment: external-id type of the values (e.g. email, anonymous_id)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l id-type-column -d 'Segment / Hightouch: column holding each row\'s identifier type' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l user-id-column -d 'Segment: column holding each row\'s lookup user_id' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l graph -d 'Hightouch: the identity graph ID' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l identifier-type -d 'Hightouch: identifier name of the values (e.g. email, phone)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l no-header -d 'The CSV/TSV file has no header row (one identifier per line unless --column-index)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l lowercase -d 'Lowercase identifiers before de-duplication (for case-insensitive kinds such as email)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l no-validate -d 'Skip per-kind validation (email syntax, MPID range, ...)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l rejects-include-values -d 'Also write the raw rejected value to the rejects file (personal data)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l all-targets -d 'Every target in the config file (with --vendor: every target of that vendor)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l no-block -d 'Hightouch: do not blocklist the values (supercluster repair only, not for deletion)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l source-data-deleted -d 'Hightouch: confirm the rows are already gone from the warehouse sources'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l json -d 'Print the plan as one JSON object on stdout (one line per target)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -s h -l help -d 'Print help'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -s V -l version -d 'Print version'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s i -l input -d 'Input file(s); `-` reads stdin; `.gz` is decompressed on the fly. Repeatable' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l format -d 'Input format (default: from the extension; stdin defaults to csv)' -r -f -a "csv\t''
+tsv\t''
+json\t''
+ndjson\t''"
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l column -d 'Column (CSV header name) or key (JSON objects; dotted path for nested keys) holding the identifier' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l column-index -d '0-based column index holding the identifier (CSV/TSV)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l delimiter -d 'Field delimiter for CSV (default: `,`; `\\t` for .tsv)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l null-values -d 'Values treated as empty, comma-separated; replaces the built-in list [default: null,NULL,Null,None,none,nan,NaN,NAN,undefined,nil,NIL,N/A,n/a,NA,#N/A,0]' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l rejects -d 'Write one CSV line per rejected row (file, row, column, reason) to FILE' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l batch-size -d 'Identifiers per request (at most the vendor\'s cap; see `cdp-purge vendors`)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l vendor -d 'The vendor to delete from (see `cdp-purge vendors`); not needed with --target' -r -f -a "lytics\t''
+mparticle\t''
+clevertap\t''
+segment\t''
+hightouch\t''"
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l target -d 'A target from the config file (see `cdp-purge targets`); flags override its settings. Repeatable' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l base-url -d 'Override the vendor\'s host, e.g. a proxy or the local sandbox (http:// allowed)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l credentials-file -d 'Read credentials from this file (KEY=VALUE lines, as the environment variables)' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l table -d 'Lytics: the table (default: user)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l field -d 'Lytics: the identity field deleted by (e.g. email, member_id)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l pod -d 'mParticle: pod hosting the account' -r -f -a "us1\t''
+us2\t''
+eu1\t''
+au1\t''"
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l environment -d 'mParticle: environment_type of the deletion' -r -f -a "production\t''
+development\t''"
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l identity-type -d 'mParticle: identity type of the values (`mpid`, or a unique identity such as customerid, email)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l id-kind -d 'CleverTap: what the values are' -r -f -a "identity\t''
+guid\t''"
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l region -d 'CleverTap or Segment: region of the account' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l space -d 'Segment: the Unify space ID' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l id-type -d 'Segment: external-id type of the values (e.g. email, anonymous_id)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l id-type-column -d 'Segment / Hightouch: column holding each row\'s identifier type' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l user-id-column -d 'Segment: column holding each row\'s lookup user_id' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l graph -d 'Hightouch: the identity graph ID' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l identifier-type -d 'Hightouch: identifier name of the values (e.g. email, phone)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l ledger -d 'Ledger file (JSON Lines) [default: <first input>.ledger.jsonl, or cdp-purge-stdin.ledger.jsonl]' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-rps -d 'Requests per second (default: the vendor\'s quota; above it only with a warning)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-items-per-sec -d 'Identifiers per second (default: the vendor\'s quota; above it only with a warning)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l concurrency -d 'Requests in flight at once (default: the vendor\'s, enough to reach the quota at ~1 s latency)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-retries -d 'Retries per batch after the first attempt [default: 8, or the config file\'s]' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-backoff -d 'Longest wait between two attempts (also caps Retry-After)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l timeout -d 'Per-request timeout (connect and total)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l no-header -d 'The CSV/TSV file has no header row (one identifier per line unless --column-index)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l lowercase -d 'Lowercase identifiers before de-duplication (for case-insensitive kinds such as email)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l no-validate -d 'Skip per-kind validation (email syntax, MPID range, ...)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l rejects-include-values -d 'Also write the raw rejected value to the rejects file (personal data)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l all-targets -d 'Every target in the config file (with --vendor: every target of that vendor)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l no-block -d 'Hightouch: do not blocklist the values (supercluster repair only, not for deletion)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l source-data-deleted -d 'Hightouch: confirm the rows are already gone from the warehouse sources'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l ledger-include-identifiers -d 'Store raw identifiers in the ledger (personal data; off by default)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l retry-failed -d 'Resend batches the ledger records as permanently failed'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l json -d 'Print the final summary as one JSON object on stdout'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s y -l yes -d 'Do not ask for confirmation (required when stdin is not a terminal)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l dry-run -d 'Send nothing; print the plan (same as `cdp-purge plan`)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s h -l help -d 'Print help'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s V -l version -d 'Print version'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand vendors" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand vendors" -l json -d 'Print as JSON'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand vendors" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand vendors" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand vendors" -s h -l help -d 'Print help'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand vendors" -s V -l version -d 'Print version'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand targets" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand targets" -l json -d 'Print as JSON'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand targets" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand targets" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand targets" -s h -l help -d 'Print help'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand targets" -s V -l version -d 'Print version'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l vendor -d 'The vendor to delete from (see `cdp-purge vendors`); not needed with --target' -r -f -a "lytics\t''
+mparticle\t''
+clevertap\t''
+segment\t''
+hightouch\t''"
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l target -d 'A target from the config file (see `cdp-purge targets`); flags override its settings. Repeatable' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l base-url -d 'Override the vendor\'s host, e.g. a proxy or the local sandbox (http:// allowed)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l credentials-file -d 'Read credentials from this file (KEY=VALUE lines, as the environment variables)' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l table -d 'Lytics: the table (default: user)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l field -d 'Lytics: the identity field deleted by (e.g. email, member_id)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l pod -d 'mParticle: pod hosting the account' -r -f -a "us1\t''
+us2\t''
+eu1\t''
+au1\t''"
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l environment -d 'mParticle: environment_type of the deletion' -r -f -a "production\t''
+development\t''"
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l identity-type -d 'mParticle: identity type of the values (`mpid`, or a unique identity such as customerid, email)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l id-kind -d 'CleverTap: what the values are' -r -f -a "identity\t''
+guid\t''"
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l region -d 'CleverTap or Segment: region of the account' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l space -d 'Segment: the Unify space ID' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l id-type -d 'Segment: external-id type of the values (e.g. email, anonymous_id)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l id-type-column -d 'Segment / Hightouch: column holding each row\'s identifier type' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l user-id-column -d 'Segment: column holding each row\'s lookup user_id' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l graph -d 'Hightouch: the identity graph ID' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l identifier-type -d 'Hightouch: identifier name of the values (e.g. email, phone)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l timeout -d 'Timeout of the preflight call' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l all-targets -d 'Every target in the config file (with --vendor: every target of that vendor)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l no-block -d 'Hightouch: do not blocklist the values (supercluster repair only, not for deletion)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l source-data-deleted -d 'Hightouch: confirm the rows are already gone from the warehouse sources'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l json -d 'Print the findings as JSON'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -s h -l help -d 'Print help'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -s V -l version -d 'Print version'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand sandbox" -l port -d 'Port on 127.0.0.1 (0 picks a free one)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand sandbox" -l faults -d 'Faults to inject, e.g. 429=0.1,503=0.05,reset=0.02,seed=7 (see `--help`)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand sandbox" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand sandbox" -l no-quota -d 'Do not enforce the vendors\' quotas (no 429 for pace or concurrency)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand sandbox" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand sandbox" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand sandbox" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand sandbox" -s V -l version -d 'Print version'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand completions" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand completions" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand completions" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand man" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand man" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand man" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand man" -s h -l help -d 'Print help'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand man" -s V -l version -d 'Print version'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check sandbox completions man help" -f -a "plan" -d 'Read, clean and batch the input exactly as a real run would; send nothing'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check sandbox completions man help" -f -a "delete" -d 'Delete the profiles: paced to the vendor\'s quota, retried, recorded in a ledger'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check sandbox completions man help" -f -a "vendors" -d 'List the supported vendors: per-request cap, quota, identifier kinds, credentials'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check sandbox completions man help" -f -a "targets" -d 'List the targets in the config file: vendor, settings, limits, credential variables'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check sandbox completions man help" -f -a "check" -d 'Preflight: validate a target\'s configuration and credentials without deleting anything'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check sandbox completions man help" -f -a "sandbox" -d 'Run a local fake of every vendor API (for trying the tool and for tests)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check sandbox completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check sandbox completions man help" -f -a "man" -d 'Print the man page (roff) to stdout'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check sandbox completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

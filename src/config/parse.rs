@@ -1,0 +1,430 @@
+//! Reading `cdp-purge.toml`: two passes over the text. The first, on the untyped table,
+//! gives friendly errors for unknown and wrong-vendor keys (serde would only say "unknown
+//! field"); the second, typed, reports wrong types with line and column.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use clap::ValueEnum;
+use serde::Deserialize;
+
+use super::{Config, TargetConfig, TargetLimits, credential_roles, vendor_keys};
+use crate::cli::{Environment, IdKind, Pod, VendorArgs};
+use crate::exit::UserError;
+use crate::vendor::{Secret, VendorKind};
+
+/// Keys every target may have, whatever its vendor.
+const COMMON_KEYS: &[&str] = &[
+    "vendor",
+    "base_url",
+    "batch_size",
+    "max_rps",
+    "max_items_per_sec",
+    "concurrency",
+    "max_retries",
+    "credentials",
+    "secrets",
+];
+
+/// Keys allowed in `[defaults]`. `batch_size` is left out on purpose: the caps differ by two
+/// orders of magnitude between vendors (Segment takes 1, Lytics 1000).
+const DEFAULT_KEYS: &[&str] = &["max_rps", "max_items_per_sec", "concurrency", "max_retries"];
+
+impl Config {
+    /// Parse a config file's text. `mode` is the file's Unix permission bits (`None` where
+    /// there are none): literal secrets are used only when no group/other bit is set.
+    pub fn parse(text: &str, path: &Path, mode: Option<u32>) -> anyhow::Result<Config> {
+        let file = path.display().to_string();
+        // First pass on the untyped table: friendly errors for unknown and wrong-vendor keys,
+        // which serde would report as a bare "unknown field".
+        let doc: toml::Table = text
+            .parse()
+            .map_err(|e| UserError::usage(format!("cannot parse config file {file}: {e}")))?;
+        check_keys(&doc, &file)?;
+        // Second pass, typed: type errors come with line and column.
+        let raw: RawFile = toml::from_str(text)
+            .map_err(|e| UserError::usage(format!("invalid config file {file}: {e}")))?;
+
+        let secrets_allowed = mode.is_none_or(|m| m & 0o077 == 0);
+        let mut cfg = Config {
+            path: Some(path.to_owned()),
+            found: true,
+            defaults: raw.defaults,
+            ..Config::default()
+        };
+        cfg.defaults
+            .check("[defaults]")
+            .map_err(|m| usage_in(&file, m))?;
+        for (name, t) in raw.targets {
+            let t = t.into_target(&name, &file, secrets_allowed)?;
+            if t.secrets_ignored {
+                cfg.warnings.push(format!(
+                    "{file} is readable by other users (mode {:04o}): ignoring the literal secrets in [targets.{name}.secrets]; run `chmod 600 {file}` to use them",
+                    mode.unwrap_or(0) & 0o7777
+                ));
+            }
+            cfg.targets.insert(name, t);
+        }
+        Ok(cfg)
+    }
+}
+
+fn usage_in(file: &str, msg: impl std::fmt::Display) -> UserError {
+    UserError::usage(format!("{file}: {msg}"))
+}
+
+fn key_list(keys: &[&str]) -> String {
+    keys.join(", ")
+}
+
+/// Unknown keys, wrong-vendor keys and misplaced tables, with the fix in the hint.
+fn check_keys(doc: &toml::Table, file: &str) -> Result<(), UserError> {
+    for key in doc.keys() {
+        if !matches!(key.as_str(), "defaults" | "targets") {
+            let hint = if key == "target" {
+                "target tables are spelled [targets.NAME]".to_owned()
+            } else {
+                "the top level has only [defaults] and [targets.NAME] tables".to_owned()
+            };
+            return Err(usage_in(file, format!("unknown key `{key}`")).with_hint(hint));
+        }
+    }
+    if let Some(toml::Value::Table(d)) = doc.get("defaults") {
+        for key in d.keys() {
+            if !DEFAULT_KEYS.contains(&key.as_str()) {
+                let hint = if key == "batch_size" || COMMON_KEYS.contains(&key.as_str()) {
+                    format!("`{key}` is set per target, in [targets.NAME]")
+                } else {
+                    format!("[defaults] takes {}", key_list(DEFAULT_KEYS))
+                };
+                return Err(
+                    usage_in(file, format!("unknown key `{key}` in [defaults]")).with_hint(hint)
+                );
+            }
+        }
+    }
+    let Some(targets) = doc.get("targets") else {
+        return Ok(());
+    };
+    let Some(targets) = targets.as_table() else {
+        return Err(usage_in(
+            file,
+            "`targets` must be a table of [targets.NAME] tables",
+        ));
+    };
+    for (name, t) in targets {
+        check_name(name).map_err(|m| usage_in(file, m))?;
+        let Some(t) = t.as_table() else {
+            return Err(usage_in(
+                file,
+                format!("`targets.{name}` must be a table ([targets.{name}])"),
+            ));
+        };
+        let vendor = match t.get("vendor") {
+            None => {
+                return Err(usage_in(file, format!("[targets.{name}] has no `vendor`"))
+                    .with_hint(format!("add vendor = \"...\" (one of {})", vendor_names())));
+            }
+            Some(v) => v
+                .as_str()
+                .and_then(|s| VendorKind::from_str(s, false).ok())
+                .ok_or_else(|| {
+                    usage_in(file, format!("[targets.{name}]: unknown vendor {v}"))
+                        .with_hint(format!("use one of {}", vendor_names()))
+                })?,
+        };
+        let own = vendor_keys(vendor);
+        for key in t.keys() {
+            let k = key.as_str();
+            if COMMON_KEYS.contains(&k) || own.contains(&k) {
+                continue;
+            }
+            let underscored = k.replace('-', "_");
+            let hint = if underscored != k
+                && (COMMON_KEYS.contains(&underscored.as_str())
+                    || own.contains(&underscored.as_str()))
+            {
+                format!("did you mean `{underscored}`? Keys use underscores")
+            } else {
+                format!(
+                    "{vendor} targets take {}, {}",
+                    key_list(own),
+                    key_list(COMMON_KEYS)
+                )
+            };
+            let owners: Vec<&str> = VendorKind::value_variants()
+                .iter()
+                .filter(|v| vendor_keys(**v).contains(&k))
+                .map(|v| v.id())
+                .collect();
+            let msg = if owners.is_empty() {
+                format!("unknown key `{k}` in [targets.{name}]")
+            } else {
+                format!(
+                    "key `{k}` in [targets.{name}] is for {} targets, but this target has vendor = \"{vendor}\"",
+                    owners.join("/")
+                )
+            };
+            return Err(usage_in(file, msg).with_hint(hint));
+        }
+        for table in ["credentials", "secrets"] {
+            let Some(sub) = t.get(table) else { continue };
+            let Some(sub) = sub.as_table() else {
+                return Err(usage_in(
+                    file,
+                    format!(
+                        "`{table}` in [targets.{name}] must be a table, e.g. {table} = {{ {} = \"...\" }}",
+                        credential_roles(vendor)[0].0
+                    ),
+                ));
+            };
+            let roles = credential_roles(vendor);
+            for key in sub.keys() {
+                if !roles.iter().any(|(r, _)| r == key) {
+                    return Err(usage_in(
+                        file,
+                        format!("unknown credential `{key}` in [targets.{name}.{table}]"),
+                    )
+                    .with_hint(format!(
+                        "{vendor} credentials are {}",
+                        roles
+                            .iter()
+                            .map(|(r, std)| format!("{r} (default variable {std})"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn vendor_names() -> String {
+    VendorKind::value_variants()
+        .iter()
+        .map(|v| v.id())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Target names appear in output, ledgers and file names: keep them to a safe alphabet.
+fn check_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && !name.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "target name {name:?} must be 1-64 letters, digits, `-`, `_` or `.` (not starting with `.`)"
+        ))
+    }
+}
+
+/// An environment variable name, so that a secret pasted where its name belongs is caught
+/// (and never echoed).
+fn is_env_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && s.len() <= 128
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    defaults: TargetLimits,
+    #[serde(default)]
+    targets: BTreeMap<String, RawTarget>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTarget {
+    vendor: VendorKind,
+    base_url: Option<String>,
+    batch_size: Option<usize>,
+    max_rps: Option<f64>,
+    max_items_per_sec: Option<f64>,
+    concurrency: Option<u32>,
+    max_retries: Option<u32>,
+    #[serde(default)]
+    credentials: BTreeMap<String, String>,
+    #[serde(default)]
+    secrets: BTreeMap<String, String>,
+    table: Option<String>,
+    field: Option<String>,
+    pod: Option<String>,
+    environment: Option<String>,
+    identity_type: Option<String>,
+    region: Option<String>,
+    id_kind: Option<String>,
+    space: Option<String>,
+    id_type: Option<String>,
+    id_type_column: Option<String>,
+    user_id_column: Option<String>,
+    graph: Option<String>,
+    identifier_type: Option<String>,
+    block: Option<bool>,
+    path: Option<String>,
+    source_data_deleted: Option<bool>,
+}
+
+fn parse_enum<T: ValueEnum>(
+    v: &Option<String>,
+    key: &str,
+    target: &str,
+) -> Result<Option<T>, String> {
+    let Some(s) = v else { return Ok(None) };
+    T::from_str(s, false).map(Some).map_err(|_| {
+        let names: Vec<String> = T::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_owned()))
+            .collect();
+        format!(
+            "[targets.{target}]: {key} = {s:?} is not one of {}",
+            names.join(", ")
+        )
+    })
+}
+
+impl RawTarget {
+    fn into_target(
+        self,
+        name: &str,
+        file: &str,
+        secrets_allowed: bool,
+    ) -> Result<TargetConfig, UserError> {
+        let err = |m: String| usage_in(file, m);
+        let vendor = self.vendor;
+        let info = vendor.info();
+        let limits = TargetLimits {
+            max_rps: self.max_rps,
+            max_items_per_sec: self.max_items_per_sec,
+            concurrency: self.concurrency,
+            max_retries: self.max_retries,
+        };
+        limits.check(&format!("[targets.{name}]")).map_err(err)?;
+        if let Some(n) = self.batch_size
+            && (n == 0 || n > info.max_batch)
+        {
+            return Err(err(format!(
+                "[targets.{name}]: batch_size = {n} must be between 1 and {}'s cap of {}",
+                info.name, info.max_batch
+            )));
+        }
+        if let Some(u) = &self.base_url
+            && !(u.starts_with("https://") || u.starts_with("http://"))
+        {
+            return Err(err(format!(
+                "[targets.{name}]: base_url must start with https:// or http://, got {u:?}"
+            )));
+        }
+        if let Some(p) = &self.path
+            && !p.starts_with('/')
+        {
+            return Err(err(format!(
+                "[targets.{name}]: path must start with `/`, got {p:?}"
+            )));
+        }
+
+        let roles = credential_roles(vendor);
+        let standard = |role: &str| {
+            roles
+                .iter()
+                .find(|(r, _)| *r == role)
+                .map(|(_, s)| *s)
+                .expect("roles were checked in check_keys")
+        };
+        let mut credentials = BTreeMap::new();
+        for (role, var) in &self.credentials {
+            if !is_env_name(var) {
+                // Most likely the secret itself: say where it goes, never what it is.
+                return Err(err(format!(
+                    "[targets.{name}]: credentials.{role} must be the NAME of an environment variable (like {}), not a value",
+                    standard(role)
+                ))
+                .with_hint(format!(
+                    "to keep the secret itself in the file, put it under [targets.{name}.secrets] and chmod 600 the file"
+                )));
+            }
+            credentials.insert(standard(role), var.clone());
+        }
+        let mut secrets = BTreeMap::new();
+        let secrets_ignored = !self.secrets.is_empty() && !secrets_allowed;
+        if secrets_allowed {
+            for (role, value) in self.secrets {
+                if !value.is_empty() {
+                    secrets.insert(standard(&role), Secret::new(value));
+                }
+            }
+        }
+
+        let mut settings = BTreeMap::new();
+        let mut note = |k: &str, v: Option<String>| {
+            if let Some(v) = v {
+                settings.insert(k.to_owned(), v);
+            }
+        };
+        note("table", self.table.clone());
+        note("field", self.field.clone());
+        note("pod", self.pod.clone());
+        note("environment", self.environment.clone());
+        note("identity_type", self.identity_type.clone());
+        note("region", self.region.clone());
+        note("id_kind", self.id_kind.clone());
+        note("space", self.space.clone());
+        note("id_type", self.id_type.clone());
+        note("id_type_column", self.id_type_column.clone());
+        note("user_id_column", self.user_id_column.clone());
+        note("graph", self.graph.clone());
+        note("identifier_type", self.identifier_type.clone());
+        note("block", self.block.map(|b| b.to_string()));
+        note("path", self.path.clone());
+        note(
+            "source_data_deleted",
+            self.source_data_deleted.map(|b| b.to_string()),
+        );
+
+        let args = VendorArgs {
+            vendor: Some(vendor),
+            base_url: self.base_url,
+            table: self.table,
+            field: self.field,
+            pod: parse_enum::<Pod>(&self.pod, "pod", name).map_err(err)?,
+            environment: parse_enum::<Environment>(&self.environment, "environment", name)
+                .map_err(err)?,
+            identity_type: self.identity_type,
+            id_kind: parse_enum::<IdKind>(&self.id_kind, "id_kind", name).map_err(err)?,
+            region: self.region,
+            space: self.space,
+            id_type: self.id_type,
+            id_type_column: self.id_type_column,
+            user_id_column: self.user_id_column,
+            graph: self.graph,
+            identifier_type: self.identifier_type,
+            no_block: self.block == Some(false),
+            source_data_deleted: self.source_data_deleted == Some(true),
+            ..VendorArgs::default()
+        };
+        Ok(TargetConfig {
+            name: name.to_owned(),
+            vendor,
+            args,
+            path: self.path,
+            batch_size: self.batch_size,
+            limits,
+            credentials,
+            secrets,
+            secrets_ignored,
+            settings,
+        })
+    }
+}

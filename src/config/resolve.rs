@@ -1,0 +1,342 @@
+//! From the config file and the command line to runnable targets.
+//!
+//! Precedence, per setting: command-line flag, then environment (clap folds the env-backed
+//! flags such as `CDP_PURGE_BASE_URL` into the flags), then the target's table, then
+//! `[defaults]`, then the built-in default. Credentials: the variable the file names (or the
+//! vendor's standard one) in the environment, then `--credentials-file`, then literal secrets
+//! from a file only its owner can read.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use super::{Config, TargetConfig, TargetLimits, create_hint, credential_roles};
+use crate::cli::{DeliveryArgs, InputArgs, VendorArgs};
+use crate::exit::UserError;
+use crate::input::IntakeSpec;
+use crate::settings::{self, Target, VendorParams};
+use crate::vendor::Secret;
+
+/// One target ready to plan or run.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// `target.name` is the config target's name (the vendor id for a plain `--vendor` run).
+    pub target: Target,
+    pub intake: IntakeSpec,
+    /// Command-line flags over the target's table over `[defaults]`. A `None` left here means
+    /// the vendor's own default: its quota for the rates, `default_concurrency`, and
+    /// [`super::DEFAULT_MAX_RETRIES`] (see [`TargetLimits::max_retries_or_default`]).
+    pub limits: TargetLimits,
+}
+
+/// Every target a `plan`/`delete` command line asks for, in order.
+///
+/// Without `--target`/`--all-targets` this is the single target the flags describe and the
+/// config file is not read, so a plain `--vendor` run behaves as it always did. `delivery` is
+/// `None` for `plan`; `with_credentials` loads and checks credentials (a real run).
+pub fn resolve_all(
+    flags: &VendorArgs,
+    input: &InputArgs,
+    delivery: Option<&DeliveryArgs>,
+    config: Option<&Path>,
+    with_credentials: bool,
+) -> anyhow::Result<Vec<Resolved>> {
+    let flag_limits = delivery.map(TargetLimits::from_flags).unwrap_or_default();
+    if flags.targets.is_empty() && !flags.all_targets {
+        let target = settings::target(flags, input.batch_size, with_credentials)?;
+        let intake = settings::intake(input, flags)?;
+        return Ok(vec![Resolved {
+            target,
+            intake,
+            limits: flag_limits,
+        }]);
+    }
+    let cfg = super::load(config)?;
+    let names = select(&cfg, flags)?;
+    if names.len() > 1 && input.inputs.iter().any(|p| p.as_os_str() == "-") {
+        return Err(UserError::usage(format!(
+            "stdin (-i -) can be read for one target only, and {} were selected",
+            names.len()
+        ))
+        .with_hint("save the input to a file first")
+        .into());
+    }
+    names
+        .iter()
+        .map(|name| resolve_target(name, &cfg, flags, input, delivery, with_credentials))
+        .collect()
+}
+
+/// The target names `--target`/`--all-targets` select, checked against the file.
+pub fn select(cfg: &Config, flags: &VendorArgs) -> anyhow::Result<Vec<String>> {
+    if flags.all_targets {
+        let names: Vec<String> = cfg
+            .targets
+            .values()
+            .filter(|t| flags.vendor.is_none_or(|v| v == t.vendor))
+            .map(|t| t.name.clone())
+            .collect();
+        if names.is_empty() {
+            let what = match flags.vendor {
+                Some(v) => format!("no {v} targets"),
+                None => "no targets".to_owned(),
+            };
+            let err = if cfg.found {
+                UserError::usage(format!(
+                    "--all-targets: {} defines {what}",
+                    cfg.display_path()
+                ))
+                .with_hint("add [targets.NAME] tables; see docs/config.md")
+            } else {
+                UserError::usage(format!(
+                    "--all-targets: there is no config file at {}",
+                    cfg.display_path()
+                ))
+                .with_hint(create_hint())
+            };
+            return Err(err.into());
+        }
+        return Ok(names);
+    }
+    let mut names: Vec<String> = Vec::new();
+    for n in &flags.targets {
+        cfg.get(n)?;
+        if !names.contains(n) {
+            names.push(n.clone());
+        }
+    }
+    Ok(names)
+}
+
+/// One configured target with the command line laid over it.
+pub fn resolve_target(
+    name: &str,
+    cfg: &Config,
+    flags: &VendorArgs,
+    input: &InputArgs,
+    delivery: Option<&DeliveryArgs>,
+    with_credentials: bool,
+) -> anyhow::Result<Resolved> {
+    let (target, merged, limits) =
+        configured_target(name, cfg, flags, input.batch_size, with_credentials)?;
+    let context = || format!("target `{name}` (from {})", cfg.display_path());
+    let intake = settings::intake(input, &merged).with_context(context)?;
+    let flag_limits = delivery.map(TargetLimits::from_flags).unwrap_or_default();
+    Ok(Resolved {
+        target,
+        intake,
+        limits: flag_limits.or(limits),
+    })
+}
+
+/// The targets a command line names, without reading any input (for `check`).
+pub fn resolve_targets_only(
+    flags: &VendorArgs,
+    config: Option<&Path>,
+    with_credentials: bool,
+) -> anyhow::Result<Vec<Target>> {
+    if flags.targets.is_empty() && !flags.all_targets {
+        return Ok(vec![settings::target(flags, None, with_credentials)?]);
+    }
+    let cfg = super::load(config)?;
+    select(&cfg, flags)?
+        .iter()
+        .map(|name| Ok(configured_target(name, &cfg, flags, None, with_credentials)?.0))
+        .collect()
+}
+
+/// A configured target's [`Target`], its merged vendor flags (for intake) and its limits
+/// from the file (target over `[defaults]`).
+fn configured_target(
+    name: &str,
+    cfg: &Config,
+    flags: &VendorArgs,
+    batch_size: Option<usize>,
+    with_credentials: bool,
+) -> anyhow::Result<(Target, VendorArgs, TargetLimits)> {
+    let t = cfg.get(name)?;
+    let file = cfg.display_path();
+    if let Some(v) = flags.vendor
+        && v != t.vendor
+    {
+        return Err(UserError::usage(format!(
+            "--vendor {v} does not match target `{name}`, which has vendor = \"{}\" in {file}",
+            t.vendor
+        ))
+        .with_hint("drop --vendor when using --target")
+        .into());
+    }
+    let merged = merge(&t.args, flags);
+    let context = || format!("target `{name}` (from {file})");
+    let mut target =
+        settings::target(&merged, batch_size.or(t.batch_size), false).with_context(context)?;
+    target.name = name.to_owned();
+    if let (VendorParams::Hightouch { path, .. }, Some(p)) = (&mut target.params, &t.path) {
+        *path = p.clone();
+    }
+    if with_credentials {
+        target.credentials =
+            load_credentials(t, flags.credentials_file.as_deref(), &file).with_context(context)?;
+    }
+    Ok((target, merged, t.limits.or(cfg.defaults)))
+}
+
+/// The file's vendor settings with every flag given on the command line laid over them.
+fn merge(file: &VendorArgs, flags: &VendorArgs) -> VendorArgs {
+    fn or<T: Clone>(flag: &Option<T>, file: &Option<T>) -> Option<T> {
+        flag.clone().or_else(|| file.clone())
+    }
+    // The identifier kind is one choice (a fixed type or a type column), so a flag for
+    // either replaces the file's choice as a whole rather than clashing with it.
+    let kind_flagged = flags.id_type.is_some()
+        || flags.identifier_type.is_some()
+        || flags.id_type_column.is_some();
+    let kind_src = if kind_flagged { flags } else { file };
+    VendorArgs {
+        vendor: file.vendor,
+        base_url: or(&flags.base_url, &file.base_url),
+        credentials_file: flags.credentials_file.clone(),
+        table: or(&flags.table, &file.table),
+        field: or(&flags.field, &file.field),
+        pod: or(&flags.pod, &file.pod),
+        environment: or(&flags.environment, &file.environment),
+        identity_type: or(&flags.identity_type, &file.identity_type),
+        id_kind: or(&flags.id_kind, &file.id_kind),
+        region: or(&flags.region, &file.region),
+        space: or(&flags.space, &file.space),
+        id_type: kind_src.id_type.clone(),
+        id_type_column: kind_src.id_type_column.clone(),
+        user_id_column: or(&flags.user_id_column, &file.user_id_column),
+        graph: or(&flags.graph, &file.graph),
+        identifier_type: kind_src.identifier_type.clone(),
+        no_block: flags.no_block || file.no_block,
+        source_data_deleted: flags.source_data_deleted || file.source_data_deleted,
+        targets: Vec::new(),
+        all_targets: false,
+    }
+}
+
+/// Where one credential of a target stands. Never holds the value.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CredentialStatus {
+    /// The key in the target's `credentials` table (`key`, `secret`, `token`, ...).
+    pub name: &'static str,
+    /// The environment variable holding it.
+    pub variable: String,
+    pub set: bool,
+    /// `env`, `config` (a literal secret), or `null` when not set.
+    pub source: Option<&'static str>,
+}
+
+/// Whether each credential of a target is available, without reading `--credentials-file`.
+pub fn credential_status(t: &TargetConfig) -> Vec<CredentialStatus> {
+    credential_status_with(t, &env_nonempty)
+}
+
+pub(super) fn credential_status_with(
+    t: &TargetConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Vec<CredentialStatus> {
+    credential_roles(t.vendor)
+        .iter()
+        .map(|&(role, standard)| {
+            let variable = t.credential_var(standard).to_owned();
+            let source = if env(&variable).is_some() {
+                Some("env")
+            } else if t.secrets.contains_key(standard) {
+                Some("config")
+            } else {
+                None
+            };
+            CredentialStatus {
+                name: role,
+                variable,
+                set: source.is_some(),
+                source,
+            }
+        })
+        .collect()
+}
+
+fn env_nonempty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|s| !s.is_empty())
+}
+
+/// A target's credentials, keyed by the standard variable names the adapters read.
+fn load_credentials(
+    t: &TargetConfig,
+    credentials_file: Option<&Path>,
+    config_file: &str,
+) -> anyhow::Result<BTreeMap<&'static str, Secret>> {
+    load_credentials_with(t, credentials_file, config_file, &env_nonempty)
+}
+
+/// [`load_credentials`] with the environment passed in (tests must not mutate the real one).
+pub(super) fn load_credentials_with(
+    t: &TargetConfig,
+    credentials_file: Option<&Path>,
+    config_file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<BTreeMap<&'static str, Secret>> {
+    let from_file = match credentials_file {
+        Some(p) => settings::read_credentials_file(p)?,
+        None => BTreeMap::new(),
+    };
+    let mut out = BTreeMap::new();
+    let mut missing = Vec::new();
+    for &(role, standard) in credential_roles(t.vendor) {
+        let var = t.credential_var(standard);
+        let value = env(var)
+            .filter(|v| !v.is_empty())
+            .or_else(|| from_file.get(var).filter(|v| !v.is_empty()).cloned())
+            .map(Secret::new)
+            .or_else(|| t.secrets.get(standard).cloned());
+        match value {
+            Some(v) => {
+                out.insert(standard, v);
+            }
+            None => missing.push((role, var.to_owned())),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(out);
+    }
+    let vars: Vec<String> = missing.iter().map(|(_, v)| v.clone()).collect();
+    let mut hint = format!(
+        "export {} (or list them in a --credentials-file); they are never taken from the command line",
+        vars.iter()
+            .map(|v| format!("{v}=..."))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    if t.secrets_ignored {
+        hint.push_str(&format!(
+            "; the secrets in [targets.{}.secrets] were ignored because {config_file} is readable by others: chmod 600 it",
+            t.name
+        ));
+    }
+    Err(UserError::usage(format!(
+        "{} credentials missing: {}",
+        t.vendor.info().name,
+        missing
+            .iter()
+            .map(|(role, var)| format!("{var} ({role})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+    .with_hint(hint)
+    .into())
+}
+
+/// `rejects.csv` → `rejects.NAME.csv`, for runs over several targets.
+pub fn per_target_path(p: &Path, name: &str) -> PathBuf {
+    let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned());
+    let ext = p.extension().map(|s| s.to_string_lossy().into_owned());
+    let file = match (stem, ext) {
+        (Some(s), Some(e)) => format!("{s}.{name}.{e}"),
+        (Some(s), None) => format!("{s}.{name}"),
+        _ => name.to_owned(),
+    };
+    p.with_file_name(file)
+}
