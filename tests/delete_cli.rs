@@ -231,3 +231,169 @@ fn ctrl_c_stops_cleanly_and_prints_the_resume_command() {
     let recs = ledger_lines(&dir.path().join("ids.csv.ledger.jsonl"));
     assert_eq!(recs.last().unwrap()["reason"], "interrupted");
 }
+
+#[test]
+fn stdin_is_spooled_and_its_ledger_defaults_to_the_working_directory() {
+    let sb = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("customerid\n");
+    for v in customer_ids(150) {
+        csv.push_str(&v);
+        csv.push('\n');
+    }
+    let run = || {
+        let mut cmd = mparticle_cmd(&sb, Path::new("-"));
+        cmd.current_dir(dir.path())
+            .args(["--yes", "--json"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(csv.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["acknowledged"], 150);
+    let ledger = dir.path().join("cdp-purge-stdin.ledger.jsonl");
+    let recs = ledger_lines(&ledger);
+    assert_eq!(recs[0]["inputs"][0]["path"], "-");
+    // Same stdin again: everything is already done.
+    sb.clear_log();
+    let out = run();
+    assert_eq!(out.status.code(), Some(0));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["skipped_batches"], 2);
+    assert!(sb.log().is_empty());
+}
+
+/// A full disk, simulated with a file-size limit (RLIMIT_FSIZE, SIGXFSZ ignored so writes
+/// fail with EFBIG): the run stops, and every request the vendor saw has a `sent` line.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_unwritable_ledger_stops_the_run_before_more_deletions() {
+    let sb = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = ids_csv(dir.path(), "ids.csv", "customerid", &customer_ids(3000));
+    let bin = assert_cmd::cargo::cargo_bin("cdp-purge");
+    let c = Credentials::default();
+    let out = Command::new("/bin/sh")
+        .arg("-c")
+        .arg("ulimit -f 40; trap '' XFSZ; exec \"$@\"")
+        .arg("sh")
+        .arg(bin)
+        .args([
+            "delete",
+            "--vendor",
+            "mparticle",
+            "--environment",
+            "production",
+        ])
+        .args([
+            "--identity-type",
+            "customerid",
+            "--column",
+            "customerid",
+            "--yes",
+        ])
+        .args(["--concurrency", "2"])
+        .arg("--base-url")
+        .arg(sb.base_url())
+        .arg("-i")
+        .arg(&input)
+        .env("MPARTICLE_API_KEY", &c.mparticle_key)
+        .env("MPARTICLE_API_SECRET", &c.mparticle_secret)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("ledger"), "{stderr}");
+    let requests = sb.log().len();
+    assert!(requests >= 1, "the limit leaves room for the first batches");
+    assert!(requests < 30, "the run went on: {requests} requests");
+    let sent = ledger_lines(&dir.path().join("ids.csv.ledger.jsonl"))
+        .iter()
+        .filter(|r| r["type"] == "attempt" && r["phase"] == "sent")
+        .count();
+    assert!(
+        requests <= sent,
+        "{requests} requests but {sent} sent records"
+    );
+}
+
+#[test]
+fn all_targets_run_one_after_another_each_with_its_own_ledger() {
+    let sb = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("cdp-purge.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[targets.ly]\nvendor = \"lytics\"\nfield = \"email\"\nbase_url = \"{0}\"\n\n\
+             [targets.ht]\nvendor = \"hightouch\"\ngraph = \"g1\"\nidentifier_type = \"email\"\nbase_url = \"{0}\"\n",
+            sb.base_url()
+        ),
+    )
+    .unwrap();
+    let emails: Vec<String> = (0..30).map(|i| format!("m{i}@example.com")).collect();
+    let input = ids_csv(dir.path(), "ids.csv", "email", &emails);
+    let c = Credentials::default();
+    let out = Command::cargo_bin("cdp-purge")
+        .unwrap()
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join("xdg"))
+        .env_remove("CDP_PURGE_CONFIG")
+        .env_remove("CDP_PURGE_BASE_URL")
+        .env("LYTICS_API_TOKEN", &c.lytics_token)
+        .env("HIGHTOUCH_API_KEY", &c.hightouch_api_key)
+        .arg("--config")
+        .arg(&cfg)
+        .args([
+            "delete",
+            "--all-targets",
+            "--column",
+            "email",
+            "--yes",
+            "--json",
+            "-i",
+        ])
+        .arg(&input)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summaries: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(summaries.len(), 2);
+    let mut ledgers: Vec<String> = summaries
+        .iter()
+        .map(|s| {
+            assert_eq!(s["acknowledged"], 30);
+            s["ledger"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    ledgers.dedup();
+    assert_eq!(ledgers.len(), 2, "one ledger per target: {ledgers:?}");
+    for l in &ledgers {
+        assert!(Path::new(l).exists());
+    }
+}

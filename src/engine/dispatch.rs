@@ -352,6 +352,9 @@ impl Inner {
             rec.error = ans.error.map(str::to_owned);
             rec.request_ids = ans.request_ids;
 
+            if ans.status.is_some_and(|s| s != 429) {
+                self.pacer.on_response(false);
+            }
             let (decision, settled, delay) = match ans.verdict {
                 Verdict::Items(outcomes) if outcomes.len() == n => {
                     let results = outcomes
@@ -382,17 +385,27 @@ impl Inner {
                     if throttled {
                         Stats::add(&self.stats.throttled, 1);
                         if self.cfg.limits.concurrency_limited {
-                            self.inflight.lower();
-                        } else {
-                            self.pacer.on_throttle();
+                            if let Some(cap) = self.inflight.lower() {
+                                tracing::warn!("repeated 429s: in-flight cap lowered to {cap}");
+                            }
+                        } else if let Some(f) = self.pacer.on_response(true) {
+                            tracing::warn!("repeated 429s: rate lowered to {:.0}%", f * 100.0);
                         }
                         // A 429 is account-wide: everyone waits.
+                        tracing::info!("429: pausing every worker for {delay:?}");
                         self.pause.pause_for(self.cfg.retry.scaled(delay));
                     }
+                    tracing::info!(
+                        "batch {} attempt {attempt}: {reason}; retry in {delay:?}",
+                        batch.seq
+                    );
                     rec.reason = Some(reason.clone());
                     if self.cfg.retry.may_retry(attempt) {
                         ("retry", None, Some(delay))
                     } else {
+                        if throttled {
+                            Stats::add(&self.stats.throttled_out, n as u64);
+                        }
                         let msg = format!("gave up after {attempt} attempts: {reason}");
                         let s = uniform(n, ItemStatus::FailedRetryable, Some(msg), attempt);
                         ("give_up", Some(s), None)

@@ -1,19 +1,18 @@
-//! The cleaner: turns raw fields into kept items or rejects, counts every step, de-duplicates.
+//! The cleaner: turns raw fields into kept candidates or rejects and counts every reject.
 //!
 //! Readers hand it one row at a time as borrowed [`Field`]s; it allocates only for kept items
-//! (the value, kind and lookup `String`s of an [`Item`]) and for rejects.
+//! (the value, kind and lookup `String`s of an [`Item`]) and for rejects, and sends them in
+//! input order to the de-dup stage (`dedupe::Dedup`) on the other thread.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::mpsc::SyncSender;
 
 use xxhash_rust::xxh3::xxh3_128;
 
-use super::dedupe::HashSet128;
+use super::validate::{Rule, invalid};
 use super::{ColumnSel, IntakeSpec, KindSource, Reject, RejectReason};
 use crate::batch::Item;
-
-/// Longest identifier accepted by validation, in bytes.
-pub const MAX_VALUE_BYTES: usize = 1024;
 
 /// One cell as a reader found it.
 #[derive(Debug, Clone)]
@@ -34,132 +33,6 @@ pub(crate) fn column_label(sel: &ColumnSel) -> String {
         ColumnSel::Name(n) => n.clone(),
         ColumnSel::Index(i) => format!("#{i}"),
         ColumnSel::Whole => "value".to_owned(),
-    }
-}
-
-/// What validation a kind gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Rule {
-    Email,
-    Mpid,
-    Plain,
-}
-
-impl Rule {
-    fn for_kind(kind: &str) -> Self {
-        if kind.eq_ignore_ascii_case("mpid") {
-            Rule::Mpid
-        } else if kind
-            .as_bytes()
-            .windows(5)
-            .any(|w| w.eq_ignore_ascii_case(b"email"))
-        {
-            Rule::Email
-        } else {
-            Rule::Plain
-        }
-    }
-}
-
-/// Why `v` is not a valid identifier of its kind; never mentions the value itself.
-fn invalid(rule: Rule, v: &str) -> Option<&'static str> {
-    if v.len() > MAX_VALUE_BYTES {
-        return Some("longer than 1024 bytes");
-    }
-    if v.contains(['\n', '\r']) {
-        // A CSV quote left open swallows the following lines into one field.
-        return Some("spans several lines (an unterminated quote?)");
-    }
-    let has_control = if v.is_ascii() {
-        v.bytes().any(|b| b < 0x20 || b == 0x7f)
-    } else {
-        v.chars().any(char::is_control)
-    };
-    if has_control {
-        return Some("contains a control character");
-    }
-    // Invisible characters (a BOM pasted mid-file, zero-width spaces, bidi overrides) make
-    // a value that matches no profile; sending it would "acknowledge" a deletion of nothing.
-    if !v.is_ascii() && v.chars().any(is_invisible) {
-        return Some("contains an invisible character (BOM, zero-width or bidi control)");
-    }
-    match rule {
-        Rule::Plain => None,
-        Rule::Mpid => mpid_problem(v),
-        Rule::Email => email_problem(v),
-    }
-}
-
-/// Unicode format characters that render as nothing.
-fn is_invisible(c: char) -> bool {
-    matches!(c,
-        '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}')
-}
-
-fn mpid_problem(v: &str) -> Option<&'static str> {
-    let digits = v.strip_prefix('-').unwrap_or(v);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Some("an mpid must be a whole number (digits, optional leading -)");
-    }
-    if v.parse::<i64>().is_err() {
-        return Some("an mpid must fit in a signed 64-bit integer");
-    }
-    None
-}
-
-fn email_problem(v: &str) -> Option<&'static str> {
-    if v.len() > 254 {
-        return Some("email longer than 254 bytes");
-    }
-    if v.chars().any(char::is_whitespace) {
-        return Some("email contains whitespace");
-    }
-    let Some((local, domain)) = v.split_once('@') else {
-        return Some("email has no @");
-    };
-    if domain.contains('@') {
-        return Some("email has more than one @");
-    }
-    if local.is_empty() {
-        return Some("email has an empty local part");
-    }
-    if local.len() > 64 {
-        return Some("email local part longer than 64 bytes");
-    }
-    if !domain.contains('.') {
-        return Some("email domain has no dot");
-    }
-    if domain.starts_with('.') || domain.ends_with('.') || domain.contains("..") {
-        return Some("email domain has an empty label");
-    }
-    None
-}
-
-/// All reason codes, in the order of [`reason_index`].
-const CODES: [&str; 9] = [
-    "null",
-    "empty",
-    "null_token",
-    "invalid",
-    "malformed",
-    "missing_value",
-    "missing_lookup",
-    "same_as_lookup",
-    "missing_kind",
-];
-
-fn reason_index(r: &RejectReason) -> usize {
-    match r {
-        RejectReason::Null => 0,
-        RejectReason::Empty => 1,
-        RejectReason::NullToken => 2,
-        RejectReason::Invalid(_) => 3,
-        RejectReason::Malformed(_) => 4,
-        RejectReason::MissingValue => 5,
-        RejectReason::MissingLookup => 6,
-        RejectReason::SameAsLookup => 7,
-        RejectReason::MissingKind => 8,
     }
 }
 
@@ -192,19 +65,49 @@ impl Config {
     }
 }
 
-/// Counts, the de-dup set and the callbacks.
-struct Sink<'c> {
-    on_item: &'c mut dyn FnMut(Item) -> anyhow::Result<()>,
-    on_reject: &'c mut dyn FnMut(&Reject) -> anyhow::Result<()>,
-    seen: HashSet128,
-    scratch: Vec<u8>,
-    rejected: [u64; CODES.len()],
-    rows_read: u64,
-    kept: u64,
-    duplicates: u64,
+/// What the cleaner hands to the de-duplicating side, in input order.
+pub(crate) enum Event {
+    /// A clean identifier and its de-dup hash; it may still turn out to be a duplicate.
+    Kept(u128, Item),
+    Rejected(Reject),
 }
 
-impl Sink<'_> {
+/// Events per message between the two sides: big enough that channel costs vanish, small
+/// enough that memory stays flat.
+pub(crate) const CHUNK: usize = 1024;
+
+/// The receiving side went away (it failed and reported its own error).
+#[derive(Debug, thiserror::Error)]
+#[error("intake stopped")]
+pub(crate) struct Stopped;
+
+/// The reading side's output: events in chunks, plus the counts it owns.
+struct Out {
+    tx: SyncSender<Vec<Event>>,
+    buf: Vec<Event>,
+    scratch: Vec<u8>,
+    /// Reject counts by reason code.
+    rejected: BTreeMap<&'static str, u64>,
+    rows_read: u64,
+}
+
+impl Out {
+    fn push(&mut self, e: Event) -> anyhow::Result<()> {
+        self.buf.push(e);
+        if self.buf.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        self.tx.send(chunk).map_err(|_| Stopped.into())
+    }
+
     fn reject(
         &mut self,
         file: u32,
@@ -213,36 +116,32 @@ impl Sink<'_> {
         reason: RejectReason,
         raw: Option<String>,
     ) -> anyhow::Result<()> {
-        self.rejected[reason_index(&reason)] += 1;
-        (self.on_reject)(&Reject {
+        *self.rejected.entry(reason.code()).or_default() += 1;
+        self.push(Event::Rejected(Reject {
             file,
             row,
             column: column.to_owned(),
             reason,
             raw,
-        })
+        }))
     }
 }
 
-/// Final counts of a cleaner.
-pub(crate) struct Counts {
+/// What the reading side counted.
+pub(crate) struct ReadCounts {
     pub rows_read: u64,
-    pub kept: u64,
-    pub duplicates: u64,
     pub rejected: BTreeMap<String, u64>,
 }
 
-pub(crate) struct Cleaner<'c> {
+/// The reading side: cleans rows and sends [`Event`]s to a
+/// [`Dedup`](super::dedupe::Dedup) on another thread.
+pub(crate) struct Cleaner {
     cfg: Config,
-    sink: Sink<'c>,
+    sink: Out,
 }
 
-impl<'c> Cleaner<'c> {
-    pub fn new(
-        spec: &IntakeSpec,
-        on_item: &'c mut dyn FnMut(Item) -> anyhow::Result<()>,
-        on_reject: &'c mut dyn FnMut(&Reject) -> anyhow::Result<()>,
-    ) -> Self {
+impl Cleaner {
+    pub fn new(spec: &IntakeSpec, tx: SyncSender<Vec<Event>>) -> Self {
         let (fixed_kind, kind_col) = match &spec.kind {
             KindSource::Fixed(k) => (Some((k.clone(), Rule::for_kind(k))), String::new()),
             KindSource::Column(sel) => (None, column_label(sel)),
@@ -263,15 +162,12 @@ impl<'c> Cleaner<'c> {
                 lookup_col: spec.lookup.as_ref().map(column_label).unwrap_or_default(),
                 has_lookup: spec.lookup.is_some(),
             },
-            sink: Sink {
-                on_item,
-                on_reject,
-                seen: HashSet128::new(),
+            sink: Out {
+                tx,
+                buf: Vec::with_capacity(CHUNK),
                 scratch: Vec::new(),
-                rejected: [0; CODES.len()],
+                rejected: BTreeMap::new(),
                 rows_read: 0,
-                kept: 0,
-                duplicates: 0,
             },
         }
     }
@@ -411,140 +307,29 @@ impl<'c> Cleaner<'c> {
             }
             xxh3_128(s)
         };
-        if !sink.seen.insert(h) {
-            sink.duplicates += 1;
-            return Ok(());
-        }
-        sink.kept += 1;
-        (sink.on_item)(Item {
-            file,
-            row,
-            value: v.into_owned(),
-            kind: kind.to_owned(),
-            lookup: lookup.map(str::to_owned),
-        })
+        sink.push(Event::Kept(
+            h,
+            Item {
+                file,
+                row,
+                value: v.into_owned(),
+                kind: kind.to_owned(),
+                lookup: lookup.map(str::to_owned),
+            },
+        ))
     }
 
-    pub fn finish(self) -> Counts {
-        let s = self.sink;
-        Counts {
-            rows_read: s.rows_read,
-            kept: s.kept,
-            duplicates: s.duplicates,
-            rejected: CODES
-                .iter()
-                .zip(s.rejected)
-                .filter(|(_, n)| *n > 0)
-                .map(|(c, n)| ((*c).to_owned(), n))
+    /// Send what is buffered and return the counts.
+    pub fn finish(mut self) -> anyhow::Result<ReadCounts> {
+        self.sink.flush()?;
+        Ok(ReadCounts {
+            rows_read: self.sink.rows_read,
+            rejected: self
+                .sink
+                .rejected
+                .into_iter()
+                .map(|(code, n)| (code.to_owned(), n))
                 .collect(),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_match_reason_codes() {
-        let all = [
-            RejectReason::Null,
-            RejectReason::Empty,
-            RejectReason::NullToken,
-            RejectReason::Invalid(String::new()),
-            RejectReason::Malformed(String::new()),
-            RejectReason::MissingValue,
-            RejectReason::MissingLookup,
-            RejectReason::SameAsLookup,
-            RejectReason::MissingKind,
-        ];
-        for r in &all {
-            assert_eq!(CODES[reason_index(r)], r.code());
-        }
-    }
-
-    #[test]
-    fn email_rules() {
-        let ok = ["a@b.co", "first.last+tag@sub.example.org", "ü@bücher.de"];
-        for e in ok {
-            assert_eq!(invalid(Rule::Email, e), None, "{e}");
-        }
-        let bad = [
-            ("nobody", "email has no @"),
-            ("a@@b.com", "email has more than one @"),
-            ("a@b@c.com", "email has more than one @"),
-            ("@b.com", "email has an empty local part"),
-            ("a@localhost", "email domain has no dot"),
-            ("a@.com", "email domain has an empty label"),
-            ("a@b.com.", "email domain has an empty label"),
-            ("a@b..com", "email domain has an empty label"),
-            ("a b@c.com", "email contains whitespace"),
-            ("a\u{a0}b@c.com", "email contains whitespace"),
-            ("a\0b@c.com", "contains a control character"),
-        ];
-        for (e, why) in bad {
-            assert_eq!(invalid(Rule::Email, e), Some(why), "{e:?}");
-        }
-        let long_local = format!("{}@b.com", "x".repeat(65));
-        assert_eq!(
-            invalid(Rule::Email, &long_local),
-            Some("email local part longer than 64 bytes")
-        );
-        let long = format!("a@{}.com", "x".repeat(260));
-        assert_eq!(
-            invalid(Rule::Email, &long),
-            Some("email longer than 254 bytes")
-        );
-    }
-
-    #[test]
-    fn mpid_rules() {
-        for ok in [
-            "1",
-            "-1",
-            "9223372036854775807",
-            "-9223372036854775808",
-            "007",
-        ] {
-            assert_eq!(invalid(Rule::Mpid, ok), None, "{ok}");
-        }
-        for bad in [
-            "1.2E+18",
-            "1.5",
-            "9223372036854775808",
-            "-9223372036854775809",
-            "+5",
-            "-",
-            "12a",
-            "0x10",
-        ] {
-            assert!(invalid(Rule::Mpid, bad).is_some(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn kinds_pick_rules() {
-        assert_eq!(Rule::for_kind("email"), Rule::Email);
-        assert_eq!(Rule::for_kind("$Email"), Rule::Email);
-        assert_eq!(Rule::for_kind("other_email_address"), Rule::Email);
-        assert_eq!(Rule::for_kind("MPID"), Rule::Mpid);
-        assert_eq!(Rule::for_kind("customerid"), Rule::Plain);
-        assert_eq!(
-            invalid(Rule::Plain, &"x".repeat(1025)),
-            Some("longer than 1024 bytes")
-        );
-        assert_eq!(invalid(Rule::Plain, &"x".repeat(1024)), None);
-        for v in ["\u{feff}A2", "A\u{200b}2", "\u{202e}A3"] {
-            assert!(
-                invalid(Rule::Plain, v).unwrap().contains("invisible"),
-                "{v:?}"
-            );
-        }
-        assert!(invalid(Rule::Plain, "A2\nA3\n").unwrap().contains("quote"));
-        assert_eq!(invalid(Rule::Plain, "Jos\u{e9}"), None);
-        assert_eq!(
-            invalid(Rule::Plain, "a\u{85}b"),
-            Some("contains a control character")
-        );
+        })
     }
 }

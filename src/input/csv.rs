@@ -119,6 +119,19 @@ impl Layout {
         });
         let names = names.as_deref();
         let value = resolve(&spec.column, "--column", names, file)?;
+        // Selecting by position, a headerless file would silently lose its first identifier
+        // to the "header"; refuse when that cell looks like data.
+        if !matches!(spec.column, ColumnSel::Name(_))
+            && names
+                .and_then(|n| n.get(value))
+                .is_some_and(|h| looks_like_data(h))
+        {
+            return Err(UserError::usage(format!(
+                "the first row of {file} looks like an identifier, not a header"
+            ))
+            .with_hint("pass --no-header if the file has no header row")
+            .into());
+        }
         let kind = match &spec.kind {
             KindSource::Fixed(_) => None,
             KindSource::Column(sel) => Some(resolve(sel, "--id-type-column", names, file)?),
@@ -180,7 +193,7 @@ pub(crate) fn read(
     name: &str,
     mut input: Box<dyn BufRead + '_>,
     delimiter: u8,
-    cl: &mut Cleaner<'_>,
+    cl: &mut Cleaner,
 ) -> anyhow::Result<()> {
     // The csv crate keeps a leading BOM when it does not handle the header itself.
     skip_bom(&mut *input).map_err(|e| read_error(name, &e))?;
@@ -218,13 +231,12 @@ pub(crate) fn read(
         if let Some(w) = layout.width
             && rec.len() != w
         {
+            let n = rec.len();
+            let fields = if n == 1 { "field" } else { "fields" };
             let why = if header.is_some() {
-                format!("{} fields where the header has {w}", rec.len())
+                format!("{n} {fields} where the header has {w}")
             } else {
-                format!(
-                    "{} fields in a one-column file (use --column-index to pick one)",
-                    rec.len()
-                )
+                format!("{n} {fields} in a one-column file (use --column-index to pick one)")
             };
             cl.malformed(file, row, why, None)?;
             continue;
