@@ -260,6 +260,64 @@ fn a_disk_filling_mid_run_stops_sending_and_the_rerun_finishes() {
     );
 }
 
+/// The disk fills exactly inside an intent (`sent`) record: that request must not leave.
+/// One worker, one identifier per batch, no faults, paced: every run writes the same bytes,
+/// so a reference run tells where the 10th `sent` line starts, and the limit is set inside it.
+#[test]
+fn a_failed_intent_record_means_the_request_is_never_sent() {
+    const K: usize = 10;
+    let fake = Fake::mparticle(FaultPlan::none(), 1500, Duration::ZERO);
+    let dir = tempfile::tempdir().unwrap();
+    let ids = customer_ids("INTENT", 30);
+    let input = ids_csv(dir.path(), "ids.csv", "customerid", &ids);
+    let run = |ledger: &Path, limit: Option<u64>| {
+        let mut cmd = mparticle_delete(&fake, &input, ledger);
+        // Paced 50 ms apart, so each batch's result and outcome are written before the next
+        // batch's intent (the order, hence every byte offset, is the same in every run).
+        cmd.args(["--batch-size", "1", "--concurrency", "1", "--max-rps", "20"]);
+        if let Some(l) = limit {
+            with_disk_full_at(&mut cmd, l);
+        }
+        output_within(&mut cmd, Duration::from_secs(60))
+    };
+    let reference = dir.path().join("reference.ledger.jsonl");
+    assert_eq!(run(&reference, None).status.code(), Some(0));
+    let bytes = std::fs::read(&reference).unwrap();
+    let mut offset = 0u64;
+    let mut sent_starts = Vec::new();
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        let v: serde_json::Value = serde_json::from_slice(line).unwrap();
+        if v["type"] == "attempt" && v["phase"] == "sent" {
+            sent_starts.push(offset);
+        }
+        offset += line.len() as u64;
+    }
+    let limit = sent_starts[K - 1] + 40;
+
+    fake.clear_log();
+    let ledger = dir.path().join("run.ledger.jsonl");
+    let out = run(&ledger, Some(limit));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        std::fs::metadata(&ledger).unwrap().len(),
+        limit,
+        "the disk filled there"
+    );
+    let written = std::fs::read(&ledger).unwrap();
+    let torn = written.rsplit(|&b| b == b'\n').next().unwrap();
+    assert!(
+        torn.starts_with(&bytes[sent_starts[K - 1] as usize..][..torn.len()]),
+        "the disk filled inside the {K}th intent record, not in {:?}",
+        String::from_utf8_lossy(torn)
+    );
+    let l = read_ledger(&ledger);
+    assert_eq!(l.sent_attempts(), K - 1, "the K-th intent is the torn line");
+    assert_eq!(l.torn, 1);
+    let requests = deletions(&fake.log()).len();
+    assert_eq!(requests, K - 1, "a request left without its intent record");
+}
+
 #[test]
 fn an_outage_longer_than_the_retry_budget_fails_retryable_and_a_rerun_sends_it() {
     // Scaled time: a 2 s outage against 3 retries whose backoff (0.5 + 1 + 2 s ceilings)
