@@ -256,6 +256,42 @@ fn run_vendor(v: &Vendor) {
             }
         }
     }
+    // The flag that asks for identifiers puts them in the ledger (which proves the check
+    // above can see them there) and still not on the terminal.
+    {
+        let ledger = dir.path().join("with-ids.ledger.jsonl");
+        let rows: Vec<String> = (9000..9012).map(v.row).collect();
+        let input = ids_csv(dir.path(), "with-ids.csv", v.header, &rows);
+        let mut cmd = cdp_purge();
+        for (k, val) in creds.env_lines() {
+            cmd.env(k, val);
+        }
+        let out = cmd
+            .arg("delete")
+            .args(v.args)
+            .args(["--yes", "-vv", "--ledger-include-identifiers"])
+            .arg("--base-url")
+            .arg(fake.base_url())
+            .arg("--ledger")
+            .arg(&ledger)
+            .arg("-i")
+            .arg(&input)
+            .output()
+            .unwrap();
+        runs += 1;
+        let recorded = std::fs::read_to_string(&ledger).unwrap_or_default();
+        if leaks(&recorded, &[], true).is_empty() {
+            problems.push(format!(
+                "{:?}: --ledger-include-identifiers left no identifier in the ledger",
+                v.kind
+            ));
+        }
+        for (name, hay) in [("stdout", text(&out.stdout)), ("stderr", text(&out.stderr))] {
+            for leak in leaks(&hay, &needles, true) {
+                problems.push(format!("{:?} with identifiers: {leak:?} in {name}", v.kind));
+            }
+        }
+    }
     // `check` proves credentials: its output must not show them either.
     for verbosity in VERBOSITY {
         for wrong in [false, true] {
