@@ -26,6 +26,9 @@ pub fn run(args: &SandboxArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
 async fn serve(cfg: SandboxConfig, global: &GlobalArgs) -> anyhow::Result<Code> {
     let port = cfg.port;
     let faults = cfg.faults.clone();
+    // Listen for the signal before telling anyone the URL: a script that reads the URL and
+    // stops us at once must get a clean stop, not the default "killed by SIGINT".
+    let stop = stop_signal().context("cannot listen for Ctrl-C")?;
     let sandbox = Sandbox::start(cfg).await.map_err(|e| {
         UserError::usage(format!("cannot listen on 127.0.0.1:{port}: {e}"))
             .with_hint("pick another port with --port, or --port 0 for any free one")
@@ -55,9 +58,7 @@ async fn serve(cfg: SandboxConfig, global: &GlobalArgs) -> anyhow::Result<Code> 
         );
         eprintln!("  Ctrl-C stops");
     }
-    tokio::signal::ctrl_c()
-        .await
-        .context("cannot listen for Ctrl-C")?;
+    stop.await;
     let log = sandbox.log();
     sandbox.shutdown();
     if !global.quiet {
@@ -80,4 +81,27 @@ async fn serve(cfg: SandboxConfig, global: &GlobalArgs) -> anyhow::Result<Code> 
         );
     }
     Ok(Code::Success)
+}
+
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM. The handlers are installed before this
+/// returns.
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
 }

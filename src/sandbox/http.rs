@@ -197,6 +197,14 @@ async fn read_body(
     if len > MAX_BODY {
         return Err(ReadError::TooLarge);
     }
+    // curl sends `Expect: 100-continue` for bodies over 1 KiB and waits a second for it.
+    if buf.len() < start + len
+        && req
+            .header("expect")
+            .is_some_and(|e| e.eq_ignore_ascii_case("100-continue"))
+    {
+        stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
+    }
     while buf.len() < start + len {
         if fill(stream, buf).await? == 0 {
             return Err(ReadError::Io(io::ErrorKind::UnexpectedEof.into()));

@@ -193,6 +193,27 @@ pub struct RequestRecord {
     pub applied: bool,
 }
 
+/// The most requests (or, with `items`, identifiers) `vendor` received in any window of
+/// length `window`: what an engine test compares with the quota.
+pub fn peak(records: &[RequestRecord], vendor: VendorKind, window: Duration, items: bool) -> u64 {
+    let mut events: Vec<(Instant, u64)> = records
+        .iter()
+        .filter(|r| r.vendor == Some(vendor))
+        .map(|r| (r.at, if items { r.items as u64 } else { 1 }))
+        .collect();
+    events.sort_by_key(|e| e.0);
+    let (mut start, mut sum, mut peak) = (0, 0, 0);
+    for &(at, weight) in &events {
+        sum += weight;
+        while at.duration_since(events[start].0) >= window {
+            sum -= events[start].1;
+            start += 1;
+        }
+        peak = peak.max(sum);
+    }
+    peak
+}
+
 /// A running sandbox. Dropping it stops the server.
 pub struct Sandbox {
     addr: SocketAddr,
@@ -263,9 +284,13 @@ impl Sandbox {
         &self.shared.cfg.credentials
     }
 
-    /// Every request received so far, in order.
+    /// Every request received so far, in the order received.
     pub fn log(&self) -> Vec<RequestRecord> {
-        self.shared.log.lock().expect("log lock").clone()
+        let mut log = self.shared.log.lock().expect("log lock").clone();
+        // Records are written when the answer is decided; with latency or concurrency
+        // that order can differ from arrival.
+        log.sort_by_key(|r| r.at);
+        log
     }
 
     /// Forget the requests received so far (long benchmarks).
@@ -304,5 +329,44 @@ impl Drop for Sandbox {
 impl std::fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sandbox").field("addr", &self.addr).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(at: Instant, vendor: VendorKind, items: usize) -> RequestRecord {
+        RequestRecord {
+            at,
+            vendor: Some(vendor),
+            method: "POST".into(),
+            path: "/".into(),
+            status: Some(202),
+            items,
+            values: Vec::new(),
+            body_hash: 0,
+            fault: None,
+            applied: true,
+        }
+    }
+
+    #[test]
+    fn peak_finds_the_busiest_window_of_one_vendor() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let m = VendorKind::Mparticle;
+        let log = [
+            rec(t0, m, 100),
+            rec(t0 + ms(600), m, 100),
+            rec(t0 + ms(900), VendorKind::Segment, 1),
+            rec(t0 + ms(1000), m, 50), // the first one just left this window
+            rec(t0 + ms(1500), m, 100),
+        ];
+        let sec = Duration::from_secs(1);
+        assert_eq!(peak(&log, m, sec, true), 250);
+        assert_eq!(peak(&log, m, sec, false), 3);
+        assert_eq!(peak(&log, VendorKind::Segment, sec, false), 1);
+        assert_eq!(peak(&log, VendorKind::Lytics, sec, false), 0);
     }
 }

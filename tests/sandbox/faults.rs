@@ -258,3 +258,25 @@ fn oversized_chunked_and_unknown_requests() {
     assert!(out.starts_with("HTTP/1.1 404"), "{out}");
     assert_eq!(sb.log()[1].vendor, None);
 }
+
+#[test]
+fn expect_100_continue_gets_its_interim_answer() {
+    use std::io::{Read, Write};
+    let sb = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
+    let body = r#"{"values":["a@x"]}"#;
+    let mut s = std::net::TcpStream::connect(sb.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let head = format!(
+        "DELETE /v2/identity/queue/bulk/user/email HTTP/1.1\r\nauthorization: sandbox-token\r\n\
+         expect: 100-continue\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let mut interim = [0u8; 25];
+    s.read_exact(&mut interim).unwrap();
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    s.write_all(body.as_bytes()).unwrap();
+    let mut rest = String::new();
+    let _ = s.read_to_string(&mut rest);
+    assert!(rest.starts_with("HTTP/1.1 202"), "{rest}");
+}

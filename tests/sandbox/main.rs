@@ -1,6 +1,7 @@
 //! The vendor sandbox, driven over real HTTP: each vendor's contract, quotas and faults.
 //! Client helpers live here; the tests are in `vendors` and `faults`.
 
+mod cli;
 mod faults;
 mod vendors;
 

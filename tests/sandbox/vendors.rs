@@ -481,3 +481,33 @@ async fn hightouch_validates_like_its_openapi() {
     }
     assert!(sb.log().iter().all(|r| !r.applied));
 }
+
+#[tokio::test]
+async fn hightouch_status_polls_spend_the_api_quota_too() {
+    let quota = Quota {
+        requests: Some(Rate {
+            count: 2,
+            per: Duration::from_secs(10),
+        }),
+        items: None,
+        in_flight: None,
+        documented: true,
+    };
+    let cfg = SandboxConfig::default().with_quota(VendorKind::Hightouch, quota);
+    let (sb, c) = start(cfg).await;
+    let body = json!({ "identifiers": [{ "identifier": "email", "value": "a@x" }] });
+    let (_, v) = hightouch(&sb, &c, "g1", "sandbox-token", &body).await;
+    let id = v["requestId"].as_str().unwrap();
+    assert_eq!(hightouch_status(&sb, &c, "g1", id).await.0, StatusCode::OK);
+    assert_eq!(
+        hightouch_status(&sb, &c, "g1", id).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let peak = cdp_purge::sandbox::peak(
+        &sb.log(),
+        VendorKind::Hightouch,
+        Duration::from_secs(10),
+        false,
+    );
+    assert_eq!(peak, 3, "the refused poll was received too");
+}

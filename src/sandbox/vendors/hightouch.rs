@@ -174,6 +174,10 @@ pub(crate) fn status(shared: &Shared, req: &Request, graph: &str, id: &str) -> H
     if !authorized(shared, req) {
         return fail(401, "Unauthorized");
     }
+    // The quota covers the whole REST API: status polls spend it too.
+    if !shared.admit(VendorKind::Hightouch, "", 0) {
+        return fail(429, "Too many requests");
+    }
     let state = shared.hightouch.lock().expect("hightouch lock");
     let Some(r) = state.requests.get(id).filter(|r| r.graph == graph) else {
         return fail(404, "Reprocessing request not found");
