@@ -343,5 +343,6 @@ pub fn intake(i: &InputArgs, v: &VendorArgs) -> anyhow::Result<IntakeSpec> {
         validate: !i.no_validate,
         kind,
         lookup,
+        stdin_spool: None,
     })
 }

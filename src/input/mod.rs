@@ -9,11 +9,22 @@
 //! - A malformed row is a reject with a reason; only unreadable files, missing columns and
 //!   structurally broken JSON abort (with file, row/line and column in the error).
 
+mod clean;
+mod csv;
+pub mod dedupe;
+mod json;
+mod source;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use sha2::{Digest, Sha256};
+
 use crate::batch::Item;
 use crate::cli::Format;
+use crate::exit::UserError;
+
+pub use clean::MAX_VALUE_BYTES;
 
 /// Which column/key holds a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +60,9 @@ pub struct IntakeSpec {
     pub kind: KindSource,
     /// Segment: each row's lookup user_id.
     pub lookup: Option<ColumnSel>,
+    /// Where the `-` input was copied by [`spool_stdin`], so it can be read more than once.
+    /// Names shown to the user stay `-`.
+    pub stdin_spool: Option<PathBuf>,
 }
 
 /// The built-in junk tokens dropped as empty (documented in the README).
@@ -165,8 +179,73 @@ pub fn run(
     on_item: &mut dyn FnMut(Item) -> anyhow::Result<()>,
     on_reject: &mut dyn FnMut(&Reject) -> anyhow::Result<()>,
 ) -> anyhow::Result<IntakeStats> {
-    let _ = (spec, on_item, on_reject);
-    anyhow::bail!("intake is not implemented yet")
+    check_stdin_once(spec)?;
+    let mut cleaner = clean::Cleaner::new(spec, on_item, on_reject);
+    let mut files = Vec::with_capacity(spec.inputs.len());
+    for (i, path) in spec.inputs.iter().enumerate() {
+        let file = u32::try_from(i).map_err(|_| UserError::usage("too many input files"))?;
+        let name = source::display(path);
+        let before = cleaner.rows_read();
+        let mut sha = Sha256::new();
+        {
+            let input = source::open(path, spec.stdin_spool.as_deref(), &mut sha)?;
+            match source::detect_format(path, spec.format) {
+                Format::Csv => {
+                    let d = spec.delimiter.unwrap_or(b',');
+                    csv::read(spec, file, &name, input, d, &mut cleaner)?;
+                }
+                Format::Tsv => {
+                    let d = spec.delimiter.unwrap_or(b'\t');
+                    csv::read(spec, file, &name, input, d, &mut cleaner)?;
+                }
+                Format::Json => json::read_array(spec, file, &name, input, &mut cleaner)?,
+                Format::Ndjson => json::read_lines(spec, file, &name, input, &mut cleaner)?,
+            }
+        }
+        files.push(FileStats {
+            path: name,
+            rows: cleaner.rows_read() - before,
+            sha256: source::hex_digest(sha),
+        });
+    }
+    let c = cleaner.finish();
+    Ok(IntakeStats {
+        rows_read: c.rows_read,
+        kept: c.kept,
+        duplicates: c.duplicates,
+        rejected: c.rejected,
+        files,
+    })
+}
+
+fn check_stdin_once(spec: &IntakeSpec) -> anyhow::Result<()> {
+    if spec.inputs.iter().filter(|p| source::is_stdin(p)).count() > 1 {
+        return Err(UserError::usage("`-i -` (stdin) can be given only once")
+            .with_hint("stdin can be read only once; save it to a file to use it twice")
+            .into());
+    }
+    Ok(())
+}
+
+/// Copy stdin to a temporary file and point the `-` input at it, so that the input can be
+/// read twice (once to count and confirm, once to send). Returns the temp file's handle,
+/// which deletes it when dropped; `None` when no input is stdin.
+pub fn spool_stdin(spec: &mut IntakeSpec) -> anyhow::Result<Option<tempfile::TempPath>> {
+    check_stdin_once(spec)?;
+    if !spec.inputs.iter().any(|p| source::is_stdin(p)) || spec.stdin_spool.is_some() {
+        return Ok(None);
+    }
+    let mut tmp = tempfile::Builder::new()
+        .prefix("cdp-purge-stdin-")
+        .tempfile()
+        .map_err(|e| UserError::usage(format!("cannot create a temporary file for stdin: {e}")))?;
+    std::io::copy(&mut std::io::stdin().lock(), tmp.as_file_mut()).map_err(|e| {
+        UserError::usage(format!("cannot copy stdin to a temporary file: {e}"))
+            .with_hint("check the free space in the temporary directory (TMPDIR)")
+    })?;
+    let path = tmp.into_temp_path();
+    spec.stdin_spool = Some(path.to_path_buf());
+    Ok(Some(path))
 }
 
 /// Placeholder until the `intake` branch lands: copy stdin to a temp file so both passes

@@ -1,0 +1,526 @@
+//! The cleaner: turns raw fields into kept items or rejects, counts every step, de-duplicates.
+//!
+//! Readers hand it one row at a time as borrowed [`Field`]s; it allocates only for kept items
+//! (the value, kind and lookup `String`s of an [`Item`]) and for rejects.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use xxhash_rust::xxh3::xxh3_128;
+
+use super::dedupe::HashSet128;
+use super::{ColumnSel, IntakeSpec, KindSource, Reject, RejectReason};
+use crate::batch::Item;
+
+/// Longest identifier accepted by validation, in bytes.
+pub const MAX_VALUE_BYTES: usize = 1024;
+
+/// One cell as a reader found it.
+#[derive(Debug, Clone)]
+pub(crate) enum Field<'a> {
+    Text(&'a str),
+    /// JSON null.
+    Null,
+    /// The row has no such column/key.
+    Missing,
+    /// The cell could not be read as text (invalid UTF-8, a JSON object, ...), with the raw
+    /// cell when one could be recovered.
+    Bad(RejectReason, Option<String>),
+}
+
+/// The display name of a column selection in rejects: the name, `#index`, or `value`.
+pub(crate) fn column_label(sel: &ColumnSel) -> String {
+    match sel {
+        ColumnSel::Name(n) => n.clone(),
+        ColumnSel::Index(i) => format!("#{i}"),
+        ColumnSel::Whole => "value".to_owned(),
+    }
+}
+
+/// What validation a kind gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rule {
+    Email,
+    Mpid,
+    Plain,
+}
+
+impl Rule {
+    fn for_kind(kind: &str) -> Self {
+        if kind.eq_ignore_ascii_case("mpid") {
+            Rule::Mpid
+        } else if kind
+            .as_bytes()
+            .windows(5)
+            .any(|w| w.eq_ignore_ascii_case(b"email"))
+        {
+            Rule::Email
+        } else {
+            Rule::Plain
+        }
+    }
+}
+
+/// Why `v` is not a valid identifier of its kind; never mentions the value itself.
+fn invalid(rule: Rule, v: &str) -> Option<&'static str> {
+    if v.len() > MAX_VALUE_BYTES {
+        return Some("longer than 1024 bytes");
+    }
+    let has_control = if v.is_ascii() {
+        v.bytes().any(|b| b < 0x20 || b == 0x7f)
+    } else {
+        v.chars().any(char::is_control)
+    };
+    if has_control {
+        return Some("contains a control character");
+    }
+    match rule {
+        Rule::Plain => None,
+        Rule::Mpid => mpid_problem(v),
+        Rule::Email => email_problem(v),
+    }
+}
+
+fn mpid_problem(v: &str) -> Option<&'static str> {
+    let digits = v.strip_prefix('-').unwrap_or(v);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Some("an mpid must be a whole number (digits, optional leading -)");
+    }
+    if v.parse::<i64>().is_err() {
+        return Some("an mpid must fit in a signed 64-bit integer");
+    }
+    None
+}
+
+fn email_problem(v: &str) -> Option<&'static str> {
+    if v.len() > 254 {
+        return Some("email longer than 254 bytes");
+    }
+    if v.chars().any(char::is_whitespace) {
+        return Some("email contains whitespace");
+    }
+    let Some((local, domain)) = v.split_once('@') else {
+        return Some("email has no @");
+    };
+    if domain.contains('@') {
+        return Some("email has more than one @");
+    }
+    if local.is_empty() {
+        return Some("email has an empty local part");
+    }
+    if local.len() > 64 {
+        return Some("email local part longer than 64 bytes");
+    }
+    if !domain.contains('.') {
+        return Some("email domain has no dot");
+    }
+    if domain.starts_with('.') || domain.ends_with('.') || domain.contains("..") {
+        return Some("email domain has an empty label");
+    }
+    None
+}
+
+/// All reason codes, in the order of [`reason_index`].
+const CODES: [&str; 9] = [
+    "null",
+    "empty",
+    "null_token",
+    "invalid",
+    "malformed",
+    "missing_value",
+    "missing_lookup",
+    "same_as_lookup",
+    "missing_kind",
+];
+
+fn reason_index(r: &RejectReason) -> usize {
+    match r {
+        RejectReason::Null => 0,
+        RejectReason::Empty => 1,
+        RejectReason::NullToken => 2,
+        RejectReason::Invalid(_) => 3,
+        RejectReason::Malformed(_) => 4,
+        RejectReason::MissingValue => 5,
+        RejectReason::MissingLookup => 6,
+        RejectReason::SameAsLookup => 7,
+        RejectReason::MissingKind => 8,
+    }
+}
+
+/// Settings the cleaner reads, derived once from the spec.
+struct Config {
+    null_values: Vec<String>,
+    lowercase: bool,
+    validate: bool,
+    fixed_kind: Option<(String, Rule)>,
+    value_col: String,
+    kind_col: String,
+    lookup_col: String,
+    has_lookup: bool,
+}
+
+impl Config {
+    fn is_null_token(&self, v: &str) -> bool {
+        self.null_values.iter().any(|t| t == v)
+    }
+
+    /// A trimmed, non-empty, non-null-token text cell; `None` otherwise.
+    fn present<'a>(&self, f: &Field<'a>) -> Option<&'a str> {
+        match f {
+            Field::Text(s) => {
+                let t = s.trim();
+                (!t.is_empty() && !self.is_null_token(t)).then_some(t)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Counts, the de-dup set and the callbacks.
+struct Sink<'c> {
+    on_item: &'c mut dyn FnMut(Item) -> anyhow::Result<()>,
+    on_reject: &'c mut dyn FnMut(&Reject) -> anyhow::Result<()>,
+    seen: HashSet128,
+    scratch: Vec<u8>,
+    rejected: [u64; CODES.len()],
+    rows_read: u64,
+    kept: u64,
+    duplicates: u64,
+}
+
+impl Sink<'_> {
+    fn reject(
+        &mut self,
+        file: u32,
+        row: u64,
+        column: &str,
+        reason: RejectReason,
+        raw: Option<String>,
+    ) -> anyhow::Result<()> {
+        self.rejected[reason_index(&reason)] += 1;
+        (self.on_reject)(&Reject {
+            file,
+            row,
+            column: column.to_owned(),
+            reason,
+            raw,
+        })
+    }
+}
+
+/// Final counts of a cleaner.
+pub(crate) struct Counts {
+    pub rows_read: u64,
+    pub kept: u64,
+    pub duplicates: u64,
+    pub rejected: BTreeMap<String, u64>,
+}
+
+pub(crate) struct Cleaner<'c> {
+    cfg: Config,
+    sink: Sink<'c>,
+}
+
+impl<'c> Cleaner<'c> {
+    pub fn new(
+        spec: &IntakeSpec,
+        on_item: &'c mut dyn FnMut(Item) -> anyhow::Result<()>,
+        on_reject: &'c mut dyn FnMut(&Reject) -> anyhow::Result<()>,
+    ) -> Self {
+        let (fixed_kind, kind_col) = match &spec.kind {
+            KindSource::Fixed(k) => (Some((k.clone(), Rule::for_kind(k))), String::new()),
+            KindSource::Column(sel) => (None, column_label(sel)),
+        };
+        Self {
+            cfg: Config {
+                null_values: spec
+                    .null_values
+                    .iter()
+                    .map(|t| t.trim().to_owned())
+                    .filter(|t| !t.is_empty())
+                    .collect(),
+                lowercase: spec.lowercase,
+                validate: spec.validate,
+                fixed_kind,
+                value_col: column_label(&spec.column),
+                kind_col,
+                lookup_col: spec.lookup.as_ref().map(column_label).unwrap_or_default(),
+                has_lookup: spec.lookup.is_some(),
+            },
+            sink: Sink {
+                on_item,
+                on_reject,
+                seen: HashSet128::new(),
+                scratch: Vec::new(),
+                rejected: [0; CODES.len()],
+                rows_read: 0,
+                kept: 0,
+                duplicates: 0,
+            },
+        }
+    }
+
+    pub fn rows_read(&self) -> u64 {
+        self.sink.rows_read
+    }
+
+    /// A row that could not be parsed at all (wrong field count, broken JSON line, ...).
+    pub fn malformed(
+        &mut self,
+        file: u32,
+        row: u64,
+        why: String,
+        raw: Option<String>,
+    ) -> anyhow::Result<()> {
+        self.sink.rows_read += 1;
+        let col = &self.cfg.value_col;
+        self.sink
+            .reject(file, row, col, RejectReason::Malformed(why), raw)
+    }
+
+    /// Clean one row. `kind` and `lookup` are ignored unless the spec reads them per row.
+    pub fn row(
+        &mut self,
+        file: u32,
+        row: u64,
+        value: Field<'_>,
+        kind: Field<'_>,
+        lookup: Field<'_>,
+    ) -> anyhow::Result<()> {
+        let Self { cfg, sink } = self;
+        sink.rows_read += 1;
+        let vcol = cfg.value_col.as_str();
+        let raw = match value {
+            Field::Text(s) => s,
+            Field::Null => return sink.reject(file, row, vcol, RejectReason::Null, None),
+            Field::Missing => {
+                return sink.reject(file, row, vcol, RejectReason::MissingValue, None);
+            }
+            Field::Bad(reason, raw) => return sink.reject(file, row, vcol, reason, raw),
+        };
+        let v = raw.trim();
+        if v.is_empty() {
+            return sink.reject(file, row, vcol, RejectReason::Empty, Some(raw.to_owned()));
+        }
+        if cfg.is_null_token(v) {
+            return sink.reject(
+                file,
+                row,
+                vcol,
+                RejectReason::NullToken,
+                Some(raw.to_owned()),
+            );
+        }
+
+        let (kind, rule) = match &cfg.fixed_kind {
+            Some((k, rule)) => (k.as_str(), *rule),
+            None => match cfg.present(&kind) {
+                Some(k) => (k, Rule::for_kind(k)),
+                None => {
+                    let raw_kind = match kind {
+                        Field::Text(s) => Some(s.to_owned()),
+                        Field::Bad(_, r) => r,
+                        _ => None,
+                    };
+                    return sink.reject(
+                        file,
+                        row,
+                        &cfg.kind_col,
+                        RejectReason::MissingKind,
+                        raw_kind,
+                    );
+                }
+            },
+        };
+
+        let lookup = if cfg.has_lookup {
+            match cfg.present(&lookup) {
+                Some(l) if l == v => {
+                    return sink.reject(
+                        file,
+                        row,
+                        vcol,
+                        RejectReason::SameAsLookup,
+                        Some(raw.to_owned()),
+                    );
+                }
+                Some(l) => Some(l),
+                None => {
+                    return sink.reject(
+                        file,
+                        row,
+                        &cfg.lookup_col,
+                        RejectReason::MissingLookup,
+                        None,
+                    );
+                }
+            }
+        } else {
+            None
+        };
+
+        let v: Cow<'_, str> = if !cfg.lowercase {
+            Cow::Borrowed(v)
+        } else if v.is_ascii() {
+            if v.bytes().any(|b| b.is_ascii_uppercase()) {
+                Cow::Owned(v.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(v)
+            }
+        } else {
+            Cow::Owned(v.to_lowercase())
+        };
+
+        if cfg.validate
+            && let Some(why) = invalid(rule, &v)
+        {
+            return sink.reject(
+                file,
+                row,
+                vcol,
+                RejectReason::Invalid(why.to_owned()),
+                Some(raw.to_owned()),
+            );
+        }
+
+        let h = if cfg.fixed_kind.is_some() && lookup.is_none() {
+            xxh3_128(v.as_bytes())
+        } else {
+            // Length-prefixed so ("ab","c") and ("a","bc") differ.
+            let s = &mut sink.scratch;
+            s.clear();
+            for part in [kind, lookup.unwrap_or(""), &v] {
+                s.extend_from_slice(&(part.len() as u64).to_le_bytes());
+                s.extend_from_slice(part.as_bytes());
+            }
+            xxh3_128(s)
+        };
+        if !sink.seen.insert(h) {
+            sink.duplicates += 1;
+            return Ok(());
+        }
+        sink.kept += 1;
+        (sink.on_item)(Item {
+            file,
+            row,
+            value: v.into_owned(),
+            kind: kind.to_owned(),
+            lookup: lookup.map(str::to_owned),
+        })
+    }
+
+    pub fn finish(self) -> Counts {
+        let s = self.sink;
+        Counts {
+            rows_read: s.rows_read,
+            kept: s.kept,
+            duplicates: s.duplicates,
+            rejected: CODES
+                .iter()
+                .zip(s.rejected)
+                .filter(|(_, n)| *n > 0)
+                .map(|(c, n)| ((*c).to_owned(), n))
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_match_reason_codes() {
+        let all = [
+            RejectReason::Null,
+            RejectReason::Empty,
+            RejectReason::NullToken,
+            RejectReason::Invalid(String::new()),
+            RejectReason::Malformed(String::new()),
+            RejectReason::MissingValue,
+            RejectReason::MissingLookup,
+            RejectReason::SameAsLookup,
+            RejectReason::MissingKind,
+        ];
+        for r in &all {
+            assert_eq!(CODES[reason_index(r)], r.code());
+        }
+    }
+
+    #[test]
+    fn email_rules() {
+        let ok = ["a@b.co", "first.last+tag@sub.example.org", "ü@bücher.de"];
+        for e in ok {
+            assert_eq!(invalid(Rule::Email, e), None, "{e}");
+        }
+        let bad = [
+            ("nobody", "email has no @"),
+            ("a@@b.com", "email has more than one @"),
+            ("a@b@c.com", "email has more than one @"),
+            ("@b.com", "email has an empty local part"),
+            ("a@localhost", "email domain has no dot"),
+            ("a@.com", "email domain has an empty label"),
+            ("a@b.com.", "email domain has an empty label"),
+            ("a@b..com", "email domain has an empty label"),
+            ("a b@c.com", "email contains whitespace"),
+            ("a\u{a0}b@c.com", "email contains whitespace"),
+            ("a\0b@c.com", "contains a control character"),
+        ];
+        for (e, why) in bad {
+            assert_eq!(invalid(Rule::Email, e), Some(why), "{e:?}");
+        }
+        let long_local = format!("{}@b.com", "x".repeat(65));
+        assert_eq!(
+            invalid(Rule::Email, &long_local),
+            Some("email local part longer than 64 bytes")
+        );
+        let long = format!("a@{}.com", "x".repeat(260));
+        assert_eq!(
+            invalid(Rule::Email, &long),
+            Some("email longer than 254 bytes")
+        );
+    }
+
+    #[test]
+    fn mpid_rules() {
+        for ok in [
+            "1",
+            "-1",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "007",
+        ] {
+            assert_eq!(invalid(Rule::Mpid, ok), None, "{ok}");
+        }
+        for bad in [
+            "1.2E+18",
+            "1.5",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "+5",
+            "-",
+            "12a",
+            "0x10",
+        ] {
+            assert!(invalid(Rule::Mpid, bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn kinds_pick_rules() {
+        assert_eq!(Rule::for_kind("email"), Rule::Email);
+        assert_eq!(Rule::for_kind("$Email"), Rule::Email);
+        assert_eq!(Rule::for_kind("other_email_address"), Rule::Email);
+        assert_eq!(Rule::for_kind("MPID"), Rule::Mpid);
+        assert_eq!(Rule::for_kind("customerid"), Rule::Plain);
+        assert_eq!(
+            invalid(Rule::Plain, &"x".repeat(1025)),
+            Some("longer than 1024 bytes")
+        );
+        assert_eq!(invalid(Rule::Plain, &"x".repeat(1024)), None);
+        assert_eq!(
+            invalid(Rule::Plain, "a\u{85}b"),
+            Some("contains a control character")
+        );
+    }
+}

@@ -1,0 +1,223 @@
+//! Opening an input: file or stdin, gzip detection, SHA-256 of the stored bytes, format.
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::cli::Format;
+use crate::exit::UserError;
+
+/// Read buffer size for every input layer.
+pub(crate) const BUF: usize = 256 * 1024;
+
+pub(crate) fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// The name a person gave for an input (`-` for stdin).
+pub(crate) fn display(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// The format of an input: `--format`, else the extension before any `.gz`, else CSV.
+pub(crate) fn detect_format(path: &Path, forced: Option<Format>) -> Format {
+    if let Some(f) = forced {
+        return f;
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    match name.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("tsv" | "tab") => Format::Tsv,
+        Some("json") => Format::Json,
+        Some("ndjson" | "jsonl") => Format::Ndjson,
+        _ => Format::Csv,
+    }
+}
+
+/// Feeds every byte read through it into a SHA-256.
+struct Hashing<'h, R> {
+    inner: R,
+    sha: &'h mut Sha256,
+}
+
+impl<R: Read> Read for Hashing<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.sha.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// A decompression failure, kept distinct so the error can say "gzip" rather than blame I/O.
+#[derive(Debug, thiserror::Error)]
+#[error("the gzip stream is truncated or corrupt ({0})")]
+pub(crate) struct GzipError(io::Error);
+
+struct GzErrors<R>(R);
+
+impl<R: Read> Read for GzErrors<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0
+            .read(buf)
+            .map_err(|e| io::Error::new(e.kind(), GzipError(e)))
+    }
+}
+
+/// Turn a read error on `name` into the user-facing error (exit 2, with a hint).
+pub(crate) fn read_error(name: &str, e: &io::Error) -> anyhow::Error {
+    let gz = e.get_ref().is_some_and(|inner| inner.is::<GzipError>());
+    let hint = if gz {
+        format!("the file may be incomplete; check it with `gzip -t {name}`")
+    } else {
+        "check that the file is readable and complete".to_owned()
+    };
+    UserError::usage(format!("cannot read {name}: {e}"))
+        .with_hint(hint)
+        .into()
+}
+
+/// Fill `buf` as far as the reader allows; returns the bytes read.
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Open an input for reading: stdin (or its spooled copy) or a file, decompressed when it is
+/// gzip (by extension or magic bytes). Every stored byte read goes through `sha`.
+pub(crate) fn open<'h>(
+    path: &Path,
+    stdin_spool: Option<&Path>,
+    sha: &'h mut Sha256,
+) -> anyhow::Result<Box<dyn BufRead + 'h>> {
+    let name = display(path);
+    let cannot = |e: &dyn std::fmt::Display| -> anyhow::Error {
+        UserError::usage(format!("cannot read {name}: {e}"))
+            .with_hint("check the path (use `-i -` to read stdin)")
+            .into()
+    };
+    let raw: Box<dyn Read> = match (is_stdin(path), stdin_spool) {
+        (true, None) => Box::new(io::stdin().lock()),
+        (true, Some(spool)) => Box::new(std::fs::File::open(spool).map_err(|e| cannot(&e))?),
+        (false, _) => {
+            let meta = std::fs::metadata(path).map_err(|e| cannot(&e))?;
+            if meta.is_dir() {
+                return Err(cannot(&"it is a directory"));
+            }
+            Box::new(std::fs::File::open(path).map_err(|e| cannot(&e))?)
+        }
+    };
+    let mut hashing = Hashing { inner: raw, sha };
+    let mut magic = [0u8; 2];
+    let n = read_up_to(&mut hashing, &mut magic).map_err(|e| read_error(&name, &e))?;
+    let is_gz = magic[..n] == [0x1f, 0x8b] || name.to_ascii_lowercase().ends_with(".gz");
+    let stream = io::Cursor::new(magic).take(n as u64).chain(hashing);
+    Ok(if is_gz {
+        let gz = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(BUF, stream));
+        Box::new(BufReader::with_capacity(BUF, GzErrors(gz)))
+    } else {
+        Box::new(BufReader::with_capacity(BUF, stream))
+    })
+}
+
+/// Skip a UTF-8 byte-order mark (the CSV reader does this itself; JSON needs it done).
+pub(crate) fn skip_bom(r: &mut dyn BufRead) -> io::Result<()> {
+    if r.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
+        r.consume(3);
+    }
+    Ok(())
+}
+
+/// Finish a hash as lowercase hex.
+pub(crate) fn hex_digest(sha: Sha256) -> String {
+    hex::encode(sha.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn formats_from_extensions() {
+        let f = |p: &str| detect_format(&PathBuf::from(p), None);
+        assert_eq!(f("a.csv"), Format::Csv);
+        assert_eq!(f("a.CSV.GZ"), Format::Csv);
+        assert_eq!(f("a.tsv"), Format::Tsv);
+        assert_eq!(f("a.tab.gz"), Format::Tsv);
+        assert_eq!(f("a.json"), Format::Json);
+        assert_eq!(f("a.json.gz"), Format::Json);
+        assert_eq!(f("a.jsonl"), Format::Ndjson);
+        assert_eq!(f("a.ndjson.gz"), Format::Ndjson);
+        assert_eq!(f("-"), Format::Csv);
+        assert_eq!(f("list.txt"), Format::Csv);
+        assert_eq!(
+            detect_format(&PathBuf::from("a.csv"), Some(Format::Json)),
+            Format::Json
+        );
+    }
+
+    #[test]
+    fn hashes_stored_bytes_and_decompresses() {
+        use flate2::{Compression, write::GzEncoder};
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.csv.gz");
+        let mut enc = GzEncoder::new(Vec::new(), Compression::default());
+        enc.write_all(b"email\na@b.co\n").unwrap();
+        let stored = enc.finish().unwrap();
+        std::fs::write(&p, &stored).unwrap();
+        let mut sha = Sha256::new();
+        let mut text = String::new();
+        open(&p, None, &mut sha)
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "email\na@b.co\n");
+        assert_eq!(hex_digest(sha), hex::encode(Sha256::digest(&stored)));
+    }
+
+    #[test]
+    fn truncated_gzip_is_a_named_error() {
+        use flate2::{Compression, write::GzEncoder};
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.csv.gz");
+        let mut enc = GzEncoder::new(Vec::new(), Compression::default());
+        enc.write_all(&b"email,a@b.co\n".repeat(1000)).unwrap();
+        let stored = enc.finish().unwrap();
+        std::fs::write(&p, &stored[..stored.len() / 2]).unwrap();
+        let mut sha = Sha256::new();
+        let mut sink = Vec::new();
+        let e = open(&p, None, &mut sha)
+            .unwrap()
+            .read_to_end(&mut sink)
+            .unwrap_err();
+        let msg = format!("{:#}", read_error("x.csv.gz", &e));
+        assert!(msg.contains("cannot read x.csv.gz"), "{msg}");
+        assert!(msg.contains("gzip"), "{msg}");
+    }
+
+    #[test]
+    fn missing_file_and_directory_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sha = Sha256::new();
+        let e = open(&dir.path().join("nope.csv"), None, &mut sha)
+            .err()
+            .unwrap();
+        assert!(e.to_string().starts_with("cannot read "), "{e}");
+        let e = open(dir.path(), None, &mut sha).err().unwrap();
+        assert!(e.to_string().contains("it is a directory"), "{e}");
+    }
+}
