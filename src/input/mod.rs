@@ -247,10 +247,3 @@ pub fn spool_stdin(spec: &mut IntakeSpec) -> anyhow::Result<Option<tempfile::Tem
     spec.stdin_spool = Some(path.to_path_buf());
     Ok(Some(path))
 }
-
-/// Placeholder until the `intake` branch lands: copy stdin to a temp file so both passes
-/// can read it.
-pub fn spool_stdin(spec: &mut IntakeSpec) -> anyhow::Result<Option<tempfile::TempPath>> {
-    let _ = spec;
-    Ok(None)
-}
