@@ -2,6 +2,7 @@
 //!
 //! The binary's `main` parses the CLI and calls [`run`]; everything else lives in modules.
 
+pub mod audit;
 pub mod batch;
 pub mod cli;
 pub mod commands;
@@ -12,6 +13,7 @@ pub mod ledger;
 pub mod report;
 pub mod sandbox;
 pub mod settings;
+pub mod status;
 pub mod vendor;
 
 use cli::{Cli, Command};
@@ -22,6 +24,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
     match cli.command {
         Command::Plan(args) => commands::plan::run(&args, &cli.global),
         Command::Delete(args) => commands::delete::run(&args, &cli.global),
+        Command::Status(args) => commands::status::run(&args, &cli.global),
+        Command::Report(args) => commands::report::run(&args, &cli.global),
         Command::Vendors(args) => commands::vendors::run(&args),
         Command::Sandbox(args) => commands::sandbox::run(&args, &cli.global),
         Command::Completions(args) => commands::completions::run(&args),

@@ -214,32 +214,7 @@ pub fn load_credentials(
     kind: VendorKind,
     file: Option<&Path>,
 ) -> anyhow::Result<BTreeMap<&'static str, Secret>> {
-    let mut from_file = BTreeMap::new();
-    if let Some(path) = file {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            UserError::usage(format!(
-                "cannot read credentials file {}: {e}",
-                path.display()
-            ))
-        })?;
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let line = line.strip_prefix("export ").unwrap_or(line);
-            let Some((k, val)) = line.split_once('=') else {
-                return Err(UserError::usage(format!(
-                    "{}:{}: expected KEY=VALUE",
-                    path.display(),
-                    n + 1
-                ))
-                .into());
-            };
-            let val = val.trim().trim_matches('"').trim_matches('\'');
-            from_file.insert(k.trim().to_owned(), val.to_owned());
-        }
-    }
+    let from_file = read_credentials_file(file)?;
     let mut out = BTreeMap::new();
     let mut missing = Vec::new();
     for &name in kind.info().credentials {
@@ -263,6 +238,47 @@ pub fn load_credentials(
             .into());
     }
     Ok(out)
+}
+
+/// The KEY=VALUE lines of a `--credentials-file` (none without a file).
+pub fn read_credentials_file(file: Option<&Path>) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut from_file = BTreeMap::new();
+    let Some(path) = file else {
+        return Ok(from_file);
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        UserError::usage(format!(
+            "cannot read credentials file {}: {e}",
+            path.display()
+        ))
+    })?;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((k, val)) = line.split_once('=') else {
+            return Err(UserError::usage(format!(
+                "{}:{}: expected KEY=VALUE",
+                path.display(),
+                n + 1
+            ))
+            .into());
+        };
+        let val = val.trim().trim_matches('"').trim_matches('\'');
+        from_file.insert(k.trim().to_owned(), val.to_owned());
+    }
+    Ok(from_file)
+}
+
+/// One credential: the environment first, then the credentials file.
+pub fn credential(name: &str, from_file: &BTreeMap<String, String>) -> Option<Secret> {
+    std::env::var(name)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| from_file.get(name).cloned())
+        .map(Secret::new)
 }
 
 /// Resolve the input flags for a target into an intake spec.

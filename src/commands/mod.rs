@@ -3,5 +3,7 @@
 pub mod completions;
 pub mod delete;
 pub mod plan;
+pub mod report;
 pub mod sandbox;
+pub mod status;
 pub mod vendors;
