@@ -157,6 +157,8 @@ pub struct Opts {
     pub time_scale: f64,
     pub timeout: Duration,
     pub rps: Option<u32>,
+    /// Replaces `concurrency` and `rps` when given.
+    pub limits: Option<Limits>,
 }
 
 impl Default for Opts {
@@ -167,24 +169,77 @@ impl Default for Opts {
             time_scale: 0.01,
             timeout: Duration::from_secs(5),
             rps: None,
+            limits: None,
         }
     }
 }
 
 /// Run the engine over `batches` against `base`, with a fresh ledger in a temp dir.
 pub async fn run_engine(base: &str, batches: Vec<Batch>, o: Opts) -> Run {
+    let adapter = Arc::new(TestAdapter {
+        base: base.to_owned(),
+    });
+    run_engine_with(adapter, batches, o).await
+}
+
+/// The mParticle adapter aimed at a sandbox.
+pub fn mparticle(base: &str) -> Arc<dyn Adapter> {
+    use cdp_purge::cli::{Environment, Pod};
+    use cdp_purge::settings::{Target, VendorParams};
+    use cdp_purge::vendor::Secret;
+    let creds = cdp_purge::sandbox::Credentials::default();
+    let target = Target {
+        name: "mparticle".into(),
+        vendor: VendorKind::Mparticle,
+        base_url: base.to_owned(),
+        params: VendorParams::Mparticle {
+            pod: Pod::Us1,
+            environment: Environment::Production,
+            identity_type: "customerid".into(),
+        },
+        credentials: [
+            ("MPARTICLE_API_KEY", Secret::new(creds.mparticle_key)),
+            ("MPARTICLE_API_SECRET", Secret::new(creds.mparticle_secret)),
+        ]
+        .into_iter()
+        .collect(),
+        batch_size: 100,
+    };
+    cdp_purge::vendor::adapter(&target).unwrap()
+}
+
+/// Batches of mParticle customer ids.
+pub fn mp_batches(n_batches: usize, per: usize) -> Vec<Batch> {
+    (0..n_batches)
+        .map(|b| {
+            let items = (0..per)
+                .map(|i| Item {
+                    file: 0,
+                    row: (b * per + i + 2) as u64,
+                    value: format!("C-{}", b * per + i),
+                    kind: "customerid".into(),
+                    lookup: None,
+                })
+                .collect();
+            Batch::new(b as u64, "mparticle", None, items)
+        })
+        .collect()
+}
+
+/// Run the engine with any adapter.
+pub async fn run_engine_with(adapter: Arc<dyn Adapter>, batches: Vec<Batch>, o: Opts) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.ledger.jsonl");
     let ledger = Ledger::open(&path).unwrap();
     let stats = Arc::new(Stats::new());
-    let limits = Limits {
+    let limits = o.limits.clone().unwrap_or(Limits {
         requests: o
             .rps
             .map(|r| Budget::for_quota(Rate::per_second(r), 1).unwrap()),
         items: None,
         concurrency: o.concurrency,
         concurrency_limited: false,
-    };
+    });
     let cfg = EngineConfig {
         limits,
         retry: RetryPolicy::new(o.max_retries, Duration::from_secs(60), o.time_scale),
@@ -194,9 +249,6 @@ pub async fn run_engine(base: &str, batches: Vec<Batch>, o: Opts) -> Run {
         run_id: "test-run".into(),
         key: ledger.key,
     };
-    let adapter = Arc::new(TestAdapter {
-        base: base.to_owned(),
-    });
     let engine = Engine::new(adapter, cfg, ledger.handle(), stats.clone()).unwrap();
     let (tx, rx) = tokio::sync::mpsc::channel(8);
     tokio::spawn(async move {
