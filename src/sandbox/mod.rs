@@ -352,6 +352,37 @@ mod tests {
     }
 
     #[test]
+    fn printed_credentials_use_the_names_the_vendor_table_documents() {
+        let printed: Vec<&str> = Credentials::default()
+            .env_lines()
+            .iter()
+            .map(|(k, _)| *k)
+            .collect();
+        let documented: Vec<&str> = crate::vendor::VENDORS
+            .iter()
+            .flat_map(|v| v.credentials.iter().copied())
+            .collect();
+        assert_eq!(printed, documented);
+    }
+
+    #[test]
+    fn default_quotas_are_the_documented_ones() {
+        use crate::vendor::Rate;
+        let q = default_quota;
+        assert_eq!(q(VendorKind::Mparticle).items, Some(Rate::per_second(1500)));
+        assert_eq!(q(VendorKind::Segment).requests, Some(Rate::per_second(100)));
+        assert_eq!(q(VendorKind::Clevertap).in_flight, Some(3));
+        let ht = q(VendorKind::Hightouch).requests.unwrap();
+        assert_eq!((ht.count, ht.per), (200, Duration::from_secs(10)));
+        // Lytics publishes none; the engine's conservative default is not a vendor limit.
+        let lytics = q(VendorKind::Lytics);
+        assert_eq!(
+            (lytics.requests, lytics.items, lytics.in_flight),
+            (None, None, None)
+        );
+    }
+
+    #[test]
     fn peak_finds_the_busiest_window_of_one_vendor() {
         let t0 = Instant::now();
         let ms = Duration::from_millis;

@@ -7,6 +7,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -16,6 +17,7 @@ use super::http::{self, Request, Response, WriteMode};
 use super::state::{InFlight, Shared};
 use super::vendors;
 use super::{RequestRecord, SandboxConfig};
+use crate::vendor::VendorKind;
 
 /// Bind the listener; the returned future serves until the stop signal.
 pub(crate) async fn bind(
@@ -133,8 +135,15 @@ async fn serve_connection(shared: Arc<Shared>, mut stream: TcpStream) {
             Action::Reset => return reset(stream),
             Action::Hang => {
                 drop(in_flight);
-                // Hold the socket open until the client gives up or the sandbox stops.
-                std::future::pending::<()>().await;
+                // Say nothing until the client gives up. Then close: waiting for the sandbox
+                // to stop instead would leak a socket per hang in a long benchmark.
+                let mut scratch = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut scratch).await {
+                    if n == 0 {
+                        break;
+                    }
+                }
+                return;
             }
         }
     }
@@ -178,7 +187,7 @@ async fn handle(shared: &Shared, req: Request) -> (Action, Option<InFlight>) {
         return (Action::Respond(resp, WriteMode::Whole), None);
     }
     let Some(in_flight) = shared.enter(vendor) else {
-        let resp = vendors::error(vendor, 429, "Too many concurrent requests");
+        let resp = vendors::throttled(vendor);
         rec.status = Some(429);
         shared.record(rec);
         return (Action::Respond(resp, WriteMode::Whole), None);
@@ -187,14 +196,10 @@ async fn handle(shared: &Shared, req: Request) -> (Action, Option<InFlight>) {
     if !shared.cfg.latency.is_zero() {
         tokio::time::sleep(shared.cfg.latency).await;
     }
-    if fault != Fault::Pass {
-        rec.fault = Some(fault);
-    }
-
     let (action, status) = if fault.applies_deletion() {
         let handled = vendors::handle(shared, &route, &req);
         rec.applied = handled.applied;
-        let status = handled.resp.status;
+        let status = Some(handled.resp.status);
         let action = match fault {
             Fault::ResetAfterProcessing => Action::Reset,
             Fault::HangAfterProcessing => Action::Hang,
@@ -202,41 +207,56 @@ async fn handle(shared: &Shared, req: Request) -> (Action, Option<InFlight>) {
             Fault::SlowDrip(every) => Action::Respond(handled.resp, WriteMode::Drip(every)),
             _ => Action::Respond(handled.resp, WriteMode::Whole),
         };
-        (action, Some(status))
+        (action, status)
     } else {
-        let respond = |resp: Response| {
-            let status = resp.status;
-            (Action::Respond(resp, WriteMode::Whole), Some(status))
-        };
-        match fault {
-            Fault::TooManyRequests(ra) => {
-                let resp = vendors::error(vendor, 429, "Too Many Requests");
-                respond(with_retry_after(resp, ra))
-            }
-            Fault::Unavailable(ra) => {
-                let resp = vendors::error(vendor, 503, "Service Unavailable");
-                respond(match ra {
-                    Some(secs) => resp.with_header("retry-after", secs.to_string()),
-                    None => resp,
-                })
-            }
-            Fault::ServerError => respond(vendors::error(vendor, 500, "Internal Server Error")),
-            Fault::Truncate => {
-                let resp = vendors::error(vendor, 500, "Internal Server Error");
-                (Action::Respond(resp, WriteMode::Truncated), Some(500))
-            }
-            Fault::Hang => (Action::Hang, None),
-            Fault::Unreachable(d) => {
-                shared.go_down(d);
-                (Action::Reset, None)
-            }
-            // Reset, and the "after processing" kinds handled above.
-            _ => (Action::Reset, None),
-        }
+        refuse(shared, vendor, fault)
     };
+    rec.fault = (fault != Fault::Pass).then_some(fault);
     rec.status = status;
     shared.record(rec);
     (action, Some(in_flight))
+}
+
+/// Act out a fault that strikes before the vendor processes anything.
+fn refuse(shared: &Shared, vendor: VendorKind, fault: Fault) -> (Action, Option<u16>) {
+    let respond = |resp: Response, mode| {
+        let status = Some(resp.status);
+        (Action::Respond(resp, mode), status)
+    };
+    match fault {
+        Fault::TooManyRequests(ra) => respond(
+            with_retry_after(vendors::throttled(vendor), ra),
+            WriteMode::Whole,
+        ),
+        Fault::Unavailable(ra) => {
+            let resp = vendors::unavailable(vendor);
+            let resp = match ra {
+                Some(secs) => resp.with_header("retry-after", secs.to_string()),
+                None => resp,
+            };
+            respond(resp, WriteMode::Whole)
+        }
+        Fault::ServerError => respond(
+            vendors::error(vendor, 500, "Internal Server Error"),
+            WriteMode::Whole,
+        ),
+        // A server that died while writing its error: the body is cut short.
+        Fault::Truncate => respond(
+            vendors::error(vendor, 500, "Internal Server Error"),
+            WriteMode::Truncated,
+        ),
+        Fault::Reset => (Action::Reset, None),
+        Fault::Hang => (Action::Hang, None),
+        Fault::Unreachable(d) => {
+            shared.go_down(d);
+            (Action::Reset, None)
+        }
+        Fault::Pass
+        | Fault::ResetAfterProcessing
+        | Fault::TruncateAfterProcessing
+        | Fault::SlowDrip(_)
+        | Fault::HangAfterProcessing => unreachable!("{fault} applies the deletion"),
+    }
 }
 
 fn with_retry_after(resp: Response, ra: RetryAfter) -> Response {

@@ -280,3 +280,38 @@ fn expect_100_continue_gets_its_interim_answer() {
     let _ = s.read_to_string(&mut rest);
     assert!(rest.starts_with("HTTP/1.1 202"), "{rest}");
 }
+
+#[test]
+fn a_hung_connection_is_closed_once_the_client_leaves() {
+    use std::io::{Read, Write};
+    let sb = Sandbox::start_blocking(plan([Fault::Hang])).unwrap();
+    let mut s = std::net::TcpStream::connect(sb.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    s.write_all(b"GET /v2/identity/deletestatus/x HTTP/1.1\r\n\r\n")
+        .unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut out = Vec::new();
+    // EOF without a byte; a timeout here means the server kept the socket.
+    s.read_to_end(&mut out).expect("the server closed its side");
+    assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+}
+
+#[tokio::test]
+async fn injected_429s_and_503s_read_like_the_vendor_wrote_them() {
+    let (sb, c) = start(SandboxConfig::default()).await;
+    let many = Fault::TooManyRequests(RetryAfter::Absent);
+    sb.push_fault(Some(VendorKind::Clevertap), many);
+    sb.push_fault(Some(VendorKind::Segment), many);
+    sb.push_fault(Some(VendorKind::Clevertap), Fault::Unavailable(None));
+
+    let (status, v) = clevertap(&sb, &c, "sandbox-passcode", &json!({ "guid": "g" })).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(v["error"], "Too many concurrent requests");
+    let url = segment_url(&sb, "spa_1", "u1");
+    let (status, v) = segment(&c, &url, "sandbox-token", &eid("email", "a@x")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(v["error"]["code"], "rate_limit_error");
+    let (status, v) = clevertap(&sb, &c, "sandbox-passcode", &json!({ "guid": "g" })).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(v["error"], "Server Error. Please retry later");
+}

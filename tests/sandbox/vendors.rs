@@ -111,23 +111,34 @@ async fn lytics_states_advance_to_done_and_stuck_values_stay_in_secondary() {
     let (status, s) = lytics_status(&sb, &c, &ok).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(s["data"]["request_id"], ok.as_str());
-    assert_eq!(s["data"]["state"], "initial");
-    assert_eq!(s["data"]["completed"], false);
 
-    let mut seen = vec!["initial".to_owned()];
-    for _ in 0..40 {
-        tokio::time::sleep(step / 2).await;
-        let (_, s) = lytics_status(&sb, &c, &ok).await;
-        let state = s["data"]["state"].as_str().unwrap().to_owned();
-        if seen.last() != Some(&state) {
-            seen.push(state.clone());
+    // Poll faster than the step. The exact timing is unit-tested; here the states must come
+    // in order, `completed` must track `done`, and `done` must arrive.
+    const ORDER: [&str; 5] = ["initial", "primary", "archive", "secondary", "done"];
+    let mut seen: Vec<usize> = Vec::new();
+    let mut s = s;
+    for _ in 0..100 {
+        let state = s["data"]["state"].as_str().unwrap();
+        let index = ORDER
+            .iter()
+            .position(|o| *o == state)
+            .expect("a known state");
+        assert_eq!(s["data"]["completed"], state == "done", "{s}");
+        if seen.last() != Some(&index) {
+            seen.push(index);
         }
         if state == "done" {
-            assert_eq!(s["data"]["completed"], true);
             break;
         }
+        tokio::time::sleep(step / 3).await;
+        s = lytics_status(&sb, &c, &ok).await.1;
     }
-    assert_eq!(seen, ["initial", "primary", "archive", "secondary", "done"]);
+    assert!(
+        seen.windows(2).all(|w| w[0] < w[1]),
+        "out of order: {seen:?}"
+    );
+    assert_eq!(seen.last(), Some(&4), "never done: {seen:?}");
+    assert!(seen.len() >= 3, "polling every step/3 saw only {seen:?}");
 
     let (_, s) = lytics_status(&sb, &c, &stuck).await;
     assert_eq!(s["data"]["state"], "secondary");
@@ -406,8 +417,21 @@ async fn segment_quota_is_per_space_over_a_sliding_second() {
             limited += 1;
         }
     }
-    // 20 requests in (much) less than a second against 10/s.
-    assert_eq!(limited, 10);
+    // 20 requests in well under two seconds against 10/s: some are refused, and the
+    // accepted ones never exceed 10 in any one-second window.
+    assert!(limited > 0);
+    let accepted: Vec<_> = sb
+        .log()
+        .into_iter()
+        .filter(|r| r.status == Some(200))
+        .collect();
+    let busiest = cdp_purge::sandbox::peak(
+        &accepted,
+        VendorKind::Segment,
+        Duration::from_secs(1),
+        false,
+    );
+    assert!(busiest <= 10, "{busiest} accepted in one second");
     // Another space has its own budget.
     let url = segment_url(&sb, "spa_2", "u1");
     let (status, _) = segment(&c, &url, "sandbox-token", &eid("email", "a@x")).await;
@@ -437,7 +461,11 @@ async fn hightouch_queues_and_reports_progress() {
 
     let (status, s) = hightouch_status(&sb, &c, "g1", &id).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(s["status"], "queueing");
+    // Timing is unit-tested; a loaded machine may already be one step further.
+    assert!(
+        matches!(s["status"].as_str(), Some("queueing" | "queued")),
+        "{s}"
+    );
     for key in ["queuedAt", "reprocessedAt", "reprocessedRunId", "error"] {
         assert!(s.get(key).is_some(), "{key} is always present");
     }

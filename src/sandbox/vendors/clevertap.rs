@@ -76,7 +76,7 @@ pub(crate) fn delete(shared: &Shared, req: &Request) -> Handled {
         }
     };
     if !shared.admit(VendorKind::Clevertap, "", count) {
-        return fail(429, "Too many requests");
+        return Handled::unchanged(super::throttled(VendorKind::Clevertap));
     }
     Handled::applied(Response::json(200, &json!({ "status": "success" })))
 }

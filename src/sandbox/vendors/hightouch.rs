@@ -6,7 +6,7 @@
 //! per request (no idempotency is documented); 200 requests per 10 s per workspace.
 
 use std::collections::HashMap;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Map, Value, json};
 
@@ -65,7 +65,7 @@ pub(crate) fn queue(shared: &Shared, req: &Request, graph: &str) -> Handled {
         ));
     }
     if !shared.admit(VendorKind::Hightouch, "", 1) {
-        return fail(429, "Too many requests");
+        return Handled::unchanged(super::throttled(VendorKind::Hightouch));
     }
     let fails = body["identifiers"].as_array().is_some_and(|ids| {
         ids.iter()
@@ -176,31 +176,78 @@ pub(crate) fn status(shared: &Shared, req: &Request, graph: &str, id: &str) -> H
     }
     // The quota covers the whole REST API: status polls spend it too.
     if !shared.admit(VendorKind::Hightouch, "", 0) {
-        return fail(429, "Too many requests");
+        return Handled::unchanged(super::throttled(VendorKind::Hightouch));
     }
     let state = shared.hightouch.lock().expect("hightouch lock");
     let Some(r) = state.requests.get(id).filter(|r| r.graph == graph) else {
         return fail(404, "Reprocessing request not found");
     };
-    let step = shared.cfg.hightouch_state_step;
+    let body = status_body(r, id, r.at.elapsed(), shared.cfg.hightouch_state_step);
+    Handled::unchanged(Response::json(200, &body))
+}
+
+/// The status of request `id`, `elapsed` after it was queued: one status per `step`.
+fn status_body(r: &Reprocess, id: &str, elapsed: Duration, step: Duration) -> Value {
     let steps = if step.is_zero() {
         u128::MAX
     } else {
-        r.at.elapsed().as_nanos() / step.as_nanos()
+        elapsed.as_nanos() / step.as_nanos()
     };
-    let queued_at = rfc3339(r.wall + step);
-    let done_at = rfc3339(r.wall + step * 2);
-    let body = match steps {
-        0 => json!({ "status": "queueing", "queuedAt": null, "reprocessedAt": null,
-                     "reprocessedRunId": null, "error": null }),
-        _ if r.fails => json!({ "status": "failed", "queuedAt": null, "reprocessedAt": null,
-                     "reprocessedRunId": null,
-                     "error": "Failed to write identifiers to data warehouse" }),
-        1 => json!({ "status": "queued", "queuedAt": queued_at, "reprocessedAt": null,
-                     "reprocessedRunId": null, "error": null }),
-        _ => json!({ "status": "reprocessed", "queuedAt": queued_at, "reprocessedAt": done_at,
-                     "reprocessedRunId": format!("run-{}", &id[..id.len().min(8)]),
-                     "error": null }),
-    };
-    Handled::unchanged(Response::json(200, &body))
+    let mut body = json!({
+        "status": "queueing",
+        "queuedAt": null,
+        "reprocessedAt": null,
+        "reprocessedRunId": null,
+        "error": null,
+    });
+    if steps == 0 {
+        return body;
+    }
+    if r.fails {
+        body["status"] = "failed".into();
+        body["error"] = "Failed to write identifiers to data warehouse".into();
+        return body;
+    }
+    body["status"] = "queued".into();
+    body["queuedAt"] = rfc3339(r.wall + step).into();
+    if steps >= 2 {
+        body["status"] = "reprocessed".into();
+        body["reprocessedAt"] = rfc3339(r.wall + step * 2).into();
+        body["reprocessedRunId"] = format!("run-{}", &id[..id.len().min(8)]).into();
+    }
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_advance_per_step_with_every_key_present() {
+        let r = |fails| Reprocess {
+            graph: "g".into(),
+            at: Instant::now(),
+            wall: SystemTime::UNIX_EPOCH,
+            fails,
+        };
+        let step = Duration::from_secs(1);
+        let at =
+            |secs, fails| status_body(&r(fails), "abcdef0123", Duration::from_secs(secs), step);
+        assert_eq!(at(0, false)["status"], "queueing");
+        let queued = at(1, false);
+        assert_eq!(queued["status"], "queued");
+        assert_eq!(queued["queuedAt"], "1970-01-01T00:00:01.000Z");
+        assert_eq!(queued["reprocessedAt"], Value::Null);
+        let done = at(5, false);
+        assert_eq!(done["status"], "reprocessed");
+        assert_eq!(done["reprocessedAt"], "1970-01-01T00:00:02.000Z");
+        assert_eq!(done["reprocessedRunId"], "run-abcdef01");
+        let failed = at(5, true);
+        assert_eq!(failed["status"], "failed");
+        assert!(failed["error"].is_string());
+        for body in [at(0, false), queued, done, failed] {
+            let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+            assert_eq!(keys.len(), 5, "{body}");
+        }
+    }
 }

@@ -6,7 +6,7 @@
 //! request ID comes back), and the five deletion states.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
@@ -68,7 +68,7 @@ pub(crate) fn bulk(shared: &Shared, req: &Request, table: &str, field: &str) -> 
         });
     }
     if !shared.admit(VendorKind::Lytics, "", texts.len()) {
-        return fail(429, "Too Many Requests");
+        return Handled::unchanged(super::throttled(VendorKind::Lytics));
     }
 
     let mut successes = Map::new();
@@ -104,6 +104,17 @@ pub(crate) fn bulk(shared: &Shared, req: &Request, table: &str, field: &str) -> 
     ))
 }
 
+/// The state of a deletion queued `elapsed` ago: one state per `step`; stuck ones stop at
+/// `secondary`, which the docs warn is not the end.
+fn state_at(elapsed: Duration, step: Duration, stuck: bool) -> &'static str {
+    let last = if stuck { SECONDARY } else { STATES.len() - 1 };
+    if step.is_zero() {
+        return STATES[last];
+    }
+    let steps = elapsed.as_nanos() / step.as_nanos();
+    STATES[usize::try_from(steps).unwrap_or(usize::MAX).min(last)]
+}
+
 /// Why Lytics would not queue a value (the values its docs say to strip, and values that
 /// do not match the field).
 fn rejection(value: &str) -> Option<&'static str> {
@@ -123,19 +134,11 @@ pub(crate) fn status(shared: &Shared, req: &Request, id: &str) -> Handled {
     let Some(deletion) = state.deletions.get(id) else {
         return fail(404, "Deletion request not found");
     };
-    let step = shared.cfg.lytics_state_step;
-    let mut index = if step.is_zero() {
-        STATES.len() - 1
-    } else {
-        let steps = deletion.queued_at.elapsed().as_nanos() / step.as_nanos();
-        usize::try_from(steps)
-            .unwrap_or(usize::MAX)
-            .min(STATES.len() - 1)
-    };
-    if deletion.stuck {
-        index = index.min(SECONDARY);
-    }
-    let state_name = STATES[index];
+    let state_name = state_at(
+        deletion.queued_at.elapsed(),
+        shared.cfg.lytics_state_step,
+        deletion.stuck,
+    );
     Handled::unchanged(Response::json(
         200,
         &json!({ "data": {
@@ -144,4 +147,40 @@ pub(crate) fn status(shared: &Shared, req: &Request, id: &str) -> Handled {
             "completed": state_name == "done",
         } }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_state_per_step_and_stuck_stops_at_secondary() {
+        let step = Duration::from_millis(50);
+        let at = |ms| state_at(Duration::from_millis(ms), step, false);
+        assert_eq!(
+            [
+                at(0),
+                at(49),
+                at(50),
+                at(100),
+                at(150),
+                at(199),
+                at(200),
+                at(10_000)
+            ],
+            [
+                "initial",
+                "initial",
+                "primary",
+                "archive",
+                "secondary",
+                "secondary",
+                "done",
+                "done"
+            ]
+        );
+        assert_eq!(state_at(Duration::from_secs(3600), step, true), "secondary");
+        assert_eq!(state_at(Duration::ZERO, Duration::ZERO, false), "done");
+        assert_eq!(state_at(Duration::ZERO, Duration::ZERO, true), "secondary");
+    }
 }

@@ -153,6 +153,30 @@ pub(crate) fn error(vendor: VendorKind, status: u16, message: &str) -> Response 
     Response::json(status, &body)
 }
 
+/// The vendor's "slow down" answer (quota or concurrency exceeded), with its documented
+/// text where there is one.
+pub(crate) fn throttled(vendor: VendorKind) -> Response {
+    let message = match vendor {
+        VendorKind::Clevertap => "Too many concurrent requests",
+        VendorKind::Segment => {
+            "Attempted to delete more than 100 IDs per second for a single profile"
+        }
+        VendorKind::Mparticle => "Too many requests: rate limiting applied",
+        VendorKind::Lytics | VendorKind::Hightouch => "Too Many Requests",
+    };
+    error(vendor, 429, message)
+}
+
+/// The vendor's 503, with its documented text where there is one.
+pub(crate) fn unavailable(vendor: VendorKind) -> Response {
+    let message = match vendor {
+        VendorKind::Clevertap => "Server Error. Please retry later",
+        VendorKind::Mparticle => "Service unavailable",
+        _ => "Service Unavailable",
+    };
+    error(vendor, 503, message)
+}
+
 /// The identifiers a request carries, best effort, for the request log.
 pub(crate) fn values(route: &Route, req: &Request) -> Vec<String> {
     let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {

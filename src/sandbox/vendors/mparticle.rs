@@ -53,7 +53,7 @@ pub(crate) fn bulk_delete(shared: &Shared, req: &Request) -> Handled {
         }
     }
     if !shared.admit(VendorKind::Mparticle, "", profiles.len()) {
-        return fail(429, "Too many requests");
+        return Handled::unchanged(super::throttled(VendorKind::Mparticle));
     }
     // Deletion is logical and a 202 confirms nothing per profile: there is nothing to keep.
     Handled::applied(Response::empty(202))

@@ -79,11 +79,7 @@ pub(crate) fn delete(
         return fail(403, "forbidden", &message);
     }
     if !shared.admit(VendorKind::Segment, &space, 1) {
-        return fail(
-            429,
-            "rate_limit_error",
-            "Attempted to delete more than 100 IDs per second for a single profile",
-        );
+        return Handled::unchanged(super::throttled(VendorKind::Segment));
     }
     let (kind, id) = match external_id(&req.body) {
         Ok(eid) => eid,
