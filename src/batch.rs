@@ -156,10 +156,12 @@ impl Batcher {
 
     /// Add an item; returns a batch when one fills.
     pub fn push(&mut self, item: Item) -> Option<Batch> {
-        let key = self.split_by_kind.then(|| item.kind.clone());
-        let idx = match self.open.iter().position(|(k, _)| *k == key) {
+        // Compare borrowed: cloning the kind for every item cost an allocation per item.
+        let want = self.split_by_kind.then_some(item.kind.as_str());
+        let idx = match self.open.iter().position(|(k, _)| k.as_deref() == want) {
             Some(i) => i,
             None => {
+                let key = self.split_by_kind.then(|| item.kind.clone());
                 self.open
                     .push((key, Vec::with_capacity(self.cap.min(1024))));
                 self.open.len() - 1

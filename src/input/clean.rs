@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::mpsc::SyncSender;
 
 use xxhash_rust::xxh3::xxh3_128;
 
@@ -176,19 +177,48 @@ impl Config {
     }
 }
 
-/// Counts, the de-dup set and the callbacks.
-struct Sink<'c> {
-    on_item: &'c mut dyn FnMut(Item) -> anyhow::Result<()>,
-    on_reject: &'c mut dyn FnMut(&Reject) -> anyhow::Result<()>,
-    seen: HashSet128,
+/// What the cleaner hands to the de-duplicating side, in input order.
+pub(crate) enum Event {
+    /// A clean identifier and its de-dup hash; it may still turn out to be a duplicate.
+    Kept(u128, Item),
+    Rejected(Reject),
+}
+
+/// Events per message between the two sides: big enough that channel costs vanish, small
+/// enough that memory stays flat.
+const CHUNK: usize = 1024;
+
+/// The receiving side went away (it failed and reported its own error).
+#[derive(Debug, thiserror::Error)]
+#[error("intake stopped")]
+pub(crate) struct Stopped;
+
+/// The reading side's output: events in chunks, plus the counts it owns.
+struct Out {
+    tx: SyncSender<Vec<Event>>,
+    buf: Vec<Event>,
     scratch: Vec<u8>,
     rejected: [u64; CODES.len()],
     rows_read: u64,
-    kept: u64,
-    duplicates: u64,
 }
 
-impl Sink<'_> {
+impl Out {
+    fn push(&mut self, e: Event) -> anyhow::Result<()> {
+        self.buf.push(e);
+        if self.buf.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        self.tx.send(chunk).map_err(|_| Stopped.into())
+    }
+
     fn reject(
         &mut self,
         file: u32,
@@ -198,35 +228,30 @@ impl Sink<'_> {
         raw: Option<String>,
     ) -> anyhow::Result<()> {
         self.rejected[reason_index(&reason)] += 1;
-        (self.on_reject)(&Reject {
+        self.push(Event::Rejected(Reject {
             file,
             row,
             column: column.to_owned(),
             reason,
             raw,
-        })
+        }))
     }
 }
 
-/// Final counts of a cleaner.
-pub(crate) struct Counts {
+/// What the reading side counted.
+pub(crate) struct ReadCounts {
     pub rows_read: u64,
-    pub kept: u64,
-    pub duplicates: u64,
     pub rejected: BTreeMap<String, u64>,
 }
 
-pub(crate) struct Cleaner<'c> {
+/// The reading side: cleans rows and sends [`Event`]s to a [`Dedup`] on another thread.
+pub(crate) struct Cleaner {
     cfg: Config,
-    sink: Sink<'c>,
+    sink: Out,
 }
 
-impl<'c> Cleaner<'c> {
-    pub fn new(
-        spec: &IntakeSpec,
-        on_item: &'c mut dyn FnMut(Item) -> anyhow::Result<()>,
-        on_reject: &'c mut dyn FnMut(&Reject) -> anyhow::Result<()>,
-    ) -> Self {
+impl Cleaner {
+    pub fn new(spec: &IntakeSpec, tx: SyncSender<Vec<Event>>) -> Self {
         let (fixed_kind, kind_col) = match &spec.kind {
             KindSource::Fixed(k) => (Some((k.clone(), Rule::for_kind(k))), String::new()),
             KindSource::Column(sel) => (None, column_label(sel)),
@@ -247,15 +272,12 @@ impl<'c> Cleaner<'c> {
                 lookup_col: spec.lookup.as_ref().map(column_label).unwrap_or_default(),
                 has_lookup: spec.lookup.is_some(),
             },
-            sink: Sink {
-                on_item,
-                on_reject,
-                seen: HashSet128::new(),
+            sink: Out {
+                tx,
+                buf: Vec::with_capacity(CHUNK),
                 scratch: Vec::new(),
                 rejected: [0; CODES.len()],
                 rows_read: 0,
-                kept: 0,
-                duplicates: 0,
             },
         }
     }
@@ -395,33 +417,98 @@ impl<'c> Cleaner<'c> {
             }
             xxh3_128(s)
         };
-        if !sink.seen.insert(h) {
-            sink.duplicates += 1;
-            return Ok(());
-        }
-        sink.kept += 1;
-        (sink.on_item)(Item {
-            file,
-            row,
-            value: v.into_owned(),
-            kind: kind.to_owned(),
-            lookup: lookup.map(str::to_owned),
-        })
+        sink.push(Event::Kept(
+            h,
+            Item {
+                file,
+                row,
+                value: v.into_owned(),
+                kind: kind.to_owned(),
+                lookup: lookup.map(str::to_owned),
+            },
+        ))
     }
 
-    pub fn finish(self) -> Counts {
-        let s = self.sink;
-        Counts {
-            rows_read: s.rows_read,
-            kept: s.kept,
-            duplicates: s.duplicates,
+    /// Send what is buffered and return the counts.
+    pub fn finish(mut self) -> anyhow::Result<ReadCounts> {
+        self.sink.flush()?;
+        Ok(ReadCounts {
+            rows_read: self.sink.rows_read,
             rejected: CODES
                 .iter()
-                .zip(s.rejected)
+                .zip(self.sink.rejected)
                 .filter(|(_, n)| *n > 0)
                 .map(|(c, n)| ((*c).to_owned(), n))
                 .collect(),
+        })
+    }
+}
+
+/// How far ahead of an insert its de-dup slot is prefetched.
+const PREFETCH_AHEAD: usize = 16;
+
+/// The de-duplicating side: owns the hash set and calls the callbacks, in input order.
+pub(crate) struct Dedup<'c> {
+    on_item: &'c mut dyn FnMut(Item) -> anyhow::Result<()>,
+    on_reject: &'c mut dyn FnMut(&Reject) -> anyhow::Result<()>,
+    seen: HashSet128,
+    ahead: Vec<u128>,
+    pub kept: u64,
+    pub duplicates: u64,
+}
+
+impl<'c> Dedup<'c> {
+    pub fn new(
+        on_item: &'c mut dyn FnMut(Item) -> anyhow::Result<()>,
+        on_reject: &'c mut dyn FnMut(&Reject) -> anyhow::Result<()>,
+    ) -> Self {
+        Self {
+            on_item,
+            on_reject,
+            seen: HashSet128::new(),
+            ahead: Vec::with_capacity(CHUNK),
+            kept: 0,
+            duplicates: 0,
         }
+    }
+
+    /// Size the de-dup set for about `rows` rows (an estimate; it grows if needed).
+    pub fn reserve(&mut self, rows: u64) {
+        // Beyond this the estimate is more likely wrong than the file that large.
+        const MAX: u64 = 1 << 27;
+        self.seen.reserve(rows.min(MAX) as usize);
+    }
+
+    pub fn consume(&mut self, chunk: Vec<Event>) -> anyhow::Result<()> {
+        // Every insert into a set far larger than the caches is a miss; prefetching a few
+        // inserts ahead overlaps them.
+        self.ahead.clear();
+        self.ahead.extend(chunk.iter().filter_map(|e| match e {
+            Event::Kept(h, _) => Some(*h),
+            Event::Rejected(_) => None,
+        }));
+        for &h in self.ahead.iter().take(PREFETCH_AHEAD) {
+            self.seen.prefetch(h);
+        }
+        let mut next = PREFETCH_AHEAD;
+        for e in chunk {
+            match e {
+                Event::Rejected(r) => (self.on_reject)(&r)?,
+                Event::Kept(h, item) => {
+                    if let Some(&later) = self.ahead.get(next) {
+                        self.seen.prefetch(later);
+                    }
+                    next += 1;
+                    if self.seen.insert(h) {
+                        self.kept += 1;
+                        (self.on_item)(item)?;
+                    } else {
+                        self.duplicates += 1;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 

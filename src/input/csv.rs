@@ -180,7 +180,7 @@ pub(crate) fn read(
     name: &str,
     mut input: Box<dyn BufRead + '_>,
     delimiter: u8,
-    cl: &mut Cleaner<'_>,
+    cl: &mut Cleaner,
 ) -> anyhow::Result<()> {
     // The csv crate keeps a leading BOM when it does not handle the header itself.
     skip_bom(&mut *input).map_err(|e| read_error(name, &e))?;

@@ -219,7 +219,7 @@ fn cell<'r>(el: &'r RawValue, sel: &Sel, is_value: bool) -> Cell<'r> {
 }
 
 fn element(
-    cl: &mut Cleaner<'_>,
+    cl: &mut Cleaner,
     sels: &Selectors,
     file: u32,
     row: u64,
@@ -325,7 +325,7 @@ pub(crate) fn read_array(
     file: u32,
     name: &str,
     mut input: Box<dyn BufRead + '_>,
-    cl: &mut Cleaner<'_>,
+    cl: &mut Cleaner,
 ) -> anyhow::Result<()> {
     let io = |e: std::io::Error| read_error(name, &e);
     skip_bom(&mut *input).map_err(io)?;
@@ -352,7 +352,7 @@ pub(crate) fn read_lines(
     file: u32,
     name: &str,
     mut input: Box<dyn BufRead + '_>,
-    cl: &mut Cleaner<'_>,
+    cl: &mut Cleaner,
 ) -> anyhow::Result<()> {
     let io = |e: std::io::Error| read_error(name, &e);
     skip_bom(&mut *input).map_err(io)?;

@@ -174,13 +174,60 @@ impl IntakeStats {
 }
 
 /// Read every input, clean it, and stream kept items and rejects to the callbacks.
+///
+/// Two threads: one reads, parses and cleans; the calling thread de-duplicates and runs the
+/// callbacks (which need not be `Send`). Events cross in bounded chunks, in input order.
 pub fn run(
     spec: &IntakeSpec,
     on_item: &mut dyn FnMut(Item) -> anyhow::Result<()>,
     on_reject: &mut dyn FnMut(&Reject) -> anyhow::Result<()>,
 ) -> anyhow::Result<IntakeStats> {
     check_stdin_once(spec)?;
-    let mut cleaner = clean::Cleaner::new(spec, on_item, on_reject);
+    let mut dedup = clean::Dedup::new(on_item, on_reject);
+    dedup.reserve(
+        spec.inputs
+            .iter()
+            .filter_map(|p| source::estimate_rows(p, spec.stdin_spool.as_deref()))
+            .sum(),
+    );
+    // A few chunks in flight keep both threads busy without buffering the input.
+    let (tx, rx) = std::sync::mpsc::sync_channel(4);
+    std::thread::scope(|scope| {
+        let reader = std::thread::Builder::new()
+            .name("cdp-purge-intake".into())
+            .spawn_scoped(scope, move || read_all(spec, tx))
+            .map_err(|e| anyhow::anyhow!("cannot start the intake thread: {e}"))?;
+        let mut failed = None;
+        while let Ok(chunk) = rx.recv() {
+            if let Err(e) = dedup.consume(chunk) {
+                failed = Some(e);
+                break;
+            }
+        }
+        drop(rx); // unblocks and stops the reader if we stopped early
+        let read = reader
+            .join()
+            .map_err(|_| anyhow::anyhow!("the intake thread panicked"))?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let (files, counts) = read?;
+        Ok(IntakeStats {
+            rows_read: counts.rows_read,
+            kept: dedup.kept,
+            duplicates: dedup.duplicates,
+            rejected: counts.rejected,
+            files,
+        })
+    })
+}
+
+/// The reading thread: every input in order, through one cleaner.
+fn read_all(
+    spec: &IntakeSpec,
+    tx: std::sync::mpsc::SyncSender<Vec<clean::Event>>,
+) -> anyhow::Result<(Vec<FileStats>, clean::ReadCounts)> {
+    let mut cleaner = clean::Cleaner::new(spec, tx);
     let mut files = Vec::with_capacity(spec.inputs.len());
     for (i, path) in spec.inputs.iter().enumerate() {
         let file = u32::try_from(i).map_err(|_| UserError::usage("too many input files"))?;
@@ -208,14 +255,7 @@ pub fn run(
             sha256: source::hex_digest(sha),
         });
     }
-    let c = cleaner.finish();
-    Ok(IntakeStats {
-        rows_read: c.rows_read,
-        kept: c.kept,
-        duplicates: c.duplicates,
-        rejected: c.rejected,
-        files,
-    })
+    Ok((files, cleaner.finish()?))
 }
 
 fn check_stdin_once(spec: &IntakeSpec) -> anyhow::Result<()> {

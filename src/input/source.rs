@@ -119,16 +119,40 @@ pub(crate) fn open<'h>(
         }
     };
     let mut hashing = Hashing { inner: raw, sha };
-    let mut magic = [0u8; 2];
-    let n = read_up_to(&mut hashing, &mut magic).map_err(|e| read_error(&name, &e))?;
-    let is_gz = magic[..n] == [0x1f, 0x8b] || name.to_ascii_lowercase().ends_with(".gz");
-    let stream = io::Cursor::new(magic).take(n as u64).chain(hashing);
+    // Three bytes: enough for the gzip magic, and the reader's first `fill_buf` then returns
+    // exactly these, so `skip_bom` sees a whole BOM.
+    let mut head = [0u8; 3];
+    let n = read_up_to(&mut hashing, &mut head).map_err(|e| read_error(&name, &e))?;
+    let is_gz = head[..n].starts_with(&[0x1f, 0x8b]) || name.to_ascii_lowercase().ends_with(".gz");
+    let stream = io::Cursor::new(head).take(n as u64).chain(hashing);
     Ok(if is_gz {
         let gz = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(BUF, stream));
         Box::new(BufReader::with_capacity(BUF, GzErrors(gz)))
     } else {
         Box::new(BufReader::with_capacity(BUF, stream))
     })
+}
+
+/// A guess at the number of records in an uncompressed file (from the line length of its
+/// first MiB), used to size the de-dup set once. `None` for stdin, gzip or unreadable files.
+pub(crate) fn estimate_rows(path: &Path, stdin_spool: Option<&Path>) -> Option<u64> {
+    let path = match (is_stdin(path), stdin_spool) {
+        (true, Some(p)) => p,
+        (true, None) => return None,
+        (false, _) => path,
+    };
+    let mut f = std::fs::File::open(path).ok()?;
+    let size = f.metadata().ok()?.len();
+    let mut head = vec![0u8; 1 << 20];
+    let n = read_up_to(&mut f, &mut head).ok()?;
+    if head[..n].starts_with(&[0x1f, 0x8b]) {
+        return None;
+    }
+    let lines = head[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+    if lines == 0 {
+        return None;
+    }
+    Some(size.saturating_mul(lines) / n as u64 + 1)
 }
 
 /// Skip a UTF-8 byte-order mark (the CSV reader does this itself; JSON needs it done).
