@@ -31,7 +31,13 @@ fn mparticle_cmd(sb: &Sandbox, input: &Path) -> Command {
         .env("MPARTICLE_API_KEY", c.mparticle_key)
         .env("MPARTICLE_API_SECRET", c.mparticle_secret)
         .env("CDP_PURGE_TIME_SCALE", "0.01")
-        .args(["delete", "--vendor", "mparticle", "--environment", "production"])
+        .args([
+            "delete",
+            "--vendor",
+            "mparticle",
+            "--environment",
+            "production",
+        ])
         .args(["--identity-type", "customerid", "--column", "customerid"])
         .arg("--base-url")
         .arg(sb.base_url())
@@ -47,7 +53,9 @@ fn lytics_cmd(sb: &Sandbox, input: &Path) -> Command {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("LYTICS_API_TOKEN", Credentials::default().lytics_token)
         .env("CDP_PURGE_TIME_SCALE", "0.01")
-        .args(["delete", "--vendor", "lytics", "--field", "email", "--column", "email"])
+        .args([
+            "delete", "--vendor", "lytics", "--field", "email", "--column", "email",
+        ])
         .arg("--base-url")
         .arg(sb.base_url())
         .arg("-i")
@@ -106,7 +114,10 @@ fn a_clean_run_acknowledges_everything_and_a_rerun_sends_nothing() {
     assert_eq!(recs[0]["inputs"][0]["sha256"].as_str().unwrap().len(), 64);
     assert_eq!(recs.last().unwrap()["type"], "end");
     let text = std::fs::read_to_string(&ledger).unwrap();
-    assert!(!text.contains("CUST-"), "no raw identifiers in the ledger by default");
+    assert!(
+        !text.contains("CUST-"),
+        "no raw identifiers in the ledger by default"
+    );
     assert!(!text.contains(&c.mparticle_secret));
 
     sb.clear_log();
@@ -179,7 +190,10 @@ fn lytics_per_item_errors_are_per_item_failures_and_exit_1() {
         .filter(|r| r["type"] == "outcome")
         .flat_map(|r| r["results"].as_array().unwrap().clone())
         .collect();
-    let bad: Vec<_> = results.iter().filter(|r| r["status"] == "invalid").collect();
+    let bad: Vec<_> = results
+        .iter()
+        .filter(|r| r["status"] == "invalid")
+        .collect();
     assert_eq!(bad.len(), 1);
     assert_eq!(bad[0]["row"], 9, "header is row 1, the 8th value row 9");
     assert!(

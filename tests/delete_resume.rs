@@ -32,9 +32,21 @@ fn a_rerun_after_sigkill_sends_the_rest_and_nothing_acknowledged_twice() {
         cmd.env("MPARTICLE_API_KEY", &c.mparticle_key)
             .env("MPARTICLE_API_SECRET", &c.mparticle_secret)
             .env("CDP_PURGE_TIME_SCALE", "0.01")
-            .args(["delete", "--vendor", "mparticle", "--environment", "production"])
+            .args([
+                "delete",
+                "--vendor",
+                "mparticle",
+                "--environment",
+                "production",
+            ])
             .args(["--identity-type", "customerid", "--column", "customerid"])
-            .args(["--yes", "--quiet", "--concurrency", "3", "--ledger-include-identifiers"])
+            .args([
+                "--yes",
+                "--quiet",
+                "--concurrency",
+                "3",
+                "--ledger-include-identifiers",
+            ])
             .arg("--base-url")
             .arg(sb.base_url())
             .arg("--ledger")
@@ -77,7 +89,11 @@ fn a_rerun_after_sigkill_sends_the_rest_and_nothing_acknowledged_twice() {
     sb.clear_log();
 
     let out = cmd().output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "rerun after a kill at {delay:?}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "rerun after a kill at {delay:?}"
+    );
     let second = sb.log();
     for r in &second {
         for v in &r.values {
@@ -88,6 +104,15 @@ fn a_rerun_after_sigkill_sends_the_rest_and_nothing_acknowledged_twice() {
         }
     }
     let mut all = first;
-    all.extend(second.iter().filter(|r| r.applied).flat_map(|r| r.values.clone()));
-    assert_eq!(all.len(), ids.len(), "every identifier deleted (kill at {delay:?})");
+    all.extend(
+        second
+            .iter()
+            .filter(|r| r.applied)
+            .flat_map(|r| r.values.clone()),
+    );
+    assert_eq!(
+        all.len(),
+        ids.len(),
+        "every identifier deleted (kill at {delay:?})"
+    );
 }

@@ -39,7 +39,8 @@ struct Tracked {
     latest: Vec<Option<StatusCheck>>,
     /// The latest observation is not in the ledger yet (unchanged since the last record).
     unwritten: Vec<bool>,
-    gave_up_throttled: bool,
+    /// The latest observation is a give-up after 429s (exit 4 when that is all that is wrong).
+    throttled: Vec<bool>,
 }
 
 impl Tracked {
@@ -206,7 +207,7 @@ fn new_tracked(group: Group, lookup: Lookup, poller: Poller) -> Tracked {
         poller: Arc::new(poller),
         latest,
         unwritten: vec![false; n],
-        gave_up_throttled: false,
+        throttled: vec![false; n],
     }
 }
 
@@ -323,8 +324,8 @@ async fn watch_loop(
                     .map(|t| counts(&t.states()))
                     .collect::<Vec<_>>()
                     .join("; "),
-                humantime::format_duration(Duration::from_secs(
-                    until.saturating_duration_since(Instant::now()).as_secs()
+                humantime::format_duration(Duration::from_millis(
+                    until.saturating_duration_since(Instant::now()).as_millis() as u64
                 ))
             );
         }
@@ -388,7 +389,7 @@ async fn poll_round(
         let Some((check, throttled)) = found else {
             continue;
         };
-        t.gave_up_throttled |= throttled;
+        t.throttled[i] = throttled;
         let changed = t.latest[i]
             .as_ref()
             .is_none_or(|l| (&l.state, &l.vendor_state) != (&check.state, &check.vendor_state));

@@ -169,3 +169,19 @@ fn hightouch_requests_reach_reprocessed_and_a_failed_one_fails_the_exit_code() {
     assert_eq!(code, Some(1), "{out}\n{err}");
     assert!(out.contains("1 failed"), "{out}");
 }
+
+#[test]
+fn only_429s_in_the_way_exit_4_and_the_next_status_picks_up() {
+    let sb = sandbox(0);
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = delete_lytics(&sb, dir.path(), "users.csv", &emails(1));
+    sb.push_fault(
+        Some(VendorKind::Lytics),
+        Fault::TooManyRequests(RetryAfter::Absent),
+    );
+    let (code, out, err) = run(status(&ledger).args(["--max-retries", "0"]));
+    assert_eq!(code, Some(4), "{out}\n{err}");
+    assert!(out.contains("jobs      1: error 1"), "{out}");
+    let (code, out, _) = run(&mut status(&ledger));
+    assert_eq!(code, Some(0), "{out}");
+}

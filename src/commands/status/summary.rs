@@ -31,8 +31,9 @@ pub(super) struct GroupSummary {
     retries: u64,
     throttled: u64,
     all_done: bool,
+    /// Errors that are give-ups after 429s.
     #[serde(skip)]
-    gave_up_throttled: bool,
+    throttled_errors: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -82,13 +83,16 @@ impl Summary {
                     retries: PollStats::get(&t.poller.stats.retries),
                     throttled: PollStats::get(&t.poller.stats.throttled),
                     all_done: t.all_success(),
-                    gave_up_throttled: t.gave_up_throttled,
+                    throttled_errors: 0,
                 };
-                for l in &t.latest {
+                for (l, &throttled) in t.latest.iter().zip(&t.throttled) {
                     match l.as_ref().map(|c| c.state.as_str()) {
                         Some("done" | "deleted") => g.done += 1,
                         Some("failed") => g.failed += 1,
-                        Some("error") => g.errors += 1,
+                        Some("error") => {
+                            g.errors += 1;
+                            g.throttled_errors += u64::from(throttled);
+                        }
                         _ => g.pending += 1,
                     }
                 }
@@ -150,10 +154,9 @@ impl Summary {
         if self.all_done {
             return Code::Success;
         }
-        let only_throttled = self
-            .groups
-            .iter()
-            .all(|g| g.all_done || (g.gave_up_throttled && g.failed == 0 && g.pending == 0));
+        let only_throttled = self.groups.iter().all(|g| {
+            g.all_done || (g.failed == 0 && g.pending == 0 && g.errors == g.throttled_errors)
+        });
         if only_throttled {
             Code::RateLimited
         } else {
