@@ -179,3 +179,42 @@ async fn verify_uses_one_token_for_every_lookup_and_a_profile_body_is_not_delete
         .count();
     assert_eq!(lookups, 1, "deleted profiles are not looked up again");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_reads_mpids_from_a_ledger_that_includes_identifiers() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
+    let input = write_csv(dir.path(), "mpids.csv", "mpid", &mpids(5));
+    let ledger = dir.path().join("with-ids.ledger.jsonl");
+    let (code, _, err) = {
+        let (i, l, u) = (input.clone(), ledger.clone(), sb.base_url());
+        tokio::task::spawn_blocking(move || {
+            run(bin()
+                .args([
+                    "delete",
+                    "--vendor",
+                    "mparticle",
+                    "--environment",
+                    "production",
+                ])
+                .args(["--identity-type", "mpid", "--column", "mpid", "--yes"])
+                .args(["--ledger-include-identifiers", "--base-url", &u, "--ledger"])
+                .arg(&l)
+                .arg("-i")
+                .arg(&i))
+        })
+        .await
+        .unwrap()
+    };
+    assert_eq!(code, Some(0), "{err}");
+    let server = profile_api().await;
+    let (code, out, err) = {
+        let (l, u) = (ledger.clone(), server.uri());
+        tokio::task::spawn_blocking(move || run(&mut verify_cmd(&l, &u)))
+            .await
+            .unwrap()
+    };
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert!(out.contains("profiles  5: deleted 5"), "{out}");
+    assert!(!out.contains("7000000000000000"), "{out}");
+}

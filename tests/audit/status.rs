@@ -185,3 +185,46 @@ fn only_429s_in_the_way_exit_4_and_the_next_status_picks_up() {
     let (code, out, _) = run(&mut status(&ledger));
     assert_eq!(code, Some(0), "{out}");
 }
+
+#[test]
+fn vendors_without_a_status_api_are_accepted_with_their_documented_delay() {
+    let sb = sandbox(0);
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_csv(dir.path(), "ids.csv", "id", &emails(5));
+    let c = cdp_purge::sandbox::Credentials::default();
+    let (code, _, err) = run(bin()
+        .env("CLEVERTAP_ACCOUNT_ID", &c.clevertap_account_id)
+        .env("CLEVERTAP_PASSCODE", &c.clevertap_passcode)
+        .args([
+            "delete",
+            "--vendor",
+            "clevertap",
+            "--id-kind",
+            "identity",
+            "--column",
+            "id",
+        ])
+        .args(["--yes", "--base-url", &sb.base_url(), "-i"])
+        .arg(&input));
+    assert_eq!(code, Some(0), "{err}");
+    let ledger = ledger_of(&input);
+    sb.clear_log();
+    let (code, out, err) = run(&mut status(&ledger));
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert!(out.contains("CleverTap (run "), "{out}");
+    assert!(
+        out.contains(
+            "5 identifiers accepted; no status API: CleverTap processes deletions after 24 h"
+        ),
+        "{out}"
+    );
+    assert!(sb.log().is_empty(), "nothing to poll");
+    let (_, out, _) = run(bin()
+        .args(["report", "--format", "csv", "--ledger"])
+        .arg(&ledger));
+    assert_eq!(
+        out.matches("queued (processed after 24 h)").count(),
+        5,
+        "{out}"
+    );
+}
