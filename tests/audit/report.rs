@@ -75,7 +75,9 @@ fn csv_has_one_line_per_kept_row_and_no_identifier() {
     assert!(!out.contains("@example.com"));
 
     // After `status`, the CSV carries the vendor's state.
-    let (code, _, err) = run(bin().args(["status", "--ledger"]).arg(&ledger));
+    let (code, _, err) = run(bin()
+        .args(["status", "--max-rps", "200", "--ledger"])
+        .arg(&ledger));
     assert!(matches!(code, Some(0 | 1)), "{err}");
     let (_, out, _) = run(report(&ledger).args(["--format", "json"]));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
