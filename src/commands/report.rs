@@ -332,6 +332,13 @@ fn render_text(ledger: &str, o: &Overall, runs: &[RunReport]) -> String {
         let _ = writeln!(s, "\nrun {} ({}, {})", r.run_id, r.vendor, r.ended);
         let _ = writeln!(s, "  started    {}", r.started_at);
         let _ = writeln!(s, "  endpoint   {}", r.endpoint);
+        if r.vendor == "hightouch" && r.account.get("block").map(String::as_str) == Some("false") {
+            let _ = writeln!(
+                s,
+                "  warning    block=false: the values were not blocklisted, so rows still in the \
+                 warehouse resolve to a new profile in the next IDR run"
+            );
+        }
         for f in &r.inputs {
             let _ = writeln!(
                 s,

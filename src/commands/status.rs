@@ -357,14 +357,15 @@ async fn poll_round(
 ) -> anyhow::Result<()> {
     let pending = t.pending();
     // Bounded like the engine's outstanding batches: memory stays flat for a million IDs.
-    let outstanding = Arc::new(Semaphore::new(
-        (t.poller.retry_policy().max_retries as usize + 2).max(64),
-    ));
+    let outstanding = Arc::new(Semaphore::new(t.poller.concurrency() * 2));
     let mut set: JoinSet<(usize, Option<(StatusCheck, bool)>)> = JoinSet::new();
     let mut next = pending.into_iter();
     loop {
         // Keep the set topped up, then take one answer.
         while let Ok(permit) = outstanding.clone().try_acquire_owned() {
+            if t.poller.is_stopped() {
+                break;
+            }
             let Some(i) = next.next() else {
                 drop(permit);
                 break;

@@ -59,6 +59,7 @@ pub struct Poller {
     pacer: Pacer,
     pause: PauseGate,
     slots: Semaphore,
+    concurrency: usize,
     retry: RetryPolicy,
     kind: VendorKind,
     /// Replaces the hint of a refused credential (the Profile API uses other credentials
@@ -85,6 +86,7 @@ impl Poller {
         Ok(Self {
             client,
             slots: Semaphore::new(limits.concurrency.max(1) as usize),
+            concurrency: limits.concurrency.max(1) as usize,
             pacer: Pacer::new(limits),
             pause: PauseGate::new(),
             retry,
@@ -109,8 +111,9 @@ impl Poller {
         self.fatal.lock().expect("fatal lock").clone()
     }
 
-    pub fn retry_policy(&self) -> &RetryPolicy {
-        &self.retry
+    /// Lookups in flight at once.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
     }
 
     /// One lookup (and the attempts it took) through the pause gate, an in-flight slot and the pacer, retried on 429,
@@ -118,6 +121,11 @@ impl Poller {
     pub async fn fetch(&self, req: &Request) -> (Fetched, u32) {
         let mut attempt = 0u32;
         let f = loop {
+            // Checked before queueing for the pacer too: after Ctrl-C or a fatal answer, a
+            // million queued lookups must not each wait for a token just to give up.
+            if self.is_stopped() {
+                break Fetched::Stopped;
+            }
             attempt += 1;
             let slot = loop {
                 self.pause.wait().await;
