@@ -179,9 +179,13 @@ pub struct InputCheck {
 /// Re-hash every input recorded in a header (each distinct path/digest once). `overrides`
 /// are `--input` files: each replaces the recorded input with the same file name, or, when
 /// no name matches, the recorded inputs in order.
+///
+/// A relative recorded path that does not resolve from the working directory is also
+/// looked for beside the ledger (where the default ledger sits), by file name.
 pub fn inputs(
     headers: &[(u64, &crate::ledger::Header)],
     overrides: &[PathBuf],
+    ledger_dir: Option<&Path>,
 ) -> anyhow::Result<Vec<InputCheck>> {
     let mut out: Vec<InputCheck> = Vec::new();
     let mut distinct: Vec<(u64, &str, &str, &str)> = Vec::new();
@@ -217,7 +221,13 @@ pub fn inputs(
             out.push(check);
             continue;
         }
-        let target = target.unwrap_or_else(|| PathBuf::from(path));
+        let target = target.unwrap_or_else(|| {
+            let p = PathBuf::from(path);
+            match (ledger_dir, p.file_name()) {
+                (Some(dir), Some(name)) if p.is_relative() && !p.exists() => dir.join(name),
+                _ => p,
+            }
+        });
         check.checked_path = Some(target.display().to_string());
         match sha256_file(&target) {
             Ok(Some(actual)) => {

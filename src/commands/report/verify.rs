@@ -14,7 +14,7 @@ pub(super) fn run(args: &ReportArgs) -> anyhow::Result<Code> {
     let chain = verify::chain(f)?;
     let view = View::open(&args.ledger)?;
     let headers: Vec<_> = view.runs.iter().map(|r| (r.line, &r.header)).collect();
-    let inputs = verify::inputs(&headers, &args.inputs)?;
+    let inputs = verify::inputs(&headers, &args.inputs, args.ledger.parent())?;
     let inputs_ok = inputs.iter().all(|c| c.result != "mismatch");
     let ok = chain.intact() && inputs_ok;
     if args.format == ReportFormat::Json {
