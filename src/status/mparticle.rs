@@ -143,10 +143,99 @@ impl ProfileApi {
         let p = match fetched {
             Fetched::Ok { .. } => Profile::Present,
             Fetched::Refused { status: 404, .. } => Profile::Deleted,
-            Fetched::Refused { status, reason, .. } => Profile::Unknown(Some(status), reason),
-            Fetched::GaveUp { reason, .. } => Profile::Unknown(None, reason),
+            // Error texts may quote the path: never let the MPID through to the ledger.
+            Fetched::Refused { status, reason, .. } => {
+                Profile::Unknown(Some(status), reason.replace(mpid, "<redacted>"))
+            }
+            Fetched::GaveUp { reason, .. } => {
+                Profile::Unknown(None, reason.replace(mpid, "<redacted>"))
+            }
             other => return Err(other),
         };
         Ok((p, attempts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::limiter::Limits;
+    use crate::engine::retry::RetryPolicy;
+    use crate::vendor::VendorKind;
+    use wiremock::matchers::{method, path, path_regex};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    async fn server(expires_in: u64) -> MockServer {
+        let s = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(
+                    serde_json::json!({"access_token": "t", "expires_in": expires_in}),
+                ),
+            )
+            .mount(&s)
+            .await;
+        Mock::given(method("GET"))
+            .and(path_regex("^/userprofile/v1/o/a/w/[0-9]+$"))
+            .respond_with(
+                ResponseTemplate::new(400)
+                    .set_body_json(serde_json::json!({"message": "bad mpid 123456 in request"})),
+            )
+            .mount(&s)
+            .await;
+        s
+    }
+
+    fn client(uri: &str) -> (ProfileApi, Poller) {
+        let cfg = ProfileApiConfig {
+            auth_url: format!("{uri}/token"),
+            base_url: uri.to_owned(),
+            org_id: "o".into(),
+            account_id: "a".into(),
+            workspace_id: "w".into(),
+            client_id: Secret::new("id"),
+            client_secret: Secret::new("secret"),
+        };
+        let limits = Limits {
+            requests: None,
+            items: None,
+            concurrency: 4,
+            concurrency_limited: false,
+        };
+        let retry = RetryPolicy::new(1, Duration::from_secs(1), 0.0);
+        let poller = Poller::new(
+            VendorKind::Mparticle,
+            limits,
+            retry,
+            Duration::from_secs(5),
+            None,
+        );
+        (ProfileApi::new(cfg), poller.unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_token_is_reused_until_it_expires_and_errors_never_quote_the_mpid() {
+        let s = server(28_800).await;
+        let (api, poller) = client(&s.uri());
+        for _ in 0..3 {
+            let (p, attempts) = api.lookup(&poller, "123456").await.unwrap();
+            assert_eq!(attempts, 1);
+            let Profile::Unknown(Some(400), msg) = p else {
+                panic!("{p:?}")
+            };
+            assert!(
+                !msg.contains("123456") && msg.contains("<redacted>"),
+                "{msg}"
+            );
+        }
+        assert_eq!(api.token_requests.load(Ordering::Relaxed), 1);
+
+        // A token that expires within the safety margin is renewed for the next lookup.
+        let s = server(30).await;
+        let (api, poller) = client(&s.uri());
+        api.lookup(&poller, "1").await.unwrap();
+        api.lookup(&poller, "2").await.unwrap();
+        assert_eq!(api.token_requests.load(Ordering::Relaxed), 2);
     }
 }
