@@ -28,6 +28,16 @@ use crate::vendor::{self, Adapter, JobState, Quota, Rate, VendorKind};
 enum Lookup {
     Job(Arc<dyn Adapter>),
     Profile(Arc<ProfileApi>),
+    /// Every job already has a terminal state in the ledger: nothing to send, so no
+    /// credentials are needed either.
+    Idle,
+}
+
+/// Whether any job lacks a terminal state in the ledger.
+fn has_open_jobs(g: &Group) -> bool {
+    g.jobs
+        .iter()
+        .any(|j| !j.recorded.as_ref().is_some_and(StatusCheck::is_terminal))
 }
 
 /// One group being polled, and what is known about each of its jobs.
@@ -103,10 +113,14 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     let mut tracked = Vec::new();
     for g in jobs::job_groups(&view, args.base_url.as_deref())? {
         let info = g.vendor.info();
-        let mut target = g.target()?;
-        target.credentials =
-            settings::load_credentials(g.vendor, args.credentials_file.as_deref())?;
-        let adapter = vendor::adapter(&target)?;
+        let lookup = if has_open_jobs(&g) {
+            let mut target = g.target()?;
+            target.credentials =
+                settings::load_credentials(g.vendor, args.credentials_file.as_deref())?;
+            Lookup::Job(vendor::adapter(&target)?)
+        } else {
+            Lookup::Idle
+        };
         let (limits, warnings) = limiter::resolve(
             &info.quota,
             info.default_concurrency,
@@ -119,7 +133,7 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
         )?;
         warn(&warnings, global);
         let poller = Poller::new(g.vendor, limits, retry.clone(), p.timeout, None)?;
-        tracked.push(new_tracked(g, Lookup::Job(adapter), poller));
+        tracked.push(new_tracked(g, lookup, poller));
     }
     let mut unverifiable = Vec::new();
     if args.verify.verify {
@@ -136,7 +150,12 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
         let (group, other) = jobs::mparticle_group(&view, &key, &base, &src)?;
         unverifiable = other;
         if let Some(g) = group {
-            let api = ProfileApi::new(profile_config(args, &base, &file_creds)?);
+            let lookup = if has_open_jobs(&g) {
+                let api = ProfileApi::new(profile_config(args, &base, &file_creds)?);
+                Lookup::Profile(Arc::new(api))
+            } else {
+                Lookup::Idle
+            };
             // The Profile API's own quota: 1500 requests/s.
             let quota = Quota {
                 requests: Some(Rate::per_second(1500)),
@@ -167,7 +186,7 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
                 p.timeout,
                 Some(hint),
             )?;
-            tracked.push(new_tracked(g, Lookup::Profile(Arc::new(api)), poller));
+            tracked.push(new_tracked(g, lookup, poller));
         }
     }
 
@@ -375,6 +394,7 @@ async fn poll_round(
             let lookup = match &t.lookup {
                 Lookup::Job(a) => Lookup::Job(a.clone()),
                 Lookup::Profile(p) => Lookup::Profile(p.clone()),
+                Lookup::Idle => Lookup::Idle,
             };
             let (vendor, check_id) = (t.group.vendor, check_id.to_owned());
             set.spawn(async move {
