@@ -75,6 +75,17 @@ fn watch_follows_lytics_jobs_to_done_and_records_each_state_change() {
     let (code, out, _) = run(status(&ledger).env_remove("LYTICS_API_TOKEN"));
     assert_eq!(code, Some(0), "{out}");
     assert!(sb.log().is_empty());
+
+    // Status records do not confuse resume: the same delete again sends nothing, and the
+    // chain still holds across delete, status and delete lines.
+    delete_lytics(&sb, dir.path(), "users.csv", &emails(12));
+    assert!(
+        sb.log().is_empty(),
+        "resume resent something: {:?}",
+        sb.log()
+    );
+    let (code, out, _) = run(bin().args(["report", "--verify", "--ledger"]).arg(&ledger));
+    assert_eq!(code, Some(0), "{out}");
 }
 
 #[test]
