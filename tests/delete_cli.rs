@@ -231,3 +231,49 @@ fn ctrl_c_stops_cleanly_and_prints_the_resume_command() {
     let recs = ledger_lines(&dir.path().join("ids.csv.ledger.jsonl"));
     assert_eq!(recs.last().unwrap()["reason"], "interrupted");
 }
+
+#[test]
+fn stdin_is_spooled_and_its_ledger_defaults_to_the_working_directory() {
+    let sb = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("customerid\n");
+    for v in customer_ids(150) {
+        csv.push_str(&v);
+        csv.push('\n');
+    }
+    let run = || {
+        let mut cmd = mparticle_cmd(&sb, Path::new("-"));
+        cmd.current_dir(dir.path())
+            .args(["--yes", "--json"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(csv.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["acknowledged"], 150);
+    let ledger = dir.path().join("cdp-purge-stdin.ledger.jsonl");
+    let recs = ledger_lines(&ledger);
+    assert_eq!(recs[0]["inputs"][0]["path"], "-");
+    // Same stdin again: everything is already done.
+    sb.clear_log();
+    let out = run();
+    assert_eq!(out.status.code(), Some(0));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["skipped_batches"], 2);
+    assert!(sb.log().is_empty());
+}

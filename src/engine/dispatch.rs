@@ -352,6 +352,9 @@ impl Inner {
             rec.error = ans.error.map(str::to_owned);
             rec.request_ids = ans.request_ids;
 
+            if ans.status.is_some_and(|s| s != 429) {
+                self.pacer.on_response(false);
+            }
             let (decision, settled, delay) = match ans.verdict {
                 Verdict::Items(outcomes) if outcomes.len() == n => {
                     let results = outcomes
@@ -384,7 +387,7 @@ impl Inner {
                         if self.cfg.limits.concurrency_limited {
                             self.inflight.lower();
                         } else {
-                            self.pacer.on_throttle();
+                            self.pacer.on_response(true);
                         }
                         // A 429 is account-wide: everyone waits.
                         self.pause.pause_for(self.cfg.retry.scaled(delay));

@@ -175,7 +175,7 @@ impl std::fmt::Display for Limits {
         for (name, b) in [("requests", self.requests), ("items", self.items)] {
             if let Some(b) = b {
                 parts.push(format!(
-                    "{name} {:.4}/s burst {} (quota {})",
+                    "{name} {}/s burst {} (quota {})",
                     trim_float(b.rate),
                     b.burst,
                     b.quota
@@ -193,20 +193,28 @@ fn trim_float(x: f64) -> f64 {
 
 /// Additive-increase / multiplicative-decrease on a rate factor in `[floor, 1]`.
 ///
+/// "Repeated" 429s cut the rate: at least [`Aimd::CUT_THRESHOLD`] of the last 64 responses
+/// were 429s, and at most one cut per [`Aimd::DECREASE_WINDOW`] (requests already in flight
+/// all get 429 for the same overload). An isolated 429 only pauses: a vendor that
+/// throttles one request in ten is not asking for a tenth of the rate, and cutting on each
+/// would collapse the rate to the floor.
+///
 /// Pure state machine over caller-supplied instants, so it is unit-testable without sleeping.
 #[derive(Debug, Clone)]
 pub struct Aimd {
     factor: f64,
     floor: f64,
+    /// The last 64 responses, newest in bit 0; a set bit is a 429.
+    recent: u64,
     last_decrease: Option<Instant>,
     last_change: Instant,
 }
 
 impl Aimd {
-    /// A 429 within this window of the previous cut does not cut again: concurrent requests
-    /// that were already in flight all get 429 for the same overload.
     pub const DECREASE_WINDOW: Duration = Duration::from_secs(1);
     pub const DECREASE: f64 = 0.7;
+    /// 429s among the last 64 responses that make a cut (20%).
+    pub const CUT_THRESHOLD: u32 = 13;
     /// Every clean interval adds this much (absolute) back, never above 1.
     pub const RECOVER_EVERY: Duration = Duration::from_secs(10);
     pub const RECOVER_STEP: f64 = 0.05;
@@ -215,6 +223,7 @@ impl Aimd {
         Self {
             factor: 1.0,
             floor: 0.05,
+            recent: 0,
             last_decrease: None,
             last_change: now,
         }
@@ -224,8 +233,12 @@ impl Aimd {
         self.factor
     }
 
-    /// A 429 arrived; returns true when the factor changed.
-    pub fn on_throttle(&mut self, now: Instant) -> bool {
+    /// A response arrived (`throttled`: it was a 429); returns true when the factor changed.
+    pub fn on_response(&mut self, now: Instant, throttled: bool) -> bool {
+        self.recent = (self.recent << 1) | u64::from(throttled);
+        if !throttled || self.recent.count_ones() < Self::CUT_THRESHOLD {
+            return false;
+        }
         if let Some(t) = self.last_decrease
             && now.saturating_duration_since(t) < Self::DECREASE_WINDOW
         {
@@ -238,7 +251,8 @@ impl Aimd {
         self.factor != before
     }
 
-    /// Time passed without 429s; returns true when the factor changed.
+    /// Time passed; every clean [`Aimd::RECOVER_EVERY`] since the last change adds
+    /// [`Aimd::RECOVER_STEP`]. Returns true when the factor changed.
     pub fn on_tick(&mut self, now: Instant) -> bool {
         if self.factor >= 1.0 {
             self.last_change = now;
@@ -316,15 +330,15 @@ impl Pacer {
         }
     }
 
-    /// The vendor answered 429: slow down (rate-limited vendors only). Returns the new factor
-    /// when it changed.
-    pub fn on_throttle(&self) -> Option<f64> {
+    /// A response arrived (`throttled`: a 429). Repeated 429s slow the pacer down.
+    /// Returns the new factor when it changed.
+    pub fn on_response(&self, throttled: bool) -> Option<f64> {
         if self.limits.requests.is_none() && self.limits.items.is_none() {
             return None;
         }
         let mut g = self.gates.lock().expect("pacer lock");
         let (gates, aimd) = &mut *g;
-        if aimd.on_throttle(Instant::now()) {
+        if aimd.on_response(Instant::now(), throttled) {
             *gates = Self::build(&self.limits, aimd.factor());
             Some(aimd.factor())
         } else {
@@ -456,18 +470,28 @@ mod tests {
     }
 
     #[test]
-    fn aimd_cuts_once_per_window_and_recovers_slowly() {
+    fn aimd_ignores_isolated_429s_cuts_on_repeated_ones_and_recovers_slowly() {
         let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
         let mut a = Aimd::new(t0);
-        assert!(a.on_throttle(t0));
+        // One response in ten throttled, for a long time: pauses, but no cut.
+        for i in 0..2000u64 {
+            assert!(!a.on_response(ms(i * 10), i % 10 == 0));
+        }
+        assert_eq!(a.factor(), 1.0);
+        // Everything in flight comes back 429: one cut for the burst.
+        let mut cuts = 0;
+        for i in 0..30u64 {
+            cuts += u32::from(a.on_response(ms(30_000 + i), true));
+        }
+        assert_eq!(cuts, 1);
         assert!((a.factor() - 0.7).abs() < 1e-9);
-        // Same overload, other in-flight requests: no second cut.
-        assert!(!a.on_throttle(t0 + Duration::from_millis(300)));
-        assert!(a.on_throttle(t0 + Duration::from_millis(1500)));
+        // Still throttled a second later: another cut.
+        assert!(a.on_response(ms(31_500), true));
         assert!((a.factor() - 0.49).abs() < 1e-9);
         // Not yet 10 clean seconds.
-        assert!(!a.on_tick(t0 + Duration::from_secs(9)));
-        assert!(a.on_tick(t0 + Duration::from_millis(11_600)));
+        assert!(!a.on_tick(ms(40_000)));
+        assert!(a.on_tick(ms(41_600)));
         assert!((a.factor() - 0.54).abs() < 1e-9);
         // Long quiet: back to 1.0, never above.
         assert!(a.on_tick(t0 + Duration::from_secs(1000)));
@@ -475,8 +499,8 @@ mod tests {
         assert!(!a.on_tick(t0 + Duration::from_secs(2000)));
         // Never below the floor.
         let mut b = Aimd::new(t0);
-        for i in 0..100 {
-            b.on_throttle(t0 + Duration::from_secs(2 * i));
+        for i in 0..10_000u64 {
+            b.on_response(ms(i * 100), true);
         }
         assert!(b.factor() >= 0.05);
     }

@@ -163,7 +163,7 @@ impl Poller {
                     let delay = self.retry.delay(attempt, retry_after, fastrand::f64());
                     if throttled {
                         self.stats.throttled.fetch_add(1, Ordering::Relaxed);
-                        self.pacer.on_throttle();
+                        self.pacer.on_response(true);
                         // Account-wide, as for deletions: everyone waits.
                         self.pause.pause_for(self.retry.scaled(delay));
                     }
@@ -226,6 +226,10 @@ impl Poller {
             Err(e) => return transport(&e),
         };
         let status = resp.status().as_u16();
+        if status != 429 {
+            // Only repeated 429s slow the pacer; any other answer counts as a clean one.
+            self.pacer.on_response(false);
+        }
         let headers = resp.headers().clone();
         let body = match resp.bytes().await {
             Ok(b) => b.to_vec(),
