@@ -40,7 +40,7 @@ impl Out {
 
 fn cdp(args: &[&str], stdin: Option<&[u8]>) -> Out {
     let mut cmd = Command::cargo_bin("cdp-purge").expect("binary is built");
-    cmd.args(args);
+    cmd.args(args).timeout(std::time::Duration::from_secs(60));
     if let Some(input) = stdin {
         cmd.write_stdin(input.to_vec());
     }
@@ -300,6 +300,17 @@ fn headerless_file_mistaken_for_header_does_not_leak_the_first_row() {
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("--no-header"), "{}", out.stderr);
     out.assert_hides(&EMAILS);
+    // Without --column, the first row would be taken as the header: refused too.
+    let f_str = f.to_str().unwrap();
+    let out = cdp(
+        &[
+            "plan", "--vendor", "lytics", "--field", "email", "-i", f_str, "--json",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(out.stderr.contains("--no-header"), "{}", out.stderr);
+    out.assert_hides(&EMAILS);
     // ... and with --no-header it reads both rows.
     let f = f.to_str().unwrap();
     let v = cdp(
@@ -334,6 +345,12 @@ fn malformed_json_names_line_and_column() {
     assert!(out.stderr.contains("line 3, column 21"), "{}", out.stderr);
     assert!(out.stderr.contains("hint:"), "{}", out.stderr);
     out.assert_hides(&EMAILS);
+
+    // Leading blank lines still count.
+    let f = write(dir.path(), "lead.json", b"\n\n  [\"alice@example.com\" 1]");
+    let out = plan(&f, &[]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("line 3, column 24"), "{}", out.stderr);
 
     let f = write(dir.path(), "cut.json", b"[\"alice@example.com\", \"bo");
     let out = plan(&f, &[]);
@@ -563,4 +580,26 @@ fn text_plan_shows_counts_not_values() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("kept         2"), "{}", out.stdout);
     out.assert_hides(&EMAILS);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_is_read_once_from_the_start() {
+    // `-i <(zcat list.csv.gz)` hands over a pipe: nothing may read it ahead of the parser.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("ids.csv");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            std::fs::write(&fifo, "email\nalice@example.com\nbob@example.org\n")
+        })
+    };
+    let v = plan(&fifo, &[]).assert_hides(&EMAILS).json();
+    writer.join().unwrap().expect("the whole input was read");
+    assert_eq!(counts(&v), (2, 2, 0, 0, 1));
 }

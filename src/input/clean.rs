@@ -9,12 +9,9 @@ use std::sync::mpsc::SyncSender;
 
 use xxhash_rust::xxh3::xxh3_128;
 
-use super::dedupe::HashSet128;
+use super::validate::{Rule, invalid};
 use super::{ColumnSel, IntakeSpec, KindSource, Reject, RejectReason};
 use crate::batch::Item;
-
-/// Longest identifier accepted by validation, in bytes.
-pub const MAX_VALUE_BYTES: usize = 1024;
 
 /// One cell as a reader found it.
 #[derive(Debug, Clone)]
@@ -37,145 +34,6 @@ pub(crate) fn column_label(sel: &ColumnSel) -> String {
         ColumnSel::Whole => "value".to_owned(),
     }
 }
-
-/// What validation a kind gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Rule {
-    Email,
-    Mpid,
-    Plain,
-}
-
-impl Rule {
-    fn for_kind(kind: &str) -> Self {
-        if kind.eq_ignore_ascii_case("mpid") {
-            Rule::Mpid
-        } else if kind
-            .as_bytes()
-            .windows(5)
-            .any(|w| w.eq_ignore_ascii_case(b"email"))
-        {
-            Rule::Email
-        } else {
-            Rule::Plain
-        }
-    }
-}
-
-/// Why `v` is not a valid identifier of its kind; never mentions the value itself.
-fn invalid(rule: Rule, v: &str) -> Option<&'static str> {
-    if v.len() > MAX_VALUE_BYTES {
-        return Some("longer than 1024 bytes");
-    }
-    if v.is_ascii() {
-        // The common case, in as few passes over the bytes as possible.
-        let b = v.as_bytes();
-        if b.iter()
-            .fold(false, |acc, &c| acc | (c < 0x20) | (c == 0x7f))
-        {
-            return Some("contains a control character");
-        }
-        return match rule {
-            Rule::Plain => None,
-            Rule::Mpid => mpid_problem(v),
-            Rule::Email => email_problem_ascii(b),
-        };
-    }
-    if v.chars().any(char::is_control) {
-        return Some("contains a control character");
-    }
-    match rule {
-        Rule::Plain => None,
-        Rule::Mpid => mpid_problem(v),
-        Rule::Email => email_problem(v),
-    }
-}
-
-/// [`email_problem`] for ASCII without control characters (so the only whitespace is ' '):
-/// the same checks in the same order, in one pass plus one over the domain.
-fn email_problem_ascii(b: &[u8]) -> Option<&'static str> {
-    if b.len() > 254 {
-        return Some("email longer than 254 bytes");
-    }
-    let (mut first_at, mut ats, mut space) = (None, 0u32, false);
-    for (i, &c) in b.iter().enumerate() {
-        if c == b'@' {
-            ats += 1;
-            first_at.get_or_insert(i);
-        }
-        space |= c == b' ';
-    }
-    if space {
-        return Some("email contains whitespace");
-    }
-    let Some(at) = first_at else {
-        return Some("email has no @");
-    };
-    if ats > 1 {
-        return Some("email has more than one @");
-    }
-    if at == 0 {
-        return Some("email has an empty local part");
-    }
-    if at > 64 {
-        return Some("email local part longer than 64 bytes");
-    }
-    let domain = &b[at + 1..];
-    let (mut dots, mut empty_label, mut prev_dot) = (0u32, false, true);
-    for &c in domain {
-        let dot = c == b'.';
-        dots += u32::from(dot);
-        empty_label |= dot & prev_dot;
-        prev_dot = dot;
-    }
-    if dots == 0 {
-        return Some("email domain has no dot");
-    }
-    if empty_label || prev_dot {
-        return Some("email domain has an empty label");
-    }
-    None
-}
-
-fn mpid_problem(v: &str) -> Option<&'static str> {
-    let digits = v.strip_prefix('-').unwrap_or(v);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Some("an mpid must be a whole number (digits, optional leading -)");
-    }
-    if v.parse::<i64>().is_err() {
-        return Some("an mpid must fit in a signed 64-bit integer");
-    }
-    None
-}
-
-fn email_problem(v: &str) -> Option<&'static str> {
-    if v.len() > 254 {
-        return Some("email longer than 254 bytes");
-    }
-    if v.chars().any(char::is_whitespace) {
-        return Some("email contains whitespace");
-    }
-    let Some((local, domain)) = v.split_once('@') else {
-        return Some("email has no @");
-    };
-    if domain.contains('@') {
-        return Some("email has more than one @");
-    }
-    if local.is_empty() {
-        return Some("email has an empty local part");
-    }
-    if local.len() > 64 {
-        return Some("email local part longer than 64 bytes");
-    }
-    if !domain.contains('.') {
-        return Some("email domain has no dot");
-    }
-    if domain.starts_with('.') || domain.ends_with('.') || domain.contains("..") {
-        return Some("email domain has an empty label");
-    }
-    None
-}
-
 /// All reason codes, in the order of [`reason_index`].
 const CODES: [&str; 9] = [
     "null",
@@ -241,7 +99,7 @@ pub(crate) enum Event {
 
 /// Events per message between the two sides: big enough that channel costs vanish, small
 /// enough that memory stays flat.
-const CHUNK: usize = 1024;
+pub(crate) const CHUNK: usize = 1024;
 
 /// The receiving side went away (it failed and reported its own error).
 #[derive(Debug, thiserror::Error)]
@@ -299,7 +157,8 @@ pub(crate) struct ReadCounts {
     pub rejected: BTreeMap<String, u64>,
 }
 
-/// The reading side: cleans rows and sends [`Event`]s to a [`Dedup`] on another thread.
+/// The reading side: cleans rows and sends [`Event`]s to a
+/// [`Dedup`](super::dedupe::Dedup) on another thread.
 pub(crate) struct Cleaner {
     cfg: Config,
     sink: Out,
@@ -498,75 +357,6 @@ impl Cleaner {
         })
     }
 }
-
-/// How far ahead of an insert its de-dup slot is prefetched.
-const PREFETCH_AHEAD: usize = 16;
-
-/// The de-duplicating side: owns the hash set and calls the callbacks, in input order.
-pub(crate) struct Dedup<'c> {
-    on_item: &'c mut dyn FnMut(Item) -> anyhow::Result<()>,
-    on_reject: &'c mut dyn FnMut(&Reject) -> anyhow::Result<()>,
-    seen: HashSet128,
-    ahead: Vec<u128>,
-    pub kept: u64,
-    pub duplicates: u64,
-}
-
-impl<'c> Dedup<'c> {
-    pub fn new(
-        on_item: &'c mut dyn FnMut(Item) -> anyhow::Result<()>,
-        on_reject: &'c mut dyn FnMut(&Reject) -> anyhow::Result<()>,
-    ) -> Self {
-        Self {
-            on_item,
-            on_reject,
-            seen: HashSet128::new(),
-            ahead: Vec::with_capacity(CHUNK),
-            kept: 0,
-            duplicates: 0,
-        }
-    }
-
-    /// Size the de-dup set for about `rows` rows (an estimate; it grows if needed).
-    pub fn reserve(&mut self, rows: u64) {
-        // Beyond this the estimate is more likely wrong than the file that large.
-        const MAX: u64 = 1 << 27;
-        self.seen.reserve(rows.min(MAX) as usize);
-    }
-
-    pub fn consume(&mut self, chunk: Vec<Event>) -> anyhow::Result<()> {
-        // Every insert into a set far larger than the caches is a miss; prefetching a few
-        // inserts ahead overlaps them.
-        self.ahead.clear();
-        self.ahead.extend(chunk.iter().filter_map(|e| match e {
-            Event::Kept(h, _) => Some(*h),
-            Event::Rejected(_) => None,
-        }));
-        for &h in self.ahead.iter().take(PREFETCH_AHEAD) {
-            self.seen.prefetch(h);
-        }
-        let mut next = PREFETCH_AHEAD;
-        for e in chunk {
-            match e {
-                Event::Rejected(r) => (self.on_reject)(&r)?,
-                Event::Kept(h, item) => {
-                    if let Some(&later) = self.ahead.get(next) {
-                        self.seen.prefetch(later);
-                    }
-                    next += 1;
-                    if self.seen.insert(h) {
-                        self.kept += 1;
-                        (self.on_item)(item)?;
-                    } else {
-                        self.duplicates += 1;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -587,119 +377,5 @@ mod tests {
         for r in &all {
             assert_eq!(CODES[reason_index(r)], r.code());
         }
-    }
-
-    #[test]
-    fn email_rules() {
-        let ok = ["a@b.co", "first.last+tag@sub.example.org", "ü@bücher.de"];
-        for e in ok {
-            assert_eq!(invalid(Rule::Email, e), None, "{e}");
-        }
-        let bad = [
-            ("nobody", "email has no @"),
-            ("a@@b.com", "email has more than one @"),
-            ("a@b@c.com", "email has more than one @"),
-            ("@b.com", "email has an empty local part"),
-            ("a@localhost", "email domain has no dot"),
-            ("a@.com", "email domain has an empty label"),
-            ("a@b.com.", "email domain has an empty label"),
-            ("a@b..com", "email domain has an empty label"),
-            ("a b@c.com", "email contains whitespace"),
-            ("a\u{a0}b@c.com", "email contains whitespace"),
-            ("a\0b@c.com", "contains a control character"),
-        ];
-        for (e, why) in bad {
-            assert_eq!(invalid(Rule::Email, e), Some(why), "{e:?}");
-        }
-        let long_local = format!("{}@b.com", "x".repeat(65));
-        assert_eq!(
-            invalid(Rule::Email, &long_local),
-            Some("email local part longer than 64 bytes")
-        );
-        let long = format!("a@{}.com", "x".repeat(260));
-        assert_eq!(
-            invalid(Rule::Email, &long),
-            Some("email longer than 254 bytes")
-        );
-    }
-
-    #[test]
-    fn ascii_fast_path_agrees_with_the_general_rules() {
-        let cases = [
-            "a@b.co",
-            "nobody",
-            "a@@b.com",
-            "@b.com",
-            "a@localhost",
-            "a@.com",
-            "a@b.com.",
-            "a@b..com",
-            "a b@c.com",
-            "a@b",
-            "x@y.z",
-            ".a@b.c",
-            "a@b.c.",
-            "a@",
-            "@",
-            "",
-        ];
-        for c in cases {
-            assert_eq!(email_problem_ascii(c.as_bytes()), email_problem(c), "{c:?}");
-        }
-        let long_local = format!("{}@b.com", "x".repeat(65));
-        let long = format!("a@{}.com", "x".repeat(260));
-        for c in [long_local, long] {
-            assert_eq!(email_problem_ascii(c.as_bytes()), email_problem(&c));
-        }
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn ascii_fast_path_agrees_on_random_input(v in "[ab@. ]{0,12}") {
-            proptest::prop_assert_eq!(email_problem_ascii(v.as_bytes()), email_problem(&v));
-        }
-    }
-
-    #[test]
-    fn mpid_rules() {
-        for ok in [
-            "1",
-            "-1",
-            "9223372036854775807",
-            "-9223372036854775808",
-            "007",
-        ] {
-            assert_eq!(invalid(Rule::Mpid, ok), None, "{ok}");
-        }
-        for bad in [
-            "1.2E+18",
-            "1.5",
-            "9223372036854775808",
-            "-9223372036854775809",
-            "+5",
-            "-",
-            "12a",
-            "0x10",
-        ] {
-            assert!(invalid(Rule::Mpid, bad).is_some(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn kinds_pick_rules() {
-        assert_eq!(Rule::for_kind("email"), Rule::Email);
-        assert_eq!(Rule::for_kind("$Email"), Rule::Email);
-        assert_eq!(Rule::for_kind("other_email_address"), Rule::Email);
-        assert_eq!(Rule::for_kind("MPID"), Rule::Mpid);
-        assert_eq!(Rule::for_kind("customerid"), Rule::Plain);
-        assert_eq!(
-            invalid(Rule::Plain, &"x".repeat(1025)),
-            Some("longer than 1024 bytes")
-        );
-        assert_eq!(invalid(Rule::Plain, &"x".repeat(1024)), None);
-        assert_eq!(
-            invalid(Rule::Plain, "a\u{85}b"),
-            Some("contains a control character")
-        );
     }
 }

@@ -119,6 +119,19 @@ impl Layout {
         });
         let names = names.as_deref();
         let value = resolve(&spec.column, "--column", names, file)?;
+        // Selecting by position, a headerless file would silently lose its first identifier
+        // to the "header"; refuse when that cell looks like data.
+        if !matches!(spec.column, ColumnSel::Name(_))
+            && names
+                .and_then(|n| n.get(value))
+                .is_some_and(|h| looks_like_data(h))
+        {
+            return Err(UserError::usage(format!(
+                "the first row of {file} looks like an identifier, not a header"
+            ))
+            .with_hint("pass --no-header if the file has no header row")
+            .into());
+        }
         let kind = match &spec.kind {
             KindSource::Fixed(_) => None,
             KindSource::Column(sel) => Some(resolve(sel, "--id-type-column", names, file)?),

@@ -11,6 +11,13 @@
 //! enough for transparent huge pages (asked for with `madvise` on Linux), callers can
 //! [`HashSet128::prefetch`] a few inserts ahead, and [`HashSet128::reserve`] sizes the table
 //! once from an estimate instead of growing it step by step.
+//!
+//! `Dedup` is the pipeline stage around the set: it receives cleaned rows in order,
+//! drops repeats and runs the caller's callbacks.
+
+use super::Reject;
+use super::clean::{CHUNK, Event};
+use crate::batch::Item;
 
 const SHARD_BITS: u32 = 4;
 const SHARDS: usize = 1 << SHARD_BITS;
@@ -189,6 +196,74 @@ impl HashSet128 {
     /// Bytes held by the tables (for tests and diagnostics).
     pub fn allocated_bytes(&self) -> usize {
         self.shards.iter().map(|s| s.slots.capacity() * 16).sum()
+    }
+}
+
+/// How far ahead of an insert its de-dup slot is prefetched.
+const PREFETCH_AHEAD: usize = 16;
+
+/// The de-duplicating side: owns the hash set and calls the callbacks, in input order.
+pub(crate) struct Dedup<'c> {
+    on_item: &'c mut dyn FnMut(Item) -> anyhow::Result<()>,
+    on_reject: &'c mut dyn FnMut(&Reject) -> anyhow::Result<()>,
+    seen: HashSet128,
+    ahead: Vec<u128>,
+    pub kept: u64,
+    pub duplicates: u64,
+}
+
+impl<'c> Dedup<'c> {
+    pub fn new(
+        on_item: &'c mut dyn FnMut(Item) -> anyhow::Result<()>,
+        on_reject: &'c mut dyn FnMut(&Reject) -> anyhow::Result<()>,
+    ) -> Self {
+        Self {
+            on_item,
+            on_reject,
+            seen: HashSet128::new(),
+            ahead: Vec::with_capacity(CHUNK),
+            kept: 0,
+            duplicates: 0,
+        }
+    }
+
+    /// Size the de-dup set for about `rows` rows (an estimate; it grows if needed).
+    pub fn reserve(&mut self, rows: u64) {
+        // Beyond this the estimate is more likely wrong than the file that large.
+        const MAX: u64 = 1 << 27;
+        self.seen.reserve(rows.min(MAX) as usize);
+    }
+
+    pub fn consume(&mut self, chunk: Vec<Event>) -> anyhow::Result<()> {
+        // Every insert into a set far larger than the caches is a miss; prefetching a few
+        // inserts ahead overlaps them.
+        self.ahead.clear();
+        self.ahead.extend(chunk.iter().filter_map(|e| match e {
+            Event::Kept(h, _) => Some(*h),
+            Event::Rejected(_) => None,
+        }));
+        for &h in self.ahead.iter().take(PREFETCH_AHEAD) {
+            self.seen.prefetch(h);
+        }
+        let mut next = PREFETCH_AHEAD;
+        for e in chunk {
+            match e {
+                Event::Rejected(r) => (self.on_reject)(&r)?,
+                Event::Kept(h, item) => {
+                    if let Some(&later) = self.ahead.get(next) {
+                        self.seen.prefetch(later);
+                    }
+                    next += 1;
+                    if self.seen.insert(h) {
+                        self.kept += 1;
+                        (self.on_item)(item)?;
+                    } else {
+                        self.duplicates += 1;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -252,9 +252,12 @@ fn short(e: &serde_json::Error) -> String {
     }
 }
 
-fn json_error(name: &str, e: serde_json::Error) -> anyhow::Error {
+fn json_error(name: &str, e: serde_json::Error, skipped: &Skipped) -> anyhow::Error {
     use serde_json::error::Category;
-    let (line, col) = (e.line(), e.column());
+    let (line, col) = match e.line() {
+        1 => (1 + skipped.lines, e.column() + skipped.cols),
+        l => (l + skipped.lines, e.column()),
+    };
     match e.classify() {
         Category::Io => read_error(name, &std::io::Error::from(e)),
         Category::Data => UserError::usage(format!(
@@ -303,14 +306,31 @@ impl<'de, F: FnMut(u64, &RawValue) -> anyhow::Result<()>> Visitor<'de> for Eleme
     }
 }
 
-/// True when only whitespace is left.
-fn at_end(r: &mut dyn BufRead) -> std::io::Result<bool> {
+/// Leading whitespace consumed before parsing, so error positions can be put back in terms
+/// of the file.
+#[derive(Default)]
+struct Skipped {
+    lines: usize,
+    /// Columns skipped on the line where parsing started.
+    cols: usize,
+}
+
+/// Consume leading whitespace; true when nothing else is left (an empty file).
+fn skip_space(r: &mut dyn BufRead, skipped: &mut Skipped) -> std::io::Result<bool> {
     loop {
         let buf = r.fill_buf()?;
         if buf.is_empty() {
             return Ok(true);
         }
         let ws = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        for &b in &buf[..ws] {
+            if b == b'\n' {
+                skipped.lines += 1;
+                skipped.cols = 0;
+            } else {
+                skipped.cols += 1;
+            }
+        }
         let all = ws == buf.len();
         r.consume(ws);
         if !all {
@@ -329,7 +349,8 @@ pub(crate) fn read_array(
 ) -> anyhow::Result<()> {
     let io = |e: std::io::Error| read_error(name, &e);
     skip_bom(&mut *input).map_err(io)?;
-    if at_end(&mut *input).map_err(io)? {
+    let mut skipped = Skipped::default();
+    if skip_space(&mut *input, &mut skipped).map_err(io)? {
         return Ok(()); // an empty file has no rows
     }
     let sels = Selectors::new(spec);
@@ -343,7 +364,8 @@ pub(crate) fn read_array(
     if let Some(e) = failure {
         return Err(e);
     }
-    res.and_then(|()| de.end()).map_err(|e| json_error(name, e))
+    res.and_then(|()| de.end())
+        .map_err(|e| json_error(name, e, &skipped))
 }
 
 /// Read NDJSON / JSON Lines; rows are line numbers; blank lines are skipped.

@@ -14,6 +14,7 @@ mod csv;
 pub mod dedupe;
 mod json;
 mod source;
+mod validate;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -24,7 +25,7 @@ use crate::batch::Item;
 use crate::cli::Format;
 use crate::exit::UserError;
 
-pub use clean::MAX_VALUE_BYTES;
+pub use validate::MAX_VALUE_BYTES;
 
 /// Which column/key holds a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,7 +184,7 @@ pub fn run(
     on_reject: &mut dyn FnMut(&Reject) -> anyhow::Result<()>,
 ) -> anyhow::Result<IntakeStats> {
     check_stdin_once(spec)?;
-    let mut dedup = clean::Dedup::new(on_item, on_reject);
+    let mut dedup = dedupe::Dedup::new(on_item, on_reject);
     dedup.reserve(
         spec.inputs
             .iter()

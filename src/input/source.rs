@@ -141,8 +141,14 @@ pub(crate) fn estimate_rows(path: &Path, stdin_spool: Option<&Path>) -> Option<u
         (true, None) => return None,
         (false, _) => path,
     };
+    // Only regular files, checked without opening: reading the head of a pipe or FIFO
+    // (`-i <(zcat ...)`) would consume it.
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let size = meta.len();
     let mut f = std::fs::File::open(path).ok()?;
-    let size = f.metadata().ok()?.len();
     let mut head = vec![0u8; 1 << 20];
     let n = read_up_to(&mut f, &mut head).ok()?;
     if head[..n].starts_with(&[0x1f, 0x8b]) {

@@ -1,0 +1,261 @@
+//! Per-kind validation of cleaned identifiers. Reasons never quote the value.
+
+/// Longest identifier accepted by validation, in bytes.
+pub const MAX_VALUE_BYTES: usize = 1024;
+
+/// What validation a kind gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rule {
+    Email,
+    Mpid,
+    Plain,
+}
+
+impl Rule {
+    pub(crate) fn for_kind(kind: &str) -> Self {
+        if kind.eq_ignore_ascii_case("mpid") {
+            Rule::Mpid
+        } else if kind
+            .as_bytes()
+            .windows(5)
+            .any(|w| w.eq_ignore_ascii_case(b"email"))
+        {
+            Rule::Email
+        } else {
+            Rule::Plain
+        }
+    }
+}
+
+/// Why `v` is not a valid identifier of its kind; never mentions the value itself.
+pub(crate) fn invalid(rule: Rule, v: &str) -> Option<&'static str> {
+    if v.len() > MAX_VALUE_BYTES {
+        return Some("longer than 1024 bytes");
+    }
+    if v.is_ascii() {
+        // The common case, in as few passes over the bytes as possible.
+        let b = v.as_bytes();
+        if b.iter()
+            .fold(false, |acc, &c| acc | (c < 0x20) | (c == 0x7f))
+        {
+            return Some("contains a control character");
+        }
+        return match rule {
+            Rule::Plain => None,
+            Rule::Mpid => mpid_problem(v),
+            Rule::Email => email_problem_ascii(b),
+        };
+    }
+    if v.chars().any(char::is_control) {
+        return Some("contains a control character");
+    }
+    match rule {
+        Rule::Plain => None,
+        Rule::Mpid => mpid_problem(v),
+        Rule::Email => email_problem(v),
+    }
+}
+
+/// [`email_problem`] for ASCII without control characters (so the only whitespace is ' '):
+/// the same checks in the same order, in one pass plus one over the domain.
+fn email_problem_ascii(b: &[u8]) -> Option<&'static str> {
+    if b.len() > 254 {
+        return Some("email longer than 254 bytes");
+    }
+    let (mut first_at, mut ats, mut space) = (None, 0u32, false);
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'@' {
+            ats += 1;
+            first_at.get_or_insert(i);
+        }
+        space |= c == b' ';
+    }
+    if space {
+        return Some("email contains whitespace");
+    }
+    let Some(at) = first_at else {
+        return Some("email has no @");
+    };
+    if ats > 1 {
+        return Some("email has more than one @");
+    }
+    if at == 0 {
+        return Some("email has an empty local part");
+    }
+    if at > 64 {
+        return Some("email local part longer than 64 bytes");
+    }
+    let domain = &b[at + 1..];
+    let (mut dots, mut empty_label, mut prev_dot) = (0u32, false, true);
+    for &c in domain {
+        let dot = c == b'.';
+        dots += u32::from(dot);
+        empty_label |= dot & prev_dot;
+        prev_dot = dot;
+    }
+    if dots == 0 {
+        return Some("email domain has no dot");
+    }
+    if empty_label || prev_dot {
+        return Some("email domain has an empty label");
+    }
+    None
+}
+
+fn mpid_problem(v: &str) -> Option<&'static str> {
+    let digits = v.strip_prefix('-').unwrap_or(v);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Some("an mpid must be a whole number (digits, optional leading -)");
+    }
+    if v.parse::<i64>().is_err() {
+        return Some("an mpid must fit in a signed 64-bit integer");
+    }
+    None
+}
+
+fn email_problem(v: &str) -> Option<&'static str> {
+    if v.len() > 254 {
+        return Some("email longer than 254 bytes");
+    }
+    if v.chars().any(char::is_whitespace) {
+        return Some("email contains whitespace");
+    }
+    let Some((local, domain)) = v.split_once('@') else {
+        return Some("email has no @");
+    };
+    if domain.contains('@') {
+        return Some("email has more than one @");
+    }
+    if local.is_empty() {
+        return Some("email has an empty local part");
+    }
+    if local.len() > 64 {
+        return Some("email local part longer than 64 bytes");
+    }
+    if !domain.contains('.') {
+        return Some("email domain has no dot");
+    }
+    if domain.starts_with('.') || domain.ends_with('.') || domain.contains("..") {
+        return Some("email domain has an empty label");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_rules() {
+        let ok = ["a@b.co", "first.last+tag@sub.example.org", "ü@bücher.de"];
+        for e in ok {
+            assert_eq!(invalid(Rule::Email, e), None, "{e}");
+        }
+        let bad = [
+            ("nobody", "email has no @"),
+            ("a@@b.com", "email has more than one @"),
+            ("a@b@c.com", "email has more than one @"),
+            ("@b.com", "email has an empty local part"),
+            ("a@localhost", "email domain has no dot"),
+            ("a@.com", "email domain has an empty label"),
+            ("a@b.com.", "email domain has an empty label"),
+            ("a@b..com", "email domain has an empty label"),
+            ("a b@c.com", "email contains whitespace"),
+            ("a\u{a0}b@c.com", "email contains whitespace"),
+            ("a\0b@c.com", "contains a control character"),
+        ];
+        for (e, why) in bad {
+            assert_eq!(invalid(Rule::Email, e), Some(why), "{e:?}");
+        }
+        let long_local = format!("{}@b.com", "x".repeat(65));
+        assert_eq!(
+            invalid(Rule::Email, &long_local),
+            Some("email local part longer than 64 bytes")
+        );
+        let long = format!("a@{}.com", "x".repeat(260));
+        assert_eq!(
+            invalid(Rule::Email, &long),
+            Some("email longer than 254 bytes")
+        );
+    }
+
+    #[test]
+    fn ascii_fast_path_agrees_with_the_general_rules() {
+        let cases = [
+            "a@b.co",
+            "nobody",
+            "a@@b.com",
+            "@b.com",
+            "a@localhost",
+            "a@.com",
+            "a@b.com.",
+            "a@b..com",
+            "a b@c.com",
+            "a@b",
+            "x@y.z",
+            ".a@b.c",
+            "a@b.c.",
+            "a@",
+            "@",
+            "",
+        ];
+        for c in cases {
+            assert_eq!(email_problem_ascii(c.as_bytes()), email_problem(c), "{c:?}");
+        }
+        let long_local = format!("{}@b.com", "x".repeat(65));
+        let long = format!("a@{}.com", "x".repeat(260));
+        for c in [long_local, long] {
+            assert_eq!(email_problem_ascii(c.as_bytes()), email_problem(&c));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ascii_fast_path_agrees_on_random_input(v in "[ab@. ]{0,12}") {
+            proptest::prop_assert_eq!(email_problem_ascii(v.as_bytes()), email_problem(&v));
+        }
+    }
+
+    #[test]
+    fn mpid_rules() {
+        for ok in [
+            "1",
+            "-1",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "007",
+        ] {
+            assert_eq!(invalid(Rule::Mpid, ok), None, "{ok}");
+        }
+        for bad in [
+            "1.2E+18",
+            "1.5",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "+5",
+            "-",
+            "12a",
+            "0x10",
+        ] {
+            assert!(invalid(Rule::Mpid, bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn kinds_pick_rules() {
+        assert_eq!(Rule::for_kind("email"), Rule::Email);
+        assert_eq!(Rule::for_kind("$Email"), Rule::Email);
+        assert_eq!(Rule::for_kind("other_email_address"), Rule::Email);
+        assert_eq!(Rule::for_kind("MPID"), Rule::Mpid);
+        assert_eq!(Rule::for_kind("customerid"), Rule::Plain);
+        assert_eq!(
+            invalid(Rule::Plain, &"x".repeat(1025)),
+            Some("longer than 1024 bytes")
+        );
+        assert_eq!(invalid(Rule::Plain, &"x".repeat(1024)), None);
+        assert_eq!(
+            invalid(Rule::Plain, "a\u{85}b"),
+            Some("contains a control character")
+        );
+    }
+}
