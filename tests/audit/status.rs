@@ -240,3 +240,26 @@ fn vendors_without_a_status_api_are_accepted_with_their_documented_delay() {
         "{out}"
     );
 }
+
+#[test]
+fn the_ledger_header_names_the_host_and_base_url_overrides_it() {
+    let first = sandbox(0);
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = delete_lytics(&first, dir.path(), "users.csv", &emails(2));
+    first.clear_log();
+    let second = sandbox(0);
+    let (code, out, _) = run(status(&ledger)
+        .args(["--base-url", &second.base_url()])
+        .arg("--json"));
+    // The second fake never queued these IDs: 404 for each, recorded as errors.
+    assert_eq!(code, Some(1), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["groups"][0]["errors"], 2);
+    assert_eq!(v["groups"][0]["endpoint"], second.base_url());
+    assert!(first.log().is_empty());
+    assert_eq!(second.log().len(), 2);
+    // Without the override: the host the delete run talked to.
+    let (code, _, _) = run(&mut status(&ledger));
+    assert_eq!(code, Some(0));
+    assert_eq!(first.log().len(), 2);
+}
