@@ -449,7 +449,8 @@ Examples:
       --workspace-id 3 -i mpids.csv --column mpid
 
 Exit status: 0 when every polled job finished and succeeded; 1 when some are still pending
-(Lytics `secondary` is not done) or failed; 3 when the vendor refused the credentials.";
+(Lytics `secondary` is not done) or failed; 3 when the vendor refused the credentials; 4 when
+only rate limits (429) kept status from an answer.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
@@ -474,7 +475,7 @@ pub struct ReportArgs {
     #[arg(long, value_name = "VALUE")]
     pub lookup: Vec<String>,
 
-    /// Like --lookup, one value per line
+    /// Like --lookup, one value per line (keeps the values out of shell history and `ps`)
     #[arg(long, value_name = "FILE")]
     pub lookup_file: Option<PathBuf>,
 
