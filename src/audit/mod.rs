@@ -117,3 +117,13 @@ pub fn state_rank(state: &str) -> (usize, &str) {
         state,
     )
 }
+
+/// `secondary 2, done 118`: counts in lifecycle order.
+pub fn format_counts<K: AsRef<str>>(m: &std::collections::BTreeMap<K, u64>) -> String {
+    let mut v: Vec<(&str, u64)> = m.iter().map(|(k, n)| (k.as_ref(), *n)).collect();
+    v.sort_by_key(|(k, _)| state_rank(k));
+    v.iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -4,7 +4,7 @@
 //! Reading is lenient like resume: lines that do not parse (a torn write) are counted and
 //! skipped. Whether the file is intact is `verify`'s question, not this one's.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -36,17 +36,6 @@ pub struct Run {
 impl Run {
     pub fn vendor(&self) -> &str {
         &self.header.vendor
-    }
-
-    /// Items with a final outcome in this run, by status code.
-    pub fn counts(&self) -> BTreeMap<&'static str, u64> {
-        let mut m = BTreeMap::new();
-        for o in &self.outcomes {
-            for r in &o.results {
-                *m.entry(r.status.code()).or_default() += 1;
-            }
-        }
-        m
     }
 }
 

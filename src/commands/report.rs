@@ -308,15 +308,6 @@ fn overall(
     }
 }
 
-fn counts<K: AsRef<str>>(m: &BTreeMap<K, u64>) -> String {
-    let mut v: Vec<(&str, u64)> = m.iter().map(|(k, n)| (k.as_ref(), *n)).collect();
-    v.sort_by_key(|(k, _)| audit::state_rank(k));
-    v.iter()
-        .map(|(k, n)| format!("{k} {n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 fn render_text(ledger: &str, o: &Overall, runs: &[RunReport]) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
@@ -347,7 +338,7 @@ fn render_text(ledger: &str, o: &Overall, runs: &[RunReport]) -> String {
             );
         }
         let reasons = match &r.rejected_by_reason {
-            Some(m) if !m.is_empty() => format!(" ({})", counts(m)),
+            Some(m) if !m.is_empty() => format!(" ({})", audit::format_counts(m)),
             _ => String::new(),
         };
         let _ = writeln!(
@@ -364,7 +355,7 @@ fn render_text(ledger: &str, o: &Overall, runs: &[RunReport]) -> String {
             if r.failed.is_empty() {
                 String::new()
             } else {
-                format!(" ({})", counts(&r.failed))
+                format!(" ({})", audit::format_counts(&r.failed))
             }
         );
         for (msg, n) in r.failure_reasons.iter().take(10) {
@@ -376,7 +367,7 @@ fn render_text(ledger: &str, o: &Overall, runs: &[RunReport]) -> String {
             r.requests, r.retries, r.throttled
         );
         if !r.states.is_empty() {
-            let _ = writeln!(s, "  states     {}", counts(&r.states));
+            let _ = writeln!(s, "  states     {}", audit::format_counts(&r.states));
         }
         if !r.vendor_ids.is_empty() {
             let first: Vec<&str> = r.vendor_ids.iter().take(5).map(String::as_str).collect();
@@ -398,10 +389,10 @@ fn render_text(ledger: &str, o: &Overall, runs: &[RunReport]) -> String {
         s,
         "\noverall    {} rows: {}",
         o.rows_recorded,
-        counts(&o.outcomes)
+        audit::format_counts(&o.outcomes)
     );
     if !o.states.is_empty() {
-        let _ = writeln!(s, "  states     {}", counts(&o.states));
+        let _ = writeln!(s, "  states     {}", audit::format_counts(&o.states));
     }
     let _ = writeln!(
         s,

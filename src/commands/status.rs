@@ -340,7 +340,7 @@ async fn watch_loop(
                 out.rounds,
                 tracked
                     .iter()
-                    .map(|t| counts(&t.states()))
+                    .map(|t| audit::format_counts(&t.states()))
                     .collect::<Vec<_>>()
                     .join("; "),
                 humantime::format_duration(Duration::from_millis(
@@ -526,15 +526,6 @@ fn raw_state(body: &[u8]) -> Option<String> {
         .or_else(|| v.get("status"))?
         .as_str()?;
     Some(s.chars().filter(|c| !c.is_control()).take(64).collect())
-}
-
-fn counts(m: &BTreeMap<String, u64>) -> String {
-    let mut v: Vec<(&String, &u64)> = m.iter().collect();
-    v.sort_by_key(|(k, _)| audit::state_rank(k));
-    v.iter()
-        .map(|(k, n)| format!("{k} {n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 mod summary;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{LoopOutcome, Tracked, counts};
+use super::{LoopOutcome, Tracked};
 use crate::audit::{self, View};
 use crate::exit::Code;
 use crate::status::PollStats;
@@ -188,7 +188,12 @@ impl Summary {
             } else {
                 "jobs"
             };
-            let _ = writeln!(s, "  {what:<9} {}: {}", g.jobs, counts(&g.states));
+            let _ = writeln!(
+                s,
+                "  {what:<9} {}: {}",
+                g.jobs,
+                audit::format_counts(&g.states)
+            );
             let _ = writeln!(
                 s,
                 "  finished  {} of {} ({} done, {} failed, {} pending, {} errors)",
@@ -259,7 +264,7 @@ impl Summary {
             .map(|g| {
                 let mut st = g.states.clone();
                 st.retain(|k, _| !matches!(k.as_str(), "done" | "reprocessed" | "deleted"));
-                format!("{} {}", g.vendor, counts(&st))
+                format!("{} {}", g.vendor, audit::format_counts(&st))
             })
             .collect();
         format!(
