@@ -277,3 +277,58 @@ fn stdin_is_spooled_and_its_ledger_defaults_to_the_working_directory() {
     assert_eq!(summary["skipped_batches"], 2);
     assert!(sb.log().is_empty());
 }
+
+/// A full disk, simulated with a file-size limit (RLIMIT_FSIZE, SIGXFSZ ignored so writes
+/// fail with EFBIG): the run stops, and every request the vendor saw has a `sent` line.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_unwritable_ledger_stops_the_run_before_more_deletions() {
+    let sb = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = ids_csv(dir.path(), "ids.csv", "customerid", &customer_ids(3000));
+    let bin = assert_cmd::cargo::cargo_bin("cdp-purge");
+    let c = Credentials::default();
+    let out = Command::new("/bin/sh")
+        .arg("-c")
+        .arg("ulimit -f 40; trap '' XFSZ; exec \"$@\"")
+        .arg("sh")
+        .arg(bin)
+        .args([
+            "delete",
+            "--vendor",
+            "mparticle",
+            "--environment",
+            "production",
+        ])
+        .args([
+            "--identity-type",
+            "customerid",
+            "--column",
+            "customerid",
+            "--yes",
+        ])
+        .args(["--concurrency", "2"])
+        .arg("--base-url")
+        .arg(sb.base_url())
+        .arg("-i")
+        .arg(&input)
+        .env("MPARTICLE_API_KEY", &c.mparticle_key)
+        .env("MPARTICLE_API_SECRET", &c.mparticle_secret)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("ledger"), "{stderr}");
+    let requests = sb.log().len();
+    assert!(requests >= 1, "the limit leaves room for the first batches");
+    assert!(requests < 30, "the run went on: {requests} requests");
+    let sent = ledger_lines(&dir.path().join("ids.csv.ledger.jsonl"))
+        .iter()
+        .filter(|r| r["type"] == "attempt" && r["phase"] == "sent")
+        .count();
+    assert!(
+        requests <= sent,
+        "{requests} requests but {sent} sent records"
+    );
+}

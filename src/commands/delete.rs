@@ -162,6 +162,7 @@ pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
 
     let code = match &end.stopped {
         None if stats.failed_total() == 0 && end.abandoned_batches == 0 => Code::Success,
+        None if stats.only_throttled_failures() => Code::RateLimited,
         None => Code::Partial,
         Some(StopReason::Interrupted) => Code::Interrupted,
         Some(StopReason::Fatal { auth: true, .. }) => Code::Auth,

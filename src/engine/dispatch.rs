@@ -396,6 +396,9 @@ impl Inner {
                     if self.cfg.retry.may_retry(attempt) {
                         ("retry", None, Some(delay))
                     } else {
+                        if throttled {
+                            Stats::add(&self.stats.throttled_out, n as u64);
+                        }
                         let msg = format!("gave up after {attempt} attempts: {reason}");
                         let s = uniform(n, ItemStatus::FailedRetryable, Some(msg), attempt);
                         ("give_up", Some(s), None)

@@ -37,6 +37,8 @@ pub struct Stats {
     pub retries: AtomicU64,
     pub throttled: AtomicU64,
     pub bisect_requests: AtomicU64,
+    /// Items that ran out of retries on a 429 (the quota stayed exhausted).
+    pub throttled_out: AtomicU64,
     pub failed: Mutex<BTreeMap<&'static str, u64>>,
 }
 
@@ -61,6 +63,7 @@ impl Stats {
             retries: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
             bisect_requests: AtomicU64::new(0),
+            throttled_out: AtomicU64::new(0),
             failed: Mutex::new(BTreeMap::new()),
         }
     }
@@ -84,6 +87,16 @@ impl Stats {
             }
         }
         Self::add(&self.batches_done, 1);
+    }
+
+    /// Every failure is an item that ran out of retries on 429s: the quota, not the data,
+    /// is the problem (exit code 4).
+    pub fn only_throttled_failures(&self) -> bool {
+        let failed = self.failed.lock().expect("stats lock");
+        let total: u64 = failed.values().sum();
+        total > 0
+            && failed.get("failed_retryable") == Some(&total)
+            && Self::get(&self.throttled_out) >= total
     }
 
     pub fn failed_total(&self) -> u64 {
