@@ -10,6 +10,10 @@ use std::time::Instant;
 use cdp_purge::batch::Batcher;
 use cdp_purge::input::{self, ColumnSel, DEFAULT_NULL_VALUES, IntakeSpec, KindSource};
 
+// The same allocator as the binary, so the figures match `plan`.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let batch = args.iter().any(|a| a == "--batch");

@@ -603,3 +603,58 @@ fn a_fifo_is_read_once_from_the_start() {
     writer.join().unwrap().expect("the whole input was read");
     assert_eq!(counts(&v), (2, 2, 0, 0, 1));
 }
+
+#[test]
+fn ragged_rows_and_missing_cells_are_rejects() {
+    let dir = tempfile::tempdir().unwrap();
+    let rejects = dir.path().join("rejects.csv");
+    let f = write(
+        dir.path(),
+        "in.csv",
+        b"id,email\n1,alice@example.com\n2\n3,bob@example.org,extra\n4,carol@example.net\n",
+    );
+    let v = plan(&f, &["--rejects", rejects.to_str().unwrap()])
+        .assert_hides(&EMAILS)
+        .json();
+    assert_eq!(counts(&v), (4, 2, 0, 2, 1));
+    assert_eq!(v["rejected"]["malformed"], 2);
+    let text = std::fs::read_to_string(&rejects).unwrap();
+    assert!(
+        text.contains(",3,email,malformed: 1 field where the header has 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains(",4,email,malformed: 3 fields where the header has 2"),
+        "{text}"
+    );
+
+    // Headerless, by position: a short row lacks the cell.
+    let f = write(
+        dir.path(),
+        "nohdr.csv",
+        b"1,alice@example.com\n2\n3,bob@example.org\n",
+    );
+    let out = cdp(
+        &[
+            "plan",
+            "--vendor",
+            "lytics",
+            "--field",
+            "email",
+            "-i",
+            f.to_str().unwrap(),
+            "--no-header",
+            "--column-index",
+            "1",
+            "--json",
+            "--rejects",
+            rejects.to_str().unwrap(),
+        ],
+        None,
+    );
+    let v = out.assert_hides(&EMAILS).json();
+    assert_eq!(counts(&v), (3, 2, 0, 1, 1));
+    assert_eq!(v["rejected"]["missing_value"], 1);
+    let text = std::fs::read_to_string(&rejects).unwrap();
+    assert!(text.contains(",2,#1,missing_value"), "{text}");
+}

@@ -1,7 +1,8 @@
-//! The cleaner: turns raw fields into kept items or rejects, counts every step, de-duplicates.
+//! The cleaner: turns raw fields into kept candidates or rejects and counts every reject.
 //!
 //! Readers hand it one row at a time as borrowed [`Field`]s; it allocates only for kept items
-//! (the value, kind and lookup `String`s of an [`Item`]) and for rejects.
+//! (the value, kind and lookup `String`s of an [`Item`]) and for rejects, and sends them in
+//! input order to the de-dup stage (`dedupe::Dedup`) on the other thread.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -32,32 +33,6 @@ pub(crate) fn column_label(sel: &ColumnSel) -> String {
         ColumnSel::Name(n) => n.clone(),
         ColumnSel::Index(i) => format!("#{i}"),
         ColumnSel::Whole => "value".to_owned(),
-    }
-}
-/// All reason codes, in the order of [`reason_index`].
-const CODES: [&str; 9] = [
-    "null",
-    "empty",
-    "null_token",
-    "invalid",
-    "malformed",
-    "missing_value",
-    "missing_lookup",
-    "same_as_lookup",
-    "missing_kind",
-];
-
-fn reason_index(r: &RejectReason) -> usize {
-    match r {
-        RejectReason::Null => 0,
-        RejectReason::Empty => 1,
-        RejectReason::NullToken => 2,
-        RejectReason::Invalid(_) => 3,
-        RejectReason::Malformed(_) => 4,
-        RejectReason::MissingValue => 5,
-        RejectReason::MissingLookup => 6,
-        RejectReason::SameAsLookup => 7,
-        RejectReason::MissingKind => 8,
     }
 }
 
@@ -111,7 +86,8 @@ struct Out {
     tx: SyncSender<Vec<Event>>,
     buf: Vec<Event>,
     scratch: Vec<u8>,
-    rejected: [u64; CODES.len()],
+    /// Reject counts by reason code.
+    rejected: BTreeMap<&'static str, u64>,
     rows_read: u64,
 }
 
@@ -140,7 +116,7 @@ impl Out {
         reason: RejectReason,
         raw: Option<String>,
     ) -> anyhow::Result<()> {
-        self.rejected[reason_index(&reason)] += 1;
+        *self.rejected.entry(reason.code()).or_default() += 1;
         self.push(Event::Rejected(Reject {
             file,
             row,
@@ -190,7 +166,7 @@ impl Cleaner {
                 tx,
                 buf: Vec::with_capacity(CHUNK),
                 scratch: Vec::new(),
-                rejected: [0; CODES.len()],
+                rejected: BTreeMap::new(),
                 rows_read: 0,
             },
         }
@@ -348,34 +324,12 @@ impl Cleaner {
         self.sink.flush()?;
         Ok(ReadCounts {
             rows_read: self.sink.rows_read,
-            rejected: CODES
-                .iter()
-                .zip(self.sink.rejected)
-                .filter(|(_, n)| *n > 0)
-                .map(|(c, n)| ((*c).to_owned(), n))
+            rejected: self
+                .sink
+                .rejected
+                .into_iter()
+                .map(|(code, n)| (code.to_owned(), n))
                 .collect(),
         })
-    }
-}
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_match_reason_codes() {
-        let all = [
-            RejectReason::Null,
-            RejectReason::Empty,
-            RejectReason::NullToken,
-            RejectReason::Invalid(String::new()),
-            RejectReason::Malformed(String::new()),
-            RejectReason::MissingValue,
-            RejectReason::MissingLookup,
-            RejectReason::SameAsLookup,
-            RejectReason::MissingKind,
-        ];
-        for r in &all {
-            assert_eq!(CODES[reason_index(r)], r.code());
-        }
     }
 }

@@ -231,13 +231,12 @@ pub(crate) fn read(
         if let Some(w) = layout.width
             && rec.len() != w
         {
+            let n = rec.len();
+            let fields = if n == 1 { "field" } else { "fields" };
             let why = if header.is_some() {
-                format!("{} fields where the header has {w}", rec.len())
+                format!("{n} {fields} where the header has {w}")
             } else {
-                format!(
-                    "{} fields in a one-column file (use --column-index to pick one)",
-                    rec.len()
-                )
+                format!("{n} {fields} in a one-column file (use --column-index to pick one)")
             };
             cl.malformed(file, row, why, None)?;
             continue;

@@ -15,6 +15,10 @@
 //! `Dedup` is the pipeline stage around the set: it receives cleaned rows in order,
 //! drops repeats and runs the caller's callbacks.
 
+use std::alloc::{GlobalAlloc, Layout, System, handle_alloc_error};
+use std::ops::{Deref, DerefMut};
+use std::ptr::NonNull;
+
 use super::Reject;
 use super::clean::{CHUNK, Event};
 use crate::batch::Item;
@@ -45,12 +49,77 @@ fn slots_for(n: usize) -> usize {
     (n * LOAD_DEN / LOAD_NUM + 1).max(MIN_SHARD_SLOTS)
 }
 
-/// Zeroed slots, with huge pages requested for big tables (fewer TLB misses).
-fn alloc_slots(n: usize) -> Vec<u128> {
-    let v = vec![EMPTY; n];
-    #[cfg(target_os = "linux")]
-    advise_huge_pages(&v);
-    v
+/// The slots of one shard: a zeroed `[u128]` taken from the system allocator.
+///
+/// The table is the one large, long-lived allocation of a run. Taken straight from the C
+/// allocator (mmap for sizes like these), a grown-out shard's memory goes back to the OS
+/// when it is freed, instead of lingering in the global allocator's caches (mimalloc keeps
+/// freed segments for a while: about +25 MiB peak RSS on 10 M rows read from gzip).
+struct Slots {
+    ptr: NonNull<u128>,
+    len: usize,
+}
+
+// SAFETY: `Slots` owns its buffer exclusively, like a `Vec<u128>`.
+unsafe impl Send for Slots {}
+// SAFETY: shared access only reads, like `&[u128]`.
+unsafe impl Sync for Slots {}
+
+impl Default for Slots {
+    fn default() -> Self {
+        Self {
+            ptr: NonNull::dangling(),
+            len: 0,
+        }
+    }
+}
+
+impl Slots {
+    fn layout(len: usize) -> Layout {
+        Layout::array::<u128>(len).unwrap_or_else(|_| handle_alloc_error(Layout::new::<u128>()))
+    }
+
+    /// `len` empty slots, with huge pages requested for big tables (fewer TLB misses).
+    fn zeroed(len: usize) -> Self {
+        if len == 0 {
+            return Self::default();
+        }
+        let layout = Self::layout(len);
+        // SAFETY: the layout has a non-zero size.
+        let raw = unsafe { System.alloc_zeroed(layout) };
+        let Some(ptr) = NonNull::new(raw.cast::<u128>()) else {
+            handle_alloc_error(layout)
+        };
+        let slots = Self { ptr, len };
+        #[cfg(target_os = "linux")]
+        advise_huge_pages(&slots);
+        slots
+    }
+}
+
+impl Deref for Slots {
+    type Target = [u128];
+    fn deref(&self) -> &[u128] {
+        // SAFETY: `ptr` is valid for `len` initialised (zeroed) elements, or dangling with
+        // `len == 0`.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl DerefMut for Slots {
+    fn deref_mut(&mut self) -> &mut [u128] {
+        // SAFETY: as in `deref`, and `&mut self` makes the access exclusive.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for Slots {
+    fn drop(&mut self) {
+        if self.len > 0 {
+            // SAFETY: allocated in `zeroed` by the same allocator with the same layout.
+            unsafe { System.dealloc(self.ptr.as_ptr().cast(), Self::layout(self.len)) }
+        }
+    }
 }
 
 #[cfg(target_os = "linux")]
@@ -73,7 +142,7 @@ fn advise_huge_pages(v: &[u128]) {
 
 #[derive(Default)]
 struct Shard {
-    slots: Vec<u128>,
+    slots: Slots,
     len: usize,
 }
 
@@ -110,8 +179,8 @@ impl Shard {
     }
 
     fn resize(&mut self, new_cap: usize) {
-        let old = std::mem::replace(&mut self.slots, alloc_slots(new_cap));
-        for h in old.into_iter().filter(|&h| h != EMPTY) {
+        let old = std::mem::replace(&mut self.slots, Slots::zeroed(new_cap));
+        for &h in old.iter().filter(|&&h| h != EMPTY) {
             let mut i = Self::home(new_cap, h);
             while self.slots[i] != EMPTY {
                 i += 1;
@@ -195,7 +264,7 @@ impl HashSet128 {
 
     /// Bytes held by the tables (for tests and diagnostics).
     pub fn allocated_bytes(&self) -> usize {
-        self.shards.iter().map(|s| s.slots.capacity() * 16).sum()
+        self.shards.iter().map(|s| s.slots.len() * 16).sum()
     }
 }
 
