@@ -84,6 +84,13 @@ struct CsvRow<'a> {
 mod verify;
 
 pub fn run(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
+    match report(args, global) {
+        Err(e) if audit::is_broken_pipe(&e) => Ok(Code::Success),
+        r => r,
+    }
+}
+
+fn report(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     audit::require_ledger(&args.ledger)?;
     if args.verify {
         return verify::run(args);
@@ -168,12 +175,13 @@ pub fn run(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
                     "overall": overall,
                     "runs": runs,
                 });
-                println!("{}", serde_json::to_string_pretty(&out)?);
+                audit::stdout(&format!("{}\n", serde_json::to_string_pretty(&out)?))?;
             } else {
-                print!(
-                    "{}",
-                    render_text(&args.ledger.display().to_string(), &overall, &runs)
-                );
+                audit::stdout(&render_text(
+                    &args.ledger.display().to_string(),
+                    &overall,
+                    &runs,
+                ))?;
             }
         }
     }

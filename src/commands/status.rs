@@ -203,9 +203,12 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
 
     let report = Summary::build(&view, &tracked, &unverifiable, &outcome, args.verify.verify);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report.json())?);
+        audit::stdout(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&report.json())?
+        ))?;
     } else if !global.quiet {
-        print!("{}", report.text());
+        audit::stdout(&report.text())?;
     }
     if outcome.timed_out && !global.quiet {
         eprintln!("{}", report.timeout_message(args.until.unwrap_or_default()));

@@ -1,6 +1,6 @@
 //! `report --verify`: the hash chain and the input digests, in words a reviewer can act on.
 
-use crate::audit::{View, verify};
+use crate::audit::{self, View, verify};
 use crate::cli::{ReportArgs, ReportFormat};
 use crate::exit::{Code, UserError};
 
@@ -24,9 +24,9 @@ pub(super) fn run(args: &ReportArgs) -> anyhow::Result<Code> {
             "chain": chain,
             "inputs": inputs,
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        audit::stdout(&format!("{}\n", serde_json::to_string_pretty(&v)?))?;
     } else {
-        print!("{}", render_verify(&chain, &inputs));
+        audit::stdout(&render_verify(&chain, &inputs))?;
     }
     Ok(if ok { Code::Success } else { Code::Partial })
 }
