@@ -337,7 +337,9 @@ async fn watch_loop(
         }
         let next = Instant::now() + scale(wait, scale_f);
         let until = deadline.map_or(next, |d| next.min(d));
-        if mode == ProgressMode::Lines {
+        // One line per round (the bar is gone between rounds, and rounds are minutes
+        // apart), on a terminal and in logs alike.
+        if mode != ProgressMode::Off {
             eprintln!(
                 "status: round {}: {pending} pending ({}); next poll in {}",
                 out.rounds,
@@ -346,9 +348,7 @@ async fn watch_loop(
                     .map(|t| audit::format_counts(&t.states()))
                     .collect::<Vec<_>>()
                     .join("; "),
-                humantime::format_duration(Duration::from_millis(
-                    until.saturating_duration_since(Instant::now()).as_millis() as u64
-                ))
+                human(until.saturating_duration_since(Instant::now()))
             );
         }
         tokio::select! {
@@ -368,6 +368,15 @@ async fn watch_loop(
         }
     }
     Ok(out)
+}
+
+/// `2m 30s`, `4s`, `250ms`: whole seconds from a second up, as a person reads a wait.
+fn human(d: Duration) -> humantime::FormattedDuration {
+    if d >= Duration::from_secs(1) {
+        humantime::format_duration(Duration::from_secs(d.as_secs_f64().round() as u64))
+    } else {
+        humantime::format_duration(Duration::from_millis(d.as_millis() as u64))
+    }
 }
 
 /// Look up every pending job of one group once, recording state changes as they come.
@@ -533,3 +542,28 @@ fn raw_state(body: &[u8]) -> Option<String> {
 
 mod summary;
 use summary::Summary;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_read_like_a_person_would_say_them() {
+        assert_eq!(human(Duration::from_millis(999)).to_string(), "999ms");
+        assert_eq!(human(Duration::from_millis(1499)).to_string(), "1s");
+        assert_eq!(human(Duration::from_millis(150_600)).to_string(), "2m 31s");
+    }
+
+    #[test]
+    fn the_vendor_state_word_is_read_from_any_envelope() {
+        assert_eq!(
+            raw_state(br#"{"data":{"state":"secondary"}}"#).as_deref(),
+            Some("secondary")
+        );
+        assert_eq!(
+            raw_state(br#"{"status":"queued"}"#).as_deref(),
+            Some("queued")
+        );
+        assert_eq!(raw_state(b"nope"), None);
+    }
+}
