@@ -10,7 +10,7 @@ mod verify;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+pub use std::process::{Command, Output, Stdio};
 
 use assert_cmd::cargo::CommandCargoExt;
 use cdp_purge::sandbox::{Credentials, Sandbox};

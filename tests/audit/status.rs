@@ -263,3 +263,45 @@ fn the_ledger_header_names_the_host_and_base_url_overrides_it() {
     assert_eq!(code, Some(0));
     assert_eq!(first.log().len(), 2);
 }
+
+#[test]
+fn ctrl_c_during_watch_exits_130_with_what_it_found_recorded() {
+    let sb = sandbox(40);
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = delete_lytics(
+        &sb,
+        dir.path(),
+        "users.csv",
+        &["stuck-1@example.com".into()],
+    );
+    let child = status(&ledger)
+        .args(["--watch", "--interval", "30s"])
+        .env("CDP_PURGE_TIME_SCALE", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first round records the job's state; then the watch waits 30 s for the next.
+    let t0 = std::time::Instant::now();
+    while !std::fs::read_to_string(&ledger)
+        .unwrap()
+        .contains("\"type\":\"status\"")
+    {
+        assert!(t0.elapsed() < Duration::from_secs(20), "no status record");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Our own child, by its id.
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        t0.elapsed() < Duration::from_secs(20),
+        "stopped at once, not after the wait"
+    );
+    assert_eq!(out.status.code(), Some(130));
+    let (code, out, _) = run(bin().args(["report", "--verify", "--ledger"]).arg(&ledger));
+    assert_eq!(code, Some(0), "{out}");
+}
