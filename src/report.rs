@@ -54,7 +54,7 @@ impl Progress {
                 );
                 bar.set_style(
                     ProgressStyle::with_template(
-                        "{elapsed_precise} [{bar:30}] {human_pos}/{human_len} items  {per_sec}  ETA {eta}  {msg}",
+                        "{elapsed_precise} [{bar:30}] {human_pos}/{human_len} items  {msg}",
                     )
                     .expect("valid template")
                     .progress_chars("=> "),
@@ -66,8 +66,17 @@ impl Progress {
                         tick.tick().await;
                         b.set_length(Stats::get(&stats.total_items));
                         b.set_position(Stats::get(&stats.items_done));
+                        let done = Stats::get(&stats.items_done);
+                        let total = Stats::get(&stats.total_items);
+                        let secs = stats.started.elapsed().as_secs_f64().max(1e-3);
+                        let rate = done as f64 / secs;
+                        let eta = if rate > 0.0 && total > done {
+                            format!("{:.0}s", (total - done) as f64 / rate)
+                        } else {
+                            "-".into()
+                        };
                         b.set_message(format!(
-                            "retries {}  429s {}  {}",
+                            "{rate:.0}/s  ETA {eta}  retries {}  429s {}  {}",
                             Stats::get(&stats.retries),
                             Stats::get(&stats.throttled),
                             state()

@@ -80,3 +80,55 @@ async fn the_mparticle_fake_enforces_a_quota_the_pacer_keeps_under() {
     assert_eq!(get(&run.stats.throttled), 0, "no 429 from the quota");
     assert!(sb.log().iter().all(|r| r.status == Some(202)));
 }
+
+#[tokio::test]
+async fn clevertap_concurrency_429s_lower_the_in_flight_cap() {
+    // The fake allows 3 requests in flight and holds each for 150 ms; we start with 6.
+    let sb = Sandbox::start(SandboxConfig {
+        latency: Duration::from_millis(150),
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let limits = cdp_purge::engine::limiter::Limits {
+        requests: None,
+        items: None,
+        concurrency: 6,
+        concurrency_limited: true,
+    };
+    let batches: Vec<_> = mp_batches(40, 5)
+        .into_iter()
+        .map(|b| {
+            let items = b
+                .items
+                .into_iter()
+                .map(|mut i| {
+                    i.kind = "identity".into();
+                    i
+                })
+                .collect();
+            cdp_purge::batch::Batch::new(b.seq, "clevertap", Some("identity".into()), items)
+        })
+        .collect();
+    let opts = Opts {
+        limits: Some(limits),
+        time_scale: 0.05,
+        ..Opts::default()
+    };
+    let run = run_engine_with(clevertap(&sb.base_url()), batches, opts).await;
+    assert_eq!(run.end.stopped, None);
+    assert_eq!(get(&run.stats.items_ok), 200);
+    let log = sb.log();
+    let throttled = log.iter().filter(|r| r.status == Some(429)).count();
+    assert!(
+        throttled > 0,
+        "6 in flight against a limit of 3 must be refused"
+    );
+    // Once the cap is down to 3, the rest go through: the late requests are not refused.
+    let tail = &log[log.len() - 10..];
+    assert!(
+        tail.iter().all(|r| r.status == Some(200)),
+        "still refused at the end: {throttled} 429s in {} requests",
+        log.len()
+    );
+}

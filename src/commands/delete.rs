@@ -23,6 +23,7 @@ pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     if args.dry_run {
         return super::plan::run_with(&args.input, &args.vendor, args.json, global);
     }
+    init_logging(global);
     let target = settings::target(&args.vendor, args.input.batch_size, true)?;
     let mut spec = settings::intake(&args.input, &args.vendor)?;
     let info = target.vendor.info();
@@ -216,6 +217,21 @@ pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     ledger_ok?;
     closed?;
     Ok(code)
+}
+
+/// `-v`: retries, pauses and slow-downs on stderr; `-vv`: debug. Never identifiers.
+fn init_logging(global: &GlobalArgs) {
+    let level = match (global.quiet, global.verbose) {
+        (true, _) => tracing::Level::ERROR,
+        (false, 0) => tracing::Level::WARN,
+        (false, 1) => tracing::Level::INFO,
+        _ => tracing::Level::DEBUG,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_target(false)
+        .try_init();
 }
 
 /// Ask before deleting, only on a terminal; refuse without `--yes` otherwise.

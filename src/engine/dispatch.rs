@@ -385,13 +385,20 @@ impl Inner {
                     if throttled {
                         Stats::add(&self.stats.throttled, 1);
                         if self.cfg.limits.concurrency_limited {
-                            self.inflight.lower();
-                        } else {
-                            self.pacer.on_response(true);
+                            if let Some(cap) = self.inflight.lower() {
+                                tracing::warn!("repeated 429s: in-flight cap lowered to {cap}");
+                            }
+                        } else if let Some(f) = self.pacer.on_response(true) {
+                            tracing::warn!("repeated 429s: rate lowered to {:.0}%", f * 100.0);
                         }
                         // A 429 is account-wide: everyone waits.
+                        tracing::info!("429: pausing every worker for {delay:?}");
                         self.pause.pause_for(self.cfg.retry.scaled(delay));
                     }
+                    tracing::info!(
+                        "batch {} attempt {attempt}: {reason}; retry in {delay:?}",
+                        batch.seq
+                    );
                     rec.reason = Some(reason.clone());
                     if self.cfg.retry.may_retry(attempt) {
                         ("retry", None, Some(delay))

@@ -73,17 +73,25 @@ impl InFlight {
         }
     }
 
-    /// Lower the cap by one (at most once a second, never below 1).
+    /// The vendor refused a request for concurrency: at that moment the requests we had in
+    /// flight (this one included) were more than it allows, so the cap drops to one less
+    /// than that, never below 1. Several refusals from one burst converge on the limit.
     pub fn lower(&self) -> Option<u32> {
         let mut s = self.state.lock().expect("inflight lock");
-        if s.current <= 1 || s.last_change.elapsed() < Duration::from_secs(1) {
+        let total = s.current + self.debt.load(Ordering::Acquire);
+        let in_use = total.saturating_sub(self.sem.available_permits() as u32);
+        let target = in_use
+            .saturating_sub(1)
+            .max(1)
+            .min(s.current.saturating_sub(1));
+        if target == 0 || target >= s.current {
             return None;
         }
-        s.current -= 1;
+        let drop_by = s.current - target;
+        s.current = target;
         s.last_change = Instant::now();
-        if self.sem.forget_permits(1) == 0 {
-            self.debt.fetch_add(1, Ordering::AcqRel);
-        }
+        let forgotten = self.sem.forget_permits(drop_by as usize) as u32;
+        self.debt.fetch_add(drop_by - forgotten, Ordering::AcqRel);
         Some(s.current)
     }
 
@@ -108,20 +116,36 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn lowering_while_all_slots_are_out_retires_one_on_return() {
-        let f = InFlight::new(2);
-        let a = f.acquire().await;
-        let b = f.acquire().await;
-        f.state.lock().unwrap().last_change -= Duration::from_secs(2);
-        assert_eq!(f.lower(), Some(1));
-        assert_eq!(f.lower(), None, "at most once a second");
-        drop(a);
+    async fn a_refusal_lowers_the_cap_below_what_was_in_flight() {
+        let f = InFlight::new(6);
+        let slots: Vec<_> = futures_slots(&f, 6).await;
+        // Six in flight and refused: the vendor allows at most five.
+        assert_eq!(f.lower(), Some(5));
+        let mut slots = slots.into_iter();
+        drop(slots.next());
         assert_eq!(
             f.sem.available_permits(),
             0,
             "the returned slot was retired"
         );
-        drop(b);
-        assert_eq!(f.sem.available_permits(), 1);
+        // Five in flight, refused again: four.
+        assert_eq!(f.lower(), Some(4));
+        drop(slots.next());
+        assert_eq!(f.sem.available_permits(), 0);
+        drop(slots.next());
+        assert_eq!(f.sem.available_permits(), 1, "three out, cap four");
+        // A stale refusal with fewer in flight than the cap still lowers only below in-use.
+        assert_eq!(f.lower(), Some(2));
+        drop(slots);
+        assert_eq!(f.sem.available_permits(), 2);
+        assert_eq!(f.current(), 2);
+    }
+
+    async fn futures_slots(f: &InFlight, n: usize) -> Vec<Slot> {
+        let mut v = Vec::new();
+        for _ in 0..n {
+            v.push(f.acquire().await);
+        }
+        v
     }
 }

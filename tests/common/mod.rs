@@ -208,6 +208,34 @@ pub fn mparticle(base: &str) -> Arc<dyn Adapter> {
     cdp_purge::vendor::adapter(&target).unwrap()
 }
 
+/// The CleverTap adapter aimed at a sandbox (identity kind).
+pub fn clevertap(base: &str) -> Arc<dyn Adapter> {
+    use cdp_purge::cli::IdKind;
+    use cdp_purge::settings::{Target, VendorParams};
+    use cdp_purge::vendor::Secret;
+    let creds = cdp_purge::sandbox::Credentials::default();
+    let target = Target {
+        name: "clevertap".into(),
+        vendor: VendorKind::Clevertap,
+        base_url: base.to_owned(),
+        params: VendorParams::Clevertap {
+            region: "eu1".into(),
+            id_kind: IdKind::Identity,
+        },
+        credentials: [
+            (
+                "CLEVERTAP_ACCOUNT_ID",
+                Secret::new(creds.clevertap_account_id),
+            ),
+            ("CLEVERTAP_PASSCODE", Secret::new(creds.clevertap_passcode)),
+        ]
+        .into_iter()
+        .collect(),
+        batch_size: 100,
+    };
+    cdp_purge::vendor::adapter(&target).unwrap()
+}
+
 /// Batches of mParticle customer ids.
 pub fn mp_batches(n_batches: usize, per: usize) -> Vec<Batch> {
     (0..n_batches)
