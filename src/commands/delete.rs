@@ -1,11 +1,379 @@
-//! `cdp-purge delete`.
+//! `cdp-purge delete`: plan, confirm, then deliver through the engine with a ledger.
 
+use std::collections::HashSet;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use crate::batch::{Batch, BatchHash, Batcher};
 use crate::cli::{DeleteArgs, GlobalArgs};
-use crate::exit::Code;
+use crate::engine::limiter::{self, Overrides};
+use crate::engine::retry::{RetryPolicy, time_scale_from_env};
+use crate::engine::{Engine, EngineConfig, Stats, StopReason};
+use crate::exit::{Code, UserError};
+use crate::input;
+use crate::ledger::{self, End, Header, InputFile, Ledger, PlanCounts, Record};
+use crate::report::{Progress, ProgressMode, Summary};
+use crate::settings;
+use crate::vendor::{self, Adapter};
 
 pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     if args.dry_run {
         return super::plan::run_with(&args.input, &args.vendor, args.json, global);
     }
-    anyhow::bail!("delete is not implemented yet")
+    init_logging(global);
+    let target = settings::target(&args.vendor, args.input.batch_size, true)?;
+    let mut spec = settings::intake(&args.input, &args.vendor)?;
+    let info = target.vendor.info();
+    let d = &args.delivery;
+    let (limits, warnings) = limiter::resolve(
+        &info.quota,
+        info.default_concurrency,
+        target.batch_size,
+        Overrides {
+            max_rps: d.max_rps,
+            max_items_per_sec: d.max_items_per_sec,
+            concurrency: d.concurrency,
+        },
+    )?;
+    for w in &warnings {
+        eprintln!("cdp-purge: warning: {w}");
+    }
+    let adapter = vendor::adapter(&target)?;
+
+    let ledger_path = d
+        .ledger
+        .clone()
+        .unwrap_or_else(|| ledger::default_path(&args.input.inputs[0]));
+    let ledger = Ledger::open(&ledger_path)?;
+    // Both passes must read the same bytes: stdin is copied to a temp file first.
+    let _spool = input::spool_stdin(&mut spec)?;
+
+    // First pass: the totals for the prompt and the progress bar, and the batches an
+    // earlier run already settled.
+    let mut done = HashSet::<BatchHash>::new();
+    let (mut done_items, mut all_batches) = (0u64, 0u64);
+    let plan = super::plan::compute_with(&target, &spec, &args.input, &mut |b: &Batch| {
+        all_batches += 1;
+        if ledger.prior.is_done(&b.hash, d.retry_failed) {
+            done.insert(b.hash);
+            done_items += b.len() as u64;
+        }
+    })?;
+    let remaining_items = plan.intake.kept - done_items;
+    let remaining_batches = all_batches - done.len() as u64;
+
+    if !global.quiet {
+        eprintln!(
+            "cdp-purge: {} at {}; limits: {limits}",
+            info.name,
+            adapter.endpoint()
+        );
+        if !done.is_empty() {
+            eprintln!(
+                "resuming: {} of {all_batches} batches already done ({} identifiers)",
+                done.len(),
+                done_items
+            );
+        }
+    }
+    if remaining_batches > 0 {
+        confirm(args, adapter.as_ref(), remaining_items)?;
+    }
+
+    let stats = Arc::new(Stats::new());
+    Stats::add(&stats.total_items, remaining_items);
+    Stats::add(&stats.total_batches, remaining_batches);
+    Stats::add(&stats.skipped_items, done_items);
+    Stats::add(&stats.skipped_batches, done.len() as u64);
+
+    let run_id = ledger::new_run_id();
+    let header = Header {
+        run_id: run_id.clone(),
+        tool: "cdp-purge".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        vendor: info.id.into(),
+        endpoint: adapter.endpoint(),
+        account: adapter.account().into_iter().collect(),
+        inputs: plan
+            .intake
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| InputFile {
+                index: i as u32,
+                path: f.path.clone(),
+                rows: f.rows,
+                sha256: f.sha256.clone(),
+            })
+            .collect(),
+        limits: serde_json::to_value(&limits)?,
+        started_at: ledger::now_rfc3339(),
+        plan: PlanCounts {
+            rows_read: plan.intake.rows_read,
+            kept: plan.intake.kept,
+            rejected: plan.intake.rejected_total(),
+            duplicates: plan.intake.duplicates,
+            batches: all_batches,
+            rejected_by_reason: plan.intake.rejected.clone(),
+        },
+        resumed: ledger.prior.runs > 0,
+        include_identifiers: d.ledger_include_identifiers,
+    };
+    let cfg = EngineConfig {
+        limits: limits.clone(),
+        retry: RetryPolicy::new(
+            d.max_retries.unwrap_or(crate::config::DEFAULT_MAX_RETRIES),
+            d.max_backoff,
+            time_scale_from_env(),
+        ),
+        timeout: d.timeout,
+        include_identifiers: d.ledger_include_identifiers,
+        bisect_budget: remaining_batches.max(64) * 2,
+        run_id: run_id.clone(),
+        key: ledger.key,
+    };
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let handle = ledger.handle();
+    let (end, summary_outcome) = rt.block_on(async {
+        handle.write(Record::Header(header)).await?;
+        let engine = Engine::new(adapter.clone(), cfg, handle.clone(), stats.clone())?;
+        watch_ctrl_c(&engine);
+        let (tx, rx) = mpsc::channel::<Batch>(limits.concurrency as usize * 2);
+        let feeder = spawn_feeder(spec.clone(), &target, done, tx);
+        let paused = engine_state(&engine);
+        let progress = Progress::start(ProgressMode::detect(global.quiet), stats.clone(), paused);
+        let end = engine.run(rx).await;
+        progress.finish();
+        // The feeder stops on its own once the engine drops the channel.
+        let fed = feeder.await?;
+        if end.stopped.is_none() {
+            fed?;
+        }
+        let outcome = match &end.stopped {
+            None => "completed",
+            Some(StopReason::Interrupted) => "interrupted",
+            Some(StopReason::Fatal { .. }) => "fatal",
+            Some(StopReason::Ledger(_)) => "ledger_error",
+        };
+        anyhow::Ok((end, outcome))
+    })?;
+
+    let code = match &end.stopped {
+        None if stats.failed_total() == 0 && end.abandoned_batches == 0 => Code::Success,
+        None if stats.only_throttled_failures() => Code::RateLimited,
+        None => Code::Partial,
+        Some(StopReason::Interrupted) => Code::Interrupted,
+        Some(StopReason::Fatal { auth: true, .. }) => Code::Auth,
+        Some(StopReason::Fatal { .. } | StopReason::Ledger(_)) => Code::Usage,
+    };
+    let summary = Summary::build(
+        &stats,
+        info.id,
+        &run_id,
+        summary_outcome,
+        &ledger_path.display().to_string(),
+        plan.intake.kept,
+        all_batches,
+        code as u8,
+    );
+    let end_rec = Record::End(End {
+        run_id,
+        ended_at: ledger::now_rfc3339(),
+        reason: summary_outcome.into(),
+        summary: serde_json::to_value(&summary)?,
+    });
+    let ledger_ok = rt.block_on(handle.write(end_rec));
+    drop(handle);
+    let closed = ledger.close();
+    if args.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else if !global.quiet {
+        eprint!("{}", summary.render());
+    }
+    if code == Code::Interrupted || code == Code::Auth || ledger_ok.is_err() {
+        eprintln!(
+            "to resume: {}",
+            resume_command(d.ledger.is_none().then_some(&ledger_path))
+        );
+    }
+    match end.stopped {
+        Some(StopReason::Fatal { reason, hint, auth }) => {
+            let code = if auth { Code::Auth } else { Code::Usage };
+            return Err(UserError::new(code, reason).with_hint(hint).into());
+        }
+        Some(StopReason::Ledger(e)) => {
+            return Err(UserError::usage(format!(
+                "stopped: {e} ({}); nothing more was sent",
+                ledger_path.display()
+            ))
+            .with_hint("free disk space or fix the ledger's permissions, then rerun")
+            .into());
+        }
+        _ => {}
+    }
+    ledger_ok?;
+    closed?;
+    Ok(code)
+}
+
+/// `-v`: retries, pauses and slow-downs on stderr; `-vv`: debug. Never identifiers.
+fn init_logging(global: &GlobalArgs) {
+    let level = match (global.quiet, global.verbose) {
+        (true, _) => tracing::Level::ERROR,
+        (false, 0) => tracing::Level::WARN,
+        (false, 1) => tracing::Level::INFO,
+        _ => tracing::Level::DEBUG,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_target(false)
+        .try_init();
+}
+
+/// Ask before deleting, only on a terminal; refuse without `--yes` otherwise.
+fn confirm(args: &DeleteArgs, adapter: &dyn Adapter, count: u64) -> anyhow::Result<()> {
+    if args.yes {
+        return Ok(());
+    }
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(UserError::usage(
+            "refusing to delete without confirmation: stdin is not a terminal",
+        )
+        .with_hint("add --yes to confirm (or use `cdp-purge plan` to see what would be sent)")
+        .into());
+    }
+    let account: Vec<String> = adapter
+        .account()
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    eprint!(
+        "Delete {count} profiles from {} ({})? Type yes to continue: ",
+        adapter.kind().info().name,
+        if account.is_empty() {
+            adapter.endpoint()
+        } else {
+            account.join(", ")
+        }
+    );
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line)?;
+    if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(UserError::usage("not confirmed; nothing was sent").into())
+    }
+}
+
+/// The second pass, on a blocking thread: batches the input again and feeds the engine
+/// through a bounded channel, skipping batches the ledger already settled.
+fn spawn_feeder(
+    spec: input::IntakeSpec,
+    target: &settings::Target,
+    done: HashSet<BatchHash>,
+    tx: mpsc::Sender<Batch>,
+) -> tokio::task::JoinHandle<anyhow::Result<()>> {
+    let info = target.vendor.info();
+    let cap = target.batch_size;
+    tokio::task::spawn_blocking(move || {
+        let mut batcher = Batcher::new(info.id, cap, info.one_kind_per_request);
+        let closed = || anyhow::anyhow!("the engine stopped");
+        let send = |b: Batch| -> anyhow::Result<()> {
+            if done.contains(&b.hash) {
+                return Ok(());
+            }
+            tx.blocking_send(b).map_err(|_| closed())
+        };
+        input::run(
+            &spec,
+            &mut |item| match batcher.push(item) {
+                Some(b) => send(b),
+                None => Ok(()),
+            },
+            &mut |_| Ok(()),
+        )?;
+        for b in batcher.finish() {
+            send(b)?;
+        }
+        Ok(())
+    })
+}
+
+fn engine_state(engine: &Engine) -> crate::report::StateFn {
+    let stopper = engine.stopper();
+    let paused = engine.pause_view();
+    Box::new(move || {
+        if stopper.is_stopped() {
+            "stopping".into()
+        } else if let Some(d) = paused() {
+            format!("paused {} s (429)", d.as_secs_f64().ceil() as u64)
+        } else {
+            "sending".into()
+        }
+    })
+}
+
+/// First Ctrl-C: stop dispatching and finish in-flight requests. Second: exit at once (the
+/// ledger's lines are written whole, so it stays readable).
+fn watch_ctrl_c(engine: &Engine) {
+    let stopper = engine.stopper();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        eprintln!(
+            "\ncdp-purge: stopping: waiting for requests in flight (Ctrl-C again to quit at once)"
+        );
+        stopper.stop(StopReason::Interrupted);
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(Code::Interrupted as i32);
+        }
+    });
+}
+
+/// The command line that resumes this run: the same arguments, plus `--ledger` when it was
+/// defaulted (so a changed working directory still finds it).
+fn resume_command(defaulted_ledger: Option<&PathBuf>) -> String {
+    let mut args: Vec<String> = std::env::args().collect();
+    if let Some(p) = defaulted_ledger {
+        let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
+        args.push("--ledger".into());
+        args.push(abs.display().to_string());
+    }
+    args.iter()
+        .map(|a| shell_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn shell_quote(s: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c);
+    if !s.is_empty() && s.chars().all(safe) {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("ids.csv"), "ids.csv");
+        assert_eq!(shell_quote("my ids.csv"), "'my ids.csv'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
 }

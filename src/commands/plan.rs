@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::batch::Batcher;
+use crate::batch::{Batch, Batcher};
 use crate::cli::{GlobalArgs, InputArgs, PlanArgs, VendorArgs};
 use crate::config;
 use crate::exit::{Code, UserError};
@@ -86,6 +86,17 @@ impl RejectsWriter {
 
 /// Run intake and batching, counting everything; writes `--rejects` if asked.
 pub fn compute(target: &Target, spec: &IntakeSpec, input: &InputArgs) -> anyhow::Result<Plan> {
+    compute_with(target, spec, input, &mut |_| {})
+}
+
+/// [`compute`], also showing every batch to `on_batch` (`delete` uses it to find the batches
+/// a ledger already settled before it sends anything).
+pub fn compute_with(
+    target: &Target,
+    spec: &IntakeSpec,
+    input: &InputArgs,
+    on_batch: &mut dyn FnMut(&Batch),
+) -> anyhow::Result<Plan> {
     let info = target.vendor.info();
     let mut rejects = match &input.rejects {
         Some(p) => Some(RejectsWriter::create(
@@ -100,7 +111,8 @@ pub fn compute(target: &Target, spec: &IntakeSpec, input: &InputArgs) -> anyhow:
     let stats = input::run(
         spec,
         &mut |item| {
-            if batcher.push(item).is_some() {
+            if let Some(b) = batcher.push(item) {
+                on_batch(&b);
                 batches += 1;
             }
             Ok(())
@@ -110,7 +122,10 @@ pub fn compute(target: &Target, spec: &IntakeSpec, input: &InputArgs) -> anyhow:
             None => Ok(()),
         },
     )?;
-    batches += batcher.finish().len() as u64;
+    for b in batcher.finish() {
+        on_batch(&b);
+        batches += 1;
+    }
     if let Some(w) = rejects {
         w.finish()?;
     }

@@ -1,0 +1,593 @@
+//! Workers: take batches, wait for the pause gate, a slot and the pacer, record the intent,
+//! send, classify, then retry, bisect, settle or stop the run.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+
+use super::Stats;
+use super::inflight::InFlight;
+use super::limiter::{Limits, Pacer};
+use super::pause::PauseGate;
+use super::retry::RetryPolicy;
+use crate::batch::{Batch, BatchHash};
+use crate::ledger::{self, Attempt, ItemResult, ItemStatus, LedgerHandle, Outcome, Phase, Record};
+use crate::vendor::{Adapter, Response, Verdict};
+
+/// Response headers whose values identify a request on the vendor's side.
+const REQUEST_ID_HEADERS: &[&str] = &[
+    "x-request-id",
+    "request-id",
+    "x-amzn-requestid",
+    "x-mp-trace-id",
+    "x-correlation-id",
+    "x-trace-id",
+];
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub limits: Limits,
+    pub retry: RetryPolicy,
+    /// Connect and total timeout of one request.
+    pub timeout: Duration,
+    pub include_identifiers: bool,
+    /// Global cap on extra requests spent on bisection.
+    pub bisect_budget: u64,
+    pub run_id: String,
+    pub key: [u8; 32],
+}
+
+/// Why a run stopped early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    Interrupted,
+    Fatal {
+        reason: String,
+        hint: String,
+        auth: bool,
+    },
+    Ledger(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct RunEnd {
+    pub stopped: Option<StopReason>,
+    /// Batches received but never settled (stopped before or during delivery).
+    pub abandoned_batches: u64,
+}
+
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    adapter: Arc<dyn Adapter>,
+    client: reqwest::Client,
+    pacer: Pacer,
+    pause: PauseGate,
+    inflight: InFlight,
+    ledger: LedgerHandle,
+    cfg: EngineConfig,
+    stats: Arc<Stats>,
+    stop_tx: watch::Sender<bool>,
+    stop: Mutex<Option<StopReason>>,
+}
+
+/// How a (sub-)batch settled.
+struct Settled {
+    results: Vec<(ItemStatus, Option<String>, Option<String>)>,
+    attempts: u32,
+    bisected: bool,
+}
+
+/// What came back from one attempt.
+struct Answer {
+    verdict: Verdict,
+    status: Option<u16>,
+    error: Option<&'static str>,
+    request_ids: BTreeMap<String, String>,
+    maybe_delivered: bool,
+}
+
+impl Engine {
+    pub fn new(
+        adapter: Arc<dyn Adapter>,
+        cfg: EngineConfig,
+        ledger: LedgerHandle,
+        stats: Arc<Stats>,
+    ) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(cfg.timeout)
+            .timeout(cfg.timeout)
+            .user_agent(concat!("cdp-purge/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        let (stop_tx, _) = watch::channel(false);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                adapter,
+                client,
+                pacer: Pacer::new(cfg.limits.clone()),
+                pause: PauseGate::new(),
+                inflight: InFlight::new(cfg.limits.concurrency),
+                ledger,
+                cfg,
+                stats,
+                stop_tx,
+                stop: Mutex::new(None),
+            }),
+        })
+    }
+
+    pub fn stats(&self) -> &Arc<Stats> {
+        &self.inner.stats
+    }
+
+    /// The remaining 429 pause, for the progress display.
+    pub fn paused_for(&self) -> Option<Duration> {
+        self.inner.pause.remaining()
+    }
+
+    /// A closure reporting the remaining pause (for the progress display).
+    pub fn pause_view(&self) -> impl Fn() -> Option<Duration> + Send + Sync + 'static {
+        let gate = self.inner.pause.clone();
+        move || gate.remaining()
+    }
+
+    /// The current request-rate factor (AIMD) and in-flight cap.
+    pub fn throttle_state(&self) -> (f64, u32) {
+        (self.inner.pacer.factor(), self.inner.inflight.current())
+    }
+
+    /// A handle that can stop the run (Ctrl-C).
+    pub fn stopper(&self) -> Stopper {
+        Stopper(self.inner.clone())
+    }
+
+    /// Deliver every batch from `rx` until it closes or the run stops.
+    pub async fn run(&self, mut rx: mpsc::Receiver<Batch>) -> RunEnd {
+        let inner = &self.inner;
+        let mut stop_rx = inner.stop_tx.subscribe();
+        // Bound the batches being worked on (in flight, waiting or backing off) so memory
+        // stays flat and the intake thread feels backpressure.
+        let outstanding = Arc::new(Semaphore::new(
+            (inner.cfg.limits.concurrency as usize)
+                .saturating_mul(2)
+                .max(2),
+        ));
+        let mut tasks = JoinSet::new();
+        let mut abandoned = 0u64;
+        loop {
+            if *stop_rx.borrow() {
+                break;
+            }
+            let slot = tokio::select! {
+                biased;
+                _ = stop_rx.changed() => break,
+                s = outstanding.clone().acquire_owned() => s.expect("never closed"),
+            };
+            let batch = tokio::select! {
+                biased;
+                _ = stop_rx.changed() => break,
+                b = rx.recv() => match b { Some(b) => b, None => break },
+            };
+            let inner = inner.clone();
+            tasks.spawn(async move {
+                let _slot = slot;
+                inner.deliver_top(batch).await
+            });
+            while let Some(r) = tasks.try_join_next() {
+                abandoned += u64::from(!r.unwrap_or(false));
+            }
+        }
+        // Closing the channel stops the intake thread.
+        drop(rx);
+        while let Some(r) = tasks.join_next().await {
+            abandoned += u64::from(!r.unwrap_or(false));
+        }
+        RunEnd {
+            stopped: inner.stop.lock().expect("stop lock").clone(),
+            abandoned_batches: abandoned,
+        }
+    }
+}
+
+/// Stops a running engine from outside.
+#[derive(Clone)]
+pub struct Stopper(Arc<Inner>);
+
+impl Stopper {
+    pub fn stop(&self, why: StopReason) {
+        self.0.stop(why);
+    }
+    pub fn is_stopped(&self) -> bool {
+        *self.0.stop_tx.borrow()
+    }
+}
+
+impl Inner {
+    fn stop(&self, why: StopReason) {
+        let mut s = self.stop.lock().expect("stop lock");
+        // The first reason wins, except that a fatal error outranks a Ctrl-C.
+        if s.is_none()
+            || (matches!(*s, Some(StopReason::Interrupted)) && why != StopReason::Interrupted)
+        {
+            *s = Some(why);
+        }
+        drop(s);
+        self.stop_tx.send_replace(true);
+    }
+
+    fn stopped(&self) -> bool {
+        *self.stop_tx.borrow()
+    }
+
+    /// Run `fut` unless the run stops first.
+    async fn or_stop<T>(&self, fut: impl Future<Output = T>) -> Option<T> {
+        let mut rx = self.stop_tx.subscribe();
+        if *rx.borrow() {
+            return None;
+        }
+        tokio::select! {
+            biased;
+            _ = rx.wait_for(|s| *s) => None,
+            v = fut => Some(v),
+        }
+    }
+
+    /// Deliver a top-level batch and record its outcome. Returns false when abandoned.
+    async fn deliver_top(self: Arc<Self>, batch: Batch) -> bool {
+        let Some(settled) = self.deliver(&batch, None).await else {
+            return false;
+        };
+        if self.record_outcome(&batch, None, &settled).await.is_err() {
+            return false;
+        }
+        self.stats
+            .settle(settled.results.iter().map(|(s, _, _)| *s));
+        true
+    }
+
+    async fn record_outcome(
+        &self,
+        batch: &Batch,
+        parent: Option<BatchHash>,
+        s: &Settled,
+    ) -> anyhow::Result<()> {
+        let results = batch
+            .items
+            .iter()
+            .zip(&s.results)
+            .map(|(it, (status, vendor_id, message))| ItemResult {
+                file: it.file,
+                row: it.row,
+                id_hmac: ledger::id_hmac(&self.cfg.key, &it.value),
+                status: *status,
+                vendor_id: vendor_id.clone(),
+                message: message.clone(),
+                value: self.cfg.include_identifiers.then(|| it.value.clone()),
+            })
+            .collect();
+        let rec = Record::Outcome(Outcome {
+            run_id: self.cfg.run_id.clone(),
+            batch: batch.hash,
+            parent,
+            seq: batch.seq,
+            items: batch.len() as u32,
+            attempts: s.attempts,
+            bisected: s.bisected,
+            results,
+        });
+        self.ledger.write(rec).await.inspect_err(|e| {
+            self.stop(StopReason::Ledger(e.to_string()));
+        })
+    }
+
+    /// Deliver one (sub-)batch until it settles. `None`: the run stopped first.
+    async fn deliver(&self, batch: &Batch, parent: Option<BatchHash>) -> Option<Settled> {
+        let n = batch.len();
+        let request = match self.adapter.build(batch) {
+            Ok(r) => r,
+            Err(e) => {
+                let msg = format!("could not build the request: {e}");
+                return Some(uniform(n, ItemStatus::Invalid, Some(msg), 0));
+            }
+        };
+        let mut attempt = 0u32;
+        let mut maybe_delivered = false;
+        loop {
+            attempt += 1;
+            // Wait for the gate, a slot and the budgets; a 429 that lands meanwhile sends
+            // us back to the gate.
+            let slot = loop {
+                self.or_stop(self.pause.wait()).await?;
+                let slot = self.or_stop(self.inflight.acquire()).await?;
+                self.or_stop(self.pacer.acquire(n)).await?;
+                if self.pause.remaining().is_none() {
+                    break slot;
+                }
+            };
+            if self.stopped() {
+                return None;
+            }
+            let sent_at = ledger::now_rfc3339();
+            let mut rec = Attempt {
+                phase: Phase::Sent,
+                run_id: self.cfg.run_id.clone(),
+                batch: batch.hash,
+                parent,
+                attempt,
+                items: n as u32,
+                sent_at: sent_at.clone(),
+                received_at: None,
+                status: None,
+                error: None,
+                request_ids: BTreeMap::new(),
+                decision: None,
+                delay_ms: None,
+                reason: None,
+                maybe_delivered_before: maybe_delivered,
+            };
+            // No deletion without a ledger line: wait for the writer before sending.
+            if let Err(e) = self.ledger.write(Record::Attempt(rec.clone())).await {
+                self.stop(StopReason::Ledger(e.to_string()));
+                return None;
+            }
+            Stats::add(&self.stats.requests, 1);
+            if parent.is_some() {
+                Stats::add(&self.stats.bisect_requests, 1);
+            }
+            if self.stopped() {
+                // Stopped while the intent was being written: the line says "sent" but
+                // nothing left; a rerun sends the batch.
+                return None;
+            }
+            let ans = self.send(&request, batch, attempt, maybe_delivered).await;
+            maybe_delivered |= ans.maybe_delivered;
+            rec.phase = Phase::Result;
+            rec.received_at = Some(ledger::now_rfc3339());
+            rec.status = ans.status;
+            rec.error = ans.error.map(str::to_owned);
+            rec.request_ids = ans.request_ids;
+
+            if ans.status.is_some_and(|s| s != 429) {
+                self.pacer.on_response(false);
+            }
+            let (decision, settled, delay) = match ans.verdict {
+                Verdict::Items(outcomes) if outcomes.len() == n => {
+                    let results = outcomes
+                        .into_iter()
+                        .map(|o| (ItemStatus::from(o.class), o.vendor_id, o.message))
+                        .collect();
+                    let s = Settled {
+                        results,
+                        attempts: attempt,
+                        bisected: false,
+                    };
+                    ("done", Some(s), None)
+                }
+                Verdict::Items(outcomes) => {
+                    rec.reason = Some(format!(
+                        "the adapter returned {} outcomes for {n} items",
+                        outcomes.len()
+                    ));
+                    let s = uniform(n, ItemStatus::FailedRetryable, rec.reason.clone(), attempt);
+                    ("failed", Some(s), None)
+                }
+                Verdict::Retry {
+                    throttled,
+                    retry_after,
+                    reason,
+                } => {
+                    let delay = self.cfg.retry.delay(attempt, retry_after, fastrand::f64());
+                    if throttled {
+                        Stats::add(&self.stats.throttled, 1);
+                        if self.cfg.limits.concurrency_limited {
+                            if let Some(cap) = self.inflight.lower() {
+                                tracing::warn!("repeated 429s: in-flight cap lowered to {cap}");
+                            }
+                        } else if let Some(f) = self.pacer.on_response(true) {
+                            tracing::warn!("repeated 429s: rate lowered to {:.0}%", f * 100.0);
+                        }
+                        // A 429 is account-wide: everyone waits.
+                        tracing::info!("429: pausing every worker for {delay:?}");
+                        self.pause.pause_for(self.cfg.retry.scaled(delay));
+                    }
+                    tracing::info!(
+                        "batch {} attempt {attempt}: {reason}; retry in {delay:?}",
+                        batch.seq
+                    );
+                    rec.reason = Some(reason.clone());
+                    if self.cfg.retry.may_retry(attempt) {
+                        ("retry", None, Some(delay))
+                    } else {
+                        if throttled {
+                            Stats::add(&self.stats.throttled_out, n as u64);
+                        }
+                        let msg = format!("gave up after {attempt} attempts: {reason}");
+                        let s = uniform(n, ItemStatus::FailedRetryable, Some(msg), attempt);
+                        ("give_up", Some(s), None)
+                    }
+                }
+                Verdict::Failed { reason, bisect } => {
+                    rec.reason = Some(reason.clone());
+                    if bisect && n > 1 && self.take_bisect_budget() {
+                        ("bisect", None, None)
+                    } else {
+                        let s = uniform(n, ItemStatus::Invalid, Some(reason), attempt);
+                        ("failed", Some(s), None)
+                    }
+                }
+                Verdict::Fatal { reason, hint, auth } => {
+                    // Stop before giving the slot back, so no other worker sends meanwhile.
+                    self.stop(StopReason::Fatal {
+                        reason: reason.clone(),
+                        hint,
+                        auth,
+                    });
+                    drop(slot);
+                    rec.reason = Some(reason);
+                    rec.decision = Some("fatal".into());
+                    let _ = self.ledger.write(Record::Attempt(rec)).await;
+                    return None;
+                }
+            };
+            // Held until the verdict took effect (a 429's pause, a fatal stop), so no worker
+            // slips a request past it.
+            drop(slot);
+            rec.decision = Some(decision.into());
+            rec.delay_ms = delay.map(|d| d.as_millis() as u64);
+            if let Err(e) = self.ledger.write(Record::Attempt(rec)).await {
+                self.stop(StopReason::Ledger(e.to_string()));
+                return None;
+            }
+            if let Some(s) = settled {
+                return Some(s);
+            }
+            if decision == "bisect" {
+                return self
+                    .bisect(batch, parent.unwrap_or(batch.hash), attempt)
+                    .await;
+            }
+            if let Some(d) = delay {
+                Stats::add(&self.stats.retries, 1);
+                self.or_stop(tokio::time::sleep(self.cfg.retry.scaled(d)))
+                    .await?;
+            }
+        }
+    }
+
+    /// Split a refused batch in halves and deliver each, so one bad identifier does not sink
+    /// the good ones. Costs at most two requests per level, about 2·log2(n) per bad item.
+    async fn bisect(&self, batch: &Batch, top: BatchHash, attempts: u32) -> Option<Settled> {
+        let (a, b) = batch.split(self.adapter.kind().id());
+        let mut results = Vec::with_capacity(batch.len());
+        for half in [&a, &b] {
+            let s = Box::pin(self.deliver(half, Some(top))).await?;
+            if self.record_outcome(half, Some(top), &s).await.is_err() {
+                return None;
+            }
+            results.extend(s.results);
+        }
+        Some(Settled {
+            results,
+            attempts,
+            bisected: true,
+        })
+    }
+
+    /// Two more requests for one split, if the global budget allows.
+    fn take_bisect_budget(&self) -> bool {
+        let used = Stats::get(&self.stats.bisect_requests);
+        used + 2 <= self.cfg.bisect_budget
+    }
+
+    async fn send(
+        &self,
+        req: &crate::vendor::Request,
+        batch: &Batch,
+        attempt: u32,
+        maybe_delivered_before: bool,
+    ) -> Answer {
+        let mut rb = self
+            .client
+            .request(req.method.clone(), &req.url)
+            .body(req.body.clone());
+        for (k, v) in &req.headers {
+            rb = rb.header(k, v);
+        }
+        let transport = |e: &reqwest::Error, body: bool| -> Answer {
+            let kind = transport_kind(e, body);
+            Answer {
+                verdict: Verdict::Retry {
+                    throttled: false,
+                    retry_after: None,
+                    reason: format!("transport error: {kind}"),
+                },
+                status: None,
+                error: Some(kind),
+                request_ids: BTreeMap::new(),
+                // Only a failed connect proves the request never reached the vendor.
+                maybe_delivered: kind != "connect",
+            }
+        };
+        let resp = match rb.send().await {
+            Ok(r) => r,
+            Err(e) => return transport(&e, false),
+        };
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let request_ids = REQUEST_ID_HEADERS
+            .iter()
+            .filter_map(|h| {
+                let v = headers.get(*h)?.to_str().ok()?;
+                Some(((*h).to_owned(), v.chars().take(200).collect()))
+            })
+            .collect();
+        let body = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                let mut a = transport(&e, true);
+                a.status = Some(status);
+                a.request_ids = request_ids;
+                return a;
+            }
+        };
+        let verdict = self.adapter.classify(
+            batch,
+            &Response {
+                status,
+                headers: &headers,
+                body: &body,
+                attempt,
+                maybe_delivered_before,
+            },
+        );
+        Answer {
+            verdict,
+            status: Some(status),
+            error: None,
+            request_ids,
+            maybe_delivered: false,
+        }
+    }
+}
+
+fn uniform(n: usize, status: ItemStatus, msg: Option<String>, attempts: u32) -> Settled {
+    Settled {
+        results: (0..n).map(|_| (status, None, msg.clone())).collect(),
+        attempts,
+        bisected: false,
+    }
+}
+
+/// A short, identifier-free name for a transport failure (reqwest's own message includes the
+/// URL, which may carry personal data).
+fn transport_kind(e: &reqwest::Error, reading_body: bool) -> &'static str {
+    if e.is_timeout() {
+        return "timeout";
+    }
+    if e.is_connect() {
+        return "connect";
+    }
+    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = src {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            match io.kind() {
+                ConnectionReset | ConnectionAborted | BrokenPipe => return "reset",
+                TimedOut => return "timeout",
+                UnexpectedEof => return "truncated",
+                _ => {}
+            }
+        }
+        src = s.source();
+    }
+    if reading_body || e.is_body() || e.is_decode() {
+        "truncated"
+    } else {
+        "request"
+    }
+}

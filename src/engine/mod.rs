@@ -1,0 +1,105 @@
+//! The delivery engine: vendor-agnostic pacing, retries, pausing, bisection and recording.
+//!
+//! Adapters only build requests and classify responses; everything here works the same for
+//! every vendor.
+
+mod dispatch;
+mod inflight;
+pub mod limiter;
+pub mod pause;
+pub mod retry;
+
+pub use dispatch::{Engine, EngineConfig, RunEnd, StopReason};
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use crate::ledger::ItemStatus;
+
+/// Live counters, shared by the engine, the progress display and the summary.
+#[derive(Debug)]
+pub struct Stats {
+    pub started: Instant,
+    /// Identifiers this run has to settle (after resume skipped the done ones).
+    pub total_items: AtomicU64,
+    pub total_batches: AtomicU64,
+    /// Skipped because the ledger already has their final outcome.
+    pub skipped_items: AtomicU64,
+    pub skipped_batches: AtomicU64,
+    /// Items with a final status this run.
+    pub items_done: AtomicU64,
+    pub items_ok: AtomicU64,
+    pub batches_done: AtomicU64,
+    /// HTTP requests sent (including retries and bisection).
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+    pub throttled: AtomicU64,
+    pub bisect_requests: AtomicU64,
+    /// Items that ran out of retries on a 429 (the quota stayed exhausted).
+    pub throttled_out: AtomicU64,
+    pub failed: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Stats {
+    pub fn new() -> Self {
+        Self {
+            started: Instant::now(),
+            total_items: AtomicU64::new(0),
+            total_batches: AtomicU64::new(0),
+            skipped_items: AtomicU64::new(0),
+            skipped_batches: AtomicU64::new(0),
+            items_done: AtomicU64::new(0),
+            items_ok: AtomicU64::new(0),
+            batches_done: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
+            bisect_requests: AtomicU64::new(0),
+            throttled_out: AtomicU64::new(0),
+            failed: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    pub fn get(c: &AtomicU64) -> u64 {
+        c.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn add(c: &AtomicU64, n: u64) {
+        c.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn settle(&self, statuses: impl IntoIterator<Item = ItemStatus>) {
+        let mut failed = self.failed.lock().expect("stats lock");
+        for s in statuses {
+            Self::add(&self.items_done, 1);
+            if s.is_success() {
+                Self::add(&self.items_ok, 1);
+            } else {
+                *failed.entry(s.code()).or_default() += 1;
+            }
+        }
+        Self::add(&self.batches_done, 1);
+    }
+
+    /// Every failure is an item that ran out of retries on 429s: the quota, not the data,
+    /// is the problem (exit code 4).
+    pub fn only_throttled_failures(&self) -> bool {
+        let failed = self.failed.lock().expect("stats lock");
+        let total: u64 = failed.values().sum();
+        total > 0
+            && failed.get("failed_retryable") == Some(&total)
+            && Self::get(&self.throttled_out) >= total
+    }
+
+    pub fn failed_total(&self) -> u64 {
+        self.failed.lock().expect("stats lock").values().sum()
+    }
+}

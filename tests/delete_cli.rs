@@ -1,0 +1,334 @@
+//! `cdp-purge delete` end to end: the real binary against the in-process fake vendors.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use assert_cmd::cargo::CommandCargoExt;
+use cdp_purge::sandbox::{Credentials, Sandbox, SandboxConfig};
+
+fn ids_csv(dir: &Path, name: &str, header: &str, values: &[String]) -> PathBuf {
+    let p = dir.join(name);
+    let mut f = std::fs::File::create(&p).unwrap();
+    writeln!(f, "{header}").unwrap();
+    for v in values {
+        writeln!(f, "{v}").unwrap();
+    }
+    p
+}
+
+fn customer_ids(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("CUST-{i:06}")).collect()
+}
+
+/// The binary set up for the sandbox's mParticle, with fast (scaled) backoff.
+fn mparticle_cmd(sb: &Sandbox, input: &Path) -> Command {
+    let c = Credentials::default();
+    let mut cmd = Command::cargo_bin("cdp-purge").unwrap();
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("MPARTICLE_API_KEY", c.mparticle_key)
+        .env("MPARTICLE_API_SECRET", c.mparticle_secret)
+        .env("CDP_PURGE_TIME_SCALE", "0.01")
+        .args([
+            "delete",
+            "--vendor",
+            "mparticle",
+            "--environment",
+            "production",
+        ])
+        .args(["--identity-type", "customerid", "--column", "customerid"])
+        .arg("--base-url")
+        .arg(sb.base_url())
+        .arg("-i")
+        .arg(input)
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn lytics_cmd(sb: &Sandbox, input: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("cdp-purge").unwrap();
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("LYTICS_API_TOKEN", Credentials::default().lytics_token)
+        .env("CDP_PURGE_TIME_SCALE", "0.01")
+        .args([
+            "delete", "--vendor", "lytics", "--field", "email", "--column", "email",
+        ])
+        .arg("--base-url")
+        .arg(sb.base_url())
+        .arg("-i")
+        .arg(input)
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn ledger_lines(p: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+#[test]
+fn without_yes_and_without_a_terminal_nothing_is_sent() {
+    let sb = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = ids_csv(dir.path(), "ids.csv", "customerid", &customer_ids(10));
+    let out = mparticle_cmd(&sb, &input).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--yes"), "{err}");
+    assert!(sb.log().is_empty());
+}
+
+#[test]
+fn a_clean_run_acknowledges_everything_and_a_rerun_sends_nothing() {
+    let sb = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ids = customer_ids(250);
+    let input = ids_csv(dir.path(), "ids.csv", "customerid", &ids);
+    let out = mparticle_cmd(&sb, &input)
+        .args(["--yes", "--json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(summary["acknowledged"], 250);
+    assert_eq!(summary["requests"], 3);
+    // Never an identifier or a secret on stdout/stderr.
+    let c = Credentials::default();
+    for s in [&stdout, &stderr] {
+        assert!(!s.contains("CUST-"), "identifier leaked: {s}");
+        assert!(!s.contains(&c.mparticle_secret) && !s.contains(&c.mparticle_key));
+    }
+    // The default ledger sits beside the input, with its key.
+    let ledger = dir.path().join("ids.csv.ledger.jsonl");
+    assert!(dir.path().join("ids.csv.ledger.jsonl.key").exists());
+    let recs = ledger_lines(&ledger);
+    assert_eq!(recs[0]["type"], "header");
+    assert_eq!(recs[0]["inputs"][0]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(recs.last().unwrap()["type"], "end");
+    let text = std::fs::read_to_string(&ledger).unwrap();
+    assert!(
+        !text.contains("CUST-"),
+        "no raw identifiers in the ledger by default"
+    );
+    assert!(!text.contains(&c.mparticle_secret));
+
+    sb.clear_log();
+    let out = mparticle_cmd(&sb, &input).arg("--yes").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("resuming: 3 of 3 batches already done"));
+    assert!(sb.log().is_empty(), "nothing sent twice");
+}
+
+#[test]
+fn a_locked_ledger_refuses_a_second_run() {
+    let sb = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = ids_csv(dir.path(), "ids.csv", "customerid", &customer_ids(5));
+    let ledger = dir.path().join("shared.ledger.jsonl");
+    let held = cdp_purge::ledger::Ledger::open(&ledger).unwrap();
+    let out = mparticle_cmd(&sb, &input)
+        .arg("--yes")
+        .arg("--ledger")
+        .arg(&ledger)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("in use"));
+    assert!(sb.log().is_empty());
+    held.close().unwrap();
+}
+
+#[test]
+fn refused_credentials_stop_the_run_with_exit_3() {
+    let sb = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = ids_csv(dir.path(), "ids.csv", "customerid", &customer_ids(3000));
+    let out = mparticle_cmd(&sb, &input)
+        .env("MPARTICLE_API_SECRET", "wrong-secret-123")
+        .args(["--yes", "--concurrency", "4"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("MPARTICLE_API_SECRET") || stderr.contains("MPARTICLE_API_KEY"));
+    assert!(!stderr.contains("wrong-secret-123"));
+    let n = sb.log().len();
+    assert!((1..=4).contains(&n), "{n} requests after a 401");
+}
+
+#[test]
+fn lytics_per_item_errors_are_per_item_failures_and_exit_1() {
+    let sb = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut emails: Vec<String> = (0..20).map(|i| format!("person{i}@example.com")).collect();
+    emails[7] = "invalid-7@example.com".into();
+    let input = ids_csv(dir.path(), "users.csv", "email", &emails);
+    let out = lytics_cmd(&sb, &input)
+        .args(["--yes", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["acknowledged"], 19);
+    assert_eq!(summary["failed"]["invalid"], 1);
+    let recs = ledger_lines(&dir.path().join("users.csv.ledger.jsonl"));
+    let results: Vec<_> = recs
+        .iter()
+        .filter(|r| r["type"] == "outcome")
+        .flat_map(|r| r["results"].as_array().unwrap().clone())
+        .collect();
+    let bad: Vec<_> = results
+        .iter()
+        .filter(|r| r["status"] == "invalid")
+        .collect();
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0]["row"], 9, "header is row 1, the 8th value row 9");
+    assert!(
+        results
+            .iter()
+            .filter(|r| r["status"] == "acknowledged")
+            .all(|r| r["vendor_id"].is_string()),
+        "Lytics request_id per identifier"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_and_prints_the_resume_command() {
+    let sb = Sandbox::start_blocking(SandboxConfig {
+        latency: Duration::from_millis(100),
+        ..SandboxConfig::default()
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = ids_csv(dir.path(), "ids.csv", "customerid", &customer_ids(5000));
+    let child = mparticle_cmd(&sb, &input)
+        .args(["--yes", "--concurrency", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("to resume:"), "{stderr}");
+    assert!(stderr.contains("--ledger"), "{stderr}");
+    let recs = ledger_lines(&dir.path().join("ids.csv.ledger.jsonl"));
+    assert_eq!(recs.last().unwrap()["reason"], "interrupted");
+}
+
+#[test]
+fn stdin_is_spooled_and_its_ledger_defaults_to_the_working_directory() {
+    let sb = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("customerid\n");
+    for v in customer_ids(150) {
+        csv.push_str(&v);
+        csv.push('\n');
+    }
+    let run = || {
+        let mut cmd = mparticle_cmd(&sb, Path::new("-"));
+        cmd.current_dir(dir.path())
+            .args(["--yes", "--json"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(csv.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["acknowledged"], 150);
+    let ledger = dir.path().join("cdp-purge-stdin.ledger.jsonl");
+    let recs = ledger_lines(&ledger);
+    assert_eq!(recs[0]["inputs"][0]["path"], "-");
+    // Same stdin again: everything is already done.
+    sb.clear_log();
+    let out = run();
+    assert_eq!(out.status.code(), Some(0));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["skipped_batches"], 2);
+    assert!(sb.log().is_empty());
+}
+
+/// A full disk, simulated with a file-size limit (RLIMIT_FSIZE, SIGXFSZ ignored so writes
+/// fail with EFBIG): the run stops, and every request the vendor saw has a `sent` line.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_unwritable_ledger_stops_the_run_before_more_deletions() {
+    let sb = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = ids_csv(dir.path(), "ids.csv", "customerid", &customer_ids(3000));
+    let bin = assert_cmd::cargo::cargo_bin("cdp-purge");
+    let c = Credentials::default();
+    let out = Command::new("/bin/sh")
+        .arg("-c")
+        .arg("ulimit -f 40; trap '' XFSZ; exec \"$@\"")
+        .arg("sh")
+        .arg(bin)
+        .args([
+            "delete",
+            "--vendor",
+            "mparticle",
+            "--environment",
+            "production",
+        ])
+        .args([
+            "--identity-type",
+            "customerid",
+            "--column",
+            "customerid",
+            "--yes",
+        ])
+        .args(["--concurrency", "2"])
+        .arg("--base-url")
+        .arg(sb.base_url())
+        .arg("-i")
+        .arg(&input)
+        .env("MPARTICLE_API_KEY", &c.mparticle_key)
+        .env("MPARTICLE_API_SECRET", &c.mparticle_secret)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("ledger"), "{stderr}");
+    let requests = sb.log().len();
+    assert!(requests >= 1, "the limit leaves room for the first batches");
+    assert!(requests < 30, "the run went on: {requests} requests");
+    let sent = ledger_lines(&dir.path().join("ids.csv.ledger.jsonl"))
+        .iter()
+        .filter(|r| r["type"] == "attempt" && r["phase"] == "sent")
+        .count();
+    assert!(
+        requests <= sent,
+        "{requests} requests but {sent} sent records"
+    );
+}
