@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use crate::audit::View;
 use crate::cli::{Environment, Format, IdKind, Pod};
 use crate::exit::UserError;
-use crate::input::{self, ColumnSel, DEFAULT_NULL_VALUES, IntakeSpec, KindSource};
+use crate::input::{self, ColumnSel, IntakeSpec, KindSource};
 use crate::ledger::{self, Header, StatusCheck};
 use crate::settings::{Target, VendorParams};
 use crate::vendor::VendorKind;
@@ -244,22 +244,13 @@ fn recover_mpids(
         .into());
     }
     let spec = IntakeSpec {
-        inputs: src.inputs.to_vec(),
         format: src.format,
-        column: src
-            .column
-            .map_or(ColumnSel::Whole, |c| ColumnSel::Name(c.to_owned())),
-        delimiter: None,
-        no_header: false,
-        null_values: DEFAULT_NULL_VALUES
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect(),
-        lowercase: false,
-        validate: true,
-        kind: KindSource::Fixed("mpid".into()),
-        lookup: None,
-        stdin_spool: None,
+        ..IntakeSpec::with_defaults(
+            src.inputs.to_vec(),
+            src.column
+                .map_or(ColumnSel::Whole, |c| ColumnSel::Name(c.to_owned())),
+            KindSource::Fixed("mpid".into()),
+        )
     };
     let mut wanted: HashMap<String, usize> = jobs
         .iter()
