@@ -139,6 +139,19 @@ fn sigkill_at_a_dozen_points_then_resume_loses_and_repeats_nothing() {
     assert_not_resent(&fake, &ledger, &before, "final run");
     let l = read_ledger(&ledger);
     assert_acked_exactly_once(&l, &ids, &format!("after {kills} kills (seed {seed})"));
+    // The tool's own auditor agrees: chain and input digest intact despite the torn lines.
+    let verify = cdp_purge()
+        .args(["report", "--verify", "--ledger"])
+        .arg(&ledger)
+        .output()
+        .unwrap();
+    assert_eq!(
+        verify.status.code(),
+        Some(0),
+        "report --verify after kills: {}{}",
+        text(&verify.stdout),
+        text(&verify.stderr)
+    );
     eprintln!(
         "figures: sigkill kills={kills} torn_lines={} (simulated {torn_by_us}) runs={} lost=0 \
          resent_acknowledged=0 seed={seed}",
