@@ -32,6 +32,8 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Read, clean and batch the input exactly as a real run would; send nothing')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete the profiles: paced to the vendor''s quota, retried, recorded in a ledger')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Poll the vendors for the state of every deletion job a ledger recorded')
+            [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'Summarise a ledger per run, per input row or per person; check it was not altered')
             [CompletionResult]::new('vendors', 'vendors', [CompletionResultType]::ParameterValue, 'List the supported vendors: per-request cap, quota, identifier kinds, credentials')
             [CompletionResult]::new('targets', 'targets', [CompletionResultType]::ParameterValue, 'List the targets in the config file: vendor, settings, limits, credential variables')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Preflight: validate a target''s configuration and credentials without deleting anything')
@@ -145,6 +147,59 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'cdp-purge;status' {
+            [CompletionResult]::new('--ledger', '--ledger', [CompletionResultType]::ParameterName, 'The ledger a `delete` run wrote; status records are appended to it')
+            [CompletionResult]::new('--base-url', '--base-url', [CompletionResultType]::ParameterName, 'Poll this host instead of the one recorded in the ledger (mParticle --verify: the Profile API host)')
+            [CompletionResult]::new('--credentials-file', '--credentials-file', [CompletionResultType]::ParameterName, 'Read credentials from this file (KEY=VALUE lines, as the environment variables)')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'With --watch: give up after this long and exit 1 if jobs are still pending')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'With --watch: the first wait between two polls; each wait is 1.5 times the last')
+            [CompletionResult]::new('--max-interval', '--max-interval', [CompletionResultType]::ParameterName, 'With --watch: the longest wait between two polls')
+            [CompletionResult]::new('--max-rps', '--max-rps', [CompletionResultType]::ParameterName, 'Lookups per second (default: the vendor''s quota, which status polls share with deletions)')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Lookups in flight at once (default: the vendor''s)')
+            [CompletionResult]::new('--max-retries', '--max-retries', [CompletionResultType]::ParameterName, 'Retries per lookup after the first attempt')
+            [CompletionResult]::new('--max-backoff', '--max-backoff', [CompletionResultType]::ParameterName, 'Longest wait between two attempts (also caps Retry-After)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Per-request timeout (connect and total)')
+            [CompletionResult]::new('--auth-url', '--auth-url', [CompletionResultType]::ParameterName, 'OAuth token endpoint')
+            [CompletionResult]::new('--org-id', '--org-id', [CompletionResultType]::ParameterName, 'mParticle organisation ID')
+            [CompletionResult]::new('--account-id', '--account-id', [CompletionResultType]::ParameterName, 'mParticle account ID')
+            [CompletionResult]::new('--workspace-id', '--workspace-id', [CompletionResultType]::ParameterName, 'mParticle workspace ID')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'The input the run read, to recover the MPIDs (the ledger holds keyed hashes unless the run used --ledger-include-identifiers). Repeatable')
+            [CompletionResult]::new('--input', '--input', [CompletionResultType]::ParameterName, 'The input the run read, to recover the MPIDs (the ledger holds keyed hashes unless the run used --ledger-include-identifiers). Repeatable')
+            [CompletionResult]::new('--column', '--column', [CompletionResultType]::ParameterName, 'Column (CSV header) or key (JSON) holding the MPIDs in --input')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Format of --input (default: from the extension)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
+            [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Keep polling until every job is finished (or --until passes)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the summary as one JSON object on stdout')
+            [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'Look every deleted MPID up in the Profile API: "not found" proves the deletion. Needs MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET (an API credential with Profile API access)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cdp-purge;report' {
+            [CompletionResult]::new('--ledger', '--ledger', [CompletionResultType]::ParameterName, 'The ledger to report on (read only)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--lookup', '--lookup', [CompletionResultType]::ParameterName, 'What happened to this person? Hashed with the ledger''s key (`<ledger>.key`); the value is never printed. Repeatable')
+            [CompletionResult]::new('--lookup-file', '--lookup-file', [CompletionResultType]::ParameterName, 'Like --lookup, one value per line (keeps the values out of shell history and `ps`)')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'With --verify: hash this file instead of the input recorded with the same file name (or, when no name matches, the recorded inputs in order). Repeatable')
+            [CompletionResult]::new('--input', '--input', [CompletionResultType]::ParameterName, 'With --verify: hash this file instead of the input recorded with the same file name (or, when no name matches, the recorded inputs in order). Repeatable')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
+            [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'Check the hash chain and the input files'' SHA-256 digests; exit 1 if either does not match')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v: info, -vv: debug). Identifiers are never logged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'cdp-purge;vendors' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print as JSON')
@@ -247,6 +302,8 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
         'cdp-purge;help' {
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Read, clean and batch the input exactly as a real run would; send nothing')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete the profiles: paced to the vendor''s quota, retried, recorded in a ledger')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Poll the vendors for the state of every deletion job a ledger recorded')
+            [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'Summarise a ledger per run, per input row or per person; check it was not altered')
             [CompletionResult]::new('vendors', 'vendors', [CompletionResultType]::ParameterValue, 'List the supported vendors: per-request cap, quota, identifier kinds, credentials')
             [CompletionResult]::new('targets', 'targets', [CompletionResultType]::ParameterValue, 'List the targets in the config file: vendor, settings, limits, credential variables')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Preflight: validate a target''s configuration and credentials without deleting anything')
@@ -260,6 +317,12 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             break
         }
         'cdp-purge;help;delete' {
+            break
+        }
+        'cdp-purge;help;status' {
+            break
+        }
+        'cdp-purge;help;report' {
             break
         }
         'cdp-purge;help;vendors' {

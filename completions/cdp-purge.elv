@@ -29,6 +29,8 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand --version 'Print version'
             cand plan 'Read, clean and batch the input exactly as a real run would; send nothing'
             cand delete 'Delete the profiles: paced to the vendor''s quota, retried, recorded in a ledger'
+            cand status 'Poll the vendors for the state of every deletion job a ledger recorded'
+            cand report 'Summarise a ledger per run, per input row or per person; check it was not altered'
             cand vendors 'List the supported vendors: per-request cap, quota, identifier kinds, credentials'
             cand targets 'List the targets in the config file: vendor, settings, limits, credential variables'
             cand check 'Preflight: validate a target''s configuration and credentials without deleting anything'
@@ -139,6 +141,57 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'cdp-purge;status'= {
+            cand --ledger 'The ledger a `delete` run wrote; status records are appended to it'
+            cand --base-url 'Poll this host instead of the one recorded in the ledger (mParticle --verify: the Profile API host)'
+            cand --credentials-file 'Read credentials from this file (KEY=VALUE lines, as the environment variables)'
+            cand --until 'With --watch: give up after this long and exit 1 if jobs are still pending'
+            cand --interval 'With --watch: the first wait between two polls; each wait is 1.5 times the last'
+            cand --max-interval 'With --watch: the longest wait between two polls'
+            cand --max-rps 'Lookups per second (default: the vendor''s quota, which status polls share with deletions)'
+            cand --concurrency 'Lookups in flight at once (default: the vendor''s)'
+            cand --max-retries 'Retries per lookup after the first attempt'
+            cand --max-backoff 'Longest wait between two attempts (also caps Retry-After)'
+            cand --timeout 'Per-request timeout (connect and total)'
+            cand --auth-url 'OAuth token endpoint'
+            cand --org-id 'mParticle organisation ID'
+            cand --account-id 'mParticle account ID'
+            cand --workspace-id 'mParticle workspace ID'
+            cand -i 'The input the run read, to recover the MPIDs (the ledger holds keyed hashes unless the run used --ledger-include-identifiers). Repeatable'
+            cand --input 'The input the run read, to recover the MPIDs (the ledger holds keyed hashes unless the run used --ledger-include-identifiers). Repeatable'
+            cand --column 'Column (CSV header) or key (JSON) holding the MPIDs in --input'
+            cand --format 'Format of --input (default: from the extension)'
+            cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
+            cand --watch 'Keep polling until every job is finished (or --until passes)'
+            cand --json 'Print the summary as one JSON object on stdout'
+            cand --verify 'Look every deleted MPID up in the Profile API: "not found" proves the deletion. Needs MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET (an API credential with Profile API access)'
+            cand -q 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
+            cand --quiet 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
+            cand -v 'More log output (-v: info, -vv: debug). Identifiers are never logged'
+            cand --verbose 'More log output (-v: info, -vv: debug). Identifiers are never logged'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cdp-purge;report'= {
+            cand --ledger 'The ledger to report on (read only)'
+            cand --format 'Output format'
+            cand --lookup 'What happened to this person? Hashed with the ledger''s key (`<ledger>.key`); the value is never printed. Repeatable'
+            cand --lookup-file 'Like --lookup, one value per line (keeps the values out of shell history and `ps`)'
+            cand -i 'With --verify: hash this file instead of the input recorded with the same file name (or, when no name matches, the recorded inputs in order). Repeatable'
+            cand --input 'With --verify: hash this file instead of the input recorded with the same file name (or, when no name matches, the recorded inputs in order). Repeatable'
+            cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
+            cand --verify 'Check the hash chain and the input files'' SHA-256 digests; exit 1 if either does not match'
+            cand -q 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
+            cand --quiet 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
+            cand -v 'More log output (-v: info, -vv: debug). Identifiers are never logged'
+            cand --verbose 'More log output (-v: info, -vv: debug). Identifiers are never logged'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'cdp-purge;vendors'= {
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand --json 'Print as JSON'
@@ -235,6 +288,8 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
         &'cdp-purge;help'= {
             cand plan 'Read, clean and batch the input exactly as a real run would; send nothing'
             cand delete 'Delete the profiles: paced to the vendor''s quota, retried, recorded in a ledger'
+            cand status 'Poll the vendors for the state of every deletion job a ledger recorded'
+            cand report 'Summarise a ledger per run, per input row or per person; check it was not altered'
             cand vendors 'List the supported vendors: per-request cap, quota, identifier kinds, credentials'
             cand targets 'List the targets in the config file: vendor, settings, limits, credential variables'
             cand check 'Preflight: validate a target''s configuration and credentials without deleting anything'
@@ -246,6 +301,10 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
         &'cdp-purge;help;plan'= {
         }
         &'cdp-purge;help;delete'= {
+        }
+        &'cdp-purge;help;status'= {
+        }
+        &'cdp-purge;help;report'= {
         }
         &'cdp-purge;help;vendors'= {
         }

@@ -31,6 +31,8 @@ complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -s h -l help -d 'Print
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -s V -l version -d 'Print version'
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "plan" -d 'Read, clean and batch the input exactly as a real run would; send nothing'
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "delete" -d 'Delete the profiles: paced to the vendor\'s quota, retried, recorded in a ledger'
+complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "status" -d 'Poll the vendors for the state of every deletion job a ledger recorded'
+complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "report" -d 'Summarise a ledger per run, per input row or per person; check it was not altered'
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "vendors" -d 'List the supported vendors: per-request cap, quota, identifier kinds, credentials'
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "targets" -d 'List the targets in the config file: vendor, settings, limits, credential variables'
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "check" -d 'Preflight: validate a target\'s configuration and credentials without deleting anything'
@@ -149,6 +151,48 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s q -l quie
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s V -l version -d 'Print version'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l ledger -d 'The ledger a `delete` run wrote; status records are appended to it' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l base-url -d 'Poll this host instead of the one recorded in the ledger (mParticle --verify: the Profile API host)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l credentials-file -d 'Read credentials from this file (KEY=VALUE lines, as the environment variables)' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l until -d 'With --watch: give up after this long and exit 1 if jobs are still pending' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l interval -d 'With --watch: the first wait between two polls; each wait is 1.5 times the last' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l max-interval -d 'With --watch: the longest wait between two polls' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l max-rps -d 'Lookups per second (default: the vendor\'s quota, which status polls share with deletions)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l concurrency -d 'Lookups in flight at once (default: the vendor\'s)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l max-retries -d 'Retries per lookup after the first attempt' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l max-backoff -d 'Longest wait between two attempts (also caps Retry-After)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l timeout -d 'Per-request timeout (connect and total)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l auth-url -d 'OAuth token endpoint' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l org-id -d 'mParticle organisation ID' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l account-id -d 'mParticle account ID' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l workspace-id -d 'mParticle workspace ID' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -s i -l input -d 'The input the run read, to recover the MPIDs (the ledger holds keyed hashes unless the run used --ledger-include-identifiers). Repeatable' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l column -d 'Column (CSV header) or key (JSON) holding the MPIDs in --input' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l format -d 'Format of --input (default: from the extension)' -r -f -a "csv\t''
+tsv\t''
+json\t''
+ndjson\t''"
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l watch -d 'Keep polling until every job is finished (or --until passes)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l json -d 'Print the summary as one JSON object on stdout'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l verify -d 'Look every deleted MPID up in the Profile API: "not found" proves the deletion. Needs MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET (an API credential with Profile API access)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -s h -l help -d 'Print help'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -s V -l version -d 'Print version'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l ledger -d 'The ledger to report on (read only)' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l format -d 'Output format' -r -f -a "text\t''
+json\t''
+csv\t'One line per kept input row: attach it to the data-subject request'"
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l lookup -d 'What happened to this person? Hashed with the ledger\'s key (`<ledger>.key`); the value is never printed. Repeatable' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l lookup-file -d 'Like --lookup, one value per line (keeps the values out of shell history and `ps`)' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -s i -l input -d 'With --verify: hash this file instead of the input recorded with the same file name (or, when no name matches, the recorded inputs in order). Repeatable' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l verify -d 'Check the hash chain and the input files\' SHA-256 digests; exit 1 if either does not match'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -s V -l version -d 'Print version'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand vendors" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand vendors" -l json -d 'Print as JSON'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand vendors" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
@@ -215,12 +259,14 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand man" -s q -l quiet -
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand man" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand man" -s h -l help -d 'Print help'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand man" -s V -l version -d 'Print version'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check sandbox completions man help" -f -a "plan" -d 'Read, clean and batch the input exactly as a real run would; send nothing'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check sandbox completions man help" -f -a "delete" -d 'Delete the profiles: paced to the vendor\'s quota, retried, recorded in a ledger'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check sandbox completions man help" -f -a "vendors" -d 'List the supported vendors: per-request cap, quota, identifier kinds, credentials'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check sandbox completions man help" -f -a "targets" -d 'List the targets in the config file: vendor, settings, limits, credential variables'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check sandbox completions man help" -f -a "check" -d 'Preflight: validate a target\'s configuration and credentials without deleting anything'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check sandbox completions man help" -f -a "sandbox" -d 'Run a local fake of every vendor API (for trying the tool and for tests)'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check sandbox completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check sandbox completions man help" -f -a "man" -d 'Print the man page (roff) to stdout'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete vendors targets check sandbox completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete status report vendors targets check sandbox completions man help" -f -a "plan" -d 'Read, clean and batch the input exactly as a real run would; send nothing'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete status report vendors targets check sandbox completions man help" -f -a "delete" -d 'Delete the profiles: paced to the vendor\'s quota, retried, recorded in a ledger'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete status report vendors targets check sandbox completions man help" -f -a "status" -d 'Poll the vendors for the state of every deletion job a ledger recorded'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete status report vendors targets check sandbox completions man help" -f -a "report" -d 'Summarise a ledger per run, per input row or per person; check it was not altered'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete status report vendors targets check sandbox completions man help" -f -a "vendors" -d 'List the supported vendors: per-request cap, quota, identifier kinds, credentials'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete status report vendors targets check sandbox completions man help" -f -a "targets" -d 'List the targets in the config file: vendor, settings, limits, credential variables'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete status report vendors targets check sandbox completions man help" -f -a "check" -d 'Preflight: validate a target\'s configuration and credentials without deleting anything'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete status report vendors targets check sandbox completions man help" -f -a "sandbox" -d 'Run a local fake of every vendor API (for trying the tool and for tests)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete status report vendors targets check sandbox completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete status report vendors targets check sandbox completions man help" -f -a "man" -d 'Print the man page (roff) to stdout'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete status report vendors targets check sandbox completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

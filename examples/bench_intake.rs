@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use cdp_purge::batch::Batcher;
-use cdp_purge::input::{self, ColumnSel, DEFAULT_NULL_VALUES, IntakeSpec, KindSource};
+use cdp_purge::input::{self, ColumnSel, IntakeSpec, KindSource};
 
 // The same allocator as the binary, so the figures match `plan`.
 #[global_allocator]
@@ -22,22 +22,11 @@ fn main() -> anyhow::Result<()> {
         anyhow::bail!("usage: bench_intake FILE [COLUMN] [--batch]");
     };
     let column = pos.get(1).map_or("email", |c| c.as_str());
-    let spec = IntakeSpec {
-        inputs: vec![file.into()],
-        format: None,
-        column: ColumnSel::Name(column.to_owned()),
-        delimiter: None,
-        no_header: false,
-        null_values: DEFAULT_NULL_VALUES
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect(),
-        lowercase: false,
-        validate: true,
-        kind: KindSource::Fixed("email".into()),
-        lookup: None,
-        stdin_spool: None,
-    };
+    let spec = IntakeSpec::with_defaults(
+        vec![file.into()],
+        ColumnSel::Name(column.to_owned()),
+        KindSource::Fixed("email".into()),
+    );
     let mut batcher = Batcher::new("lytics", 100, true);
     let mut batches = 0u64;
     let t = Instant::now();

@@ -51,6 +51,14 @@ pub enum Command {
     #[command(after_help = DELETE_EXAMPLES)]
     Delete(DeleteArgs),
 
+    /// Poll the vendors for the state of every deletion job a ledger recorded
+    #[command(after_help = STATUS_EXAMPLES)]
+    Status(StatusArgs),
+
+    /// Summarise a ledger per run, per input row or per person; check it was not altered
+    #[command(after_help = REPORT_EXAMPLES)]
+    Report(ReportArgs),
+
     /// List the supported vendors: per-request cap, quota, identifier kinds, credentials
     Vendors(VendorsArgs),
 
@@ -364,6 +372,174 @@ pub struct CheckArgs {
     #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
     pub timeout: Duration,
 }
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// The ledger a `delete` run wrote; status records are appended to it
+    #[arg(long, value_name = "FILE")]
+    pub ledger: PathBuf,
+
+    /// Poll this host instead of the one recorded in the ledger (mParticle --verify: the
+    /// Profile API host)
+    #[arg(long, value_name = "URL", env = "CDP_PURGE_BASE_URL")]
+    pub base_url: Option<String>,
+
+    /// Read credentials from this file (KEY=VALUE lines, as the environment variables)
+    #[arg(long, value_name = "FILE")]
+    pub credentials_file: Option<PathBuf>,
+
+    /// Keep polling until every job is finished (or --until passes)
+    #[arg(long)]
+    pub watch: bool,
+
+    /// With --watch: give up after this long and exit 1 if jobs are still pending
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "watch")]
+    pub until: Option<Duration>,
+
+    /// With --watch: the first wait between two polls; each wait is 1.5 times the last
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub interval: Duration,
+
+    /// With --watch: the longest wait between two polls
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub max_interval: Duration,
+
+    /// Print the summary as one JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub polling: PollArgs,
+
+    #[command(flatten)]
+    pub verify: MparticleVerifyArgs,
+}
+
+/// Pacing and retries of status lookups (the same policy as `delete`).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Polling")]
+pub struct PollArgs {
+    /// Lookups per second (default: the vendor's quota, which status polls share with deletions)
+    #[arg(long, value_name = "N")]
+    pub max_rps: Option<f64>,
+
+    /// Lookups in flight at once (default: the vendor's)
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<u32>,
+
+    /// Retries per lookup after the first attempt
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub max_retries: u32,
+
+    /// Longest wait between two attempts (also caps Retry-After)
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub max_backoff: Duration,
+
+    /// Per-request timeout (connect and total)
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+/// mParticle has no status API: `--verify` looks every MPID up in the Profile API instead.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "mParticle verification")]
+pub struct MparticleVerifyArgs {
+    /// Look every deleted MPID up in the Profile API: "not found" proves the deletion.
+    /// Needs MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET (an API credential with
+    /// Profile API access)
+    #[arg(long)]
+    pub verify: bool,
+
+    /// OAuth token endpoint
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://sso.auth.mparticle.com/oauth/token"
+    )]
+    pub auth_url: String,
+
+    /// mParticle organisation ID
+    #[arg(long, value_name = "ID", env = "MPARTICLE_ORG_ID")]
+    pub org_id: Option<String>,
+
+    /// mParticle account ID
+    #[arg(long, value_name = "ID", env = "MPARTICLE_ACCOUNT_ID")]
+    pub account_id: Option<String>,
+
+    /// mParticle workspace ID
+    #[arg(long, value_name = "ID", env = "MPARTICLE_WORKSPACE_ID")]
+    pub workspace_id: Option<String>,
+
+    /// The input the run read, to recover the MPIDs (the ledger holds keyed hashes unless
+    /// the run used --ledger-include-identifiers). Repeatable.
+    #[arg(long = "input", short = 'i', value_name = "FILE")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Column (CSV header) or key (JSON) holding the MPIDs in --input
+    #[arg(long, value_name = "NAME")]
+    pub column: Option<String>,
+
+    /// Format of --input (default: from the extension)
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+const STATUS_EXAMPLES: &str = "\
+Examples:
+  cdp-purge status --ledger users.csv.ledger.jsonl
+  cdp-purge status --ledger users.csv.ledger.jsonl --watch --until 2h
+  cdp-purge status --ledger mpids.csv.ledger.jsonl --verify --org-id 1 --account-id 2 \\
+      --workspace-id 3 -i mpids.csv --column mpid
+
+Exit status: 0 when every polled job finished and succeeded; 1 when some are still pending
+(Lytics `secondary` is not done) or failed; 3 when the vendor refused the credentials; 4 when
+only rate limits (429) kept status from an answer.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    /// One line per kept input row: attach it to the data-subject request
+    Csv,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// The ledger to report on (read only)
+    #[arg(long, value_name = "FILE")]
+    pub ledger: PathBuf,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+
+    /// What happened to this person? Hashed with the ledger's key (`<ledger>.key`); the
+    /// value is never printed. Repeatable.
+    #[arg(long, value_name = "VALUE")]
+    pub lookup: Vec<String>,
+
+    /// Like --lookup, one value per line (keeps the values out of shell history and `ps`)
+    #[arg(long, value_name = "FILE")]
+    pub lookup_file: Option<PathBuf>,
+
+    /// Check the hash chain and the input files' SHA-256 digests; exit 1 if either does not match
+    #[arg(long)]
+    pub verify: bool,
+
+    /// With --verify: hash this file instead of the input recorded with the same file name
+    /// (or, when no name matches, the recorded inputs in order). Repeatable.
+    #[arg(long = "input", short = 'i', value_name = "FILE", requires = "verify")]
+    pub inputs: Vec<PathBuf>,
+}
+
+const REPORT_EXAMPLES: &str = "\
+Examples:
+  cdp-purge report --ledger users.csv.ledger.jsonl
+  cdp-purge report --ledger users.csv.ledger.jsonl --format csv > dsr-1234.csv
+  cdp-purge report --ledger users.csv.ledger.jsonl --lookup ann@example.com
+  cdp-purge report --ledger users.csv.ledger.jsonl --verify -i /archive/users.csv
+
+Exit status: 0; 1 when --verify finds a change or a --lookup matches no row.";
 
 #[derive(Debug, Clone, Args)]
 pub struct VendorsArgs {

@@ -2,6 +2,7 @@
 //!
 //! The binary's `main` parses the CLI and calls [`run`]; everything else lives in modules.
 
+pub mod audit;
 pub mod batch;
 pub mod cli;
 pub mod commands;
@@ -14,6 +15,7 @@ pub mod output;
 pub mod report;
 pub mod sandbox;
 pub mod settings;
+pub mod status;
 pub mod vendor;
 
 use cli::{Cli, Command};
@@ -24,6 +26,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
     match cli.command {
         Command::Plan(args) => commands::plan::run(&args, &cli.global),
         Command::Delete(args) => commands::delete::run(&args, &cli.global),
+        Command::Status(args) => commands::status::run(&args, &cli.global),
+        Command::Report(args) => commands::report::run(&args, &cli.global),
         Command::Vendors(args) => commands::vendors::run(&args),
         Command::Check(args) => commands::check::run(&args, &cli.global),
         Command::Targets(args) => commands::targets::run(&args, &cli.global),

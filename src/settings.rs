@@ -288,6 +288,15 @@ pub fn read_credentials_file(path: &Path) -> anyhow::Result<BTreeMap<String, Str
     Ok(from_file)
 }
 
+/// One credential: the environment first, then the credentials file.
+pub fn credential(name: &str, from_file: &BTreeMap<String, String>) -> Option<Secret> {
+    std::env::var(name)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| from_file.get(name).cloned())
+        .map(Secret::new)
+}
+
 /// Resolve the input flags for a target into an intake spec.
 pub fn intake(i: &InputArgs, v: &VendorArgs) -> anyhow::Result<IntakeSpec> {
     let column = match (&i.column, i.column_index) {

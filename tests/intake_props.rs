@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 
 use cdp_purge::batch::{Batch, Batcher, Item};
 use cdp_purge::cli::Format;
-use cdp_purge::input::{
-    self, ColumnSel, DEFAULT_NULL_VALUES, IntakeSpec, IntakeStats, KindSource, Reject,
-};
+use cdp_purge::input::{self, ColumnSel, IntakeSpec, IntakeStats, KindSource, Reject};
 use proptest::prelude::*;
 
 /// Values that must be rejected (null tokens, blanks, bad emails).
@@ -134,26 +132,12 @@ fn spec(path: PathBuf, shape: Shape, per_row_kind: bool) -> IntakeSpec {
         Shape::JsonArray => "nested.email",
         _ => "email",
     };
-    IntakeSpec {
-        inputs: vec![path],
-        format: None,
-        column: ColumnSel::Name(column.into()),
-        delimiter: None,
-        no_header: false,
-        null_values: DEFAULT_NULL_VALUES
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect(),
-        lowercase: false,
-        validate: true,
-        kind: if per_row_kind {
-            KindSource::Column(ColumnSel::Name("type".into()))
-        } else {
-            KindSource::Fixed("email".into())
-        },
-        lookup: None,
-        stdin_spool: None,
-    }
+    let kind = if per_row_kind {
+        KindSource::Column(ColumnSel::Name("type".into()))
+    } else {
+        KindSource::Fixed("email".into())
+    };
+    IntakeSpec::with_defaults(vec![path], ColumnSel::Name(column.into()), kind)
 }
 
 fn run(spec: &IntakeSpec, cap: usize) -> (IntakeStats, Vec<Item>, Vec<Reject>, Vec<Batch>) {

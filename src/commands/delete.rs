@@ -158,6 +158,7 @@ fn run_target(
             rejected: plan.intake.rejected_total(),
             duplicates: plan.intake.duplicates,
             batches: all_batches,
+            rejected_by_reason: plan.intake.rejected.clone(),
         },
         resumed: ledger.prior.runs > 0,
         include_identifiers: d.ledger_include_identifiers,

@@ -66,6 +66,30 @@ pub struct IntakeSpec {
     pub stdin_spool: Option<PathBuf>,
 }
 
+impl IntakeSpec {
+    /// A spec with the default cleaning rules (built-in null tokens, validation on, no
+    /// lowercasing) for one identifier kind: what `settings` builds when no cleaning flag is
+    /// given. Callers change fields from there.
+    pub fn with_defaults(inputs: Vec<PathBuf>, column: ColumnSel, kind: KindSource) -> Self {
+        Self {
+            inputs,
+            format: None,
+            column,
+            delimiter: None,
+            no_header: false,
+            null_values: DEFAULT_NULL_VALUES
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            lowercase: false,
+            validate: true,
+            kind,
+            lookup: None,
+            stdin_spool: None,
+        }
+    }
+}
+
 /// The built-in junk tokens dropped as empty (documented in the README).
 pub const DEFAULT_NULL_VALUES: &[&str] = &[
     "null",

@@ -17,6 +17,8 @@ pub enum Record {
     Attempt(Attempt),
     Outcome(Outcome),
     End(End),
+    /// Written by `cdp-purge status`, never by `delete`.
+    Status(StatusCheck),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -52,6 +54,10 @@ pub struct PlanCounts {
     pub rejected: u64,
     pub duplicates: u64,
     pub batches: u64,
+    /// Rejected rows by reason code (`empty`, `invalid`, ...). Absent in ledgers written
+    /// before it was added; `rejected` is the total either way.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rejected_by_reason: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -183,6 +189,48 @@ pub struct End {
     /// completed, interrupted, fatal, ledger_error.
     pub reason: String,
     pub summary: serde_json::Value,
+}
+
+/// What `cdp-purge status` learnt about one vendor job (Lytics `request_id`, Hightouch
+/// `requestId`) or, with `--verify`, one mParticle profile. Appended when the state changed
+/// since the ledger last recorded it, and for every ID in the last round of an invocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCheck {
+    /// One `status` invocation (random, like a run id).
+    pub check_id: String,
+    /// The delete run that recorded the job or the profile.
+    pub run_id: String,
+    pub vendor: String,
+    /// The vendor's request/job ID that was polled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_id: Option<String>,
+    /// mParticle verification: the keyed hash of the MPID looked up (as in `outcome`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_hmac: Option<String>,
+    /// `pending`, `done`, `failed` (jobs); `deleted`, `present` (profiles); `error` (no
+    /// usable answer: the vendor refused the lookup or retries ran out).
+    pub state: String,
+    /// The vendor's own word: `secondary`, `queued`, `reprocessed`, `404`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub checked_at: String,
+    /// HTTP requests this answer took (retries included).
+    #[serde(default)]
+    pub attempts: u32,
+}
+
+impl StatusCheck {
+    /// Nothing more will change: the job finished (either way) or the profile is gone.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self.state.as_str(), "done" | "failed" | "deleted")
+    }
+    pub fn is_success(&self) -> bool {
+        matches!(self.state.as_str(), "done" | "deleted")
+    }
 }
 
 /// The envelope every line carries.

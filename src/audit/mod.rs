@@ -1,0 +1,151 @@
+//! Reading a ledger back: the grouped view `status` and `report` work from, and the
+//! tamper-evidence checks of `report --verify`.
+
+pub mod verify;
+pub mod view;
+
+use std::path::Path;
+
+use crate::exit::UserError;
+use crate::ledger;
+
+pub use view::{Row, Run, View};
+
+/// The ledger's HMAC key, without creating one: a missing key means lookups are impossible,
+/// and a fresh key would silently make them wrong.
+pub fn existing_key(ledger_path: &Path) -> anyhow::Result<[u8; 32]> {
+    let kp = ledger::key_path(ledger_path);
+    if !kp.exists() {
+        return Err(UserError::usage(format!(
+            "the ledger key {} is missing",
+            kp.display()
+        ))
+        .with_hint(
+            "identifiers are stored as keyed hashes; copy the .key file that `delete` wrote beside the ledger",
+        )
+        .into());
+    }
+    ledger::load_or_create_key(&kp)
+}
+
+/// The hashes a looked-up value may have been stored under: as given (trimmed, which the
+/// cleaner always does) and lowercased (runs with `--lowercase`).
+pub fn lookup_hashes(key: &[u8; 32], value: &str) -> Vec<String> {
+    let t = value.trim();
+    let mut out = vec![ledger::id_hmac(key, t)];
+    let lower = t.to_lowercase();
+    if lower != t {
+        out.push(ledger::id_hmac(key, &lower));
+    }
+    out
+}
+
+/// Ledger paths must exist for `status` and `report`: opening one for writing would
+/// otherwise create an empty ledger (and a new key) on a typo.
+pub fn require_ledger(path: &Path) -> anyhow::Result<()> {
+    if path.is_file() {
+        Ok(())
+    } else {
+        Err(UserError::usage(format!("no ledger at {}", path.display()))
+            .with_hint(
+                "pass the --ledger file a `delete` run wrote (default: <input>.ledger.jsonl)",
+            )
+            .into())
+    }
+}
+
+/// What a deletion at this vendor does not cover: how a deleted profile comes back.
+pub fn reingestion_note(vendor: &str) -> Option<&'static str> {
+    match vendor {
+        "lytics" => Some(
+            "Lytics: delete the source data (or block its collection) first: new events for a \
+             deleted identity create the profile again",
+        ),
+        "hightouch" => Some(
+            "Hightouch: delete the rows from the warehouse source tables first: rows still \
+             there come back in the next IDR run",
+        ),
+        "segment" => Some(
+            "Segment: replaying events from the Event Archive (or rebuilding the space) \
+             reintroduces deleted identifiers; run the deletions again after a replay",
+        ),
+        _ => None,
+    }
+}
+
+/// For vendors without a status API: what an accepted deletion means and when it is done.
+pub fn no_status_note(vendor: &str) -> Option<&'static str> {
+    match vendor {
+        "clevertap" => Some(
+            "accepted; no status API: CleverTap processes deletions after 24 h, and they \
+             cannot be undone",
+        ),
+        "segment" => Some(
+            "accepted; no status API: synchronous for the identity graph (gone on a 200); \
+             profile storage follows within minutes, destinations are not touched",
+        ),
+        "mparticle" => Some(
+            "accepted; no status API: a 202 can come back even when nothing matched; prove \
+             the deletion with `status --verify` (Profile API lookups)",
+        ),
+        _ => None,
+    }
+}
+
+/// Lifecycle order for state counts: Lytics, Hightouch, mParticle verification, then the rest.
+pub fn state_rank(state: &str) -> (usize, &str) {
+    const ORDER: &[&str] = &[
+        "initial",
+        "primary",
+        "archive",
+        "secondary",
+        "done",
+        "queueing",
+        "queued",
+        "reprocessed",
+        "present",
+        "deleted",
+        "failed",
+        "cancelled",
+        "error",
+    ];
+    (
+        ORDER
+            .iter()
+            .position(|s| *s == state)
+            .unwrap_or(ORDER.len()),
+        state,
+    )
+}
+
+/// `secondary 2, done 118`: counts in lifecycle order.
+pub fn format_counts<K: AsRef<str>>(m: &std::collections::BTreeMap<K, u64>) -> String {
+    let mut v: Vec<(&str, u64)> = m.iter().map(|(k, n)| (k.as_ref(), *n)).collect();
+    v.sort_by_key(|(k, _)| state_rank(k));
+    v.iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Write to stdout. A reader that went away (`report … | head`) is not an error: like
+/// ripgrep, stop quietly instead of panicking the way `print!` does.
+pub fn stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
+}
+
+/// Whether an error is a closed stdout (see [`stdout`]).
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<csv::Error>().is_some_and(|ce| {
+                matches!(ce.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe)
+            })
+    })
+}

@@ -1,0 +1,357 @@
+//! Tamper evidence: the hash chain (`prev` = SHA-256 of the previous line's bytes) and the
+//! SHA-256 digests of the input files recorded in each run header.
+//!
+//! What the chain proves: no line was changed, removed, inserted or reordered, except at
+//! the very end (the last line has no successor to vouch for it, and a cut-off tail looks
+//! like a crash). Keep the head hash this prints somewhere else (the ticket) to close that
+//! gap. The chain is not keyed, so someone who rewrites every line from the edit onwards
+//! goes unnoticed unless the head is known.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// Where the chain first breaks.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Break {
+    /// 1-based line number of the first record whose `prev` does not match.
+    pub line: u64,
+    pub record_type: String,
+    /// SHA-256 of the previous good line (what `prev` should say); `None` on line 1.
+    pub expected: Option<String>,
+    /// What the record's `prev` says.
+    pub actual: Option<String>,
+    /// The likely edit, in words.
+    pub explanation: String,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ChainReport {
+    pub lines: u64,
+    pub records: u64,
+    /// SHA-256 of the last record's line: the next record's `prev`. Keep it elsewhere to
+    /// detect later edits of the tail.
+    pub head: Option<String>,
+    /// The last line is an unfinished write (no newline, not JSON): a crash, not an edit.
+    pub torn_tail: Option<u64>,
+    /// Unparsable lines inside the file that the next run correctly stepped over (each was
+    /// the torn tail of a crashed run).
+    pub torn_inside: Vec<u64>,
+    pub broken: Option<Break>,
+}
+
+impl ChainReport {
+    pub fn intact(&self) -> bool {
+        self.broken.is_none()
+    }
+}
+
+/// Walk the chain. Stops at the first break.
+pub fn chain(r: impl Read) -> std::io::Result<ChainReport> {
+    let mut rep = ChainReport::default();
+    let mut rd = BufReader::new(r);
+    let mut buf = Vec::new();
+    // SHA-256 of the last good line, and its line number.
+    let mut expected: Option<(String, u64)> = None;
+    // Every good line's hash, to explain a `prev` that points further back.
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    // Unparsable complete lines since the last good one.
+    let mut garbled: Vec<u64> = Vec::new();
+    loop {
+        buf.clear();
+        if rd.read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        rep.lines += 1;
+        let n = rep.lines;
+        let complete = buf.last() == Some(&b'\n');
+        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        if line.is_empty() {
+            continue;
+        }
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
+            if complete {
+                garbled.push(n);
+            } else {
+                rep.torn_tail = Some(n);
+            }
+            continue;
+        };
+        let record_type = v
+            .get("type")
+            .and_then(|t| t.as_str())
+            .unwrap_or("(no type)")
+            .to_owned();
+        let actual = match v.get("prev") {
+            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            _ => None,
+        };
+        let want = expected.as_ref().map(|(h, _)| h.clone());
+        if actual != want {
+            let explanation = explain(n, expected.as_ref(), actual.as_deref(), &seen, &garbled);
+            rep.broken = Some(Break {
+                line: n,
+                record_type,
+                expected: want,
+                actual,
+                explanation,
+            });
+            return Ok(rep);
+        }
+        rep.torn_inside.append(&mut garbled);
+        rep.records += 1;
+        let h = hex::encode(Sha256::digest(line));
+        seen.insert(h.clone(), n);
+        expected = Some((h, n));
+    }
+    // Garbled complete lines with nothing after them: the writer always starts a new line
+    // after a torn one, so a complete-but-unparsable last line was edited.
+    if let Some(&n) = garbled.first() {
+        rep.broken = Some(Break {
+            line: n,
+            record_type: "(not JSON)".into(),
+            expected: expected.map(|(h, _)| h),
+            actual: None,
+            explanation: format!(
+                "line {n} is not a ledger record, yet it ends in a newline (a crash leaves \
+                 no newline): it was edited"
+            ),
+        });
+    } else {
+        rep.head = expected.map(|(h, _)| h);
+    }
+    Ok(rep)
+}
+
+fn explain(
+    n: u64,
+    expected: Option<&(String, u64)>,
+    actual: Option<&str>,
+    seen: &HashMap<String, u64>,
+    garbled: &[u64],
+) -> String {
+    let Some((_, prev_line)) = expected else {
+        return format!(
+            "line {n} is the first record but its prev is not null: records were removed \
+             from the beginning of the ledger"
+        );
+    };
+    if actual.is_none() {
+        return format!("line {n} has no prev: it was inserted or its prev was removed");
+    }
+    if let Some(k) = actual.and_then(|a| seen.get(a)) {
+        return format!(
+            "line {n} follows line {k} in the chain: lines {}..={prev_line} were inserted \
+             or moved",
+            k + 1
+        );
+    }
+    if let Some(g) = garbled.first() {
+        return format!(
+            "line {g} is not a ledger record and line {n} does not chain past it: \
+             line {g} was edited"
+        );
+    }
+    format!(
+        "line {prev_line} was changed, or lines were removed between line {prev_line} and \
+         line {n}"
+    )
+}
+
+/// One input file's digest check.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct InputCheck {
+    /// 1-based line of the header that recorded it.
+    pub header_line: u64,
+    pub run_id: String,
+    /// As recorded.
+    pub recorded_path: String,
+    /// What was read (the recorded path, or the `--input` that replaced it).
+    pub checked_path: Option<String>,
+    pub expected: String,
+    pub actual: Option<String>,
+    /// ok, mismatch, missing, stdin.
+    pub result: &'static str,
+}
+
+/// Re-hash every input recorded in a header (each distinct path/digest once). `overrides`
+/// are `--input` files: each replaces the recorded input with the same file name, or, when
+/// no name matches, the recorded inputs in order.
+///
+/// A relative recorded path that does not resolve from the working directory is also
+/// looked for beside the ledger (where the default ledger sits), by file name.
+pub fn inputs(
+    headers: &[(u64, &crate::ledger::Header)],
+    overrides: &[PathBuf],
+    ledger_dir: Option<&Path>,
+) -> anyhow::Result<Vec<InputCheck>> {
+    let mut out: Vec<InputCheck> = Vec::new();
+    let mut distinct: Vec<(u64, &str, &str, &str)> = Vec::new();
+    for (line, h) in headers {
+        for f in &h.inputs {
+            if !distinct
+                .iter()
+                .any(|(_, _, p, s)| *p == f.path && *s == f.sha256)
+            {
+                distinct.push((*line, &h.run_id, &f.path, &f.sha256));
+            }
+        }
+    }
+    let mut unique_paths: Vec<&str> = Vec::new();
+    for (_, _, p, _) in &distinct {
+        if !unique_paths.contains(p) {
+            unique_paths.push(p);
+        }
+    }
+    for (line, run_id, path, sha) in distinct {
+        let mut check = InputCheck {
+            header_line: line,
+            run_id: run_id.to_owned(),
+            recorded_path: path.to_owned(),
+            checked_path: None,
+            expected: sha.to_owned(),
+            actual: None,
+            result: "missing",
+        };
+        let target = pick(path, &unique_paths, overrides);
+        if path == "-" && target.is_none() {
+            check.result = "stdin";
+            out.push(check);
+            continue;
+        }
+        let target = target.unwrap_or_else(|| {
+            let p = PathBuf::from(path);
+            match (ledger_dir, p.file_name()) {
+                (Some(dir), Some(name)) if p.is_relative() && !p.exists() => dir.join(name),
+                _ => p,
+            }
+        });
+        check.checked_path = Some(target.display().to_string());
+        match sha256_file(&target) {
+            Ok(Some(actual)) => {
+                check.result = if actual == sha { "ok" } else { "mismatch" };
+                check.actual = Some(actual);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                return Err(crate::exit::UserError::usage(format!(
+                    "cannot read {}: {e}",
+                    target.display()
+                ))
+                .into());
+            }
+        }
+        out.push(check);
+    }
+    Ok(out)
+}
+
+fn pick(recorded: &str, unique_paths: &[&str], overrides: &[PathBuf]) -> Option<PathBuf> {
+    if overrides.is_empty() {
+        return None;
+    }
+    let name = Path::new(recorded).file_name();
+    if let Some(o) = overrides
+        .iter()
+        .find(|o| name.is_some() && o.file_name() == name)
+    {
+        return Some(o.clone());
+    }
+    let i = unique_paths.iter().position(|p| *p == recorded)?;
+    overrides.get(i).cloned()
+}
+
+/// SHA-256 of a file's bytes, or `None` when it does not exist.
+fn sha256_file(path: &Path) -> std::io::Result<Option<String>> {
+    let f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut h = Sha256::new();
+    std::io::copy(&mut BufReader::new(f), &mut h)?;
+    Ok(Some(hex::encode(h.finalize())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines chained the way the writer chains them.
+    fn ledger(n: usize) -> Vec<String> {
+        let mut prev: Option<String> = None;
+        (0..n)
+            .map(|i| {
+                let l = serde_json::json!({"v":1,"type":"attempt","i":i,"prev":prev}).to_string();
+                prev = Some(hex::encode(Sha256::digest(l.as_bytes())));
+                l
+            })
+            .collect()
+    }
+
+    fn join(lines: &[String]) -> String {
+        lines.iter().map(|l| format!("{l}\n")).collect()
+    }
+
+    #[test]
+    fn intact_and_head() {
+        let l = ledger(4);
+        let r = chain(join(&l).as_bytes()).unwrap();
+        assert!(r.intact());
+        assert_eq!(r.records, 4);
+        assert_eq!(
+            r.head.as_deref(),
+            Some(hex::encode(Sha256::digest(l[3].as_bytes())).as_str())
+        );
+    }
+
+    #[test]
+    fn an_edited_line_breaks_at_its_successor() {
+        let mut l = ledger(4);
+        l[1] = l[1].replace("\"i\":1", "\"i\":7");
+        let b = chain(join(&l).as_bytes()).unwrap().broken.unwrap();
+        assert_eq!((b.line, b.record_type.as_str()), (3, "attempt"));
+        assert!(
+            b.explanation.contains("line 2 was changed"),
+            "{}",
+            b.explanation
+        );
+    }
+
+    #[test]
+    fn a_removed_first_line_and_a_moved_line() {
+        let l = ledger(4);
+        let b = chain(join(&l[1..]).as_bytes()).unwrap().broken.unwrap();
+        assert_eq!(b.line, 1);
+        assert!(b.explanation.contains("beginning"));
+        let swapped = vec![l[0].clone(), l[2].clone(), l[1].clone(), l[3].clone()];
+        let b = chain(join(&swapped).as_bytes()).unwrap().broken.unwrap();
+        assert_eq!(b.line, 2);
+    }
+
+    #[test]
+    fn torn_tail_and_torn_line_stepped_over_are_not_tampering() {
+        let l = ledger(3);
+        let mut text = join(&l);
+        text.push_str("{\"v\":1,\"ty");
+        let r = chain(text.as_bytes()).unwrap();
+        assert!(r.intact());
+        assert_eq!(r.torn_tail, Some(4));
+        // The next run starts on a fresh line and chains from the last good one.
+        let next = serde_json::json!({"v":1,"type":"header",
+            "prev": hex::encode(Sha256::digest(l[2].as_bytes()))})
+        .to_string();
+        text.push('\n');
+        text.push_str(&next);
+        text.push('\n');
+        let r = chain(text.as_bytes()).unwrap();
+        assert!(r.intact(), "{:?}", r.broken);
+        assert_eq!(r.torn_inside, vec![4]);
+        // A garbled complete last line is an edit, not a crash.
+        let mut edited = join(&l);
+        edited.push_str("garbage\n");
+        assert_eq!(chain(edited.as_bytes()).unwrap().broken.unwrap().line, 4);
+    }
+}

@@ -1,0 +1,539 @@
+//! `cdp-purge report`: what a ledger proves, per run, per kept input row (CSV for a
+//! data-subject-request ticket) or per person (`--lookup`); `--verify` checks it was not
+//! altered. Read only; never prints an identifier.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::audit::{self, Row, View};
+use crate::cli::{GlobalArgs, ReportArgs, ReportFormat};
+use crate::exit::{Code, UserError};
+use crate::ledger::StatusCheck;
+
+/// One run, as reported.
+#[derive(Debug, Serialize)]
+struct RunReport {
+    run_id: String,
+    vendor: String,
+    endpoint: String,
+    account: BTreeMap<String, String>,
+    started_at: String,
+    /// completed, interrupted, fatal, ledger_error; `unfinished` without an end record.
+    ended: String,
+    ended_at: Option<String>,
+    inputs: Vec<InputReport>,
+    rows_read: u64,
+    kept: u64,
+    rejected: u64,
+    /// Absent for ledgers written before reasons were recorded.
+    rejected_by_reason: Option<BTreeMap<String, u64>>,
+    duplicates: u64,
+    /// Items with a final outcome in this run.
+    sent: u64,
+    acknowledged: u64,
+    failed: BTreeMap<String, u64>,
+    /// The vendor's (or the engine's) message per failure, with counts.
+    failure_reasons: BTreeMap<String, u64>,
+    requests: u64,
+    retries: u64,
+    throttled: u64,
+    /// Last known state of this run's acknowledged items.
+    states: BTreeMap<String, u64>,
+    vendor_ids: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct InputReport {
+    path: String,
+    rows: u64,
+    sha256: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Overall {
+    runs: usize,
+    /// Distinct kept input rows with a recorded outcome.
+    rows_recorded: u64,
+    /// Kept rows the runs planned (each input set once).
+    rows_kept: u64,
+    finished: bool,
+    outcomes: BTreeMap<String, u64>,
+    states: BTreeMap<String, u64>,
+    requests: u64,
+    retries: u64,
+    throttled: u64,
+    notes: Vec<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+struct CsvRow<'a> {
+    vendor: &'a str,
+    input_file: &'a str,
+    row: u64,
+    id_hmac: &'a str,
+    batch: String,
+    outcome: &'a str,
+    vendor_id: &'a str,
+    state: &'a str,
+    when: &'a str,
+    run_id: &'a str,
+}
+
+mod verify;
+
+pub fn run(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
+    match report(args, global) {
+        Err(e) if audit::is_broken_pipe(&e) => Ok(Code::Success),
+        r => r,
+    }
+}
+
+fn report(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
+    audit::require_ledger(&args.ledger)?;
+    if args.verify {
+        return verify::run(args);
+    }
+    let view = View::open(&args.ledger)?;
+    let rows = view.rows();
+    let jobs = view.job_states();
+    let profiles = view.profile_states();
+    let states: Vec<(String, Option<&StatusCheck>)> = rows
+        .iter()
+        .map(|r| audit::view::row_state(r, view.runs[r.run].vendor(), &jobs, &profiles))
+        .collect();
+
+    let kept = view.kept_planned();
+    if (rows.len() as u64) < kept && !global.quiet {
+        let unfinished: Vec<&str> = view
+            .runs
+            .iter()
+            .filter(|r| r.end.is_none())
+            .map(|r| r.header.run_id.as_str())
+            .collect();
+        eprintln!(
+            "cdp-purge: warning: the ledger records {} of {kept} kept rows: the deletion did not \
+             finish{}; rerun the same `delete` command with this ledger to resume",
+            rows.len(),
+            if unfinished.is_empty() {
+                String::new()
+            } else {
+                format!(" (runs without an end record: {})", unfinished.join(", "))
+            }
+        );
+    }
+    if view.torn > 0 && !global.quiet {
+        eprintln!(
+            "cdp-purge: note: {} unreadable line(s) skipped (a crash mid-write); `report --verify` tells a crash from an edit",
+            view.torn
+        );
+    }
+
+    let lookups = read_lookups(args)?;
+    let mut code = Code::Success;
+    let selected: Vec<usize> = if lookups.is_empty() {
+        (0..rows.len()).collect()
+    } else {
+        let key = audit::existing_key(&args.ledger)?;
+        let mut hits = Vec::new();
+        let mut groups = Vec::new();
+        for (n, value) in lookups.iter().enumerate() {
+            let hashes = audit::lookup_hashes(&key, value);
+            let found: Vec<usize> = (0..rows.len())
+                .filter(|&i| hashes.contains(&rows[i].id_hmac))
+                .collect();
+            if found.is_empty() {
+                code = Code::Partial;
+            }
+            let shown = found
+                .first()
+                .map(|&i| rows[i].id_hmac.clone())
+                .unwrap_or_else(|| hashes[0].clone());
+            hits.extend(found.iter().copied());
+            groups.push((n + 1, shown, found));
+        }
+        if args.format != ReportFormat::Csv {
+            print_lookups(args.format, &groups, &rows, &states, &view)?;
+            return Ok(code);
+        }
+        let mut seen = HashSet::new();
+        hits.retain(|i| seen.insert(*i));
+        hits
+    };
+
+    match args.format {
+        ReportFormat::Csv => write_csv(&selected, &rows, &states, &view)?,
+        ReportFormat::Json | ReportFormat::Text => {
+            let runs: Vec<RunReport> = (0..view.runs.len())
+                .map(|i| run_report(&view, i, &rows, &states))
+                .collect();
+            let overall = overall(&view, &rows, &states, kept);
+            if args.format == ReportFormat::Json {
+                let out = serde_json::json!({
+                    "ledger": args.ledger.display().to_string(),
+                    "overall": overall,
+                    "runs": runs,
+                });
+                audit::stdout(&format!("{}\n", serde_json::to_string_pretty(&out)?))?;
+            } else {
+                audit::stdout(&render_text(
+                    &args.ledger.display().to_string(),
+                    &overall,
+                    &runs,
+                ))?;
+            }
+        }
+    }
+    Ok(code)
+}
+
+fn read_lookups(args: &ReportArgs) -> anyhow::Result<Vec<String>> {
+    let mut out = args.lookup.clone();
+    if let Some(path) = &args.lookup_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            UserError::usage(format!("cannot read --lookup-file {}: {e}", path.display()))
+        })?;
+        out.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned),
+        );
+    }
+    Ok(out)
+}
+
+fn run_report(
+    view: &View,
+    i: usize,
+    rows: &[Row],
+    states: &[(String, Option<&StatusCheck>)],
+) -> RunReport {
+    let run = &view.runs[i];
+    let h = &run.header;
+    let mut sent = 0;
+    let mut acknowledged = 0;
+    let mut failed = BTreeMap::new();
+    let mut failure_reasons = BTreeMap::new();
+    let mut ids = Vec::new();
+    let mut seen_ids = HashSet::new();
+    for o in &run.outcomes {
+        for r in &o.results {
+            sent += 1;
+            if r.status.is_success() {
+                acknowledged += 1;
+            } else {
+                *failed.entry(r.status.code().to_owned()).or_default() += 1;
+                let msg = r.message.clone().unwrap_or_else(|| r.status.code().into());
+                *failure_reasons.entry(msg).or_default() += 1;
+            }
+            if let Some(id) = &r.vendor_id
+                && seen_ids.insert(id.as_str())
+            {
+                ids.push(id.clone());
+            }
+        }
+    }
+    let mut st = BTreeMap::new();
+    for (row, (state, _)) in rows.iter().zip(states) {
+        if row.run == i && row.status.is_success() {
+            *st.entry(state.clone()).or_default() += 1;
+        }
+    }
+    RunReport {
+        run_id: h.run_id.clone(),
+        vendor: h.vendor.clone(),
+        endpoint: h.endpoint.clone(),
+        account: h.account.clone(),
+        started_at: h.started_at.clone(),
+        ended: run
+            .end
+            .as_ref()
+            .map(|e| e.reason.clone())
+            .unwrap_or_else(|| "unfinished".into()),
+        ended_at: run.end.as_ref().map(|e| e.ended_at.clone()),
+        inputs: h
+            .inputs
+            .iter()
+            .map(|f| InputReport {
+                path: f.path.clone(),
+                rows: f.rows,
+                sha256: f.sha256.clone(),
+            })
+            .collect(),
+        rows_read: h.plan.rows_read,
+        kept: h.plan.kept,
+        rejected: h.plan.rejected,
+        rejected_by_reason: (!h.plan.rejected_by_reason.is_empty() || h.plan.rejected == 0)
+            .then(|| h.plan.rejected_by_reason.clone()),
+        duplicates: h.plan.duplicates,
+        sent,
+        acknowledged,
+        failed,
+        failure_reasons,
+        requests: run.requests,
+        retries: run.retries,
+        throttled: run.throttled,
+        states: st,
+        vendor_ids: ids,
+    }
+}
+
+fn overall(
+    view: &View,
+    rows: &[Row],
+    states: &[(String, Option<&StatusCheck>)],
+    kept: u64,
+) -> Overall {
+    let mut outcomes = BTreeMap::new();
+    let mut st = BTreeMap::new();
+    for (row, (state, _)) in rows.iter().zip(states) {
+        *outcomes.entry(row.status.code().to_owned()).or_default() += 1;
+        if row.status.is_success() {
+            *st.entry(state.clone()).or_default() += 1;
+        }
+    }
+    let mut notes = Vec::new();
+    for run in &view.runs {
+        if let Some(n) = audit::reingestion_note(run.vendor())
+            && !notes.contains(&n)
+        {
+            notes.push(n);
+        }
+    }
+    Overall {
+        runs: view.runs.len(),
+        rows_recorded: rows.len() as u64,
+        rows_kept: kept,
+        finished: rows.len() as u64 >= kept,
+        outcomes,
+        states: st,
+        requests: view.runs.iter().map(|r| r.requests).sum(),
+        retries: view.runs.iter().map(|r| r.retries).sum(),
+        throttled: view.runs.iter().map(|r| r.throttled).sum(),
+        notes,
+    }
+}
+
+fn render_text(ledger: &str, o: &Overall, runs: &[RunReport]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{ledger}: {} run(s); {} of {} kept rows recorded{}",
+        o.runs,
+        o.rows_recorded,
+        o.rows_kept,
+        if o.finished { "" } else { " (unfinished)" }
+    );
+    for r in runs {
+        let _ = writeln!(s, "\nrun {} ({}, {})", r.run_id, r.vendor, r.ended);
+        let _ = writeln!(s, "  started    {}", r.started_at);
+        let _ = writeln!(s, "  endpoint   {}", r.endpoint);
+        if r.vendor == "hightouch" && r.account.get("block").map(String::as_str) == Some("false") {
+            let _ = writeln!(
+                s,
+                "  warning    block=false: the values were not blocklisted, so rows still in the \
+                 warehouse resolve to a new profile in the next IDR run"
+            );
+        }
+        for f in &r.inputs {
+            let _ = writeln!(
+                s,
+                "  input      {} ({} rows, sha256 {})",
+                f.path, f.rows, f.sha256
+            );
+        }
+        let reasons = match &r.rejected_by_reason {
+            Some(m) if !m.is_empty() => format!(" ({})", audit::format_counts(m)),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            s,
+            "  rows       {} read, {} kept, {} rejected{reasons}, {} duplicates",
+            r.rows_read, r.kept, r.rejected, r.duplicates
+        );
+        let _ = writeln!(
+            s,
+            "  sent       {}: {} acknowledged, {} failed{}",
+            r.sent,
+            r.acknowledged,
+            r.failed.values().sum::<u64>(),
+            if r.failed.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", audit::format_counts(&r.failed))
+            }
+        );
+        for (msg, n) in r.failure_reasons.iter().take(10) {
+            let _ = writeln!(s, "    {n:>8}  {msg}");
+        }
+        let _ = writeln!(
+            s,
+            "  requests   {} ({} retries, {} throttled with 429)",
+            r.requests, r.retries, r.throttled
+        );
+        if !r.states.is_empty() {
+            let _ = writeln!(s, "  states     {}", audit::format_counts(&r.states));
+        }
+        if !r.vendor_ids.is_empty() {
+            let first: Vec<&str> = r.vendor_ids.iter().take(5).map(String::as_str).collect();
+            let more = r.vendor_ids.len() - first.len();
+            let _ = writeln!(
+                s,
+                "  vendor ids {}: {}{}",
+                r.vendor_ids.len(),
+                first.join(", "),
+                if more > 0 {
+                    format!(", ... ({more} more in --format csv or json)")
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\noverall    {} rows: {}",
+        o.rows_recorded,
+        audit::format_counts(&o.outcomes)
+    );
+    if !o.states.is_empty() {
+        let _ = writeln!(s, "  states     {}", audit::format_counts(&o.states));
+    }
+    let _ = writeln!(
+        s,
+        "  requests   {} ({} retries, {} throttled with 429)",
+        o.requests, o.retries, o.throttled
+    );
+    for n in &o.notes {
+        let _ = writeln!(s, "note: {n}");
+    }
+    s
+}
+
+fn csv_row<'a>(
+    view: &'a View,
+    r: &'a Row,
+    state: &'a (String, Option<&StatusCheck>),
+) -> CsvRow<'a> {
+    let run = &view.runs[r.run];
+    CsvRow {
+        vendor: run.vendor(),
+        input_file: &r.input,
+        row: r.row,
+        id_hmac: &r.id_hmac,
+        batch: r.batch.to_hex(),
+        outcome: r.status.code(),
+        vendor_id: r.vendor_id.as_deref().unwrap_or(""),
+        state: &state.0,
+        when: state
+            .1
+            .map(|c| c.checked_at.as_str())
+            .or(r.at.as_deref())
+            .unwrap_or(""),
+        run_id: &run.header.run_id,
+    }
+}
+
+fn write_csv(
+    selected: &[usize],
+    rows: &[Row],
+    states: &[(String, Option<&StatusCheck>)],
+    view: &View,
+) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let mut w = csv::Writer::from_writer(stdout.lock());
+    if selected.is_empty() {
+        // Still a well-formed file with its header.
+        w.write_record([
+            "vendor",
+            "input_file",
+            "row",
+            "id_hmac",
+            "batch",
+            "outcome",
+            "vendor_id",
+            "state",
+            "when",
+            "run_id",
+        ])?;
+    }
+    for &i in selected {
+        w.serialize(csv_row(view, &rows[i], &states[i]))?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+type Group = (usize, String, Vec<usize>);
+
+fn print_lookups(
+    format: ReportFormat,
+    groups: &[Group],
+    rows: &[Row],
+    states: &[(String, Option<&StatusCheck>)],
+    view: &View,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if format == ReportFormat::Json {
+        let v: Vec<_> = groups
+            .iter()
+            .map(|(n, hash, found)| {
+                serde_json::json!({
+                    "lookup": n,
+                    "id_hmac": hash,
+                    "rows": found.iter().map(|&i| csv_row(view, &rows[i], &states[i])).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+        return Ok(());
+    }
+    let mut vendors: HashMap<&str, ()> = HashMap::new();
+    for (n, hash, found) in groups {
+        writeln!(
+            out,
+            "lookup {n} (id_hmac {hash}): {}",
+            match found.len() {
+                0 => "no row in this ledger".to_owned(),
+                1 => "1 row".to_owned(),
+                k => format!("{k} rows"),
+            }
+        )?;
+        for &i in found {
+            let c = csv_row(view, &rows[i], &states[i]);
+            vendors.insert(c.vendor, ());
+            writeln!(
+                out,
+                "  {} {} row {}: {}; {}{}{}; batch {}; run {}",
+                c.vendor,
+                c.input_file,
+                c.row,
+                c.outcome,
+                c.state,
+                if c.vendor_id.is_empty() {
+                    String::new()
+                } else {
+                    format!("; vendor id {}", c.vendor_id)
+                },
+                if c.when.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (as of {})", c.when)
+                },
+                &c.batch[..16],
+                c.run_id
+            )?;
+        }
+    }
+    let mut vs: Vec<&str> = vendors.into_keys().collect();
+    vs.sort_unstable();
+    for v in vs {
+        if let Some(n) = audit::reingestion_note(v) {
+            writeln!(out, "note: {n}")?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,301 @@
+//! What `status` has to look up, worked out from the ledger: the vendor jobs per target
+//! (the host and account each run's header recorded), and for mParticle the profiles to
+//! verify with their raw MPIDs recovered from the ledger or the input.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+
+use crate::audit::View;
+use crate::cli::{Environment, Format, IdKind, Pod};
+use crate::exit::UserError;
+use crate::input::{self, ColumnSel, IntakeSpec, KindSource};
+use crate::ledger::{self, Header, StatusCheck};
+use crate::settings::{Target, VendorParams};
+use crate::vendor::VendorKind;
+
+/// What one lookup is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Subject {
+    /// A vendor request/job ID.
+    Job(String),
+    /// An mParticle profile, by its keyed hash.
+    Profile(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub subject: Subject,
+    /// The run that recorded it.
+    pub run_id: String,
+    /// mParticle: the MPID to look up (personal data; never printed).
+    pub mpid: Option<String>,
+    /// The latest status record the ledger already has.
+    pub recorded: Option<StatusCheck>,
+}
+
+/// Where one vendor's jobs are polled.
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub vendor: VendorKind,
+    /// The scheme and host the runs talked to (or `--base-url`).
+    pub base_url: String,
+    pub account: BTreeMap<String, String>,
+    pub run_ids: Vec<String>,
+    pub jobs: Vec<Job>,
+}
+
+impl Group {
+    /// The target to build the vendor adapter from (credentials filled in by the caller).
+    pub fn target(&self) -> anyhow::Result<Target> {
+        let a = |k: &str| self.account.get(k).cloned();
+        let params = match self.vendor {
+            VendorKind::Lytics => VendorParams::Lytics {
+                table: a("table").unwrap_or_else(|| "user".into()),
+                field: a("field").unwrap_or_default(),
+            },
+            VendorKind::Hightouch => VendorParams::Hightouch {
+                graph: a("graph").ok_or_else(|| {
+                    UserError::usage("the ledger header does not name the Hightouch graph")
+                })?,
+                block: a("block").is_none_or(|b| b != "false"),
+                path: "/api/v1/idr/{graph}/queue-for-reprocessing".into(),
+            },
+            VendorKind::Mparticle => VendorParams::Mparticle {
+                pod: Pod::Us1,
+                environment: Environment::Production,
+                identity_type: a("identity_type").unwrap_or_default(),
+            },
+            VendorKind::Clevertap => VendorParams::Clevertap {
+                region: a("region").unwrap_or_default(),
+                id_kind: IdKind::Identity,
+            },
+            VendorKind::Segment => VendorParams::Segment {
+                region: a("region").unwrap_or_default(),
+                space: a("space").unwrap_or_default(),
+            },
+        };
+        Ok(Target {
+            name: self.vendor.id().to_owned(),
+            vendor: self.vendor,
+            base_url: self.base_url.clone(),
+            params,
+            credentials: BTreeMap::new(),
+            batch_size: self.vendor.info().default_batch,
+        })
+    }
+}
+
+/// `https://host:port` of a header's endpoint (`DELETE https://host/path...`).
+pub fn host_of(endpoint: &str) -> Option<String> {
+    let url = endpoint.split_whitespace().last()?;
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?']).next()?;
+    (!host.is_empty()).then(|| format!("{scheme}://{host}"))
+}
+
+pub fn vendor_of(h: &Header) -> Option<VendorKind> {
+    serde_json::from_value(serde_json::Value::String(h.vendor.clone())).ok()
+}
+
+/// Vendor jobs per target, for the vendors with a status API. Jobs whose latest recorded
+/// state is terminal are left out (nothing will change); `done` counts them.
+pub fn job_groups(view: &View, base_override: Option<&str>) -> anyhow::Result<Vec<Group>> {
+    let recorded = view.job_states();
+    let mut groups: Vec<Group> = Vec::new();
+    let mut run_group: HashMap<usize, usize> = HashMap::new();
+    for (i, run) in view.runs.iter().enumerate() {
+        let Some(kind) = vendor_of(&run.header) else {
+            continue;
+        };
+        if !matches!(kind, VendorKind::Lytics | VendorKind::Hightouch) {
+            continue;
+        }
+        let base_url = match base_override {
+            Some(b) => b.trim_end_matches('/').to_owned(),
+            None => host_of(&run.header.endpoint).ok_or_else(|| {
+                UserError::usage(format!(
+                    "the ledger header of run {} has no usable endpoint",
+                    run.header.run_id
+                ))
+                .with_hint("pass --base-url")
+            })?,
+        };
+        let g = match groups.iter().position(|g| {
+            g.vendor == kind && g.base_url == base_url && g.account == run.header.account
+        }) {
+            Some(g) => g,
+            None => {
+                groups.push(Group {
+                    vendor: kind,
+                    base_url,
+                    account: run.header.account.clone(),
+                    run_ids: Vec::new(),
+                    jobs: Vec::new(),
+                });
+                groups.len() - 1
+            }
+        };
+        groups[g].run_ids.push(run.header.run_id.clone());
+        run_group.insert(i, g);
+    }
+    let mut seen: HashSet<(usize, String)> = HashSet::new();
+    for row in view.rows() {
+        let (Some(&g), Some(id)) = (run_group.get(&row.run), &row.vendor_id) else {
+            continue;
+        };
+        if !row.status.is_success() || !seen.insert((g, id.clone())) {
+            continue;
+        }
+        groups[g].jobs.push(Job {
+            subject: Subject::Job(id.clone()),
+            run_id: view.runs[row.run].header.run_id.clone(),
+            mpid: None,
+            recorded: recorded.get(id.as_str()).map(|c| (*c).clone()),
+        });
+    }
+    Ok(groups)
+}
+
+/// Where the raw MPIDs come from when the ledger holds only hashes.
+pub struct MpidSource<'a> {
+    pub inputs: &'a [PathBuf],
+    pub column: Option<&'a str>,
+    pub format: Option<Format>,
+}
+
+/// The mParticle profiles to verify: acknowledged items of runs that deleted by MPID.
+/// Returns the group and the runs that cannot be verified this way (deleted by another
+/// identity type).
+pub fn mparticle_group(
+    view: &View,
+    key: &[u8; 32],
+    base_url: &str,
+    src: &MpidSource<'_>,
+) -> anyhow::Result<(Option<Group>, Vec<String>)> {
+    let recorded = view.profile_states();
+    let mut by_mpid = Vec::new();
+    let mut other = Vec::new();
+    let mut account = BTreeMap::new();
+    for (i, run) in view.runs.iter().enumerate() {
+        if vendor_of(&run.header) != Some(VendorKind::Mparticle) {
+            continue;
+        }
+        if run.header.account.get("identity_type").map(String::as_str) == Some("mpid") {
+            by_mpid.push(i);
+            account = run.header.account.clone();
+        } else {
+            other.push(run.header.run_id.clone());
+        }
+    }
+    if by_mpid.is_empty() {
+        return Ok((None, other));
+    }
+    let mut jobs = Vec::new();
+    let mut seen = HashSet::new();
+    for row in view.rows() {
+        if !by_mpid.contains(&row.run) || !row.status.is_success() {
+            continue;
+        }
+        if !seen.insert(row.id_hmac.clone()) {
+            continue;
+        }
+        jobs.push(Job {
+            subject: Subject::Profile(row.id_hmac.clone()),
+            run_id: view.runs[row.run].header.run_id.clone(),
+            mpid: row.value.clone(),
+            recorded: recorded.get(row.id_hmac.as_str()).map(|c| (*c).clone()),
+        });
+    }
+    let missing = jobs
+        .iter()
+        .filter(|j| j.mpid.is_none() && !j.recorded.as_ref().is_some_and(|c| c.is_terminal()))
+        .count();
+    if missing > 0 {
+        recover_mpids(&mut jobs, key, src, missing)?;
+    }
+    let run_ids = by_mpid
+        .iter()
+        .map(|&i| view.runs[i].header.run_id.clone())
+        .collect();
+    Ok((
+        Some(Group {
+            vendor: VendorKind::Mparticle,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            account,
+            run_ids,
+            jobs,
+        }),
+        other,
+    ))
+}
+
+/// Re-read the input the run read and match its MPIDs to the ledger's keyed hashes.
+fn recover_mpids(
+    jobs: &mut [Job],
+    key: &[u8; 32],
+    src: &MpidSource<'_>,
+    missing: usize,
+) -> anyhow::Result<()> {
+    if src.inputs.is_empty() {
+        return Err(UserError::usage(format!(
+            "--verify needs the MPIDs of {missing} profile(s), and the ledger stores only keyed hashes"
+        ))
+        .with_hint("pass the input the delete run read: -i FILE --column NAME (it is matched by hash)")
+        .into());
+    }
+    let spec = IntakeSpec {
+        format: src.format,
+        ..IntakeSpec::with_defaults(
+            src.inputs.to_vec(),
+            src.column
+                .map_or(ColumnSel::Whole, |c| ColumnSel::Name(c.to_owned())),
+            KindSource::Fixed("mpid".into()),
+        )
+    };
+    let mut wanted: HashMap<String, usize> = jobs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, j)| match (&j.subject, &j.mpid) {
+            (Subject::Profile(h), None) => Some((h.clone(), i)),
+            _ => None,
+        })
+        .collect();
+    let mut found = 0usize;
+    input::run(
+        &spec,
+        &mut |item| {
+            if let Some(i) = wanted.remove(&ledger::id_hmac(key, &item.value)) {
+                jobs[i].mpid = Some(item.value);
+                found += 1;
+            }
+            Ok(())
+        },
+        &mut |_| Ok(()),
+    )?;
+    if found < missing {
+        eprintln!(
+            "cdp-purge: warning: {} of {missing} profiles to verify have no MPID in the given input; they are not looked up",
+            missing - found
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_of_endpoints() {
+        assert_eq!(
+            host_of("DELETE http://127.0.0.1:8787/v2/identity/queue/bulk/user/email").as_deref(),
+            Some("http://127.0.0.1:8787")
+        );
+        assert_eq!(
+            host_of("POST https://api.hightouch.com/api/v1/idr/g/queue-for-reprocessing")
+                .as_deref(),
+            Some("https://api.hightouch.com")
+        );
+        assert_eq!(host_of("nonsense"), None);
+    }
+}

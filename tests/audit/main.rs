@@ -1,0 +1,81 @@
+//! `status` and `report` end to end: real ledgers written by the real `delete` against the
+//! in-process fake vendors (or wiremock for the mParticle Profile API), then the real
+//! binary reading, polling and verifying them. Waits are scaled with CDP_PURGE_TIME_SCALE;
+//! no test sleeps for a backoff or a poll interval.
+
+mod mparticle;
+mod report;
+mod status;
+mod verify;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+pub use std::process::{Command, Output, Stdio};
+
+use assert_cmd::cargo::CommandCargoExt;
+use cdp_purge::sandbox::{Credentials, Sandbox};
+
+pub fn write_csv(dir: &Path, name: &str, header: &str, values: &[String]) -> PathBuf {
+    let p = dir.join(name);
+    let mut f = std::fs::File::create(&p).unwrap();
+    writeln!(f, "{header}").unwrap();
+    for v in values {
+        writeln!(f, "{v}").unwrap();
+    }
+    p
+}
+
+pub fn emails(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("user{i}@example.com")).collect()
+}
+
+/// The binary with a clean environment, the sandbox's credentials and scaled waits.
+pub fn bin() -> Command {
+    let c = Credentials::default();
+    let mut cmd = Command::cargo_bin("cdp-purge").unwrap();
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("LYTICS_API_TOKEN", &c.lytics_token)
+        .env("HIGHTOUCH_API_KEY", &c.hightouch_api_key)
+        .env("MPARTICLE_API_KEY", &c.mparticle_key)
+        .env("MPARTICLE_API_SECRET", &c.mparticle_secret)
+        .env("CDP_PURGE_TIME_SCALE", "0.01")
+        .stdin(Stdio::null());
+    cmd
+}
+
+pub fn run(cmd: &mut Command) -> (Option<i32>, String, String) {
+    let out: Output = cmd.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `delete --vendor lytics` of `values` (column `email`) into `<dir>/<name>.ledger.jsonl`.
+pub fn delete_lytics(sb: &Sandbox, dir: &Path, name: &str, values: &[String]) -> PathBuf {
+    let input = write_csv(dir, name, "email", values);
+    let (code, _, err) = run(bin()
+        .args([
+            "delete", "--vendor", "lytics", "--field", "email", "--column", "email",
+        ])
+        .args(["--yes", "--base-url", &sb.base_url(), "-i"])
+        .arg(&input));
+    assert!(matches!(code, Some(0 | 1)), "delete failed: {err}");
+    ledger_of(&input)
+}
+
+pub fn ledger_of(input: &Path) -> PathBuf {
+    let mut s = input.as_os_str().to_owned();
+    s.push(".ledger.jsonl");
+    PathBuf::from(s)
+}
+
+pub fn records(ledger: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(ledger)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
