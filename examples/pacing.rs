@@ -22,6 +22,7 @@ struct Figures {
     requests: usize,
     quota_429: usize,
     injected: usize,
+    injected_429: usize,
     max_window: u64,
     exit: Option<i32>,
 }
@@ -107,6 +108,10 @@ fn run(bin: &Path, dir: &Path, faults: FaultPlan, name: &str) -> Figures {
             .filter(|r| r.status == Some(429) && r.fault.is_none())
             .count(),
         injected: log.iter().filter(|r| r.fault.is_some()).count(),
+        injected_429: log
+            .iter()
+            .filter(|r| matches!(r.fault, Some(Fault::TooManyRequests(_))))
+            .count(),
         max_window,
         exit: out.status.code(),
     }
@@ -118,8 +123,8 @@ fn print(name: &str, f: &Figures) {
     println!("  exit code            {:?}", f.exit);
     println!("  acknowledged         {} of {N}", f.acknowledged);
     println!(
-        "  requests             {} ({} with injected faults)",
-        f.requests, f.injected
+        "  requests             {} ({} with injected faults, {} of them 429)",
+        f.requests, f.injected, f.injected_429
     );
     println!("  429s from the quota  {}", f.quota_429);
     println!("  wall time            {:.2} s", f.wall.as_secs_f64());

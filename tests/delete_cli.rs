@@ -332,3 +332,68 @@ fn an_unwritable_ledger_stops_the_run_before_more_deletions() {
         "{requests} requests but {sent} sent records"
     );
 }
+
+#[test]
+fn all_targets_run_one_after_another_each_with_its_own_ledger() {
+    let sb = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("cdp-purge.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[targets.ly]\nvendor = \"lytics\"\nfield = \"email\"\nbase_url = \"{0}\"\n\n\
+             [targets.ht]\nvendor = \"hightouch\"\ngraph = \"g1\"\nidentifier_type = \"email\"\nbase_url = \"{0}\"\n",
+            sb.base_url()
+        ),
+    )
+    .unwrap();
+    let emails: Vec<String> = (0..30).map(|i| format!("m{i}@example.com")).collect();
+    let input = ids_csv(dir.path(), "ids.csv", "email", &emails);
+    let c = Credentials::default();
+    let out = Command::cargo_bin("cdp-purge")
+        .unwrap()
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join("xdg"))
+        .env_remove("CDP_PURGE_CONFIG")
+        .env_remove("CDP_PURGE_BASE_URL")
+        .env("LYTICS_API_TOKEN", &c.lytics_token)
+        .env("HIGHTOUCH_API_KEY", &c.hightouch_api_key)
+        .arg("--config")
+        .arg(&cfg)
+        .args([
+            "delete",
+            "--all-targets",
+            "--column",
+            "email",
+            "--yes",
+            "--json",
+            "-i",
+        ])
+        .arg(&input)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summaries: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(summaries.len(), 2);
+    let mut ledgers: Vec<String> = summaries
+        .iter()
+        .map(|s| {
+            assert_eq!(s["acknowledged"], 30);
+            s["ledger"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    ledgers.dedup();
+    assert_eq!(ledgers.len(), 2, "one ledger per target: {ledgers:?}");
+    for l in &ledgers {
+        assert!(Path::new(l).exists());
+    }
+}

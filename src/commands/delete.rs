@@ -16,16 +16,61 @@ use crate::exit::{Code, UserError};
 use crate::input;
 use crate::ledger::{self, End, Header, InputFile, Ledger, PlanCounts, Record};
 use crate::report::{Progress, ProgressMode, Summary};
-use crate::settings;
 use crate::vendor::{self, Adapter};
+use crate::{config, settings};
 
 pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     if args.dry_run {
         return super::plan::run_with(&args.input, &args.vendor, args.json, global);
     }
     init_logging(global);
-    let target = settings::target(&args.vendor, args.input.batch_size, true)?;
-    let mut spec = settings::intake(&args.input, &args.vendor)?;
+    let resolved = settings::resolve_all(
+        &args.vendor,
+        &args.input,
+        Some(&args.delivery),
+        global.config.as_deref(),
+        true,
+    )?;
+    let several = resolved.len() > 1;
+    let mut worst = Code::Success;
+    for r in resolved {
+        // Several targets: one ledger (and rejects file) each, named after the target.
+        let mut input = args.input.clone();
+        let mut ledger_path = args
+            .delivery
+            .ledger
+            .clone()
+            .unwrap_or_else(|| ledger::default_path(&args.input.inputs[0]));
+        if several {
+            ledger_path = config::per_target_path(&ledger_path, &r.target.name);
+            if let Some(p) = &input.rejects {
+                input.rejects = Some(config::per_target_path(p, &r.target.name));
+            }
+        }
+        let code = run_target(args, &input, global, r, ledger_path, several)?;
+        if code == Code::Interrupted {
+            return Ok(code);
+        }
+        if code as u8 > worst as u8 {
+            worst = code;
+        }
+    }
+    Ok(worst)
+}
+
+fn run_target(
+    args: &DeleteArgs,
+    input_args: &crate::cli::InputArgs,
+    global: &GlobalArgs,
+    resolved: settings::Resolved,
+    ledger_path: PathBuf,
+    several: bool,
+) -> anyhow::Result<Code> {
+    let settings::Resolved {
+        target,
+        intake: mut spec,
+        limits: target_limits,
+    } = resolved;
     let info = target.vendor.info();
     let d = &args.delivery;
     let (limits, warnings) = limiter::resolve(
@@ -33,9 +78,9 @@ pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
         info.default_concurrency,
         target.batch_size,
         Overrides {
-            max_rps: d.max_rps,
-            max_items_per_sec: d.max_items_per_sec,
-            concurrency: d.concurrency,
+            max_rps: target_limits.max_rps,
+            max_items_per_sec: target_limits.max_items_per_sec,
+            concurrency: target_limits.concurrency,
         },
     )?;
     for w in &warnings {
@@ -43,10 +88,6 @@ pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     }
     let adapter = vendor::adapter(&target)?;
 
-    let ledger_path = d
-        .ledger
-        .clone()
-        .unwrap_or_else(|| ledger::default_path(&args.input.inputs[0]));
     let ledger = Ledger::open(&ledger_path)?;
     // Both passes must read the same bytes: stdin is copied to a temp file first.
     let _spool = input::spool_stdin(&mut spec)?;
@@ -55,7 +96,7 @@ pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     // earlier run already settled.
     let mut done = HashSet::<BatchHash>::new();
     let (mut done_items, mut all_batches) = (0u64, 0u64);
-    let plan = super::plan::compute_with(&target, &spec, &args.input, &mut |b: &Batch| {
+    let plan = super::plan::compute_with(&target, &spec, input_args, &mut |b: &Batch| {
         all_batches += 1;
         if ledger.prior.is_done(&b.hash, d.retry_failed) {
             done.insert(b.hash);
@@ -125,7 +166,7 @@ pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     let cfg = EngineConfig {
         limits: limits.clone(),
         retry: RetryPolicy::new(
-            d.max_retries.unwrap_or(crate::config::DEFAULT_MAX_RETRIES),
+            target_limits.max_retries_or_default(),
             d.max_backoff,
             time_scale_from_env(),
         ),
@@ -193,14 +234,15 @@ pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     drop(handle);
     let closed = ledger.close();
     if args.json {
-        println!("{}", serde_json::to_string(&summary)?);
+        crate::output::stdout_line(&serde_json::to_string(&summary)?)?;
     } else if !global.quiet {
         eprint!("{}", summary.render());
     }
     if code == Code::Interrupted || code == Code::Auth || ledger_ok.is_err() {
         eprintln!(
             "to resume: {}",
-            resume_command(d.ledger.is_none().then_some(&ledger_path))
+            // With several targets each ledger is derived from the same flags again.
+            resume_command((d.ledger.is_none() && !several).then_some(&ledger_path))
         );
     }
     match end.stopped {
