@@ -145,7 +145,7 @@ pub struct InputArgs {
     pub rejects_include_values: bool,
 
     /// Identifiers per request (at most the vendor's cap; see `cdp-purge vendors`)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", overrides_with = "batch_size")]
     pub batch_size: Option<usize>,
 }
 

@@ -39,6 +39,8 @@ fn mparticle_cmd(sb: &Sandbox, input: &Path) -> Command {
             "production",
         ])
         .args(["--identity-type", "customerid", "--column", "customerid"])
+        // Full batches, so request counts in these tests are easy to reason about.
+        .args(["--batch-size", "100"])
         .arg("--base-url")
         .arg(sb.base_url())
         .arg("-i")

@@ -212,6 +212,8 @@ pub fn mparticle_delete(fake: &Fake, input: &Path, ledger: &Path) -> Command {
             "production",
         ])
         .args(["--identity-type", "customerid", "--column", "customerid"])
+        // Full batches: the scenarios count batches of 100.
+        .args(["--batch-size", "100"])
         .args(["--yes", "--quiet"])
         .arg("--base-url")
         .arg(fake.base_url())
