@@ -132,6 +132,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand -y 'Do not ask for confirmation (required when stdin is not a terminal)'
             cand --yes 'Do not ask for confirmation (required when stdin is not a terminal)'
             cand --dry-run 'Send nothing; print the plan (same as `cdp-purge plan`)'
+            cand --sandbox 'Delete from a built-in sandbox of the vendor, started on 127.0.0.1 for this run, with its fake credentials: no account needed and nothing real is touched'
             cand -q 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
             cand --quiet 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
             cand -v 'More log output (-v: info, -vv: debug). Identifiers are never logged'

@@ -147,6 +147,7 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l retry-fai
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l json -d 'Print the final summary as one JSON object on stdout'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s y -l yes -d 'Do not ask for confirmation (required when stdin is not a terminal)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l dry-run -d 'Send nothing; print the plan (same as `cdp-purge plan`)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l sandbox -d 'Delete from a built-in sandbox of the vendor, started on 127.0.0.1 for this run, with its fake credentials: no account needed and nothing real is touched'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s h -l help -d 'Print help'

@@ -307,6 +307,11 @@ pub struct DeleteArgs {
     /// Send nothing; print the plan (same as `cdp-purge plan`)
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Delete from a built-in sandbox of the vendor, started on 127.0.0.1 for this run, with
+    /// its fake credentials: no account needed and nothing real is touched
+    #[arg(long)]
+    pub sandbox: bool,
 }
 
 /// Pacing, retries, ledger.

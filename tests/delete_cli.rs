@@ -381,10 +381,14 @@ fn all_targets_run_one_after_another_each_with_its_own_ledger() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let summaries: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+    let mut summaries: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    // One summary per target, then the overall verdict.
+    let overall = summaries.pop().unwrap();
+    assert_eq!(overall["exit_code"], 0);
+    assert_eq!(overall["targets"].as_array().map(Vec::len), Some(2));
     assert_eq!(summaries.len(), 2);
     let mut ledgers: Vec<String> = summaries
         .iter()
@@ -398,4 +402,128 @@ fn all_targets_run_one_after_another_each_with_its_own_ledger() {
     for l in &ledgers {
         assert!(Path::new(l).exists());
     }
+}
+
+/// Issue: one target refusing the credentials must not stop the others; the exit code and
+/// the summary say which target failed and how.
+#[test]
+fn one_target_refused_the_other_completes() {
+    let sb = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("cdp-purge.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[targets.ly]\nvendor = \"lytics\"\nfield = \"email\"\nbase_url = \"{0}\"\n\n\
+             [targets.ht]\nvendor = \"hightouch\"\ngraph = \"g1\"\nidentifier_type = \"email\"\nbase_url = \"{0}\"\n",
+            sb.base_url()
+        ),
+    )
+    .unwrap();
+    let emails: Vec<String> = (0..30).map(|i| format!("r{i}@example.com")).collect();
+    let input = ids_csv(dir.path(), "ids.csv", "email", &emails);
+    let c = Credentials::default();
+    let out = Command::cargo_bin("cdp-purge")
+        .unwrap()
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join("xdg"))
+        .env_remove("CDP_PURGE_CONFIG")
+        .env_remove("CDP_PURGE_BASE_URL")
+        .env("LYTICS_API_TOKEN", "not-the-sandbox-token")
+        .env("HIGHTOUCH_API_KEY", &c.hightouch_api_key)
+        .arg("--config")
+        .arg(&cfg)
+        .args([
+            "delete",
+            "--all-targets",
+            "--column",
+            "email",
+            "--yes",
+            "--json",
+            "-i",
+        ])
+        .arg(&input)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let overall = lines.last().unwrap();
+    assert_eq!(overall["exit_code"], 3);
+    let per: Vec<(String, u64)> = overall["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["target"].as_str().unwrap().to_owned(),
+                t["exit_code"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        per.contains(&("ly".into(), 3)) && per.contains(&("ht".into(), 0)),
+        "{per:?}"
+    );
+    let ht = lines
+        .iter()
+        .find(|l| l["vendor"] == "hightouch")
+        .expect("hightouch summary");
+    assert_eq!(ht["acknowledged"], 30);
+    assert!(
+        stderr.contains("target ly") && stderr.contains("LYTICS_API_TOKEN"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not-the-sandbox-token"));
+    // The hightouch target really deleted; the lytics one stopped at its first refusal.
+    let log = sb.log();
+    let ly = log.iter().filter(|r| r.path.starts_with("/v2/")).count();
+    assert!(ly >= 1 && ly <= 2, "{ly} lytics requests after a 401");
+    assert!(
+        log.iter()
+            .any(|r| r.path.contains("queue-for-reprocessing") && r.applied)
+    );
+}
+
+/// `delete --sandbox` needs no account: it starts the fake vendors in-process and uses their
+/// credentials (the README's first command).
+#[test]
+fn sandbox_flag_deletes_the_example_list_without_an_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/suppression-list.csv");
+    let ledger = dir.path().join("example.ledger.jsonl");
+    let out = Command::cargo_bin("cdp-purge")
+        .unwrap()
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .args([
+            "delete",
+            "--sandbox",
+            "--vendor",
+            "lytics",
+            "--field",
+            "email",
+        ])
+        .args(["--column", "email", "--yes", "--json", "-i"])
+        .arg(&example)
+        .arg("--ledger")
+        .arg(&ledger)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["acknowledged"], 120);
+    assert_eq!(summary["failed_total"], 0);
+    assert!(
+        stderr.contains("sandbox: fake vendors at http://127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("user001@example.com"));
+    assert!(ledger.exists());
 }

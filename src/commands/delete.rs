@@ -24,16 +24,28 @@ pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
         return super::plan::run_with(&args.input, &args.vendor, args.json, global);
     }
     init_logging(global);
-    let resolved = settings::resolve_all(
+    // The sandbox serves fake credentials, so the environment need not hold real ones.
+    let sandbox = if args.sandbox {
+        Some(start_sandbox(global)?)
+    } else {
+        None
+    };
+    let mut resolved = settings::resolve_all(
         &args.vendor,
         &args.input,
         Some(&args.delivery),
         global.config.as_deref(),
-        true,
+        sandbox.is_none(),
     )?;
+    if let Some(sb) = &sandbox {
+        for r in &mut resolved {
+            point_at_sandbox(&mut r.target, sb);
+        }
+    }
     let several = resolved.len() > 1;
-    let mut worst = Code::Success;
+    let mut results: Vec<(String, Code)> = Vec::with_capacity(resolved.len());
     for r in resolved {
+        let name = r.target.name.clone();
         // Several targets: one ledger (and rejects file) each, named after the target.
         let mut input = args.input.clone();
         let mut ledger_path = args
@@ -47,15 +59,100 @@ pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
                 input.rejects = Some(config::per_target_path(p, &r.target.name));
             }
         }
-        let code = run_target(args, &input, global, r, ledger_path, several)?;
+        let code = match run_target(args, &input, global, r, ledger_path, several) {
+            Ok(code) => code,
+            // One target's failure (a refused credential, a bad graph ID) must not stop the
+            // others: report it under the target's name and go on.
+            Err(e) if several => {
+                eprintln!("cdp-purge: target {name}:");
+                crate::exit::report(&e)
+            }
+            Err(e) => return Err(e),
+        };
+        results.push((name, code));
         if code == Code::Interrupted {
-            return Ok(code);
-        }
-        if code as u8 > worst as u8 {
-            worst = code;
+            break;
         }
     }
-    Ok(worst)
+    let overall = overall_code(results.iter().map(|(_, c)| *c));
+    if several {
+        if !global.quiet {
+            let mut s = String::from("targets:\n");
+            for (name, code) in &results {
+                s.push_str(&format!(
+                    "  {name:<20} exit {} ({})\n",
+                    *code as u8,
+                    describe(*code)
+                ));
+            }
+            s.push_str(&format!(
+                "overall: exit {} ({})\n",
+                overall as u8,
+                describe(overall)
+            ));
+            eprint!("{s}");
+        }
+        if args.json {
+            let targets: Vec<_> = results
+                .iter()
+                .map(|(name, code)| serde_json::json!({"target": name, "exit_code": *code as u8}))
+                .collect();
+            crate::output::stdout_line(
+                &serde_json::json!({"targets": targets, "exit_code": overall as u8}).to_string(),
+            )?;
+        }
+    }
+    Ok(overall)
+}
+
+/// The run's exit code from each target's: interrupted first, then the one that most needs
+/// a person (credentials, then configuration), then exhausted quota, then partial failure.
+fn overall_code(codes: impl Iterator<Item = Code>) -> Code {
+    let rank = |c: Code| match c {
+        Code::Interrupted => 5,
+        Code::Auth => 4,
+        Code::Usage => 3,
+        Code::RateLimited => 2,
+        Code::Partial => 1,
+        Code::Success => 0,
+    };
+    codes.max_by_key(|c| rank(*c)).unwrap_or(Code::Success)
+}
+
+fn describe(code: Code) -> &'static str {
+    match code {
+        Code::Success => "every identifier done",
+        Code::Partial => "some identifiers failed",
+        Code::Usage => "usage, input or configuration error",
+        Code::Auth => "credentials refused",
+        Code::RateLimited => "rate limit exhausted",
+        Code::Interrupted => "interrupted",
+    }
+}
+
+/// Start the built-in sandbox for `delete --sandbox`; it stops when dropped.
+fn start_sandbox(global: &GlobalArgs) -> anyhow::Result<crate::sandbox::Sandbox> {
+    let sb = crate::sandbox::Sandbox::start_blocking(crate::sandbox::SandboxConfig::default())
+        .map_err(|e| UserError::usage(format!("cannot start the sandbox: {e}")))?;
+    if !global.quiet {
+        eprintln!(
+            "sandbox: fake vendors at {} (their documented quotas enforced; nothing real is deleted)",
+            sb.base_url()
+        );
+    }
+    Ok(sb)
+}
+
+/// Point a target at the sandbox with the sandbox's credentials.
+fn point_at_sandbox(target: &mut settings::Target, sb: &crate::sandbox::Sandbox) {
+    target.base_url = sb.base_url();
+    target.credentials = sb
+        .credentials()
+        .env_lines()
+        .into_iter()
+        .filter(|(name, _)| target.vendor.info().credentials.contains(name))
+        .map(|(name, value)| (name, crate::vendor::Secret::new(value)))
+        .collect();
 }
 
 fn run_target(
