@@ -60,9 +60,15 @@ pub enum Command {
     Report(ReportArgs),
 
     /// List the supported vendors: per-request cap, quota, identifier kinds, credentials
+    #[command(
+        after_help = "Examples:\n  cdp-purge vendors\n  cdp-purge vendors --json | jq '.[] | {id, max_batch, quota}'"
+    )]
     Vendors(VendorsArgs),
 
     /// List the targets in the config file: vendor, settings, limits, credential variables
+    #[command(
+        after_help = "Examples:\n  cdp-purge targets\n  cdp-purge --config ./cdp-purge.toml targets --json\n\nSee examples/cdp-purge.toml and docs/config.md for the file's format."
+    )]
     Targets(TargetsArgs),
 
     /// Preflight: validate a target's configuration and credentials without deleting anything
@@ -73,6 +79,9 @@ pub enum Command {
     Sandbox(SandboxArgs),
 
     /// Print a shell completion script
+    #[command(
+        after_help = "Examples:\n  cdp-purge completions bash > ~/.local/share/bash-completion/completions/cdp-purge\n  cdp-purge completions zsh > \"${fpath[1]}/_cdp-purge\"\n  cdp-purge completions fish > ~/.config/fish/completions/cdp-purge.fish"
+    )]
     Completions(CompletionsArgs),
 
     /// Print the man page (roff) to stdout

@@ -9,7 +9,10 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 
 fn bin() -> Command {
-    Command::cargo_bin("cdp-purge").expect("binary is built")
+    let mut c = Command::cargo_bin("cdp-purge").expect("binary is built");
+    // clap wraps help at $COLUMNS when set: the committed copies use its default width.
+    c.env_remove("COLUMNS").env_remove("LINES");
+    c
 }
 
 fn check_generated(args: &[&str], committed: &str) {
@@ -140,4 +143,32 @@ fn a_closed_stdout_exits_quietly() {
             "{args:?} printed on a broken pipe: {stderr}"
         );
     }
+}
+
+#[test]
+fn readme_usage_matches_the_binary() {
+    const START: &str = "<!-- usage:start (generated from `cdp-purge --help`; tests/cli.rs checks it) -->\n```text\n";
+    const END: &str = "```\n<!-- usage:end -->";
+    let out = bin().arg("--help").output().expect("runs");
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).expect("utf-8 help");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&path).expect("README.md");
+    let start = readme
+        .find(START)
+        .expect("README has the usage start marker")
+        + START.len();
+    let end = start
+        + readme[start..]
+            .find(END)
+            .expect("README has the usage end marker");
+    if std::env::var_os("CDP_PURGE_UPDATE_GENERATED").is_some() {
+        let updated = format!("{}{help}{}", &readme[..start], &readme[end..]);
+        std::fs::write(&path, updated).expect("write README.md");
+        return;
+    }
+    assert!(
+        readme[start..end] == help,
+        "README.md's usage block is stale: run `CDP_PURGE_UPDATE_GENERATED=1 cargo test --test cli`"
+    );
 }

@@ -524,6 +524,94 @@ fn sandbox_flag_deletes_the_example_list_without_an_account() {
         stderr.contains("sandbox: fake vendors at http://127.0.0.1:"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("note: Lytics deletes asynchronously"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("user001@example.com"));
     assert!(ledger.exists());
+}
+
+/// Each vendor's caveat follows its summary, and Hightouch warns before sending unless the
+/// user confirms the warehouse rows are gone.
+#[test]
+fn vendor_caveats_and_the_hightouch_warehouse_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let list = examples.join("suppression-list.csv");
+    let run = |n: usize, vendor_args: &[&str], input: &Path, column: &str| {
+        let out = Command::cargo_bin("cdp-purge")
+            .unwrap()
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .args(["delete", "--sandbox", "--yes", "--ledger"])
+            .arg(dir.path().join(format!("l{n}.jsonl")))
+            .args(vendor_args)
+            .args(["--column", column, "-i"])
+            .arg(input)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let ct = run(
+        1,
+        &["--vendor", "clevertap", "--id-kind", "identity"],
+        &list,
+        "customer_id",
+    );
+    assert!(
+        ct.contains("after 24 hours") && ct.contains("cannot be undone"),
+        "{ct}"
+    );
+
+    let seg_args = [
+        "--vendor",
+        "segment",
+        "--space",
+        "spa_x",
+        "--id-type-column",
+        "type",
+        "--user-id-column",
+        "user_id",
+    ];
+    let seg = run(
+        2,
+        &seg_args,
+        &examples.join("segment-pairs.csv"),
+        "identifier",
+    );
+    assert!(
+        seg.contains("downstream destinations are not touched"),
+        "{seg}"
+    );
+    assert!(seg.contains("replaying archived events"), "{seg}");
+
+    let ht = [
+        "--vendor",
+        "hightouch",
+        "--graph",
+        "g1",
+        "--identifier-type",
+        "email",
+    ];
+    let warned = run(3, &ht, &list, "email");
+    assert!(warned.contains("warehouse source tables first"), "{warned}");
+    assert!(warned.contains("next IDR run"), "{warned}");
+    let confirmed = run(
+        4,
+        &[&ht[..], &["--source-data-deleted"]].concat(),
+        &list,
+        "email",
+    );
+    assert!(
+        !confirmed.contains("warehouse source tables first"),
+        "{confirmed}"
+    );
+    let args = [&ht[..], &["--source-data-deleted", "--no-block"]].concat();
+    let unblocked = run(5, &args, &list, "email");
+    assert!(
+        unblocked.contains("--no-block: the values are not blocklisted"),
+        "{unblocked}"
+    );
 }

@@ -43,6 +43,13 @@ pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
         }
     }
     let several = resolved.len() > 1;
+    // `source_data_deleted` is a confirmation, not a vendor parameter: read it from the flag
+    // or from the target's table in the config file.
+    let cfg = if args.vendor.targets.is_empty() && !args.vendor.all_targets {
+        None
+    } else {
+        Some(config::load(global.config.as_deref())?)
+    };
     let mut results: Vec<(String, Code)> = Vec::with_capacity(resolved.len());
     for r in resolved {
         let name = r.target.name.clone();
@@ -59,7 +66,20 @@ pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
                 input.rejects = Some(config::per_target_path(p, &r.target.name));
             }
         }
-        let code = match run_target(args, &input, global, r, ledger_path, several) {
+        let source_data_deleted = args.vendor.source_data_deleted
+            || cfg
+                .as_ref()
+                .and_then(|c| c.get(&name).ok())
+                .is_some_and(|t| t.args.source_data_deleted);
+        let code = match run_target(
+            args,
+            &input,
+            global,
+            r,
+            ledger_path,
+            several,
+            source_data_deleted,
+        ) {
             Ok(code) => code,
             // One target's failure (a refused credential, a bad graph ID) must not stop the
             // others: report it under the target's name and go on.
@@ -162,6 +182,7 @@ fn run_target(
     resolved: settings::Resolved,
     ledger_path: PathBuf,
     several: bool,
+    source_data_deleted: bool,
 ) -> anyhow::Result<Code> {
     let settings::Resolved {
         target,
@@ -218,6 +239,9 @@ fn run_target(
         }
     }
     if remaining_batches > 0 {
+        if let crate::settings::VendorParams::Hightouch { block, .. } = &target.params {
+            hightouch_warnings(*block, source_data_deleted, global);
+        }
         confirm(args, adapter.as_ref(), remaining_items)?;
     }
 
@@ -335,6 +359,13 @@ fn run_target(
     } else if !global.quiet {
         eprint!("{}", summary.render());
     }
+    if !global.quiet && Stats::get(&stats.items_ok) > 0 {
+        eprintln!(
+            "note: {}",
+            info.caveat
+                .replace("LEDGER", &ledger_path.display().to_string())
+        );
+    }
     if code == Code::Interrupted || code == Code::Auth || ledger_ok.is_err() {
         eprintln!(
             "to resume: {}",
@@ -362,6 +393,24 @@ fn run_target(
     Ok(code)
 }
 
+/// Hightouch re-ingests whatever is still in the warehouse, and `block: false` leaves the
+/// values free to come back: say so before anything is sent.
+fn hightouch_warnings(block: bool, source_data_deleted: bool, global: &GlobalArgs) {
+    if global.quiet {
+        return;
+    }
+    if !source_data_deleted {
+        eprintln!(
+            "cdp-purge: warning: delete these rows from the warehouse source tables first, or the next IDR run brings the profiles back (pass --source-data-deleted once they are gone)"
+        );
+    }
+    if !block {
+        eprintln!(
+            "cdp-purge: warning: --no-block: the values are not blocklisted; use it to repair a supercluster, not to delete"
+        );
+    }
+}
+
 /// `-v`: retries, pauses and slow-downs on stderr; `-vv`: debug. Never identifiers.
 fn init_logging(global: &GlobalArgs) {
     let level = match (global.quiet, global.verbose) {
@@ -370,7 +419,10 @@ fn init_logging(global: &GlobalArgs) {
         (false, 1) => tracing::Level::INFO,
         _ => tracing::Level::DEBUG,
     };
+    // Colour only on a terminal, and never with NO_COLOR (https://no-color.org).
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .with_max_level(level)
         .with_target(false)

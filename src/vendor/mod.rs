@@ -177,6 +177,8 @@ pub struct VendorInfo {
     pub default_base_url: &'static str,
     /// How deletion completes after the vendor accepts it.
     pub completion: &'static str,
+    /// What a user must know once a run is over, printed under the summary.
+    pub caveat: &'static str,
 }
 
 /// The vendor facts, one row each. Used by `vendors`, `plan` and the engine.
@@ -203,6 +205,7 @@ pub static VENDORS: &[VendorInfo] = &[
         credentials: &["LYTICS_API_TOKEN"],
         default_base_url: "https://api.lytics.io",
         completion: "asynchronous; poll GET /v2/identity/deletestatus/{request_id} until state done",
+        caveat: "Lytics deletes asynchronously (hours to days): follow it with `cdp-purge status --ledger LEDGER --watch`. New events for a deleted identity create the profile again: delete or block the source data first.",
     },
     VendorInfo {
         kind: VendorKind::Mparticle,
@@ -229,6 +232,7 @@ pub static VENDORS: &[VendorInfo] = &[
         credentials: &["MPARTICLE_API_KEY", "MPARTICLE_API_SECRET"],
         default_base_url: "https://s2s.mparticle.com",
         completion: "logical deletion; no status API (verify through the Profile API)",
+        caveat: "mParticle's bulk deletion is logical and answers 202 even when no profile matched: verify with `cdp-purge status --ledger LEDGER --verify`. It is not meant for data-subject (GDPR/CCPA) requests: use the DSR API for those.",
     },
     VendorInfo {
         kind: VendorKind::Clevertap,
@@ -250,6 +254,7 @@ pub static VENDORS: &[VendorInfo] = &[
         credentials: &["CLEVERTAP_ACCOUNT_ID", "CLEVERTAP_PASSCODE"],
         default_base_url: "https://api.clevertap.com",
         completion: "queued; processed after 24 hours and cannot be undone; no status API",
+        caveat: "CleverTap only queued these deletions: it processes them after 24 hours, and once processed they cannot be undone. There is no status API to follow them.",
     },
     VendorInfo {
         kind: VendorKind::Segment,
@@ -271,6 +276,7 @@ pub static VENDORS: &[VendorInfo] = &[
         credentials: &["SEGMENT_TOKEN"],
         default_base_url: "https://profiles.segment.com",
         completion: "synchronous for the identity graph; downstream destinations are not touched",
+        caveat: "Segment removed the identifiers from the identity graph only: downstream destinations are not touched, and replaying archived events brings the identifiers back.",
     },
     VendorInfo {
         kind: VendorKind::Hightouch,
@@ -295,6 +301,7 @@ pub static VENDORS: &[VendorInfo] = &[
         credentials: &["HIGHTOUCH_API_KEY"],
         default_base_url: "https://api.hightouch.com",
         completion: "queued; acted on in the next IDR run; poll reprocess-status/{requestId}",
+        caveat: "Hightouch acts on the next IDR run: follow it with `cdp-purge status --ledger LEDGER --watch`. Rows still in the warehouse sources bring the profiles back.",
     },
 ];
 
