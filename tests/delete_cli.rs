@@ -335,11 +335,15 @@ fn an_unwritable_ledger_stops_the_run_before_more_deletions() {
     );
 }
 
-#[test]
-fn all_targets_run_one_after_another_each_with_its_own_ledger() {
-    let sb = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("cdp-purge.toml");
+/// `delete --all-targets` over a config with a Lytics target `ly` and a Hightouch target `ht`,
+/// both pointed at `sb`; 30 emails prefixed with `prefix`.
+fn run_two_targets(
+    sb: &Sandbox,
+    dir: &Path,
+    prefix: &str,
+    lytics_token: &str,
+) -> std::process::Output {
+    let cfg = dir.join("cdp-purge.toml");
     std::fs::write(
         &cfg,
         format!(
@@ -349,17 +353,21 @@ fn all_targets_run_one_after_another_each_with_its_own_ledger() {
         ),
     )
     .unwrap();
-    let emails: Vec<String> = (0..30).map(|i| format!("m{i}@example.com")).collect();
-    let input = ids_csv(dir.path(), "ids.csv", "email", &emails);
-    let c = Credentials::default();
-    let out = Command::cargo_bin("cdp-purge")
+    let emails: Vec<String> = (0..30)
+        .map(|i| format!("{prefix}{i}@example.com"))
+        .collect();
+    let input = ids_csv(dir, "ids.csv", "email", &emails);
+    Command::cargo_bin("cdp-purge")
         .unwrap()
-        .env("HOME", dir.path())
-        .env("XDG_CONFIG_HOME", dir.path().join("xdg"))
+        .env("HOME", dir)
+        .env("XDG_CONFIG_HOME", dir.join("xdg"))
         .env_remove("CDP_PURGE_CONFIG")
         .env_remove("CDP_PURGE_BASE_URL")
-        .env("LYTICS_API_TOKEN", &c.lytics_token)
-        .env("HIGHTOUCH_API_KEY", &c.hightouch_api_key)
+        .env("LYTICS_API_TOKEN", lytics_token)
+        .env(
+            "HIGHTOUCH_API_KEY",
+            Credentials::default().hightouch_api_key,
+        )
         .arg("--config")
         .arg(&cfg)
         .args([
@@ -374,7 +382,14 @@ fn all_targets_run_one_after_another_each_with_its_own_ledger() {
         .arg(&input)
         .stdin(Stdio::null())
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn all_targets_run_one_after_another_each_with_its_own_ledger() {
+    let sb = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_two_targets(&sb, dir.path(), "m", &Credentials::default().lytics_token);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -410,42 +425,7 @@ fn all_targets_run_one_after_another_each_with_its_own_ledger() {
 fn one_target_refused_the_other_completes() {
     let sb = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("cdp-purge.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[targets.ly]\nvendor = \"lytics\"\nfield = \"email\"\nbase_url = \"{0}\"\n\n\
-             [targets.ht]\nvendor = \"hightouch\"\ngraph = \"g1\"\nidentifier_type = \"email\"\nbase_url = \"{0}\"\n",
-            sb.base_url()
-        ),
-    )
-    .unwrap();
-    let emails: Vec<String> = (0..30).map(|i| format!("r{i}@example.com")).collect();
-    let input = ids_csv(dir.path(), "ids.csv", "email", &emails);
-    let c = Credentials::default();
-    let out = Command::cargo_bin("cdp-purge")
-        .unwrap()
-        .env("HOME", dir.path())
-        .env("XDG_CONFIG_HOME", dir.path().join("xdg"))
-        .env_remove("CDP_PURGE_CONFIG")
-        .env_remove("CDP_PURGE_BASE_URL")
-        .env("LYTICS_API_TOKEN", "not-the-sandbox-token")
-        .env("HIGHTOUCH_API_KEY", &c.hightouch_api_key)
-        .arg("--config")
-        .arg(&cfg)
-        .args([
-            "delete",
-            "--all-targets",
-            "--column",
-            "email",
-            "--yes",
-            "--json",
-            "-i",
-        ])
-        .arg(&input)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = run_two_targets(&sb, dir.path(), "r", "not-the-sandbox-token");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
