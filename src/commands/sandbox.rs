@@ -34,9 +34,16 @@ async fn serve(cfg: SandboxConfig, global: &GlobalArgs) -> anyhow::Result<Code> 
             .with_hint("pick another port with --port, or --port 0 for any free one")
     })?;
     // stdout: what a script needs (the URL, then the credentials as a --credentials-file).
-    println!("{}", sandbox.base_url());
+    // A reader that takes only the URL (`| head -1`) closes the pipe: that is not an error,
+    // and the server keeps serving.
+    let mut head = format!("{}\n", sandbox.base_url());
     for (key, value) in sandbox.credentials().env_lines() {
-        println!("{key}={value}");
+        head.push_str(&format!("{key}={value}\n"));
+    }
+    if let Err(e) = crate::output::stdout(&head)
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(e.into());
     }
     if !global.quiet {
         eprintln!(
