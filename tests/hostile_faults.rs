@@ -110,8 +110,14 @@ fn fault_mix_seed_3() {
 }
 
 /// The fault mix slows the client down (429s cut its rate), so the quota check above is
-/// rarely near its limit. Without 429s the client runs at the quota: the window must come
-/// close to it (so the check has teeth) and never pass it.
+/// rarely near its limit. Without 429s the client runs at the quota: its busiest second must
+/// come close to it (so the check has teeth) and never pass it.
+///
+/// The strict check is on what the client controls: when its pacer let each request go (the
+/// ledger's `sent` records). What the fake observes also carries the fake's own scheduling
+/// delays on a shared 2-core machine running every test at once, which once compressed
+/// arrivals by ~25 ms (5100 in a second at 5000/s); there one batch of slack is allowed, and
+/// the fake does not refuse, so a scheduling hiccup cannot turn into a retry.
 #[test]
 fn without_429s_the_client_runs_at_the_quota_and_never_over() {
     let faults = cdp_purge::sandbox::FaultPlan {
@@ -122,7 +128,18 @@ fn without_429s_the_client_runs_at_the_quota_and_never_over() {
     .with_rate(Fault::Reset, 0.02)
     .with_rate(Fault::Truncate, 0.01);
     let quota = 5_000;
-    let fake = Fake::mparticle(faults, quota, Duration::ZERO);
+    let batch = 100;
+    let fake = Fake::start(
+        cdp_purge::sandbox::SandboxConfig {
+            faults,
+            enforce_quota: false,
+            ..cdp_purge::sandbox::SandboxConfig::default()
+        }
+        .with_quota(
+            cdp_purge::vendor::VendorKind::Mparticle,
+            mparticle_quota(quota),
+        ),
+    );
     let dir = tempfile::tempdir().unwrap();
     let ids = customer_ids("PACE", IDS);
     let input = ids_csv(dir.path(), "ids.csv", "customerid", &ids);
@@ -133,17 +150,22 @@ fn without_429s_the_client_runs_at_the_quota_and_never_over() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let view = read_ledger(&ledger);
+    let admitted = view.max_sent_in_window(Duration::from_secs(1));
+    assert!(
+        admitted <= u64::from(quota),
+        "the client let {admitted} items go in one second (quota {quota})"
+    );
+    assert!(
+        admitted * 10 >= u64::from(quota) * 8,
+        "{admitted} items in the busiest second: the run never came near the quota"
+    );
     let log = fake.log();
     let items = max_in_window(&log, Duration::from_secs(1), |r| r.items as u64);
     assert!(
-        items <= u64::from(quota),
-        "{items} items in one second (quota {quota})"
+        items <= u64::from(quota) + batch,
+        "{items} items arrived in one second (quota {quota}, plus one batch of arrival jitter)"
     );
-    assert!(
-        items * 10 >= u64::from(quota) * 8,
-        "{items} items in the busiest second: the run never came near the quota"
-    );
-    assert_eq!(quota_refusals(&log), 0);
     assert_acked_exactly_once(&read_ledger(&ledger), &ids, "at the quota");
     eprintln!(
         "figures: no-429 mix quota={quota} max_items_1s={items} requests={}",

@@ -314,6 +314,32 @@ impl LedgerView {
         m
     }
 
+    /// Most identifiers the client admitted in any sliding `window`, from the `sent` intent
+    /// records, which are stamped right after the pacer lets a request go: the client's own
+    /// pacing, free of the fake's scheduling delays.
+    pub fn max_sent_in_window(&self, window: Duration) -> u64 {
+        let mut sent: Vec<(std::time::SystemTime, u64)> = self
+            .of_type("attempt")
+            .filter(|r| r["phase"] == "sent")
+            .map(|r| {
+                let at = humantime::parse_rfc3339(r["sent_at"].as_str().expect("sent_at"))
+                    .expect("sent_at is RFC 3339");
+                (at, r["items"].as_u64().expect("items"))
+            })
+            .collect();
+        sent.sort();
+        let (mut best, mut sum, mut lo) = (0, 0, 0);
+        for hi in 0..sent.len() {
+            sum += sent[hi].1;
+            while sent[hi].0.duration_since(sent[lo].0).unwrap_or_default() >= window {
+                sum -= sent[lo].1;
+                lo += 1;
+            }
+            best = best.max(sum);
+        }
+        best
+    }
+
     pub fn sent_attempts(&self) -> usize {
         self.of_type("attempt")
             .filter(|a| a["phase"] == "sent")
