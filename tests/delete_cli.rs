@@ -508,6 +508,12 @@ fn sandbox_flag_deletes_the_example_list_without_an_account() {
         stderr.contains("note: Lytics deletes asynchronously"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains(
+            "input: 131 rows read, 120 kept, 8 rejected (empty 2, invalid 1, null_token 5), 3 duplicates"
+        ),
+        "{stderr}"
+    );
     assert!(!stderr.contains("user001@example.com"));
     assert!(ledger.exists());
 }

@@ -230,6 +230,21 @@ fn run_target(
             info.name,
             adapter.endpoint()
         );
+        // What cleaning did, so nobody wonders why fewer identifiers are sent than rows read.
+        let i = &plan.intake;
+        let reasons: Vec<String> = i.rejected.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        eprintln!(
+            "input: {} rows read, {} kept, {} rejected{}, {} duplicates",
+            i.rows_read,
+            i.kept,
+            i.rejected_total(),
+            if reasons.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", reasons.join(", "))
+            },
+            i.duplicates
+        );
         if !done.is_empty() {
             eprintln!(
                 "resuming: {} of {all_batches} batches already done ({} identifiers)",
