@@ -23,6 +23,20 @@ pub enum Code {
     Interrupted = 130,
 }
 
+impl Code {
+    /// What the code means, in the words of [`EXIT_CODES_HELP`].
+    pub fn describe(self) -> &'static str {
+        match self {
+            Code::Success => "success",
+            Code::Partial => "partial failure: some identifiers failed",
+            Code::Usage => "usage, input or configuration error",
+            Code::Auth => "authentication or permission refused",
+            Code::RateLimited => "rate limit or quota exhausted",
+            Code::Interrupted => "interrupted",
+        }
+    }
+}
+
 impl From<Code> for ExitCode {
     fn from(c: Code) -> Self {
         ExitCode::from(c as u8)

@@ -43,13 +43,6 @@ pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
         }
     }
     let several = resolved.len() > 1;
-    // `source_data_deleted` is a confirmation, not a vendor parameter: read it from the flag
-    // or from the target's table in the config file.
-    let cfg = if args.vendor.targets.is_empty() && !args.vendor.all_targets {
-        None
-    } else {
-        Some(config::load(global.config.as_deref())?)
-    };
     let mut results: Vec<(String, Code)> = Vec::with_capacity(resolved.len());
     for r in resolved {
         let name = r.target.name.clone();
@@ -66,20 +59,7 @@ pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
                 input.rejects = Some(config::per_target_path(p, &r.target.name));
             }
         }
-        let source_data_deleted = args.vendor.source_data_deleted
-            || cfg
-                .as_ref()
-                .and_then(|c| c.get(&name).ok())
-                .is_some_and(|t| t.args.source_data_deleted);
-        let code = match run_target(
-            args,
-            &input,
-            global,
-            r,
-            ledger_path,
-            several,
-            source_data_deleted,
-        ) {
+        let code = match run_target(args, &input, global, r, ledger_path, several) {
             Ok(code) => code,
             // One target's failure (a refused credential, a bad graph ID) must not stop the
             // others: report it under the target's name and go on.
@@ -102,13 +82,13 @@ pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
                 s.push_str(&format!(
                     "  {name:<20} exit {} ({})\n",
                     *code as u8,
-                    describe(*code)
+                    code.describe()
                 ));
             }
             s.push_str(&format!(
                 "overall: exit {} ({})\n",
                 overall as u8,
-                describe(overall)
+                overall.describe()
             ));
             eprint!("{s}");
         }
@@ -137,17 +117,6 @@ fn overall_code(codes: impl Iterator<Item = Code>) -> Code {
         Code::Success => 0,
     };
     codes.max_by_key(|c| rank(*c)).unwrap_or(Code::Success)
-}
-
-fn describe(code: Code) -> &'static str {
-    match code {
-        Code::Success => "every identifier done",
-        Code::Partial => "some identifiers failed",
-        Code::Usage => "usage, input or configuration error",
-        Code::Auth => "credentials refused",
-        Code::RateLimited => "rate limit exhausted",
-        Code::Interrupted => "interrupted",
-    }
 }
 
 /// Start the built-in sandbox for `delete --sandbox`; it stops when dropped.
@@ -182,12 +151,12 @@ fn run_target(
     resolved: settings::Resolved,
     ledger_path: PathBuf,
     several: bool,
-    source_data_deleted: bool,
 ) -> anyhow::Result<Code> {
     let settings::Resolved {
         target,
         intake: mut spec,
         limits: target_limits,
+        source_data_deleted,
     } = resolved;
     let info = target.vendor.info();
     let d = &args.delivery;

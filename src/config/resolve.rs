@@ -28,6 +28,9 @@ pub struct Resolved {
     /// the vendor's own default: its quota for the rates, `default_concurrency`, and
     /// [`super::DEFAULT_MAX_RETRIES`] (see [`TargetLimits::max_retries_or_default`]).
     pub limits: TargetLimits,
+    /// Hightouch: the user confirmed the warehouse rows are gone (`--source-data-deleted`
+    /// or `source_data_deleted = true` in the target's table).
+    pub source_data_deleted: bool,
 }
 
 /// Every target a `plan`/`delete` command line asks for, in order.
@@ -50,6 +53,7 @@ pub fn resolve_all(
             target,
             intake,
             limits: flag_limits,
+            source_data_deleted: flags.source_data_deleted,
         }]);
     }
     let cfg = super::load(config)?;
@@ -127,6 +131,7 @@ pub fn resolve_target(
         target,
         intake,
         limits: flag_limits.or(limits),
+        source_data_deleted: merged.source_data_deleted,
     })
 }
 

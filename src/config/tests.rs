@@ -436,6 +436,26 @@ path = "/api/v2/idr/{graph}/queue"
     };
     assert_eq!((graph.as_str(), *block), ("g1", false));
     assert_eq!(path, "/api/v2/idr/{graph}/queue");
+    assert!(
+        !r.source_data_deleted,
+        "not confirmed in the file or on the command line"
+    );
+
+    let confirmed = parse(
+        "[targets.ht]\nvendor = \"hightouch\"\ngraph = \"g1\"\nidentifier_type = \"email\"\nsource_data_deleted = true\n",
+    )
+    .unwrap();
+    let r = resolve_target("ht", &confirmed, &p.vendor, &p.input, None, false).unwrap();
+    assert!(
+        r.source_data_deleted,
+        "the file's confirmation reaches the run"
+    );
+    let flagged = plan_args(&["--target", "ht", "--source-data-deleted"]);
+    let r = resolve_target("ht", &cfg, &flagged.vendor, &flagged.input, None, false).unwrap();
+    assert!(
+        r.source_data_deleted,
+        "the flag's confirmation reaches the run"
+    );
 }
 
 #[test]
