@@ -19,11 +19,7 @@ struct Finding {
 
 pub fn run(args: &CheckArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     let targets = settings::resolve_targets_only(&args.vendor, global.config.as_deref(), true)?;
-    let client = reqwest::Client::builder()
-        .connect_timeout(args.timeout)
-        .timeout(args.timeout)
-        .user_agent(concat!("cdp-purge/", env!("CARGO_PKG_VERSION"), " (check)"))
-        .build()?;
+    let client = crate::engine::http_client(args.timeout)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -121,7 +117,5 @@ async fn check_one(client: &reqwest::Client, t: &Target) -> Finding {
 }
 
 fn host_of(url: &str) -> String {
-    reqwest::Url::parse(url)
-        .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_else(|_| url.to_owned())
+    vendor::origin(url).unwrap_or_else(|| url.to_owned())
 }

@@ -99,11 +99,7 @@ impl Engine {
         ledger: LedgerHandle,
         stats: Arc<Stats>,
     ) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(cfg.timeout)
-            .timeout(cfg.timeout)
-            .user_agent(concat!("cdp-purge/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let client = super::http_client(cfg.timeout)?;
         let (stop_tx, _) = watch::channel(false);
         Ok(Self {
             inner: Arc::new(Inner {

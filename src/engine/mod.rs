@@ -42,6 +42,16 @@ pub struct Stats {
     pub failed: Mutex<BTreeMap<&'static str, u64>>,
 }
 
+/// The HTTP client every vendor call goes through (deletions, status polls, preflight):
+/// one connect-and-total timeout, rustls, the standard proxy variables, our user agent.
+pub fn http_client(timeout: std::time::Duration) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .user_agent(concat!("cdp-purge/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
 impl Default for Stats {
     fn default() -> Self {
         Self::new()

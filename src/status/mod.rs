@@ -78,11 +78,7 @@ impl Poller {
         timeout: Duration,
         auth_hint: Option<String>,
     ) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .user_agent(concat!("cdp-purge/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let client = crate::engine::http_client(timeout)?;
         Ok(Self {
             client,
             slots: Semaphore::new(limits.concurrency.max(1) as usize),

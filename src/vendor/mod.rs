@@ -317,13 +317,19 @@ pub struct Request {
     pub body: Vec<u8>,
 }
 
+/// `scheme://host[:port]` of a URL: what may be printed of a request's address (paths can
+/// carry personal data, as Segment's `user_id:` does).
+pub fn origin(url: &str) -> Option<String> {
+    reqwest::Url::parse(url)
+        .ok()
+        .map(|u| u.origin().ascii_serialization())
+}
+
 /// Debug shows only what is safe to log: the method, the scheme and host, and sizes. The
 /// path (Segment puts a user_id there), the body and the headers (secrets) are left out.
 impl fmt::Debug for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let origin = reqwest::Url::parse(&self.url)
-            .map(|u| u.origin().ascii_serialization())
-            .unwrap_or_else(|_| "<unparsable url>".to_owned());
+        let origin = origin(&self.url).unwrap_or_else(|| "<unparsable url>".to_owned());
         f.debug_struct("Request")
             .field("method", &self.method)
             .field("origin", &origin)
