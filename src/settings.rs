@@ -237,13 +237,9 @@ pub fn load_credentials(
     let mut out = BTreeMap::new();
     let mut missing = Vec::new();
     for &name in kind.info().credentials {
-        let v = std::env::var(name)
-            .ok()
-            .filter(|s| !s.is_empty())
-            .or_else(|| from_file.get(name).cloned());
-        match v {
+        match credential(name, &from_file) {
             Some(v) => {
-                out.insert(name, Secret::new(v));
+                out.insert(name, v);
             }
             None => missing.push(name),
         }
