@@ -461,25 +461,19 @@ fn spawn_feeder(
     let info = target.vendor.info();
     let cap = target.batch_size;
     tokio::task::spawn_blocking(move || {
-        let mut batcher = Batcher::new(info.id, cap, info.one_kind_per_request);
-        let closed = || anyhow::anyhow!("the engine stopped");
-        let send = |b: Batch| -> anyhow::Result<()> {
-            if done.contains(&b.hash) {
-                return Ok(());
-            }
-            tx.blocking_send(b).map_err(|_| closed())
-        };
-        input::run(
+        let batcher = Batcher::new(info.id, cap, info.one_kind_per_request);
+        input::run_batched(
             &spec,
-            &mut |item| match batcher.push(item) {
-                Some(b) => send(b),
-                None => Ok(()),
+            batcher,
+            &mut |b| {
+                if done.contains(&b.hash) {
+                    return Ok(());
+                }
+                tx.blocking_send(b)
+                    .map_err(|_| anyhow::anyhow!("the engine stopped"))
             },
             &mut |_| Ok(()),
         )?;
-        for b in batcher.finish() {
-            send(b)?;
-        }
         Ok(())
     })
 }

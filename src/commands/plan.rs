@@ -106,15 +106,14 @@ pub fn compute_with(
         )?),
         None => None,
     };
-    let mut batcher = Batcher::new(info.id, target.batch_size, info.one_kind_per_request);
+    let batcher = Batcher::new(info.id, target.batch_size, info.one_kind_per_request);
     let mut batches = 0u64;
-    let stats = input::run(
+    let stats = input::run_batched(
         spec,
-        &mut |item| {
-            if let Some(b) = batcher.push(item) {
-                on_batch(&b);
-                batches += 1;
-            }
+        batcher,
+        &mut |b| {
+            on_batch(&b);
+            batches += 1;
             Ok(())
         },
         &mut |r| match rejects.as_mut() {
@@ -122,10 +121,6 @@ pub fn compute_with(
             None => Ok(()),
         },
     )?;
-    for b in batcher.finish() {
-        on_batch(&b);
-        batches += 1;
-    }
     if let Some(w) = rejects {
         w.finish()?;
     }

@@ -198,6 +198,28 @@ impl IntakeStats {
     }
 }
 
+/// [`run`], with the kept items grouped by `batcher`: `on_batch` gets every batch in order,
+/// the final partial ones included. The one loop `plan` and `delete` both batch with.
+pub fn run_batched(
+    spec: &IntakeSpec,
+    mut batcher: crate::batch::Batcher,
+    on_batch: &mut dyn FnMut(crate::batch::Batch) -> anyhow::Result<()>,
+    on_reject: &mut dyn FnMut(&Reject) -> anyhow::Result<()>,
+) -> anyhow::Result<IntakeStats> {
+    let stats = run(
+        spec,
+        &mut |item| match batcher.push(item) {
+            Some(b) => on_batch(b),
+            None => Ok(()),
+        },
+        on_reject,
+    )?;
+    for b in batcher.finish() {
+        on_batch(b)?;
+    }
+    Ok(stats)
+}
+
 /// Read every input, clean it, and stream kept items and rejects to the callbacks.
 ///
 /// Two threads: one reads, parses and cleans; the calling thread de-duplicates and runs the
