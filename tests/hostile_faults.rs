@@ -115,9 +115,10 @@ fn fault_mix_seed_3() {
 ///
 /// The strict check is on what the client controls: when its pacer let each request go (the
 /// ledger's `sent` records). What the fake observes also carries the fake's own scheduling
-/// delays on a shared 2-core machine running every test at once, which once compressed
-/// arrivals by ~25 ms (5100 in a second at 5000/s); there one batch of slack is allowed, and
-/// the fake does not refuse, so a scheduling hiccup cannot turn into a retry.
+/// delays on a shared 2-core machine running every test at once, which compressed arrivals
+/// enough to read 5,100 and 5,200 in a second at 5,000/s; there only a gross overshoot
+/// (+10%) fails, and the fake does not refuse, so a scheduling hiccup cannot turn into a
+/// retry.
 #[test]
 fn without_429s_the_client_runs_at_the_quota_and_never_over() {
     let faults = cdp_purge::sandbox::FaultPlan {
@@ -128,7 +129,6 @@ fn without_429s_the_client_runs_at_the_quota_and_never_over() {
     .with_rate(Fault::Reset, 0.02)
     .with_rate(Fault::Truncate, 0.01);
     let quota = 5_000;
-    let batch = 100;
     let fake = Fake::start(
         cdp_purge::sandbox::SandboxConfig {
             faults,
@@ -162,9 +162,12 @@ fn without_429s_the_client_runs_at_the_quota_and_never_over() {
     );
     let log = fake.log();
     let items = max_in_window(&log, Duration::from_secs(1), |r| r.items as u64);
+    // A guard against gross overshoot only (a pacer with 10x its burst showed 6,300 here):
+    // the fake's arrival clock on a starved 2-core CI machine has read 5,100 and 5,200 for
+    // runs whose admissions stayed within 5,000.
     assert!(
-        items <= u64::from(quota) + batch,
-        "{items} items arrived in one second (quota {quota}, plus one batch of arrival jitter)"
+        items * 10 <= u64::from(quota) * 11,
+        "{items} items arrived in one second (quota {quota}; the client admitted {admitted})"
     );
     assert_acked_exactly_once(&read_ledger(&ledger), &ids, "at the quota");
     eprintln!(
