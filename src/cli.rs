@@ -582,12 +582,31 @@ pub struct SandboxArgs {
     /// Do not enforce the vendors' quotas (no 429 for pace or concurrency)
     #[arg(long)]
     pub no_quota: bool,
+
+    /// Another caller shares every quota and takes RATE of it per second, in the vendor's
+    /// unit (profiles for mParticle, requests for Segment and Hightouch), e.g. 500
+    #[arg(long, value_name = "RATE", value_parser = parse_competing_rate, conflicts_with = "no_quota")]
+    pub competing_rate: Option<f64>,
+
+    /// The other caller stops after this long (e.g. 20s); without it, it never stops
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "competing_rate")]
+    pub competing_for: Option<Duration>,
+}
+
+fn parse_competing_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err(format!(
+            "{s:?} is not a positive number of units per second"
+        )),
+    }
 }
 
 const SANDBOX_EXAMPLES: &str = "\
 Examples:
   cdp-purge sandbox
   cdp-purge sandbox --port 0 --faults 429=0.1,reset=0.02,seed=7
+  cdp-purge sandbox --competing-rate 500 --competing-for 20s
   cdp-purge delete --vendor lytics --base-url http://127.0.0.1:8787 ...";
 
 fn parse_faults(s: &str) -> Result<crate::sandbox::FaultPlan, String> {

@@ -6,13 +6,17 @@ use anyhow::Context as _;
 
 use crate::cli::{GlobalArgs, SandboxArgs};
 use crate::exit::{Code, UserError};
-use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::sandbox::{CompetingLoad, Sandbox, SandboxConfig};
 
 pub fn run(args: &SandboxArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     let cfg = SandboxConfig {
         port: args.port,
         enforce_quota: !args.no_quota,
         faults: args.faults.clone().unwrap_or_default(),
+        competing: args.competing_rate.map(|rate| CompetingLoad {
+            rate,
+            stop_after: args.competing_for,
+        }),
         ..SandboxConfig::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -26,6 +30,7 @@ pub fn run(args: &SandboxArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
 async fn serve(cfg: SandboxConfig, global: &GlobalArgs) -> anyhow::Result<Code> {
     let port = cfg.port;
     let faults = cfg.faults.clone();
+    let competing = cfg.competing;
     // Listen for the signal before telling anyone the URL: a script that reads the URL and
     // stops us at once must get a clean stop, not the default "killed by SIGINT".
     let stop = stop_signal().context("cannot listen for Ctrl-C")?;
@@ -58,6 +63,15 @@ async fn serve(cfg: SandboxConfig, global: &GlobalArgs) -> anyhow::Result<Code> 
                 .map(|(f, r)| format!("{f} at {r}"))
                 .collect();
             eprintln!("  faults (seed {}): {}", faults.seed, list.join(", "));
+        }
+        if let Some(c) = competing {
+            eprintln!(
+                "  another caller takes {} per second of every quota{}",
+                c.rate,
+                c.stop_after
+                    .map(|d| format!(" for the first {}", humantime::format_duration(d)))
+                    .unwrap_or_default()
+            );
         }
         eprintln!(
             "  try: cdp-purge delete --vendor lytics --base-url {} --credentials-file sandbox.env ...",

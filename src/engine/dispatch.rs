@@ -10,7 +10,7 @@ use tokio::task::JoinSet;
 
 use super::Stats;
 use super::inflight::InFlight;
-use super::limiter::{Limits, Pacer};
+use super::limiter::{Answer as PaceAnswer, Limits, Pacer, Reaction};
 use super::pause::PauseGate;
 use super::retry::RetryPolicy;
 use crate::batch::{Batch, BatchHash};
@@ -297,12 +297,12 @@ impl Inner {
             attempt += 1;
             // Wait for the gate, a slot and the budgets; a 429 that lands meanwhile sends
             // us back to the gate.
-            let slot = loop {
+            let (slot, ticket) = loop {
                 self.or_stop(self.pause.wait()).await?;
                 let slot = self.or_stop(self.inflight.acquire()).await?;
-                self.or_stop(self.pacer.acquire(n)).await?;
+                let ticket = self.or_stop(self.pacer.acquire(n)).await?;
                 if self.pause.remaining().is_none() {
-                    break slot;
+                    break (slot, ticket);
                 }
             };
             if self.stopped() {
@@ -340,7 +340,11 @@ impl Inner {
                 // nothing left; a rerun sends the batch.
                 return None;
             }
+            // Counted from now in the pacer's window: the intent write above may have taken
+            // a while, and what the vendor counts is when the request arrives.
+            self.pacer.sent(&ticket);
             let ans = self.send(&request, batch, attempt, maybe_delivered).await;
+            let reaction = self.pacer.on_answer(&ticket, pace_answer(&ans));
             maybe_delivered |= ans.maybe_delivered;
             rec.phase = Phase::Result;
             rec.received_at = Some(ledger::now_rfc3339());
@@ -348,9 +352,6 @@ impl Inner {
             rec.error = ans.error.map(str::to_owned);
             rec.request_ids = ans.request_ids;
 
-            if ans.status.is_some_and(|s| s != 429) {
-                self.pacer.on_response(false);
-            }
             let (decision, settled, delay) = match ans.verdict {
                 Verdict::Items(outcomes) if outcomes.len() == n => {
                     let results = outcomes
@@ -380,16 +381,7 @@ impl Inner {
                     let delay = self.cfg.retry.delay(attempt, retry_after, fastrand::f64());
                     if throttled {
                         Stats::add(&self.stats.throttled, 1);
-                        if self.cfg.limits.concurrency_limited {
-                            if let Some(cap) = self.inflight.lower() {
-                                tracing::warn!("repeated 429s: in-flight cap lowered to {cap}");
-                            }
-                        } else if let Some(f) = self.pacer.on_response(true) {
-                            tracing::warn!("repeated 429s: rate lowered to {:.0}%", f * 100.0);
-                        }
-                        // A 429 is account-wide: everyone waits.
-                        tracing::info!("429: pausing every worker for {delay:?}");
-                        self.pause.pause_for(self.cfg.retry.scaled(delay));
+                        self.on_throttled(reaction, retry_after, delay);
                     }
                     tracing::info!(
                         "batch {} attempt {attempt}: {reason}; retry in {delay:?}",
@@ -452,6 +444,39 @@ impl Inner {
                 self.or_stop(tokio::time::sleep(self.cfg.retry.scaled(d)))
                     .await?;
             }
+        }
+    }
+
+    /// A 429: the refused request waits its own `Retry-After` (the caller sleeps it);
+    /// the run as a whole slows down when the pacer says the quota is shared, and stops
+    /// only for a long wait or for 429s that keep coming after slowing down.
+    fn on_throttled(&self, reaction: Reaction, retry_after: Option<Duration>, delay: Duration) {
+        if self.cfg.limits.concurrency_limited
+            && let Some(cap) = self.inflight.lower()
+        {
+            tracing::warn!("429 for concurrency: in-flight cap lowered to {cap}");
+        }
+        let mut pause = None;
+        match reaction {
+            Reaction::None => {}
+            Reaction::Slowed(f) => tracing::warn!(
+                "429 within our pace: the quota is shared; slowing to {:.0}% of it",
+                f * 100.0
+            ),
+            Reaction::PauseAll(d, f) => {
+                tracing::warn!(
+                    "429s keep coming after slowing down: pausing every worker, then {:.0}% of the quota",
+                    f * 100.0
+                );
+                pause = Some(d.max(delay));
+            }
+        }
+        if retry_after.is_some_and(|ra| ra > self.pacer.long_wait()) {
+            tracing::warn!("429 asks for a long wait ({delay:?}): pausing every worker");
+            pause = Some(pause.unwrap_or_default().max(delay));
+        }
+        if let Some(p) = pause {
+            self.pause.pause_for(self.cfg.retry.scaled(p));
         }
     }
 
@@ -548,6 +573,20 @@ impl Inner {
             request_ids,
             maybe_delivered: false,
         }
+    }
+}
+
+/// What the pacer needs to know about an answer.
+fn pace_answer(ans: &Answer) -> PaceAnswer {
+    match (&ans.verdict, ans.status) {
+        (
+            Verdict::Retry {
+                throttled: true, ..
+            },
+            _,
+        ) => PaceAnswer::Refused,
+        (_, Some(s)) if (200..300).contains(&s) => PaceAnswer::Accepted,
+        _ => PaceAnswer::Other,
     }
 }
 

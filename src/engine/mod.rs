@@ -6,8 +6,12 @@
 mod dispatch;
 mod inflight;
 pub mod limiter;
+mod pace;
 pub mod pause;
 pub mod retry;
+mod share;
+#[cfg(test)]
+mod sim;
 
 pub use dispatch::{Engine, EngineConfig, RunEnd, StopReason};
 

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use faults::{FAULT_SPEC_HELP, Fault, FaultPlan, FaultSpecError, RetryAfter};
-pub use quota::SlidingWindow;
+pub use quota::{Competing, SlidingWindow};
 
 use crate::vendor::{Quota, VendorKind};
 use state::Shared;
@@ -89,6 +89,8 @@ pub struct SandboxConfig {
     /// Vendors without an entry keep [`default_quota`].
     pub quota_override: BTreeMap<VendorKind, Quota>,
     pub faults: FaultPlan,
+    /// Another caller sharing every quota (`--competing-rate`): only with `enforce_quota`.
+    pub competing: Option<CompetingLoad>,
     /// Time per Lytics deletion state (initial → primary → archive → secondary → done).
     pub lytics_state_step: Duration,
     /// Lytics values containing this never get past `secondary`.
@@ -117,6 +119,7 @@ impl Default for SandboxConfig {
             enforce_quota: true,
             quota_override: BTreeMap::new(),
             faults: FaultPlan::none(),
+            competing: None,
             lytics_state_step: Duration::from_secs(2),
             lytics_stuck_marker: "stuck".into(),
             hightouch_state_step: Duration::from_secs(2),
@@ -153,6 +156,16 @@ impl SandboxConfig {
             .copied()
             .unwrap_or_else(|| default_quota(vendor))
     }
+}
+
+/// Another caller's load on the sandbox's quotas, from the start.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CompetingLoad {
+    /// Units per second of each vendor's quota (items for mParticle, requests for the
+    /// vendors that count requests), taken from every quota window.
+    pub rate: f64,
+    /// It stops after this long (`None`: never).
+    pub stop_after: Option<Duration>,
 }
 
 /// The quota the sandbox enforces by default: the vendor's documented one, and none where
@@ -306,6 +319,16 @@ impl Sandbox {
             .lock()
             .expect("faults lock")
             .push(vendor, fault);
+    }
+
+    /// From now on another caller takes `rate` units per second of every quota (0 stops it).
+    pub fn set_competing(&self, rate: f64) {
+        self.shared.set_competing(rate);
+    }
+
+    /// What the other caller got through so far, summed over every quota window.
+    pub fn competitor_taken(&self) -> u64 {
+        self.shared.competitor_taken()
     }
 
     /// Refuse connections (and reset open ones at their next request) for `d`.

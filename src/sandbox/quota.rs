@@ -5,9 +5,36 @@
 //! up to 2N through a window that straddles a boundary, and the engine would pass tests it
 //! should fail. So the sandbox keeps every admitted event (with its weight, e.g. the number
 //! of profiles in an mParticle batch) and sums the ones younger than the window.
+//!
+//! A window can also carry another caller's load ([`Competing`]): a quota is per account,
+//! and what matters to a client sharing it is how fast it finds and uses what is left.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
+
+/// Another caller sharing every quota window: from `since` on it takes `rate` units per
+/// second (items for an item quota, requests for a request quota), a little every
+/// [`Competing::TICK`], whenever the window has room. A share that does not fit is retried
+/// at the next tick, as a real caller would retry its 429, up to one window's worth of debt.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Competing {
+    pub since: Instant,
+    pub rate: f64,
+}
+
+impl Competing {
+    pub const TICK: Duration = Duration::from_millis(10);
+}
+
+/// The competitor's progress inside one window.
+#[derive(Debug)]
+struct Competitor {
+    next_tick: Instant,
+    /// Units owed (fractions accumulate between ticks).
+    debt: f64,
+    /// Units it got through.
+    taken: u64,
+}
 
 /// At most `limit` units in any window of length `window`.
 #[derive(Debug)]
@@ -18,6 +45,7 @@ pub struct SlidingWindow {
     events: VecDeque<(Instant, u64)>,
     /// Sum of the weights in `events`.
     total: u64,
+    competitor: Option<Competitor>,
 }
 
 impl SlidingWindow {
@@ -27,7 +55,66 @@ impl SlidingWindow {
             window,
             events: VecDeque::new(),
             total: 0,
+            competitor: None,
         }
+    }
+
+    /// Share this window with another caller whose load follows `schedule` (rate changes,
+    /// oldest first). Created at `now`, the competitor has already been running for a
+    /// window, so the first request meets a window that is as full as it will stay.
+    pub fn with_competitor(mut self, now: Instant, schedule: &[Competing]) -> Self {
+        let start = now.checked_sub(self.window).unwrap_or(now);
+        self.competitor = Some(Competitor {
+            next_tick: start,
+            debt: 0.0,
+            taken: 0,
+        });
+        self.catch_up(now, schedule);
+        self
+    }
+
+    /// Units the competitor got through so far.
+    pub fn competitor_taken(&self) -> u64 {
+        self.competitor.as_ref().map_or(0, |c| c.taken)
+    }
+
+    /// Play the competitor's ticks up to `now`, each at its own instant, so that our
+    /// request at `now` meets the window the two callers made together.
+    pub fn catch_up(&mut self, now: Instant, schedule: &[Competing]) {
+        // A competitor that arrives after the window was made starts when it arrives.
+        let Some(mut c) = self.competitor.take().or_else(|| {
+            schedule.first().map(|s| Competitor {
+                next_tick: s.since,
+                debt: 0.0,
+                taken: 0,
+            })
+        }) else {
+            return;
+        };
+        let cap = self.window.as_secs_f64();
+        while c.next_tick <= now {
+            let t = c.next_tick;
+            // Before the first entry of the schedule the competitor runs at that rate too.
+            let rate = schedule
+                .iter()
+                .rev()
+                .find(|s| s.since <= t)
+                .or(schedule.first())
+                .map_or(0.0, |s| s.rate);
+            if rate > 0.0 {
+                c.debt = (c.debt + rate * Competing::TICK.as_secs_f64()).min(rate * cap);
+            } else {
+                c.debt = 0.0;
+            }
+            let want = c.debt.floor() as u64;
+            if want > 0 && self.fits(t, want) {
+                self.admit(t, want);
+                c.debt -= want as f64;
+                c.taken += want;
+            }
+            c.next_tick += Competing::TICK;
+        }
+        self.competitor = Some(c);
     }
 
     /// Admit `weight` units at `now` if the window ending at `now` stays within the limit.
@@ -123,6 +210,62 @@ mod tests {
         let mut w = SlidingWindow::new(10, SEC);
         assert!(!w.try_admit(Instant::now(), 11));
         assert_eq!(w.in_window(Instant::now()), 0);
+    }
+
+    #[test]
+    fn a_competitor_takes_its_share_and_leaves_the_rest() {
+        let t0 = Instant::now() + SEC;
+        let schedule = [Competing {
+            since: t0,
+            rate: 500.0,
+        }];
+        let mut w = SlidingWindow::new(1500, SEC).with_competitor(t0, &schedule);
+        // It has been running for a window already: 500 units in it.
+        assert_eq!(w.in_window(t0), 500);
+        // We take what is left, in 100s, every 100 ms.
+        let mut ours = 0;
+        let mut refused = 0;
+        for i in 0..100u64 {
+            let t = t0 + Duration::from_millis(i * 100);
+            w.catch_up(t, &schedule);
+            if w.try_admit(t, 100) {
+                ours += 100;
+            } else {
+                refused += 1;
+            }
+            assert!(w.in_window(t) <= 1500);
+        }
+        // Ten seconds: the competitor got its 500/s throughout, we got about 1000/s.
+        let theirs = w.competitor_taken();
+        assert!((4900..=5500).contains(&theirs), "competitor took {theirs}");
+        assert!((9000..=10_000).contains(&ours), "we took {ours}");
+        assert!(
+            refused > 0,
+            "asking for 1000/s of what is left must be refused sometimes"
+        );
+    }
+
+    #[test]
+    fn a_competitor_that_stops_frees_the_window_one_window_later() {
+        let t0 = Instant::now() + SEC;
+        let stop = t0 + 2 * SEC;
+        let schedule = [
+            Competing {
+                since: t0,
+                rate: 500.0,
+            },
+            Competing {
+                since: stop,
+                rate: 0.0,
+            },
+        ];
+        let mut w = SlidingWindow::new(1500, SEC).with_competitor(t0, &schedule);
+        w.catch_up(stop, &schedule);
+        let before = w.in_window(stop);
+        assert!((490..=500).contains(&before), "{before}");
+        w.catch_up(stop + SEC, &schedule);
+        assert_eq!(w.in_window(stop + SEC), 0);
+        assert!(w.try_admit(stop + SEC, 1500));
     }
 
     #[test]

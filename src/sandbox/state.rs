@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::faults::FaultSource;
-use super::quota::SlidingWindow;
+use super::quota::{Competing, SlidingWindow};
 use super::vendors::{hightouch, lytics, segment};
 use super::{RequestRecord, SandboxConfig};
 use crate::vendor::VendorKind;
@@ -25,6 +25,8 @@ pub(crate) struct Shared {
     pub log: Mutex<Vec<RequestRecord>>,
     /// Sliding windows by (vendor, scope such as a Segment space, unit).
     windows: Mutex<HashMap<(VendorKind, String, Unit), SlidingWindow>>,
+    /// Another caller's load on every quota window, as rate changes (oldest first).
+    competing: Mutex<Vec<Competing>>,
     in_flight: Mutex<HashMap<VendorKind, Arc<AtomicU32>>>,
     ids: Mutex<fastrand::Rng>,
     pub lytics: Mutex<lytics::State>,
@@ -37,7 +39,22 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub fn new(cfg: SandboxConfig) -> Self {
+        let now = Instant::now();
+        let mut competing = Vec::new();
+        if let Some(c) = cfg.competing {
+            competing.push(Competing {
+                since: now,
+                rate: c.rate,
+            });
+            if let Some(d) = c.stop_after {
+                competing.push(Competing {
+                    since: now + d,
+                    rate: 0.0,
+                });
+            }
+        }
         Self {
+            competing: Mutex::new(competing),
             faults: Mutex::new(FaultSource::new(&cfg.faults)),
             ids: Mutex::new(fastrand::Rng::with_seed(cfg.faults.seed ^ 0x5eed)),
             cfg,
@@ -60,6 +77,7 @@ impl Shared {
             return true;
         }
         let quota = self.cfg.quota(vendor);
+        let competing = self.competing.lock().expect("competing lock").clone();
         let now = Instant::now();
         let mut windows = self.windows.lock().expect("quota lock");
         let checks = [
@@ -70,7 +88,15 @@ impl Shared {
             let Some(rate) = rate else { continue };
             let w = windows
                 .entry((vendor, scope.to_owned(), unit))
-                .or_insert_with(|| SlidingWindow::new(rate.count, rate.per));
+                .or_insert_with(|| {
+                    let w = SlidingWindow::new(rate.count, rate.per);
+                    if competing.is_empty() {
+                        w
+                    } else {
+                        w.with_competitor(now, &competing)
+                    }
+                });
+            w.catch_up(now, &competing);
             if !w.fits(now, weight) {
                 return false;
             }
@@ -83,6 +109,31 @@ impl Shared {
             }
         }
         true
+    }
+
+    /// From now on another caller takes `rate` units per second of every quota window.
+    pub fn set_competing(&self, rate: f64) {
+        self.competing
+            .lock()
+            .expect("competing lock")
+            .push(Competing {
+                since: Instant::now(),
+                rate,
+            });
+    }
+
+    /// Units the other caller got through, summed over every quota window.
+    pub fn competitor_taken(&self) -> u64 {
+        let competing = self.competing.lock().expect("competing lock").clone();
+        let now = Instant::now();
+        let mut windows = self.windows.lock().expect("quota lock");
+        windows
+            .values_mut()
+            .map(|w| {
+                w.catch_up(now, &competing);
+                w.competitor_taken()
+            })
+            .sum()
     }
 
     /// Count a request in flight; `None` when the vendor's concurrency cap is reached.

@@ -213,11 +213,9 @@ pub static VENDORS: &[VendorInfo] = &[
         name: "mParticle",
         api: "POST /userprofile/bulkdelete",
         max_batch: 100,
-        // Quota-exact pacing needs rate + burst <= 1500/s with the burst at least one
-        // batch (plus 10 slack cells, see `Budget::for_quota`): 100 per batch caps the rate
-        // at 1390/s (93%), 20 allows 1470/s (98%). `--batch-size 100` trades that for a
-        // fifth of the requests.
-        default_batch: 20,
+        // The pacer keeps an exact window of its own admissions, so full batches use the
+        // whole quota (15 requests of 100 per second) with 5x fewer requests than 20s.
+        default_batch: 100,
         max_batch_documented: true,
         quota: Quota {
             requests: None,
@@ -225,8 +223,8 @@ pub static VENDORS: &[VendorInfo] = &[
             in_flight: None,
             documented: true,
         },
-        // 74 requests/s of 20: enough in flight to keep the pace at ~1 s latency.
-        default_concurrency: 96,
+        // 15 requests/s of 100: enough in flight to keep the pace at ~2 s latency.
+        default_concurrency: 32,
         one_kind_per_request: false,
         id_kinds: "mpid (signed 64-bit, sent as a string) or a unique identity type (--identity-type, e.g. customerid, email)",
         credentials: &["MPARTICLE_API_KEY", "MPARTICLE_API_SECRET"],

@@ -1,0 +1,422 @@
+//! Admission: when may the next request go, and how much of the quota did it use?
+//!
+//! Each budget (requests/s, items/s) is a lane with two parts:
+//! - an exact sliding window over our own admissions: no window of the vendor's length
+//!   (plus [`ARRIVAL_JITTER`]) ever holds more than our share of the quota. This is what
+//!   keeps us under the quota, from the first request on and at any batch size, and it
+//!   does so without the `rate + burst ≤ quota` sizing a token bucket alone needs (which
+//!   left 7% of mParticle's quota unused at 100 per request);
+//! - governor's GCRA for spacing: batches leave one at a time, a little faster than the
+//!   window's average ([`SPREAD`]), so a window's quota is spread over most of it instead of
+//!   leaving at its start, and nothing bursts at start-up.
+//!
+//! Pure state over caller-supplied instants (governor runs on a clock we set), so tests
+//! drive it without sleeping; [`super::limiter::Pacer`] is the async wrapper.
+
+use std::collections::VecDeque;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use governor::clock::Clock;
+use governor::middleware::NoOpMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota as GQuota, RateLimiter};
+
+use super::limiter::{Budget, Limits};
+use super::share::{Reaction, Share};
+use crate::vendor::Rate;
+
+/// How much closer together than we sent them requests may arrive at the vendor (network
+/// and scheduling jitter); the window guard counts each admission this much longer than the
+/// vendor's window.
+pub const ARRIVAL_JITTER: Duration = Duration::from_millis(5);
+
+/// The guard's margin never grows past this (it doubles after a 429 that only arrival
+/// jitter explains).
+const MAX_JITTER: Duration = Duration::from_millis(40);
+
+/// Spacing runs this much faster than the quota's average: a window's share leaves in
+/// ~91% of the window and the guard holds the rest. Spacing at exactly the average would
+/// leave part of every window unused whenever a request waits on anything else.
+pub const SPREAD: f64 = 1.1;
+
+/// What the vendor said about an admitted request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// A 2xx: the quota counted it.
+    Accepted,
+    /// A 429.
+    Refused,
+    /// Anything else (an error status, a transport failure).
+    Other,
+}
+
+/// One admitted request.
+#[derive(Debug, Clone)]
+pub struct Ticket {
+    id: u64,
+    admitted: Instant,
+    /// Our usage of the quota with this request, as a fraction (the busiest lane).
+    usage: f64,
+}
+
+impl Ticket {
+    pub fn admitted(&self) -> Instant {
+        self.admitted
+    }
+    pub fn usage(&self) -> f64 {
+        self.usage
+    }
+}
+
+/// governor's clock, set by the caller before each check.
+#[derive(Debug, Clone, Default)]
+struct SetClock(Arc<AtomicU64>);
+
+impl Clock for SetClock {
+    type Instant = Duration;
+    fn now(&self) -> Duration {
+        Duration::from_nanos(self.0.load(Ordering::Relaxed))
+    }
+}
+
+type Gcra = RateLimiter<NotKeyed, InMemoryState, SetClock, NoOpMiddleware<Duration>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Requests,
+    Items,
+}
+
+struct Admission {
+    at: Instant,
+    weight: u32,
+    id: u64,
+}
+
+struct Lane {
+    unit: Unit,
+    budget: Budget,
+    gcra: Gcra,
+    /// The share the spacing was built for.
+    spaced_for: f64,
+    /// Our admissions still inside the guard's window, oldest first (a restamped one may be
+    /// later than its successor; that only keeps it counted a little longer).
+    window: VecDeque<Admission>,
+    total: u64,
+}
+
+impl Lane {
+    fn new(unit: Unit, budget: Budget, clock: &SetClock) -> Self {
+        Self {
+            unit,
+            budget,
+            gcra: Self::spacing(&budget, 1.0, clock),
+            spaced_for: 1.0,
+            window: VecDeque::new(),
+            total: 0,
+        }
+    }
+
+    fn spacing(b: &Budget, share: f64, clock: &SetClock) -> Gcra {
+        let rate = (b.rate * share).max(1e-3);
+        let period = Duration::from_secs_f64(1.0 / rate).max(Duration::from_nanos(1));
+        let burst = NonZeroU32::new(b.burst).unwrap_or(NonZeroU32::MIN);
+        let q = GQuota::with_period(period)
+            .unwrap_or_else(|| GQuota::per_second(NonZeroU32::MIN))
+            .allow_burst(burst);
+        RateLimiter::direct_with_clock(q, clock.clone())
+    }
+
+    fn weight(&self, items: usize) -> u32 {
+        match self.unit {
+            Unit::Requests => 1,
+            Unit::Items => u32::try_from(items).unwrap_or(u32::MAX).max(1),
+        }
+    }
+
+    fn quota(&self) -> Rate {
+        self.budget.quota
+    }
+
+    fn expire(&mut self, now: Instant, horizon: Duration) {
+        while let Some(a) = self.window.front() {
+            if now.saturating_duration_since(a.at) >= horizon {
+                self.total -= u64::from(a.weight);
+                self.window.pop_front();
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Our share of this lane's quota at `share`, never less than one request's weight (a
+    /// batch always gets through eventually).
+    fn allowance(&self, share: f64, weight: u32) -> f64 {
+        (share * f64::from(self.quota().count)).max(f64::from(weight))
+    }
+
+    /// When `weight` more fits in the window (`Ok` now).
+    fn room(
+        &self,
+        now: Instant,
+        weight: u32,
+        allowance: f64,
+        horizon: Duration,
+    ) -> Result<(), Instant> {
+        let need = (self.total + u64::from(weight)) as f64 - allowance;
+        if need <= 0.0 {
+            return Ok(());
+        }
+        let mut freed = 0u64;
+        let mut latest: Option<Instant> = None;
+        for a in &self.window {
+            freed += u64::from(a.weight);
+            latest = Some(latest.map_or(a.at, |l| l.max(a.at)));
+            if freed as f64 >= need {
+                break;
+            }
+        }
+        // The window holds at most our allowance, so freeing all of it always makes room.
+        Err(latest.map_or(now, |l| l + horizon))
+    }
+
+    fn usage(&self) -> f64 {
+        self.total as f64 / f64::from(self.quota().count.max(1))
+    }
+}
+
+/// The pacing state of a run: every lane, our share, the jitter margin.
+pub struct PaceState {
+    lanes: Vec<Lane>,
+    share: Share,
+    clock: SetClock,
+    epoch: Instant,
+    jitter: Duration,
+    next_id: u64,
+}
+
+impl PaceState {
+    pub fn new(limits: &Limits, now: Instant) -> Self {
+        let clock = SetClock::default();
+        let lanes: Vec<Lane> = [
+            (Unit::Requests, limits.requests),
+            (Unit::Items, limits.items),
+        ]
+        .into_iter()
+        .filter_map(|(u, b)| b.map(|b| Lane::new(u, b, &clock)))
+        .collect();
+        let window = lanes
+            .iter()
+            .map(|l| l.quota().per)
+            .max()
+            .unwrap_or(Duration::from_secs(1));
+        Self {
+            lanes,
+            share: Share::new(window, now),
+            clock,
+            epoch: now,
+            jitter: ARRIVAL_JITTER,
+            next_id: 0,
+        }
+    }
+
+    pub fn is_unlimited(&self) -> bool {
+        self.lanes.is_empty()
+    }
+
+    /// The fraction of the quota we may use now.
+    pub fn share(&self, now: Instant) -> f64 {
+        self.share.factor(now)
+    }
+
+    pub fn long_wait(&self) -> Duration {
+        self.share.long_wait()
+    }
+
+    pub fn window(&self) -> Duration {
+        self.share.window()
+    }
+
+    /// Admit one request carrying `items` identifiers at `now`, or say when to ask again.
+    pub fn try_admit(&mut self, now: Instant, items: usize) -> Result<Ticket, Instant> {
+        let share = self.share.factor(now);
+        let jitter = self.jitter;
+        // 1. Every lane's window must have room: no side effects until all agree.
+        let mut wait: Option<Instant> = None;
+        for lane in &mut self.lanes {
+            let horizon = lane.quota().per + jitter;
+            lane.expire(now, horizon);
+            let w = lane.weight(items);
+            if let Err(t) = lane.room(now, w, lane.allowance(share, w), horizon) {
+                wait = Some(wait.map_or(t, |x| x.max(t)));
+            }
+        }
+        if let Some(t) = wait {
+            return Err(t.max(now));
+        }
+        // 2. Spacing. A lane whose cells were taken before another lane said "not yet"
+        //    only spaces the next request a little more.
+        self.clock.0.store(
+            u64::try_from(now.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        for lane in &mut self.lanes {
+            if (share - lane.spaced_for).abs() > 0.05 * lane.spaced_for {
+                lane.gcra = Lane::spacing(&lane.budget, share, &self.clock);
+                lane.spaced_for = share;
+            }
+            let Some(n) = NonZeroU32::new(lane.weight(items)) else {
+                continue;
+            };
+            // More cells than the bucket holds (a batch above the configured size) are
+            // spaced by the window guard alone.
+            if let Ok(Err(not_until)) = lane.gcra.check_n(n) {
+                let t = self.epoch + not_until.earliest_possible();
+                return Err(t.max(now));
+            }
+        }
+        // 3. Commit.
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut usage: f64 = 0.0;
+        for lane in &mut self.lanes {
+            let weight = lane.weight(items);
+            lane.window.push_back(Admission {
+                at: now,
+                weight,
+                id,
+            });
+            lane.total += u64::from(weight);
+            usage = usage.max(lane.usage());
+        }
+        Ok(Ticket {
+            id,
+            admitted: now,
+            usage,
+        })
+    }
+
+    /// The request is leaving now (its intent record is written): count it from now, so
+    /// that a slow ledger write does not let it arrive closer to later ones than counted.
+    pub fn sent(&mut self, ticket: &Ticket, now: Instant) {
+        for lane in &mut self.lanes {
+            if let Some(a) = lane.window.iter_mut().rev().find(|a| a.id == ticket.id) {
+                a.at = a.at.max(now);
+            }
+        }
+    }
+
+    /// What the vendor answered; returns what the run must do about it.
+    pub fn on_answer(&mut self, ticket: &Ticket, now: Instant, answer: Answer) -> Reaction {
+        match answer {
+            Answer::Accepted => {
+                self.share.on_accepted(now, ticket.usage);
+                Reaction::None
+            }
+            Answer::Other => {
+                self.share.on_other();
+                Reaction::None
+            }
+            Answer::Refused => {
+                let full = self.share.factor(ticket.admitted) >= 1.0;
+                if full && ticket.usage > 1.0 - Share::MARGIN / 2.0 {
+                    // We alone nearly filled the window: arrivals bunched more than the
+                    // margin allows for. Count each request longer from now on.
+                    self.jitter = (self.jitter * 2).min(MAX_JITTER);
+                }
+                self.share.on_refused(now, ticket.admitted, ticket.usage)
+            }
+        }
+    }
+
+    /// A ticket for an answer that came without one (a caller that does not track its
+    /// requests): admitted now, at our current usage.
+    pub fn untracked(&self, now: Instant) -> Ticket {
+        Ticket {
+            id: u64::MAX,
+            admitted: now,
+            usage: self.lanes.iter().map(Lane::usage).fold(0.0, f64::max),
+        }
+    }
+
+    /// Current arrival-jitter margin.
+    #[cfg(test)]
+    pub fn jitter(&self) -> Duration {
+        self.jitter
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::limiter::{Budget, Limits};
+
+    fn ten_per_second() -> Limits {
+        Limits {
+            requests: Budget::for_quota(Rate::per_second(10), 1),
+            items: None,
+            concurrency: 4,
+            concurrency_limited: false,
+        }
+    }
+
+    /// Admit greedily from `t` on, in 1 ms steps, until `n` admissions; their instants.
+    fn admit(p: &mut PaceState, t: Instant, n: usize) -> Vec<Instant> {
+        let mut out = Vec::new();
+        let mut now = t;
+        while out.len() < n {
+            match p.try_admit(now, 1) {
+                Ok(ticket) => out.push(ticket.admitted()),
+                Err(at) => now = at.max(now + Duration::from_millis(1)),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_late_send_is_counted_from_when_it_left() {
+        let t0 = Instant::now();
+        let mut p = PaceState::new(&ten_per_second(), t0);
+        let first = p.try_admit(t0, 1).unwrap();
+        // Its intent record took 300 ms to write: it left at t0 + 300 ms.
+        p.sent(&first, t0 + Duration::from_millis(300));
+        let rest = admit(&mut p, t0, 10);
+        // The tenth after it may only go once it left the window, counted from 300 ms.
+        let last = *rest.last().unwrap();
+        assert!(
+            last >= t0 + Duration::from_millis(1300) + ARRIVAL_JITTER,
+            "{:?}",
+            last - t0
+        );
+    }
+
+    #[test]
+    fn a_429_only_bunching_explains_widens_the_margin() {
+        let t0 = Instant::now();
+        let mut p = PaceState::new(&ten_per_second(), t0);
+        let times = admit(&mut p, t0, 10);
+        assert!(times[9] < t0 + Duration::from_secs(1));
+        // The tenth (our usage 100%) is refused: nobody else is there, so arrivals bunched.
+        let t = Ticket {
+            id: 9,
+            admitted: times[9],
+            usage: 1.0,
+        };
+        assert_eq!(p.jitter(), ARRIVAL_JITTER);
+        p.on_answer(&t, times[9] + Duration::from_millis(50), Answer::Refused);
+        assert_eq!(p.jitter(), ARRIVAL_JITTER * 2);
+        // At 60% usage a refusal means another caller, not bunching: the margin stays.
+        let mut q = PaceState::new(&ten_per_second(), t0);
+        let u = Ticket {
+            id: 0,
+            admitted: t0,
+            usage: 0.6,
+        };
+        q.on_answer(&u, t0 + Duration::from_millis(50), Answer::Refused);
+        assert_eq!(q.jitter(), ARRIVAL_JITTER);
+        assert!(q.share(t0 + Duration::from_millis(60)) < 0.6);
+    }
+}

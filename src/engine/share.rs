@@ -1,0 +1,384 @@
+//! How much of a shared quota is ours: the policy behind "a 429 slows the run".
+//!
+//! A vendor's quota is per account. A 429 while our own requests were within it means that
+//! someone else is using part of it, and the refusal says how much room there was: our own
+//! usage of the vendor's window when the refused request arrived (`usage`, a fraction of
+//! the quota) did not fit beside theirs. So the whole run slows to just under that level
+//! (the refused request alone waits for its `Retry-After`), holds there, creeps back up to
+//! it, and then probes above it ever faster, so that when the other caller stops the run
+//! climbs back to the full quota within a few windows. Everything stops only when the
+//! vendor asks for a long wait or when 429s keep coming after slowing down.
+//!
+//! Pure state over caller-supplied instants: unit-testable without sleeping.
+
+use std::time::{Duration, Instant};
+
+/// What the pacer should do about an answer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reaction {
+    /// Nothing beyond retrying the refused request.
+    None,
+    /// The run slowed to this fraction of the quota.
+    Slowed(f64),
+    /// Every worker waits at least this long; the run then goes on at this fraction.
+    PauseAll(Duration, f64),
+}
+
+/// Where the pace stands after a cut: it holds `level`, creeps back to `refused_at`,
+/// then probes above it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Schedule {
+    /// The fraction we slowed to (1 before any cut).
+    level: f64,
+    /// The usage that was refused.
+    refused_at: f64,
+    cut_at: Option<Instant>,
+}
+
+/// Our share of a quota over time.
+#[derive(Debug, Clone)]
+pub struct Share {
+    /// The quota's window (the longest, when there are two): the unit of every delay here.
+    window: Duration,
+    schedule: Schedule,
+    /// The lowest usage refused since a larger one was accepted: more than what is left
+    /// for us (infinite when nothing says so).
+    bound: f64,
+    /// The schedule before a cut that went only halfway down (the refused usage was far
+    /// below our pace): restored if a request above the refused usage goes through.
+    undo: Option<Schedule>,
+    /// A refusal at or above `bound` came while the cut was only halfway.
+    confirming: bool,
+    /// 429s in a row for requests admitted after the last cut, with no other answer between.
+    strikes: u32,
+    /// The largest usage the vendor accepted, per window-long bucket (current, previous).
+    accepted: [(u64, f64); 2],
+    epoch: Instant,
+}
+
+impl Share {
+    /// A cut lands this far below the refused usage.
+    pub const MARGIN: f64 = 0.04;
+    /// Windows spent at the cut level before creeping up.
+    pub const HOLD: f64 = 1.0;
+    /// Windows to creep from the cut level back to the refused one.
+    pub const CREEP: f64 = 4.0;
+    /// Beyond the refused level the probe starts at this fraction of the quota ...
+    pub const FIRST_STEP: f64 = 0.01;
+    /// ... and doubles every this many windows.
+    pub const DOUBLING: f64 = 0.5;
+    /// Never below this fraction of the quota.
+    pub const FLOOR: f64 = 0.02;
+    /// 429s in a row after slowing down that stop everything.
+    pub const STRIKES: u32 = 4;
+
+    pub fn new(window: Duration, now: Instant) -> Self {
+        Self {
+            window: window.max(Duration::from_millis(1)),
+            schedule: Schedule {
+                level: 1.0,
+                refused_at: 1.0,
+                cut_at: None,
+            },
+            bound: f64::INFINITY,
+            undo: None,
+            confirming: false,
+            strikes: 0,
+            accepted: [(0, 0.0); 2],
+            epoch: now,
+        }
+    }
+
+    /// A `Retry-After` longer than this stops every worker: the vendor is not asking for a
+    /// window to pass but for a break (two windows, at least two seconds).
+    pub fn long_wait(&self) -> Duration {
+        (self.window * 2).max(Duration::from_secs(2))
+    }
+
+    /// The quota's window.
+    pub fn window(&self) -> Duration {
+        self.window
+    }
+
+    /// The fraction of the quota we may use at `now`.
+    pub fn factor(&self, now: Instant) -> f64 {
+        let Schedule {
+            level,
+            refused_at,
+            cut_at,
+        } = self.schedule;
+        let Some(cut) = cut_at else {
+            return 1.0;
+        };
+        let t = self.windows_since(cut, now);
+        let f = if t < Self::HOLD {
+            level
+        } else if t < Self::HOLD + Self::CREEP {
+            level + (refused_at - level).max(0.0) * (t - Self::HOLD) / Self::CREEP
+        } else {
+            let probe = t - Self::HOLD - Self::CREEP;
+            level.max(refused_at) + Self::FIRST_STEP * ((probe / Self::DOUBLING).exp2() - 1.0)
+        };
+        f.min(1.0)
+    }
+
+    fn windows_since(&self, from: Instant, now: Instant) -> f64 {
+        now.saturating_duration_since(from).as_secs_f64() / self.window.as_secs_f64()
+    }
+
+    fn bucket(&self, at: Instant) -> u64 {
+        (at.saturating_duration_since(self.epoch).as_secs_f64() / self.window.as_secs_f64()) as u64
+    }
+
+    /// The vendor accepted a request admitted at `usage` of the quota.
+    pub fn on_accepted(&mut self, now: Instant, usage: f64) {
+        self.strikes = 0;
+        if usage > self.bound {
+            // More than the refused usage went through: that refusal was not the quota.
+            self.bound = f64::INFINITY;
+            if let Some(before) = self.undo.take() {
+                self.schedule = before;
+            }
+            self.confirming = false;
+        }
+        let b = self.bucket(now);
+        if self.accepted[0].0 != b {
+            self.accepted[1] = if self.accepted[0].0 + 1 == b {
+                self.accepted[0]
+            } else {
+                (0, 0.0)
+            };
+            self.accepted[0] = (b, 0.0);
+        }
+        self.accepted[0].1 = self.accepted[0].1.max(usage);
+    }
+
+    /// Any answer other than a 429 (an error, a 5xx): not a refusal for quota.
+    pub fn on_other(&mut self) {
+        self.strikes = 0;
+    }
+
+    /// The largest usage accepted in the current or the previous window.
+    fn recently_accepted(&self, now: Instant) -> f64 {
+        let b = self.bucket(now);
+        self.accepted
+            .iter()
+            .filter(|(at, _)| *at == b || *at + 1 == b)
+            .map(|(_, u)| *u)
+            .fold(0.0, f64::max)
+    }
+
+    /// The vendor refused (429) a request admitted at `admitted` with our usage of the
+    /// quota at `usage` (this request included).
+    pub fn on_refused(&mut self, now: Instant, admitted: Instant, usage: f64) -> Reaction {
+        let after_cut = self.schedule.cut_at.is_none_or(|c| admitted >= c);
+        if !after_cut {
+            // Sent at the old pace before the cut took effect: the cut already covers it.
+            return Reaction::None;
+        }
+        let current = self.factor(now);
+        self.strikes += 1;
+        if self.strikes >= Self::STRIKES {
+            // Slowing down did not help: everyone waits, then goes on at half the pace.
+            self.strikes = 0;
+            let half = (current.min(usage) * 0.5).max(Self::FLOOR);
+            self.bound = self.bound.min(usage);
+            self.cut(now, half, usage.min(1.0), false);
+            return Reaction::PauseAll(self.window, half);
+        }
+        // A request at least this large went through within the last two windows: a
+        // refusal at a level that works is noise (a hiccup, arrival jitter), not a smaller
+        // share. Cutting on it would ratchet the pace down for as long as the noise lasts;
+        // a share that really shrank refuses most requests and trips the strikes above.
+        if usage <= self.recently_accepted(now) {
+            return Reaction::None;
+        }
+        if usage >= self.bound && self.undo.is_some() && !self.confirming {
+            // Halfway down after one refusal far below our pace: one more at or above it
+            // before anything larger goes through confirms it.
+            self.confirming = true;
+            return Reaction::None;
+        }
+        if usage >= self.bound {
+            // Refused again at or above what was refused before (a probe, or a halfway
+            // cut confirmed): back to just under it.
+            let to = (self.bound * (1.0 - Self::MARGIN))
+                .min(current)
+                .max(Self::FLOOR);
+            self.cut(now, to, self.bound.min(1.0), false);
+            return Reaction::Slowed(to);
+        }
+        // New news: less is left than we thought.
+        self.bound = usage;
+        let to = (usage * (1.0 - Self::MARGIN)).min(current).max(Self::FLOOR);
+        // At most half per refusal: one refused while our window was nearly empty (start-up,
+        // after a pause) says little about how much is left, and noise looks the same. It
+        // is undone as soon as something larger goes through.
+        let provisional = to < current * 0.5;
+        let to = if provisional { current * 0.5 } else { to };
+        self.cut(now, to.max(Self::FLOOR), usage.min(1.0), provisional);
+        Reaction::Slowed(to)
+    }
+
+    fn cut(&mut self, now: Instant, level: f64, refused_at: f64, provisional: bool) {
+        let before = self.schedule;
+        self.schedule = Schedule {
+            level,
+            refused_at: refused_at.max(level),
+            cut_at: Some(now),
+        };
+        self.confirming = false;
+        self.undo = if provisional {
+            // Undoing a provisional cut goes back to before the first of a chain of them.
+            Some(self.undo.unwrap_or(before))
+        } else {
+            None
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const W: Duration = Duration::from_secs(1);
+
+    fn at(t0: Instant, secs: f64) -> Instant {
+        t0 + Duration::from_secs_f64(secs)
+    }
+
+    #[test]
+    fn a_refusal_below_the_quota_slows_to_just_under_it_then_climbs_back() {
+        let t0 = Instant::now();
+        let mut s = Share::new(W, t0);
+        assert_eq!(s.factor(t0), 1.0);
+        // Our requests went through up to 60% of the quota, then one at 67% was refused.
+        s.on_accepted(at(t0, 0.5), 0.60);
+        let r = s.on_refused(at(t0, 0.7), at(t0, 0.6), 0.67);
+        let Reaction::Slowed(f) = r else {
+            panic!("{r:?}")
+        };
+        assert!((f - 0.67 * 0.96).abs() < 1e-9, "{f}");
+        // Holds for a window, creeps back to the refused level over four ...
+        assert_eq!(s.factor(at(t0, 1.6)), f);
+        let mid = s.factor(at(t0, 3.7));
+        assert!(mid > f && mid < 0.67, "{mid}");
+        assert!((s.factor(at(t0, 5.7)) - 0.67).abs() < 1e-9);
+        // ... then probes above it ever faster: the full quota again ~2.6 windows later.
+        assert!(s.factor(at(t0, 6.2)) < 0.69);
+        assert!(s.factor(at(t0, 8.4)) >= 0.97);
+        assert_eq!(s.factor(at(t0, 9.0)), 1.0);
+    }
+
+    #[test]
+    fn requests_sent_before_a_cut_do_not_cut_again() {
+        let t0 = Instant::now();
+        let mut s = Share::new(W, t0);
+        assert!(matches!(
+            s.on_refused(at(t0, 1.0), at(t0, 0.9), 0.7),
+            Reaction::Slowed(_)
+        ));
+        let f = s.factor(at(t0, 1.0));
+        // Two more that were already in flight come back refused.
+        assert_eq!(
+            s.on_refused(at(t0, 1.05), at(t0, 0.95), 0.75),
+            Reaction::None
+        );
+        assert_eq!(
+            s.on_refused(at(t0, 1.06), at(t0, 0.99), 0.8),
+            Reaction::None
+        );
+        assert_eq!(s.factor(at(t0, 1.1)), f);
+    }
+
+    #[test]
+    fn refusals_that_keep_coming_after_slowing_down_stop_everyone() {
+        let t0 = Instant::now();
+        let mut s = Share::new(W, t0);
+        let mut t = 1.0;
+        let mut pause = None;
+        for i in 0..10 {
+            t += 0.1;
+            match s.on_refused(at(t0, t), at(t0, t - 0.05), 0.5) {
+                Reaction::PauseAll(d, f) => {
+                    pause = Some((i, d, f));
+                    break;
+                }
+                Reaction::Slowed(_) | Reaction::None => {}
+            }
+        }
+        let (i, d, f) = pause.expect("persistent 429s must stop everyone");
+        assert_eq!(i, 3, "the fourth refusal in a row");
+        assert_eq!(d, W);
+        assert!(f <= 0.25 + 1e-9, "{f}");
+        // Any other answer in between resets the count.
+        let mut s = Share::new(W, t0);
+        for k in 0..20 {
+            let t = 1.0 + f64::from(k) * 0.1;
+            let r = s.on_refused(at(t0, t), at(t0, t - 0.01), 0.5);
+            assert!(!matches!(r, Reaction::PauseAll(..)), "{k}: {r:?}");
+            s.on_other();
+        }
+    }
+
+    #[test]
+    fn refusals_at_a_level_that_works_are_noise_until_they_come_in_a_row() {
+        let t0 = Instant::now();
+        let mut s = Share::new(W, t0);
+        for k in 0..10 {
+            s.on_accepted(at(t0, 0.1 * f64::from(k)), 0.99);
+        }
+        // One in ten refused while the rest go through at the same level: no cut.
+        for k in 0..20 {
+            let t = 1.0 + 0.1 * f64::from(k);
+            if k % 10 == 3 {
+                assert_eq!(
+                    s.on_refused(at(t0, t), at(t0, t - 0.05), 0.98),
+                    Reaction::None
+                );
+            } else {
+                s.on_accepted(at(t0, t), 0.99);
+            }
+        }
+        assert_eq!(s.factor(at(t0, 3.0)), 1.0);
+        // Four in a row at that level: the share shrank under us.
+        let r: Vec<_> = (0..4)
+            .map(|k| {
+                let t = 3.1 + 0.1 * f64::from(k);
+                s.on_refused(at(t0, t), at(t0, t - 0.05), 0.98)
+            })
+            .collect();
+        assert!(matches!(r[3], Reaction::PauseAll(..)), "{r:?}");
+        assert!(s.factor(at(t0, 3.5)) <= 0.5);
+        // A refusal above anything accepted lately is never noise.
+        let mut s = Share::new(W, t0);
+        s.on_accepted(at(t0, 0.5), 0.5);
+        assert!(matches!(
+            s.on_refused(at(t0, 0.9), at(t0, 0.8), 0.6),
+            Reaction::Slowed(_)
+        ));
+        // Acceptances older than two windows prove nothing.
+        let mut s = Share::new(W, t0);
+        s.on_accepted(at(t0, 0.5), 0.99);
+        assert!(matches!(
+            s.on_refused(at(t0, 2.5), at(t0, 2.4), 0.9),
+            Reaction::Slowed(_)
+        ));
+    }
+
+    #[test]
+    fn never_below_the_floor_and_long_waits() {
+        let t0 = Instant::now();
+        let mut s = Share::new(W, t0);
+        for k in 0..200 {
+            let t = f64::from(k) * 0.05;
+            s.on_refused(at(t0, t), at(t0, t), 0.01);
+        }
+        assert!(s.factor(at(t0, 10.0)) >= Share::FLOOR);
+        assert_eq!(s.long_wait(), Duration::from_secs(2));
+        assert_eq!(
+            Share::new(Duration::from_secs(10), t0).long_wait(),
+            Duration::from_secs(20)
+        );
+    }
+}
