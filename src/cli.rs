@@ -591,6 +591,10 @@ pub struct SandboxArgs {
     /// The other caller stops after this long (e.g. 20s); without it, it never stops
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "competing_rate")]
     pub competing_for: Option<Duration>,
+
+    /// Hold every vendor request this long before answering (e.g. 100ms), like a real API
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "0")]
+    pub latency: Duration,
 }
 
 fn parse_competing_rate(s: &str) -> Result<f64, String> {

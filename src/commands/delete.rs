@@ -282,10 +282,7 @@ fn run_target(
         key: ledger.key,
     };
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let rt = crate::engine::runtime()?;
     let handle = ledger.handle();
     let (end, summary_outcome) = rt.block_on(async {
         handle.write(Record::Header(header)).await?;

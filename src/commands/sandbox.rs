@@ -17,6 +17,7 @@ pub fn run(args: &SandboxArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
             rate,
             stop_after: args.competing_for,
         }),
+        latency: args.latency,
         ..SandboxConfig::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -35,10 +35,14 @@ impl Budget {
     /// The budget for a quota whose requests carry up to `min_burst` cells. `None` when
     /// the quota is too small to ever admit `min_burst` cells at once.
     pub fn for_quota(quota: Rate, min_burst: u32) -> Option<Self> {
-        let burst = min_burst.max(1);
-        if burst > quota.count || quota.per.is_zero() {
+        let batch = min_burst.max(1);
+        if batch > quota.count || quota.per.is_zero() {
             return None;
         }
+        // 2% of the quota on top of a batch: a waiter that wakes late (timer granularity,
+        // a busy machine) catches up instead of losing that time for good. The window
+        // guard, not the bucket, keeps the quota, so this costs nothing in exactness.
+        let burst = batch.saturating_add(quota.count / 50).min(quota.count);
         Some(Self {
             rate: quota.per_sec() * SPREAD,
             burst,

@@ -37,6 +37,18 @@ pub const ARRIVAL_JITTER: Duration = Duration::from_millis(5);
 /// jitter explains).
 const MAX_JITTER: Duration = Duration::from_millis(40);
 
+/// Waiting requests are let go on ticks about this far apart, a few at a time, instead of
+/// one by one: every wake-up of an idle process costs far more CPU than the request it
+/// sends (cold caches, a ledger round trip, the answer on its own), so a paced run spent
+/// ~0.5 ms of CPU per request waking up for each one. Ticks are laid so that a window
+/// (plus the jitter margin and [`SEND_SLACK`]) ends exactly on one: a slot freed by the
+/// window is reused on the tick it frees, not a tick later.
+pub const TICK: Duration = Duration::from_millis(200);
+
+/// Requests leave a little after their tick (their intent record is written first) and
+/// are counted from when they leave; the tick grid leaves them this much room.
+const SEND_SLACK: Duration = Duration::from_millis(2);
+
 /// Spacing runs this much faster than the quota's average: a window's share leaves in
 /// ~91% of the window and the guard holds the rest. Spacing at exactly the average would
 /// leave part of every window unused whenever a request waits on anything else.
@@ -100,8 +112,8 @@ struct Lane {
     unit: Unit,
     budget: Budget,
     gcra: Gcra,
-    /// The share the spacing was built for.
-    spaced_for: f64,
+    /// The share and tick the spacing was built for.
+    spaced_for: (f64, Duration),
     /// Our admissions still inside the guard's window, oldest first (a restamped one may be
     /// later than its successor; that only keeps it counted a little longer).
     window: VecDeque<Admission>,
@@ -109,21 +121,24 @@ struct Lane {
 }
 
 impl Lane {
-    fn new(unit: Unit, budget: Budget, clock: &SetClock) -> Self {
+    fn new(unit: Unit, budget: Budget, clock: &SetClock, tick: Duration) -> Self {
         Self {
             unit,
             budget,
-            gcra: Self::spacing(&budget, 1.0, clock),
-            spaced_for: 1.0,
+            gcra: Self::spacing(&budget, 1.0, tick, clock),
+            spaced_for: (1.0, tick),
             window: VecDeque::new(),
             total: 0,
         }
     }
 
-    fn spacing(b: &Budget, share: f64, clock: &SetClock) -> Gcra {
+    /// governor's bucket: the budget's rate at our share, holding a tick's worth on top of
+    /// the budget's burst, so a tick lets go what came due since the last one.
+    fn spacing(b: &Budget, share: f64, tick: Duration, clock: &SetClock) -> Gcra {
         let rate = (b.rate * share).max(1e-3);
         let period = Duration::from_secs_f64(1.0 / rate).max(Duration::from_nanos(1));
-        let burst = NonZeroU32::new(b.burst).unwrap_or(NonZeroU32::MIN);
+        let per_tick = (rate * tick.as_secs_f64()).ceil().min(f64::from(u32::MAX)) as u32;
+        let burst = NonZeroU32::new(b.burst.saturating_add(per_tick)).unwrap_or(NonZeroU32::MIN);
         let q = GQuota::with_period(period)
             .unwrap_or_else(|| GQuota::per_second(NonZeroU32::MIN))
             .allow_burst(burst);
@@ -195,19 +210,27 @@ pub struct PaceState {
     clock: SetClock,
     epoch: Instant,
     jitter: Duration,
+    tick: Duration,
     next_id: u64,
 }
 
 impl PaceState {
     pub fn new(limits: &Limits, now: Instant) -> Self {
         let clock = SetClock::default();
-        let lanes: Vec<Lane> = [
+        let budgets = [
             (Unit::Requests, limits.requests),
             (Unit::Items, limits.items),
-        ]
-        .into_iter()
-        .filter_map(|(u, b)| b.map(|b| Lane::new(u, b, &clock)))
-        .collect();
+        ];
+        let shortest = budgets
+            .iter()
+            .filter_map(|(_, b)| b.map(|b| b.quota.per))
+            .min()
+            .unwrap_or(Duration::from_secs(1));
+        let tick = Self::tick_for(shortest, ARRIVAL_JITTER);
+        let lanes: Vec<Lane> = budgets
+            .into_iter()
+            .filter_map(|(u, b)| b.map(|b| Lane::new(u, b, &clock, tick)))
+            .collect();
         let window = lanes
             .iter()
             .map(|l| l.quota().per)
@@ -219,8 +242,23 @@ impl PaceState {
             clock,
             epoch: now,
             jitter: ARRIVAL_JITTER,
+            tick,
             next_id: 0,
         }
+    }
+
+    /// Ticks of about [`TICK`] that divide the guard's window plus [`SEND_SLACK`].
+    fn tick_for(window: Duration, jitter: Duration) -> Duration {
+        let span = window + jitter + SEND_SLACK;
+        let n = (span.as_secs_f64() / TICK.as_secs_f64()).ceil().max(1.0);
+        span.div_f64(n)
+    }
+
+    /// The first tick at or after `t`.
+    fn on_tick(&self, t: Instant) -> Instant {
+        let since = t.saturating_duration_since(self.epoch).as_secs_f64();
+        let n = (since / self.tick.as_secs_f64()).ceil();
+        self.epoch + self.tick.mul_f64(n)
     }
 
     pub fn is_unlimited(&self) -> bool {
@@ -255,7 +293,7 @@ impl PaceState {
             }
         }
         if let Some(t) = wait {
-            return Err(t.max(now));
+            return Err(self.on_tick(t.max(now)));
         }
         // 2. Spacing. A lane whose cells were taken before another lane said "not yet"
         //    only spaces the next request a little more.
@@ -264,9 +302,10 @@ impl PaceState {
             Ordering::Relaxed,
         );
         for lane in &mut self.lanes {
-            if (share - lane.spaced_for).abs() > 0.05 * lane.spaced_for {
-                lane.gcra = Lane::spacing(&lane.budget, share, &self.clock);
-                lane.spaced_for = share;
+            let (built_share, built_tick) = lane.spaced_for;
+            if (share - built_share).abs() > 0.05 * built_share || built_tick != self.tick {
+                lane.gcra = Lane::spacing(&lane.budget, share, self.tick, &self.clock);
+                lane.spaced_for = (share, self.tick);
             }
             let Some(n) = NonZeroU32::new(lane.weight(items)) else {
                 continue;
@@ -275,7 +314,7 @@ impl PaceState {
             // spaced by the window guard alone.
             if let Ok(Err(not_until)) = lane.gcra.check_n(n) {
                 let t = self.epoch + not_until.earliest_possible();
-                return Err(t.max(now));
+                return Err(self.on_tick(t.max(now)));
             }
         }
         // 3. Commit.
@@ -326,6 +365,8 @@ impl PaceState {
                     // We alone nearly filled the window: arrivals bunched more than the
                     // margin allows for. Count each request longer from now on.
                     self.jitter = (self.jitter * 2).min(MAX_JITTER);
+                    let shortest = self.lanes.iter().map(|l| l.quota().per).min();
+                    self.tick = Self::tick_for(shortest.unwrap_or(self.window()), self.jitter);
                 }
                 self.share.on_refused(now, ticket.admitted, ticket.usage)
             }

@@ -22,6 +22,8 @@ pub struct Scenario {
     pub batches: usize,
     /// Time from sending to the vendor's decision (and its answer).
     pub latency: Duration,
+    /// From admission to leaving (the intent record's write).
+    pub intent_write: Duration,
     /// Extra delay before a request reaches the vendor, uniform in `[0, jitter)`.
     pub jitter: Duration,
     /// Another caller's load: (from, rate) changes in seconds since the start.
@@ -137,6 +139,8 @@ pub fn run(s: &Scenario) -> Outcome {
             match pace.try_admit(now, s.batch) {
                 Ok(ticket) => {
                     let (b, _) = ready.remove(pos).expect("present");
+                    // The intent record is written before the request leaves.
+                    let now = now + s.intent_write;
                     pace.sent(&ticket, now);
                     in_flight += 1;
                     out.requests += 1;
