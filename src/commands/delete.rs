@@ -233,7 +233,7 @@ fn run_target(
         &target,
         &spec,
         input_args,
-        &mut |it| match resume.state(ledger::item_key(&key, it)) {
+        &mut |it| match state_of(&resume, &key, it) {
             KeyState::Done => {
                 tally.done += 1;
                 false
@@ -671,6 +671,17 @@ fn confirm(args: &DeleteArgs, adapter: &dyn Adapter, count: u64) -> anyhow::Resu
     }
 }
 
+/// Where one identifier stands for this destination (its keyed hash is computed only when
+/// the ledger has earlier runs here).
+fn state_of(resume: &Resume, key: &[u8; 32], it: &crate::batch::Item) -> KeyState {
+    if resume.is_empty() {
+        return KeyState::Send {
+            maybe_delivered: false,
+        };
+    }
+    resume.state(ledger::item_key(key, it))
+}
+
 /// What the feeder needs to leave out what the ledger settled.
 struct Feed {
     resume: Arc<Resume>,
@@ -699,14 +710,14 @@ fn spawn_feeder(
         let fed = input::run_batched(
             &spec,
             batcher,
-            &mut |it| match resume.state(ledger::item_key(&key, it)) {
+            &mut |it| match state_of(&resume, &key, it) {
                 KeyState::Done => false,
                 KeyState::FailedPermanent => retry_failed,
                 KeyState::Send { .. } => true,
             },
             &mut |mut b| {
                 b.maybe_delivered = b.items.iter().any(|it| {
-                    resume.state(ledger::item_key(&key, it))
+                    state_of(&resume, &key, it)
                         == KeyState::Send {
                             maybe_delivered: true,
                         }
