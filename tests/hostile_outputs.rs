@@ -17,7 +17,12 @@ use support::*;
 fn sandbox_delete(input: &Path, ledger: &Path) -> Command {
     let mut c = cdp_purge();
     c.args(["delete", "--sandbox", "--yes", "--vendor", "mparticle"])
-        .args(["--environment", "production", "--identity-type", "customerid"])
+        .args([
+            "--environment",
+            "production",
+            "--identity-type",
+            "customerid",
+        ])
         .args(["--column", "id", "--ledger"])
         .arg(ledger)
         .arg("-i")
@@ -63,7 +68,11 @@ fn row_numbers_are_physical_lines_in_rejects_ledger_and_report() {
         .arg(&rejects));
     assert_eq!(code, Some(0), "{err}");
     let rej = std::fs::read_to_string(&rejects).unwrap();
-    assert_eq!(rej.lines().nth(1).unwrap().split(',').nth(1), Some("8"), "{rej}");
+    assert_eq!(
+        rej.lines().nth(1).unwrap().split(',').nth(1),
+        Some("8"),
+        "{rej}"
+    );
     for (id, line) in [("A1", 3), ("A2", 4), ("B3", 6), ("C4", 11)] {
         let (code, out, err) = run(cdp_purge()
             .args(["report", "--format", "json", "--lookup", id, "--ledger"])
@@ -93,7 +102,9 @@ fn rejects_with_values_are_private_and_safe_in_a_spreadsheet() {
     std::fs::write(&rejects, "old").unwrap();
     std::fs::set_permissions(&rejects, std::fs::Permissions::from_mode(0o644)).unwrap();
     let (code, _, err) = run(cdp_purge()
-        .args(["plan", "--vendor", "lytics", "--field", "email", "--column", "email"])
+        .args([
+            "plan", "--vendor", "lytics", "--field", "email", "--column", "email",
+        ])
         .arg("-i")
         .arg(&input)
         .arg("--rejects")
@@ -116,13 +127,19 @@ fn rejects_with_values_are_private_and_safe_in_a_spreadsheet() {
     // Without values nothing personal is in it, and its mode is left to the umask.
     let plain = dir.path().join("plain.csv");
     let (code, _, _) = run(cdp_purge()
-        .args(["plan", "--vendor", "lytics", "--field", "email", "--column", "email"])
+        .args([
+            "plan", "--vendor", "lytics", "--field", "email", "--column", "email",
+        ])
         .arg("-i")
         .arg(&input)
         .arg("--rejects")
         .arg(&plain));
     assert_eq!(code, Some(0));
-    assert!(!std::fs::read_to_string(&plain).unwrap().contains("HYPERLINK"));
+    assert!(
+        !std::fs::read_to_string(&plain)
+            .unwrap()
+            .contains("HYPERLINK")
+    );
 }
 
 #[test]
@@ -130,7 +147,8 @@ fn report_csv_cells_are_safe_in_a_spreadsheet() {
     let dir = tempfile::tempdir().unwrap();
     write_file(dir.path(), "=cmd.csv", b"id\nA1\n");
     let ledger = dir.path().join("l.jsonl");
-    let (code, _, err) = run(sandbox_delete(Path::new("=cmd.csv"), &ledger).current_dir(dir.path()));
+    let (code, _, err) =
+        run(sandbox_delete(Path::new("=cmd.csv"), &ledger).current_dir(dir.path()));
     assert_eq!(code, Some(0), "{err}");
     let (_, csv, _) = run(cdp_purge()
         .args(["report", "--format", "csv", "--ledger"])
@@ -158,13 +176,22 @@ fn credentials_in_base_url_are_refused_and_never_printed_or_stored() {
             .env("MPARTICLE_API_KEY", "k")
             .env("MPARTICLE_API_SECRET", "s")
             .args(["delete", "--yes", "--vendor", "mparticle", "--environment"])
-            .args(["production", "--identity-type", "customerid", "--column", "id"])
+            .args([
+                "production",
+                "--identity-type",
+                "customerid",
+                "--column",
+                "id",
+            ])
             .args(["--base-url", url, "--ledger"])
             .arg(&ledger)
             .arg("-i")
             .arg(&input));
         assert_eq!(code, Some(2), "{url}: {err}");
-        assert!(!err.contains("SENTINEL") && !out.contains("SENTINEL"), "{err}");
+        assert!(
+            !err.contains("SENTINEL") && !out.contains("SENTINEL"),
+            "{err}"
+        );
         assert!(err.contains("environment"), "{err}");
         let stored = std::fs::read_to_string(&ledger).unwrap_or_default();
         assert!(!stored.contains("SENTINEL"), "stored in the ledger");
@@ -173,7 +200,13 @@ fn credentials_in_base_url_are_refused_and_never_printed_or_stored() {
     // allowed case is checked without any traffic).
     let plan = |extra: &[&str]| {
         run(cdp_purge()
-            .args(["plan", "--vendor", "mparticle", "--environment", "production"])
+            .args([
+                "plan",
+                "--vendor",
+                "mparticle",
+                "--environment",
+                "production",
+            ])
             .args(["--identity-type", "customerid", "--column", "id"])
             .args(["--base-url", "http://cdp.example.invalid"])
             .args(extra)
@@ -204,7 +237,10 @@ fn a_broken_config_file_never_prints_its_secrets() {
             .arg(&input));
         assert_eq!(code, Some(2), "{err}");
         assert!(err.contains("line 5"), "{err}");
-        assert!(!err.contains("SENTINEL") && !out.contains("SENTINEL"), "{err}");
+        assert!(
+            !err.contains("SENTINEL") && !out.contains("SENTINEL"),
+            "{err}"
+        );
     }
 }
 
@@ -248,8 +284,21 @@ fn a_closed_stderr_or_stdout_never_panics_nor_changes_the_exit_code() {
     let empty = write_file(dir.path(), "empty.csv", b"");
     for (out, err) in [(closed(), Stdio::piped()), (Stdio::piped(), closed())] {
         let o = cdp_purge()
-            .args(["plan", "--vendor", "mparticle", "--environment", "production"])
-            .args(["--identity-type", "customerid", "--column", "id", "--json", "-i"])
+            .args([
+                "plan",
+                "--vendor",
+                "mparticle",
+                "--environment",
+                "production",
+            ])
+            .args([
+                "--identity-type",
+                "customerid",
+                "--column",
+                "id",
+                "--json",
+                "-i",
+            ])
             .arg(&empty)
             .stdout(out)
             .stderr(err)

@@ -367,7 +367,12 @@ fn empty_file_and_junk_only_file_exit_2_unless_allow_empty() {
         ("empty.csv", &b""[..], "no rows read", (0, 0, 0, 0, 0)),
         ("empty.json", b"", "no rows read", (0, 0, 0, 0, 0)),
         ("e.ndjson", b"", "no rows read", (0, 0, 0, 0, 0)),
-        ("junk.csv", junk, "all 6 rows read were rejected", (6, 0, 0, 6, 0)),
+        (
+            "junk.csv",
+            junk,
+            "all 6 rows read were rejected",
+            (6, 0, 0, 6, 0),
+        ),
     ] {
         let f = write(dir.path(), name, body);
         // The plan is still printed, then the run fails: a cron job must notice.
