@@ -129,7 +129,7 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l id-type-c
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l user-id-column -d 'Segment: column holding each row\'s lookup user_id' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l graph -d 'Hightouch: the identity graph ID' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l identifier-type -d 'Hightouch: identifier name of the values (e.g. email, phone)' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l ledger -d 'Ledger file (JSON Lines) [default: <first input>.ledger.jsonl, or cdp-purge-stdin.ledger.jsonl]' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l ledger -d 'Ledger file (JSON Lines) [default: <first input>.ledger.<destination>.jsonl, one per input and destination; cdp-purge-stdin.ledger.<destination>.jsonl for stdin and pipes]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-rps -d 'Requests per second (default: the vendor\'s quota; above it only with a warning)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-items-per-sec -d 'Identifiers per second (default: the vendor\'s quota; above it only with a warning)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l concurrency -d 'Requests in flight at once (default: the vendor\'s, enough to reach the quota at ~1 s latency)' -r
@@ -147,7 +147,8 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l allow-ins
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l no-block -d 'Hightouch: do not blocklist the values (supercluster repair only, not for deletion)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l source-data-deleted -d 'Hightouch: confirm the rows are already gone from the warehouse sources'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l ledger-include-identifiers -d 'Store raw identifiers in the ledger (personal data; off by default)'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l retry-failed -d 'Resend batches the ledger records as permanently failed'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l ledger-any-destination -d 'Append to a ledger that records runs to another destination (each destination still resumes only from its own records)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l retry-failed -d 'Resend identifiers the ledger records as permanently failed (not_found, invalid)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l json -d 'Print the final summary as one JSON object on stdout'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s y -l yes -d 'Do not ask for confirmation (required when stdin is not a terminal)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l dry-run -d 'Send nothing; print the plan (same as `cdp-purge plan`)'

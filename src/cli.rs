@@ -339,13 +339,19 @@ pub struct DeleteArgs {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Delivery")]
 pub struct DeliveryArgs {
-    /// Ledger file (JSON Lines) [default: <first input>.ledger.jsonl, or cdp-purge-stdin.ledger.jsonl]
+    /// Ledger file (JSON Lines) [default: <first input>.ledger.<destination>.jsonl, one per
+    /// input and destination; cdp-purge-stdin.ledger.<destination>.jsonl for stdin and pipes]
     #[arg(long, value_name = "FILE")]
     pub ledger: Option<PathBuf>,
 
     /// Store raw identifiers in the ledger (personal data; off by default)
     #[arg(long)]
     pub ledger_include_identifiers: bool,
+
+    /// Append to a ledger that records runs to another destination (each destination still
+    /// resumes only from its own records)
+    #[arg(long)]
+    pub ledger_any_destination: bool,
 
     /// Requests per second (default: the vendor's quota; above it only with a warning)
     #[arg(long, value_name = "N")]
@@ -371,7 +377,7 @@ pub struct DeliveryArgs {
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
 
-    /// Resend batches the ledger records as permanently failed
+    /// Resend identifiers the ledger records as permanently failed (not_found, invalid)
     #[arg(long)]
     pub retry_failed: bool,
 }

@@ -13,6 +13,9 @@ pub use crate::config::{
     Resolved, TargetLimits, resolve_all, resolve_target, resolve_targets_only,
 };
 
+/// Hightouch's reprocessing path template when the config file sets none.
+pub const HIGHTOUCH_DEFAULT_PATH: &str = "/api/v1/idr/{graph}/queue-for-reprocessing";
+
 /// Vendor-specific parameters of a target.
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(tag = "vendor", rename_all = "lowercase")]
@@ -179,7 +182,7 @@ pub fn target(
             VendorParams::Hightouch {
                 graph: need(&v.graph, "--graph (the identity graph ID)", kind)?,
                 block: !v.no_block,
-                path: "/api/v1/idr/{graph}/queue-for-reprocessing".into(),
+                path: HIGHTOUCH_DEFAULT_PATH.into(),
             },
             info.default_base_url.to_owned(),
         ),
@@ -444,7 +447,7 @@ pub fn intake(i: &InputArgs, v: &VendorArgs) -> anyhow::Result<IntakeSpec> {
         validate: !i.no_validate,
         kind,
         lookup,
-        stdin_spool: None,
+        one_read: None,
     })
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::batch::{Batch, Batcher};
+use crate::batch::{Batch, Batcher, Item};
 use crate::cli::{GlobalArgs, InputArgs, PlanArgs, VendorArgs};
 use crate::config;
 use crate::exit::{Code, UserError};
@@ -98,18 +98,22 @@ impl RejectsWriter {
 
 /// Run intake and batching, counting everything; writes `--rejects` if asked.
 pub fn compute(target: &Target, spec: &IntakeSpec, input: &InputArgs) -> anyhow::Result<Plan> {
-    compute_with(target, spec, input, &mut |_| {})
+    compute_with(target, spec, input, &mut |_| true, &mut |_| {})
 }
 
-/// [`compute`], also showing every batch to `on_batch` (`delete` uses it to find the batches
-/// a ledger already settled before it sends anything).
+/// [`compute`], batching only the identifiers `keep` accepts (`delete` leaves out those a
+/// ledger already settled for its destination) and showing every batch to `on_batch`.
 pub fn compute_with(
     target: &Target,
     spec: &IntakeSpec,
     input: &InputArgs,
+    keep: &mut dyn FnMut(&Item) -> bool,
     on_batch: &mut dyn FnMut(&Batch),
 ) -> anyhow::Result<Plan> {
     let info = target.vendor.info();
+    if let Some(p) = &input.rejects {
+        input::refuse_outputs_over_inputs(&spec.inputs, &[("--rejects", p)])?;
+    }
     let mut rejects = match &input.rejects {
         Some(p) => Some(RejectsWriter::create(
             p,
@@ -123,6 +127,7 @@ pub fn compute_with(
     let stats = input::run_batched(
         spec,
         batcher,
+        keep,
         &mut |b| {
             on_batch(&b);
             batches += 1;
