@@ -110,9 +110,8 @@ pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
                 .iter()
                 .map(|(name, code)| serde_json::json!({"target": name, "exit_code": *code as u8}))
                 .collect();
-            crate::output::stdout_line(
-                &serde_json::json!({"targets": targets, "exit_code": overall as u8}).to_string(),
-            )?;
+            let line = serde_json::json!({"targets": targets, "exit_code": overall as u8});
+            crate::output::ignore_closed(crate::output::stdout_line(&line.to_string()))?;
         }
     }
     Ok(overall)
@@ -298,6 +297,7 @@ fn run_target(
         }
     }
     warn_if_input_changed(&resume, &plan.intake.files, global);
+    input::check_not_empty(&plan.intake, input_args.allow_empty)?;
     if tally.to_send > 0 {
         if let crate::settings::VendorParams::Hightouch { block, .. } = &target.params {
             hightouch_warnings(*block, source_data_deleted, global);
@@ -444,7 +444,8 @@ fn run_target(
     drop(handle);
     let closed = ledger.close();
     if args.json {
-        crate::output::stdout_line(&serde_json::to_string(&summary)?)?;
+        let line = serde_json::to_string(&summary)?;
+        crate::output::ignore_closed(crate::output::stdout_line(&line))?;
     } else if !global.quiet {
         eprint!("{}", summary.render());
     }
@@ -630,6 +631,8 @@ fn init_logging(global: &GlobalArgs) {
     let _ = tracing_subscriber::fmt()
         .with_ansi(ansi)
         .with_writer(std::io::stderr)
+        // Its fallback on a failed write is std's `eprintln!`, which panics on a closed stderr.
+        .log_internal_errors(false)
         .with_max_level(level)
         .with_target(false)
         .try_init();

@@ -41,7 +41,13 @@ impl RejectsWriter {
         include_values: bool,
         inputs: &[std::path::PathBuf],
     ) -> anyhow::Result<Self> {
-        let f = std::fs::File::create(path).map_err(|e| {
+        // With values it holds personal data: owner-only.
+        let f = if include_values {
+            crate::output::create_private(path)
+        } else {
+            std::fs::File::create(path)
+        };
+        let f = f.map_err(|e| {
             UserError::usage(format!(
                 "cannot create rejects file {}: {e}",
                 path.display()
@@ -66,14 +72,20 @@ impl RejectsWriter {
             .get(r.file as usize)
             .map(String::as_str)
             .unwrap_or("?");
+        use crate::output::csv_cell;
         let row = r.row.to_string();
         let reason = r.reason.to_string();
-        let mut rec = vec![file, row.as_str(), r.column.as_str(), reason.as_str()];
+        let mut rec = vec![
+            csv_cell(file),
+            row.as_str().into(),
+            csv_cell(&r.column),
+            reason.as_str().into(),
+        ];
         if self.include_values {
-            rec.push(r.raw.as_deref().unwrap_or(""));
+            rec.push(csv_cell(r.raw.as_deref().unwrap_or("")));
         }
         self.w
-            .write_record(&rec)
+            .write_record(rec.iter().map(|c| c.as_bytes()))
             .context("writing the rejects file")?;
         Ok(())
     }
@@ -173,14 +185,15 @@ pub fn run_with(
         } else {
             compute(&r.target, &r.intake, input)?
         };
+        // A closed stdout stops the printing, not the checks after it.
+        use crate::output::{ignore_closed, stdout};
         if json {
-            crate::output::stdout_line(&serde_json::to_string(&plan)?)?;
+            ignore_closed(crate::output::stdout_line(&serde_json::to_string(&plan)?))?;
         } else if !global.quiet {
-            if i > 0 {
-                crate::output::stdout("\n")?;
-            }
-            crate::output::stdout(&render(&plan))?;
+            let sep = if i > 0 { "\n" } else { "" };
+            ignore_closed(stdout(&format!("{sep}{}", render(&plan))))?;
         }
+        input::check_not_empty(&plan.intake, input.allow_empty)?;
     }
     Ok(Code::Success)
 }

@@ -13,7 +13,11 @@ mod clean;
 mod csv;
 pub mod dedupe;
 mod json;
+mod json_array;
+mod redact;
+mod sniff;
 mod source;
+mod split;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -26,6 +30,7 @@ use crate::cli::Format;
 use crate::exit::UserError;
 
 pub use source::{OneRead, refuse_outputs_over_inputs};
+pub use split::{MAX_FIELDS, MAX_RECORD_BYTES, MAX_SKIP_BYTES};
 pub use validate::MAX_VALUE_BYTES;
 
 /// Which column/key holds a value.
@@ -55,7 +60,7 @@ pub struct IntakeSpec {
     pub column: ColumnSel,
     pub delimiter: Option<u8>,
     pub no_header: bool,
-    /// Values treated as empty after trimming (exact, case-sensitive match).
+    /// Values treated as empty: matched case-insensitively after trimming.
     pub null_values: Vec<String>,
     pub lowercase: bool,
     pub validate: bool,
@@ -92,23 +97,29 @@ impl IntakeSpec {
     }
 }
 
-/// The built-in junk tokens dropped as empty (documented in the README).
+/// The built-in junk tokens dropped as empty (documented in the README). Matched
+/// case-insensitively after trimming, so `NULL`, ` Null ` and `N/a` are the same token.
 pub const DEFAULT_NULL_VALUES: &[&str] = &[
     "null",
-    "NULL",
-    "Null",
-    "None",
+    "(null)",
+    "<null>",
     "none",
-    "nan",
-    "NaN",
-    "NAN",
-    "undefined",
     "nil",
-    "NIL",
-    "N/A",
+    "nan",
+    "undefined",
     "n/a",
-    "NA",
-    "#N/A",
+    "na",
+    "#n/a",
+    // What a database dump writes for NULL (MySQL, PostgreSQL COPY).
+    "\\N",
+    // Spreadsheet error values that end up in exports instead of an identifier.
+    "#null!",
+    "#value!",
+    "#ref!",
+    "#div/0!",
+    "#name?",
+    "#num!",
+    "-",
     "0",
 ];
 
@@ -198,6 +209,39 @@ impl IntakeStats {
     pub fn rejected_total(&self) -> u64 {
         self.rejected.values().sum()
     }
+}
+
+/// The error for an intake that leaves nothing to send (exit 2): an empty input or a wrong
+/// column must not end "completed", exit 0, in a cron job. `--allow-empty` accepts it.
+pub fn check_not_empty(stats: &IntakeStats, allow_empty: bool) -> anyhow::Result<()> {
+    if allow_empty || stats.kept > 0 {
+        return Ok(());
+    }
+    let hint = "pass --allow-empty if an empty list is expected (a scheduled run, say)";
+    if stats.rows_read == 0 {
+        let names: Vec<&str> = stats.files.iter().map(|f| f.path.as_str()).collect();
+        return Err(UserError::usage(format!(
+            "no rows read: {} {} no records (empty, or a header only)",
+            names.join(", "),
+            if names.len() == 1 { "has" } else { "have" }
+        ))
+        .with_hint(hint)
+        .into());
+    }
+    let reasons: Vec<String> = stats
+        .rejected
+        .iter()
+        .map(|(r, n)| format!("{r} {n}"))
+        .collect();
+    Err(UserError::usage(format!(
+        "nothing to send: all {} rows read were rejected ({})",
+        stats.rows_read,
+        reasons.join(", ")
+    ))
+    .with_hint(format!(
+        "check --column and the cleaning rules (--rejects FILE lists every row and why); {hint}"
+    ))
+    .into())
 }
 
 /// [`run`], with the kept items that `keep` accepts grouped by `batcher`: `on_batch` gets

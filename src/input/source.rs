@@ -450,18 +450,17 @@ pub(crate) fn open<'h>(
         (None, _) => raw,
     };
     let mut hashing = Hashing { inner: raw, sha };
-    // Three bytes: enough for the gzip magic, and the reader's first `fill_buf` then returns
-    // exactly these, so `skip_bom` sees a whole BOM.
-    let mut head = [0u8; 3];
+    let mut head = [0u8; 2];
     let n = read_up_to(&mut hashing, &mut head).map_err(|e| read_error(&name, &e))?;
     let is_gz = head[..n].starts_with(&[0x1f, 0x8b]) || name.to_ascii_lowercase().ends_with(".gz");
     let stream = io::Cursor::new(head).take(n as u64).chain(hashing);
-    Ok(if is_gz {
+    let text: Box<dyn BufRead> = if is_gz {
         let gz = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(BUF, stream));
         Box::new(BufReader::with_capacity(BUF, GzErrors(gz)))
     } else {
         Box::new(BufReader::with_capacity(BUF, stream))
-    })
+    };
+    super::sniff::sniff(&name, is_gz, text)
 }
 
 /// A guess at the number of records in an uncompressed regular file (from the line length of
@@ -531,7 +530,7 @@ pub fn refuse_outputs_over_inputs(
     Ok(())
 }
 
-/// Skip a UTF-8 byte-order mark (the CSV reader does this itself; JSON needs it done).
+/// Skip a UTF-8 byte-order mark.
 pub(crate) fn skip_bom(r: &mut dyn BufRead) -> io::Result<()> {
     if r.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
         r.consume(3);
@@ -600,12 +599,18 @@ mod tests {
         std::fs::write(&p, &stored[..stored.len() / 2]).unwrap();
         let mut sha = Sha256::new();
         let mut sink = Vec::new();
-        let e = open(&p, 0, None, &mut sha)
-            .unwrap()
-            .read_to_end(&mut sink)
-            .unwrap_err();
-        let msg = format!("{:#}", read_error("x.csv.gz", &e));
-        assert!(msg.contains("cannot read x.csv.gz"), "{msg}");
+        // Sniffing reads the head, so the error may come at open or at the first read.
+        let msg = match open(&p, 0, None, &mut sha) {
+            Err(e) => format!("{e:#}"),
+            Ok(mut r) => format!(
+                "{:#}",
+                read_error("x.csv.gz", &r.read_to_end(&mut sink).unwrap_err())
+            ),
+        };
+        assert!(
+            msg.contains("cannot read ") && msg.contains("x.csv.gz"),
+            "{msg}"
+        );
         assert!(msg.contains("gzip"), "{msg}");
     }
 

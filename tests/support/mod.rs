@@ -7,6 +7,8 @@
 //! a client that lies about what it did still fails.
 #![allow(dead_code)]
 
+pub mod measure;
+
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
