@@ -2,6 +2,7 @@
 //! data-subject-request ticket) or per person (`--lookup`); `--verify` checks it was not
 //! altered. Read only; never prints an identifier.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 
@@ -70,15 +71,28 @@ struct Overall {
 #[derive(Debug, Serialize)]
 struct CsvRow<'a> {
     vendor: &'a str,
-    input_file: &'a str,
+    // Text from the command line or a vendor's answer: defused in `--format csv`.
+    input_file: Cow<'a, str>,
     row: u64,
     id_hmac: &'a str,
     batch: String,
     outcome: &'a str,
-    vendor_id: &'a str,
-    state: &'a str,
+    vendor_id: Cow<'a, str>,
+    state: Cow<'a, str>,
     when: &'a str,
     run_id: &'a str,
+}
+
+impl CsvRow<'_> {
+    /// For a CSV file a spreadsheet may open: no cell runs as a formula.
+    fn defused(mut self) -> Self {
+        for cell in [&mut self.input_file, &mut self.vendor_id, &mut self.state] {
+            if let Cow::Owned(safe) = crate::output::csv_cell(cell) {
+                *cell = Cow::Owned(safe);
+            }
+        }
+        self
+    }
 }
 
 mod verify;
@@ -421,13 +435,13 @@ fn csv_row<'a>(
     let run = &view.runs[r.run];
     CsvRow {
         vendor: run.vendor(),
-        input_file: &r.input,
+        input_file: Cow::Borrowed(&r.input),
         row: r.row,
         id_hmac: &r.id_hmac,
         batch: r.batch.to_hex(),
         outcome: r.status.code(),
-        vendor_id: r.vendor_id.as_deref().unwrap_or(""),
-        state: &state.0,
+        vendor_id: Cow::Borrowed(r.vendor_id.as_deref().unwrap_or("")),
+        state: Cow::Borrowed(&state.0),
         when: state
             .1
             .map(|c| c.checked_at.as_str())
@@ -461,7 +475,7 @@ fn write_csv(
         ])?;
     }
     for &i in selected {
-        w.serialize(csv_row(view, &rows[i], &states[i]))?;
+        w.serialize(csv_row(view, &rows[i], &states[i]).defused())?;
     }
     w.flush()?;
     Ok(())
