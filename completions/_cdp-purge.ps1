@@ -271,6 +271,9 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
         'cdp-purge;sandbox' {
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port on 127.0.0.1 (0 picks a free one)')
             [CompletionResult]::new('--faults', '--faults', [CompletionResultType]::ParameterName, 'Faults to inject, e.g. 429=0.1,503=0.05,reset=0.02,seed=7 (see `--help`)')
+            [CompletionResult]::new('--competing-rate', '--competing-rate', [CompletionResultType]::ParameterName, 'Another caller shares every quota and takes RATE of it per second, in the vendor''s unit (profiles for mParticle, requests for Segment and Hightouch), e.g. 500')
+            [CompletionResult]::new('--competing-for', '--competing-for', [CompletionResultType]::ParameterName, 'The other caller stops after this long (e.g. 20s); without it, it never stops')
+            [CompletionResult]::new('--latency', '--latency', [CompletionResultType]::ParameterName, 'Hold every vendor request this long before answering (e.g. 100ms), like a real API')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
             [CompletionResult]::new('--no-quota', '--no-quota', [CompletionResultType]::ParameterName, 'Do not enforce the vendors'' quotas (no 429 for pace or concurrency)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')

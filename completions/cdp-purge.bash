@@ -715,7 +715,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__sandbox)
-            opts="-q -v -h -V --port --faults --no-quota --quiet --verbose --config --help --version"
+            opts="-q -v -h -V --port --faults --no-quota --competing-rate --competing-for --latency --quiet --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -726,6 +726,18 @@ _cdp__purge() {
                     return 0
                     ;;
                 --faults)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --competing-rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --competing-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --latency)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -260,6 +260,9 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
         &'cdp-purge;sandbox'= {
             cand --port 'Port on 127.0.0.1 (0 picks a free one)'
             cand --faults 'Faults to inject, e.g. 429=0.1,503=0.05,reset=0.02,seed=7 (see `--help`)'
+            cand --competing-rate 'Another caller shares every quota and takes RATE of it per second, in the vendor''s unit (profiles for mParticle, requests for Segment and Hightouch), e.g. 500'
+            cand --competing-for 'The other caller stops after this long (e.g. 20s); without it, it never stops'
+            cand --latency 'Hold every vendor request this long before answering (e.g. 100ms), like a real API'
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand --no-quota 'Do not enforce the vendors'' quotas (no 429 for pace or concurrency)'
             cand -q 'Print only errors (no progress, no summary text; --json output still goes to stdout)'

@@ -251,6 +251,9 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -s h -l help 
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -s V -l version -d 'Print version'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand sandbox" -l port -d 'Port on 127.0.0.1 (0 picks a free one)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand sandbox" -l faults -d 'Faults to inject, e.g. 429=0.1,503=0.05,reset=0.02,seed=7 (see `--help`)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand sandbox" -l competing-rate -d 'Another caller shares every quota and takes RATE of it per second, in the vendor\'s unit (profiles for mParticle, requests for Segment and Hightouch), e.g. 500' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand sandbox" -l competing-for -d 'The other caller stops after this long (e.g. 20s); without it, it never stops' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand sandbox" -l latency -d 'Hold every vendor request this long before answering (e.g. 100ms), like a real API' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand sandbox" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand sandbox" -l no-quota -d 'Do not enforce the vendors\' quotas (no 429 for pace or concurrency)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand sandbox" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
