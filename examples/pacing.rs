@@ -383,7 +383,7 @@ fn main() {
                 faults: FaultPlan::none(),
                 against: MP_QUOTA,
             },
-            &[Tool::Ours(&[])][..],
+            &[Tool::Ours(&[]), Tool::Ours(&["--batch-size", "100"])][..],
         ),
     ];
     println!(

@@ -29,25 +29,25 @@ use super::share::{Reaction, Share};
 use crate::vendor::Rate;
 
 /// How much closer together than we sent them requests may arrive at the vendor (network
-/// and scheduling jitter); the window guard counts each admission this much longer than the
-/// vendor's window.
+/// and scheduling jitter); the window guard counts each request this much longer than the
+/// vendor's window. A 429 that only bunching explains adds [`ARRIVAL_JITTER`] more, up to
+/// [`MAX_JITTER`]; every [`CALM`] without one takes it back.
 pub const ARRIVAL_JITTER: Duration = Duration::from_millis(5);
-
-/// The guard's margin never grows past this (it doubles after a 429 that only arrival
-/// jitter explains).
 const MAX_JITTER: Duration = Duration::from_millis(40);
+const CALM: Duration = Duration::from_secs(30);
 
 /// Waiting requests are let go on ticks about this far apart, a few at a time, instead of
-/// one by one: every wake-up of an idle process costs far more CPU than the request it
-/// sends (cold caches, a ledger round trip, the answer on its own), so a paced run spent
-/// ~0.5 ms of CPU per request waking up for each one. Ticks are laid so that a window
-/// (plus the jitter margin and [`SEND_SLACK`]) ends exactly on one: a slot freed by the
-/// window is reused on the tick it frees, not a tick later.
+/// one by one: each wake-up of an idle process costs more CPU than the request it sends
+/// (cold caches, a ledger round trip, an answer on its own). Ticks are laid so that a
+/// window plus the margins ends exactly on one: a slot the window frees is reused on the
+/// tick it frees, not a tick later.
 pub const TICK: Duration = Duration::from_millis(200);
 
-/// Requests leave a little after their tick (their intent record is written first) and
-/// are counted from when they leave; the tick grid leaves them this much room.
-const SEND_SLACK: Duration = Duration::from_millis(2);
+/// A request leaves after its intent record is written, a little after its tick. It is
+/// counted for a window from when it left; the grid allows for this much delay between
+/// admission and leaving (the most seen lately, plus 1 ms, within these bounds).
+const MIN_SEND_DELAY: Duration = Duration::from_millis(2);
+const MAX_SEND_DELAY: Duration = Duration::from_millis(25);
 
 /// Spacing runs this much faster than the quota's average: a window's share leaves in
 /// ~91% of the window and the guard holds the rest. Spacing at exactly the average would
@@ -103,7 +103,8 @@ enum Unit {
 }
 
 struct Admission {
-    at: Instant,
+    /// Until when it counts: a window (plus the margins) after it left.
+    until: Instant,
     weight: u32,
     id: u64,
 }
@@ -156,9 +157,9 @@ impl Lane {
         self.budget.quota
     }
 
-    fn expire(&mut self, now: Instant, horizon: Duration) {
+    fn expire(&mut self, now: Instant) {
         while let Some(a) = self.window.front() {
-            if now.saturating_duration_since(a.at) >= horizon {
+            if a.until <= now {
                 self.total -= u64::from(a.weight);
                 self.window.pop_front();
             } else {
@@ -174,28 +175,22 @@ impl Lane {
     }
 
     /// When `weight` more fits in the window (`Ok` now).
-    fn room(
-        &self,
-        now: Instant,
-        weight: u32,
-        allowance: f64,
-        horizon: Duration,
-    ) -> Result<(), Instant> {
+    fn room(&self, now: Instant, weight: u32, allowance: f64) -> Result<(), Instant> {
         let need = (self.total + u64::from(weight)) as f64 - allowance;
         if need <= 0.0 {
             return Ok(());
         }
         let mut freed = 0u64;
-        let mut latest: Option<Instant> = None;
+        let mut latest = now;
         for a in &self.window {
             freed += u64::from(a.weight);
-            latest = Some(latest.map_or(a.at, |l| l.max(a.at)));
+            latest = latest.max(a.until);
             if freed as f64 >= need {
                 break;
             }
         }
         // The window holds at most our allowance, so freeing all of it always makes room.
-        Err(latest.map_or(now, |l| l + horizon))
+        Err(latest)
     }
 
     fn usage(&self) -> f64 {
@@ -209,9 +204,76 @@ pub struct PaceState {
     share: Share,
     clock: SetClock,
     epoch: Instant,
-    jitter: Duration,
+    margins: Margins,
     tick: Duration,
     next_id: u64,
+}
+
+/// How much longer than the vendor's window each request is counted.
+#[derive(Debug, Clone)]
+struct Margins {
+    /// For arrivals bunching on the way (see [`ARRIVAL_JITTER`]).
+    jitter: Duration,
+    jitter_raised: Option<Instant>,
+    /// For the delay between admission and leaving.
+    send: Duration,
+    /// When a delay last came near `send`.
+    send_needed: Option<Instant>,
+}
+
+impl Margins {
+    fn new() -> Self {
+        Self {
+            jitter: ARRIVAL_JITTER,
+            jitter_raised: None,
+            send: MIN_SEND_DELAY,
+            send_needed: None,
+        }
+    }
+
+    /// A request left `delay` after its admission, at `now`. Returns true when the send
+    /// margin moved: up at once, down by half only after [`CALM`] without a delay above
+    /// half of it, so the tick grid rarely moves.
+    fn on_sent(&mut self, now: Instant, delay: Duration) -> bool {
+        let want = (delay + Duration::from_millis(1)).clamp(MIN_SEND_DELAY, MAX_SEND_DELAY);
+        if want > self.send {
+            self.send = want;
+            self.send_needed = Some(now);
+            return true;
+        }
+        if delay * 2 > self.send {
+            self.send_needed = Some(now);
+            return false;
+        }
+        match self.send_needed {
+            Some(t) if now.saturating_duration_since(t) >= CALM => {
+                self.send = (self.send / 2).max(MIN_SEND_DELAY);
+                self.send_needed = (self.send > MIN_SEND_DELAY).then_some(now);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn raise_jitter(&mut self, now: Instant) {
+        self.jitter = (self.jitter + ARRIVAL_JITTER).min(MAX_JITTER);
+        self.jitter_raised = Some(now);
+    }
+
+    /// Calm long enough since the last raise: take one step back. True when it moved.
+    fn calm_down(&mut self, now: Instant) -> bool {
+        match self.jitter_raised {
+            Some(t) if now.saturating_duration_since(t) >= CALM => {
+                self.jitter = self
+                    .jitter
+                    .saturating_sub(ARRIVAL_JITTER)
+                    .max(ARRIVAL_JITTER);
+                self.jitter_raised = (self.jitter > ARRIVAL_JITTER).then_some(now);
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 impl PaceState {
@@ -226,7 +288,8 @@ impl PaceState {
             .filter_map(|(_, b)| b.map(|b| b.quota.per))
             .min()
             .unwrap_or(Duration::from_secs(1));
-        let tick = Self::tick_for(shortest, ARRIVAL_JITTER);
+        let margins = Margins::new();
+        let tick = Self::tick_for(shortest, &margins);
         let lanes: Vec<Lane> = budgets
             .into_iter()
             .filter_map(|(u, b)| b.map(|b| Lane::new(u, b, &clock, tick)))
@@ -241,24 +304,31 @@ impl PaceState {
             share: Share::new(window, now),
             clock,
             epoch: now,
-            jitter: ARRIVAL_JITTER,
+            margins,
             tick,
             next_id: 0,
         }
     }
 
-    /// Ticks of about [`TICK`] that divide the guard's window plus [`SEND_SLACK`].
-    fn tick_for(window: Duration, jitter: Duration) -> Duration {
-        let span = window + jitter + SEND_SLACK;
+    /// Ticks of about [`TICK`] that divide the guard's window plus its margins.
+    fn tick_for(window: Duration, m: &Margins) -> Duration {
+        let span = window + m.jitter + m.send;
         let n = (span.as_secs_f64() / TICK.as_secs_f64()).ceil().max(1.0);
         span.div_f64(n)
     }
 
-    /// The first tick at or after `t`.
+    /// Lay the tick grid again after a margin moved.
+    fn retick(&mut self) {
+        let shortest = self.lanes.iter().map(|l| l.quota().per).min();
+        self.tick = Self::tick_for(shortest.unwrap_or(self.window()), &self.margins);
+    }
+
+    /// The first tick at or after `t`; `t` itself when it is a hair past a tick (float
+    /// rounding must not cost a whole tick, nor wake anyone before `t`).
     fn on_tick(&self, t: Instant) -> Instant {
         let since = t.saturating_duration_since(self.epoch).as_secs_f64();
-        let n = (since / self.tick.as_secs_f64()).ceil();
-        self.epoch + self.tick.mul_f64(n)
+        let n = (since / self.tick.as_secs_f64() - 1e-6).ceil();
+        (self.epoch + self.tick.mul_f64(n)).max(t)
     }
 
     pub fn is_unlimited(&self) -> bool {
@@ -281,14 +351,15 @@ impl PaceState {
     /// Admit one request carrying `items` identifiers at `now`, or say when to ask again.
     pub fn try_admit(&mut self, now: Instant, items: usize) -> Result<Ticket, Instant> {
         let share = self.share.factor(now);
-        let jitter = self.jitter;
+        if self.margins.calm_down(now) {
+            self.retick();
+        }
         // 1. Every lane's window must have room: no side effects until all agree.
         let mut wait: Option<Instant> = None;
         for lane in &mut self.lanes {
-            let horizon = lane.quota().per + jitter;
-            lane.expire(now, horizon);
+            lane.expire(now);
             let w = lane.weight(items);
-            if let Err(t) = lane.room(now, w, lane.allowance(share, w), horizon) {
+            if let Err(t) = lane.room(now, w, lane.allowance(share, w)) {
                 wait = Some(wait.map_or(t, |x| x.max(t)));
             }
         }
@@ -323,11 +394,8 @@ impl PaceState {
         let mut usage: f64 = 0.0;
         for lane in &mut self.lanes {
             let weight = lane.weight(items);
-            lane.window.push_back(Admission {
-                at: now,
-                weight,
-                id,
-            });
+            let until = now + lane.quota().per + self.margins.jitter + self.margins.send;
+            lane.window.push_back(Admission { until, weight, id });
             lane.total += u64::from(weight);
             usage = usage.max(lane.usage());
         }
@@ -341,10 +409,18 @@ impl PaceState {
     /// The request is leaving now (its intent record is written): count it from now, so
     /// that a slow ledger write does not let it arrive closer to later ones than counted.
     pub fn sent(&mut self, ticket: &Ticket, now: Instant) {
+        let jitter = self.margins.jitter;
         for lane in &mut self.lanes {
+            let per = lane.quota().per;
             if let Some(a) = lane.window.iter_mut().rev().find(|a| a.id == ticket.id) {
-                a.at = a.at.max(now);
+                a.until = a.until.max(now + per + jitter);
             }
+        }
+        if self
+            .margins
+            .on_sent(now, now.saturating_duration_since(ticket.admitted))
+        {
+            self.retick();
         }
     }
 
@@ -364,9 +440,8 @@ impl PaceState {
                 if full && ticket.usage > 1.0 - Share::MARGIN / 2.0 {
                     // We alone nearly filled the window: arrivals bunched more than the
                     // margin allows for. Count each request longer from now on.
-                    self.jitter = (self.jitter * 2).min(MAX_JITTER);
-                    let shortest = self.lanes.iter().map(|l| l.quota().per).min();
-                    self.tick = Self::tick_for(shortest.unwrap_or(self.window()), self.jitter);
+                    self.margins.raise_jitter(now);
+                    self.retick();
                 }
                 self.share.on_refused(now, ticket.admitted, ticket.usage)
             }
@@ -386,7 +461,7 @@ impl PaceState {
     /// Current arrival-jitter margin.
     #[cfg(test)]
     pub fn jitter(&self) -> Duration {
-        self.jitter
+        self.margins.jitter
     }
 }
 
@@ -449,6 +524,10 @@ mod tests {
         assert_eq!(p.jitter(), ARRIVAL_JITTER);
         p.on_answer(&t, times[9] + Duration::from_millis(50), Answer::Refused);
         assert_eq!(p.jitter(), ARRIVAL_JITTER * 2);
+        // Calm for a while: back to where it started.
+        let later = times[9] + CALM + Duration::from_secs(1);
+        let _ = p.try_admit(later, 1);
+        assert_eq!(p.jitter(), ARRIVAL_JITTER);
         // At 60% usage a refusal means another caller, not bunching: the margin stays.
         let mut q = PaceState::new(&ten_per_second(), t0);
         let u = Ticket {

@@ -22,8 +22,10 @@ pub struct Scenario {
     pub batches: usize,
     /// Time from sending to the vendor's decision (and its answer).
     pub latency: Duration,
-    /// From admission to leaving (the intent record's write).
+    /// From admission to leaving (the intent record's write) ...
     pub intent_write: Duration,
+    /// ... and, every `n`-th request, this much longer (a slow disk, a busy machine).
+    pub slow_write: Option<(usize, Duration)>,
     /// Extra delay before a request reaches the vendor, uniform in `[0, jitter)`.
     pub jitter: Duration,
     /// Another caller's load: (from, rate) changes in seconds since the start.
@@ -140,7 +142,11 @@ pub fn run(s: &Scenario) -> Outcome {
                 Ok(ticket) => {
                     let (b, _) = ready.remove(pos).expect("present");
                     // The intent record is written before the request leaves.
-                    let now = now + s.intent_write;
+                    let slow = s
+                        .slow_write
+                        .filter(|(n, _)| out.requests % n == n - 1)
+                        .map_or(Duration::ZERO, |(_, d)| d);
+                    let now = now + s.intent_write + slow;
                     pace.sent(&ticket, now);
                     in_flight += 1;
                     out.requests += 1;

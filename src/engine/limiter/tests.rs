@@ -15,6 +15,7 @@ fn mparticle(batch: usize, n_items: usize) -> Scenario {
         batches: n_items / batch,
         latency: MS(100),
         intent_write: Duration::from_micros(300),
+        slow_write: None,
         // Less than the guard's margin: arrivals bunch by up to 4 ms.
         jitter: MS(4),
         competing: Vec::new(),
@@ -70,6 +71,20 @@ fn no_window_holds_more_than_the_quota_at_any_batch_size_and_99_percent_is_used(
     let o = sim::run(&s);
     assert_eq!(o.refused, 0);
     assert!(o.max_window <= 200, "{}", o.max_window);
+}
+
+#[test]
+fn slow_intent_writes_neither_cross_the_quota_nor_cost_a_tick_per_window() {
+    // Every 7th request leaves 9 ms after its admission instead of 0.3 ms.
+    for every in [7, 50] {
+        let mut s = mparticle(100, 30_000);
+        s.slow_write = Some((every, MS(9)));
+        let o = sim::run(&s);
+        assert_eq!(o.refused, 0, "{o:?}");
+        assert!(o.max_window <= 1500, "{}", o.max_window);
+        let ratio = o.rate() / 1500.0;
+        assert!(ratio >= 0.99, "every {every}: {ratio:.4} of the quota");
+    }
 }
 
 #[test]
