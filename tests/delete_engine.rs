@@ -277,13 +277,28 @@ async fn the_request_budget_paces_requests() {
         rps: Some(40),
         ..Opts::default()
     };
-    // 40/s → rate 38/s, burst 2: 80 requests need about two seconds, and request k+40 is
-    // due 40/38 s after request k, 50 ms more than a window.
+    // 40 per second over every window: request k+40 never leaves less than a second after
+    // request k, and the 40 of a window are spread over it (ticks of ~170 ms), not sent at
+    // once at its start.
     let run = run_engine(&srv.uri(), batches(80, 1), opts).await;
     assert_eq!(get(&run.stats.items_ok), 80);
     let log = entries(&log);
-    let span = log.last().unwrap().at - log[0].at;
-    assert!(span >= Duration::from_millis(1900), "{span:?}");
+    for k in 0..40 {
+        let gap = log[k + 40].at - log[k].at;
+        assert!(
+            gap >= Duration::from_secs(1),
+            "request {k} and {}: {gap:?}",
+            k + 40
+        );
+    }
+    let first_tenth = log
+        .iter()
+        .filter(|s| s.at - log[0].at < Duration::from_millis(100))
+        .count();
+    assert!(
+        first_tenth <= 12,
+        "{first_tenth} requests in the first 100 ms"
+    );
     // No sliding second carries more than the quota.
     for (i, s) in log.iter().enumerate() {
         let n = log[i..]
