@@ -36,19 +36,6 @@ pub const ARRIVAL_JITTER: Duration = Duration::from_millis(5);
 const MAX_JITTER: Duration = Duration::from_millis(40);
 const CALM: Duration = Duration::from_secs(30);
 
-/// Waiting requests are let go on ticks about this far apart, a few at a time, instead of
-/// one by one: each wake-up of an idle process costs more CPU than the request it sends
-/// (cold caches, a ledger round trip, an answer on its own). Ticks are laid so that a
-/// window plus the margins ends exactly on one: a slot the window frees is reused on the
-/// tick it frees, not a tick later.
-pub const TICK: Duration = Duration::from_millis(200);
-
-/// A request leaves after its intent record is written, a little after its tick. It is
-/// counted for a window from when it left; the grid allows for this much delay between
-/// admission and leaving (the most seen lately, plus 1 ms, within these bounds).
-const MIN_SEND_DELAY: Duration = Duration::from_millis(2);
-const MAX_SEND_DELAY: Duration = Duration::from_millis(25);
-
 /// Spacing runs this much faster than the quota's average: a window's share leaves in
 /// ~91% of the window and the guard holds the rest. Spacing at exactly the average would
 /// leave part of every window unused whenever a request waits on anything else.
@@ -113,8 +100,8 @@ struct Lane {
     unit: Unit,
     budget: Budget,
     gcra: Gcra,
-    /// The share and tick the spacing was built for.
-    spaced_for: (f64, Duration),
+    /// The share the spacing was built for.
+    spaced_for: f64,
     /// Our admissions still inside the guard's window, oldest first (a restamped one may be
     /// later than its successor; that only keeps it counted a little longer).
     window: VecDeque<Admission>,
@@ -122,24 +109,22 @@ struct Lane {
 }
 
 impl Lane {
-    fn new(unit: Unit, budget: Budget, clock: &SetClock, tick: Duration) -> Self {
+    fn new(unit: Unit, budget: Budget, clock: &SetClock) -> Self {
         Self {
             unit,
             budget,
-            gcra: Self::spacing(&budget, 1.0, tick, clock),
-            spaced_for: (1.0, tick),
+            gcra: Self::spacing(&budget, 1.0, clock),
+            spaced_for: 1.0,
             window: VecDeque::new(),
             total: 0,
         }
     }
 
-    /// governor's bucket: the budget's rate at our share, holding a tick's worth on top of
-    /// the budget's burst, so a tick lets go what came due since the last one.
-    fn spacing(b: &Budget, share: f64, tick: Duration, clock: &SetClock) -> Gcra {
+    /// governor's bucket at the budget's rate, scaled to our share.
+    fn spacing(b: &Budget, share: f64, clock: &SetClock) -> Gcra {
         let rate = (b.rate * share).max(1e-3);
         let period = Duration::from_secs_f64(1.0 / rate).max(Duration::from_nanos(1));
-        let per_tick = (rate * tick.as_secs_f64()).ceil().min(f64::from(u32::MAX)) as u32;
-        let burst = NonZeroU32::new(b.burst.saturating_add(per_tick)).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(b.burst).unwrap_or(NonZeroU32::MIN);
         let q = GQuota::with_period(period)
             .unwrap_or_else(|| GQuota::per_second(NonZeroU32::MIN))
             .allow_burst(burst);
@@ -205,7 +190,6 @@ pub struct PaceState {
     clock: SetClock,
     epoch: Instant,
     margins: Margins,
-    tick: Duration,
     next_id: u64,
 }
 
@@ -215,10 +199,6 @@ struct Margins {
     /// For arrivals bunching on the way (see [`ARRIVAL_JITTER`]).
     jitter: Duration,
     jitter_raised: Option<Instant>,
-    /// For the delay between admission and leaving.
-    send: Duration,
-    /// When a delay last came near `send`.
-    send_needed: Option<Instant>,
 }
 
 impl Margins {
@@ -226,32 +206,6 @@ impl Margins {
         Self {
             jitter: ARRIVAL_JITTER,
             jitter_raised: None,
-            send: MIN_SEND_DELAY,
-            send_needed: None,
-        }
-    }
-
-    /// A request left `delay` after its admission, at `now`. Returns true when the send
-    /// margin moved: up at once, down by half only after [`CALM`] without a delay above
-    /// half of it, so the tick grid rarely moves.
-    fn on_sent(&mut self, now: Instant, delay: Duration) -> bool {
-        let want = (delay + Duration::from_millis(1)).clamp(MIN_SEND_DELAY, MAX_SEND_DELAY);
-        if want > self.send {
-            self.send = want;
-            self.send_needed = Some(now);
-            return true;
-        }
-        if delay * 2 > self.send {
-            self.send_needed = Some(now);
-            return false;
-        }
-        match self.send_needed {
-            Some(t) if now.saturating_duration_since(t) >= CALM => {
-                self.send = (self.send / 2).max(MIN_SEND_DELAY);
-                self.send_needed = (self.send > MIN_SEND_DELAY).then_some(now);
-                true
-            }
-            _ => false,
         }
     }
 
@@ -260,18 +214,16 @@ impl Margins {
         self.jitter_raised = Some(now);
     }
 
-    /// Calm long enough since the last raise: take one step back. True when it moved.
-    fn calm_down(&mut self, now: Instant) -> bool {
-        match self.jitter_raised {
-            Some(t) if now.saturating_duration_since(t) >= CALM => {
-                self.jitter = self
-                    .jitter
-                    .saturating_sub(ARRIVAL_JITTER)
-                    .max(ARRIVAL_JITTER);
-                self.jitter_raised = (self.jitter > ARRIVAL_JITTER).then_some(now);
-                true
-            }
-            _ => false,
+    /// Calm long enough since the last raise: take one step back.
+    fn calm_down(&mut self, now: Instant) {
+        if let Some(t) = self.jitter_raised
+            && now.saturating_duration_since(t) >= CALM
+        {
+            self.jitter = self
+                .jitter
+                .saturating_sub(ARRIVAL_JITTER)
+                .max(ARRIVAL_JITTER);
+            self.jitter_raised = (self.jitter > ARRIVAL_JITTER).then_some(now);
         }
     }
 }
@@ -279,21 +231,13 @@ impl Margins {
 impl PaceState {
     pub fn new(limits: &Limits, now: Instant) -> Self {
         let clock = SetClock::default();
-        let budgets = [
+        let lanes: Vec<Lane> = [
             (Unit::Requests, limits.requests),
             (Unit::Items, limits.items),
-        ];
-        let shortest = budgets
-            .iter()
-            .filter_map(|(_, b)| b.map(|b| b.quota.per))
-            .min()
-            .unwrap_or(Duration::from_secs(1));
-        let margins = Margins::new();
-        let tick = Self::tick_for(shortest, &margins);
-        let lanes: Vec<Lane> = budgets
-            .into_iter()
-            .filter_map(|(u, b)| b.map(|b| Lane::new(u, b, &clock, tick)))
-            .collect();
+        ]
+        .into_iter()
+        .filter_map(|(u, b)| b.map(|b| Lane::new(u, b, &clock)))
+        .collect();
         let window = lanes
             .iter()
             .map(|l| l.quota().per)
@@ -304,31 +248,9 @@ impl PaceState {
             share: Share::new(window, now),
             clock,
             epoch: now,
-            margins,
-            tick,
+            margins: Margins::new(),
             next_id: 0,
         }
-    }
-
-    /// Ticks of about [`TICK`] that divide the guard's window plus its margins.
-    fn tick_for(window: Duration, m: &Margins) -> Duration {
-        let span = window + m.jitter + m.send;
-        let n = (span.as_secs_f64() / TICK.as_secs_f64()).ceil().max(1.0);
-        span.div_f64(n)
-    }
-
-    /// Lay the tick grid again after a margin moved.
-    fn retick(&mut self) {
-        let shortest = self.lanes.iter().map(|l| l.quota().per).min();
-        self.tick = Self::tick_for(shortest.unwrap_or(self.window()), &self.margins);
-    }
-
-    /// The first tick at or after `t`; `t` itself when it is a hair past a tick (float
-    /// rounding must not cost a whole tick, nor wake anyone before `t`).
-    fn on_tick(&self, t: Instant) -> Instant {
-        let since = t.saturating_duration_since(self.epoch).as_secs_f64();
-        let n = (since / self.tick.as_secs_f64() - 1e-6).ceil();
-        (self.epoch + self.tick.mul_f64(n)).max(t)
     }
 
     pub fn is_unlimited(&self) -> bool {
@@ -351,9 +273,7 @@ impl PaceState {
     /// Admit one request carrying `items` identifiers at `now`, or say when to ask again.
     pub fn try_admit(&mut self, now: Instant, items: usize) -> Result<Ticket, Instant> {
         let share = self.share.factor(now);
-        if self.margins.calm_down(now) {
-            self.retick();
-        }
+        self.margins.calm_down(now);
         // 1. Every lane's window must have room: no side effects until all agree.
         let mut wait: Option<Instant> = None;
         for lane in &mut self.lanes {
@@ -364,7 +284,7 @@ impl PaceState {
             }
         }
         if let Some(t) = wait {
-            return Err(self.on_tick(t.max(now)));
+            return Err(t.max(now));
         }
         // 2. Spacing. A lane whose cells were taken before another lane said "not yet"
         //    only spaces the next request a little more.
@@ -373,10 +293,9 @@ impl PaceState {
             Ordering::Relaxed,
         );
         for lane in &mut self.lanes {
-            let (built_share, built_tick) = lane.spaced_for;
-            if (share - built_share).abs() > 0.05 * built_share || built_tick != self.tick {
-                lane.gcra = Lane::spacing(&lane.budget, share, self.tick, &self.clock);
-                lane.spaced_for = (share, self.tick);
+            if (share - lane.spaced_for).abs() > 0.05 * lane.spaced_for {
+                lane.gcra = Lane::spacing(&lane.budget, share, &self.clock);
+                lane.spaced_for = share;
             }
             let Some(n) = NonZeroU32::new(lane.weight(items)) else {
                 continue;
@@ -385,7 +304,7 @@ impl PaceState {
             // spaced by the window guard alone.
             if let Ok(Err(not_until)) = lane.gcra.check_n(n) {
                 let t = self.epoch + not_until.earliest_possible();
-                return Err(self.on_tick(t.max(now)));
+                return Err(t.max(now));
             }
         }
         // 3. Commit.
@@ -394,7 +313,7 @@ impl PaceState {
         let mut usage: f64 = 0.0;
         for lane in &mut self.lanes {
             let weight = lane.weight(items);
-            let until = now + lane.quota().per + self.margins.jitter + self.margins.send;
+            let until = now + lane.quota().per + self.margins.jitter;
             lane.window.push_back(Admission { until, weight, id });
             lane.total += u64::from(weight);
             usage = usage.max(lane.usage());
@@ -416,12 +335,6 @@ impl PaceState {
                 a.until = a.until.max(now + per + jitter);
             }
         }
-        if self
-            .margins
-            .on_sent(now, now.saturating_duration_since(ticket.admitted))
-        {
-            self.retick();
-        }
     }
 
     /// What the vendor answered; returns what the run must do about it.
@@ -441,7 +354,6 @@ impl PaceState {
                     // We alone nearly filled the window: arrivals bunched more than the
                     // margin allows for. Count each request longer from now on.
                     self.margins.raise_jitter(now);
-                    self.retick();
                 }
                 self.share.on_refused(now, ticket.admitted, ticket.usage)
             }

@@ -24,6 +24,8 @@ pub struct Scenario {
     pub latency: Duration,
     /// From admission to leaving (the intent record's write) ...
     pub intent_write: Duration,
+    /// ... plus up to this much more, at random ...
+    pub write_spread: Duration,
     /// ... and, every `n`-th request, this much longer (a slow disk, a busy machine).
     pub slow_write: Option<(usize, Duration)>,
     /// Extra delay before a request reaches the vendor, uniform in `[0, jitter)`.
@@ -146,7 +148,7 @@ pub fn run(s: &Scenario) -> Outcome {
                         .slow_write
                         .filter(|(n, _)| out.requests % n == n - 1)
                         .map_or(Duration::ZERO, |(_, d)| d);
-                    let now = now + s.intent_write + slow;
+                    let now = now + s.intent_write + slow + s.write_spread.mul_f64(rng.f64());
                     pace.sent(&ticket, now);
                     in_flight += 1;
                     out.requests += 1;
