@@ -263,17 +263,23 @@ impl HashSet128 {
     #[inline]
     pub fn insert(&mut self, h: u128) -> bool {
         let h = normalise(h);
-        let shard = &mut self.shards[shard_of(h)];
-        if shard.full() {
-            let before = shard.slots.len();
-            shard.grow();
-            // Old and new slots were both alive during the copy.
-            let during = self.allocated_bytes() + before * 16;
-            self.peak_bytes = self.peak_bytes.max(during);
+        let i = shard_of(h);
+        if self.shards[i].full() {
+            self.grow(i);
         }
-        let added = self.shards[shard_of(h)].insert(h);
+        let added = self.shards[i].insert(h);
         self.len += usize::from(added);
         added
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, shard: usize) {
+        let before = self.shards[shard].slots.len();
+        self.shards[shard].grow();
+        // Old and new slots were both alive during the copy.
+        let during = self.allocated_bytes() + before * 16;
+        self.peak_bytes = self.peak_bytes.max(during);
     }
 
     /// Whether `h` was inserted (the resume skip set asks this for every identifier).
