@@ -350,7 +350,8 @@ mod tests {
         let body: Vec<u8> = (0..VERIFY_CHUNK * 2 + 100)
             .map(|i| (i % 251) as u8)
             .collect();
-        let cases: [(&str, fn(&mut Vec<u8>)); 4] = [
+        type Change = fn(&mut Vec<u8>);
+        let cases: [(&str, Change); 4] = [
             ("same", |_| {}),
             ("cut short", |b| b.truncate(VERIFY_CHUNK + 7)),
             ("grew", |b| b.push(b'x')),
