@@ -28,3 +28,23 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
     })
 }
+
+/// `-v`: retries, pauses, slow-downs and what `status` asks; `-vv`: debug, each request.
+/// On stderr, never identifiers. For every command that talks to a vendor.
+pub fn init_logging(quiet: bool, verbose: u8) {
+    use std::io::IsTerminal;
+    let level = match (quiet, verbose) {
+        (true, _) => tracing::Level::ERROR,
+        (false, 0) => tracing::Level::WARN,
+        (false, 1) => tracing::Level::INFO,
+        _ => tracing::Level::DEBUG,
+    };
+    // Colour only on a terminal, and never with NO_COLOR (https://no-color.org).
+    let ansi = io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let _ = tracing_subscriber::fmt()
+        .with_ansi(ansi)
+        .with_writer(io::stderr)
+        .with_max_level(level)
+        .with_target(false)
+        .try_init();
+}

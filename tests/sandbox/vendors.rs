@@ -208,7 +208,8 @@ async fn mparticle_rejects_bad_auth_and_bad_shapes_with_the_documented_messages(
     for (body, message) in cases {
         let (status, v) = mparticle(&sb, &c, MP, &body).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-        let got = v["message"].as_str().unwrap();
+        // The s2s APIs' envelope: `{"errors":[{"code","message"}]}`.
+        let got = v["errors"][0]["message"].as_str().unwrap();
         assert!(got.contains(message), "{body}: {got:?} lacks {message:?}");
     }
     assert!(sb.log().iter().all(|r| !r.applied));

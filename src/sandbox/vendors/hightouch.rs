@@ -170,6 +170,41 @@ fn validate(body: &Value) -> Map<String, Value> {
     details
 }
 
+/// `GET /api/v1/idr/{graph}/runs`: the OpenAPI's `{"data":[IdrRun],"hasMore"}`. The
+/// sandbox keeps no runs of its own; it reports one finished run per graph it knows.
+pub(crate) fn runs(shared: &Shared, req: &Request, graph: &str) -> Handled {
+    if !authorized(shared, req) {
+        return fail(401, "Unauthorized");
+    }
+    if shared
+        .cfg
+        .hightouch_unknown_graphs
+        .iter()
+        .any(|g| g == graph)
+    {
+        return fail(404, "Identity graph not found");
+    }
+    if !shared.admit(VendorKind::Hightouch, "", 0) {
+        return Handled::unchanged(super::throttled(VendorKind::Hightouch));
+    }
+    let at = rfc3339(SystemTime::now());
+    Handled::unchanged(Response::json(
+        200,
+        &json!({
+            "data": [{
+                "id": format!("run-{graph}"),
+                "graphId": graph,
+                "status": "SUCCESS",
+                "createdAt": at,
+                "startedAt": at,
+                "finishedAt": at,
+                "fullRerun": false,
+            }],
+            "hasMore": false,
+        }),
+    ))
+}
+
 pub(crate) fn status(shared: &Shared, req: &Request, graph: &str, id: &str) -> Handled {
     if !authorized(shared, req) {
         return fail(401, "Unauthorized");
