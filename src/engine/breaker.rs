@@ -150,6 +150,26 @@ impl<T> Breaker<T> {
         }
     }
 
+    /// Whether [`Breaker::judge`] would trip on this outcome, without changing anything:
+    /// the reason and the number of identifiers. Lets the engine stop the run while it
+    /// still holds the request's in-flight slot, so no other request slips out first.
+    pub fn would_trip(&self, items: &[ItemView<'_>], leaf: bool) -> Option<(String, u64)> {
+        let guard = self.state.lock().expect("breaker lock");
+        let Phase::Armed {
+            items: seen,
+            reason,
+        } = &guard.0
+        else {
+            return None;
+        };
+        let r = shared_reason(items)?;
+        if !leaf || reason.as_ref().is_some_and(|prev| *prev != r) {
+            return None;
+        }
+        let n = seen + items.len() as u64;
+        (n >= self.after).then_some((r, n))
+    }
+
     /// The run is over (finished, interrupted, or stopped for another reason): stop
     /// holding and hand back, to be written as they are, the outcomes still held.
     pub fn drain(&self) -> Vec<T> {
@@ -198,6 +218,23 @@ mod tests {
         );
         assert_eq!(b.judge(&fails(1, "other"), true, 6), (vec![6], Write::AsIs));
         assert!(b.drain().is_empty());
+    }
+
+    #[test]
+    fn would_trip_predicts_without_changing_anything() {
+        let b = Breaker::new(10);
+        assert_eq!(b.would_trip(&fails(5, "a"), true), None);
+        assert!(b.judge(&fails(5, "a"), true, 1).0.is_empty());
+        assert_eq!(b.would_trip(&fails(4, "a"), true), None);
+        assert_eq!(b.would_trip(&fails(5, "b"), true), None);
+        assert_eq!(b.would_trip(&fails(5, "a"), false), None);
+        assert_eq!(b.would_trip(&fails(5, "a"), true), Some(("a".into(), 10)));
+        assert_eq!(b.would_trip(&fails(5, "a"), true), Some(("a".into(), 10)));
+        assert_eq!(
+            b.judge(&fails(5, "a"), true, 2),
+            (vec![1, 2], retry("a", Some(10)))
+        );
+        assert_eq!(b.would_trip(&fails(5, "a"), true), None);
     }
 
     #[test]

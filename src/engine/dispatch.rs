@@ -80,6 +80,8 @@ struct Inner {
     stop: Mutex<Option<StopReason>>,
     /// Outcomes wait here while the breaker is undecided.
     breaker: Breaker<Pending>,
+    /// The breaker's stop was issued (once).
+    tripped: std::sync::atomic::AtomicBool,
 }
 
 /// An outcome not written yet: the batch, its parent (for a bisected half) and how it
@@ -127,6 +129,7 @@ impl Engine {
                 stop_tx,
                 stop: Mutex::new(None),
                 breaker: Breaker::new(cfg.breaker_after),
+                tripped: std::sync::atomic::AtomicBool::new(false),
                 cfg,
             }),
         })
@@ -309,6 +312,9 @@ impl Inner {
     /// The breaker tripped: stop the run with the vendor's reason and the adapter's
     /// diagnosis of it.
     fn trip(&self, reason: &str, items: u64) {
+        if self.tripped.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
         let vendor = self.adapter.kind().info().name;
         let d = self.adapter.systemic(reason);
         tracing::warn!("breaker: the first {items} identifiers all failed alike; stopping");
@@ -523,6 +529,18 @@ impl Inner {
                     return None;
                 }
             };
+            // A settled leaf that trips the breaker stops the run now, before the slot is
+            // given back (the outcome itself is judged again when it is recorded).
+            if let Some(s) = &settled {
+                let views: Vec<_> = s
+                    .results
+                    .iter()
+                    .map(|(st, _, m)| (*st, m.as_deref()))
+                    .collect();
+                if let Some((reason, n)) = self.breaker.would_trip(&views, true) {
+                    self.trip(&reason, n);
+                }
+            }
             // Held until the verdict took effect (a 429's pause, a fatal stop), so no worker
             // slips a request past it.
             drop(slot);

@@ -109,6 +109,14 @@ impl Poller {
         self.fatal.lock().expect("fatal lock").clone()
     }
 
+    /// Replace the recorded fatal error with a more precise one (the caller knows which call
+    /// it was).
+    pub fn override_fatal(&self, reason: String, hint: String, auth: bool) -> Fetched {
+        self.stop();
+        *self.fatal.lock().expect("fatal lock") = Some((reason.clone(), hint.clone(), auth));
+        Fetched::Fatal { reason, hint, auth }
+    }
+
     /// Stop every lookup for a reason found outside [`Poller::fetch`] (a refused token, an
     /// account path the vendor does not know), and return it as a [`Fetched::Fatal`].
     pub fn set_fatal(&self, reason: String, hint: String, auth: bool) -> Fetched {

@@ -133,6 +133,19 @@ impl ProfileApi {
                     true,
                 ));
             }
+            // A 401/403: say it was the token endpoint, and name the variables read.
+            Fetched::Fatal { reason, .. } => {
+                return Err(poller.override_fatal(
+                    format!(
+                        "the mParticle token endpoint refused the client credentials ({reason})"
+                    ),
+                    format!(
+                        "check {} and {} (a credential with Profile API access) and --auth-url",
+                        self.cfg.client_id_var, self.cfg.client_secret_var
+                    ),
+                    true,
+                ));
+            }
             other => return Err(other),
         };
         #[derive(serde::Deserialize)]
