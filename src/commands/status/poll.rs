@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -561,14 +561,9 @@ impl Progress {
                 bar: None,
             },
             ProgressMode::Bar => {
-                let bar = ProgressBar::with_draw_target(
-                    Some(c.due.load(Ordering::Relaxed)),
-                    ProgressDrawTarget::stderr(),
-                );
-                bar.set_style(
-                    ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {msg}")
-                        .expect("valid template")
-                        .progress_chars("=> "),
+                let bar = crate::report::stderr_bar(
+                    c.due.load(Ordering::Relaxed),
+                    "{elapsed_precise} [{bar:30}] {msg}",
                 );
                 let b = bar.clone();
                 let task = tokio::spawn(async move {

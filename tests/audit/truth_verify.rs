@@ -10,32 +10,12 @@ use super::*;
 
 const PRESENT: &str = "7000000000000003";
 
-fn mpids(n: i64) -> Vec<String> {
-    (0..n)
-        .map(|i| (7_000_000_000_000_000_i64 + i).to_string())
-        .collect()
-}
-
 /// An mParticle ledger that includes the MPIDs (so --verify needs no input file).
 fn mparticle_ledger(dir: &Path, n: i64) -> PathBuf {
     let sb = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
     let input = write_csv(dir, "mpids.csv", "mpid", &mpids(n));
-    let (code, _, err) = run(bin()
-        .args([
-            "delete",
-            "--vendor",
-            "mparticle",
-            "--environment",
-            "production",
-        ])
-        .args(["--identity-type", "mpid", "--column", "mpid", "--yes"])
-        .args([
-            "--ledger-include-identifiers",
-            "--base-url",
-            &sb.base_url(),
-            "-i",
-        ])
-        .arg(&input));
+    let (code, _, err) =
+        run(mparticle_delete(&sb.base_url(), &input).arg("--ledger-include-identifiers"));
     assert_eq!(code, Some(0), "{err}");
     ledger_of(&input)
 }
