@@ -48,7 +48,7 @@ ndjson\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l column -d 'Column (CSV header name) or key (JSON objects; dotted path for nested keys) holding the identifier' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l column-index -d '0-based column index holding the identifier (CSV/TSV)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l delimiter -d 'Field delimiter for CSV (default: `,`; `\\t` for .tsv)' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l null-values -d 'Values treated as empty, comma-separated; replaces the built-in list [default: null,NULL,Null,None,none,nan,NaN,NAN,undefined,nil,NIL,N/A,n/a,NA,#N/A,0]' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l null-values -d 'Values treated as empty, comma-separated, matched ignoring case and surrounding spaces; replaces the built-in list [default: null,(null),<null>,none,nil,nan,undefined, n/a,na,#n/a,\\N,#null!,#value!,#ref!,#div/0!,#name?,#num!,-,0]' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l rejects -d 'Write one CSV line per rejected row (file, row, column, reason) to FILE' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l batch-size -d 'Identifiers per request (at most the vendor\'s cap; see `cdp-purge vendors`)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l vendor -d 'The vendor to delete from (see `cdp-purge vendors`); not needed with --target' -r -f -a "lytics\t''
@@ -57,7 +57,7 @@ clevertap\t''
 segment\t''
 hightouch\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l target -d 'A target from the config file (see `cdp-purge targets`); flags override its settings. Repeatable' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l base-url -d 'Override the vendor\'s host, e.g. a proxy or the local sandbox (http:// allowed)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l base-url -d 'Override the vendor\'s host, e.g. a proxy or the local sandbox (https://, or http:// to localhost; no credentials in it)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l credentials-file -d 'Read credentials from this file (KEY=VALUE lines, as the environment variables)' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l table -d 'Lytics: the table (default: user)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l field -d 'Lytics: the identity field deleted by (e.g. email, member_id)' -r
@@ -81,8 +81,10 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l config -d '
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l no-header -d 'The CSV/TSV file has no header row (one identifier per line unless --column-index)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l lowercase -d 'Lowercase identifiers before de-duplication (for case-insensitive kinds such as email)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l no-validate -d 'Skip per-kind validation (email syntax, MPID range, ...)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l allow-empty -d 'Exit 0 even when nothing is left to send (no rows, or every row rejected), for scheduled runs whose list may be empty; without it that is an error (exit 2)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l rejects-include-values -d 'Also write the raw rejected value to the rejects file (personal data)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l all-targets -d 'Every target in the config file (with --vendor: every target of that vendor)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l allow-insecure-http -d 'Allow a plain http:// --base-url to a host other than this machine (the credentials travel unencrypted)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l no-block -d 'Hightouch: do not blocklist the values (supercluster repair only, not for deletion)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l source-data-deleted -d 'Hightouch: confirm the rows are already gone from the warehouse sources'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l json -d 'Print the plan as one JSON object on stdout (one line per target)'
@@ -98,7 +100,7 @@ ndjson\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l column -d 'Column (CSV header name) or key (JSON objects; dotted path for nested keys) holding the identifier' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l column-index -d '0-based column index holding the identifier (CSV/TSV)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l delimiter -d 'Field delimiter for CSV (default: `,`; `\\t` for .tsv)' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l null-values -d 'Values treated as empty, comma-separated; replaces the built-in list [default: null,NULL,Null,None,none,nan,NaN,NAN,undefined,nil,NIL,N/A,n/a,NA,#N/A,0]' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l null-values -d 'Values treated as empty, comma-separated, matched ignoring case and surrounding spaces; replaces the built-in list [default: null,(null),<null>,none,nil,nan,undefined, n/a,na,#n/a,\\N,#null!,#value!,#ref!,#div/0!,#name?,#num!,-,0]' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l rejects -d 'Write one CSV line per rejected row (file, row, column, reason) to FILE' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l batch-size -d 'Identifiers per request (at most the vendor\'s cap; see `cdp-purge vendors`)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l vendor -d 'The vendor to delete from (see `cdp-purge vendors`); not needed with --target' -r -f -a "lytics\t''
@@ -107,7 +109,7 @@ clevertap\t''
 segment\t''
 hightouch\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l target -d 'A target from the config file (see `cdp-purge targets`); flags override its settings. Repeatable' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l base-url -d 'Override the vendor\'s host, e.g. a proxy or the local sandbox (http:// allowed)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l base-url -d 'Override the vendor\'s host, e.g. a proxy or the local sandbox (https://, or http:// to localhost; no credentials in it)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l credentials-file -d 'Read credentials from this file (KEY=VALUE lines, as the environment variables)' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l table -d 'Lytics: the table (default: user)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l field -d 'Lytics: the identity field deleted by (e.g. email, member_id)' -r
@@ -127,7 +129,7 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l id-type-c
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l user-id-column -d 'Segment: column holding each row\'s lookup user_id' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l graph -d 'Hightouch: the identity graph ID' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l identifier-type -d 'Hightouch: identifier name of the values (e.g. email, phone)' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l ledger -d 'Ledger file (JSON Lines) [default: <first input>.ledger.jsonl, or cdp-purge-stdin.ledger.jsonl]' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l ledger -d 'Ledger file (JSON Lines) [default: <first input>.ledger.<destination>.jsonl, one per input and destination; cdp-purge-stdin.ledger.<destination>.jsonl for stdin and pipes]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-rps -d 'Requests per second (default: the vendor\'s quota; above it only with a warning)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-items-per-sec -d 'Identifiers per second (default: the vendor\'s quota; above it only with a warning)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l concurrency -d 'Requests in flight at once (default: the vendor\'s, enough to reach the quota at ~1 s latency)' -r
@@ -139,12 +141,15 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l config -d
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l no-header -d 'The CSV/TSV file has no header row (one identifier per line unless --column-index)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l lowercase -d 'Lowercase identifiers before de-duplication (for case-insensitive kinds such as email)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l no-validate -d 'Skip per-kind validation (email syntax, MPID range, ...)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l allow-empty -d 'Exit 0 even when nothing is left to send (no rows, or every row rejected), for scheduled runs whose list may be empty; without it that is an error (exit 2)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l rejects-include-values -d 'Also write the raw rejected value to the rejects file (personal data)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l all-targets -d 'Every target in the config file (with --vendor: every target of that vendor)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l allow-insecure-http -d 'Allow a plain http:// --base-url to a host other than this machine (the credentials travel unencrypted)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l no-block -d 'Hightouch: do not blocklist the values (supercluster repair only, not for deletion)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l source-data-deleted -d 'Hightouch: confirm the rows are already gone from the warehouse sources'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l ledger-include-identifiers -d 'Store raw identifiers in the ledger (personal data; off by default)'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l retry-failed -d 'Resend batches the ledger records as permanently failed'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l ledger-any-destination -d 'Append to a ledger that records runs to another destination (each destination still resumes only from its own records)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l retry-failed -d 'Resend identifiers the ledger records as permanently failed (not_found, invalid)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l no-breaker -d 'Never stop for failures that look systemic (see --breaker-after): use it when the first identifiers really are unknown or invalid'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l json -d 'Print the final summary as one JSON object on stdout'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s y -l yes -d 'Do not ask for confirmation (required when stdin is not a terminal)'
@@ -178,6 +183,7 @@ tsv\t''
 json\t''
 ndjson\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l allow-insecure-http -d 'Allow a plain http:// --base-url to a host other than this machine'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l watch -d 'Keep polling until every job is finished (or --until passes)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l json -d 'Print the summary as one JSON object on stdout'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l per-job -d 'Ask for each job\'s status one by one, never through the vendor\'s account-wide list (Lytics\' deletestatus/list)'
@@ -217,7 +223,7 @@ clevertap\t''
 segment\t''
 hightouch\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l target -d 'A target from the config file (see `cdp-purge targets`); flags override its settings. Repeatable' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l base-url -d 'Override the vendor\'s host, e.g. a proxy or the local sandbox (http:// allowed)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l base-url -d 'Override the vendor\'s host, e.g. a proxy or the local sandbox (https://, or http:// to localhost; no credentials in it)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l credentials-file -d 'Read credentials from this file (KEY=VALUE lines, as the environment variables)' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l table -d 'Lytics: the table (default: user)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l field -d 'Lytics: the identity field deleted by (e.g. email, member_id)' -r
@@ -240,6 +246,7 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l identifier
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l timeout -d 'Timeout of the preflight call' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l all-targets -d 'Every target in the config file (with --vendor: every target of that vendor)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l allow-insecure-http -d 'Allow a plain http:// --base-url to a host other than this machine (the credentials travel unencrypted)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l no-block -d 'Hightouch: do not blocklist the values (supercluster repair only, not for deletion)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l source-data-deleted -d 'Hightouch: confirm the rows are already gone from the warehouse sources'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l json -d 'Print the findings as JSON'

@@ -74,6 +74,9 @@ pub struct Batch {
     pub kind: Option<String>,
     pub items: Vec<Item>,
     pub hash: BatchHash,
+    /// An earlier run sent some of these identifiers and never learnt whether the request
+    /// arrived, so an "already gone" answer may be that run's own deletion.
+    pub maybe_delivered: bool,
 }
 
 impl Batch {
@@ -85,6 +88,7 @@ impl Batch {
             kind,
             items,
             hash,
+            maybe_delivered: false,
         }
     }
 
@@ -100,10 +104,11 @@ impl Batch {
     pub fn split(&self, vendor: &str) -> (Batch, Batch) {
         let mid = self.items.len() / 2;
         let (a, b) = self.items.split_at(mid);
-        (
-            Batch::new(self.seq, vendor, self.kind.clone(), a.to_vec()),
-            Batch::new(self.seq, vendor, self.kind.clone(), b.to_vec()),
-        )
+        let half = |items: &[Item]| Batch {
+            maybe_delivered: self.maybe_delivered,
+            ..Batch::new(self.seq, vendor, self.kind.clone(), items.to_vec())
+        };
+        (half(a), half(b))
     }
 }
 

@@ -132,8 +132,9 @@ pub struct InputArgs {
     #[arg(long)]
     pub no_header: bool,
 
-    /// Values treated as empty, comma-separated; replaces the built-in list
-    /// [default: null,NULL,Null,None,none,nan,NaN,NAN,undefined,nil,NIL,N/A,n/a,NA,#N/A,0]
+    /// Values treated as empty, comma-separated, matched ignoring case and surrounding
+    /// spaces; replaces the built-in list [default: null,(null),<null>,none,nil,nan,undefined,
+    /// n/a,na,#n/a,\N,#null!,#value!,#ref!,#div/0!,#name?,#num!,-,0]
     #[arg(long, value_name = "A,B,C", value_delimiter = ',', num_args = 0..)]
     pub null_values: Option<Vec<String>>,
 
@@ -144,6 +145,11 @@ pub struct InputArgs {
     /// Skip per-kind validation (email syntax, MPID range, ...)
     #[arg(long)]
     pub no_validate: bool,
+
+    /// Exit 0 even when nothing is left to send (no rows, or every row rejected), for
+    /// scheduled runs whose list may be empty; without it that is an error (exit 2)
+    #[arg(long)]
+    pub allow_empty: bool,
 
     /// Write one CSV line per rejected row (file, row, column, reason) to FILE
     #[arg(long, value_name = "FILE")]
@@ -184,9 +190,15 @@ pub struct VendorArgs {
     #[arg(long, conflicts_with = "targets")]
     pub all_targets: bool,
 
-    /// Override the vendor's host, e.g. a proxy or the local sandbox (http:// allowed)
+    /// Override the vendor's host, e.g. a proxy or the local sandbox (https://, or http://
+    /// to localhost; no credentials in it)
     #[arg(long, value_name = "URL", env = "CDP_PURGE_BASE_URL")]
     pub base_url: Option<String>,
+
+    /// Allow a plain http:// --base-url to a host other than this machine (the credentials
+    /// travel unencrypted)
+    #[arg(long)]
+    pub allow_insecure_http: bool,
 
     /// Read credentials from this file (KEY=VALUE lines, as the environment variables)
     #[arg(long, value_name = "FILE")]
@@ -327,13 +339,19 @@ pub struct DeleteArgs {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Delivery")]
 pub struct DeliveryArgs {
-    /// Ledger file (JSON Lines) [default: <first input>.ledger.jsonl, or cdp-purge-stdin.ledger.jsonl]
+    /// Ledger file (JSON Lines) [default: <first input>.ledger.<destination>.jsonl, one per
+    /// input and destination; cdp-purge-stdin.ledger.<destination>.jsonl for stdin and pipes]
     #[arg(long, value_name = "FILE")]
     pub ledger: Option<PathBuf>,
 
     /// Store raw identifiers in the ledger (personal data; off by default)
     #[arg(long)]
     pub ledger_include_identifiers: bool,
+
+    /// Append to a ledger that records runs to another destination (each destination still
+    /// resumes only from its own records)
+    #[arg(long)]
+    pub ledger_any_destination: bool,
 
     /// Requests per second (default: the vendor's quota; above it only with a warning)
     #[arg(long, value_name = "N")]
@@ -359,7 +377,7 @@ pub struct DeliveryArgs {
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
 
-    /// Resend batches the ledger records as permanently failed
+    /// Resend identifiers the ledger records as permanently failed (not_found, invalid)
     #[arg(long)]
     pub retry_failed: bool,
 
@@ -409,6 +427,10 @@ pub struct StatusArgs {
     /// Profile API host)
     #[arg(long, value_name = "URL", env = "CDP_PURGE_BASE_URL")]
     pub base_url: Option<String>,
+
+    /// Allow a plain http:// --base-url to a host other than this machine
+    #[arg(long)]
+    pub allow_insecure_http: bool,
 
     /// Read credentials from this file (KEY=VALUE lines, as the environment variables)
     #[arg(long, value_name = "FILE")]
@@ -632,6 +654,7 @@ pub struct CompletionsArgs {
 fn parse_delimiter(s: &str) -> Result<u8, String> {
     match s {
         "\\t" | "tab" | "\t" => Ok(b'\t'),
+        "\"" | "\n" | "\r" => Err("the delimiter cannot be a quote or a line break".into()),
         _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
         _ => Err("the delimiter must be one ASCII character (or \\t / tab)".into()),
     }

@@ -2,6 +2,11 @@
 //!
 //! The binary's `main` parses the CLI and calls [`run`]; everything else lives in modules.
 
+// First: its `eprintln!`/`eprint!` (which never panic) shadow std's in every module below.
+// In a group of its own, so that rustfmt's module sorting keeps it first.
+#[macro_use]
+pub mod output;
+
 pub mod audit;
 pub mod batch;
 pub mod cli;
@@ -11,7 +16,6 @@ pub mod engine;
 pub mod exit;
 pub mod input;
 pub mod ledger;
-pub mod output;
 pub mod report;
 pub mod sandbox;
 pub mod settings;

@@ -158,6 +158,8 @@ pub struct Summary {
     /// Already settled by an earlier run (resume).
     pub skipped_items: u64,
     pub skipped_batches: u64,
+    /// Failed for good in an earlier run and not sent again (`--retry-failed` resends them).
+    pub failed_earlier: u64,
     /// Items settled in this run.
     pub sent_items: u64,
     pub acknowledged: u64,
@@ -189,6 +191,7 @@ impl Summary {
         let elapsed = stats.started.elapsed().as_secs_f64();
         let sent = Stats::get(&stats.items_done);
         let skipped = Stats::get(&stats.skipped_items);
+        let failed_earlier = Stats::get(&stats.skipped_failed);
         let failed: BTreeMap<String, u64> = stats
             .failed
             .lock()
@@ -205,11 +208,12 @@ impl Summary {
             planned_batches,
             skipped_items: skipped,
             skipped_batches: Stats::get(&stats.skipped_batches),
+            failed_earlier,
             sent_items: sent,
             acknowledged: Stats::get(&stats.items_ok),
             failed_total: failed.values().sum(),
             failed,
-            unsent_items: planned_items.saturating_sub(sent + skipped),
+            unsent_items: planned_items.saturating_sub(sent + skipped + failed_earlier),
             requests: Stats::get(&stats.requests),
             retries: Stats::get(&stats.retries),
             throttled: Stats::get(&stats.throttled),
@@ -233,11 +237,18 @@ impl Summary {
             "  planned      {} identifiers in {} batches",
             self.planned_items, self.planned_batches
         );
-        if self.skipped_batches > 0 {
+        if self.skipped_items > 0 {
             let _ = writeln!(
                 s,
-                "  resumed      {} identifiers in {} batches already done",
-                self.skipped_items, self.skipped_batches
+                "  resumed      {} identifiers already deleted here by earlier runs",
+                self.skipped_items
+            );
+        }
+        if self.failed_earlier > 0 {
+            let _ = writeln!(
+                s,
+                "  failed before {} (refused in an earlier run; not resent without --retry-failed)",
+                self.failed_earlier
             );
         }
         let _ = writeln!(s, "  sent         {}", self.sent_items);
@@ -247,7 +258,11 @@ impl Summary {
             let _ = writeln!(s, "    {k:<18} {v}");
         }
         if self.unsent_items > 0 {
-            let _ = writeln!(s, "  not sent     {} (rerun to send)", self.unsent_items);
+            let _ = writeln!(
+                s,
+                "  not sent     {} (the run stopped before sending them; rerun to send)",
+                self.unsent_items
+            );
         }
         let _ = writeln!(
             s,

@@ -13,6 +13,9 @@ pub use crate::config::{
     Resolved, TargetLimits, resolve_all, resolve_target, resolve_targets_only,
 };
 
+/// Hightouch's reprocessing path template when the config file sets none.
+pub const HIGHTOUCH_DEFAULT_PATH: &str = "/api/v1/idr/{graph}/queue-for-reprocessing";
+
 /// Vendor-specific parameters of a target.
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(tag = "vendor", rename_all = "lowercase")]
@@ -201,23 +204,15 @@ pub fn target(
             VendorParams::Hightouch {
                 graph: need(&v.graph, "--graph (the identity graph ID)", kind)?,
                 block: !v.no_block,
-                path: "/api/v1/idr/{graph}/queue-for-reprocessing".into(),
+                path: HIGHTOUCH_DEFAULT_PATH.into(),
             },
             info.default_base_url.to_owned(),
         ),
     };
-    let base_url = v
-        .base_url
-        .clone()
-        .unwrap_or(default_host)
-        .trim_end_matches('/')
-        .to_owned();
-    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
-        return Err(UserError::usage(format!(
-            "--base-url must start with https:// or http://, got {base_url:?}"
-        ))
-        .into());
-    }
+    let base_url = match &v.base_url {
+        Some(u) => check_base_url(u, v.allow_insecure_http)?,
+        None => default_host,
+    };
     let batch_size = match batch_size {
         None => info.default_batch,
         Some(0) => return Err(UserError::usage("--batch-size must be at least 1").into()),
@@ -244,6 +239,87 @@ pub fn target(
         credentials,
         batch_size,
     })
+}
+
+/// A URL for messages: scheme, host, port and path only. The user name, password, query
+/// and fragment are left out, since that is where credentials hide.
+fn shown_url(u: &reqwest::Url) -> String {
+    let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+    format!(
+        "{}://{}{port}{}",
+        u.scheme(),
+        u.host_str().unwrap_or(""),
+        u.path().trim_end_matches('/')
+    )
+}
+
+/// Whether `u` points at this machine: a cleartext request there never crosses a network.
+fn is_loopback(u: &reqwest::Url) -> bool {
+    match u.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        None => false,
+    }
+}
+
+/// `--base-url` (or a target's `base_url`), checked: `https://`, or `http://` to a loopback
+/// host (the sandbox, a local proxy) unless `allow_insecure_http`; never with a user name,
+/// password or query string, which would end up in shell history, process lists, the
+/// start-up banner and the ledger, and would break the request URLs. Returns it without a
+/// trailing slash. The error never repeats the URL whole.
+pub fn check_base_url(raw: &str, allow_insecure_http: bool) -> anyhow::Result<String> {
+    let env_hint = "credentials are read from the environment (export VAR=...) or --credentials-file, never from the URL";
+    let Ok(u) = reqwest::Url::parse(raw.trim()) else {
+        return Err(UserError::usage(
+            "--base-url is not a valid URL (expected https://HOST[:PORT][/PATH])",
+        )
+        .into());
+    };
+    let shown = shown_url(&u);
+    if !matches!(u.scheme(), "https" | "http") || u.host_str().is_none_or(str::is_empty) {
+        return Err(UserError::usage(format!(
+            "--base-url must be https://HOST (or http:// to this machine), got {shown}"
+        ))
+        .into());
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(UserError::usage(format!(
+            "--base-url {shown} carries a user name or password; refusing to use it"
+        ))
+        .with_hint(env_hint)
+        .into());
+    }
+    if u.query().is_some() || u.fragment().is_some() {
+        let credential_like = u.query_pairs().any(|(k, _)| {
+            let k = k.to_ascii_lowercase();
+            [
+                "key", "token", "secret", "pass", "auth", "sig", "code", "cred",
+            ]
+            .iter()
+            .any(|w| k.contains(w))
+        });
+        let what = if credential_like {
+            "a query string that looks like a credential"
+        } else {
+            "a query string or fragment"
+        };
+        return Err(UserError::usage(format!(
+            "--base-url {shown} carries {what}; refusing to use it"
+        ))
+        .with_hint(format!("give the scheme, host and path only; {env_hint}"))
+        .into());
+    }
+    if u.scheme() == "http" && !is_loopback(&u) && !allow_insecure_http {
+        return Err(UserError::usage(format!(
+            "--base-url {shown} is plain http: the vendor credentials would cross the network unencrypted"
+        ))
+        .with_hint("use https://, or pass --allow-insecure-http if the path to that host is trusted")
+        .into());
+    }
+    Ok(raw.trim().trim_end_matches('/').to_owned())
 }
 
 /// Credentials from the environment, then a `--credentials-file` (KEY=VALUE lines) for the
@@ -394,6 +470,80 @@ pub fn intake(i: &InputArgs, v: &VendorArgs) -> anyhow::Result<IntakeSpec> {
         validate: !i.no_validate,
         kind,
         lookup,
-        stdin_spool: None,
+        one_read: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(url: &str, allow_http: bool) -> String {
+        let e = check_base_url(url, allow_http).expect_err(url);
+        let (code, hint) = crate::exit::classify(&e);
+        assert_eq!(code, crate::exit::Code::Usage);
+        format!("{e} | {}", hint.unwrap_or_default())
+    }
+
+    #[test]
+    fn base_urls_with_credentials_are_refused_without_repeating_them() {
+        for (url, says) in [
+            (
+                "https://user:hunter2pw@api.example.com",
+                "user name or password",
+            ),
+            (
+                "https://tok3n-only@api.example.com/v2",
+                "user name or password",
+            ),
+            (
+                "https://api.example.com/?api_key=hunter2pw",
+                "looks like a credential",
+            ),
+            (
+                "https://api.example.com/v1?access_token=hunter2pw&x=1",
+                "looks like a credential",
+            ),
+            ("https://api.example.com/?region=eu", "query string"),
+            ("https://api.example.com/#hunter2pw", "fragment"),
+        ] {
+            let msg = refused(url, true);
+            assert!(msg.contains(says), "{url}: {msg}");
+            assert!(msg.contains("api.example.com"), "{msg}");
+            for leak in ["hunter2pw", "tok3n-only", "user:"] {
+                assert!(!msg.contains(leak), "{url}: {msg}");
+            }
+            assert!(msg.contains("environment"), "{msg}");
+        }
+        assert!(refused("ftp://h.example.com", false).contains("https://"));
+        assert!(refused("not a url", false).contains("not a valid URL"));
+    }
+
+    #[test]
+    fn plain_http_only_to_this_machine_unless_allowed() {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://localhost:9/",
+            "http://[::1]:8080/x",
+            "http://127.8.9.10",
+            "https://api.example.com/",
+        ] {
+            assert!(check_base_url(ok, false).is_ok(), "{ok}");
+        }
+        for far in [
+            "http://api.example.com",
+            "http://10.0.0.5:8080",
+            "http://[2001:db8::1]",
+        ] {
+            assert!(
+                refused(far, false).contains("--allow-insecure-http"),
+                "{far}"
+            );
+            assert!(check_base_url(far, true).is_ok(), "{far}");
+        }
+        assert_eq!(
+            check_base_url("https://proxy.example.com/lytics/", false).unwrap(),
+            "https://proxy.example.com/lytics"
+        );
+    }
 }

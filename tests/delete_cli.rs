@@ -66,6 +66,25 @@ fn lytics_cmd(sb: &Sandbox, input: &Path) -> Command {
     cmd
 }
 
+/// The ledger a run wrote by default beside `input_name` (its name carries the destination).
+fn default_ledger(dir: &Path, input_name: &str) -> std::path::PathBuf {
+    let prefix = format!("{input_name}.ledger.");
+    let found: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().into_owned();
+            n.starts_with(&prefix) && n.ends_with(".jsonl")
+        })
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "one default ledger for {input_name}: {found:?}"
+    );
+    found[0].clone()
+}
+
 fn ledger_lines(p: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(p)
         .unwrap()
@@ -109,8 +128,16 @@ fn a_clean_run_acknowledges_everything_and_a_rerun_sends_nothing() {
         assert!(!s.contains(&c.mparticle_secret) && !s.contains(&c.mparticle_key));
     }
     // The default ledger sits beside the input, with its key.
-    let ledger = dir.path().join("ids.csv.ledger.jsonl");
-    assert!(dir.path().join("ids.csv.ledger.jsonl.key").exists());
+    let ledger = default_ledger(dir.path(), "ids.csv");
+    assert!(ledger.with_extension("jsonl.key").exists());
+    assert!(
+        ledger
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("ids.csv.ledger.mparticle-"),
+        "{ledger:?}"
+    );
     let recs = ledger_lines(&ledger);
     assert_eq!(recs[0]["type"], "header");
     assert_eq!(recs[0]["inputs"][0]["sha256"].as_str().unwrap().len(), 64);
@@ -125,7 +152,10 @@ fn a_clean_run_acknowledges_everything_and_a_rerun_sends_nothing() {
     sb.clear_log();
     let out = mparticle_cmd(&sb, &input).arg("--yes").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("resuming: 3 of 3 batches already done"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("resuming: 250 of 250 identifiers already deleted here")
+    );
     assert!(sb.log().is_empty(), "nothing sent twice");
 }
 
@@ -186,7 +216,7 @@ fn lytics_per_item_errors_are_per_item_failures_and_exit_1() {
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["acknowledged"], 19);
     assert_eq!(summary["failed"]["invalid"], 1);
-    let recs = ledger_lines(&dir.path().join("users.csv.ledger.jsonl"));
+    let recs = ledger_lines(&default_ledger(dir.path(), "users.csv"));
     let results: Vec<_> = recs
         .iter()
         .filter(|r| r["type"] == "outcome")
@@ -230,7 +260,7 @@ fn ctrl_c_stops_cleanly_and_prints_the_resume_command() {
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("to resume:"), "{stderr}");
     assert!(stderr.contains("--ledger"), "{stderr}");
-    let recs = ledger_lines(&dir.path().join("ids.csv.ledger.jsonl"));
+    let recs = ledger_lines(&default_ledger(dir.path(), "ids.csv"));
     assert_eq!(recs.last().unwrap()["reason"], "interrupted");
 }
 
@@ -268,7 +298,7 @@ fn stdin_is_spooled_and_its_ledger_defaults_to_the_working_directory() {
     );
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["acknowledged"], 150);
-    let ledger = dir.path().join("cdp-purge-stdin.ledger.jsonl");
+    let ledger = default_ledger(dir.path(), "cdp-purge-stdin");
     let recs = ledger_lines(&ledger);
     assert_eq!(recs[0]["inputs"][0]["path"], "-");
     // Same stdin again: everything is already done.
@@ -276,7 +306,7 @@ fn stdin_is_spooled_and_its_ledger_defaults_to_the_working_directory() {
     let out = run();
     assert_eq!(out.status.code(), Some(0));
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(summary["skipped_batches"], 2);
+    assert_eq!(summary["skipped_items"], 150);
     assert!(sb.log().is_empty());
 }
 
@@ -325,7 +355,7 @@ fn an_unwritable_ledger_stops_the_run_before_more_deletions() {
     let requests = sb.log().len();
     assert!(requests >= 1, "the limit leaves room for the first batches");
     assert!(requests < 30, "the run went on: {requests} requests");
-    let sent = ledger_lines(&dir.path().join("ids.csv.ledger.jsonl"))
+    let sent = ledger_lines(&default_ledger(dir.path(), "ids.csv"))
         .iter()
         .filter(|r| r["type"] == "attempt" && r["phase"] == "sent")
         .count();

@@ -111,7 +111,8 @@ fn sigkill_at_a_dozen_points_then_resume_loses_and_repeats_nothing() {
         }
         // Readable after every kill (read_ledger checks the hash chain too).
         let view = read_ledger(&ledger);
-        let prior = cdp_purge::ledger::read(std::fs::File::open(&ledger).unwrap()).unwrap();
+        let prior = cdp_purge::ledger::scan(std::fs::File::open(&ledger).unwrap()).unwrap();
+        assert!(prior.broken().is_none(), "{when}: {:?}", prior.broken());
         assert_eq!(prior.torn as usize, view.torn, "{when}");
         assert!(
             view.torn <= torn_by_us + kills,

@@ -1,394 +1,121 @@
-//! Bad input: every file in `tests/data/bad/` (named for what it tests) through
-//! `cdp-purge plan ... --json --rejects R`. Never a panic or a crash (exit 0 or 2 only);
-//! either a clear error naming the file (and line/column where there is one) or per-row
-//! rejects with the right row numbers; and nothing valid lost (the kept count is exact).
-//! A directory, a missing file and a 10 MB single-field file are made at test time.
+//! Bad input: every file in `tests/data/bad/` (named for what it tests; expected outcomes in
+//! `bad_corpus/mod.rs`) through `cdp-purge plan` and through `cdp-purge delete --sandbox`,
+//! each run under a memory ceiling with its peak RSS measured. Never a panic or a crash
+//! (exit 0 or 2 only); either a clear error naming the file (and line/column where there
+//! is one) or per-row rejects with the right row numbers; nothing valid lost (the kept count
+//! is exact, and `delete` acknowledges exactly those); nothing kept is exit 2, not success;
+//! no personal data from the file printed; and peak memory within 64 MiB of a normal run.
 
+mod bad_corpus;
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
 
+use bad_corpus::{Case, Expect, Kind, corpus, kept, rej, table, vendor_args, why};
+use support::measure::{self, Measured};
 use support::*;
 
-#[derive(Clone, Copy)]
-enum Kind {
-    /// mParticle customer ids from column `id`.
-    Customer,
-    /// mParticle MPIDs from column `mpid`.
-    Mpid,
-    /// Lytics emails from column `email`.
-    Email,
-    /// mParticle customer ids from this column / key path.
-    Column(&'static str),
+/// What a run may use above a normal run of the same command (issue 12).
+const MEMORY_HEADROOM_KIB: u64 = 64 * 1024;
+/// No error message needs more; a longer stderr is echoing input.
+const MAX_STDERR: usize = 2048;
+/// Far above any case here (the slowest reads 50 MB of gzip in about a second).
+const TIME_LIMIT: Duration = Duration::from_secs(60);
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cmd {
+    Plan,
+    Delete,
 }
 
-enum Expect {
-    /// Exit 0 with these counts; rejects at these rows (in order).
-    Rows {
-        rows: u64,
-        kept: u64,
-        duplicates: u64,
-        rejected: &'static [(&'static str, u64)],
-        reject_rows: &'static [u64],
-        /// Text every reject reason must contain.
-        reason: Option<&'static str>,
-    },
-    /// Exit 2; stderr names the file and says all of these.
-    Error(&'static [&'static str]),
-}
-
-use Expect::*;
-use Kind::*;
-
-const fn kept(n: u64) -> Expect {
-    Rows {
-        rows: n,
-        kept: n,
-        duplicates: 0,
-        rejected: &[],
-        reject_rows: &[],
-        reason: None,
-    }
-}
-
-const fn rej(
-    rows: u64,
-    kept: u64,
-    code: &'static [(&'static str, u64)],
-    at: &'static [u64],
-) -> Expect {
-    Rows {
-        rows,
-        kept,
-        duplicates: 0,
-        rejected: code,
-        reject_rows: at,
-        reason: None,
-    }
-}
-
-const fn why(e: Expect, reason: &'static str) -> Expect {
-    match e {
-        Rows {
-            rows,
-            kept,
-            duplicates,
-            rejected,
-            reject_rows,
-            ..
-        } => Rows {
-            rows,
-            kept,
-            duplicates,
-            rejected,
-            reject_rows,
-            reason: Some(reason),
-        },
-        e => e,
-    }
-}
-
-const INVALID: &[(&str, u64)] = &[("invalid", 1)];
-const MALFORMED: &[(&str, u64)] = &[("malformed", 1)];
-
-fn table() -> Vec<(&'static str, Kind, Expect)> {
-    vec![
-        // --- CSV structure
-        ("empty.csv", Customer, kept(0)),
-        ("header-only.csv", Customer, kept(0)),
-        ("only-blank-lines.csv", Customer, kept(0)),
-        ("no-trailing-newline.csv", Customer, kept(2)),
-        ("crlf.csv", Customer, kept(3)),
-        (
-            "cr-only-line-endings.csv",
-            Customer,
-            Error(&["no column \"id\""]),
-        ),
-        (
-            "unterminated-quote.csv",
-            Customer,
-            why(rej(2, 1, INVALID, &[3]), "unterminated quote"),
-        ),
-        ("quote-in-unquoted-field.csv", Customer, kept(3)),
-        (
-            "ragged-rows.csv",
-            Customer,
-            why(
-                rej(4, 2, &[("malformed", 2)], &[3, 4]),
-                "where the header has 2",
-            ),
-        ),
-        ("quoted-fields-with-commas.csv", Customer, kept(2)),
-        ("newline-inside-quoted-field.csv", Customer, kept(2)),
-        ("whitespace-padded.csv", Customer, kept(2)),
-        (
-            "null-tokens.csv",
-            Customer,
-            rej(6, 1, &[("null_token", 5)], &[2, 3, 4, 5, 6]),
-        ),
-        (
-            "empty-quoted-values.csv",
-            Customer,
-            rej(3, 1, &[("empty", 2)], &[2, 3]),
-        ),
-        (
-            "duplicates.csv",
-            Customer,
-            Rows {
-                rows: 4,
-                kept: 2,
-                duplicates: 2,
-                rejected: &[],
-                reject_rows: &[],
-                reason: None,
-            },
-        ),
-        (
-            "value-over-1024-bytes.csv",
-            Customer,
-            why(rej(3, 2, INVALID, &[3]), "longer than 1024 bytes"),
-        ),
-        ("semicolon-delimited.csv", Customer, Error(&["no column"])),
-        (
-            "missing-column.csv",
-            Customer,
-            Error(&["no column \"id\"", "\"email\""]),
-        ),
-        ("duplicate-header-names.csv", Customer, kept(2)),
-        ("many-columns.csv", Customer, kept(1)),
-        ("binary-garbage.csv", Customer, Error(&["no column"])),
-        ("quoted-tsv.tsv", Customer, kept(2)),
-        // --- encodings
-        ("bom-at-start.csv", Customer, kept(2)),
-        ("header-with-bom-and-spaces.csv", Customer, kept(1)),
-        (
-            "bom-in-middle.csv",
-            Customer,
-            why(rej(3, 2, INVALID, &[3]), "invisible"),
-        ),
-        (
-            "zero-width-characters.csv",
-            Customer,
-            why(rej(4, 2, &[("invalid", 2)], &[3, 4]), "invisible"),
-        ),
-        (
-            "invalid-utf8.csv",
-            Customer,
-            why(rej(3, 2, MALFORMED, &[3]), "invalid UTF-8"),
-        ),
-        (
-            "latin1-bytes.csv",
-            Customer,
-            why(rej(3, 2, MALFORMED, &[2]), "invalid UTF-8"),
-        ),
-        ("utf16le-with-bom.csv", Customer, Error(&["no column"])),
-        (
-            "nul-bytes.csv",
-            Customer,
-            why(rej(3, 2, INVALID, &[3]), "control character"),
-        ),
-        (
-            "control-characters.csv",
-            Customer,
-            rej(4, 2, &[("invalid", 2)], &[3, 4]),
-        ),
-        // --- identifier kinds
-        (
-            "mpid-beyond-2-63.csv",
-            Mpid,
-            why(rej(5, 2, &[("invalid", 3)], &[3, 5, 6]), "signed 64-bit"),
-        ),
-        (
-            "scientific-notation-ids.csv",
-            Mpid,
-            rej(4, 2, &[("invalid", 2)], &[2, 5]),
-        ),
-        (
-            "mpid-odd-number-forms.csv",
-            Mpid,
-            rej(6, 1, &[("invalid", 5)], &[2, 3, 4, 5, 7]),
-        ),
-        (
-            "emails-malformed.csv",
-            Email,
-            rej(7, 2, &[("invalid", 5)], &[3, 4, 5, 6, 7]),
-        ),
-        // --- gzip
-        ("gzip-valid.csv.gz", Customer, kept(3)),
-        ("gzip-concatenated-members.csv.gz", Customer, kept(3)),
-        ("truncated.csv.gz", Customer, Error(&["gzip", "truncated"])),
-        (
-            "gz-extension-but-plain-text.csv.gz",
-            Customer,
-            Error(&["gzip"]),
-        ),
-        ("gzip-trailing-garbage.csv.gz", Customer, Error(&["gzip"])),
-        (
-            "gzip-of-invalid-utf8.csv.gz",
-            Customer,
-            rej(3, 2, MALFORMED, &[3]),
-        ),
-        // --- JSON
-        ("deeply-nested.json", Customer, rej(1, 0, INVALID, &[1])),
-        (
-            "deeply-nested-value.json",
-            Customer,
-            rej(2, 1, INVALID, &[1]),
-        ),
-        (
-            "trailing-garbage.json",
-            Customer,
-            Error(&["line 1, column 13", "trailing characters"]),
-        ),
-        (
-            "trailing-comma.json",
-            Customer,
-            Error(&["line 1, column 12", "trailing comma"]),
-        ),
-        ("truncated.json", Customer, Error(&["line 1", "ends early"])),
-        (
-            "top-level-object.json",
-            Customer,
-            Error(&["line 1, column 1", "JSON array"]),
-        ),
-        (
-            "mixed-types.json",
-            Customer,
-            rej(
-                9,
-                4,
-                &[("invalid", 3), ("missing_value", 1), ("null", 1)],
-                &[3, 4, 5, 6, 7],
-            ),
-        ),
-        (
-            "nan-and-infinity.json",
-            Customer,
-            Error(&["line 1, column 8"]),
-        ),
-        ("duplicate-keys.json", Customer, kept(2)),
-        (
-            "lone-surrogate-escape.json",
-            Customer,
-            rej(3, 2, MALFORMED, &[2]),
-        ),
-        (
-            "big-number-mpids.json",
-            Mpid,
-            rej(5, 3, &[("invalid", 2)], &[2, 4]),
-        ),
-        ("bom.json", Customer, kept(2)),
-        ("empty-array.json", Customer, kept(0)),
-        ("whitespace-only.json", Customer, kept(0)),
-        (
-            "nested-key-path.json",
-            Column("user.id"),
-            rej(3, 2, &[("missing_value", 1)], &[3]),
-        ),
-        (
-            "invalid-utf8-in-string.json",
-            Customer,
-            Error(&["line 1, column 10"]),
-        ),
-        // --- NDJSON
-        (
-            "ndjson-one-broken-line.ndjson",
-            Customer,
-            why(rej(5, 4, MALFORMED, &[3]), "invalid JSON"),
-        ),
-        ("ndjson-crlf-and-blank-lines.ndjson", Customer, kept(2)),
-        (
-            "ndjson-invalid-utf8-line.ndjson",
-            Customer,
-            rej(3, 2, MALFORMED, &[2]),
-        ),
-        (
-            "ndjson-missing-key.ndjson",
-            Customer,
-            rej(3, 2, &[("missing_value", 1)], &[2]),
-        ),
-        (
-            "ndjson-array-line.ndjson",
-            Customer,
-            rej(2, 1, INVALID, &[1]),
-        ),
-        (
-            "ndjson-nul-escape.ndjson",
-            Customer,
-            rej(2, 1, INVALID, &[1]),
-        ),
-        (
-            "ndjson-two-values-on-one-line.ndjson",
-            Customer,
-            why(rej(2, 1, MALFORMED, &[1]), "trailing characters"),
-        ),
-        ("ndjson-no-trailing-newline.ndjson", Customer, kept(2)),
-    ]
-}
-
-fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bad")
-}
-
-/// Run `plan` on `input`; returns (exit code, stdout, stderr, rejects CSV).
-fn plan(kind: Kind, input: &Path, rejects: &Path) -> (Option<i32>, String, String, String) {
-    let mut cmd = cdp_purge();
-    cmd.arg("plan");
-    match kind {
-        Customer | Column(_) => {
-            let col = if let Column(c) = kind { c } else { "id" };
-            cmd.args(["--vendor", "mparticle", "--environment", "production"])
-                .args(["--identity-type", "customerid", "--column", col]);
-        }
-        Mpid => {
-            cmd.args(["--vendor", "mparticle", "--environment", "production"])
-                .args(["--identity-type", "mpid", "--column", "mpid"]);
-        }
-        Email => {
-            cmd.args([
-                "--vendor", "lytics", "--field", "email", "--column", "email",
-            ]);
-        }
-    }
-    let out = cmd
-        .arg("-i")
+/// The command line for one case; `out` is a scratch directory for rejects and ledger.
+fn command(cmd: Cmd, kind: Kind, input: &Path, out: &Path) -> Command {
+    let mut c = cdp_purge();
+    match cmd {
+        Cmd::Plan => c.arg("plan"),
+        Cmd::Delete => c.args(["delete", "--sandbox", "--yes"]),
+    };
+    vendor_args(&mut c, kind);
+    c.arg("-i")
         .arg(input)
         .arg("--json")
         .arg("--rejects")
-        .arg(rejects)
-        .output()
-        .unwrap();
-    let rej = std::fs::read_to_string(rejects).unwrap_or_default();
-    let _ = std::fs::remove_file(rejects);
-    (out.status.code(), text(&out.stdout), text(&out.stderr), rej)
+        .arg(out.join("rejects.csv"));
+    if cmd == Cmd::Delete {
+        c.arg("--ledger").arg(out.join("ledger.jsonl"));
+    }
+    c
 }
 
-/// Check one outcome; returns what is wrong, if anything.
-fn check(name: &str, expect: &Expect, got: (Option<i32>, String, String, String)) -> Vec<String> {
-    let (code, stdout, stderr, rejects) = got;
+/// One measured run, with the rejects file it wrote.
+struct Run {
+    m: Measured,
+    rejects: String,
+}
+
+fn run(cmd: Cmd, kind: Kind, input: &Path) -> Run {
+    let out = tempfile::tempdir().unwrap();
+    let m = measure::run(command(cmd, kind, input, out.path()), None, TIME_LIMIT);
+    let rejects = std::fs::read_to_string(out.path().join("rejects.csv")).unwrap_or_default();
+    Run { m, rejects }
+}
+
+/// Peak RSS of the same command on a small valid file: the "normal baseline".
+fn baseline(cmd: Cmd) -> u64 {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_file(dir.path(), "ok.csv", b"id\nA1\nA2\n");
+    let r = run(cmd, Kind::Customer, &p);
+    assert_eq!(r.m.code, Some(0), "baseline run failed: {}", r.m.stderr);
+    r.m.peak_kib
+}
+
+/// Everything wrong with one run; empty when it did what the table says.
+fn check(name: &str, case: &Case, cmd: Cmd, r: &Run, base_kib: u64) -> Vec<String> {
+    let m = &r.m;
     let mut bad = Vec::new();
-    let mut fail = |m: String| bad.push(format!("{name}: {m}"));
-    if stderr.contains("panicked") || !matches!(code, Some(0 | 2)) {
-        fail(format!("crashed (exit {code:?}): {stderr}"));
+    let mut fail = |s: String| bad.push(format!("{name} ({}): {s}", label(cmd)));
+    if m.stderr.contains("panicked") || !matches!(m.code, Some(0 | 2)) || m.timed_out {
+        fail(format!(
+            "crashed (exit {:?}, timed out {}): {}",
+            m.code, m.timed_out, m.stderr
+        ));
         return bad;
     }
-    match expect {
-        Error(says) => {
-            if code != Some(2) {
-                fail(format!(
-                    "expected an error (exit 2), got {code:?}: {stdout}"
-                ));
+    if m.peak_kib > base_kib + MEMORY_HEADROOM_KIB {
+        fail(format!(
+            "peak RSS {} MiB, more than 64 MiB above the baseline {} MiB",
+            m.peak_kib >> 10,
+            base_kib >> 10
+        ));
+    }
+    if m.stderr.len() > MAX_STDERR {
+        fail(format!("{} bytes on stderr: input echoed?", m.stderr.len()));
+    }
+    for s in case.never_printed {
+        if m.stderr.contains(s) || m.stdout.contains(s) {
+            fail(format!("printed {s:?} from the input"));
+        }
+    }
+    match &case.expect {
+        Expect::Error(says) => {
+            if m.code != Some(2) {
+                fail(format!("expected exit 2, got {:?}: {}", m.code, m.stdout));
             }
-            if !stderr.contains(name) {
-                fail(format!("the error does not name the file: {stderr}"));
+            if !m.stderr.contains(name) {
+                fail(format!("the error does not name the file: {}", m.stderr));
             }
             for s in *says {
-                if !stderr.contains(s) {
-                    fail(format!("the error does not say {s:?}: {stderr}"));
+                if !m.stderr.contains(s) {
+                    fail(format!("the error does not say {s:?}: {}", m.stderr));
                 }
             }
+            if cmd == Cmd::Delete && m.stdout.contains("\"acknowledged\"") {
+                fail(format!("a run summary after an input error: {}", m.stdout));
+            }
         }
-        Rows {
+        Expect::Rows {
             rows,
             kept,
             duplicates,
@@ -396,68 +123,126 @@ fn check(name: &str, expect: &Expect, got: (Option<i32>, String, String, String)
             reject_rows,
             reason,
         } => {
-            if code != Some(0) {
-                fail(format!("expected exit 0, got {code:?}: {stderr}"));
+            let (want_code, says) = match (*kept, *rows) {
+                (0, 0) => (2, Some("no rows read")),
+                (0, _) => (2, Some("nothing to send")),
+                _ => (0, None),
+            };
+            if m.code != Some(want_code) {
+                fail(format!(
+                    "expected exit {want_code}, got {:?}: {}",
+                    m.code, m.stderr
+                ));
                 return bad;
             }
-            let p: serde_json::Value = match serde_json::from_str(stdout.trim()) {
-                Ok(p) => p,
-                Err(e) => {
-                    fail(format!("--json output does not parse ({e}): {stdout}"));
-                    return bad;
-                }
-            };
-            for (field, want) in [
-                ("rows_read", rows),
-                ("kept", kept),
-                ("duplicates", duplicates),
-            ] {
-                if p[field] != *want {
-                    fail(format!("{field} {} (expected {want})", p[field]));
-                }
-            }
-            let want: serde_json::Map<String, serde_json::Value> = rejected
-                .iter()
-                .map(|(k, n)| ((*k).to_owned(), (*n).into()))
-                .collect();
-            if p["rejected"] != serde_json::Value::Object(want.clone()) {
-                fail(format!("rejected {} (expected {want:?})", p["rejected"]));
-            }
-            // The rejects file: a header, then one line per reject with its row number.
-            let mut r = csv::Reader::from_reader(rejects.as_bytes());
-            let headers = r.headers().cloned().unwrap_or_default();
-            if headers.iter().collect::<Vec<_>>() != ["file", "row", "column", "reason"] {
-                fail(format!(
-                    "rejects header {headers:?} (values must not be written)"
-                ));
-            }
-            let recs: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
-            let got_rows: Vec<u64> = recs.iter().map(|x| x[1].parse().unwrap()).collect();
-            if got_rows != *reject_rows {
-                fail(format!(
-                    "reject rows {got_rows:?} (expected {reject_rows:?})"
-                ));
-            }
-            if let Some(s) = reason
-                && !recs.iter().all(|x| x[3].contains(s))
+            if let Some(s) = says
+                && !m.stderr.contains(s)
             {
-                fail(format!("reject reasons {recs:?} do not say {s:?}"));
+                fail(format!("stderr does not say {s:?}: {}", m.stderr));
             }
+            match cmd {
+                Cmd::Plan => {
+                    let p: serde_json::Value = match serde_json::from_str(m.stdout.trim()) {
+                        Ok(p) => p,
+                        Err(e) => {
+                            fail(format!("--json output does not parse ({e}): {}", m.stdout));
+                            return bad;
+                        }
+                    };
+                    for (field, want) in [
+                        ("rows_read", rows),
+                        ("kept", kept),
+                        ("duplicates", duplicates),
+                    ] {
+                        if p[field] != *want {
+                            fail(format!("{field} {} (expected {want})", p[field]));
+                        }
+                    }
+                    let want: serde_json::Map<String, serde_json::Value> = rejected
+                        .iter()
+                        .map(|(k, n)| ((*k).to_owned(), (*n).into()))
+                        .collect();
+                    if p["rejected"] != serde_json::Value::Object(want.clone()) {
+                        fail(format!("rejected {} (expected {want:?})", p["rejected"]));
+                    }
+                }
+                // Exactly the kept identifiers sent and acknowledged by the fake vendor.
+                Cmd::Delete if *kept > 0 => {
+                    let s: serde_json::Value =
+                        serde_json::from_str(m.stdout.trim()).unwrap_or_default();
+                    for field in ["planned_items", "acknowledged"] {
+                        if s[field] != *kept {
+                            fail(format!(
+                                "{field} {} (expected {kept}): {}",
+                                s[field], m.stdout
+                            ));
+                        }
+                    }
+                }
+                Cmd::Delete => {
+                    if m.stdout.contains("\"acknowledged\"") {
+                        fail(format!("sent with nothing kept: {}", m.stdout));
+                    }
+                }
+            }
+            bad.extend(check_rejects(name, &r.rejects, reject_rows, *reason));
         }
     }
     bad
 }
 
-#[test]
-fn every_bad_file_gives_a_clear_error_or_exact_rejects() {
-    let dir = tempfile::tempdir().unwrap();
-    let rejects = dir.path().join("rejects.csv");
-    let table = table();
+/// The rejects file: a header, then one line per reject with its row number.
+fn check_rejects(name: &str, rejects: &str, rows: &[u64], reason: Option<&str>) -> Vec<String> {
     let mut bad = Vec::new();
-    for (name, kind, expect) in &table {
-        let got = plan(*kind, &corpus().join(name), &rejects);
-        bad.extend(check(name, expect, got));
+    let mut r = csv::Reader::from_reader(rejects.as_bytes());
+    let headers = r.headers().cloned().unwrap_or_default();
+    if headers.iter().collect::<Vec<_>>() != ["file", "row", "column", "reason"] {
+        bad.push(format!(
+            "{name}: rejects header {headers:?} (values must not be written)"
+        ));
     }
+    let recs: Vec<csv::StringRecord> = r.records().filter_map(Result::ok).collect();
+    let got: Vec<u64> = recs.iter().filter_map(|x| x[1].parse().ok()).collect();
+    if got != rows {
+        bad.push(format!("{name}: reject rows {got:?} (expected {rows:?})"));
+    }
+    if let Some(s) = reason
+        && !recs.iter().all(|x| x[3].contains(s))
+    {
+        bad.push(format!("{name}: reject reasons {recs:?} do not say {s:?}"));
+    }
+    bad
+}
+
+fn label(cmd: Cmd) -> &'static str {
+    match cmd {
+        Cmd::Plan => "plan",
+        Cmd::Delete => "delete",
+    }
+}
+
+/// Run every case with `cmd`; print the figures; fail with every problem at once.
+fn every_case(cmd: Cmd) {
+    let base = baseline(cmd);
+    let (mut bad, mut worst, mut slowest) = (Vec::new(), (0u64, ""), (Duration::ZERO, ""));
+    let table = table();
+    for case in &table {
+        let r = run(cmd, case.kind, &corpus().join(case.file));
+        worst = worst.max((r.m.peak_kib, case.file));
+        slowest = slowest.max((r.m.elapsed, case.file));
+        bad.extend(check(case.file, case, cmd, &r, base));
+    }
+    println!(
+        "figures: {} {} runs, baseline {} MiB, highest peak {} MiB ({}), slowest {:.2} s ({}), {} problems",
+        table.len(),
+        label(cmd),
+        base >> 10,
+        worst.0 >> 10,
+        worst.1,
+        slowest.0.as_secs_f64(),
+        slowest.1,
+        bad.len()
+    );
     assert!(
         bad.is_empty(),
         "{} problems:\n{}",
@@ -467,15 +252,25 @@ fn every_bad_file_gives_a_clear_error_or_exact_rejects() {
 }
 
 #[test]
+fn plan_on_every_bad_file_gives_a_clear_error_or_exact_rejects_in_bounded_memory() {
+    every_case(Cmd::Plan);
+}
+
+#[test]
+fn delete_on_every_bad_file_sends_exactly_the_kept_rows_in_bounded_memory() {
+    every_case(Cmd::Delete);
+}
+
+#[test]
 fn the_corpus_is_all_in_the_table() {
-    let table: Vec<&str> = table().iter().map(|t| t.0).collect();
+    let table: Vec<&str> = table().iter().map(|t| t.file).collect();
     let mut files: Vec<String> = std::fs::read_dir(corpus())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|f| f != "README.md")
         .collect();
     files.sort();
-    assert!(files.len() >= 40, "only {} bad files", files.len());
+    assert!(files.len() >= 105, "only {} bad files", files.len());
     for f in &files {
         assert!(table.contains(&f.as_str()), "{f} has no expected outcome");
     }
@@ -487,16 +282,34 @@ fn the_corpus_is_all_in_the_table() {
     }
 }
 
+fn one(name: &str, kind: Kind, input: &Path, expect: Expect) -> Vec<String> {
+    let case = Case {
+        file: "",
+        kind,
+        expect,
+        never_printed: &[],
+    };
+    let r = run(Cmd::Plan, kind, input);
+    check(name, &case, Cmd::Plan, &r, r.m.peak_kib)
+}
+
 #[test]
 fn a_directory_and_a_missing_file_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let rejects = dir.path().join("r.csv");
     let sub = dir.path().join("a-directory.csv");
     std::fs::create_dir(&sub).unwrap();
-    let got = plan(Customer, &sub, &rejects);
-    let mut bad = check("a-directory.csv", &Error(&["directory"]), got);
-    let got = plan(Customer, &dir.path().join("missing-file.csv"), &rejects);
-    bad.extend(check("missing-file.csv", &Error(&["No such file"]), got));
+    let mut bad = one(
+        "a-directory.csv",
+        Kind::Customer,
+        &sub,
+        Expect::Error(&["directory"]),
+    );
+    bad.extend(one(
+        "missing-file.csv",
+        Kind::Customer,
+        &dir.path().join("missing-file.csv"),
+        Expect::Error(&["No such file"]),
+    ));
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
@@ -507,52 +320,71 @@ fn a_10_mb_single_field_is_one_reject_and_the_rest_is_kept() {
     body.extend(std::iter::repeat_n(b'x', 10 << 20));
     body.extend(b"\nA3\n");
     let p = write_file(dir.path(), "ten-mb-field.csv", &body);
-    let got = plan(Customer, &p, &dir.path().join("r.csv"));
-    let expect = why(rej(3, 2, INVALID, &[3]), "longer than 1024 bytes");
-    let bad = check("ten-mb-field.csv", &expect, got);
-    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    let expect = why(rej(3, 2, &[("malformed", 1)], &[3]), "longer than 1 MiB");
+    let mut bad = one("ten-mb-field.csv", Kind::Customer, &p, expect);
 
     // The same as one NDJSON line.
     let mut body = b"{\"id\":\"A1\"}\n{\"id\":\"".to_vec();
     body.extend(std::iter::repeat_n(b'y', 10 << 20));
     body.extend(b"\"}\n{\"id\":\"A3\"}\n");
     let p = write_file(dir.path(), "ten-mb-line.ndjson", &body);
-    let got = plan(Customer, &p, &dir.path().join("r.csv"));
-    let expect = why(rej(3, 2, INVALID, &[2]), "longer than 1024 bytes");
-    let bad = check("ten-mb-line.ndjson", &expect, got);
+    let expect = why(rej(3, 2, &[("malformed", 1)], &[2]), "longer than 1 MiB");
+    bad.extend(one("ten-mb-line.ndjson", Kind::Customer, &p, expect));
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
-/// The checker itself must fail on a wrong count, a crash and an error that names no file.
+/// The checker itself must fail on a wrong count, a crash, an error that names no file,
+/// a success with nothing kept, an echo and a memory blow-up.
 #[test]
 fn the_checker_catches_wrong_outcomes() {
-    let ok = (
+    let m = |code, stdout: &str, stderr: &str, peak_kib| Run {
+        m: Measured {
+            code,
+            stdout: stdout.to_owned(),
+            stderr: stderr.to_owned(),
+            peak_kib,
+            elapsed: Duration::ZERO,
+            timed_out: false,
+        },
+        rejects: "file,row,column,reason\n".to_owned(),
+    };
+    let case = |expect| Case {
+        file: "x.csv",
+        kind: Kind::Customer,
+        expect,
+        never_printed: &["Jane"],
+    };
+    let bad = |c: &Case, r: &Run| !check("x.csv", c, Cmd::Plan, r, 30_000).is_empty();
+    let ok = m(
         Some(0),
-        r#"{"rows_read":2,"kept":1,"duplicates":0,"rejected":{}}"#.to_owned(),
-        String::new(),
-        "file,row,column,reason\n".to_owned(),
+        r#"{"rows_read":2,"kept":2,"duplicates":0,"rejected":{}}"#,
+        "",
+        30_000,
     );
-    assert!(!check("x.csv", &kept(2), ok).is_empty(), "wrong kept count");
-    let crash = (None, String::new(), String::new(), String::new());
+    assert!(!bad(&case(kept(2)), &ok), "a correct run passes");
+    assert!(bad(&case(kept(3)), &ok), "wrong kept count");
+    let empty_ok = m(
+        Some(0),
+        r#"{"rows_read":0,"kept":0,"duplicates":0,"rejected":{}}"#,
+        "",
+        30_000,
+    );
+    assert!(bad(&case(kept(0)), &empty_ok), "exit 0 with nothing read");
     assert!(
-        !check("x.csv", &kept(0), crash).is_empty(),
+        bad(&case(kept(0)), &m(None, "", "", 0)),
         "killed by a signal"
     );
-    let panic = (
-        Some(101),
-        String::new(),
-        "thread 'main' panicked".into(),
-        String::new(),
-    );
-    assert!(!check("x.csv", &kept(0), panic).is_empty(), "a panic");
-    let vague = (
-        Some(2),
-        String::new(),
-        "error: bad input".into(),
-        String::new(),
-    );
+    let panic = m(Some(101), "", "thread 'main' panicked", 0);
+    assert!(bad(&case(kept(0)), &panic), "a panic");
+    let vague = m(Some(2), "", "error: bad input", 0);
+    assert!(bad(&case(Expect::Error(&[])), &vague), "no file name");
+    let echo = m(Some(2), "", "x.csv has no column; Jane", 0);
     assert!(
-        !check("x.csv", &Error(&[]), vague).is_empty(),
-        "no file name"
+        bad(&case(Expect::Error(&[])), &echo),
+        "personal data printed"
     );
+    let long = m(Some(2), "", &format!("x.csv {}", "y".repeat(5000)), 0);
+    assert!(bad(&case(Expect::Error(&[])), &long), "input echoed");
+    let fat = m(Some(2), "", "x.csv", 30_000 + 65 * 1024);
+    assert!(bad(&case(Expect::Error(&[])), &fat), "memory blow-up");
 }

@@ -316,20 +316,6 @@ fn segment_lookup_and_kind_columns() {
 }
 
 #[test]
-fn spooled_stdin_is_read_from_the_copy_but_named_dash() {
-    let dir = tempfile::tempdir().unwrap();
-    let copy = dir.path().join("spool");
-    std::fs::write(&copy, "email\na@x.io\nb@x.io\n").unwrap();
-    let mut s = spec(PathBuf::from("-"), Shape::Csv, false);
-    s.stdin_spool = Some(copy);
-    for _ in 0..2 {
-        let (stats, items, _, _) = run(&s, 100);
-        assert_eq!(items.len(), 2);
-        assert_eq!(stats.files[0].path, "-");
-    }
-}
-
-#[test]
 fn lowercase_merges_case_variants_before_dedupe() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("in.csv");

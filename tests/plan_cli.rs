@@ -360,23 +360,30 @@ fn malformed_json_names_line_and_column() {
 }
 
 #[test]
-fn empty_file_and_junk_only_file_succeed_with_nothing_kept() {
+fn empty_file_and_junk_only_file_exit_2_unless_allow_empty() {
     let dir = tempfile::tempdir().unwrap();
-    for (name, body) in [
-        ("empty.csv", &b""[..]),
-        ("empty.json", b""),
-        ("e.ndjson", b""),
+    let junk = b"email\nnull\nNaN\n0\n \n#N/A\nundefined\n";
+    for (name, body, says, want) in [
+        ("empty.csv", &b""[..], "no rows read", (0, 0, 0, 0, 0)),
+        ("empty.json", b"", "no rows read", (0, 0, 0, 0, 0)),
+        ("e.ndjson", b"", "no rows read", (0, 0, 0, 0, 0)),
+        (
+            "junk.csv",
+            junk,
+            "all 6 rows read were rejected",
+            (6, 0, 0, 6, 0),
+        ),
     ] {
         let f = write(dir.path(), name, body);
-        assert_eq!(counts(&plan(&f, &[]).json()), (0, 0, 0, 0, 0), "{name}");
+        // The plan is still printed, then the run fails: a cron job must notice.
+        let out = plan(&f, &[]);
+        assert_eq!(out.code, 2, "{name}: {}", out.stderr);
+        assert!(out.stderr.contains(says), "{name}: {}", out.stderr);
+        assert!(out.stderr.contains("--allow-empty"), "{}", out.stderr);
+        let v: Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(counts(&v), want, "{name}");
+        assert_eq!(counts(&plan(&f, &["--allow-empty"]).json()), want, "{name}");
     }
-    let f = write(
-        dir.path(),
-        "junk.csv",
-        b"email\nnull\nNaN\n0\n \n#N/A\nundefined\n",
-    );
-    let v = plan(&f, &[]).json();
-    assert_eq!(counts(&v), (6, 0, 0, 6, 0));
 }
 
 #[test]

@@ -7,8 +7,7 @@
 //! gap. The chain is not keyed, so someone who rewrites every line from the edit onwards
 //! goes unnoticed unless the head is known.
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -48,88 +47,202 @@ impl ChainReport {
     }
 }
 
-/// Walk the chain. Stops at the first break.
-pub fn chain(r: impl Read) -> std::io::Result<ChainReport> {
-    let mut rep = ChainReport::default();
-    let mut rd = BufReader::new(r);
-    let mut buf = Vec::new();
-    // SHA-256 of the last good line, and its line number.
-    let mut expected: Option<(String, u64)> = None;
-    // Every good line's hash, to explain a `prev` that points further back.
-    let mut seen: HashMap<String, u64> = HashMap::new();
-    // Unparsable complete lines since the last good one.
-    let mut garbled: Vec<u64> = Vec::new();
-    loop {
-        buf.clear();
-        if rd.read_until(b'\n', &mut buf)? == 0 {
-            break;
+/// The fields of a ledger line the chain rules look at.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Envelope {
+    #[serde(rename = "type")]
+    pub record_type: Option<String>,
+    pub prev: Option<String>,
+    /// `status` records: the invocation that wrote them.
+    pub check_id: Option<String>,
+}
+
+/// The chain rules, one line at a time, in constant memory (shared by `report --verify` and
+/// by `delete` before it resumes).
+///
+/// A line that is not a record is only what a crash leaves: the last, unfinished line of a
+/// run. The writer of the next run starts it on a fresh line, so such a line is accepted only
+/// when the next good record chains past it *and* begins a new run (a `header`, or the first
+/// `status` record of a new invocation), or when nothing but other torn lines follow it.
+#[derive(Debug, Default)]
+pub struct ChainChecker {
+    rep: ChainReport,
+    /// SHA-256 of the last good line, and its line number.
+    expected: Option<(String, u64)>,
+    /// Unparsable complete lines since the last good one.
+    garbled: Vec<u64>,
+    last_type: Option<String>,
+    last_check_id: Option<String>,
+}
+
+impl ChainChecker {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Check line `n` (1-based, without its newline); `env` is `None` when it is not a JSON
+    /// record. Returns false once the chain is broken (later lines are not looked at).
+    pub fn push(&mut self, n: u64, line: &[u8], complete: bool, env: Option<&Envelope>) -> bool {
+        if self.rep.broken.is_some() {
+            return false;
         }
-        rep.lines += 1;
-        let n = rep.lines;
-        let complete = buf.last() == Some(&b'\n');
-        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        self.rep.lines = n;
         if line.is_empty() {
-            continue;
+            return true;
         }
-        let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
+        let Some(env) = env else {
             if complete {
-                garbled.push(n);
+                self.garbled.push(n);
             } else {
-                rep.torn_tail = Some(n);
+                self.rep.torn_tail = Some(n);
             }
-            continue;
+            return true;
         };
-        let record_type = v
-            .get("type")
-            .and_then(|t| t.as_str())
-            .unwrap_or("(no type)")
-            .to_owned();
-        let actual = match v.get("prev") {
-            Some(serde_json::Value::String(s)) => Some(s.clone()),
-            _ => None,
-        };
-        let want = expected.as_ref().map(|(h, _)| h.clone());
-        if actual != want {
-            let explanation = explain(n, expected.as_ref(), actual.as_deref(), &seen, &garbled);
-            rep.broken = Some(Break {
+        let record_type = env
+            .record_type
+            .clone()
+            .unwrap_or_else(|| "(no type)".to_owned());
+        let want = self.expected.as_ref().map(|(h, _)| h.clone());
+        if env.prev != want {
+            self.rep.broken = Some(Break {
                 line: n,
                 record_type,
                 expected: want,
-                actual,
-                explanation,
+                actual: env.prev.clone(),
+                explanation: String::new(),
             });
-            return Ok(rep);
+            return false;
         }
-        rep.torn_inside.append(&mut garbled);
-        rep.records += 1;
-        let h = hex::encode(Sha256::digest(line));
-        seen.insert(h.clone(), n);
-        expected = Some((h, n));
+        if let Some(&g) = self.garbled.first() {
+            let new_status = record_type == "status"
+                && (self.last_type.as_deref() != Some("status")
+                    || env.check_id != self.last_check_id);
+            if record_type != "header" && !new_status {
+                self.rep.broken = Some(Break {
+                    line: n,
+                    record_type,
+                    expected: want,
+                    actual: env.prev.clone(),
+                    explanation: format!(
+                        "line {g} is not a ledger record, and line {n} after it does not start \
+                         a new run (a crash tears only the last line a run wrote): line {g} was \
+                         inserted or edited"
+                    ),
+                });
+                return false;
+            }
+        }
+        self.rep.torn_inside.append(&mut self.garbled);
+        self.rep.records += 1;
+        self.expected = Some((hex::encode(Sha256::digest(line)), n));
+        self.last_type = Some(record_type);
+        self.last_check_id = env.check_id.clone();
+        true
     }
-    // Garbled complete lines with nothing after them: the writer always starts a new line
-    // after a torn one, so a complete-but-unparsable last line was edited.
-    if let Some(&n) = garbled.first() {
-        rep.broken = Some(Break {
-            line: n,
-            record_type: "(not JSON)".into(),
-            expected: expected.map(|(h, _)| h),
-            actual: None,
-            explanation: format!(
-                "line {n} is not a ledger record, yet it ends in a newline (a crash leaves \
-                 no newline): it was edited"
-            ),
-        });
-    } else {
-        rep.head = expected.map(|(h, _)| h);
+
+    pub fn broken(&self) -> Option<&Break> {
+        self.rep.broken.as_ref()
     }
-    Ok(rep)
+
+    /// SHA-256 of the last good line: what the next record's `prev` must be.
+    pub fn head(&self) -> Option<&str> {
+        self.expected.as_ref().map(|(h, _)| h.as_str())
+    }
+
+    /// The report, once every line was pushed. `find_line` finds the line whose hash a
+    /// `prev` names (it re-reads the file: remembering every hash would cost memory in
+    /// proportion to the ledger), to explain a break.
+    pub fn finish(mut self, find_line: impl FnOnce(&str, u64) -> Option<u64>) -> ChainReport {
+        if let Some(b) = &mut self.rep.broken {
+            if b.explanation.is_empty() {
+                let back = b.actual.as_deref().and_then(|a| find_line(a, b.line));
+                b.explanation = explain(
+                    b.line,
+                    self.expected.as_ref(),
+                    b.actual.as_deref(),
+                    back,
+                    &self.garbled,
+                );
+            }
+            return self.rep;
+        }
+        // Garbled complete lines with nothing after them: the writer always starts a new line
+        // after a torn one, so a complete-but-unparsable last line was edited.
+        if let Some(&n) = self.garbled.first() {
+            self.rep.broken = Some(Break {
+                line: n,
+                record_type: "(not JSON)".into(),
+                expected: self.expected.map(|(h, _)| h),
+                actual: None,
+                explanation: format!(
+                    "line {n} is not a ledger record, yet it ends in a newline (a crash leaves \
+                     no newline): it was edited"
+                ),
+            });
+        } else {
+            self.rep.head = self.expected.map(|(h, _)| h);
+        }
+        self.rep
+    }
+}
+
+/// Read lines as the writer wrote them: `(line number, bytes without the newline, complete)`.
+pub fn for_each_line(
+    r: impl Read,
+    mut f: impl FnMut(u64, &[u8], bool) -> std::io::Result<bool>,
+) -> std::io::Result<()> {
+    let mut rd = BufReader::with_capacity(256 * 1024, r);
+    let mut buf = Vec::new();
+    let mut n = 0u64;
+    loop {
+        buf.clear();
+        if rd.read_until(b'\n', &mut buf)? == 0 {
+            return Ok(());
+        }
+        n += 1;
+        let complete = buf.last() == Some(&b'\n');
+        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        if !f(n, line, complete)? {
+            return Ok(());
+        }
+    }
+}
+
+/// The line (before `before`) whose SHA-256 is `hash`.
+pub fn find_line(r: impl Read, hash: &str, before: u64) -> Option<u64> {
+    let mut found = None;
+    for_each_line(r, |n, line, _| {
+        if n >= before {
+            return Ok(false);
+        }
+        if !line.is_empty() && hex::encode(Sha256::digest(line)) == hash {
+            found = Some(n);
+            return Ok(false);
+        }
+        Ok(true)
+    })
+    .ok()?;
+    found
+}
+
+/// Walk the chain. Stops at the first break.
+pub fn chain<R: Read + Seek>(mut r: R) -> std::io::Result<ChainReport> {
+    let mut checker = ChainChecker::new();
+    for_each_line(&mut r, |n, line, complete| {
+        let env = serde_json::from_slice::<Envelope>(line).ok();
+        Ok(checker.push(n, line, complete, env.as_ref()))
+    })?;
+    Ok(checker.finish(|hash, before| {
+        r.seek(SeekFrom::Start(0)).ok()?;
+        find_line(&mut r, hash, before)
+    }))
 }
 
 fn explain(
     n: u64,
     expected: Option<&(String, u64)>,
     actual: Option<&str>,
-    seen: &HashMap<String, u64>,
+    back: Option<u64>,
     garbled: &[u64],
 ) -> String {
     let Some((_, prev_line)) = expected else {
@@ -141,7 +254,7 @@ fn explain(
     if actual.is_none() {
         return format!("line {n} has no prev: it was inserted or its prev was removed");
     }
-    if let Some(k) = actual.and_then(|a| seen.get(a)) {
+    if let Some(k) = back {
         return format!(
             "line {n} follows line {k} in the chain: lines {}..={prev_line} were inserted \
              or moved",
@@ -298,7 +411,7 @@ mod tests {
     #[test]
     fn intact_and_head() {
         let l = ledger(4);
-        let r = chain(join(&l).as_bytes()).unwrap();
+        let r = chain(std::io::Cursor::new(join(&l))).unwrap();
         assert!(r.intact());
         assert_eq!(r.records, 4);
         assert_eq!(
@@ -311,7 +424,10 @@ mod tests {
     fn an_edited_line_breaks_at_its_successor() {
         let mut l = ledger(4);
         l[1] = l[1].replace("\"i\":1", "\"i\":7");
-        let b = chain(join(&l).as_bytes()).unwrap().broken.unwrap();
+        let b = chain(std::io::Cursor::new(join(&l)))
+            .unwrap()
+            .broken
+            .unwrap();
         assert_eq!((b.line, b.record_type.as_str()), (3, "attempt"));
         assert!(
             b.explanation.contains("line 2 was changed"),
@@ -323,11 +439,17 @@ mod tests {
     #[test]
     fn a_removed_first_line_and_a_moved_line() {
         let l = ledger(4);
-        let b = chain(join(&l[1..]).as_bytes()).unwrap().broken.unwrap();
+        let b = chain(std::io::Cursor::new(join(&l[1..])))
+            .unwrap()
+            .broken
+            .unwrap();
         assert_eq!(b.line, 1);
         assert!(b.explanation.contains("beginning"));
         let swapped = vec![l[0].clone(), l[2].clone(), l[1].clone(), l[3].clone()];
-        let b = chain(join(&swapped).as_bytes()).unwrap().broken.unwrap();
+        let b = chain(std::io::Cursor::new(join(&swapped)))
+            .unwrap()
+            .broken
+            .unwrap();
         assert_eq!(b.line, 2);
     }
 
@@ -336,7 +458,7 @@ mod tests {
         let l = ledger(3);
         let mut text = join(&l);
         text.push_str("{\"v\":1,\"ty");
-        let r = chain(text.as_bytes()).unwrap();
+        let r = chain(std::io::Cursor::new(text.clone())).unwrap();
         assert!(r.intact());
         assert_eq!(r.torn_tail, Some(4));
         // The next run starts on a fresh line and chains from the last good one.
@@ -346,12 +468,40 @@ mod tests {
         text.push('\n');
         text.push_str(&next);
         text.push('\n');
-        let r = chain(text.as_bytes()).unwrap();
+        let r = chain(std::io::Cursor::new(text.clone())).unwrap();
         assert!(r.intact(), "{:?}", r.broken);
         assert_eq!(r.torn_inside, vec![4]);
         // A garbled complete last line is an edit, not a crash.
         let mut edited = join(&l);
         edited.push_str("garbage\n");
-        assert_eq!(chain(edited.as_bytes()).unwrap().broken.unwrap().line, 4);
+        assert_eq!(
+            chain(std::io::Cursor::new(edited))
+                .unwrap()
+                .broken
+                .unwrap()
+                .line,
+            4
+        );
+    }
+
+    #[test]
+    fn a_non_json_line_inside_is_accepted_only_before_a_new_run() {
+        // Garbage inserted between two records of one run: the next record still chains
+        // past it (the garbage is not hashed), but no crash leaves a line there.
+        let l = ledger(4);
+        let mut text = join(&l[..2]);
+        text.push_str("not a record\n");
+        text.push_str(&join(&l[2..]));
+        let b = chain(std::io::Cursor::new(text)).unwrap().broken.unwrap();
+        assert_eq!(b.line, 4, "{b:?}");
+        assert!(b.explanation.contains("line 3"), "{}", b.explanation);
+        // Before a header it is what a crash followed by a rerun looks like.
+        let header = serde_json::json!({"v":2,"type":"header",
+            "prev": hex::encode(Sha256::digest(l[1].as_bytes()))})
+        .to_string();
+        let text = format!("{}{{\"v\":2,\"ty\n{header}\n", join(&l[..2]));
+        let r = chain(std::io::Cursor::new(text)).unwrap();
+        assert!(r.intact(), "{:?}", r.broken);
+        assert_eq!(r.torn_inside, vec![3]);
     }
 }

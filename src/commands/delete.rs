@@ -1,20 +1,21 @@
 //! `cdp-purge delete`: plan, confirm, then deliver through the engine with a ledger.
 
-use std::collections::HashSet;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::batch::{Batch, BatchHash, Batcher};
+use crate::batch::{Batch, Batcher};
 use crate::cli::{DeleteArgs, GlobalArgs};
 use crate::engine::limiter::{self, Overrides};
 use crate::engine::retry::{RetryPolicy, time_scale_from_env};
 use crate::engine::{Engine, EngineConfig, Stats, StopReason};
 use crate::exit::{Code, UserError};
 use crate::input;
-use crate::ledger::{self, End, Header, InputFile, Ledger, PlanCounts, Record};
+use crate::ledger::{
+    self, Destination, End, Header, InputFile, KeyState, Ledger, PlanCounts, Record, Resume,
+};
 use crate::report::{Progress, ProgressMode, Summary};
 use crate::vendor::{self, Adapter};
 use crate::{config, settings};
@@ -43,23 +44,35 @@ pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
         }
     }
     let several = resolved.len() > 1;
+    if several && let Some(l) = &args.delivery.ledger {
+        return Err(UserError::usage(format!(
+            "--ledger {} names one file, and {} targets were selected: each destination keeps \
+             its own ledger",
+            l.display(),
+            resolved.len()
+        ))
+        .with_hint(
+            "drop --ledger (each target then gets <input>.ledger.<destination>.jsonl, the same \
+             name `--target NAME` alone uses), or run one --target at a time",
+        )
+        .into());
+    }
     let mut results: Vec<(String, Code)> = Vec::with_capacity(resolved.len());
     for r in resolved {
         let name = r.target.name.clone();
-        // Several targets: one ledger (and rejects file) each, named after the target.
+        // The destination names the default ledger, so `--all-targets`, `--target NAME` and
+        // plain flags all find the same one, and a sandbox rehearsal never shares it.
+        let dest = Destination::of(&r.target, sandbox.is_some());
         let mut input = args.input.clone();
-        let mut ledger_path = args
+        let ledger_path = args
             .delivery
             .ledger
             .clone()
-            .unwrap_or_else(|| ledger::default_path(&args.input.inputs[0]));
-        if several {
-            ledger_path = config::per_target_path(&ledger_path, &r.target.name);
-            if let Some(p) = &input.rejects {
-                input.rejects = Some(config::per_target_path(p, &r.target.name));
-            }
+            .unwrap_or_else(|| ledger::default_path(&args.input.inputs[0], &dest));
+        if several && let Some(p) = &input.rejects {
+            input.rejects = Some(config::per_target_path(p, &r.target.name));
         }
-        let code = match run_target(args, &input, global, r, ledger_path, several) {
+        let code = match run_target(args, &input, global, r, dest, ledger_path, several) {
             Ok(code) => code,
             // One target's failure (a refused credential, a bad graph ID) must not stop the
             // others: report it under the target's name and go on.
@@ -97,9 +110,8 @@ pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
                 .iter()
                 .map(|(name, code)| serde_json::json!({"target": name, "exit_code": *code as u8}))
                 .collect();
-            crate::output::stdout_line(
-                &serde_json::json!({"targets": targets, "exit_code": overall as u8}).to_string(),
-            )?;
+            let line = serde_json::json!({"targets": targets, "exit_code": overall as u8});
+            crate::output::ignore_closed(crate::output::stdout_line(&line.to_string()))?;
         }
     }
     Ok(overall)
@@ -144,11 +156,22 @@ fn point_at_sandbox(target: &mut settings::Target, sb: &crate::sandbox::Sandbox)
         .collect();
 }
 
+/// How this run's identifiers stand against what the ledger settled for the destination.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    done: u64,
+    failed_before: u64,
+    to_send: u64,
+    maybe_delivered: u64,
+}
+
+#[allow(clippy::too_many_arguments)]
 fn run_target(
     args: &DeleteArgs,
     input_args: &crate::cli::InputArgs,
     global: &GlobalArgs,
     resolved: settings::Resolved,
+    dest: Destination,
     ledger_path: PathBuf,
     several: bool,
 ) -> anyhow::Result<Code> {
@@ -175,23 +198,62 @@ fn run_target(
     }
     let adapter = vendor::adapter(&target)?;
 
-    let ledger = Ledger::open(&ledger_path)?;
-    // Both passes must read the same bytes: stdin is copied to a temp file first.
-    let _spool = input::spool_stdin(&mut spec)?;
+    // Before anything is written: no output may be one of the inputs.
+    let key_file = ledger::key_path(&ledger_path);
+    let mut outputs: Vec<(&str, &std::path::Path)> = vec![
+        ("--ledger", &ledger_path),
+        ("--ledger (its key)", &key_file),
+    ];
+    if let Some(r) = &input_args.rejects {
+        outputs.push(("--rejects", r));
+    }
+    input::refuse_outputs_over_inputs(&spec.inputs, &outputs)?;
 
-    // First pass: the totals for the prompt and the progress bar, and the batches an
-    // earlier run already settled.
-    let mut done = HashSet::<BatchHash>::new();
-    let (mut done_items, mut all_batches) = (0u64, 0u64);
-    let plan = super::plan::compute_with(&target, &spec, input_args, &mut |b: &Batch| {
-        all_batches += 1;
-        if ledger.prior.is_done(&b.hash, d.retry_failed) {
-            done.insert(b.hash);
-            done_items += b.len() as u64;
-        }
-    })?;
-    let remaining_items = plan.intake.kept - done_items;
-    let remaining_batches = all_batches - done.len() as u64;
+    let ledger = Ledger::open(&ledger_path)?;
+    ledger.require_intact()?;
+    check_destination(&ledger, &dest, d.ledger_any_destination)?;
+    if d.ledger_include_identifiers {
+        restrict_to_owner(&ledger_path)?;
+    }
+    let resume = Arc::new(ledger.resume(&dest)?);
+
+    // Two reads: one to count and confirm, one to send. The second is proved equal to the
+    // first chunk by chunk before anything from it is batched (pipes are read back from a
+    // private, nameless copy).
+    let one_read = Arc::new(input::OneRead::new());
+    spec.one_read = Some(one_read.clone());
+
+    // First read: the totals for the prompt and the progress bar, and which identifiers an
+    // earlier run already settled here.
+    let key = ledger.key;
+    let mut tally = Tally::default();
+    let retry_failed = d.retry_failed;
+    let plan = super::plan::compute_with(
+        &target,
+        &spec,
+        input_args,
+        &mut |it| match resume.state(ledger::item_key(&key, it)) {
+            KeyState::Done => {
+                tally.done += 1;
+                false
+            }
+            KeyState::FailedPermanent if !retry_failed => {
+                tally.failed_before += 1;
+                false
+            }
+            KeyState::FailedPermanent => {
+                tally.to_send += 1;
+                true
+            }
+            KeyState::Send { maybe_delivered } => {
+                tally.to_send += 1;
+                tally.maybe_delivered += u64::from(maybe_delivered);
+                true
+            }
+        },
+        &mut |_| {},
+    )?;
+    let to_send_batches = plan.batches;
 
     if !global.quiet {
         eprintln!(
@@ -199,6 +261,7 @@ fn run_target(
             info.name,
             adapter.endpoint()
         );
+        eprintln!("destination: {dest}; ledger {}", ledger_path.display());
         // What cleaning did, so nobody wonders why fewer identifiers are sent than rows read.
         let i = &plan.intake;
         let reasons: Vec<String> = i.rejected.iter().map(|(r, n)| format!("{r} {n}")).collect();
@@ -214,26 +277,38 @@ fn run_target(
             },
             i.duplicates
         );
-        if !done.is_empty() {
+        if resume.runs > 0 {
             eprintln!(
-                "resuming: {} of {all_batches} batches already done ({} identifiers)",
-                done.len(),
-                done_items
+                "resuming: {} of {} identifiers already deleted here by {} earlier run(s); {} to send{}",
+                tally.done,
+                i.kept,
+                resume.runs,
+                tally.to_send,
+                if tally.failed_before > 0 {
+                    format!(
+                        "; {} refused for good earlier, not resent (--retry-failed resends them)",
+                        tally.failed_before
+                    )
+                } else {
+                    String::new()
+                }
             );
         }
     }
-    if remaining_batches > 0 {
+    warn_if_input_changed(&resume, &plan.intake.files, global);
+    input::check_not_empty(&plan.intake, input_args.allow_empty)?;
+    if tally.to_send > 0 {
         if let crate::settings::VendorParams::Hightouch { block, .. } = &target.params {
             hightouch_warnings(*block, source_data_deleted, global);
         }
-        confirm(args, adapter.as_ref(), remaining_items)?;
+        confirm(args, adapter.as_ref(), tally.to_send)?;
     }
 
     let stats = Arc::new(Stats::new());
-    Stats::add(&stats.total_items, remaining_items);
-    Stats::add(&stats.total_batches, remaining_batches);
-    Stats::add(&stats.skipped_items, done_items);
-    Stats::add(&stats.skipped_batches, done.len() as u64);
+    Stats::add(&stats.total_items, tally.to_send);
+    Stats::add(&stats.total_batches, to_send_batches);
+    Stats::add(&stats.skipped_items, tally.done);
+    Stats::add(&stats.skipped_failed, tally.failed_before);
 
     let run_id = ledger::new_run_id();
     let header = Header {
@@ -241,6 +316,7 @@ fn run_target(
         tool: "cdp-purge".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         vendor: info.id.into(),
+        destination: Some(dest.clone()),
         endpoint: adapter.endpoint(),
         account: adapter.account().into_iter().collect(),
         inputs: plan
@@ -262,10 +338,10 @@ fn run_target(
             kept: plan.intake.kept,
             rejected: plan.intake.rejected_total(),
             duplicates: plan.intake.duplicates,
-            batches: all_batches,
+            batches: to_send_batches,
             rejected_by_reason: plan.intake.rejected.clone(),
         },
-        resumed: ledger.prior.runs > 0,
+        resumed: resume.runs > 0,
         include_identifiers: d.ledger_include_identifiers,
     };
     let cfg = EngineConfig {
@@ -277,9 +353,9 @@ fn run_target(
         ),
         timeout: d.timeout,
         include_identifiers: d.ledger_include_identifiers,
-        bisect_budget: remaining_batches.max(64) * 2,
+        bisect_budget: to_send_batches.max(64) * 2,
         run_id: run_id.clone(),
-        key: ledger.key,
+        key,
         breaker_after: if d.no_breaker { 0 } else { d.breaker_after },
     };
 
@@ -293,16 +369,24 @@ fn run_target(
         let engine = Engine::new(adapter.clone(), cfg, handle.clone(), stats.clone())?;
         watch_ctrl_c(&engine);
         let (tx, rx) = mpsc::channel::<Batch>(limits.concurrency as usize * 2);
-        let feeder = spawn_feeder(spec.clone(), &target, done, tx);
+        let feeder = spawn_feeder(
+            spec.clone(),
+            &target,
+            Feed {
+                resume: resume.clone(),
+                key,
+                retry_failed,
+            },
+            tx,
+            engine.stopper(),
+        );
         let paused = engine_state(&engine);
         let progress = Progress::start(ProgressMode::detect(global.quiet), stats.clone(), paused);
         let end = engine.run(rx).await;
         progress.finish();
-        // The feeder stops on its own once the engine drops the channel.
-        let fed = feeder.await?;
-        if end.stopped.is_none() {
-            fed?;
-        }
+        // The feeder stops on its own once the engine drops the channel; its errors (an
+        // input that changed) stopped the engine already.
+        let _ = feeder.await;
         let outcome = match &end.stopped {
             None => "completed",
             Some(StopReason::Interrupted) => "interrupted",
@@ -311,14 +395,34 @@ fn run_target(
         };
         anyhow::Ok((end, outcome))
     })?;
+    // A regular file replaced or rewritten after it was read: everything sent was read and
+    // verified, but the list on disk is no longer the one this run worked from.
+    let changed_after = if end.stopped.is_none() {
+        one_read.changed_since(&spec.inputs)
+    } else {
+        None
+    };
 
+    let settled = Stats::get(&stats.items_done);
+    let unsent = tally.to_send.saturating_sub(settled);
     let code = match &end.stopped {
-        None if stats.failed_total() == 0 && end.abandoned_batches == 0 => Code::Success,
-        None if stats.only_throttled_failures() => Code::RateLimited,
-        None => Code::Partial,
         Some(StopReason::Interrupted) => Code::Interrupted,
         Some(StopReason::Fatal { auth: true, .. }) => Code::Auth,
         Some(StopReason::Fatal { .. } | StopReason::Ledger(_)) => Code::Usage,
+        None if changed_after.is_some() => Code::Usage,
+        // Exit 0 only when every kept identifier has a success for this destination, now
+        // or from an earlier run.
+        None if stats.failed_total() == 0
+            && end.abandoned_batches == 0
+            && unsent == 0
+            && tally.failed_before == 0 =>
+        {
+            Code::Success
+        }
+        None if tally.failed_before == 0 && unsent == 0 && stats.only_throttled_failures() => {
+            Code::RateLimited
+        }
+        None => Code::Partial,
     };
     let summary = Summary::build(
         &stats,
@@ -327,7 +431,7 @@ fn run_target(
         summary_outcome,
         &ledger_path.display().to_string(),
         plan.intake.kept,
-        all_batches,
+        to_send_batches,
         code as u8,
     );
     let end_rec = Record::End(End {
@@ -340,7 +444,8 @@ fn run_target(
     drop(handle);
     let closed = ledger.close();
     if args.json {
-        crate::output::stdout_line(&serde_json::to_string(&summary)?)?;
+        let line = serde_json::to_string(&summary)?;
+        crate::output::ignore_closed(crate::output::stdout_line(&line))?;
     } else if !global.quiet {
         eprint!("{}", summary.render());
     }
@@ -351,7 +456,10 @@ fn run_target(
                 .replace("LEDGER", &ledger_path.display().to_string())
         );
     }
-    if code == Code::Interrupted || code == Code::Auth || ledger_ok.is_err() {
+    if code != Code::Success && code != Code::Auth && !global.quiet {
+        explain_exit(&summary, tally.maybe_delivered);
+    }
+    if code == Code::Interrupted || code == Code::Auth || ledger_ok.is_err() || unsent > 0 {
         eprintln!(
             "to resume: {}",
             // With several targets each ledger is derived from the same flags again.
@@ -375,7 +483,121 @@ fn run_target(
     }
     ledger_ok?;
     closed?;
+    if let Some(what) = changed_after {
+        return Err(
+            UserError::usage(format!("the input changed during the run: {what}"))
+                .with_hint(
+                    "everything sent was read and checked before it left, and the ledger records \
+                 it; check the file and rerun (acknowledged identifiers are not sent again)",
+                )
+                .into(),
+        );
+    }
     Ok(code)
+}
+
+/// Why a run that is not a success ended as it did, in one line under the summary.
+fn explain_exit(s: &Summary, maybe: u64) {
+    let mut why = Vec::new();
+    if s.failed_total > 0 {
+        why.push(format!("{} failed in this run", s.failed_total));
+    }
+    if s.failed_earlier > 0 {
+        why.push(format!(
+            "{} failed in an earlier run and were not resent (--retry-failed)",
+            s.failed_earlier
+        ));
+    }
+    if s.unsent_items > 0 {
+        why.push(format!(
+            "{} were not sent (the run stopped first)",
+            s.unsent_items
+        ));
+    }
+    if maybe > 0 {
+        why.push(format!(
+            "{maybe} had been sent by an interrupted run without an answer (resent)"
+        ));
+    }
+    if !why.is_empty() {
+        eprintln!("not every identifier is deleted: {}", why.join("; "));
+    }
+}
+
+/// A ledger holds one destination's resume state; using it for another would resend (or
+/// skip) deletions by mistake. Refused unless the user said so.
+fn check_destination(
+    ledger: &Ledger,
+    dest: &Destination,
+    any_destination: bool,
+) -> anyhow::Result<()> {
+    let Some(other) = ledger.scan.other_runs(dest).next() else {
+        return Ok(());
+    };
+    if any_destination {
+        return Ok(());
+    }
+    let theirs = match &other.destination {
+        Some(o) => o.to_string(),
+        None => format!(
+            "an unrecorded destination (line {} was written by an older cdp-purge, ledger \
+             schema {}, which did not record destinations)",
+            other.line, other.version
+        ),
+    };
+    Err(UserError::usage(format!(
+        "the ledger {} records deletions for {theirs}, and this run deletes from {dest}",
+        ledger.path.display()
+    ))
+    .with_hint(
+        "use a ledger per destination (drop --ledger for the default name, which includes the \
+         destination), or pass --ledger-any-destination to add this destination's runs to it \
+         (each destination resumes only from its own records)",
+    )
+    .into())
+}
+
+/// A ledger that stores raw identifiers is personal data: only its owner may read it.
+fn restrict_to_owner(path: &std::path::Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| {
+            UserError::usage(format!(
+                "cannot make the ledger {} private (mode 0600): {e}",
+                path.display()
+            ))
+        })?;
+    }
+    let _ = path;
+    Ok(())
+}
+
+/// The list differs from the one the latest run to this destination read. Resume matches
+/// identifiers one by one, so this is only worth knowing.
+fn warn_if_input_changed(resume: &Resume, files: &[input::FileStats], global: &GlobalArgs) {
+    let Some(before) = &resume.previous_inputs else {
+        return;
+    };
+    if global.quiet {
+        return;
+    }
+    let now: Vec<&str> = files.iter().map(|f| f.sha256.as_str()).collect();
+    let then: Vec<&str> = before.iter().map(|f| f.sha256.as_str()).collect();
+    if now != then {
+        let short = |v: &[&str]| {
+            v.iter()
+                .map(|s| &s[..s.len().min(12)])
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        eprintln!(
+            "cdp-purge: warning: the input differs from the previous run's (sha256 {}… then, \
+             {}… now); identifiers it acknowledged are still skipped one by one",
+            short(&then),
+            short(&now)
+        );
+    }
 }
 
 /// Hightouch re-ingests whatever is still in the warehouse, and `block: false` leaves the
@@ -433,31 +655,61 @@ fn confirm(args: &DeleteArgs, adapter: &dyn Adapter, count: u64) -> anyhow::Resu
     }
 }
 
-/// The second pass, on a blocking thread: batches the input again and feeds the engine
-/// through a bounded channel, skipping batches the ledger already settled.
+/// What the feeder needs to leave out what the ledger settled.
+struct Feed {
+    resume: Arc<Resume>,
+    key: [u8; 32],
+    retry_failed: bool,
+}
+
+/// The second read, on a blocking thread: batches what is left to send and feeds the engine
+/// through a bounded channel. An input that changed since the first read stops the run.
 fn spawn_feeder(
     spec: input::IntakeSpec,
     target: &settings::Target,
-    done: HashSet<BatchHash>,
+    feed: Feed,
     tx: mpsc::Sender<Batch>,
-) -> tokio::task::JoinHandle<anyhow::Result<()>> {
+    stopper: crate::engine::Stopper,
+) -> tokio::task::JoinHandle<()> {
     let info = target.vendor.info();
     let cap = target.batch_size;
     tokio::task::spawn_blocking(move || {
         let batcher = Batcher::new(info.id, cap, info.one_kind_per_request);
-        input::run_batched(
+        let Feed {
+            resume,
+            key,
+            retry_failed,
+        } = feed;
+        let fed = input::run_batched(
             &spec,
             batcher,
-            &mut |b| {
-                if done.contains(&b.hash) {
-                    return Ok(());
-                }
+            &mut |it| match resume.state(ledger::item_key(&key, it)) {
+                KeyState::Done => false,
+                KeyState::FailedPermanent => retry_failed,
+                KeyState::Send { .. } => true,
+            },
+            &mut |mut b| {
+                b.maybe_delivered = b.items.iter().any(|it| {
+                    resume.state(ledger::item_key(&key, it))
+                        == KeyState::Send {
+                            maybe_delivered: true,
+                        }
+                });
                 tx.blocking_send(b)
                     .map_err(|_| anyhow::anyhow!("the engine stopped"))
             },
             &mut |_| Ok(()),
-        )?;
-        Ok(())
+        );
+        if let Err(e) = fed
+            && !tx.is_closed()
+        {
+            let (_, hint) = crate::exit::classify(&e);
+            stopper.stop(StopReason::Fatal {
+                reason: format!("{e:#}"),
+                hint: hint.unwrap_or_else(|| "check the input and rerun".into()),
+                auth: false,
+            });
+        }
     })
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::batch::{Batch, Batcher};
+use crate::batch::{Batch, Batcher, Item};
 use crate::cli::{GlobalArgs, InputArgs, PlanArgs, VendorArgs};
 use crate::config;
 use crate::exit::{Code, UserError};
@@ -41,7 +41,13 @@ impl RejectsWriter {
         include_values: bool,
         inputs: &[std::path::PathBuf],
     ) -> anyhow::Result<Self> {
-        let f = std::fs::File::create(path).map_err(|e| {
+        // With values it holds personal data: owner-only.
+        let f = if include_values {
+            crate::output::create_private(path)
+        } else {
+            std::fs::File::create(path)
+        };
+        let f = f.map_err(|e| {
             UserError::usage(format!(
                 "cannot create rejects file {}: {e}",
                 path.display()
@@ -66,14 +72,20 @@ impl RejectsWriter {
             .get(r.file as usize)
             .map(String::as_str)
             .unwrap_or("?");
+        use crate::output::csv_cell;
         let row = r.row.to_string();
         let reason = r.reason.to_string();
-        let mut rec = vec![file, row.as_str(), r.column.as_str(), reason.as_str()];
+        let mut rec = vec![
+            csv_cell(file),
+            row.as_str().into(),
+            csv_cell(&r.column),
+            reason.as_str().into(),
+        ];
         if self.include_values {
-            rec.push(r.raw.as_deref().unwrap_or(""));
+            rec.push(csv_cell(r.raw.as_deref().unwrap_or("")));
         }
         self.w
-            .write_record(&rec)
+            .write_record(rec.iter().map(|c| c.as_bytes()))
             .context("writing the rejects file")?;
         Ok(())
     }
@@ -86,18 +98,22 @@ impl RejectsWriter {
 
 /// Run intake and batching, counting everything; writes `--rejects` if asked.
 pub fn compute(target: &Target, spec: &IntakeSpec, input: &InputArgs) -> anyhow::Result<Plan> {
-    compute_with(target, spec, input, &mut |_| {})
+    compute_with(target, spec, input, &mut |_| true, &mut |_| {})
 }
 
-/// [`compute`], also showing every batch to `on_batch` (`delete` uses it to find the batches
-/// a ledger already settled before it sends anything).
+/// [`compute`], batching only the identifiers `keep` accepts (`delete` leaves out those a
+/// ledger already settled for its destination) and showing every batch to `on_batch`.
 pub fn compute_with(
     target: &Target,
     spec: &IntakeSpec,
     input: &InputArgs,
+    keep: &mut dyn FnMut(&Item) -> bool,
     on_batch: &mut dyn FnMut(&Batch),
 ) -> anyhow::Result<Plan> {
     let info = target.vendor.info();
+    if let Some(p) = &input.rejects {
+        input::refuse_outputs_over_inputs(&spec.inputs, &[("--rejects", p)])?;
+    }
     let mut rejects = match &input.rejects {
         Some(p) => Some(RejectsWriter::create(
             p,
@@ -111,6 +127,7 @@ pub fn compute_with(
     let stats = input::run_batched(
         spec,
         batcher,
+        keep,
         &mut |b| {
             on_batch(&b);
             batches += 1;
@@ -168,14 +185,15 @@ pub fn run_with(
         } else {
             compute(&r.target, &r.intake, input)?
         };
+        // A closed stdout stops the printing, not the checks after it.
+        use crate::output::{ignore_closed, stdout};
         if json {
-            crate::output::stdout_line(&serde_json::to_string(&plan)?)?;
+            ignore_closed(crate::output::stdout_line(&serde_json::to_string(&plan)?))?;
         } else if !global.quiet {
-            if i > 0 {
-                crate::output::stdout("\n")?;
-            }
-            crate::output::stdout(&render(&plan))?;
+            let sep = if i > 0 { "\n" } else { "" };
+            ignore_closed(stdout(&format!("{sep}{}", render(&plan))))?;
         }
+        input::check_not_empty(&plan.intake, input.allow_empty)?;
     }
     Ok(Code::Success)
 }

@@ -2,6 +2,7 @@
 //! data-subject-request ticket) or per person (`--lookup`); `--verify` checks it was not
 //! altered. Read only; never prints an identifier.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 
@@ -76,22 +77,41 @@ struct Overall {
 #[derive(Debug, Serialize)]
 struct CsvRow<'a> {
     vendor: &'a str,
-    input_file: &'a str,
+    // Text from the command line or a vendor's answer: defused in `--format csv`.
+    input_file: Cow<'a, str>,
     row: u64,
     id_hmac: &'a str,
     batch: String,
     outcome: &'a str,
-    vendor_id: &'a str,
-    state: &'a str,
+    vendor_id: Cow<'a, str>,
+    state: Cow<'a, str>,
     when: &'a str,
     run_id: &'a str,
     /// When the deletion completed: the vendor's time (Hightouch `reprocessedAt`) or, for
     /// vendors that give none (Lytics), when `status` first saw it done.
-    completed_at: &'a str,
+    completed_at: Cow<'a, str>,
     /// `vendor` or `observed`: where `completed_at` comes from.
     completed_source: &'a str,
     /// The vendor's run that completed it (Hightouch `reprocessedRunId`).
-    completed_by: &'a str,
+    completed_by: Cow<'a, str>,
+}
+
+impl CsvRow<'_> {
+    /// For a CSV file a spreadsheet may open: no cell runs as a formula.
+    fn defused(mut self) -> Self {
+        for cell in [
+            &mut self.input_file,
+            &mut self.vendor_id,
+            &mut self.state,
+            &mut self.completed_at,
+            &mut self.completed_by,
+        ] {
+            if let Cow::Owned(safe) = crate::output::csv_cell(cell) {
+                *cell = Cow::Owned(safe);
+            }
+        }
+        self
+    }
 }
 
 mod verify;
@@ -472,26 +492,26 @@ fn csv_row<'a>(
     let c = completion(r, done);
     CsvRow {
         vendor: run.vendor(),
-        input_file: &r.input,
+        input_file: Cow::Borrowed(&r.input),
         row: r.row,
         id_hmac: &r.id_hmac,
         batch: r.batch.to_hex(),
         outcome: r.status.code(),
-        vendor_id: r.vendor_id.as_deref().unwrap_or(""),
-        state: &state.0,
+        vendor_id: Cow::Borrowed(r.vendor_id.as_deref().unwrap_or("")),
+        state: Cow::Borrowed(&state.0),
         when: state
             .1
             .map(|c| c.checked_at.as_str())
             .or(r.at.as_deref())
             .unwrap_or(""),
         run_id: &run.header.run_id,
-        completed_at: c.map_or("", |c| c.at),
+        completed_at: Cow::Borrowed(c.map_or("", |c| c.at)),
         completed_source: match c {
             Some(c) if c.by_vendor => "vendor",
             Some(_) => "observed",
             None => "",
         },
-        completed_by: c.and_then(|c| c.run).unwrap_or(""),
+        completed_by: Cow::Borrowed(c.and_then(|c| c.run).unwrap_or("")),
     }
 }
 
@@ -523,7 +543,7 @@ fn write_csv(
     }
     let done = view.completions();
     for &i in selected {
-        w.serialize(csv_row(view, &rows[i], &states[i], &done))?;
+        w.serialize(csv_row(view, &rows[i], &states[i], &done).defused())?;
     }
     w.flush()?;
     Ok(())

@@ -29,13 +29,8 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     crate::output::init_logging(global.quiet, global.verbose);
     audit::require_ledger(&args.ledger)?;
     let key = audit::existing_key(&args.ledger)?;
-    if let Some(b) = &args.base_url
-        && !(b.starts_with("https://") || b.starts_with("http://"))
-    {
-        return Err(UserError::usage(format!(
-            "--base-url must start with https:// or http://, got {b:?}"
-        ))
-        .into());
+    if let Some(b) = &args.base_url {
+        settings::check_base_url(b, args.allow_insecure_http)?;
     }
     // The lock first: a `delete` appending meanwhile would fork the chain.
     let ledger = Ledger::open(&args.ledger)?;

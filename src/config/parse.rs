@@ -37,13 +37,20 @@ impl Config {
         let file = path.display().to_string();
         // First pass on the untyped table: friendly errors for unknown and wrong-vendor keys,
         // which serde would report as a bare "unknown field".
-        let doc: toml::Table = text
-            .parse()
-            .map_err(|e| UserError::usage(format!("cannot parse config file {file}: {e}")))?;
+        let doc: toml::Table = text.parse().map_err(|e| {
+            UserError::usage(format!(
+                "cannot parse config file {file}: {}",
+                toml_error(text, &e)
+            ))
+        })?;
         check_keys(&doc, &file)?;
         // Second pass, typed: type errors come with line and column.
-        let raw: RawFile = toml::from_str(text)
-            .map_err(|e| UserError::usage(format!("invalid config file {file}: {e}")))?;
+        let raw: RawFile = toml::from_str(text).map_err(|e| {
+            UserError::usage(format!(
+                "invalid config file {file}: {}",
+                toml_error(text, &e)
+            ))
+        })?;
 
         let secrets_allowed = mode.is_none_or(|m| m & 0o077 == 0);
         let mut cfg = Config {
@@ -67,6 +74,47 @@ impl Config {
         }
         Ok(cfg)
     }
+}
+
+/// A TOML error as "line L, column C: what", never quoting the file. toml's own message
+/// shows the offending line, which may be a literal secret; and inside a `credentials` or
+/// `secrets` table even the message is withheld, since a type error repeats the value
+/// ("invalid type: integer `123456`").
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let what = e.message().lines().next().unwrap_or("syntax error");
+    let Some(at) = e.span().map(|s| s.start.min(text.len())) else {
+        return what.to_owned();
+    };
+    let before = &text.as_bytes()[..at];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let col = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    if in_secret_table(text, line) {
+        return format!(
+            "line {line}, column {col}: invalid value in a credentials or secrets table (not shown)"
+        );
+    }
+    format!("line {line}, column {col}: {what}")
+}
+
+/// Whether 1-based `line` of a TOML text is in a `credentials` or `secrets` table (by the
+/// last table header before it, or a dotted or inline key on the line itself).
+fn in_secret_table(text: &str, line: usize) -> bool {
+    let secretish = |s: &str| s.contains("secrets") || s.contains("credentials");
+    let here = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+    let header = text
+        .lines()
+        .take(line)
+        .filter(|l| l.trim_start().starts_with('['))
+        .last()
+        .unwrap_or("");
+    secretish(header) || secretish(here)
 }
 
 fn usage_in(file: &str, msg: impl std::fmt::Display) -> UserError {
@@ -323,8 +371,9 @@ impl RawTarget {
         if let Some(u) = &self.base_url
             && !(u.starts_with("https://") || u.starts_with("http://"))
         {
+            // The value is not repeated: it may carry a password.
             return Err(err(format!(
-                "[targets.{name}]: base_url must start with https:// or http://, got {u:?}"
+                "[targets.{name}]: base_url must start with https:// or http://"
             )));
         }
         if let Some(p) = &self.path

@@ -201,6 +201,7 @@ fn merge(file: &VendorArgs, flags: &VendorArgs) -> VendorArgs {
     VendorArgs {
         vendor: file.vendor,
         base_url: or(&flags.base_url, &file.base_url),
+        allow_insecure_http: flags.allow_insecure_http,
         credentials_file: flags.credentials_file.clone(),
         table: or(&flags.table, &file.table),
         field: or(&flags.field, &file.field),

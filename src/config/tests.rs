@@ -520,3 +520,36 @@ fn per_target_rejects_paths() {
         Path::new("rejects.a")
     );
 }
+
+#[test]
+fn parse_errors_never_echo_a_secret() {
+    let sentinel = "s3cr3t-SENTINEL-value";
+    let cases = [
+        // A syntax error on the secret's own line (an unterminated string).
+        format!(
+            "[targets.ly]\nvendor = \"lytics\"\nfield = \"email\"\n\n[targets.ly.secrets]\ntoken = \"{sentinel}\n"
+        ),
+        // A type error repeats the value in toml's message.
+        "[targets.cl]\nvendor = \"clevertap\"\nid_kind = \"identity\"\n[targets.cl.secrets]\npasscode = 98765432123\n".to_owned(),
+        // An inline table.
+        format!("[targets.ly]\nvendor = \"lytics\"\nsecrets = {{ token = \"{sentinel} }}\n"),
+        // A syntax error on a later line quotes nothing either.
+        format!(
+            "[targets.ly]\nvendor = \"lytics\"\n[targets.ly.secrets]\ntoken = \"{sentinel}\"\n[targets.x\n"
+        ),
+    ];
+    for text in &cases {
+        let msg = parse_err(text);
+        for leak in [sentinel, "98765432123", "s3cr3t"] {
+            assert!(!msg.contains(leak), "{msg}");
+        }
+        assert!(msg.contains("line ") && msg.contains(FILE), "{msg}");
+    }
+    // Outside those tables the message stays (still without the line itself).
+    let msg = parse_err("[targets.a]\nvendor = \"lytics\"\nconcurrency = \"eight\"\n");
+    assert!(
+        msg.contains("line 3") && msg.contains("invalid type"),
+        "{msg}"
+    );
+    assert!(!msg.contains("concurrency = "), "{msg}");
+}

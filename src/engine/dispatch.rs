@@ -353,6 +353,7 @@ impl Inner {
                     file: it.file,
                     row: it.row,
                     id_hmac: ledger::id_hmac(&self.cfg.key, &it.value),
+                    key: Some(ledger::key_hex(ledger::item_key(&self.cfg.key, it))),
                     status,
                     vendor_id: vendor_id.clone(),
                     message,
@@ -391,7 +392,8 @@ impl Inner {
             }
         };
         let mut attempt = 0u32;
-        let mut maybe_delivered = false;
+        // An earlier run may have delivered it already (its request never got an answer).
+        let mut maybe_delivered = batch.maybe_delivered;
         loop {
             attempt += 1;
             // Wait for the gate, a slot and the budgets; a 429 that lands meanwhile sends
@@ -424,6 +426,17 @@ impl Inner {
                 delay_ms: None,
                 reason: None,
                 maybe_delivered_before: maybe_delivered,
+                // The first intent lists what it carries: if the process dies with it in
+                // flight, the next run knows which identifiers may have been delivered.
+                keys: if attempt == 1 {
+                    batch
+                        .items
+                        .iter()
+                        .map(|it| ledger::key_hex(ledger::item_key(&self.cfg.key, it)))
+                        .collect()
+                } else {
+                    Vec::new()
+                },
             };
             // No deletion without a ledger line: wait for the writer before sending.
             if let Err(e) = self.ledger.write(Record::Attempt(rec.clone())).await {
@@ -442,6 +455,7 @@ impl Inner {
             let ans = self.send(&request, batch, attempt, maybe_delivered).await;
             maybe_delivered |= ans.maybe_delivered;
             rec.phase = Phase::Result;
+            rec.keys = Vec::new();
             rec.received_at = Some(ledger::now_rfc3339());
             rec.status = ans.status;
             rec.error = ans.error.map(str::to_owned);

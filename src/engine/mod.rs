@@ -10,7 +10,7 @@ pub mod limiter;
 pub mod pause;
 pub mod retry;
 
-pub use dispatch::{Engine, EngineConfig, RunEnd, StopReason};
+pub use dispatch::{Engine, EngineConfig, RunEnd, StopReason, Stopper};
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -29,6 +29,9 @@ pub struct Stats {
     /// Skipped because the ledger already has their final outcome.
     pub skipped_items: AtomicU64,
     pub skipped_batches: AtomicU64,
+    /// Not sent because an earlier run recorded a permanent failure (without
+    /// `--retry-failed`): they have no success, so the run cannot exit 0.
+    pub skipped_failed: AtomicU64,
     /// Items with a final status this run.
     pub items_done: AtomicU64,
     pub items_ok: AtomicU64,
@@ -67,6 +70,7 @@ impl Stats {
             total_batches: AtomicU64::new(0),
             skipped_items: AtomicU64::new(0),
             skipped_batches: AtomicU64::new(0),
+            skipped_failed: AtomicU64::new(0),
             items_done: AtomicU64::new(0),
             items_ok: AtomicU64::new(0),
             batches_done: AtomicU64::new(0),

@@ -10,7 +10,7 @@ use std::sync::mpsc::SyncSender;
 
 use xxhash_rust::xxh3::xxh3_128;
 
-use super::validate::{Rule, invalid};
+use super::validate::{Rule, invalid, junk};
 use super::{ColumnSel, IntakeSpec, KindSource, Reject, RejectReason};
 use crate::batch::Item;
 
@@ -38,7 +38,7 @@ pub(crate) fn column_label(sel: &ColumnSel) -> String {
 
 /// Settings the cleaner reads, derived once from the spec.
 struct Config {
-    null_values: Vec<String>,
+    nulls: NullTokens,
     lowercase: bool,
     validate: bool,
     fixed_kind: Option<(String, Rule)>,
@@ -48,17 +48,47 @@ struct Config {
     has_lookup: bool,
 }
 
-impl Config {
-    fn is_null_token(&self, v: &str) -> bool {
-        self.null_values.iter().any(|t| t == v)
+/// The null tokens, matched case-insensitively after trimming (`NULL`, ` null `, `Nan` and
+/// `n/A` are all the same junk an export left behind).
+pub(crate) struct NullTokens {
+    /// Lowercased, trimmed, non-empty.
+    tokens: Vec<String>,
+    /// The longest token in bytes: anything much longer is not one, without lowercasing it.
+    longest: usize,
+}
+
+impl NullTokens {
+    pub(crate) fn new(list: &[String]) -> Self {
+        let tokens: Vec<String> = list
+            .iter()
+            .map(|t| t.trim().to_lowercase())
+            .filter(|t| !t.is_empty())
+            .collect();
+        let longest = tokens.iter().map(String::len).max().unwrap_or(0);
+        Self { tokens, longest }
     }
 
+    pub(crate) fn matches(&self, v: &str) -> bool {
+        // Lowercasing can change a character's length in bytes, so the cut-off is generous.
+        if v.len() > 3 * self.longest {
+            return false;
+        }
+        if v.is_ascii() {
+            self.tokens.iter().any(|t| t.eq_ignore_ascii_case(v))
+        } else {
+            let lower = v.to_lowercase();
+            self.tokens.contains(&lower)
+        }
+    }
+}
+
+impl Config {
     /// A trimmed, non-empty, non-null-token text cell; `None` otherwise.
     fn present<'a>(&self, f: &Field<'a>) -> Option<&'a str> {
         match f {
             Field::Text(s) => {
                 let t = s.trim();
-                (!t.is_empty() && !self.is_null_token(t)).then_some(t)
+                (!t.is_empty() && !self.nulls.matches(t)).then_some(t)
             }
             _ => None,
         }
@@ -148,12 +178,7 @@ impl Cleaner {
         };
         Self {
             cfg: Config {
-                null_values: spec
-                    .null_values
-                    .iter()
-                    .map(|t| t.trim().to_owned())
-                    .filter(|t| !t.is_empty())
-                    .collect(),
+                nulls: NullTokens::new(&spec.null_values),
                 lowercase: spec.lowercase,
                 validate: spec.validate,
                 fixed_kind,
@@ -214,7 +239,7 @@ impl Cleaner {
         if v.is_empty() {
             return sink.reject(file, row, vcol, RejectReason::Empty, Some(raw.to_owned()));
         }
-        if cfg.is_null_token(v) {
+        if cfg.nulls.matches(v) {
             return sink.reject(
                 file,
                 row,
@@ -224,10 +249,33 @@ impl Cleaner {
             );
         }
 
+        if let Some(why) = junk(v) {
+            return sink.reject(
+                file,
+                row,
+                vcol,
+                RejectReason::Invalid(why.into_owned()),
+                Some(raw.to_owned()),
+            );
+        }
+
         let (kind, rule) = match &cfg.fixed_kind {
             Some((k, rule)) => (k.as_str(), *rule),
             None => match cfg.present(&kind) {
-                Some(k) => (k, Rule::for_kind(k)),
+                Some(k) => {
+                    if let Some(why) = junk(k) {
+                        let why = format!("the identifier type {why}");
+                        let raw = Some(k.to_owned());
+                        return sink.reject(
+                            file,
+                            row,
+                            &cfg.kind_col,
+                            RejectReason::Invalid(why),
+                            raw,
+                        );
+                    }
+                    (k, Rule::for_kind(k))
+                }
                 None => {
                     let raw_kind = match kind {
                         Field::Text(s) => Some(s.to_owned()),
@@ -247,6 +295,17 @@ impl Cleaner {
 
         let lookup = if cfg.has_lookup {
             match cfg.present(&lookup) {
+                Some(l) if junk(l).is_some() => {
+                    let why = format!("the lookup user_id {}", junk(l).unwrap_or_default());
+                    let raw = Some(l.to_owned());
+                    return sink.reject(
+                        file,
+                        row,
+                        &cfg.lookup_col,
+                        RejectReason::Invalid(why),
+                        raw,
+                    );
+                }
                 Some(l) if l == v => {
                     return sink.reject(
                         file,

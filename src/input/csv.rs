@@ -1,11 +1,12 @@
-//! CSV/TSV reader: one reused `ByteRecord`, fields decoded lazily, per-row rejects.
+//! CSV/TSV reader: records split with bounded memory ([`CsvRecords`]), fields decoded
+//! lazily, per-row rejects. Every row number is the physical line the record starts on.
 
 use std::io::BufRead;
 
-use csv::{ByteRecord, ReaderBuilder, Terminator};
-
 use super::clean::{Cleaner, Field};
-use super::source::{BUF, read_error, skip_bom};
+use super::redact::{self, listing};
+use super::source::{read_error, skip_bom};
+use super::split::{CsvRecords, MAX_FIELDS, MAX_RECORD_BYTES, Span, SplitError};
 use super::{ColumnSel, IntakeSpec, KindSource, RejectReason};
 use crate::exit::UserError;
 
@@ -17,28 +18,6 @@ struct Layout {
     /// Records must have exactly this many fields (the header's count, or 1 for a headerless
     /// one-column file); `None` when a headerless file has no fixed shape.
     width: Option<usize>,
-}
-
-/// Header names are shown in errors; a cell that looks like an identifier (the file probably
-/// has no header) is redacted instead.
-fn looks_like_data(s: &str) -> bool {
-    s.contains('@') || (s.len() >= 6 && s.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
-}
-
-fn listing(names: &[String]) -> (String, bool) {
-    let mut redacted = false;
-    let shown: Vec<String> = names
-        .iter()
-        .map(|n| {
-            if looks_like_data(n) {
-                redacted = true;
-                "<redacted: looks like data>".to_owned()
-            } else {
-                format!("{n:?}")
-            }
-        })
-        .collect();
-    (shown.join(", "), redacted)
 }
 
 fn find(names: &[String], want: &str) -> Option<usize> {
@@ -89,6 +68,21 @@ fn resolve(
         }
         (ColumnSel::Index(i), _) => Ok(*i),
         (ColumnSel::Name(want), Some(n)) => find(n, want).ok_or_else(|| {
+            let alike: Vec<String> = n
+                .iter()
+                .filter(|c| c.trim().eq_ignore_ascii_case(want.trim()))
+                .map(|c| redact::name(c))
+                .collect();
+            if alike.len() > 1 {
+                return UserError::usage(format!(
+                    "{flag} {want:?} matches several columns of {file} but none exactly: {}",
+                    alike.join(", ")
+                ))
+                .with_hint(format!(
+                    "give the exact name with {flag}, or --column-index N"
+                ))
+                .into();
+            }
             let (list, redacted) = listing(n);
             let hint = if redacted {
                 "the first row looks like data, not a header: pass --no-header and --column-index N"
@@ -110,21 +104,61 @@ fn resolve(
     }
 }
 
+/// The names that appear more than once, with their column indexes, in order of first
+/// appearance (ignoring surrounding spaces; empty names, which Excel leaves after the last
+/// column, do not count).
+fn duplicates(names: &[String]) -> Vec<(String, Vec<usize>)> {
+    let mut at: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    for (i, n) in names.iter().enumerate() {
+        let n = n.trim();
+        if !n.is_empty() {
+            at.entry(n).or_default().push(i);
+        }
+    }
+    let mut out: Vec<(String, Vec<usize>)> = at
+        .into_iter()
+        .filter(|(_, cols)| cols.len() > 1)
+        .map(|(n, cols)| (n.to_owned(), cols))
+        .collect();
+    out.sort_by_key(|(_, cols)| cols[0]);
+    out
+}
+
 impl Layout {
-    fn new(spec: &IntakeSpec, header: Option<&ByteRecord>, file: &str) -> anyhow::Result<Self> {
-        let names: Option<Vec<String>> = header.map(|h| {
-            h.iter()
-                .map(|f| String::from_utf8_lossy(strip_cr(f)).into_owned())
-                .collect()
-        });
-        let names = names.as_deref();
+    fn new(spec: &IntakeSpec, names: Option<&[String]>, file: &str) -> anyhow::Result<Self> {
+        if let Some(n) = names
+            && !redact::row_looks_like_data(n)
+        {
+            let dups = duplicates(n);
+            if !dups.is_empty() {
+                let list: Vec<String> = dups
+                    .iter()
+                    .map(|(name, at)| {
+                        let cols: Vec<String> = at.iter().map(ToString::to_string).collect();
+                        format!(
+                            "{} (column indexes {})",
+                            redact::name(name),
+                            cols.join(", ")
+                        )
+                    })
+                    .collect();
+                return Err(UserError::usage(format!(
+                    "{file} has duplicate column names: {}",
+                    list.join("; ")
+                ))
+                .with_hint(
+                    "rename the columns so each name is unique; a repeated name would leave it to chance which column is read",
+                )
+                .into());
+            }
+        }
         let value = resolve(&spec.column, "--column", names, file)?;
         // Selecting by position, a headerless file would silently lose its first identifier
         // to the "header"; refuse when that cell looks like data.
         if !matches!(spec.column, ColumnSel::Name(_))
             && names
                 .and_then(|n| n.get(value))
-                .is_some_and(|h| looks_like_data(h))
+                .is_some_and(|h| redact::looks_like_data(h))
         {
             return Err(UserError::usage(format!(
                 "the first row of {file} looks like an identifier, not a header"
@@ -153,12 +187,12 @@ impl Layout {
     }
 }
 
-/// Records end at `\n` only (see [`read`]), so a CRLF file leaves a `\r` on the last field.
+/// Records end at `\n` only, so a CRLF file leaves a `\r` on the last field.
 fn strip_cr(f: &[u8]) -> &[u8] {
     f.strip_suffix(b"\r").unwrap_or(f)
 }
 
-fn field(rec: &ByteRecord, idx: Option<usize>) -> Field<'_> {
+fn field<R>(rec: &CsvRecords<R>, idx: Option<usize>) -> Field<'_> {
     let Some(bytes) = idx.and_then(|i| rec.get(i)) else {
         return Field::Missing;
     };
@@ -179,11 +213,69 @@ fn field(rec: &ByteRecord, idx: Option<usize>) -> Field<'_> {
     }
 }
 
-fn csv_error(file: &str, e: csv::Error) -> anyhow::Error {
-    match e.kind() {
-        csv::ErrorKind::Io(io) => read_error(file, io),
-        _ => UserError::usage(format!("cannot parse {file} as CSV: {e}")).into(),
+/// The user-facing error for a read that stopped (exit 2).
+pub(crate) fn split_error(file: &str, e: SplitError) -> anyhow::Error {
+    match e {
+        SplitError::Io(e) => read_error(file, &e),
+        SplitError::UnterminatedQuote { row, quote_line } => {
+            let rest = if row == quote_line {
+                String::new()
+            } else {
+                format!(" (in the record starting on line {row})")
+            };
+            UserError::usage(format!(
+                "{file}: line {quote_line}: a quoted field opens here{rest} and is never closed; it would swallow every line after it"
+            ))
+            .with_hint(format!(
+                "close the quote or remove the stray `\"` on line {quote_line}; nothing was sent"
+            ))
+            .into()
+        }
+        SplitError::Endless { row, quote_line } => {
+            let why = match quote_line {
+                Some(q) => format!("a quote opened on line {q} is never closed"),
+                None => "no line break: binary data or an endless stream?".to_owned(),
+            };
+            UserError::usage(format!(
+                "{file}: the record starting on line {row} goes on past {} MiB ({why}); stopped reading",
+                super::split::MAX_SKIP_BYTES >> 20
+            ))
+            .with_hint("check what the input holds (`head -c 300 FILE | od -c`): records must end with a line break")
+            .into()
+        }
     }
+}
+
+/// The header's names, or the error for a first row that cannot be a header.
+fn header_names<R>(recs: &CsvRecords<R>, span: Span, file: &str) -> anyhow::Result<Vec<String>> {
+    if span.too_long {
+        return Err(UserError::usage(format!(
+            "{file}: the first row is longer than {} MiB or has more than {MAX_FIELDS} fields; it cannot be a header",
+            MAX_RECORD_BYTES >> 20
+        ))
+        .with_hint(
+            "check that this is a CSV file with line breaks (CR-only line endings: `tr '\\r' '\\n'`)",
+        )
+        .into());
+    }
+    let names: Vec<String> = recs
+        .fields()
+        .map(|f| String::from_utf8_lossy(strip_cr(f)).into_owned())
+        .collect();
+    // Old Mac line endings: the whole file is one "line" of `\r`-separated rows.
+    if names
+        .iter()
+        .any(|n| n.trim_end_matches('\r').contains('\r'))
+    {
+        return Err(UserError::usage(format!(
+            "{file} has CR-only line endings (old Mac style): its rows are not separated"
+        ))
+        .with_hint(format!(
+            "convert them first: tr '\\r' '\\n' < {file} > fixed.csv"
+        ))
+        .into());
+    }
+    Ok(names)
 }
 
 /// Read one CSV/TSV input into the cleaner.
@@ -195,43 +287,33 @@ pub(crate) fn read(
     delimiter: u8,
     cl: &mut Cleaner,
 ) -> anyhow::Result<()> {
-    // The csv crate keeps a leading BOM when it does not handle the header itself.
     skip_bom(&mut *input).map_err(|e| read_error(name, &e))?;
-    // `\n` as the only record terminator: with the default CRLF handling, csv-core counts the
-    // `\n` of a `\r\n` only when it starts reading the next record, so every record's line
-    // number in a CRLF file would be one too low.
-    let mut rdr = ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .terminator(Terminator::Any(b'\n'))
-        .buffer_capacity(BUF)
-        .from_reader(input);
-    let mut rec = ByteRecord::new();
+    let mut recs = CsvRecords::new(input, delimiter);
     let header = if spec.no_header {
         None
     } else {
-        if !rdr
-            .read_byte_record(&mut rec)
-            .map_err(|e| csv_error(name, e))?
-        {
-            return Ok(()); // empty file: nothing to check, nothing to read
+        match recs.next_record().map_err(|e| split_error(name, e))? {
+            None => return Ok(()), // empty file: nothing to check, nothing to read
+            Some(span) => Some(header_names(&recs, span, name)?),
         }
-        Some(rec.clone())
     };
-    let layout = Layout::new(spec, header.as_ref(), name)?;
-    while rdr
-        .read_byte_record(&mut rec)
-        .map_err(|e| csv_error(name, e))?
-    {
-        if rec.len() == 1 && &rec[0] == b"\r" {
-            continue; // a blank line of a CRLF file
+    let layout = Layout::new(spec, header.as_deref(), name)?;
+    while let Some(span) = recs.next_record().map_err(|e| split_error(name, e))? {
+        let row = span.first;
+        if span.too_long {
+            let why = format!(
+                "the record is longer than {} MiB or has more than {MAX_FIELDS} fields (skipped; lines {}-{})",
+                MAX_RECORD_BYTES >> 20,
+                span.first,
+                span.last
+            );
+            cl.malformed(file, row, why, None)?;
+            continue;
         }
-        let row = rec.position().map_or(0, |p| p.line());
         if let Some(w) = layout.width
-            && rec.len() != w
+            && recs.len() != w
         {
-            let n = rec.len();
+            let n = recs.len();
             let fields = if n == 1 { "field" } else { "fields" };
             let why = if header.is_some() {
                 format!("{n} {fields} where the header has {w}")
@@ -241,12 +323,27 @@ pub(crate) fn read(
             cl.malformed(file, row, why, None)?;
             continue;
         }
+        let mut value = field(&recs, Some(layout.value));
+        // A quoted value over several lines is most likely a stray quote that swallowed
+        // the rows after it: say which lines, so they can be found and fixed.
+        if span.last > span.first
+            && let Field::Text(t) = value
+            && t.contains('\n')
+        {
+            value = Field::Bad(
+                RejectReason::Invalid(format!(
+                    "a quoted value spans lines {}-{} (an unterminated quote?)",
+                    span.first, span.last
+                )),
+                Some(t.to_owned()),
+            );
+        }
         cl.row(
             file,
             row,
-            field(&rec, Some(layout.value)),
-            field(&rec, layout.kind),
-            field(&rec, layout.lookup),
+            value,
+            field(&recs, layout.kind),
+            field(&recs, layout.lookup),
         )?;
     }
     Ok(())
@@ -269,11 +366,12 @@ mod tests {
     }
 
     #[test]
-    fn listing_redacts_data_lookalikes() {
-        let names: Vec<String> = ["a@b.co", "1234567", "name"].map(String::from).to_vec();
-        let (list, redacted) = listing(&names);
-        assert!(redacted);
-        assert!(!list.contains("a@b.co") && !list.contains("1234567"));
-        assert!(list.contains("\"name\""));
+    fn duplicate_names_are_found_with_their_columns() {
+        let names: Vec<String> = ["email", "name", " email", "", ""]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(duplicates(&names), vec![("email".to_owned(), vec![0, 2])]);
+        let ok: Vec<String> = ["id", "Id", ""].map(String::from).to_vec();
+        assert!(duplicates(&ok).is_empty());
     }
 }

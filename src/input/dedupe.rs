@@ -178,6 +178,26 @@ impl Shard {
         }
     }
 
+    #[inline]
+    fn contains(&self, h: u128) -> bool {
+        let cap = self.slots.len();
+        if cap == 0 {
+            return false;
+        }
+        let mut i = Self::home(cap, h);
+        loop {
+            match self.slots[i] {
+                EMPTY => return false,
+                s if s == h => return true,
+                _ => {}
+            }
+            i += 1;
+            if i == cap {
+                i = 0;
+            }
+        }
+    }
+
     fn resize(&mut self, new_cap: usize) {
         let old = std::mem::replace(&mut self.slots, Slots::zeroed(new_cap));
         for &h in old.iter().filter(|&&h| h != EMPTY) {
@@ -231,6 +251,13 @@ impl HashSet128 {
         let added = self.shards[shard_of(h)].insert(h);
         self.len += usize::from(added);
         added
+    }
+
+    /// Whether `h` was inserted (the resume skip set asks this for every identifier).
+    #[inline]
+    pub fn contains(&self, h: u128) -> bool {
+        let h = normalise(h);
+        self.shards[shard_of(h)].contains(h)
     }
 
     /// Hint that `h` will be inserted soon: start loading its slot's cache line, so that a
@@ -351,6 +378,9 @@ mod tests {
             assert!(!s.insert(xxh3_128(&i.to_le_bytes())), "{i} re-inserted");
         }
         assert_eq!(s.len(), 100_000);
+        assert!(s.contains(xxh3_128(&7u64.to_le_bytes())));
+        assert!(!s.contains(xxh3_128(&100_001u64.to_le_bytes())));
+        assert!(!HashSet128::new().contains(5));
         // Zero is a legal hash value too.
         assert!(s.insert(0));
         assert!(!s.insert(0));

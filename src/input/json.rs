@@ -8,11 +8,14 @@ use std::borrow::Cow;
 use std::fmt;
 use std::io::BufRead;
 
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::clean::{Cleaner, Field};
+use super::json_array::{Element, Elements, ScanError};
+use super::redact;
 use super::source::{read_error, skip_bom};
+use super::split::{self, Line, MAX_RECORD_BYTES};
 use super::{ColumnSel, IntakeSpec, KindSource, RejectReason};
 use crate::exit::UserError;
 
@@ -218,11 +221,88 @@ fn cell<'r>(el: &'r RawValue, sel: &Sel, is_value: bool) -> Cell<'r> {
     }
 }
 
+/// How often each selected key was found, to tell a key that no record has (a wrong
+/// `--column`, exit 2) from records that lack it here and there (per-row rejects).
+#[derive(Default)]
+struct KeyTally {
+    objects: u64,
+    /// Found per selector: value, kind, lookup.
+    found: [u64; 3],
+    /// The keys of the first object, for the error message.
+    first_keys: Option<Vec<String>>,
+}
+
+impl KeyTally {
+    fn count(&mut self, el: &RawValue, cells: [&Cell<'_>; 3]) {
+        if !is_object(el) {
+            return;
+        }
+        self.objects += 1;
+        for (n, c) in self.found.iter_mut().zip(cells) {
+            *n += u64::from(!matches!(c, Cell::Missing));
+        }
+        if self.first_keys.is_none() {
+            let mut de = serde_json::Deserializer::from_str(el.get());
+            self.first_keys = Some(de.deserialize_map(Keys).unwrap_or_default());
+        }
+    }
+
+    /// The error for a selected key present in none of the file's objects.
+    fn check(&self, sels: &Selectors, name: &str) -> anyhow::Result<()> {
+        if self.objects == 0 {
+            return Ok(());
+        }
+        let all = [
+            (Some(&sels.value), "--column"),
+            (sels.kind.as_ref(), "--id-type-column"),
+            (sels.lookup.as_ref(), "--user-id-column"),
+        ];
+        for ((sel, flag), found) in all.into_iter().zip(self.found) {
+            let Some(Sel::Key { full, .. }) = sel else {
+                continue;
+            };
+            if found > 0 {
+                continue;
+            }
+            let keys = self.first_keys.as_deref().unwrap_or_default();
+            let (list, _) = redact::listing(keys);
+            let n = self.objects;
+            let records = if n == 1 { "record" } else { "records" };
+            return Err(UserError::usage(format!(
+                "{name}: none of its {n} {records} has the key {full:?} ({flag}); the first one's keys are: {list}"
+            ))
+            .with_hint(format!(
+                "pass one of these keys with {flag} (a dotted path such as user.email for a nested key)"
+            ))
+            .into());
+        }
+        Ok(())
+    }
+}
+
+/// The keys of an object, in order.
+struct Keys;
+
+impl<'de> Visitor<'de> for Keys {
+    type Value = Vec<String>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+        let mut keys = Vec::new();
+        while let Some(k) = m.next_key::<String>()? {
+            m.next_value::<IgnoredAny>()?;
+            keys.push(k);
+        }
+        Ok(keys)
+    }
+}
+
 fn element(
     cl: &mut Cleaner,
     sels: &Selectors,
-    file: u32,
-    row: u64,
+    tally: &mut KeyTally,
+    (file, row): (u32, u64),
     el: &RawValue,
 ) -> anyhow::Result<()> {
     let value = cell(el, &sels.value, true);
@@ -234,6 +314,7 @@ fn element(
         .lookup
         .as_ref()
         .map_or(Cell::Missing, |s| cell(el, s, false));
+    tally.count(el, [&value, &kind, &lookup]);
     cl.row(file, row, value.field(), kind.field(), lookup.field())
 }
 
@@ -252,91 +333,55 @@ fn short(e: &serde_json::Error) -> String {
     }
 }
 
-fn json_error(name: &str, e: serde_json::Error, skipped: &Skipped) -> anyhow::Error {
-    use serde_json::error::Category;
-    let (line, col) = match e.line() {
-        1 => (1 + skipped.lines, e.column() + skipped.cols),
-        l => (l + skipped.lines, e.column()),
-    };
-    match e.classify() {
-        Category::Io => read_error(name, &std::io::Error::from(e)),
-        Category::Data => UserError::usage(format!(
-            "{name}: line {line}, column {col}: expected a JSON array at the top level"
-        ))
-        .with_hint(
+/// A JSON error at `line`:`col` of the file (exit 2).
+fn at(name: &str, line: u64, col: u64, what: String, hint: &str) -> anyhow::Error {
+    UserError::usage(format!("{name}: line {line}, column {col}: {what}"))
+        .with_hint(hint.to_owned())
+        .into()
+}
+
+const FIX_HINT: &str =
+    "fix the JSON there, or use --format ndjson if the file has one value per line";
+
+fn scan_error(name: &str, e: ScanError) -> anyhow::Error {
+    match e {
+        ScanError::Io(e) => read_error(name, &e),
+        ScanError::NotArray { line, col } => at(
+            name,
+            line,
+            col,
+            "expected a JSON array at the top level".into(),
             "use a JSON array of strings or objects, or --format ndjson for one value per line",
-        )
-        .into(),
-        Category::Eof => UserError::usage(format!(
-            "{name}: line {line}, column {col}: the JSON ends early ({})",
-            short(&e)
+        ),
+        ScanError::Syntax { line, col, msg } => {
+            at(name, line, col, format!("invalid JSON ({msg})"), FIX_HINT)
+        }
+        ScanError::Eof { line, col } => at(
+            name,
+            line,
+            col,
+            "the JSON ends early (EOF inside the array)".into(),
+            "the file looks truncated; check that it was written completely",
+        ),
+        ScanError::Endless { row, line } => UserError::usage(format!(
+            "{name}: element {row} (from line {line}) goes on past {} MiB; stopped reading",
+            split::MAX_SKIP_BYTES >> 20
         ))
-        .with_hint("the file looks truncated; check that it was written completely")
-        .into(),
-        Category::Syntax => UserError::usage(format!(
-            "{name}: line {line}, column {col}: invalid JSON ({})",
-            short(&e)
-        ))
-        .with_hint("fix the JSON there, or use --format ndjson if the file has one value per line")
+        .with_hint("a string or value that never ends: the file is truncated or not JSON")
         .into(),
     }
 }
 
-/// Streams the elements of a top-level array to a callback.
-struct Elements<'f, F> {
-    each: &'f mut F,
-    failure: &'f mut Option<anyhow::Error>,
-}
-
-impl<'de, F: FnMut(u64, &RawValue) -> anyhow::Result<()>> Visitor<'de> for Elements<'_, F> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON array")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let mut n = 0u64;
-        while let Some(el) = seq.next_element::<Box<RawValue>>()? {
-            n += 1;
-            if let Err(e) = (self.each)(n, &el) {
-                *self.failure = Some(e);
-                return Err(de::Error::custom("stopped"));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Leading whitespace consumed before parsing, so error positions can be put back in terms
-/// of the file.
-#[derive(Default)]
-struct Skipped {
-    lines: usize,
-    /// Columns skipped on the line where parsing started.
-    cols: usize,
-}
-
-/// Consume leading whitespace; true when nothing else is left (an empty file).
-fn skip_space(r: &mut dyn BufRead, skipped: &mut Skipped) -> std::io::Result<bool> {
-    loop {
-        let buf = r.fill_buf()?;
-        if buf.is_empty() {
-            return Ok(true);
-        }
-        let ws = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
-        for &b in &buf[..ws] {
-            if b == b'\n' {
-                skipped.lines += 1;
-                skipped.cols = 0;
-            } else {
-                skipped.cols += 1;
-            }
-        }
-        let all = ws == buf.len();
-        r.consume(ws);
-        if !all {
-            return Ok(false);
-        }
-    }
+/// An error inside one element, placed in the file: serde_json counts from the element's
+/// first byte.
+fn element_error(name: &str, el: Element, line: usize, col: usize, what: String) -> anyhow::Error {
+    let (line, col) = (line as u64, col as u64);
+    let (l, c) = if line <= 1 {
+        (el.line, el.col + col.saturating_sub(1))
+    } else {
+        (el.line + line - 1, col)
+    };
+    at(name, l, c, what, FIX_HINT)
 }
 
 /// Read a top-level JSON array; rows are 1-based element numbers.
@@ -347,25 +392,44 @@ pub(crate) fn read_array(
     mut input: Box<dyn BufRead + '_>,
     cl: &mut Cleaner,
 ) -> anyhow::Result<()> {
-    let io = |e: std::io::Error| read_error(name, &e);
-    skip_bom(&mut *input).map_err(io)?;
-    let mut skipped = Skipped::default();
-    if skip_space(&mut *input, &mut skipped).map_err(io)? {
-        return Ok(()); // an empty file has no rows
-    }
+    skip_bom(&mut *input).map_err(|e| read_error(name, &e))?;
     let sels = Selectors::new(spec);
-    let mut failure = None;
-    let mut de = serde_json::Deserializer::from_reader(input);
-    let mut each = |row: u64, el: &RawValue| element(cl, &sels, file, row, el);
-    let res = de.deserialize_seq(Elements {
-        each: &mut each,
-        failure: &mut failure,
-    });
-    if let Some(e) = failure {
-        return Err(e);
+    let mut tally = KeyTally::default();
+    let mut elements = Elements::new(input);
+    let mut row = 0u64;
+    while let Some(el) = elements.next_element().map_err(|e| scan_error(name, e))? {
+        row += 1;
+        if el.too_long {
+            let why = format!(
+                "the element is longer than {} MiB (skipped)",
+                MAX_RECORD_BYTES >> 20
+            );
+            cl.malformed(file, row, why, None)?;
+            continue;
+        }
+        let bytes = elements.bytes();
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let before = &bytes[..e.valid_up_to()];
+            let line = 1 + memchr::memchr_iter(b'\n', before).count();
+            let col = match memchr::memrchr(b'\n', before) {
+                Some(nl) => before.len() - nl,
+                None => before.len() + 1,
+            };
+            element_error(
+                name,
+                el,
+                line,
+                col,
+                "invalid UTF-8 (the file must be UTF-8)".into(),
+            )
+        })?;
+        let raw: &RawValue = serde_json::from_str(text).map_err(|e| {
+            let what = format!("invalid JSON ({})", short(&e));
+            element_error(name, el, e.line(), e.column(), what)
+        })?;
+        element(cl, &sels, &mut tally, (file, row), raw)?;
     }
-    res.and_then(|()| de.end())
-        .map_err(|e| json_error(name, e, &skipped))
+    tally.check(&sels, name)
 }
 
 /// Read NDJSON / JSON Lines; rows are line numbers; blank lines are skipped.
@@ -376,17 +440,27 @@ pub(crate) fn read_lines(
     mut input: Box<dyn BufRead + '_>,
     cl: &mut Cleaner,
 ) -> anyhow::Result<()> {
-    let io = |e: std::io::Error| read_error(name, &e);
-    skip_bom(&mut *input).map_err(io)?;
+    skip_bom(&mut *input).map_err(|e| read_error(name, &e))?;
     let sels = Selectors::new(spec);
+    let mut tally = KeyTally::default();
     let mut buf = Vec::new();
     let mut line = 0u64;
     loop {
-        buf.clear();
-        if input.read_until(b'\n', &mut buf).map_err(io)? == 0 {
-            return Ok(());
-        }
         line += 1;
+        let got = split::read_line(&mut input, &mut buf, line)
+            .map_err(|e| super::csv::split_error(name, e))?;
+        match got {
+            Line::End => return tally.check(&sels, name),
+            Line::TooLong => {
+                let why = format!(
+                    "the line is longer than {} MiB (skipped)",
+                    MAX_RECORD_BYTES >> 20
+                );
+                cl.malformed(file, line, why, None)?;
+                continue;
+            }
+            Line::Read => {}
+        }
         let bytes = buf.trim_ascii();
         if bytes.is_empty() {
             continue;
@@ -401,7 +475,7 @@ pub(crate) fn read_lines(
             }
         };
         match serde_json::from_str::<&RawValue>(text) {
-            Ok(el) => element(cl, &sels, file, line, el)?,
+            Ok(el) => element(cl, &sels, &mut tally, (file, line), el)?,
             Err(e) => {
                 let why = format!("invalid JSON at column {}: {}", e.column(), short(&e));
                 cl.malformed(file, line, why, Some(text.to_owned()))?;

@@ -13,7 +13,10 @@ mod clean;
 mod csv;
 pub mod dedupe;
 mod json;
+mod json_array;
+mod redact;
 mod source;
+mod split;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -25,6 +28,8 @@ use crate::batch::Item;
 use crate::cli::Format;
 use crate::exit::UserError;
 
+pub use source::{OneRead, refuse_outputs_over_inputs};
+pub use split::{MAX_FIELDS, MAX_RECORD_BYTES, MAX_SKIP_BYTES};
 pub use validate::MAX_VALUE_BYTES;
 
 /// Which column/key holds a value.
@@ -54,16 +59,17 @@ pub struct IntakeSpec {
     pub column: ColumnSel,
     pub delimiter: Option<u8>,
     pub no_header: bool,
-    /// Values treated as empty after trimming (exact, case-sensitive match).
+    /// Values treated as empty: matched case-insensitively after trimming.
     pub null_values: Vec<String>,
     pub lowercase: bool,
     pub validate: bool,
     pub kind: KindSource,
     /// Segment: each row's lookup user_id.
     pub lookup: Option<ColumnSel>,
-    /// Where the `-` input was copied by [`spool_stdin`], so it can be read more than once.
-    /// Names shown to the user stay `-`.
-    pub stdin_spool: Option<PathBuf>,
+    /// `delete`'s two reads: the first is recorded, the second verified against it (and
+    /// inputs that cannot be read twice are read back from a private copy). See
+    /// [`OneRead`]. `None`: a single read (`plan`, `status --verify`).
+    pub one_read: Option<std::sync::Arc<OneRead>>,
 }
 
 impl IntakeSpec {
@@ -85,28 +91,34 @@ impl IntakeSpec {
             validate: true,
             kind,
             lookup: None,
-            stdin_spool: None,
+            one_read: None,
         }
     }
 }
 
-/// The built-in junk tokens dropped as empty (documented in the README).
+/// The built-in junk tokens dropped as empty (documented in the README). Matched
+/// case-insensitively after trimming, so `NULL`, ` Null ` and `N/a` are the same token.
 pub const DEFAULT_NULL_VALUES: &[&str] = &[
     "null",
-    "NULL",
-    "Null",
-    "None",
+    "(null)",
+    "<null>",
     "none",
-    "nan",
-    "NaN",
-    "NAN",
-    "undefined",
     "nil",
-    "NIL",
-    "N/A",
+    "nan",
+    "undefined",
     "n/a",
-    "NA",
-    "#N/A",
+    "na",
+    "#n/a",
+    // What a database dump writes for NULL (MySQL, PostgreSQL COPY).
+    "\\N",
+    // Spreadsheet error values that end up in exports instead of an identifier.
+    "#null!",
+    "#value!",
+    "#ref!",
+    "#div/0!",
+    "#name?",
+    "#num!",
+    "-",
     "0",
 ];
 
@@ -198,19 +210,60 @@ impl IntakeStats {
     }
 }
 
-/// [`run`], with the kept items grouped by `batcher`: `on_batch` gets every batch in order,
-/// the final partial ones included. The one loop `plan` and `delete` both batch with.
+/// The error for an intake that leaves nothing to send (exit 2): an empty input or a wrong
+/// column must not end "completed", exit 0, in a cron job. `--allow-empty` accepts it.
+pub fn check_not_empty(stats: &IntakeStats, allow_empty: bool) -> anyhow::Result<()> {
+    if allow_empty || stats.kept > 0 {
+        return Ok(());
+    }
+    let hint = "pass --allow-empty if an empty list is expected (a scheduled run, say)";
+    if stats.rows_read == 0 {
+        let names: Vec<&str> = stats.files.iter().map(|f| f.path.as_str()).collect();
+        return Err(UserError::usage(format!(
+            "no rows read: {} {} no records (empty, or a header only)",
+            names.join(", "),
+            if names.len() == 1 { "has" } else { "have" }
+        ))
+        .with_hint(hint)
+        .into());
+    }
+    let reasons: Vec<String> = stats
+        .rejected
+        .iter()
+        .map(|(r, n)| format!("{r} {n}"))
+        .collect();
+    Err(UserError::usage(format!(
+        "nothing to send: all {} rows read were rejected ({})",
+        stats.rows_read,
+        reasons.join(", ")
+    ))
+    .with_hint(format!(
+        "check --column and the cleaning rules (--rejects FILE lists every row and why); {hint}"
+    ))
+    .into())
+}
+
+/// [`run`], with the kept items that `keep` accepts grouped by `batcher`: `on_batch` gets
+/// every batch in order, the final partial ones included. The one loop `plan` and `delete`
+/// both batch with (`delete` leaves out what its ledger already settled, before batching, so
+/// the rest still makes full batches).
 pub fn run_batched(
     spec: &IntakeSpec,
     mut batcher: crate::batch::Batcher,
+    keep: &mut dyn FnMut(&Item) -> bool,
     on_batch: &mut dyn FnMut(crate::batch::Batch) -> anyhow::Result<()>,
     on_reject: &mut dyn FnMut(&Reject) -> anyhow::Result<()>,
 ) -> anyhow::Result<IntakeStats> {
     let stats = run(
         spec,
-        &mut |item| match batcher.push(item) {
-            Some(b) => on_batch(b),
-            None => Ok(()),
+        &mut |item| {
+            if !keep(&item) {
+                return Ok(());
+            }
+            match batcher.push(item) {
+                Some(b) => on_batch(b),
+                None => Ok(()),
+            }
         },
         on_reject,
     )?;
@@ -234,7 +287,7 @@ pub fn run(
     dedup.reserve(
         spec.inputs
             .iter()
-            .filter_map(|p| source::estimate_rows(p, spec.stdin_spool.as_deref()))
+            .filter_map(|p| source::estimate_rows(p))
             .sum(),
     );
     // A few chunks in flight keep both threads busy without buffering the input.
@@ -282,19 +335,27 @@ fn read_all(
         let before = cleaner.rows_read();
         let mut sha = Sha256::new();
         {
-            let input = source::open(path, spec.stdin_spool.as_deref(), &mut sha)?;
+            let mut input = source::open(path, i, spec.one_read.as_deref(), &mut sha)?;
             match source::detect_format(path, spec.format) {
                 Format::Csv => {
                     let d = spec.delimiter.unwrap_or(b',');
-                    csv::read(spec, file, &name, input, d, &mut cleaner)?;
+                    csv::read(spec, file, &name, Box::new(&mut input), d, &mut cleaner)?;
                 }
                 Format::Tsv => {
                     let d = spec.delimiter.unwrap_or(b'\t');
-                    csv::read(spec, file, &name, input, d, &mut cleaner)?;
+                    csv::read(spec, file, &name, Box::new(&mut input), d, &mut cleaner)?;
                 }
-                Format::Json => json::read_array(spec, file, &name, input, &mut cleaner)?,
-                Format::Ndjson => json::read_lines(spec, file, &name, input, &mut cleaner)?,
+                Format::Json => {
+                    json::read_array(spec, file, &name, Box::new(&mut input), &mut cleaner)?;
+                }
+                Format::Ndjson => {
+                    json::read_lines(spec, file, &name, Box::new(&mut input), &mut cleaner)?;
+                }
             }
+            // Whatever a reader left unread (after a JSON array's `]`) still belongs to the
+            // file: its digest, and the one-read record, cover every byte.
+            std::io::copy(&mut input, &mut std::io::sink())
+                .map_err(|e| source::read_error(&name, &e))?;
         }
         files.push(FileStats {
             path: name,
@@ -312,25 +373,4 @@ fn check_stdin_once(spec: &IntakeSpec) -> anyhow::Result<()> {
             .into());
     }
     Ok(())
-}
-
-/// Copy stdin to a temporary file and point the `-` input at it, so that the input can be
-/// read twice (once to count and confirm, once to send). Returns the temp file's handle,
-/// which deletes it when dropped; `None` when no input is stdin.
-pub fn spool_stdin(spec: &mut IntakeSpec) -> anyhow::Result<Option<tempfile::TempPath>> {
-    check_stdin_once(spec)?;
-    if !spec.inputs.iter().any(|p| source::is_stdin(p)) || spec.stdin_spool.is_some() {
-        return Ok(None);
-    }
-    let mut tmp = tempfile::Builder::new()
-        .prefix("cdp-purge-stdin-")
-        .tempfile()
-        .map_err(|e| UserError::usage(format!("cannot create a temporary file for stdin: {e}")))?;
-    std::io::copy(&mut std::io::stdin().lock(), tmp.as_file_mut()).map_err(|e| {
-        UserError::usage(format!("cannot copy stdin to a temporary file: {e}"))
-            .with_hint("check the free space in the temporary directory (TMPDIR)")
-    })?;
-    let path = tmp.into_temp_path();
-    spec.stdin_spool = Some(path.to_path_buf());
-    Ok(Some(path))
 }

@@ -1,7 +1,8 @@
 //! Opening an input: file or stdin, gzip detection, SHA-256 of the stored bytes, format.
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Seek, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -67,8 +68,28 @@ impl<R: Read> Read for GzErrors<R> {
     }
 }
 
+/// The change a second read found, however deep in the reader stack it was raised.
+fn input_changed(e: &io::Error) -> Option<&InputChanged> {
+    let inner = e.get_ref()?;
+    if let Some(c) = inner.downcast_ref::<InputChanged>() {
+        return Some(c);
+    }
+    if let Some(GzipError(gz)) = inner.downcast_ref::<GzipError>() {
+        return input_changed(gz);
+    }
+    inner.downcast_ref::<io::Error>().and_then(input_changed)
+}
+
 /// Turn a read error on `name` into the user-facing error (exit 2, with a hint).
 pub(crate) fn read_error(name: &str, e: &io::Error) -> anyhow::Error {
+    if let Some(changed) = input_changed(e) {
+        return UserError::usage(format!("stopped: {changed}"))
+            .with_hint(
+                "nothing outside the list as first read was sent; rerun once the file stays \
+                 put (the ledger skips what was already deleted)",
+            )
+            .into();
+    }
     let gz = e.get_ref().is_some_and(|inner| inner.is::<GzipError>());
     let hint = if gz {
         format!("the file may be incomplete; check it with `gzip -t {name}`")
@@ -94,11 +115,269 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-/// Open an input for reading: stdin (or its spooled copy) or a file, decompressed when it is
-/// gzip (by extension or magic bytes). Every stored byte read goes through `sha`.
+/// Bytes per verified chunk of the second read: what is held back until it is proved equal
+/// to the first read, and how precisely a change is located.
+pub(crate) const VERIFY_CHUNK: usize = 256 * 1024;
+
+/// One read per run: `delete` reads its inputs twice (to count and confirm, then to send),
+/// and the second read must be the first one's bytes exactly.
+///
+/// On the first read every input is cut into chunks whose digests (xxh3-128 under a random
+/// per-run seed, so nobody can craft a different chunk with the same digest) are kept, a few
+/// bytes per 256 KiB. An input that cannot be read twice (stdin, a pipe, a FIFO, `<(…)`) is
+/// also copied to an anonymous temporary file: created 0600, with no name in any directory,
+/// so it disappears with the process however it ends. On the second read each chunk is read
+/// whole and checked before any byte of it reaches the parser, so nothing read differently
+/// can be batched, let alone sent; a difference stops the run with what changed.
+#[derive(Debug)]
+pub struct OneRead {
+    seed: u64,
+    files: std::sync::Mutex<Vec<Option<Arc<Fingerprint>>>>,
+}
+
+/// The first read of one input.
+#[derive(Debug)]
+pub(crate) struct Fingerprint {
+    chunks: Vec<u128>,
+    len: u64,
+    /// The copy of an input that cannot be read again.
+    spool: Option<std::fs::File>,
+    /// Device, inode, length and modification time of a regular file when it was read.
+    identity: Option<FileIdentity>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileIdentity {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl FileIdentity {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        #[cfg(unix)]
+        let (dev, ino) = {
+            use std::os::unix::fs::MetadataExt;
+            (meta.dev(), meta.ino())
+        };
+        #[cfg(not(unix))]
+        let (dev, ino) = (0, 0);
+        Self {
+            dev,
+            ino,
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        }
+    }
+}
+
+impl Default for OneRead {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OneRead {
+    pub fn new() -> Self {
+        let mut b = [0u8; 8];
+        if getrandom::fill(&mut b).is_err() {
+            b = fastrand::u64(..).to_le_bytes();
+        }
+        Self {
+            seed: u64::from_le_bytes(b),
+            files: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<Arc<Fingerprint>> {
+        let files = self.files.lock().unwrap_or_else(|p| p.into_inner());
+        files.get(i).cloned().flatten()
+    }
+
+    fn store(&self, i: usize, fp: Fingerprint) {
+        let mut files = self.files.lock().unwrap_or_else(|p| p.into_inner());
+        if files.len() <= i {
+            files.resize(i + 1, None);
+        }
+        files[i] = Some(Arc::new(fp));
+    }
+
+    /// After the run: a regular-file input that was replaced, or changed in size or time,
+    /// since it was read (the bytes that were sent had been verified as they were read; this
+    /// catches a change that came after).
+    pub fn changed_since(&self, inputs: &[std::path::PathBuf]) -> Option<String> {
+        for (i, path) in inputs.iter().enumerate() {
+            let Some(fp) = self.get(i) else { continue };
+            let Some(then) = &fp.identity else { continue };
+            let name = display(path);
+            let now = match std::fs::metadata(path) {
+                Ok(m) => FileIdentity::of(&m),
+                Err(e) => return Some(format!("{name} can no longer be read ({e})")),
+            };
+            if (now.dev, now.ino) != (then.dev, then.ino) {
+                return Some(format!("{name} was replaced by another file"));
+            }
+            if now.len != then.len {
+                return Some(format!(
+                    "{name} is now {} bytes long; it had {} bytes when it was read",
+                    now.len, then.len
+                ));
+            }
+            if now.modified != then.modified {
+                return Some(format!(
+                    "{name} was modified (its modification time changed)"
+                ));
+            }
+        }
+        None
+    }
+}
+
+/// The input changed between the two reads (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct InputChanged(pub String);
+
+/// The first read: digests every chunk and copies unrereadable inputs to the spool.
+struct Recorder<'o, R> {
+    inner: R,
+    one: &'o OneRead,
+    index: usize,
+    hasher: xxhash_rust::xxh3::Xxh3,
+    in_chunk: usize,
+    fp: Option<Fingerprint>,
+    spool: Option<std::io::BufWriter<std::fs::File>>,
+}
+
+impl<R: Read> Read for Recorder<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let Some(fp) = self.fp.as_mut() else {
+            return Ok(n);
+        };
+        if n == 0 {
+            if self.in_chunk > 0 {
+                fp.chunks.push(self.hasher.digest128());
+            }
+            let mut fp = self.fp.take().expect("checked above");
+            if let Some(w) = self.spool.take() {
+                let f = w.into_inner().map_err(|e| spool_error(e.error()))?;
+                fp.spool = Some(f);
+            }
+            self.one.store(self.index, fp);
+            return Ok(0);
+        }
+        if let Some(w) = self.spool.as_mut() {
+            w.write_all(&buf[..n]).map_err(|e| spool_error(&e))?;
+        }
+        fp.len += n as u64;
+        let mut rest = &buf[..n];
+        while !rest.is_empty() {
+            let take = rest.len().min(VERIFY_CHUNK - self.in_chunk);
+            self.hasher.update(&rest[..take]);
+            self.in_chunk += take;
+            rest = &rest[take..];
+            if self.in_chunk == VERIFY_CHUNK {
+                fp.chunks.push(self.hasher.digest128());
+                self.hasher = xxhash_rust::xxh3::Xxh3::with_seed(self.one.seed);
+                self.in_chunk = 0;
+            }
+        }
+        Ok(n)
+    }
+}
+
+fn spool_error(e: &io::Error) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        format!("cannot copy the input to a temporary file (check the free space in TMPDIR): {e}"),
+    )
+}
+
+/// The second read: hands out a chunk only once it is proved equal to the first read's.
+struct Verifier<R> {
+    inner: R,
+    fp: Arc<Fingerprint>,
+    seed: u64,
+    name: String,
+    index: usize,
+    buf: Vec<u8>,
+    pos: usize,
+    done: bool,
+}
+
+impl<R: Read> Verifier<R> {
+    fn changed(&self, what: String) -> io::Error {
+        io::Error::other(InputChanged(format!(
+            "{} changed while this run was reading it: {what}",
+            self.name
+        )))
+    }
+
+    fn next_chunk(&mut self) -> io::Result<()> {
+        let start = self.index as u64 * VERIFY_CHUNK as u64;
+        let Some(&want) = self.fp.chunks.get(self.index) else {
+            // Every chunk was verified: the input must end here too.
+            let mut probe = [0u8; 1];
+            if read_up_to(&mut self.inner, &mut probe)? > 0 {
+                return Err(self.changed(format!(
+                    "it grew: it had {} bytes when it was planned",
+                    self.fp.len
+                )));
+            }
+            self.done = true;
+            return Ok(());
+        };
+        let len = (self.fp.len - start).min(VERIFY_CHUNK as u64) as usize;
+        self.buf.resize(len, 0);
+        let got = read_up_to(&mut self.inner, &mut self.buf)?;
+        if got < len {
+            return Err(self.changed(format!(
+                "it was cut short: it ends at byte {}, it had {} bytes when it was planned",
+                start + got as u64,
+                self.fp.len
+            )));
+        }
+        let mut h = xxhash_rust::xxh3::Xxh3::with_seed(self.seed);
+        h.update(&self.buf);
+        if h.digest128() != want {
+            return Err(self.changed(format!(
+                "bytes {}..{} differ from the first read (it was rewritten)",
+                start,
+                start + len as u64
+            )));
+        }
+        self.index += 1;
+        self.pos = 0;
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Verifier<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.buf.len() {
+            if self.done {
+                return Ok(0);
+            }
+            self.buf.clear();
+            self.pos = 0;
+            self.next_chunk()?;
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Open an input for reading: stdin or a file, decompressed when it is gzip (by extension or
+/// magic bytes). Every stored byte read goes through `sha`. With `one_read`, the first read of
+/// input `index` is recorded and a later one is verified against it (see [`OneRead`]).
 pub(crate) fn open<'h>(
     path: &Path,
-    stdin_spool: Option<&Path>,
+    index: usize,
+    one_read: Option<&'h OneRead>,
     sha: &'h mut Sha256,
 ) -> anyhow::Result<Box<dyn BufRead + 'h>> {
     let name = display(path);
@@ -107,40 +386,228 @@ pub(crate) fn open<'h>(
             .with_hint("check the path (use `-i -` to read stdin)")
             .into()
     };
-    let raw: Box<dyn Read> = match (is_stdin(path), stdin_spool) {
-        (true, None) => Box::new(io::stdin().lock()),
-        (true, Some(spool)) => Box::new(std::fs::File::open(spool).map_err(|e| cannot(&e))?),
-        (false, _) => {
+    let recorded = one_read.and_then(|o| o.get(index));
+    let mut identity = None;
+    let raw: Box<dyn Read + 'h> = match recorded.as_ref().and_then(|fp| fp.spool.as_ref()) {
+        Some(spool) => {
+            let mut f = spool.try_clone().map_err(|e| cannot(&e))?;
+            f.seek(io::SeekFrom::Start(0)).map_err(|e| cannot(&e))?;
+            Box::new(f)
+        }
+        None if is_stdin(path) => Box::new(io::stdin().lock()),
+        None => {
             let meta = std::fs::metadata(path).map_err(|e| cannot(&e))?;
             if meta.is_dir() {
                 return Err(cannot(&"it is a directory"));
             }
-            Box::new(std::fs::File::open(path).map_err(|e| cannot(&e))?)
+            let f = std::fs::File::open(path).map_err(|e| cannot(&e))?;
+            // What was opened, not what is at the path a moment later.
+            let meta = f.metadata().map_err(|e| cannot(&e))?;
+            if meta.is_file() {
+                identity = Some(FileIdentity::of(&meta));
+            }
+            Box::new(f)
         }
     };
+    let raw: Box<dyn Read + 'h> = match (one_read, recorded) {
+        (Some(one), Some(fp)) => Box::new(Verifier {
+            inner: raw,
+            fp,
+            seed: one.seed,
+            name: name.clone(),
+            index: 0,
+            buf: Vec::new(),
+            pos: 0,
+            done: false,
+        }),
+        (Some(one), None) => {
+            let spool = if identity.is_none() {
+                let f = tempfile::tempfile().map_err(|e| {
+                    UserError::usage(format!(
+                        "cannot create a temporary file to hold {name} for the second read: {e}"
+                    ))
+                    .with_hint("check TMPDIR: it must be writable and have room for the input")
+                })?;
+                Some(std::io::BufWriter::with_capacity(BUF, f))
+            } else {
+                None
+            };
+            Box::new(Recorder {
+                inner: raw,
+                one,
+                index,
+                hasher: xxhash_rust::xxh3::Xxh3::with_seed(one.seed),
+                in_chunk: 0,
+                fp: Some(Fingerprint {
+                    chunks: Vec::new(),
+                    len: 0,
+                    spool: None,
+                    identity,
+                }),
+                spool,
+            })
+        }
+        (None, _) => raw,
+    };
     let mut hashing = Hashing { inner: raw, sha };
-    // Three bytes: enough for the gzip magic, and the reader's first `fill_buf` then returns
-    // exactly these, so `skip_bom` sees a whole BOM.
-    let mut head = [0u8; 3];
+    let mut head = [0u8; 2];
     let n = read_up_to(&mut hashing, &mut head).map_err(|e| read_error(&name, &e))?;
     let is_gz = head[..n].starts_with(&[0x1f, 0x8b]) || name.to_ascii_lowercase().ends_with(".gz");
     let stream = io::Cursor::new(head).take(n as u64).chain(hashing);
-    Ok(if is_gz {
+    let text: Box<dyn BufRead> = if is_gz {
         let gz = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(BUF, stream));
         Box::new(BufReader::with_capacity(BUF, GzErrors(gz)))
     } else {
         Box::new(BufReader::with_capacity(BUF, stream))
-    })
+    };
+    sniff(&name, is_gz, text)
 }
 
-/// A guess at the number of records in an uncompressed file (from the line length of its
-/// first MiB), used to size the de-dup set once. `None` for stdin, gzip or unreadable files.
-pub(crate) fn estimate_rows(path: &Path, stdin_spool: Option<&Path>) -> Option<u64> {
-    let path = match (is_stdin(path), stdin_spool) {
-        (true, Some(p)) => p,
-        (true, None) => return None,
-        (false, _) => path,
+/// Bytes looked at to recognise what an input is before reading it as text.
+const SNIFF: usize = 4096;
+
+/// Refuse, before reading a row, what is not UTF-8 text: UTF-16 and UTF-32 (by byte-order
+/// mark, or by the NUL bytes that ASCII text has in them), NUL-filled data (`/dev/zero`),
+/// and archives. Otherwise every row of a UTF-16 file is a confusing reject ("no column
+/// \"email\"; its columns are \"\u{fffd}\0e\0m…\"") or, in NDJSON, a run that "succeeds"
+/// with every line rejected. The first fill of the returned reader holds the sniffed bytes.
+fn sniff<'h>(
+    name: &str,
+    gz: bool,
+    mut r: Box<dyn BufRead + 'h>,
+) -> anyhow::Result<Box<dyn BufRead + 'h>> {
+    let mut head = Vec::with_capacity(SNIFF);
+    (&mut r)
+        .take(SNIFF as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| read_error(name, &e))?;
+    if let Some(what) = not_text(&head) {
+        return Err(not_text_error(name, gz, what));
+    }
+    Ok(Box::new(io::Cursor::new(head).chain(r)))
+}
+
+/// What a head of bytes is, when it is not UTF-8 text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NotText {
+    /// An encoding iconv knows by this name; `bom` when recognised by its byte-order mark.
+    Encoding { iconv: &'static str, bom: bool },
+    /// Mostly NUL bytes with no text pattern.
+    Nul,
+    /// A container format.
+    Archive(&'static str),
+}
+
+pub(crate) fn not_text(head: &[u8]) -> Option<NotText> {
+    let enc = |iconv, bom| Some(NotText::Encoding { iconv, bom });
+    // UTF-32LE's BOM starts like UTF-16LE's, so it is checked first.
+    if head.starts_with(b"\xFF\xFE\0\0") {
+        return enc("UTF-32", true);
+    }
+    if head.starts_with(b"\0\0\xFE\xFF") {
+        return enc("UTF-32", true);
+    }
+    if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
+        return enc("UTF-16", true);
+    }
+    for (magic, what) in [
+        (
+            &b"PK\x03\x04"[..],
+            "a ZIP archive (an Excel .xlsx workbook?)",
+        ),
+        (
+            b"\xD0\xCF\x11\xE0",
+            "an Office document (an Excel .xls workbook?)",
+        ),
+        (b"BZh", "bzip2-compressed"),
+        (b"\xFD7zXZ\0", "xz-compressed"),
+        (b"\x28\xB5\x2F\xFD", "zstd-compressed"),
+    ] {
+        if head.starts_with(magic) {
+            return Some(NotText::Archive(what));
+        }
+    }
+    // Without a BOM: ASCII text in UTF-16/32 has NUL bytes at fixed places. The share of
+    // NUL bytes at each position modulo 4.
+    let n = head.len() / 4 * 4;
+    if n < 4 {
+        return None;
+    }
+    let mut zeros = [0usize; 4];
+    for (i, &b) in head[..n].iter().enumerate() {
+        zeros[i % 4] += usize::from(b == 0);
+    }
+    let share = zeros.map(|z| z as f64 / (n / 4) as f64);
+    let (hi, lo) = (|k: usize| share[k] >= 0.5, |k: usize| share[k] <= 0.1);
+    if share.iter().all(|&z| z >= 0.9) {
+        return Some(NotText::Nul);
+    }
+    if lo(0) && hi(1) && share[2] >= 0.9 && share[3] >= 0.9 {
+        return enc("UTF-32LE", false);
+    }
+    if share[0] >= 0.9 && share[1] >= 0.9 && hi(2) && lo(3) {
+        return enc("UTF-32BE", false);
+    }
+    if lo(0) && hi(1) && lo(2) && hi(3) {
+        return enc("UTF-16LE", false);
+    }
+    if hi(0) && lo(1) && hi(2) && lo(3) {
+        return enc("UTF-16BE", false);
+    }
+    if share.iter().sum::<f64>() / 4.0 >= 0.5 {
+        return Some(NotText::Nul);
+    }
+    None
+}
+
+/// Where the converted copy of `name` goes: `ids.csv.gz` → `ids.utf8.csv`, keeping the
+/// extension that tells the format.
+fn utf8_name(name: &str) -> String {
+    let plain = name.strip_suffix(".gz").unwrap_or(name);
+    match plain.rsplit_once('.') {
+        Some((stem, ext)) if !ext.contains('/') => format!("{stem}.utf8.{ext}"),
+        _ => format!("{plain}.utf8"),
+    }
+}
+
+fn not_text_error(name: &str, gz: bool, what: NotText) -> anyhow::Error {
+    let (msg, hint) = match what {
+        NotText::Encoding { iconv, bom } => {
+            let how = if bom {
+                "byte-order mark"
+            } else {
+                "NUL-byte pattern"
+            };
+            let convert = format!("iconv -f {iconv} -t UTF-8");
+            let command = match (name, gz) {
+                ("-", _) => format!("... | {convert} | cdp-purge ... -i -"),
+                (_, true) => format!("gunzip -c {name} | {convert} > {}", utf8_name(name)),
+                (_, false) => format!("{convert} {name} > {}", utf8_name(name)),
+            };
+            (
+                format!("{name} is {iconv} text (by its {how}); cdp-purge reads UTF-8"),
+                format!("convert it first: {command}"),
+            )
+        }
+        NotText::Nul => (
+            format!("{name} starts with NUL bytes: binary data, not a text list of identifiers"),
+            "check the path; a list must be UTF-8 CSV, TSV, JSON or NDJSON".to_owned(),
+        ),
+        NotText::Archive(kind) => (
+            format!("{name} is {kind}, not text"),
+            "export or decompress it to UTF-8 CSV first (only gzip is read directly)".to_owned(),
+        ),
     };
+    UserError::usage(msg).with_hint(hint).into()
+}
+
+/// A guess at the number of records in an uncompressed regular file (from the line length of
+/// its first MiB), used to size the de-dup set once. `None` for stdin, pipes, gzip or
+/// unreadable files.
+pub(crate) fn estimate_rows(path: &Path) -> Option<u64> {
+    if is_stdin(path) {
+        return None;
+    }
     // Only regular files, checked without opening: reading the head of a pipe or FIFO
     // (`-i <(zcat ...)`) would consume it.
     let meta = std::fs::metadata(path).ok()?;
@@ -161,7 +628,47 @@ pub(crate) fn estimate_rows(path: &Path, stdin_spool: Option<&Path>) -> Option<u
     Some(size.saturating_mul(lines) / n as u64 + 1)
 }
 
-/// Skip a UTF-8 byte-order mark (the CSV reader does this itself; JSON needs it done).
+/// Device and inode of what a path (or `-`, stdin) leads to, through symlinks.
+#[cfg(unix)]
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = if is_stdin(path) {
+        // What fd 0 is (a file given with `< ids.csv` can be named as an output too).
+        std::fs::metadata("/dev/stdin").ok()?
+    } else {
+        std::fs::metadata(path).ok()?
+    };
+    Some((meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(_path: &Path) -> Option<(u64, u64)> {
+    None
+}
+
+/// Refuse (exit 2, before anything is written) an output path that is one of the inputs:
+/// the same file by device and inode, whatever the name or symlink that leads to it. Opening
+/// it for writing would truncate or corrupt the list being read.
+pub fn refuse_outputs_over_inputs(
+    inputs: &[std::path::PathBuf],
+    outputs: &[(&str, &Path)],
+) -> anyhow::Result<()> {
+    for (flag, out) in outputs {
+        let Some(id) = file_id(out) else { continue };
+        if let Some(input) = inputs.iter().find(|i| file_id(i) == Some(id)) {
+            return Err(UserError::usage(format!(
+                "{flag} {} is the input {}: writing it would destroy the list being read",
+                out.display(),
+                display(input)
+            ))
+            .with_hint(format!("give {flag} another path"))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Skip a UTF-8 byte-order mark.
 pub(crate) fn skip_bom(r: &mut dyn BufRead) -> io::Result<()> {
     if r.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
         r.consume(3);
@@ -210,7 +717,7 @@ mod tests {
         std::fs::write(&p, &stored).unwrap();
         let mut sha = Sha256::new();
         let mut text = String::new();
-        open(&p, None, &mut sha)
+        open(&p, 0, None, &mut sha)
             .unwrap()
             .read_to_string(&mut text)
             .unwrap();
@@ -230,24 +737,79 @@ mod tests {
         std::fs::write(&p, &stored[..stored.len() / 2]).unwrap();
         let mut sha = Sha256::new();
         let mut sink = Vec::new();
-        let e = open(&p, None, &mut sha)
-            .unwrap()
-            .read_to_end(&mut sink)
-            .unwrap_err();
-        let msg = format!("{:#}", read_error("x.csv.gz", &e));
-        assert!(msg.contains("cannot read x.csv.gz"), "{msg}");
+        // Sniffing reads the head, so the error may come at open or at the first read.
+        let msg = match open(&p, 0, None, &mut sha) {
+            Err(e) => format!("{e:#}"),
+            Ok(mut r) => format!(
+                "{:#}",
+                read_error("x.csv.gz", &r.read_to_end(&mut sink).unwrap_err())
+            ),
+        };
+        assert!(
+            msg.contains("cannot read ") && msg.contains("x.csv.gz"),
+            "{msg}"
+        );
         assert!(msg.contains("gzip"), "{msg}");
+    }
+
+    #[test]
+    fn utf16_utf32_nul_data_and_archives_are_recognised() {
+        fn encode(text: &str, f: fn(u16) -> [u8; 2]) -> Vec<u8> {
+            text.encode_utf16().flat_map(f).collect()
+        }
+        let text = "email\na@b.co\nJos\u{e9}@b.co\n";
+        let enc = |iconv, bom| Some(NotText::Encoding { iconv, bom });
+        let mut le = b"\xFF\xFE".to_vec();
+        le.extend(encode(text, u16::to_le_bytes));
+        assert_eq!(not_text(&le), enc("UTF-16", true));
+        assert_eq!(not_text(&le[2..]), enc("UTF-16LE", false));
+        assert_eq!(
+            not_text(&encode(text, u16::to_be_bytes)),
+            enc("UTF-16BE", false)
+        );
+        let utf32: Vec<u8> = text
+            .chars()
+            .flat_map(|c| u32::from(c).to_le_bytes())
+            .collect();
+        assert_eq!(not_text(&utf32), enc("UTF-32LE", false));
+        let utf32be: Vec<u8> = text
+            .chars()
+            .flat_map(|c| u32::from(c).to_be_bytes())
+            .collect();
+        assert_eq!(not_text(&utf32be), enc("UTF-32BE", false));
+        assert_eq!(not_text(&[0u8; 4096]), Some(NotText::Nul));
+        assert!(matches!(
+            not_text(b"PK\x03\x04rest"),
+            Some(NotText::Archive(_))
+        ));
+        // UTF-8 text, a stray NUL and Latin-1 bytes stay text (per-row rejects).
+        for ok in [
+            &b"id\nA1\nA\x002\nA3\n"[..],
+            b"id\nJos\xe9\n",
+            b"a",
+            b"",
+            text.as_bytes(),
+        ] {
+            assert_eq!(not_text(ok), None, "{ok:?}");
+        }
+    }
+
+    #[test]
+    fn converted_copies_keep_the_extension() {
+        assert_eq!(utf8_name("ids.csv"), "ids.utf8.csv");
+        assert_eq!(utf8_name("dir.d/ids.ndjson.gz"), "dir.d/ids.utf8.ndjson");
+        assert_eq!(utf8_name("dir.d/ids"), "dir.d/ids.utf8");
     }
 
     #[test]
     fn missing_file_and_directory_are_errors() {
         let dir = tempfile::tempdir().unwrap();
         let mut sha = Sha256::new();
-        let e = open(&dir.path().join("nope.csv"), None, &mut sha)
+        let e = open(&dir.path().join("nope.csv"), 0, None, &mut sha)
             .err()
             .unwrap();
         assert!(e.to_string().starts_with("cannot read "), "{e}");
-        let e = open(dir.path(), None, &mut sha).err().unwrap();
+        let e = open(dir.path(), 0, None, &mut sha).err().unwrap();
         assert!(e.to_string().contains("it is a directory"), "{e}");
     }
 }

@@ -6,36 +6,45 @@
 //! a single `write_all`, so a crash leaves at most one torn last line, which readers ignore
 //! and the next run steps over by starting on a fresh line.
 
+mod destination;
 mod record;
+mod resume;
 
+pub use destination::{Destination, SANDBOX_ORIGIN, fingerprint};
 pub use record::*;
+pub use resume::{KeyState, Resume, RunInfo, Scan, scan};
 
-use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 
-use crate::batch::BatchHash;
+use crate::batch::Item;
 use crate::exit::UserError;
 
 /// How often the writer fsyncs at most and at least (when there is something to sync).
 const SYNC_EVERY: Duration = Duration::from_secs(1);
 
-/// Default ledger path: `<first input>.ledger.jsonl` beside it, or
-/// `cdp-purge-stdin.ledger.jsonl` in the working directory for stdin.
-pub fn default_path(first_input: &Path) -> PathBuf {
-    if first_input == Path::new("-") {
-        return PathBuf::from("cdp-purge-stdin.ledger.jsonl");
+/// Default ledger path, one per input and destination: `<first input>.ledger.<slug>.jsonl`
+/// beside the input (`ids.csv.ledger.lytics-1a2b3c4d.jsonl`), so that however the target was
+/// chosen (`--target`, `--all-targets` or flags) the same destination finds the same ledger,
+/// and a sandbox rehearsal never shares one with the real run. Stdin, pipes and process
+/// substitution (`-i <(…)`, whose `/dev/fd/N` name means nothing to the next run) use
+/// `cdp-purge-stdin.ledger.<slug>.jsonl` in the working directory.
+pub fn default_path(first_input: &Path, dest: &Destination) -> PathBuf {
+    let slug = dest.slug();
+    let regular_or_missing = first_input != Path::new("-")
+        && std::fs::metadata(first_input).map_or(true, |m| m.is_file());
+    if !regular_or_missing {
+        return PathBuf::from(format!("cdp-purge-stdin.ledger.{slug}.jsonl"));
     }
     let mut s = first_input.as_os_str().to_owned();
-    s.push(".ledger.jsonl");
+    s.push(format!(".ledger.{slug}.jsonl"));
     PathBuf::from(s)
 }
 
@@ -46,99 +55,11 @@ pub fn key_path(ledger: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// What an existing ledger says about earlier runs.
-#[derive(Debug, Default)]
-pub struct Prior {
-    /// Latest outcome per batch hash: whether it is final, and whether it had
-    /// permanently failed items.
-    pub outcomes: HashMap<BatchHash, OutcomeState>,
-    pub runs: u32,
-    /// Lines that did not parse (a torn line from a crash).
-    pub torn: u32,
-    /// SHA-256 hex of the last good line (the next line's `prev`).
-    last_hash: Option<String>,
-    /// The file does not end in a newline (a torn last line): start on a fresh one.
-    needs_newline: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OutcomeState {
-    /// Every item succeeded.
-    pub all_success: bool,
-    /// No item is failed-retryable (so only permanent failures remain, if any).
-    pub settled: bool,
-    pub items: u32,
-}
-
-impl OutcomeState {
-    pub fn is_done(&self, retry_failed: bool) -> bool {
-        self.all_success || (self.settled && !retry_failed)
-    }
-}
-
-impl Prior {
-    pub fn is_done(&self, h: &BatchHash, retry_failed: bool) -> bool {
-        self.outcomes
-            .get(h)
-            .is_some_and(|s| s.is_done(retry_failed))
-    }
-}
-
-/// Read a ledger (tolerating torn or garbled lines).
-pub fn read(r: impl Read) -> std::io::Result<Prior> {
-    let mut prior = Prior::default();
-    let mut rd = BufReader::new(r);
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        let n = rd.read_until(b'\n', &mut buf)?;
-        if n == 0 {
-            break;
-        }
-        let complete = buf.last() == Some(&b'\n');
-        let line = if complete {
-            &buf[..buf.len() - 1]
-        } else {
-            &buf[..]
-        };
-        if !complete {
-            prior.needs_newline = true;
-        }
-        if line.is_empty() {
-            continue;
-        }
-        let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
-            prior.torn += 1;
-            continue;
-        };
-        if !complete {
-            // Parsed, but the newline never made it: the writer died between the two.
-            // Still a whole record; chain from it after adding the newline.
-        }
-        prior.last_hash = Some(hex::encode(Sha256::digest(line)));
-        match v.get("type").and_then(|t| t.as_str()) {
-            Some("header") => prior.runs += 1,
-            Some("outcome") => {
-                if let Ok(o) = serde_json::from_value::<Outcome>(v) {
-                    prior.outcomes.insert(
-                        o.batch,
-                        OutcomeState {
-                            all_success: o.results.iter().all(|r| r.status.is_success()),
-                            settled: o.is_final(false),
-                            items: o.items,
-                        },
-                    );
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(prior)
-}
-
-/// The per-ledger HMAC key: read it, or create it (mode 0600) for a new ledger.
-pub fn load_or_create_key(path: &Path) -> anyhow::Result<[u8; 32]> {
+/// Read an existing ledger key. `Ok(None)`: there is none (no file, or an empty one, which is
+/// what a full disk could leave before keys were written atomically).
+pub fn read_key(path: &Path) -> anyhow::Result<Option<[u8; 32]>> {
     match std::fs::read_to_string(path) {
+        Ok(s) if s.trim().is_empty() => Ok(None),
         Ok(s) => {
             let mut key = [0u8; 32];
             hex::decode_to_slice(s.trim(), &mut key).map_err(|_| {
@@ -146,28 +67,103 @@ pub fn load_or_create_key(path: &Path) -> anyhow::Result<[u8; 32]> {
                     "{} is not a ledger key (64 hex digits)",
                     path.display()
                 ))
+                .with_hint("restore the .key file the ledger was written with")
             })?;
-            Ok(key)
+            Ok(Some(key))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut key = [0u8; 32];
-            getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
-            let mut opts = OpenOptions::new();
-            opts.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                opts.mode(0o600);
-            }
-            let mut f = opts
-                .open(path)
-                .map_err(|e| UserError::usage(format!("cannot create {}: {e}", path.display())))?;
-            f.write_all(format!("{}\n", hex::encode(key)).as_bytes())?;
-            f.sync_all()?;
-            Ok(key)
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(UserError::usage(format!("cannot read {}: {e}", path.display())).into()),
     }
+}
+
+/// Create a new random key atomically: written to a private temporary file in the same
+/// directory, synced, then renamed over `path`, so a crash or a full disk leaves either no
+/// key or a whole one, never an empty or partial file.
+pub fn create_key(path: &Path) -> anyhow::Result<[u8; 32]> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let fail = |e: &dyn std::fmt::Display| -> anyhow::Error {
+        UserError::usage(format!(
+            "cannot create the ledger key {}: {e}",
+            path.display()
+        ))
+        .with_hint("check the free space and permissions of the ledger's directory")
+        .into()
+    };
+    // tempfile creates the file 0600.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".cdp-purge-key-")
+        .tempfile_in(&dir)
+        .map_err(|e| fail(&e))?;
+    tmp.write_all(format!("{}\n", hex::encode(key)).as_bytes())
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| fail(&e))?;
+    tmp.persist(path).map_err(|e| fail(&e.error))?;
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(key)
+}
+
+/// The per-ledger HMAC key: read it, or create it for a new ledger (tests and tools; `delete`
+/// and `status` go through [`Ledger::open`], which refuses a used ledger without its key).
+pub fn load_or_create_key(path: &Path) -> anyhow::Result<[u8; 32]> {
+    match read_key(path)? {
+        Some(k) => Ok(k),
+        None => create_key(path),
+    }
+}
+
+/// The key of the ledger at `ledger`, or a new one when the ledger holds no record yet.
+fn key_for(ledger: &Path, ledger_is_empty: bool) -> anyhow::Result<[u8; 32]> {
+    let kp = key_path(ledger);
+    match read_key(&kp)? {
+        Some(k) => Ok(k),
+        None if ledger_is_empty => create_key(&kp),
+        None => Err(UserError::usage(format!(
+            "the ledger {} has records but its key {} is missing or empty",
+            ledger.display(),
+            kp.display()
+        ))
+        .with_hint(
+            "restore the .key file written with this ledger (a new key would make every \
+             earlier record unmatchable), or start a new ledger with --ledger NEW.jsonl",
+        )
+        .into()),
+    }
+}
+
+/// The resume key of an identifier: 128 bits of HMAC-SHA-256, under the ledger key, of its
+/// kind, its lookup (Segment's user_id) and its value, each length-prefixed, so that the same
+/// value under another kind or on another profile is another identifier. Hex in the ledger.
+pub fn item_key(key: &[u8; 32], item: &Item) -> u128 {
+    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("any key length works");
+    m.update(b"cdp-purge/item/v1\0");
+    for part in [
+        item.kind.as_str(),
+        item.lookup.as_deref().unwrap_or(""),
+        item.value.as_str(),
+    ] {
+        m.update(&(part.len() as u64).to_le_bytes());
+        m.update(part.as_bytes());
+    }
+    let mac = m.finalize().into_bytes();
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&mac[..16]);
+    u128::from_be_bytes(b)
+}
+
+/// A resume key as written in the ledger (32 hex digits).
+pub fn key_hex(k: u128) -> String {
+    format!("{k:032x}")
+}
+
+pub fn parse_key_hex(s: &str) -> Option<u128> {
+    (s.len() == 32).then(|| u128::from_str_radix(s, 16).ok())?
 }
 
 /// HMAC-SHA-256 of an identifier under the ledger key, hex.
@@ -221,13 +217,16 @@ impl LedgerHandle {
 pub struct Ledger {
     pub path: PathBuf,
     pub key: [u8; 32],
-    pub prior: Prior,
+    /// What the file held when it was opened (chain check, runs, per-run counts).
+    pub scan: Scan,
     handle: LedgerHandle,
     thread: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl Ledger {
-    /// Open (or create) a ledger, take its exclusive lock, read what earlier runs recorded.
+    /// Open (or create) a ledger, take its exclusive lock, check its chain and read what
+    /// earlier runs recorded, and load its key (created, atomically, for a ledger with no
+    /// record yet; a ledger with records but no key is refused).
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         let mut file = OpenOptions::new()
             .read(true)
@@ -260,16 +259,18 @@ impl Ledger {
             }
             .into());
         }
-        file.seek(SeekFrom::Start(0))?;
-        let prior =
-            read(&mut file).with_context(|| format!("reading the ledger {}", path.display()))?;
-        let key = load_or_create_key(&key_path(path))?;
+        let read_err = |e: std::io::Error| -> anyhow::Error {
+            UserError::usage(format!("cannot read the ledger {}: {e}", path.display())).into()
+        };
+        file.seek(SeekFrom::Start(0)).map_err(read_err)?;
+        let scan = scan(&mut file).map_err(read_err)?;
+        let key = key_for(path, scan.lines == 0)?;
         let (tx, rx) = mpsc::channel();
-        let syncer = Syncer::start(file.try_clone()?)?;
+        let syncer = Syncer::start(file.try_clone().map_err(read_err)?).map_err(read_err)?;
         let mut w = Writer {
             file,
-            prev: prior.last_hash.clone(),
-            needs_newline: prior.needs_newline,
+            prev: scan.head.clone(),
+            needs_newline: scan.needs_newline,
             dirty: false,
             last_sync: Instant::now(),
             failed: None,
@@ -281,9 +282,48 @@ impl Ledger {
         Ok(Self {
             path: path.to_owned(),
             key,
-            prior,
+            scan,
             handle: LedgerHandle { tx },
             thread: Some(thread),
+        })
+    }
+
+    /// Refuse to build on a ledger whose chain is broken (an edit, a forged or removed
+    /// line): resuming from it could skip identifiers forever or delete them again.
+    pub fn require_intact(&self) -> anyhow::Result<()> {
+        let Some(b) = self.scan.broken() else {
+            return Ok(());
+        };
+        Err(UserError::usage(format!(
+            "the ledger {} fails its hash chain at line {} ({} record): {}",
+            self.path.display(),
+            b.line,
+            b.record_type,
+            b.explanation
+        ))
+        .with_hint(format!(
+            "resuming from an altered ledger could skip or resend deletions; restore the \
+             original file (`cdp-purge report --ledger {} --verify` shows the details) or \
+             start a new ledger with --ledger NEW.jsonl",
+            self.path.display()
+        ))
+        .into())
+    }
+
+    /// What earlier runs to `dest` settled (a second read of the file; see [`resume`]).
+    pub fn resume(&self, dest: &Destination) -> anyhow::Result<Resume> {
+        let f = File::open(&self.path).map_err(|e| {
+            UserError::usage(format!(
+                "cannot read the ledger {}: {e}",
+                self.path.display()
+            ))
+        })?;
+        resume::collect(f, &self.scan, dest).map_err(|e| {
+            UserError::usage(format!(
+                "cannot read the ledger {}: {e}",
+                self.path.display()
+            ))
+            .into()
         })
     }
 

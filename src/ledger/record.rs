@@ -1,13 +1,17 @@
-//! Ledger record types (schema version 1). See docs/ledger.md.
+//! Ledger record types (schema version 2). See docs/ledger.md.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::Destination;
 use crate::batch::BatchHash;
 use crate::vendor::OutcomeClass;
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: headers name the destination, outcomes carry each identifier's resume `key`, and the
+/// first `sent` record of a batch lists the keys it carries. Version 1 ledgers are still
+/// read by `report` and `status`; `delete` refuses to resume from them (no destination).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One line of the ledger, without the envelope (`v`, `prev`) the writer adds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -36,6 +40,9 @@ pub struct Header {
     pub tool: String,
     pub version: String,
     pub vendor: String,
+    /// Where this run's deletions land (schema 2; absent in version 1 ledgers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<Destination>,
     pub endpoint: String,
     /// Account/workspace identifiers (never secrets).
     pub account: BTreeMap<String, String>,
@@ -101,6 +108,11 @@ pub struct Attempt {
     pub reason: Option<String>,
     #[serde(default)]
     pub maybe_delivered_before: bool,
+    /// On a (sub-)batch's first `sent` record: the resume key of every identifier it
+    /// carries, so that a crash with the request in flight marks exactly those identifiers
+    /// as maybe delivered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
 }
 
 /// Final status of one item.
@@ -147,6 +159,10 @@ pub struct ItemResult {
     pub row: u64,
     /// HMAC-SHA-256 of the identifier, keyed with the ledger's key (`<ledger>.key`).
     pub id_hmac: String,
+    /// The resume key: 128 bits of a keyed hash over the identifier's kind, lookup and value
+    /// (see [`super::item_key`]). Absent in version 1 ledgers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     pub status: ItemStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vendor_id: Option<String>,

@@ -1,21 +1,60 @@
 use super::*;
+use crate::batch::{BatchHash, Item};
 
-fn outcome(batch: BatchHash, statuses: &[ItemStatus]) -> Record {
+fn item(v: &str) -> Item {
+    Item {
+        file: 0,
+        row: 2,
+        value: v.into(),
+        kind: "email".into(),
+        lookup: None,
+    }
+}
+
+fn dest(space: &str) -> Destination {
+    Destination {
+        vendor: "segment".into(),
+        origin: "https://profiles.segment.com".into(),
+        params: [("space".to_owned(), space.to_owned())]
+            .into_iter()
+            .collect(),
+    }
+}
+
+fn header(run: &str, d: &Destination) -> Record {
+    Record::Header(Header {
+        run_id: run.into(),
+        tool: "cdp-purge".into(),
+        version: "0".into(),
+        vendor: d.vendor.clone(),
+        destination: Some(d.clone()),
+        endpoint: "POST x".into(),
+        account: Default::default(),
+        inputs: Vec::new(),
+        limits: serde_json::Value::Null,
+        started_at: "t".into(),
+        plan: PlanCounts::default(),
+        resumed: false,
+        include_identifiers: false,
+    })
+}
+
+fn outcome(key: &[u8; 32], run: &str, batch: BatchHash, items: &[(&str, ItemStatus)]) -> Record {
     Record::Outcome(Outcome {
-        run_id: "r".into(),
+        run_id: run.into(),
         batch,
         parent: None,
         seq: 0,
-        items: statuses.len() as u32,
+        items: items.len() as u32,
         attempts: 1,
         bisected: false,
-        results: statuses
+        results: items
             .iter()
-            .enumerate()
-            .map(|(i, s)| ItemResult {
+            .map(|(v, s)| ItemResult {
                 file: 0,
-                row: i as u64 + 2,
-                id_hmac: "00".into(),
+                row: 2,
+                id_hmac: id_hmac(key, v),
+                key: Some(key_hex(item_key(key, &item(v)))),
                 status: *s,
                 vendor_id: None,
                 message: None,
@@ -25,72 +64,178 @@ fn outcome(batch: BatchHash, statuses: &[ItemStatus]) -> Record {
     })
 }
 
+fn sent(key: &[u8; 32], run: &str, batch: BatchHash, values: &[&str]) -> Record {
+    Record::Attempt(Attempt {
+        phase: Phase::Sent,
+        run_id: run.into(),
+        batch,
+        parent: None,
+        attempt: 1,
+        items: values.len() as u32,
+        sent_at: "t".into(),
+        received_at: None,
+        status: None,
+        error: None,
+        request_ids: Default::default(),
+        decision: None,
+        delay_ms: None,
+        reason: None,
+        maybe_delivered_before: false,
+        keys: values
+            .iter()
+            .map(|v| key_hex(item_key(key, &item(v))))
+            .collect(),
+    })
+}
+
 fn h(b: u8) -> BatchHash {
     BatchHash([b; 32])
 }
 
+fn state(r: &Resume, key: &[u8; 32], v: &str) -> KeyState {
+    r.state(item_key(key, &item(v)))
+}
+
 #[tokio::test]
-async fn resume_set_torn_line_and_hash_chain() {
+async fn resume_is_per_identifier_and_per_destination() {
+    use ItemStatus::*;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("l.jsonl");
+    let (a, b) = (dest("spa_a"), dest("spa_b"));
     {
         let l = Ledger::open(&path).unwrap();
+        let k = l.key;
         let w = l.handle();
+        w.write(header("r1", &a)).await.unwrap();
         w.write(outcome(
+            &k,
+            "r1",
             h(1),
-            &[ItemStatus::Acknowledged, ItemStatus::AlreadyDone],
+            &[("x", Acknowledged), ("y", Invalid)],
         ))
         .await
         .unwrap();
-        w.write(outcome(
-            h(2),
-            &[ItemStatus::Acknowledged, ItemStatus::Invalid],
-        ))
-        .await
-        .unwrap();
-        w.write(outcome(h(3), &[ItemStatus::FailedRetryable]))
+        w.write(outcome(&k, "r1", h(2), &[("z", FailedRetryable)]))
+            .await
+            .unwrap();
+        // In flight when the process died: no result, no outcome.
+        w.write(sent(&k, "r1", h(3), &["m"])).await.unwrap();
+        w.write(header("r2", &b)).await.unwrap();
+        w.write(outcome(&k, "r2", h(4), &[("w", Acknowledged)]))
             .await
             .unwrap();
         l.close().unwrap();
     }
     // A crash mid-line: a torn last line without its newline.
     let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-    f.write_all(br#"{"v":1,"type":"outcome","run_id":"r","bat"#)
+    f.write_all(br#"{"v":2,"type":"outcome","run_id":"r2","bat"#)
         .unwrap();
     drop(f);
 
     let l = Ledger::open(&path).unwrap();
-    assert_eq!(l.prior.torn, 1);
-    assert!(l.prior.is_done(&h(1), false));
-    assert!(
-        l.prior.is_done(&h(2), false),
-        "permanent failures are final"
+    l.require_intact().unwrap();
+    assert_eq!(l.scan.torn, 1);
+    let k = l.key;
+    let ra = l.resume(&a).unwrap();
+    assert_eq!(ra.runs, 1);
+    assert_eq!(state(&ra, &k, "x"), KeyState::Done);
+    assert_eq!(state(&ra, &k, "y"), KeyState::FailedPermanent);
+    assert_eq!(
+        state(&ra, &k, "z"),
+        KeyState::Send {
+            maybe_delivered: false
+        }
     );
-    assert!(!l.prior.is_done(&h(2), true), "unless --retry-failed");
-    assert!(!l.prior.is_done(&h(3), false), "failed-retryable is resent");
-    assert!(!l.prior.is_done(&h(4), false));
+    assert_eq!(
+        state(&ra, &k, "m"),
+        KeyState::Send {
+            maybe_delivered: true
+        },
+        "a sent intent without a result may have been delivered"
+    );
+    assert_eq!(
+        state(&ra, &k, "w"),
+        KeyState::Send {
+            maybe_delivered: false
+        },
+        "another destination's success does not count here"
+    );
+    let rb = l.resume(&b).unwrap();
+    assert_eq!(state(&rb, &k, "w"), KeyState::Done);
+    assert_eq!(
+        state(&rb, &k, "x"),
+        KeyState::Send {
+            maybe_delivered: false
+        }
+    );
     // The next record starts on a fresh line and chains to the last good one.
-    l.handle()
-        .write(outcome(h(3), &[ItemStatus::Acknowledged]))
-        .await
-        .unwrap();
+    l.handle().write(header("r3", &a)).await.unwrap();
     l.close().unwrap();
-
     let text = std::fs::read_to_string(&path).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 5);
-    let mut prev: Option<String> = None;
-    for (i, line) in lines.iter().enumerate() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-            assert_eq!(i, 3, "only the torn line is garbage");
-            continue;
-        };
-        assert_eq!(v["v"], 1);
-        assert_eq!(v["prev"].as_str().map(str::to_owned), prev);
-        prev = Some(hex::encode(Sha256::digest(line.as_bytes())));
+    let r = crate::audit::verify::chain(std::io::Cursor::new(text)).unwrap();
+    assert!(r.intact(), "{:?}", r.broken);
+    assert_eq!(r.torn_inside.len(), 1);
+}
+
+#[tokio::test]
+async fn a_forged_line_stops_resume_with_its_line_number() {
+    use ItemStatus::*;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("l.jsonl");
+    let a = dest("spa_a");
+    {
+        let l = Ledger::open(&path).unwrap();
+        let k = l.key;
+        let w = l.handle();
+        w.write(header("r1", &a)).await.unwrap();
+        w.write(outcome(&k, "r1", h(1), &[("x", Acknowledged)]))
+            .await
+            .unwrap();
+        w.write(outcome(&k, "r1", h(2), &[("y", Acknowledged)]))
+            .await
+            .unwrap();
+        l.close().unwrap();
     }
-    let again = read(File::open(&path).unwrap()).unwrap();
-    assert!(again.is_done(&h(3), false), "a later outcome wins");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let forged = text.replacen("acknowledged", "not_found", 1);
+    std::fs::write(&path, forged).unwrap();
+    let l = Ledger::open(&path).unwrap();
+    let err = l.require_intact().unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains("line 3"), "{msg}");
+    assert!(
+        crate::exit::classify(&err)
+            .1
+            .unwrap()
+            .contains("--ledger NEW")
+    );
+}
+
+#[test]
+fn a_used_ledger_without_its_key_is_refused_and_an_empty_key_is_absent() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("l.jsonl");
+    // Empty ledger, empty key (a full disk under an older version): a new key is made.
+    std::fs::write(&path, "").unwrap();
+    std::fs::write(key_path(&path), "").unwrap();
+    let l = Ledger::open(&path).unwrap();
+    let k = l.key;
+    l.close().unwrap();
+    assert_eq!(read_key(&key_path(&path)).unwrap(), Some(k));
+    // A ledger with records whose key is gone or empty is refused, naming the key file.
+    std::fs::write(&path, "{\"v\":2,\"type\":\"end\",\"prev\":null}\n").unwrap();
+    for key_bytes in [None, Some("")] {
+        match key_bytes {
+            None => std::fs::remove_file(key_path(&path)).unwrap(),
+            Some(b) => std::fs::write(key_path(&path), b).unwrap(),
+        }
+        let err = Ledger::open(&path).err().expect("refused");
+        assert!(err.to_string().contains("l.jsonl.key"), "{err}");
+        assert!(
+            !key_path(&path).exists() || key_bytes.is_some(),
+            "no new key"
+        );
+    }
 }
 
 #[test]
@@ -126,13 +271,19 @@ fn key_is_private_and_reused() {
 
 #[test]
 fn default_paths() {
+    let d = dest("spa_a");
+    let slug = d.slug();
     assert_eq!(
-        default_path(Path::new("dir/ids.csv")),
-        PathBuf::from("dir/ids.csv.ledger.jsonl")
+        default_path(Path::new("dir/ids.csv"), &d),
+        PathBuf::from(format!("dir/ids.csv.ledger.{slug}.jsonl"))
     );
     assert_eq!(
-        default_path(Path::new("-")),
-        PathBuf::from("cdp-purge-stdin.ledger.jsonl")
+        default_path(Path::new("-"), &d),
+        PathBuf::from(format!("cdp-purge-stdin.ledger.{slug}.jsonl"))
+    );
+    assert_ne!(
+        default_path(Path::new("ids.csv"), &d),
+        default_path(Path::new("ids.csv"), &dest("spa_b"))
     );
     assert_eq!(key_path(Path::new("x.jsonl")), PathBuf::from("x.jsonl.key"));
 }

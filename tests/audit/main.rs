@@ -71,7 +71,8 @@ pub fn run(cmd: &mut Command) -> (Option<i32>, String, String) {
     )
 }
 
-/// `delete --vendor lytics` of `values` (column `email`) into `<dir>/<name>.ledger.jsonl`.
+/// `delete --vendor lytics` of `values` (column `email`) into its default ledger beside
+/// `<dir>/<name>`.
 pub fn delete_lytics(sb: &Sandbox, dir: &Path, name: &str, values: &[String]) -> PathBuf {
     let input = write_csv(dir, name, "email", values);
     let (code, _, err) = run(bin()
@@ -84,10 +85,24 @@ pub fn delete_lytics(sb: &Sandbox, dir: &Path, name: &str, values: &[String]) ->
     ledger_of(&input)
 }
 
+/// The default ledger a `delete` wrote beside `input` (`<input>.ledger.<destination>.jsonl`).
 pub fn ledger_of(input: &Path) -> PathBuf {
-    let mut s = input.as_os_str().to_owned();
-    s.push(".ledger.jsonl");
-    PathBuf::from(s)
+    let dir = input.parent().unwrap();
+    let prefix = format!("{}.ledger.", input.file_name().unwrap().to_string_lossy());
+    let found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().into_owned();
+            n.starts_with(&prefix) && n.ends_with(".jsonl")
+        })
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "one default ledger beside {input:?}: {found:?}"
+    );
+    found[0].clone()
 }
 
 pub fn records(ledger: &Path) -> Vec<serde_json::Value> {

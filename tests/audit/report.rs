@@ -172,7 +172,7 @@ fn lookup_finds_a_person_in_a_ledger_of_hashes_without_printing_them() {
     assert!(!out.contains("@example.com"));
 
     // Without the key there is nothing to hash with.
-    std::fs::remove_file(dir.path().join("users.csv.ledger.jsonl.key")).unwrap();
+    std::fs::remove_file(cdp_purge::ledger::key_path(&ledger)).unwrap();
     let (code, _, err) = run(report(&ledger).args(["--lookup", "user3@example.com"]));
     assert_eq!(code, Some(2));
     assert!(err.contains(".key is missing"), "{err}");

@@ -7,6 +7,8 @@
 //! a client that lies about what it did still fails.
 #![allow(dead_code)]
 
+pub mod measure;
+
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -138,6 +140,54 @@ pub fn applied_per_body(log: &[RequestRecord]) -> HashMap<u64, usize> {
         *m.entry(r.body_hash).or_default() += 1;
     }
     m
+}
+
+/// Repeated applications of one request body, and how many of them the ledger explains.
+#[derive(Debug, Default)]
+pub struct Repeats {
+    /// Applications beyond the first that follow an attempt the ledger records as maybe
+    /// delivered (the client could not know the vendor had it).
+    pub explained: usize,
+    /// Applications beyond the first with no such attempt: a real double send.
+    pub unexplained: usize,
+}
+
+/// Compare the fake's repeated applications with the ledger's maybe-delivered attempts.
+pub fn unexplained_repeats(log: &[RequestRecord], ledger: &LedgerView) -> Repeats {
+    let batch_of = ledger.batch_of_hmac();
+    repeats_against(log, ledger, |value| {
+        batch_of.get(&ledger.hmac(value)).cloned()
+    })
+}
+
+/// [`unexplained_repeats`] with the value → batch mapping given.
+pub fn repeats_against(
+    log: &[RequestRecord],
+    ledger: &LedgerView,
+    batch_of: impl Fn(&str) -> Option<String>,
+) -> Repeats {
+    let maybe = ledger.maybe_delivered_attempts();
+    let mut first_value: HashMap<u64, String> = HashMap::new();
+    for r in log.iter().filter(|r| r.applied) {
+        if let Some(v) = r.values.first() {
+            first_value.entry(r.body_hash).or_insert_with(|| v.clone());
+        }
+    }
+    let mut out = Repeats::default();
+    for (body, n) in applied_per_body(log) {
+        let extra = n.saturating_sub(1);
+        if extra == 0 {
+            continue;
+        }
+        let allowed = first_value
+            .get(&body)
+            .and_then(|v| batch_of(v))
+            .and_then(|b| maybe.get(&b).copied())
+            .unwrap_or(0);
+        out.explained += extra.min(allowed);
+        out.unexplained += extra.saturating_sub(allowed);
+    }
+    out
 }
 
 /// 429s the fake answered on its own (quota or concurrency), not as an injected fault.
@@ -338,6 +388,32 @@ impl LedgerView {
             best = best.max(sum);
         }
         best
+    }
+
+    /// The batch (hash, as JSON text) each identifier's HMAC was settled in.
+    pub fn batch_of_hmac(&self) -> HashMap<String, String> {
+        let mut m = HashMap::new();
+        for o in self.top_outcomes() {
+            for r in o["results"].as_array().unwrap() {
+                m.insert(
+                    r["id_hmac"].as_str().unwrap().to_owned(),
+                    o["batch"].to_string(),
+                );
+            }
+        }
+        m
+    }
+
+    /// Per batch (hash, as JSON text): attempts whose result may have been delivered: an
+    /// error after the request was written (anything but a refused connection).
+    pub fn maybe_delivered_attempts(&self) -> HashMap<String, usize> {
+        let mut m = HashMap::new();
+        for a in self.of_type("attempt").filter(|a| a["phase"] == "result") {
+            if a["error"].as_str().is_some_and(|e| e != "connect") {
+                *m.entry(a["batch"].to_string()).or_default() += 1;
+            }
+        }
+        m
     }
 
     pub fn sent_attempts(&self) -> usize {

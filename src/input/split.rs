@@ -1,0 +1,462 @@
+//! Splitting an input into records with bounded memory: CSV records and text lines.
+//!
+//! Whatever the bytes, no record is held past [`MAX_RECORD_BYTES`]: a longer one is skipped
+//! (the caller rejects it with its row number) and reading goes on at the next record. A
+//! record still open after [`MAX_SKIP_BYTES`] stops the read: no list of identifiers has
+//! such a record, so the input is binary or endless (`/dev/zero`, a gzip bomb), and reading
+//! on would take forever for nothing.
+
+use std::io::{self, BufRead};
+
+/// The longest record (CSV record, NDJSON line, JSON array element) that is read; a longer
+/// one is rejected with its row number and skipped. Far above any identifier (1024 bytes)
+/// and any sane row of an export.
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+
+/// The most fields a record may have (Excel's limit is 16,384 columns); a record with more
+/// is skipped like a long one. Bounds the field index as the byte cap bounds the bytes.
+pub const MAX_FIELDS: usize = 65_536;
+
+/// A record still going after this many bytes stops the read (exit 2).
+pub const MAX_SKIP_BYTES: u64 = 16 << 20;
+
+/// Why reading stopped before the end of the input.
+#[derive(Debug)]
+pub(crate) enum SplitError {
+    Io(io::Error),
+    /// A quoted CSV field opened on `quote_line` is still open at the end of the input.
+    UnterminatedQuote {
+        row: u64,
+        quote_line: u64,
+    },
+    /// The record starting on `row` went on past [`MAX_SKIP_BYTES`]; `quote_line` when it is
+    /// inside a quoted field opened there.
+    Endless {
+        row: u64,
+        quote_line: Option<u64>,
+    },
+}
+
+impl From<io::Error> for SplitError {
+    fn from(e: io::Error) -> Self {
+        Self::Io(e)
+    }
+}
+
+/// Where a record was, in physical lines of the input (1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    /// The line the record starts on: the row number everywhere (rejects, ledger, report).
+    pub first: u64,
+    /// The line it ends on (later than `first` when a quoted field holds line breaks).
+    pub last: u64,
+    /// Longer than [`MAX_RECORD_BYTES`] or wider than [`MAX_FIELDS`]: skipped, its fields
+    /// are empty.
+    pub too_long: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    StartField,
+    Unquoted,
+    Quoted,
+    /// A `"` inside a quoted field: the end of the quotes, or the first of `""`.
+    QuoteInQuoted,
+}
+
+/// The fields of the record being read, and the line count.
+struct Fields {
+    delimiter: u8,
+    /// Unescaped field bytes, back to back.
+    bytes: Vec<u8>,
+    /// The end of each field in `bytes`.
+    ends: Vec<usize>,
+    /// Line breaks consumed so far.
+    lines: u64,
+    /// Bytes of the current record consumed so far.
+    raw: u64,
+    state: State,
+    quote_line: u64,
+    /// Past [`MAX_RECORD_BYTES`] or [`MAX_FIELDS`]: nothing more is kept of this record.
+    over: bool,
+}
+
+impl Fields {
+    fn too_long(&self) -> bool {
+        self.over || self.raw > MAX_RECORD_BYTES as u64
+    }
+
+    fn push(&mut self, b: &[u8]) {
+        if self.over || self.bytes.len() + b.len() > MAX_RECORD_BYTES {
+            self.over = true;
+        } else {
+            self.bytes.extend_from_slice(b);
+        }
+    }
+
+    fn end_field(&mut self) {
+        if self.over || self.ends.len() >= MAX_FIELDS {
+            self.over = true;
+        } else {
+            self.ends.push(self.bytes.len());
+        }
+    }
+
+    /// Run the CSV state machine over `buf` (RFC 4180 quoting, as the `csv` crate reads it:
+    /// `""` in quotes is a quote, a quote inside an unquoted field is literal, text after a
+    /// closing quote joins the field). Returns the bytes used and whether the record ended
+    /// (at a `\n`, which is used).
+    fn step(&mut self, buf: &[u8]) -> (usize, bool) {
+        let (d, mut i) = (self.delimiter, 0);
+        while i < buf.len() {
+            match self.state {
+                State::StartField => match buf[i] {
+                    b'"' => {
+                        self.state = State::Quoted;
+                        self.quote_line = self.lines + 1;
+                        i += 1;
+                    }
+                    b'\n' => {
+                        self.end_field();
+                        self.lines += 1;
+                        return (i + 1, true);
+                    }
+                    b if b == d => {
+                        self.end_field();
+                        i += 1;
+                    }
+                    _ => self.state = State::Unquoted,
+                },
+                State::Unquoted => match memchr::memchr2(d, b'\n', &buf[i..]) {
+                    None => {
+                        self.push(&buf[i..]);
+                        i = buf.len();
+                    }
+                    Some(k) => {
+                        self.push(&buf[i..i + k]);
+                        self.end_field();
+                        self.state = State::StartField;
+                        let end = buf[i + k] == b'\n';
+                        i += k + 1;
+                        if end {
+                            self.lines += 1;
+                            return (i, true);
+                        }
+                    }
+                },
+                State::Quoted => match memchr::memchr2(b'"', b'\n', &buf[i..]) {
+                    None => {
+                        self.push(&buf[i..]);
+                        i = buf.len();
+                    }
+                    Some(k) => {
+                        // A line break inside quotes is data, and still a physical line.
+                        let newline = buf[i + k] == b'\n';
+                        self.push(&buf[i..i + k + usize::from(newline)]);
+                        self.lines += u64::from(newline);
+                        if !newline {
+                            self.state = State::QuoteInQuoted;
+                        }
+                        i += k + 1;
+                    }
+                },
+                State::QuoteInQuoted => {
+                    if buf[i] == b'"' {
+                        self.push(b"\"");
+                        self.state = State::Quoted;
+                        i += 1;
+                    } else {
+                        self.state = State::Unquoted;
+                    }
+                }
+            }
+        }
+        (i, false)
+    }
+}
+
+/// CSV records from a byte stream, one at a time into reused buffers.
+pub(crate) struct CsvRecords<R> {
+    inner: R,
+    f: Fields,
+}
+
+impl<R: BufRead> CsvRecords<R> {
+    pub fn new(inner: R, delimiter: u8) -> Self {
+        Self {
+            inner,
+            f: Fields {
+                delimiter,
+                bytes: Vec::new(),
+                ends: Vec::new(),
+                lines: 0,
+                raw: 0,
+                state: State::StartField,
+                quote_line: 0,
+                over: false,
+            },
+        }
+    }
+
+    /// The next record, or `None` at the end of the input. Blank lines are skipped (and
+    /// counted, so row numbers stay physical line numbers).
+    pub fn next_record(&mut self) -> Result<Option<Span>, SplitError> {
+        let f = &mut self.f;
+        f.bytes.clear();
+        f.ends.clear();
+        f.raw = 0;
+        f.over = false;
+        f.state = State::StartField;
+        loop {
+            let buf = fill(&mut self.inner)?;
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            let blank = buf
+                .iter()
+                .take_while(|&&b| b == b'\n' || b == b'\r')
+                .count();
+            f.lines += memchr::memchr_iter(b'\n', &buf[..blank]).count() as u64;
+            let all = blank == buf.len();
+            self.inner.consume(blank);
+            if !all {
+                break;
+            }
+        }
+        let first = f.lines + 1;
+        let mut at_newline = false;
+        loop {
+            let buf = fill(&mut self.inner)?;
+            if buf.is_empty() {
+                if f.state == State::Quoted {
+                    return Err(SplitError::UnterminatedQuote {
+                        row: first,
+                        quote_line: f.quote_line,
+                    });
+                }
+                f.end_field();
+                break;
+            }
+            let (used, done) = f.step(buf);
+            self.inner.consume(used);
+            f.raw += used as u64;
+            if f.raw > MAX_SKIP_BYTES {
+                let quote_line = (f.state == State::Quoted).then_some(f.quote_line);
+                return Err(SplitError::Endless {
+                    row: first,
+                    quote_line,
+                });
+            }
+            if done {
+                at_newline = true;
+                break;
+            }
+        }
+        let too_long = f.too_long();
+        if too_long {
+            f.bytes.clear();
+            f.ends.clear();
+        }
+        // A record ended by its `\n` has counted that line break already.
+        let last = if at_newline { f.lines } else { f.lines + 1 };
+        Ok(Some(Span {
+            first,
+            last,
+            too_long,
+        }))
+    }
+}
+
+impl<R> CsvRecords<R> {
+    /// Fields of the record last read.
+    pub fn len(&self) -> usize {
+        self.f.ends.len()
+    }
+
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        let end = *self.f.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.f.ends[i - 1] };
+        Some(&self.f.bytes[start..end])
+    }
+
+    /// Every field, in order.
+    pub fn fields(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+}
+
+/// `fill_buf`, retried on `Interrupted`.
+pub(crate) fn fill<R: BufRead>(r: &mut R) -> io::Result<&[u8]> {
+    loop {
+        match r.fill_buf() {
+            // Returning the slice from inside the loop is refused by the borrow checker; the
+            // second call below returns the same buffered bytes without reading.
+            Ok(_) => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    r.fill_buf()
+}
+
+/// One line read by [`read_line`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Line {
+    /// The line (without its `\n`) is in the buffer.
+    Read,
+    /// Longer than [`MAX_RECORD_BYTES`]: skipped; the buffer holds its first bytes only.
+    TooLong,
+    /// The end of the input.
+    End,
+}
+
+/// Read one `\n`-terminated line into `buf` (cleared first), keeping at most
+/// [`MAX_RECORD_BYTES`] of it. `line` is the line's number, for the error past
+/// [`MAX_SKIP_BYTES`].
+pub(crate) fn read_line<R: BufRead>(
+    r: &mut R,
+    buf: &mut Vec<u8>,
+    line: u64,
+) -> Result<Line, SplitError> {
+    buf.clear();
+    let mut seen = 0u64;
+    loop {
+        let chunk = fill(r)?;
+        if chunk.is_empty() {
+            return Ok(if seen == 0 {
+                Line::End
+            } else if seen > MAX_RECORD_BYTES as u64 {
+                Line::TooLong
+            } else {
+                Line::Read
+            });
+        }
+        let (take, done) = match memchr::memchr(b'\n', chunk) {
+            Some(k) => (k, true),
+            None => (chunk.len(), false),
+        };
+        let room = MAX_RECORD_BYTES.saturating_sub(buf.len());
+        buf.extend_from_slice(&chunk[..take.min(room)]);
+        seen += take as u64;
+        r.consume(take + usize::from(done));
+        if done {
+            return Ok(if seen > MAX_RECORD_BYTES as u64 {
+                Line::TooLong
+            } else {
+                Line::Read
+            });
+        }
+        if seen > MAX_SKIP_BYTES {
+            return Err(SplitError::Endless {
+                row: line,
+                quote_line: None,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every record as (first line, last line, fields) or the error.
+    fn records(text: &[u8]) -> Result<Vec<(u64, u64, Vec<String>)>, SplitError> {
+        let mut r = CsvRecords::new(text, b',');
+        let mut out = Vec::new();
+        while let Some(span) = r.next_record()? {
+            let fields = r
+                .fields()
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect();
+            out.push((span.first, span.last, fields));
+        }
+        Ok(out)
+    }
+
+    fn rec(first: u64, last: u64, fields: &[&str]) -> (u64, u64, Vec<String>) {
+        (
+            first,
+            last,
+            fields.iter().map(|s| (*s).to_owned()).collect(),
+        )
+    }
+
+    #[test]
+    fn row_numbers_are_physical_lines_after_blank_lines_and_quoted_breaks() {
+        let got = records(b"id,x\n\nA1,\"two\nlines\"\r\n\r\n\nA2,\"q\"\"\"tail\nA3,b").unwrap();
+        assert_eq!(
+            got,
+            vec![
+                rec(1, 1, &["id", "x"]),
+                rec(3, 4, &["A1", "two\nlines\r"]),
+                rec(7, 7, &["A2", "q\"tail"]),
+                rec(8, 8, &["A3", "b"]),
+            ]
+        );
+        // A quote inside an unquoted field is literal; empty fields are kept.
+        assert_eq!(
+            records(b"a\"b,,\n").unwrap(),
+            vec![rec(1, 1, &["a\"b", "", ""])]
+        );
+        assert!(records(b"").unwrap().is_empty());
+        assert!(records(b"\n\r\n\n").unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_unterminated_quote_names_the_line_it_opened_on() {
+        match records(b"id\nA1\n\"A2\nA3\nA4\n") {
+            Err(SplitError::UnterminatedQuote {
+                row: 3,
+                quote_line: 3,
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+        match records(b"id,n\nA1,\"x\n\nA3,y\n") {
+            Err(SplitError::UnterminatedQuote {
+                row: 2,
+                quote_line: 2,
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_long_record_is_skipped_and_an_endless_one_stops() {
+        let mut text = b"id\n".to_vec();
+        text.extend(std::iter::repeat_n(b',', MAX_RECORD_BYTES + 1));
+        text.extend(b"\nA3\n");
+        let mut r = CsvRecords::new(&text[..], b',');
+        r.next_record().unwrap();
+        let span = r.next_record().unwrap().unwrap();
+        assert!(span.too_long && span.first == 2 && r.len() == 0);
+        let span = r.next_record().unwrap().unwrap();
+        assert_eq!((span.first, r.get(0)), (3, Some(&b"A3"[..])));
+
+        let endless = std::io::Read::chain(&b"id\n\"x"[..], std::io::repeat(b'y'));
+        let mut r = CsvRecords::new(std::io::BufReader::new(endless), b',');
+        r.next_record().unwrap();
+        match r.next_record() {
+            Err(SplitError::Endless {
+                row: 2,
+                quote_line: Some(2),
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn lines_are_capped() {
+        let mut text = b"a\n".to_vec();
+        text.extend(std::iter::repeat_n(b'x', MAX_RECORD_BYTES + 1));
+        text.extend(b"\nlast");
+        let mut r = &text[..];
+        let mut buf = Vec::new();
+        assert_eq!(read_line(&mut r, &mut buf, 1).unwrap(), Line::Read);
+        assert_eq!(buf, b"a");
+        assert_eq!(read_line(&mut r, &mut buf, 2).unwrap(), Line::TooLong);
+        assert_eq!(buf.len(), MAX_RECORD_BYTES);
+        assert_eq!(read_line(&mut r, &mut buf, 3).unwrap(), Line::Read);
+        assert_eq!(buf, b"last");
+        assert_eq!(read_line(&mut r, &mut buf, 4).unwrap(), Line::End);
+    }
+}
