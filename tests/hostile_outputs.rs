@@ -307,3 +307,18 @@ fn a_closed_stderr_or_stdout_never_panics_nor_changes_the_exit_code() {
         assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     }
 }
+
+#[test]
+fn delete_of_an_empty_list_is_exit_2_unless_allow_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, body) in [("empty.csv", &b""[..]), ("junk.csv", b"id\nnull\nN/A\n")] {
+        let input = write_file(dir.path(), name, body);
+        let ledger = dir.path().join(format!("{name}.ledger.jsonl"));
+        let (code, out, err) = run(sandbox_delete(&input, &ledger).arg("--json"));
+        assert_eq!(code, Some(2), "{name}: {err}");
+        assert!(err.contains("--allow-empty"), "{err}");
+        assert!(!out.contains("\"acknowledged\""), "sent: {out}");
+        let (code, _, err) = run(sandbox_delete(&input, &ledger).arg("--allow-empty"));
+        assert_eq!(code, Some(0), "{name}: {err}");
+    }
+}

@@ -15,6 +15,7 @@ pub mod dedupe;
 mod json;
 mod json_array;
 mod redact;
+mod sniff;
 mod source;
 mod split;
 mod validate;
