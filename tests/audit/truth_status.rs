@@ -151,14 +151,16 @@ fn status_sample_100_on_a_100k_job_ledger() {
         "1000",
     ]));
     assert_eq!(code, Some(0));
+    // Jobs the first sample already found done are not asked again (two samples of 100
+    // out of 100,000 share about 0.1 jobs on average).
     let other: Vec<String> = sb.log().iter().map(|r| r.path.clone()).collect();
-    assert_eq!(other.len(), 100);
+    assert!((90..=100).contains(&other.len()), "{}", other.len());
     assert!(other.iter().all(|p| asked.binary_search(p).is_err()));
     let checks = records(&ledger)
         .iter()
         .filter(|r| r["type"] == "status")
         .count();
-    assert_eq!(checks, 200, "only sampled jobs are recorded");
+    assert_eq!(checks, 100 + other.len(), "only sampled jobs are recorded");
 }
 
 #[test]

@@ -76,11 +76,11 @@ impl Tracked {
         let n = latest.len();
         let scope = match sample_size {
             // Each group gets its own stream from the seed, so two vendors do not share
-            // positions.
+            // positions; keyed by what the group is, not by the host it was reached at.
             Some(k) => sample::pick(
                 n,
                 usize::try_from(k).unwrap_or(usize::MAX),
-                seed ^ sample::seed_of(&group.base_url),
+                seed ^ sample::seed_of(&format!("{}{:?}", group.vendor, group.account)),
             ),
             None => (0..n).collect(),
         };
