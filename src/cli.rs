@@ -549,9 +549,9 @@ pub struct MparticleVerifyArgs {
 
 const STATUS_EXAMPLES: &str = "\
 Examples:
-  cdp-purge status --ledger users.csv.ledger.jsonl
-  cdp-purge status --ledger users.csv.ledger.jsonl --watch --until 2h
-  cdp-purge status --ledger mpids.csv.ledger.jsonl --verify --org-id 1 --account-id 2 \\
+  cdp-purge status --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl
+  cdp-purge status --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl --watch --until 2h
+  cdp-purge status --ledger mpids.csv.ledger.mparticle-3f9a1c2b.jsonl --verify --org-id 1 --account-id 2 \\
       --workspace-id 3 -i mpids.csv --column mpid
 
 Exit status: 0 when every polled job finished and succeeded; 1 when some are still pending
@@ -597,10 +597,10 @@ pub struct ReportArgs {
 
 const REPORT_EXAMPLES: &str = "\
 Examples:
-  cdp-purge report --ledger users.csv.ledger.jsonl
-  cdp-purge report --ledger users.csv.ledger.jsonl --format csv > dsr-1234.csv
-  cdp-purge report --ledger users.csv.ledger.jsonl --lookup ann@example.com
-  cdp-purge report --ledger users.csv.ledger.jsonl --verify -i /archive/users.csv
+  cdp-purge report --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl
+  cdp-purge report --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl --format csv > dsr-1234.csv
+  cdp-purge report --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl --lookup ann@example.com
+  cdp-purge report --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl --verify -i /archive/users.csv
 
 Exit status: 0; 1 when --verify finds a change or a --lookup matches no row.";
 

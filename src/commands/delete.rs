@@ -226,13 +226,14 @@ fn run_target(
     // First read: the totals for the prompt and the progress bar, and which identifiers an
     // earlier run already settled here.
     let key = ledger.key;
+    let hasher = ledger::Hasher::new(&key);
     let mut tally = Tally::default();
     let retry_failed = d.retry_failed;
     let plan = super::plan::compute_with(
         &target,
         &spec,
         input_args,
-        &mut |it| match resume.state(ledger::item_key(&key, it)) {
+        &mut |it| match state_of(&resume, &hasher, it) {
             KeyState::Done => {
                 tally.done += 1;
                 false
@@ -655,6 +656,17 @@ fn confirm(args: &DeleteArgs, adapter: &dyn Adapter, count: u64) -> anyhow::Resu
     }
 }
 
+/// Where one identifier stands for this destination (its keyed hash is computed only when
+/// the ledger has earlier runs here).
+fn state_of(resume: &Resume, hasher: &ledger::Hasher, it: &crate::batch::Item) -> KeyState {
+    if resume.is_empty() {
+        return KeyState::Send {
+            maybe_delivered: false,
+        };
+    }
+    resume.state(hasher.item_key(it))
+}
+
 /// What the feeder needs to leave out what the ledger settled.
 struct Feed {
     resume: Arc<Resume>,
@@ -680,17 +692,18 @@ fn spawn_feeder(
             key,
             retry_failed,
         } = feed;
+        let hasher = ledger::Hasher::new(&key);
         let fed = input::run_batched(
             &spec,
             batcher,
-            &mut |it| match resume.state(ledger::item_key(&key, it)) {
+            &mut |it| match state_of(&resume, &hasher, it) {
                 KeyState::Done => false,
                 KeyState::FailedPermanent => retry_failed,
                 KeyState::Send { .. } => true,
             },
             &mut |mut b| {
                 b.maybe_delivered = b.items.iter().any(|it| {
-                    resume.state(ledger::item_key(&key, it))
+                    state_of(&resume, &hasher, it)
                         == KeyState::Send {
                             maybe_delivered: true,
                         }

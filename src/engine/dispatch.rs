@@ -18,6 +18,10 @@ use crate::batch::{Batch, BatchHash};
 use crate::ledger::{self, Attempt, ItemResult, ItemStatus, LedgerHandle, Outcome, Phase, Record};
 use crate::vendor::{Adapter, Response, Verdict};
 
+/// How long an answer may still be taken after the request's deadline passed, if it is
+/// already there (see `send`).
+const TIMEOUT_GRACE: Duration = Duration::from_millis(250);
+
 /// Response headers whose values identify a request on the vendor's side.
 const REQUEST_ID_HEADERS: &[&str] = &[
     "x-request-id",
@@ -75,6 +79,7 @@ struct Inner {
     inflight: InFlight,
     ledger: LedgerHandle,
     cfg: EngineConfig,
+    hasher: ledger::Hasher,
     stats: Arc<Stats>,
     stop_tx: watch::Sender<bool>,
     stop: Mutex<Option<StopReason>>,
@@ -95,6 +100,8 @@ struct Pending {
 /// How a (sub-)batch settled.
 struct Settled {
     results: Vec<(ItemStatus, Option<String>, Option<String>)>,
+    /// Each item's resume key, computed once for the intent and the outcome.
+    keys: Vec<String>,
     attempts: u32,
     bisected: bool,
 }
@@ -125,6 +132,7 @@ impl Engine {
                 pause: PauseGate::new(),
                 inflight: InFlight::new(cfg.limits.concurrency),
                 ledger,
+                hasher: ledger::Hasher::new(&cfg.key),
                 stats,
                 stop_tx,
                 stop: Mutex::new(None),
@@ -339,7 +347,8 @@ impl Inner {
             .items
             .iter()
             .zip(&s.results)
-            .map(|(it, (status, vendor_id, message))| {
+            .zip(&s.keys)
+            .map(|((it, (status, vendor_id, message)), key)| {
                 let (status, message) = match retryable {
                     Some(reason) if !status.is_success() => (
                         ItemStatus::FailedRetryable,
@@ -352,8 +361,8 @@ impl Inner {
                 ItemResult {
                     file: it.file,
                     row: it.row,
-                    id_hmac: ledger::id_hmac(&self.cfg.key, &it.value),
-                    key: Some(ledger::key_hex(ledger::item_key(&self.cfg.key, it))),
+                    id_hmac: self.hasher.id_hmac(&it.value),
+                    key: Some(key.clone()),
                     status,
                     vendor_id: vendor_id.clone(),
                     message,
@@ -383,6 +392,22 @@ impl Inner {
 
     /// Deliver one (sub-)batch until it settles. `None`: the run stopped first.
     async fn deliver(&self, batch: &Batch, parent: Option<BatchHash>) -> Option<Settled> {
+        let keys: Vec<String> = batch
+            .items
+            .iter()
+            .map(|it| ledger::key_hex(self.hasher.item_key(it)))
+            .collect();
+        let mut s = self.deliver_keyed(batch, parent, &keys).await?;
+        s.keys = keys;
+        Some(s)
+    }
+
+    async fn deliver_keyed(
+        &self,
+        batch: &Batch,
+        parent: Option<BatchHash>,
+        keys: &[String],
+    ) -> Option<Settled> {
         let n = batch.len();
         let request = match self.adapter.build(batch) {
             Ok(r) => r,
@@ -429,11 +454,7 @@ impl Inner {
                 // The first intent lists what it carries: if the process dies with it in
                 // flight, the next run knows which identifiers may have been delivered.
                 keys: if attempt == 1 {
-                    batch
-                        .items
-                        .iter()
-                        .map(|it| ledger::key_hex(ledger::item_key(&self.cfg.key, it)))
-                        .collect()
+                    keys.to_vec()
                 } else {
                     Vec::new()
                 },
@@ -472,6 +493,7 @@ impl Inner {
                         .collect();
                     let s = Settled {
                         results,
+                        keys: Vec::new(),
                         attempts: attempt,
                         bisected: false,
                     };
@@ -594,6 +616,7 @@ impl Inner {
         }
         Some(Settled {
             results,
+            keys: Vec::new(),
             attempts,
             bisected: true,
         })
@@ -634,28 +657,63 @@ impl Inner {
                 maybe_delivered: kind != "connect",
             }
         };
-        let resp = match rb.send().await {
-            Ok(r) => r,
-            Err(e) => return transport(&e, false),
+        // Our own deadline instead of reqwest's: when it passes, an answer that already
+        // arrived (the process was not scheduled while it came in: a stall, a starved CPU)
+        // is still taken, rather than thrown away and the deletion sent again.
+        let deadline = self.cfg.timeout;
+        // reqwest's own limit only as a backstop: checked before the answer when the process
+        // wakes from a stall, it would throw away an answer that arrived meanwhile.
+        let rb = rb.timeout(deadline * 4 + Duration::from_secs(10));
+        let exchange = async {
+            let resp = rb.send().await.map_err(|e| (e, false, None))?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            match resp.bytes().await {
+                Ok(body) => Ok((status, headers, body)),
+                Err(e) => Err((e, true, Some((status, headers)))),
+            }
         };
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let request_ids = REQUEST_ID_HEADERS
-            .iter()
-            .filter_map(|h| {
-                let v = headers.get(*h)?.to_str().ok()?;
-                Some(((*h).to_owned(), v.chars().take(200).collect()))
-            })
-            .collect();
-        let body = match resp.bytes().await {
-            Ok(b) => b,
-            Err(e) => {
-                let mut a = transport(&e, true);
-                a.status = Some(status);
-                a.request_ids = request_ids;
+        tokio::pin!(exchange);
+        let done = match tokio::time::timeout(deadline, &mut exchange).await {
+            Ok(r) => Some(r),
+            Err(_) => tokio::time::timeout(TIMEOUT_GRACE, &mut exchange)
+                .await
+                .ok(),
+        };
+        let Some(done) = done else {
+            return Answer {
+                verdict: Verdict::Retry {
+                    throttled: false,
+                    retry_after: None,
+                    reason: "transport error: timeout".into(),
+                },
+                status: None,
+                error: Some("timeout"),
+                request_ids: BTreeMap::new(),
+                maybe_delivered: true,
+            };
+        };
+        let request_ids_of = |headers: &reqwest::header::HeaderMap| -> BTreeMap<String, String> {
+            REQUEST_ID_HEADERS
+                .iter()
+                .filter_map(|h| {
+                    let v = headers.get(*h)?.to_str().ok()?;
+                    Some(((*h).to_owned(), v.chars().take(200).collect()))
+                })
+                .collect()
+        };
+        let (status, headers, body) = match done {
+            Ok(r) => r,
+            Err((e, body, head)) => {
+                let mut a = transport(&e, body);
+                if let Some((status, headers)) = head {
+                    a.status = Some(status);
+                    a.request_ids = request_ids_of(&headers);
+                }
                 return a;
             }
         };
+        let request_ids = request_ids_of(&headers);
         let verdict = self.adapter.classify(
             batch,
             &Response {
@@ -679,6 +737,7 @@ impl Inner {
 fn uniform(n: usize, status: ItemStatus, msg: Option<String>, attempts: u32) -> Settled {
     Settled {
         results: (0..n).map(|_| (status, None, msg.clone())).collect(),
+        keys: Vec::new(),
         attempts,
         bisected: false,
     }
