@@ -30,7 +30,7 @@ pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     if args.dry_run {
         return super::plan::run_with(&args.input, &args.vendor, args.json, global);
     }
-    init_logging(global);
+    crate::output::init_logging(global.quiet, global.verbose);
     // The sandbox serves fake credentials, so the environment need not hold real ones.
     let sandbox = if args.sandbox {
         Some(start_sandbox(global)?)
@@ -354,6 +354,7 @@ fn run_target(
         bisect_budget: to_send_batches.max(64) * 2,
         run_id: run_id.clone(),
         key,
+        breaker_after: if d.no_breaker { 0 } else { d.breaker_after },
     };
 
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -509,26 +510,6 @@ fn hightouch_warnings(block: bool, source_data_deleted: bool, global: &GlobalArg
             "cdp-purge: warning: --no-block: the values are not blocklisted; use it to repair a supercluster, not to delete"
         );
     }
-}
-
-/// `-v`: retries, pauses and slow-downs on stderr; `-vv`: debug. Never identifiers.
-fn init_logging(global: &GlobalArgs) {
-    let level = match (global.quiet, global.verbose) {
-        (true, _) => tracing::Level::ERROR,
-        (false, 0) => tracing::Level::WARN,
-        (false, 1) => tracing::Level::INFO,
-        _ => tracing::Level::DEBUG,
-    };
-    // Colour only on a terminal, and never with NO_COLOR (https://no-color.org).
-    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let _ = tracing_subscriber::fmt()
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr)
-        // Its fallback on a failed write is std's `eprintln!`, which panics on a closed stderr.
-        .log_internal_errors(false)
-        .with_max_level(level)
-        .with_target(false)
-        .try_init();
 }
 
 /// Ask before deleting, only on a terminal; refuse without `--yes` otherwise.
