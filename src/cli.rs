@@ -380,6 +380,18 @@ pub struct DeliveryArgs {
     /// Resend identifiers the ledger records as permanently failed (not_found, invalid)
     #[arg(long)]
     pub retry_failed: bool,
+
+    /// Stop the run when this many first identifiers all failed permanently for the same
+    /// reason (a refused permission, a misspelt field, a wrong space): the configuration is
+    /// wrong, not the data. Those identifiers are recorded as retryable, so the same
+    /// command resends them once fixed
+    #[arg(long, value_name = "N", default_value_t = crate::engine::breaker::DEFAULT_AFTER)]
+    pub breaker_after: u64,
+
+    /// Never stop for failures that look systemic (see --breaker-after): use it when the
+    /// first identifiers really are unknown or invalid
+    #[arg(long)]
+    pub no_breaker: bool,
 }
 
 const CHECK_EXAMPLES: &str = "\
@@ -443,6 +455,21 @@ pub struct StatusArgs {
     /// Print the summary as one JSON object on stdout
     #[arg(long)]
     pub json: bool,
+
+    /// Look up a random sample of N jobs per vendor instead of all of them, and report the
+    /// 95% confidence interval of the share that is done. The same ledger and --seed pick
+    /// the same sample
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub sample: Option<u64>,
+
+    /// With --sample: the seed that picks the sample [default: from the ledger's first run]
+    #[arg(long, value_name = "N", requires = "sample")]
+    pub seed: Option<u64>,
+
+    /// Ask for each job's status one by one, never through the vendor's account-wide list
+    /// (Lytics' deletestatus/list)
+    #[arg(long)]
+    pub per_job: bool,
 
     #[command(flatten)]
     pub polling: PollArgs,
@@ -522,9 +549,9 @@ pub struct MparticleVerifyArgs {
 
 const STATUS_EXAMPLES: &str = "\
 Examples:
-  cdp-purge status --ledger users.csv.ledger.jsonl
-  cdp-purge status --ledger users.csv.ledger.jsonl --watch --until 2h
-  cdp-purge status --ledger mpids.csv.ledger.jsonl --verify --org-id 1 --account-id 2 \\
+  cdp-purge status --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl
+  cdp-purge status --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl --watch --until 2h
+  cdp-purge status --ledger mpids.csv.ledger.mparticle-3f9a1c2b.jsonl --verify --org-id 1 --account-id 2 \\
       --workspace-id 3 -i mpids.csv --column mpid
 
 Exit status: 0 when every polled job finished and succeeded; 1 when some are still pending
@@ -570,10 +597,10 @@ pub struct ReportArgs {
 
 const REPORT_EXAMPLES: &str = "\
 Examples:
-  cdp-purge report --ledger users.csv.ledger.jsonl
-  cdp-purge report --ledger users.csv.ledger.jsonl --format csv > dsr-1234.csv
-  cdp-purge report --ledger users.csv.ledger.jsonl --lookup ann@example.com
-  cdp-purge report --ledger users.csv.ledger.jsonl --verify -i /archive/users.csv
+  cdp-purge report --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl
+  cdp-purge report --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl --format csv > dsr-1234.csv
+  cdp-purge report --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl --lookup ann@example.com
+  cdp-purge report --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl --verify -i /archive/users.csv
 
 Exit status: 0; 1 when --verify finds a change or a --lookup matches no row.";
 

@@ -99,8 +99,12 @@ fn sigkill_at_a_dozen_points_then_resume_loses_and_repeats_nothing() {
             rng.u64(60..450)
         });
         std::thread::sleep(delay);
+        // try_wait reaps a child that already exited: signalling its pid then would fail
+        // (or hit a recycled pid).
         let finished = child.try_wait().unwrap().is_some();
-        signal(&child, libc::SIGKILL);
+        if !finished {
+            signal(&child, libc::SIGKILL);
+        }
         let status = child.wait().unwrap();
         kills += usize::from(!finished);
         let when = format!("kill {i} at {delay:?} (seed {seed})");

@@ -15,17 +15,17 @@ pub use view::{Row, Run, View};
 /// and a fresh key would silently make them wrong.
 pub fn existing_key(ledger_path: &Path) -> anyhow::Result<[u8; 32]> {
     let kp = ledger::key_path(ledger_path);
-    if !kp.exists() {
-        return Err(UserError::usage(format!(
-            "the ledger key {} is missing",
+    match ledger::read_key(&kp)? {
+        Some(k) => Ok(k),
+        None => Err(UserError::usage(format!(
+            "the ledger key {} is missing (or empty)",
             kp.display()
         ))
         .with_hint(
             "identifiers are stored as keyed hashes; copy the .key file that `delete` wrote beside the ledger",
         )
-        .into());
+        .into()),
     }
-    ledger::load_or_create_key(&kp)
 }
 
 /// The hashes a looked-up value may have been stored under: as given (trimmed, which the

@@ -24,7 +24,7 @@ pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     if args.dry_run {
         return super::plan::run_with(&args.input, &args.vendor, args.json, global);
     }
-    init_logging(global);
+    crate::output::init_logging(global.quiet, global.verbose);
     // The sandbox serves fake credentials, so the environment need not hold real ones.
     let sandbox = if args.sandbox {
         Some(start_sandbox(global)?)
@@ -226,13 +226,14 @@ fn run_target(
     // First read: the totals for the prompt and the progress bar, and which identifiers an
     // earlier run already settled here.
     let key = ledger.key;
+    let hasher = ledger::Hasher::new(&key);
     let mut tally = Tally::default();
     let retry_failed = d.retry_failed;
     let plan = super::plan::compute_with(
         &target,
         &spec,
         input_args,
-        &mut |it| match resume.state(ledger::item_key(&key, it)) {
+        &mut |it| match state_of(&resume, &hasher, it) {
             KeyState::Done => {
                 tally.done += 1;
                 false
@@ -356,6 +357,7 @@ fn run_target(
         bisect_budget: to_send_batches.max(64) * 2,
         run_id: run_id.clone(),
         key,
+        breaker_after: if d.no_breaker { 0 } else { d.breaker_after },
     };
 
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -617,26 +619,6 @@ fn hightouch_warnings(block: bool, source_data_deleted: bool, global: &GlobalArg
     }
 }
 
-/// `-v`: retries, pauses and slow-downs on stderr; `-vv`: debug. Never identifiers.
-fn init_logging(global: &GlobalArgs) {
-    let level = match (global.quiet, global.verbose) {
-        (true, _) => tracing::Level::ERROR,
-        (false, 0) => tracing::Level::WARN,
-        (false, 1) => tracing::Level::INFO,
-        _ => tracing::Level::DEBUG,
-    };
-    // Colour only on a terminal, and never with NO_COLOR (https://no-color.org).
-    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let _ = tracing_subscriber::fmt()
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr)
-        // Its fallback on a failed write is std's `eprintln!`, which panics on a closed stderr.
-        .log_internal_errors(false)
-        .with_max_level(level)
-        .with_target(false)
-        .try_init();
-}
-
 /// Ask before deleting, only on a terminal; refuse without `--yes` otherwise.
 fn confirm(args: &DeleteArgs, adapter: &dyn Adapter, count: u64) -> anyhow::Result<()> {
     if args.yes {
@@ -674,6 +656,17 @@ fn confirm(args: &DeleteArgs, adapter: &dyn Adapter, count: u64) -> anyhow::Resu
     }
 }
 
+/// Where one identifier stands for this destination (its keyed hash is computed only when
+/// the ledger has earlier runs here).
+fn state_of(resume: &Resume, hasher: &ledger::Hasher, it: &crate::batch::Item) -> KeyState {
+    if resume.is_empty() {
+        return KeyState::Send {
+            maybe_delivered: false,
+        };
+    }
+    resume.state(hasher.item_key(it))
+}
+
 /// What the feeder needs to leave out what the ledger settled.
 struct Feed {
     resume: Arc<Resume>,
@@ -699,17 +692,18 @@ fn spawn_feeder(
             key,
             retry_failed,
         } = feed;
+        let hasher = ledger::Hasher::new(&key);
         let fed = input::run_batched(
             &spec,
             batcher,
-            &mut |it| match resume.state(ledger::item_key(&key, it)) {
+            &mut |it| match state_of(&resume, &hasher, it) {
                 KeyState::Done => false,
                 KeyState::FailedPermanent => retry_failed,
                 KeyState::Send { .. } => true,
             },
             &mut |mut b| {
                 b.maybe_delivered = b.items.iter().any(|it| {
-                    resume.state(ledger::item_key(&key, it))
+                    state_of(&resume, &hasher, it)
                         == KeyState::Send {
                             maybe_delivered: true,
                         }

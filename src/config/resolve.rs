@@ -296,8 +296,18 @@ pub(super) fn load_credentials_with(
         let value = env(var)
             .filter(|v| !v.is_empty())
             .or_else(|| from_file.get(var).filter(|v| !v.is_empty()).cloned())
-            .map(Secret::new)
-            .or_else(|| t.secrets.get(standard).cloned());
+            .map(|v| Secret::from_origin(v, var))
+            .or_else(|| {
+                t.secrets.get(standard).map(|s| {
+                    Secret::from_origin(
+                        s.expose(),
+                        format!(
+                            "the {role} in [targets.{}.secrets] of {config_file}",
+                            t.name
+                        ),
+                    )
+                })
+            });
         match value {
             Some(v) => {
                 out.insert(standard, v);

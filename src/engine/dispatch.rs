@@ -9,6 +9,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::Stats;
+use super::breaker::{Breaker, Write};
 use super::inflight::InFlight;
 use super::limiter::{Limits, Pacer};
 use super::pause::PauseGate;
@@ -16,6 +17,10 @@ use super::retry::RetryPolicy;
 use crate::batch::{Batch, BatchHash};
 use crate::ledger::{self, Attempt, ItemResult, ItemStatus, LedgerHandle, Outcome, Phase, Record};
 use crate::vendor::{Adapter, Response, Verdict};
+
+/// How long an answer may still be taken after the request's deadline passed, if it is
+/// already there (see `send`).
+const TIMEOUT_GRACE: Duration = Duration::from_millis(250);
 
 /// Response headers whose values identify a request on the vendor's side.
 const REQUEST_ID_HEADERS: &[&str] = &[
@@ -38,6 +43,9 @@ pub struct EngineConfig {
     pub bisect_budget: u64,
     pub run_id: String,
     pub key: [u8; 32],
+    /// Stop the run when this many first identifiers all failed permanently for the same
+    /// reason (see [`super::breaker`]); 0 turns the breaker off.
+    pub breaker_after: u64,
 }
 
 /// Why a run stopped early.
@@ -71,14 +79,29 @@ struct Inner {
     inflight: InFlight,
     ledger: LedgerHandle,
     cfg: EngineConfig,
+    hasher: ledger::Hasher,
     stats: Arc<Stats>,
     stop_tx: watch::Sender<bool>,
     stop: Mutex<Option<StopReason>>,
+    /// Outcomes wait here while the breaker is undecided.
+    breaker: Breaker<Pending>,
+    /// The breaker's stop was issued (once).
+    tripped: std::sync::atomic::AtomicBool,
+}
+
+/// An outcome not written yet: the batch, its parent (for a bisected half) and how it
+/// settled.
+struct Pending {
+    batch: Batch,
+    parent: Option<BatchHash>,
+    settled: Settled,
 }
 
 /// How a (sub-)batch settled.
 struct Settled {
     results: Vec<(ItemStatus, Option<String>, Option<String>)>,
+    /// Each item's resume key, computed once for the intent and the outcome.
+    keys: Vec<String>,
     attempts: u32,
     bisected: bool,
 }
@@ -109,10 +132,13 @@ impl Engine {
                 pause: PauseGate::new(),
                 inflight: InFlight::new(cfg.limits.concurrency),
                 ledger,
-                cfg,
+                hasher: ledger::Hasher::new(&cfg.key),
                 stats,
                 stop_tx,
                 stop: Mutex::new(None),
+                breaker: Breaker::new(cfg.breaker_after),
+                tripped: std::sync::atomic::AtomicBool::new(false),
+                cfg,
             }),
         })
     }
@@ -183,6 +209,13 @@ impl Engine {
         while let Some(r) = tasks.join_next().await {
             abandoned += u64::from(!r.unwrap_or(false));
         }
+        // Whatever the breaker still holds was never decided on (the run ended first): it
+        // is written as the vendor answered it.
+        for p in inner.breaker.drain() {
+            if inner.write_outcome(&p, None).await.is_err() {
+                break;
+            }
+        }
         RunEnd {
             stopped: inner.stop.lock().expect("stop lock").clone(),
             abandoned_batches: abandoned,
@@ -238,35 +271,106 @@ impl Inner {
         let Some(settled) = self.deliver(&batch, None).await else {
             return false;
         };
-        if self.record_outcome(&batch, None, &settled).await.is_err() {
-            return false;
-        }
-        self.stats
-            .settle(settled.results.iter().map(|(s, _, _)| *s));
-        true
+        self.record_outcome(batch, None, settled).await.is_ok()
     }
 
+    /// Hand an outcome to the breaker, then write what it releases: this outcome, or
+    /// nothing yet (held), or everything it held.
     async fn record_outcome(
         &self,
-        batch: &Batch,
+        batch: Batch,
         parent: Option<BatchHash>,
-        s: &Settled,
+        settled: Settled,
     ) -> anyhow::Result<()> {
+        let leaf = !settled.bisected;
+        // Owned copies: the outcome itself moves into the breaker.
+        let owned: Vec<(ItemStatus, Option<String>)> = settled
+            .results
+            .iter()
+            .map(|(s, _, m)| (*s, if s.is_success() { None } else { m.clone() }))
+            .collect();
+        let views: Vec<_> = owned.iter().map(|(s, m)| (*s, m.as_deref())).collect();
+        let (out, how) = self.breaker.judge(
+            &views,
+            leaf,
+            Pending {
+                batch,
+                parent,
+                settled,
+            },
+        );
+        let retryable = match how {
+            Write::AsIs => None,
+            Write::Retryable {
+                reason,
+                tripped_after,
+            } => {
+                if let Some(n) = tripped_after {
+                    self.trip(&reason, n);
+                }
+                Some(reason)
+            }
+        };
+        for p in &out {
+            self.write_outcome(p, retryable.as_deref()).await?;
+        }
+        Ok(())
+    }
+
+    /// The breaker tripped: stop the run with the vendor's reason and the adapter's
+    /// diagnosis of it.
+    fn trip(&self, reason: &str, items: u64) {
+        if self.tripped.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let vendor = self.adapter.kind().info().name;
+        let d = self.adapter.systemic(reason);
+        tracing::warn!("breaker: the first {items} identifiers all failed alike; stopping");
+        self.stop(StopReason::Fatal {
+            reason: format!(
+                "stopped after the first {items} identifiers all failed the same way at {vendor}: {reason}"
+            ),
+            hint: format!(
+                "{}; rerun the same command once fixed (those identifiers are resent), or pass --no-breaker if these failures are real",
+                d.hint
+            ),
+            auth: d.auth,
+        });
+    }
+
+    /// Write one outcome record; `retryable` replaces every failed item's status (the
+    /// breaker tripped on that reason, so a rerun must send them again). A top-level
+    /// outcome also settles the live counters.
+    async fn write_outcome(&self, p: &Pending, retryable: Option<&str>) -> anyhow::Result<()> {
+        let (batch, parent, s) = (&p.batch, p.parent, &p.settled);
         let results = batch
             .items
             .iter()
             .zip(&s.results)
-            .map(|(it, (status, vendor_id, message))| ItemResult {
-                file: it.file,
-                row: it.row,
-                id_hmac: ledger::id_hmac(&self.cfg.key, &it.value),
-                key: Some(ledger::key_hex(ledger::item_key(&self.cfg.key, it))),
-                status: *status,
-                vendor_id: vendor_id.clone(),
-                message: message.clone(),
-                value: self.cfg.include_identifiers.then(|| it.value.clone()),
+            .zip(&s.keys)
+            .map(|((it, (status, vendor_id, message)), key)| {
+                let (status, message) = match retryable {
+                    Some(reason) if !status.is_success() => (
+                        ItemStatus::FailedRetryable,
+                        Some(format!(
+                            "{reason} (the run stopped: every identifier so far failed this way; a rerun resends it)"
+                        )),
+                    ),
+                    _ => (*status, message.clone()),
+                };
+                ItemResult {
+                    file: it.file,
+                    row: it.row,
+                    id_hmac: self.hasher.id_hmac(&it.value),
+                    key: Some(key.clone()),
+                    status,
+                    vendor_id: vendor_id.clone(),
+                    message,
+                    value: self.cfg.include_identifiers.then(|| it.value.clone()),
+                }
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let statuses: Vec<ItemStatus> = results.iter().map(|r| r.status).collect();
         let rec = Record::Outcome(Outcome {
             run_id: self.cfg.run_id.clone(),
             batch: batch.hash,
@@ -279,11 +383,31 @@ impl Inner {
         });
         self.ledger.write(rec).await.inspect_err(|e| {
             self.stop(StopReason::Ledger(e.to_string()));
-        })
+        })?;
+        if parent.is_none() {
+            self.stats.settle(statuses);
+        }
+        Ok(())
     }
 
     /// Deliver one (sub-)batch until it settles. `None`: the run stopped first.
     async fn deliver(&self, batch: &Batch, parent: Option<BatchHash>) -> Option<Settled> {
+        let keys: Vec<String> = batch
+            .items
+            .iter()
+            .map(|it| ledger::key_hex(self.hasher.item_key(it)))
+            .collect();
+        let mut s = self.deliver_keyed(batch, parent, &keys).await?;
+        s.keys = keys;
+        Some(s)
+    }
+
+    async fn deliver_keyed(
+        &self,
+        batch: &Batch,
+        parent: Option<BatchHash>,
+        keys: &[String],
+    ) -> Option<Settled> {
         let n = batch.len();
         let request = match self.adapter.build(batch) {
             Ok(r) => r,
@@ -330,11 +454,7 @@ impl Inner {
                 // The first intent lists what it carries: if the process dies with it in
                 // flight, the next run knows which identifiers may have been delivered.
                 keys: if attempt == 1 {
-                    batch
-                        .items
-                        .iter()
-                        .map(|it| ledger::key_hex(ledger::item_key(&self.cfg.key, it)))
-                        .collect()
+                    keys.to_vec()
                 } else {
                     Vec::new()
                 },
@@ -373,6 +493,7 @@ impl Inner {
                         .collect();
                     let s = Settled {
                         results,
+                        keys: Vec::new(),
                         attempts: attempt,
                         bisected: false,
                     };
@@ -444,6 +565,18 @@ impl Inner {
                     return None;
                 }
             };
+            // A settled leaf that trips the breaker stops the run now, before the slot is
+            // given back (the outcome itself is judged again when it is recorded).
+            if let Some(s) = &settled {
+                let views: Vec<_> = s
+                    .results
+                    .iter()
+                    .map(|(st, _, m)| (*st, m.as_deref()))
+                    .collect();
+                if let Some((reason, n)) = self.breaker.would_trip(&views, true) {
+                    self.trip(&reason, n);
+                }
+            }
             // Held until the verdict took effect (a 429's pause, a fatal stop), so no worker
             // slips a request past it.
             drop(slot);
@@ -474,15 +607,16 @@ impl Inner {
     async fn bisect(&self, batch: &Batch, top: BatchHash, attempts: u32) -> Option<Settled> {
         let (a, b) = batch.split(self.adapter.kind().id());
         let mut results = Vec::with_capacity(batch.len());
-        for half in [&a, &b] {
-            let s = Box::pin(self.deliver(half, Some(top))).await?;
-            if self.record_outcome(half, Some(top), &s).await.is_err() {
+        for half in [a, b] {
+            let s = Box::pin(self.deliver(&half, Some(top))).await?;
+            results.extend(s.results.iter().cloned());
+            if self.record_outcome(half, Some(top), s).await.is_err() {
                 return None;
             }
-            results.extend(s.results);
         }
         Some(Settled {
             results,
+            keys: Vec::new(),
             attempts,
             bisected: true,
         })
@@ -523,28 +657,63 @@ impl Inner {
                 maybe_delivered: kind != "connect",
             }
         };
-        let resp = match rb.send().await {
-            Ok(r) => r,
-            Err(e) => return transport(&e, false),
+        // Our own deadline instead of reqwest's: when it passes, an answer that already
+        // arrived (the process was not scheduled while it came in: a stall, a starved CPU)
+        // is still taken, rather than thrown away and the deletion sent again.
+        let deadline = self.cfg.timeout;
+        // reqwest's own limit only as a backstop: checked before the answer when the process
+        // wakes from a stall, it would throw away an answer that arrived meanwhile.
+        let rb = rb.timeout(deadline * 4 + Duration::from_secs(10));
+        let exchange = async {
+            let resp = rb.send().await.map_err(|e| (e, false, None))?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            match resp.bytes().await {
+                Ok(body) => Ok((status, headers, body)),
+                Err(e) => Err((e, true, Some((status, headers)))),
+            }
         };
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let request_ids = REQUEST_ID_HEADERS
-            .iter()
-            .filter_map(|h| {
-                let v = headers.get(*h)?.to_str().ok()?;
-                Some(((*h).to_owned(), v.chars().take(200).collect()))
-            })
-            .collect();
-        let body = match resp.bytes().await {
-            Ok(b) => b,
-            Err(e) => {
-                let mut a = transport(&e, true);
-                a.status = Some(status);
-                a.request_ids = request_ids;
+        tokio::pin!(exchange);
+        let done = match tokio::time::timeout(deadline, &mut exchange).await {
+            Ok(r) => Some(r),
+            Err(_) => tokio::time::timeout(TIMEOUT_GRACE, &mut exchange)
+                .await
+                .ok(),
+        };
+        let Some(done) = done else {
+            return Answer {
+                verdict: Verdict::Retry {
+                    throttled: false,
+                    retry_after: None,
+                    reason: "transport error: timeout".into(),
+                },
+                status: None,
+                error: Some("timeout"),
+                request_ids: BTreeMap::new(),
+                maybe_delivered: true,
+            };
+        };
+        let request_ids_of = |headers: &reqwest::header::HeaderMap| -> BTreeMap<String, String> {
+            REQUEST_ID_HEADERS
+                .iter()
+                .filter_map(|h| {
+                    let v = headers.get(*h)?.to_str().ok()?;
+                    Some(((*h).to_owned(), v.chars().take(200).collect()))
+                })
+                .collect()
+        };
+        let (status, headers, body) = match done {
+            Ok(r) => r,
+            Err((e, body, head)) => {
+                let mut a = transport(&e, body);
+                if let Some((status, headers)) = head {
+                    a.status = Some(status);
+                    a.request_ids = request_ids_of(&headers);
+                }
                 return a;
             }
         };
+        let request_ids = request_ids_of(&headers);
         let verdict = self.adapter.classify(
             batch,
             &Response {
@@ -568,6 +737,7 @@ impl Inner {
 fn uniform(n: usize, status: ItemStatus, msg: Option<String>, attempts: u32) -> Settled {
     Settled {
         results: (0..n).map(|_| (status, None, msg.clone())).collect(),
+        keys: Vec::new(),
         attempts,
         bisected: false,
     }

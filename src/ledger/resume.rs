@@ -183,6 +183,12 @@ pub struct Resume {
 }
 
 impl Resume {
+    /// No earlier run to this destination: every identifier is to send (and none needs its
+    /// key computed to know it).
+    pub fn is_empty(&self) -> bool {
+        self.runs == 0
+    }
+
     pub fn state(&self, key: u128) -> KeyState {
         if self.done.contains(key) {
             return KeyState::Done;

@@ -63,7 +63,7 @@ fn render_verify(chain: &verify::ChainReport, inputs: &[verify::InputCheck]) -> 
     for n in &chain.torn_inside {
         let _ = writeln!(
             s,
-            "  line {n}: torn write from a crash, stepped over by the next run (not tampering)"
+            "  line {n}: torn write from a crash, followed by a new run or the end of the file (not tampering)"
         );
     }
     if let Some(n) = chain.torn_tail {
