@@ -4,7 +4,7 @@
 mod support;
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -41,20 +41,6 @@ fn applied(fake: &Fake) -> Vec<String> {
 fn run(cmd: &mut Command) -> (Option<i32>, String) {
     let out: Output = cmd.output().unwrap();
     (out.status.code(), text(&out.stderr))
-}
-
-/// Files in `dir` named like a default ledger (`<prefix>.ledger.<destination>.jsonl`).
-fn default_ledgers(dir: &Path, prefix: &str) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let n = p.file_name().unwrap().to_string_lossy().into_owned();
-            n.starts_with(&format!("{prefix}.ledger.")) && n.ends_with(".jsonl")
-        })
-        .collect();
-    v.sort();
-    v
 }
 
 /// A fake whose Lytics quota is far above what the client is told to use.

@@ -28,6 +28,8 @@ use summary::Summary;
 pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     crate::output::init_logging(global.quiet, global.verbose);
     audit::require_ledger(&args.ledger)?;
+    // status appends to the ledger: it must not be the --input it re-reads.
+    crate::input::refuse_outputs_over_inputs(&args.verify.inputs, &[("--ledger", &args.ledger)])?;
     let key = audit::existing_key(&args.ledger)?;
     if let Some(b) = &args.base_url {
         settings::check_base_url(b, args.allow_insecure_http)?;

@@ -12,6 +12,8 @@
 mod mparticle;
 mod report;
 mod status;
+#[path = "../support/mod.rs"]
+mod support;
 mod truth_breaker;
 mod truth_check;
 mod truth_status;
@@ -87,22 +89,8 @@ pub fn delete_lytics(sb: &Sandbox, dir: &Path, name: &str, values: &[String]) ->
 
 /// The default ledger a `delete` wrote beside `input` (`<input>.ledger.<destination>.jsonl`).
 pub fn ledger_of(input: &Path) -> PathBuf {
-    let dir = input.parent().unwrap();
-    let prefix = format!("{}.ledger.", input.file_name().unwrap().to_string_lossy());
-    let found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let n = p.file_name().unwrap().to_string_lossy().into_owned();
-            n.starts_with(&prefix) && n.ends_with(".jsonl")
-        })
-        .collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "one default ledger beside {input:?}: {found:?}"
-    );
-    found[0].clone()
+    let name = input.file_name().unwrap().to_string_lossy();
+    support::default_ledger(input.parent().unwrap(), &name)
 }
 
 pub fn records(ledger: &Path) -> Vec<serde_json::Value> {
