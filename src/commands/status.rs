@@ -34,6 +34,15 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     }
     // The lock first: a `delete` appending meanwhile would fork the chain.
     let ledger = Ledger::open(&args.ledger)?;
+    // A multi-million-identifier ledger takes seconds to read: say so rather than sit silent.
+    let size = std::fs::metadata(&args.ledger).map_or(0, |m| m.len());
+    if size > 64 << 20 && !global.quiet {
+        eprintln!(
+            "status: reading {} ({} MB)",
+            args.ledger.display(),
+            size >> 20
+        );
+    }
     let view = View::open(&args.ledger)?;
     let file_creds = match args.credentials_file.as_deref() {
         Some(path) => settings::read_credentials_file(path)?,
