@@ -159,6 +159,7 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             [CompletionResult]::new('--ledger', '--ledger', [CompletionResultType]::ParameterName, 'The ledger a `delete` run wrote; status records are appended to it')
             [CompletionResult]::new('--base-url', '--base-url', [CompletionResultType]::ParameterName, 'Poll this host instead of the one recorded in the ledger (mParticle --verify: the Profile API host)')
             [CompletionResult]::new('--credentials-file', '--credentials-file', [CompletionResultType]::ParameterName, 'Read credentials from this file (KEY=VALUE lines, as the environment variables)')
+            [CompletionResult]::new('--target', '--target', [CompletionResultType]::ParameterName, 'Read a vendor''s credentials from the variables this config target names (repeatable, one per vendor); other vendors use the standard variables')
             [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'With --watch: give up after this long and exit 1 if jobs are still pending')
             [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'With --watch: the first wait between two polls; each wait is 1.5 times the last')
             [CompletionResult]::new('--max-interval', '--max-interval', [CompletionResultType]::ParameterName, 'With --watch: the longest wait between two polls')

@@ -745,7 +745,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__status)
-            opts="-i -q -v -h -V --ledger --base-url --allow-insecure-http --credentials-file --watch --until --interval --max-interval --json --sample --seed --per-job --max-rps --concurrency --max-retries --max-backoff --timeout --verify --auth-url --org-id --account-id --workspace-id --input --column --format --quiet --verbose --config --help --version"
+            opts="-i -q -v -h -V --ledger --base-url --allow-insecure-http --credentials-file --target --watch --until --interval --max-interval --json --sample --seed --per-job --max-rps --concurrency --max-retries --max-backoff --timeout --verify --auth-url --org-id --account-id --workspace-id --input --column --format --quiet --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -760,6 +760,10 @@ _cdp__purge() {
                     return 0
                     ;;
                 --credentials-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

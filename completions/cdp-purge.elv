@@ -153,6 +153,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand --ledger 'The ledger a `delete` run wrote; status records are appended to it'
             cand --base-url 'Poll this host instead of the one recorded in the ledger (mParticle --verify: the Profile API host)'
             cand --credentials-file 'Read credentials from this file (KEY=VALUE lines, as the environment variables)'
+            cand --target 'Read a vendor''s credentials from the variables this config target names (repeatable, one per vendor); other vendors use the standard variables'
             cand --until 'With --watch: give up after this long and exit 1 if jobs are still pending'
             cand --interval 'With --watch: the first wait between two polls; each wait is 1.5 times the last'
             cand --max-interval 'With --watch: the longest wait between two polls'

@@ -162,6 +162,7 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s V -l vers
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l ledger -d 'The ledger a `delete` run wrote; status records are appended to it' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l base-url -d 'Poll this host instead of the one recorded in the ledger (mParticle --verify: the Profile API host)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l credentials-file -d 'Read credentials from this file (KEY=VALUE lines, as the environment variables)' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l target -d 'Read a vendor\'s credentials from the variables this config target names (repeatable, one per vendor); other vendors use the standard variables' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l until -d 'With --watch: give up after this long and exit 1 if jobs are still pending' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l interval -d 'With --watch: the first wait between two polls; each wait is 1.5 times the last' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l max-interval -d 'With --watch: the longest wait between two polls' -r

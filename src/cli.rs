@@ -436,6 +436,11 @@ pub struct StatusArgs {
     #[arg(long, value_name = "FILE")]
     pub credentials_file: Option<PathBuf>,
 
+    /// Read a vendor's credentials from the variables this config target names (repeatable,
+    /// one per vendor); other vendors use the standard variables
+    #[arg(long = "target", value_name = "NAME")]
+    pub targets: Vec<String>,
+
     /// Keep polling until every job is finished (or --until passes)
     #[arg(long)]
     pub watch: bool,

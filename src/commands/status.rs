@@ -36,6 +36,15 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     }
     // The lock first: a `delete` appending meanwhile would fork the chain.
     let ledger = Ledger::open(&args.ledger)?;
+    // A multi-million-identifier ledger takes seconds to read: say so rather than sit silent.
+    let size = std::fs::metadata(&args.ledger).map_or(0, |m| m.len());
+    if size > 64 << 20 && !global.quiet {
+        eprintln!(
+            "status: reading {} ({} MB)",
+            args.ledger.display(),
+            size >> 20
+        );
+    }
     let view = View::open(&args.ledger)?;
     let file_creds = match args.credentials_file.as_deref() {
         Some(path) => settings::read_credentials_file(path)?,
@@ -47,14 +56,35 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
         sample::seed_of(view.runs.first().map_or("", |r| r.header.run_id.as_str()))
     });
     let mut strings = Interner::default();
+    // Credentials read through config targets, by vendor.
+    let mut target_creds = std::collections::HashMap::new();
+    for name in &args.targets {
+        let (vendor, creds) = crate::config::target_credentials(
+            name,
+            global.config.as_deref(),
+            args.credentials_file.as_deref(),
+        )?;
+        if target_creds.insert(vendor, creds).is_some() {
+            return Err(UserError::usage(format!(
+                "two --target for {}: status needs one set of credentials per vendor",
+                vendor.info().name
+            ))
+            .into());
+        }
+    }
 
     let mut tracked = Vec::new();
     for g in jobs::job_groups(&view, args.base_url.as_deref(), &mut strings)? {
         let info = g.vendor.info();
+        // A refused credential's hint names the variables this invocation read.
+        let mut auth_hint = None;
         let lookup = if poll::has_open_jobs(&g) {
             let mut target = g.target()?;
-            target.credentials =
-                settings::load_credentials(g.vendor, args.credentials_file.as_deref())?;
+            target.credentials = match target_creds.get(&g.vendor) {
+                Some(c) => c.clone(),
+                None => settings::load_credentials(g.vendor, args.credentials_file.as_deref())?,
+            };
+            auth_hint = Some(format!("check {}", target.vars()));
             Lookup::Job(vendor::adapter(&target)?)
         } else {
             Lookup::Idle
@@ -77,7 +107,7 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
             g.run_ids.join(", "),
             g.base_url
         );
-        let poller = Poller::new(g.vendor, limits, retry.clone(), p.timeout, None)?;
+        let poller = Poller::new(g.vendor, limits, retry.clone(), p.timeout, auth_hint)?;
         tracked.push(Tracked::new(
             g,
             lookup,

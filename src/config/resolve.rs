@@ -269,6 +269,21 @@ fn env_nonempty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|s| !s.is_empty())
 }
 
+/// The credentials of the configured target `name` and its vendor, read from the variables
+/// the target names (for `status --target`, which works from a ledger, not from flags).
+pub fn target_credentials(
+    name: &str,
+    config: Option<&Path>,
+    credentials_file: Option<&Path>,
+) -> anyhow::Result<(crate::vendor::VendorKind, BTreeMap<&'static str, Secret>)> {
+    let cfg = super::load(config)?;
+    let t = cfg.get(name)?;
+    let file = cfg.display_path();
+    let creds = load_credentials(t, credentials_file, &file)
+        .with_context(|| format!("target `{name}` (from {file})"))?;
+    Ok((t.vendor, creds))
+}
+
 /// A target's credentials, keyed by the standard variable names the adapters read.
 fn load_credentials(
     t: &TargetConfig,

@@ -311,13 +311,16 @@ impl Adapter for Lytics {
     /// identity-deletion page's `completed`. `secondary` is the last pass, not the end. Any
     /// other state word is unknown, not pending.
     fn parse_status(&self, body: &[u8]) -> anyhow::Result<JobReport> {
-        let v: serde_json::Value = serde_json::from_slice(body)
-            .map_err(|e| anyhow::anyhow!("Lytics delete status is not JSON: {e}"))?;
-        let obj = match v.get("data") {
-            Some(d) if d.is_object() => d,
-            _ => &v,
+        #[derive(Deserialize)]
+        struct Wrapped {
+            data: StatusObj,
+        }
+        let obj = match serde_json::from_slice::<Wrapped>(body) {
+            Ok(w) => w.data,
+            Err(_) => serde_json::from_slice::<StatusObj>(body)
+                .map_err(|e| anyhow::anyhow!("Lytics delete status is not a status object: {e}"))?,
         };
-        report_of(obj)
+        report_of(&obj)
     }
 
     fn status_list_request(&self) -> anyhow::Result<Option<Request>> {
@@ -328,41 +331,73 @@ impl Adapter for Lytics {
     /// `data`), or an object keyed by request ID, are both read. Entries without an ID or
     /// a readable state are left out (they are then asked for one by one).
     fn parse_status_list(&self, body: &[u8]) -> Option<Vec<(String, JobReport)>> {
-        let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-        let list = match v.get("data") {
-            Some(d) if d.is_array() || d.is_object() => d,
-            Some(_) => return None,
-            None => &v,
-        };
-        let mut out = Vec::new();
-        match list {
-            serde_json::Value::Array(items) => {
-                for it in items {
-                    let id = ["request_id", "requestId", "id"]
-                        .iter()
-                        .find_map(|k| it.get(*k).and_then(wire::id_string));
-                    if let (Some(id), Ok(r)) = (id, report_of(it)) {
-                        out.push((id, r));
-                    }
-                }
-            }
-            serde_json::Value::Object(map) => {
-                for (id, it) in map {
-                    let r = match it {
-                        serde_json::Value::String(state) => {
-                            report_of(&serde_json::json!({ "state": state }))
-                        }
-                        other => report_of(other),
-                    };
-                    if let Ok(r) = r {
-                        out.push((id.clone(), r));
-                    }
-                }
-            }
-            _ => return None,
+        // Typed, one shape after the other: a million entries parsed into `Value`s would
+        // take several times the memory of the structs below.
+        #[derive(Deserialize)]
+        struct Array {
+            data: Vec<StatusObj>,
         }
-        Some(out)
+        #[derive(Deserialize)]
+        struct Keyed {
+            data: HashMap<String, KeyedEntry>,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum KeyedEntry {
+            Obj(StatusObj),
+            State(String),
+        }
+        let from_array = |v: Vec<StatusObj>| -> Vec<(String, JobReport)> {
+            v.into_iter()
+                .filter_map(|o| {
+                    let id = o.request_id.as_ref().and_then(wire::id_string)?;
+                    Some((id, report_of(&o).ok()?))
+                })
+                .collect()
+        };
+        let from_keyed = |m: HashMap<String, KeyedEntry>| -> Vec<(String, JobReport)> {
+            m.into_iter()
+                .filter_map(|(id, e)| {
+                    let o = match e {
+                        KeyedEntry::Obj(o) => o,
+                        KeyedEntry::State(state) => StatusObj {
+                            state: Some(state),
+                            ..StatusObj::default()
+                        },
+                    };
+                    Some((id, report_of(&o).ok()?))
+                })
+                .collect()
+        };
+        if let Ok(a) = serde_json::from_slice::<Array>(body) {
+            return Some(from_array(a.data));
+        }
+        if let Ok(k) = serde_json::from_slice::<Keyed>(body) {
+            return Some(from_keyed(k.data));
+        }
+        if let Ok(a) = serde_json::from_slice::<Vec<StatusObj>>(body) {
+            return Some(from_array(a));
+        }
+        serde_json::from_slice::<HashMap<String, KeyedEntry>>(body)
+            .ok()
+            .map(from_keyed)
     }
+}
+
+/// One status object as Lytics' pages name its fields; other fields are ignored.
+#[derive(Debug, Default, Deserialize)]
+struct StatusObj {
+    #[serde(default, alias = "requestId", alias = "id")]
+    request_id: Option<serde_json::Value>,
+    #[serde(default)]
+    state: Option<String>,
+    /// The identity-deletion page's word for it.
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    completed: Option<bool>,
+    #[serde(default, alias = "completedAt")]
+    completed_at: Option<String>,
 }
 
 /// `at.<id>.<secret>`: the middle part names the token's auth record.
@@ -379,12 +414,9 @@ fn auth_id(token: &str) -> Option<String> {
 /// One status object in Lytics' documented terms (seed 003: `state` initial → primary →
 /// archive → secondary → done and `completed`; the identity-deletion page: pending,
 /// in_progress, completed, failed).
-fn report_of(obj: &serde_json::Value) -> anyhow::Result<JobReport> {
-    let state = obj
-        .get("state")
-        .or_else(|| obj.get("status"))
-        .and_then(|s| s.as_str());
-    let completed = obj.get("completed").and_then(|c| c.as_bool());
+fn report_of(obj: &StatusObj) -> anyhow::Result<JobReport> {
+    let state = obj.state.as_deref().or(obj.status.as_deref());
+    let completed = obj.completed;
     let job = match (state, completed) {
         (Some("done" | "completed"), Some(false)) => anyhow::bail!(
             "Lytics delete status contradicts itself (state {:?}, completed false)",
@@ -413,9 +445,9 @@ fn report_of(obj: &serde_json::Value) -> anyhow::Result<JobReport> {
     if let Some(s) = state {
         r = r.with_vendor_state(s);
     }
-    r.completed_at = ["completed_at", "completedAt"]
-        .iter()
-        .find_map(|k| obj.get(*k).and_then(|v| v.as_str()))
+    r.completed_at = obj
+        .completed_at
+        .as_deref()
         .map(|t| t.chars().filter(|c| !c.is_control()).take(40).collect());
     Ok(r)
 }

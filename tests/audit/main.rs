@@ -104,6 +104,11 @@ pub fn records(ledger: &Path) -> Vec<serde_json::Value> {
 /// `delete --vendor mparticle --environment production --yes` against `base`, for MPIDs in
 /// column `mpid` of `input`.
 pub fn mparticle_delete(base: &str, input: &Path) -> Command {
+    mparticle_delete_by(base, input, "mpid", "mpid")
+}
+
+/// [`mparticle_delete`] by another identity type, read from `column`.
+pub fn mparticle_delete_by(base: &str, input: &Path, identity_type: &str, column: &str) -> Command {
     let mut c = bin();
     c.args([
         "delete",
@@ -112,7 +117,7 @@ pub fn mparticle_delete(base: &str, input: &Path) -> Command {
         "--environment",
         "production",
     ])
-    .args(["--identity-type", "mpid", "--column", "mpid"])
+    .args(["--identity-type", identity_type, "--column", column])
     .args(["--yes", "--base-url", base, "-i"])
     .arg(input);
     c

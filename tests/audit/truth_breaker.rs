@@ -87,18 +87,12 @@ fn an_errors_array_400_stops_with_its_message_instead_of_bisecting() {
         let dir = tempfile::tempdir().unwrap();
         let ids: Vec<String> = (0..60).map(|i| format!("C-{i}")).collect();
         let input = write_csv(dir.path(), "ids.csv", "id", &ids);
-        let (code, out, err) = run(bin()
-            .args([
-                "delete",
-                "--vendor",
-                "mparticle",
-                "--environment",
-                "production",
-            ])
-            // Not configured as unique in the sandbox's workspace (customerid is).
-            .args(["--identity-type", "customer_id", "--column", "id", "--yes"])
-            .args(["--concurrency", "1", "--base-url", &sb.base_url(), "-i"])
-            .arg(&input));
+        // Not configured as unique in the sandbox's workspace (customerid is).
+        let (code, out, err) =
+            run(
+                mparticle_delete_by(&sb.base_url(), &input, "customer_id", "id")
+                    .args(["--concurrency", "1"]),
+            );
         assert_eq!(code, Some(2), "{shape:?}: {out}\n{err}");
         assert!(err.contains("must be unique"), "{shape:?}: {err}");
         assert!(err.contains("customer_id"), "{err}");

@@ -257,3 +257,33 @@ fn lytics_transitions_and_hightouch_completions_reach_the_ledger_and_the_report(
         .arg(&ledger));
     assert!(csv.contains(",vendor,run-"), "{csv}");
 }
+
+#[test]
+fn status_reads_and_names_the_variables_a_config_target_names() {
+    let sb = Sandbox::start_blocking(sandbox(0)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = lytics_ledger(&sb, dir.path(), 5);
+    let config = dir.path().join("cdp-purge.toml");
+    std::fs::write(
+        &config,
+        "[targets.sbx]\nvendor = \"lytics\"\nfield = \"email\"\ncredentials = { token = \"SBX_LYTICS_TOKEN\" }\n",
+    )
+    .unwrap();
+    let with_target = |token: &str| {
+        let mut c = status(&ledger);
+        c.env_remove("LYTICS_API_TOKEN")
+            .env("SBX_LYTICS_TOKEN", token)
+            .arg("--config")
+            .arg(&config)
+            .args(["--target", "sbx"]);
+        c
+    };
+    let (code, out, err) = run(&mut with_target("wrong"));
+    assert_eq!(code, Some(3), "{out}\n{err}");
+    assert!(err.contains("check SBX_LYTICS_TOKEN"), "{err}");
+    assert!(!err.contains("LYTICS_API_TOKEN"), "{err}");
+    let token = cdp_purge::sandbox::Credentials::default().lytics_token;
+    let (code, out, err) = run(&mut with_target(&token));
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert!(out.contains("done 5"), "{out}");
+}
