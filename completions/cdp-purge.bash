@@ -215,7 +215,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__delete)
-            opts="-i -y -q -v -h -V --input --format --column --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --table --field --pod --environment --identity-type --id-kind --region --space --id-type --id-type-column --user-id-column --graph --identifier-type --no-block --source-data-deleted --ledger --ledger-include-identifiers --ledger-any-destination --max-rps --max-items-per-sec --concurrency --max-retries --max-backoff --timeout --retry-failed --json --yes --dry-run --sandbox --quiet --verbose --config --help --version"
+            opts="-i -y -q -v -h -V --input --format --column --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --table --field --pod --environment --identity-type --id-kind --region --space --id-type --id-type-column --user-id-column --graph --identifier-type --no-block --source-data-deleted --ledger --ledger-include-identifiers --ledger-any-destination --max-rps --max-items-per-sec --concurrency --max-retries --max-backoff --timeout --retry-failed --breaker-after --no-breaker --json --yes --dry-run --sandbox --quiet --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -350,6 +350,10 @@ _cdp__purge() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --breaker-after)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -753,7 +757,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__status)
-            opts="-i -q -v -h -V --ledger --base-url --allow-insecure-http --credentials-file --watch --until --interval --max-interval --json --max-rps --concurrency --max-retries --max-backoff --timeout --verify --auth-url --org-id --account-id --workspace-id --input --column --format --quiet --verbose --config --help --version"
+            opts="-i -q -v -h -V --ledger --base-url --allow-insecure-http --credentials-file --target --watch --until --interval --max-interval --json --sample --seed --per-job --max-rps --concurrency --max-retries --max-backoff --timeout --verify --auth-url --org-id --account-id --workspace-id --input --column --format --quiet --verbose --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -771,6 +775,10 @@ _cdp__purge() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --until)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -780,6 +788,14 @@ _cdp__purge() {
                     return 0
                     ;;
                 --max-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sample)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seed)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

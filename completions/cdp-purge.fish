@@ -136,6 +136,7 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l concurren
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-retries -d 'Retries per batch after the first attempt [default: 8, or the config file\'s]' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-backoff -d 'Longest wait between two attempts (also caps Retry-After)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l timeout -d 'Per-request timeout (connect and total)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l breaker-after -d 'Stop the run when this many first identifiers all failed permanently for the same reason (a refused permission, a misspelt field, a wrong space): the configuration is wrong, not the data. Those identifiers are recorded as retryable, so the same command resends them once fixed' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l no-header -d 'The CSV/TSV file has no header row (one identifier per line unless --column-index)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l lowercase -d 'Lowercase identifiers before de-duplication (for case-insensitive kinds such as email)'
@@ -149,6 +150,7 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l source-da
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l ledger-include-identifiers -d 'Store raw identifiers in the ledger (personal data; off by default)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l ledger-any-destination -d 'Append to a ledger that records runs to another destination (each destination still resumes only from its own records)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l retry-failed -d 'Resend identifiers the ledger records as permanently failed (not_found, invalid)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l no-breaker -d 'Never stop for failures that look systemic (see --breaker-after): use it when the first identifiers really are unknown or invalid'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l json -d 'Print the final summary as one JSON object on stdout'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s y -l yes -d 'Do not ask for confirmation (required when stdin is not a terminal)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l dry-run -d 'Send nothing; print the plan (same as `cdp-purge plan`)'
@@ -160,9 +162,12 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s V -l vers
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l ledger -d 'The ledger a `delete` run wrote; status records are appended to it' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l base-url -d 'Poll this host instead of the one recorded in the ledger (mParticle --verify: the Profile API host)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l credentials-file -d 'Read credentials from this file (KEY=VALUE lines, as the environment variables)' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l target -d 'Read a vendor\'s credentials from the variables this config target names (repeatable, one per vendor); other vendors use the standard variables' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l until -d 'With --watch: give up after this long and exit 1 if jobs are still pending' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l interval -d 'With --watch: the first wait between two polls; each wait is 1.5 times the last' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l max-interval -d 'With --watch: the longest wait between two polls' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l sample -d 'Look up a random sample of N jobs per vendor instead of all of them, and report the 95% confidence interval of the share that is done. The same ledger and --seed pick the same sample' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l seed -d 'With --sample: the seed that picks the sample [default: from the ledger\'s first run]' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l max-rps -d 'Lookups per second (default: the vendor\'s quota, which status polls share with deletions)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l concurrency -d 'Lookups in flight at once (default: the vendor\'s)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l max-retries -d 'Retries per lookup after the first attempt' -r
@@ -182,6 +187,7 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l config -d
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l allow-insecure-http -d 'Allow a plain http:// --base-url to a host other than this machine'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l watch -d 'Keep polling until every job is finished (or --until passes)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l json -d 'Print the summary as one JSON object on stdout'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l per-job -d 'Ask for each job\'s status one by one, never through the vendor\'s account-wide list (Lytics\' deletestatus/list)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l verify -d 'Look every deleted MPID up in the Profile API: "not found" proves the deletion. Needs MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET (an API credential with Profile API access)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'

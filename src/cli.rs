@@ -380,6 +380,18 @@ pub struct DeliveryArgs {
     /// Resend identifiers the ledger records as permanently failed (not_found, invalid)
     #[arg(long)]
     pub retry_failed: bool,
+
+    /// Stop the run when this many first identifiers all failed permanently for the same
+    /// reason (a refused permission, a misspelt field, a wrong space): the configuration is
+    /// wrong, not the data. Those identifiers are recorded as retryable, so the same
+    /// command resends them once fixed
+    #[arg(long, value_name = "N", default_value_t = crate::engine::breaker::DEFAULT_AFTER)]
+    pub breaker_after: u64,
+
+    /// Never stop for failures that look systemic (see --breaker-after): use it when the
+    /// first identifiers really are unknown or invalid
+    #[arg(long)]
+    pub no_breaker: bool,
 }
 
 const CHECK_EXAMPLES: &str = "\
@@ -424,6 +436,11 @@ pub struct StatusArgs {
     #[arg(long, value_name = "FILE")]
     pub credentials_file: Option<PathBuf>,
 
+    /// Read a vendor's credentials from the variables this config target names (repeatable,
+    /// one per vendor); other vendors use the standard variables
+    #[arg(long = "target", value_name = "NAME")]
+    pub targets: Vec<String>,
+
     /// Keep polling until every job is finished (or --until passes)
     #[arg(long)]
     pub watch: bool,
@@ -443,6 +460,21 @@ pub struct StatusArgs {
     /// Print the summary as one JSON object on stdout
     #[arg(long)]
     pub json: bool,
+
+    /// Look up a random sample of N jobs per vendor instead of all of them, and report the
+    /// 95% confidence interval of the share that is done. The same ledger and --seed pick
+    /// the same sample
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub sample: Option<u64>,
+
+    /// With --sample: the seed that picks the sample [default: from the ledger's first run]
+    #[arg(long, value_name = "N", requires = "sample")]
+    pub seed: Option<u64>,
+
+    /// Ask for each job's status one by one, never through the vendor's account-wide list
+    /// (Lytics' deletestatus/list)
+    #[arg(long)]
+    pub per_job: bool,
 
     #[command(flatten)]
     pub polling: PollArgs,

@@ -62,6 +62,28 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// `-v`: retries, pauses, slow-downs and what `status` asks; `-vv`: debug, each request.
+/// On stderr, never identifiers. For every command that talks to a vendor.
+pub fn init_logging(quiet: bool, verbose: u8) {
+    use std::io::IsTerminal;
+    let level = match (quiet, verbose) {
+        (true, _) => tracing::Level::ERROR,
+        (false, 0) => tracing::Level::WARN,
+        (false, 1) => tracing::Level::INFO,
+        _ => tracing::Level::DEBUG,
+    };
+    // Colour only on a terminal, and never with NO_COLOR (https://no-color.org).
+    let ansi = io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let _ = tracing_subscriber::fmt()
+        .with_ansi(ansi)
+        .with_writer(io::stderr)
+        // Its fallback on a failed write is std's `eprintln!`, which panics on a closed stderr.
+        .log_internal_errors(false)
+        .with_max_level(level)
+        .with_target(false)
+        .try_init();
+}
+
 /// A text cell for a CSV file that a person may open in a spreadsheet. A cell starting with
 /// `=`, `+`, `-`, `@`, a tab or a carriage return (or the full-width `＝＋－＠`) would be run as a
 /// formula (`=HYPERLINK(...)` from a hostile input row or vendor answer), so it gets a leading

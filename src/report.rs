@@ -48,16 +48,9 @@ impl Progress {
                 bar: None,
             },
             ProgressMode::Bar => {
-                let bar = ProgressBar::with_draw_target(
-                    Some(Stats::get(&stats.total_items)),
-                    ProgressDrawTarget::stderr(),
-                );
-                bar.set_style(
-                    ProgressStyle::with_template(
-                        "{elapsed_precise} [{bar:30}] {human_pos}/{human_len} items  {msg}",
-                    )
-                    .expect("valid template")
-                    .progress_chars("=> "),
+                let bar = stderr_bar(
+                    Stats::get(&stats.total_items),
+                    "{elapsed_precise} [{bar:30}] {human_pos}/{human_len} items  {msg}",
                 );
                 let b = bar.clone();
                 let task = tokio::spawn(async move {
@@ -113,6 +106,17 @@ impl Progress {
             b.finish_and_clear();
         }
     }
+}
+
+/// A progress bar on stderr in the tool's style; `template` is indicatif's.
+pub fn stderr_bar(len: u64, template: &str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(template)
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar
 }
 
 /// The plain progress line (non-terminal stderr).

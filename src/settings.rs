@@ -59,6 +59,28 @@ pub struct Target {
 }
 
 impl Target {
+    /// Where the credential the vendor calls `standard` (e.g. `LYTICS_API_TOKEN`) was read
+    /// from for this target: the variable a config target names, or the standard name. For
+    /// hints that must send the user to the variable they actually set.
+    pub fn var(&self, standard: &str) -> String {
+        self.credentials
+            .get(standard)
+            .and_then(Secret::origin)
+            .unwrap_or(standard)
+            .to_owned()
+    }
+
+    /// [`Target::var`] of every credential, joined with " and ".
+    pub fn vars(&self) -> String {
+        self.vendor
+            .info()
+            .credentials
+            .iter()
+            .map(|c| self.var(c))
+            .collect::<Vec<_>>()
+            .join(" and ")
+    }
+
     pub fn credential(&self, name: &str) -> anyhow::Result<&str> {
         self.credentials
             .get(name)
@@ -360,13 +382,14 @@ pub fn read_credentials_file(path: &Path) -> anyhow::Result<BTreeMap<String, Str
     Ok(from_file)
 }
 
-/// One credential: the environment first, then the credentials file.
+/// One credential: the environment first, then the credentials file. The secret remembers
+/// the variable it came from.
 pub fn credential(name: &str, from_file: &BTreeMap<String, String>) -> Option<Secret> {
     std::env::var(name)
         .ok()
         .filter(|s| !s.is_empty())
         .or_else(|| from_file.get(name).cloned())
-        .map(Secret::new)
+        .map(|v| Secret::from_origin(v, name))
 }
 
 /// Resolve the input flags for a target into an intake spec.

@@ -24,9 +24,12 @@ fn check(server: &str, vendor_args: &[&str]) -> Command {
 async fn lytics_token_accepted_and_refused() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .and(path("/v2/identity/deletestatus/overview"))
+        .and(path("/v2/schema/user/idconfig"))
         .and(header("authorization", TOKEN))
-        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"data":{}}"#))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"data":{"table":"user","fields":["email","_uid"]}}"#),
+        )
         .mount(&server)
         .await;
     Mock::given(method("GET"))

@@ -1,5 +1,7 @@
 //! `cdp-purge delete` end to end: the real binary against the in-process fake vendors.
 
+mod support;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -7,6 +9,7 @@ use std::time::Duration;
 
 use assert_cmd::cargo::CommandCargoExt;
 use cdp_purge::sandbox::{Credentials, Sandbox, SandboxConfig};
+use support::default_ledger;
 
 fn ids_csv(dir: &Path, name: &str, header: &str, values: &[String]) -> PathBuf {
     let p = dir.join(name);
@@ -64,25 +67,6 @@ fn lytics_cmd(sb: &Sandbox, input: &Path) -> Command {
         .arg(input)
         .stdin(Stdio::null());
     cmd
-}
-
-/// The ledger a run wrote by default beside `input_name` (its name carries the destination).
-fn default_ledger(dir: &Path, input_name: &str) -> std::path::PathBuf {
-    let prefix = format!("{input_name}.ledger.");
-    let found: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let n = p.file_name().unwrap().to_string_lossy().into_owned();
-            n.starts_with(&prefix) && n.ends_with(".jsonl")
-        })
-        .collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "one default ledger for {input_name}: {found:?}"
-    );
-    found[0].clone()
 }
 
 fn ledger_lines(p: &Path) -> Vec<serde_json::Value> {

@@ -14,19 +14,28 @@ use std::process::{Command, Stdio};
 use cdp_purge::sandbox::{Fault, FaultPlan};
 use support::*;
 
-fn sandbox_delete(input: &Path, ledger: &Path) -> Command {
+/// mParticle customer ids from column `id`.
+const MPARTICLE: [&str; 8] = [
+    "--vendor",
+    "mparticle",
+    "--environment",
+    "production",
+    "--identity-type",
+    "customerid",
+    "--column",
+    "id",
+];
+
+/// `cdp-purge <sub> <MPARTICLE flags> <args>`.
+fn mp(sub: &[&str], args: &[&str]) -> Command {
     let mut c = cdp_purge();
-    c.args(["delete", "--sandbox", "--yes", "--vendor", "mparticle"])
-        .args([
-            "--environment",
-            "production",
-            "--identity-type",
-            "customerid",
-        ])
-        .args(["--column", "id", "--ledger"])
-        .arg(ledger)
-        .arg("-i")
-        .arg(input);
+    c.args(sub).args(MPARTICLE).args(args);
+    c
+}
+
+fn sandbox_delete(input: &Path, ledger: &Path) -> Command {
+    let mut c = mp(&["delete", "--sandbox", "--yes"], &["--ledger"]);
+    c.arg(ledger).arg("-i").arg(input);
     c
 }
 
@@ -172,18 +181,9 @@ fn credentials_in_base_url_are_refused_and_never_printed_or_stored() {
         "https://127.0.0.1:9/?api_key=SENTINELpw",
         "https://SENTINELpw@127.0.0.1:9/",
     ] {
-        let (code, out, err) = run(cdp_purge()
+        let (code, out, err) = run(mp(&["delete", "--yes"], &["--base-url", url, "--ledger"])
             .env("MPARTICLE_API_KEY", "k")
             .env("MPARTICLE_API_SECRET", "s")
-            .args(["delete", "--yes", "--vendor", "mparticle", "--environment"])
-            .args([
-                "production",
-                "--identity-type",
-                "customerid",
-                "--column",
-                "id",
-            ])
-            .args(["--base-url", url, "--ledger"])
             .arg(&ledger)
             .arg("-i")
             .arg(&input));
@@ -199,16 +199,7 @@ fn credentials_in_base_url_are_refused_and_never_printed_or_stored() {
     // Plain http to another host: refused unless asked for (plan sends nothing, so the
     // allowed case is checked without any traffic).
     let plan = |extra: &[&str]| {
-        run(cdp_purge()
-            .args([
-                "plan",
-                "--vendor",
-                "mparticle",
-                "--environment",
-                "production",
-            ])
-            .args(["--identity-type", "customerid", "--column", "id"])
-            .args(["--base-url", "http://cdp.example.invalid"])
+        run(mp(&["plan"], &["--base-url", "http://cdp.example.invalid"])
             .args(extra)
             .arg("-i")
             .arg(&input))
@@ -283,22 +274,7 @@ fn a_closed_stderr_or_stdout_never_panics_nor_changes_the_exit_code() {
     // An input error stays exit 2 with both closed.
     let empty = write_file(dir.path(), "empty.csv", b"");
     for (out, err) in [(closed(), Stdio::piped()), (Stdio::piped(), closed())] {
-        let o = cdp_purge()
-            .args([
-                "plan",
-                "--vendor",
-                "mparticle",
-                "--environment",
-                "production",
-            ])
-            .args([
-                "--identity-type",
-                "customerid",
-                "--column",
-                "id",
-                "--json",
-                "-i",
-            ])
+        let o = mp(&["plan"], &["--json", "-i"])
             .arg(&empty)
             .stdout(out)
             .stderr(err)

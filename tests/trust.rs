@@ -4,7 +4,7 @@
 mod support;
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -41,20 +41,6 @@ fn applied(fake: &Fake) -> Vec<String> {
 fn run(cmd: &mut Command) -> (Option<i32>, String) {
     let out: Output = cmd.output().unwrap();
     (out.status.code(), text(&out.stderr))
-}
-
-/// Files in `dir` named like a default ledger (`<prefix>.ledger.<destination>.jsonl`).
-fn default_ledgers(dir: &Path, prefix: &str) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let n = p.file_name().unwrap().to_string_lossy().into_owned();
-            n.starts_with(&format!("{prefix}.ledger.")) && n.ends_with(".jsonl")
-        })
-        .collect();
-    v.sort();
-    v
 }
 
 /// A fake whose Lytics quota is far above what the client is told to use.
@@ -162,17 +148,23 @@ fn mparticle_development_then_production_sends_everything_twice() {
     }
     assert!(fake.log().is_empty());
     // One ledger for both is refused, naming the two environments.
+    let dev_ledger = ledgers
+        .iter()
+        .find(|l| {
+            std::fs::read_to_string(l)
+                .unwrap()
+                .contains("\"environment\":\"development\"")
+        })
+        .expect("the development run's ledger");
     let (code, err) = run(mparticle(&fake, "production", &input)
         .arg("--ledger")
-        .arg(&ledgers[0]));
-    let first = std::fs::read_to_string(&ledgers[0]).unwrap();
-    if first.contains("\"environment\":\"development\"") {
-        assert_eq!(code, Some(2), "{err}");
-        assert!(
-            err.contains("environment=development") && err.contains("environment=production"),
-            "{err}"
-        );
-    }
+        .arg(dev_ledger));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("environment=development") && err.contains("environment=production"),
+        "{err}"
+    );
+    assert!(fake.log().is_empty());
 }
 
 #[test]
@@ -677,4 +669,56 @@ fn segment_killed_mid_run_then_rerun_records_no_not_found_for_its_own_deletions(
         .collect::<Vec<_>>();
     let acked = l.acked_hmacs();
     assert!(all.iter().all(|v| acked.contains_key(&l.hmac(v))));
+}
+
+/// A ledger written before destinations were recorded (schema 1) is still read by `report`,
+/// and `delete` refuses to resume from it with a message that says why.
+#[test]
+fn a_schema_1_ledger_is_still_reported_and_delete_refuses_to_resume_from_it() {
+    use sha2::{Digest, Sha256};
+    let fake = Fake::start(SandboxConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let input = ids_csv(dir.path(), "users.csv", "email", &emails("old", 3));
+    let ledger = dir.path().join("old.ledger.jsonl");
+    let key = cdp_purge::ledger::load_or_create_key(&cdp_purge::ledger::key_path(&ledger)).unwrap();
+    let results: Vec<serde_json::Value> = (0..3)
+        .map(|i| {
+            serde_json::json!({"file":0,"row":i+2,"status":"acknowledged",
+                "id_hmac": cdp_purge::ledger::id_hmac(&key, &format!("old{i:06}@example.com"))})
+        })
+        .collect();
+    let records = [
+        serde_json::json!({"v":1,"type":"header","run_id":"r1","tool":"cdp-purge","version":"0.0.9",
+            "vendor":"lytics","endpoint":"DELETE x","account":{"table":"user","field":"email"},
+            "inputs":[{"index":0,"path":"users.csv","rows":3,"sha256":"00"}],"limits":null,
+            "started_at":"2026-01-01T00:00:00.000Z","plan":{"rows_read":3,"kept":3,"rejected":0,
+            "duplicates":0,"batches":1},"resumed":false,"include_identifiers":false}),
+        serde_json::json!({"v":1,"type":"outcome","run_id":"r1","batch":"ab".repeat(32),"seq":0,
+            "items":3,"attempts":1,"results":results}),
+    ];
+    let mut text = String::new();
+    let mut prev: Option<String> = None;
+    for mut r in records {
+        r["prev"] = serde_json::json!(prev);
+        let line = r.to_string();
+        prev = Some(hex::encode(Sha256::digest(line.as_bytes())));
+        text.push_str(&line);
+        text.push('\n');
+    }
+    std::fs::write(&ledger, text).unwrap();
+
+    let mut report = cdp_purge();
+    report
+        .args(["report", "--ledger"])
+        .arg(&ledger)
+        .args(["--lookup", "old000001@example.com"]);
+    let (code, err) = run(&mut report);
+    assert_eq!(code, Some(0), "{err}");
+
+    let (code, err) = run(lytics(&fake.base_url(), &input)
+        .arg("--ledger")
+        .arg(&ledger));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("schema 1"), "{err}");
+    assert!(fake.log().is_empty());
 }

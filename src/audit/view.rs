@@ -225,6 +225,27 @@ impl View {
         m
     }
 
+    /// When each job (by vendor ID) or profile (by identifier hash) was first seen finished
+    /// successfully: the vendor's own time where it gives one (Hightouch `reprocessedAt`),
+    /// else when `status` first observed it, and the vendor's run that did it, if named.
+    pub fn completions(&self) -> HashMap<&str, Completion<'_>> {
+        let mut m = HashMap::new();
+        for c in &self.checks {
+            if !c.is_success() {
+                continue;
+            }
+            let Some(key) = c.vendor_id.as_deref().or(c.id_hmac.as_deref()) else {
+                continue;
+            };
+            m.entry(key).or_insert_with(|| Completion {
+                at: c.completed_at.as_deref().unwrap_or(&c.checked_at),
+                by_vendor: c.completed_at.is_some(),
+                run: c.vendor_run_id.as_deref(),
+            });
+        }
+        m
+    }
+
     /// The latest mParticle verification per identifier hash.
     pub fn profile_states(&self) -> HashMap<&str, &StatusCheck> {
         let mut m = HashMap::new();
@@ -235,6 +256,18 @@ impl View {
         }
         m
     }
+}
+
+/// When a deletion completed, as far as the ledger shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completion<'a> {
+    /// RFC 3339.
+    pub at: &'a str,
+    /// `at` is the vendor's own time; otherwise it is when `status` first saw it done (the
+    /// deletion finished at or before that).
+    pub by_vendor: bool,
+    /// The vendor's run that completed it (Hightouch `reprocessedRunId`).
+    pub run: Option<&'a str>,
 }
 
 /// The last known state of a row, for the report: the vendor's status if `status` polled

@@ -1,20 +1,34 @@
-//! `cdp-purge check`: preflight. Validates the configuration and, where the vendor has a
-//! harmless authenticated call, proves the credentials with it. Never deletes.
+//! `cdp-purge check`: preflight. Validates the configuration and, with the read-only calls
+//! each vendor offers, proves what it can of the credentials and settings; says plainly what
+//! no call can prove. Never deletes.
 
 use crate::cli::{CheckArgs, GlobalArgs};
 use crate::exit::Code;
 use crate::settings::{self, Target};
-use crate::vendor;
+use crate::vendor::{self, Finding, Probe};
+
+/// One probe's result, for the report.
+#[derive(Debug, serde::Serialize)]
+struct ProbeResult {
+    what: &'static str,
+    result: &'static str,
+    detail: String,
+}
 
 /// One target's preflight result.
 #[derive(Debug, serde::Serialize)]
-struct Finding {
+struct TargetResult {
     target: String,
     vendor: &'static str,
     host: String,
-    /// `ok`, `unverified`, `refused` or `failed`.
+    /// `ok` (every call answered as documented), `unverified` (nothing could be proven),
+    /// `refused` (credentials) or `failed` (configuration or connection).
     result: &'static str,
+    /// The probes' details, one per line.
     detail: String,
+    probes: Vec<ProbeResult>,
+    /// What no read-only call can prove.
+    not_checked: Vec<String>,
 }
 
 pub fn run(args: &CheckArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
@@ -23,7 +37,7 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let findings = rt.block_on(async {
+    let results = rt.block_on(async {
         let mut out = Vec::with_capacity(targets.len());
         for t in &targets {
             out.push(check_one(&client, t).await);
@@ -32,20 +46,34 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     });
 
     if args.json {
-        crate::output::stdout_line(&serde_json::to_string(&findings)?)?;
+        crate::output::stdout_line(&serde_json::to_string(&results)?)?;
     } else if !global.quiet {
         let mut s = String::new();
-        for f in &findings {
+        for r in &results {
             s.push_str(&format!(
-                "{:<11} {} ({}, {})\n            {}\n",
-                f.result, f.target, f.vendor, f.host, f.detail
+                "{:<11} {} ({}, {})\n",
+                r.result, r.target, r.vendor, r.host
             ));
+            for p in &r.probes {
+                let tag = if p.result == r.result || p.result == "ok" {
+                    String::new()
+                } else {
+                    format!("{}: ", p.result)
+                };
+                s.push_str(&format!("            {}: {tag}{}\n", p.what, p.detail));
+            }
+            if r.probes.is_empty() {
+                s.push_str(&format!("            {}\n", r.detail));
+            }
+            for n in &r.not_checked {
+                s.push_str(&format!("            not checked: {n}\n"));
+            }
         }
         crate::output::stdout(&s)?;
     }
-    let code = if findings.iter().any(|f| f.result == "refused") {
+    let code = if results.iter().any(|r| r.result == "refused") {
         Code::Auth
-    } else if findings.iter().any(|f| f.result == "failed") {
+    } else if results.iter().any(|r| r.result == "failed") {
         Code::Usage
     } else {
         Code::Success
@@ -53,35 +81,85 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     Ok(code)
 }
 
-async fn check_one(client: &reqwest::Client, t: &Target) -> Finding {
+async fn check_one(client: &reqwest::Client, t: &Target) -> TargetResult {
     let info = t.vendor.info();
-    let finding = |result, detail: String| Finding {
+    let host = host_of(&t.base_url);
+    let mut result = TargetResult {
         target: t.name.clone(),
         vendor: info.id,
-        host: host_of(&t.base_url),
-        result,
-        detail,
+        host: host.clone(),
+        result: "unverified",
+        detail: String::new(),
+        probes: Vec::new(),
+        not_checked: Vec::new(),
+    };
+    let failed = |mut r: TargetResult, why: String| {
+        r.result = "failed";
+        r.detail = why;
+        r
     };
     let adapter = match vendor::adapter(t) {
         Ok(a) => a,
-        Err(e) => return finding("failed", format!("configuration: {e:#}")),
+        Err(e) => return failed(result, configuration(&e)),
     };
-    let req = match adapter.preflight_request() {
-        Ok(Some(r)) => r,
-        Ok(None) => {
-            return finding(
-                "unverified",
-                format!(
-                    "configuration valid and {} set; {} offers no read-only call to prove them, so a refusal would show on the first batch (which stops the run)",
-                    info.credentials.join(", "),
-                    info.name
-                ),
-            );
+    let preflight = match adapter.preflight() {
+        Ok(p) => p,
+        Err(e) => return failed(result, configuration(&e)),
+    };
+    result.not_checked = preflight.not_checked_or(info.name);
+    let mut findings = Vec::new();
+    for probe in preflight.probes {
+        let f = run_probe(client, &probe, &host).await;
+        let stop = probe.gate && matches!(f, Finding::Refused(_) | Finding::Failed(_));
+        findings.push((probe.what, f));
+        if stop {
+            break;
         }
-        Err(e) => return finding("failed", format!("configuration: {e:#}")),
-    };
-    let mut rb = client.request(req.method, &req.url);
-    for (k, v) in req.headers {
+    }
+    result.result = summary(findings.iter().map(|(_, f)| f));
+    result.detail = findings
+        .iter()
+        .map(|(what, f)| format!("{what}: {}", f.detail()))
+        .collect::<Vec<_>>()
+        .join("; ");
+    if findings.is_empty() {
+        result.detail = format!("configuration valid and {} set", t.vars());
+    }
+    result.probes = findings
+        .into_iter()
+        .map(|(what, f)| ProbeResult {
+            what,
+            result: f.label(),
+            detail: f.detail().to_owned(),
+        })
+        .collect();
+    result
+}
+
+/// A target's result from its probes': a refusal or a failure wins; otherwise `ok` when
+/// any call proved something, else `unverified`.
+fn summary<'a>(findings: impl Iterator<Item = &'a Finding> + Clone) -> &'static str {
+    let worst = findings.clone().max_by_key(|f| f.rank());
+    match worst {
+        Some(f @ (Finding::Refused(_) | Finding::Failed(_))) => f.label(),
+        _ if findings.into_iter().any(|f| matches!(f, Finding::Ok(_))) => "ok",
+        _ => "unverified",
+    }
+}
+
+/// The error of a target that cannot even be set up, with its hint.
+fn configuration(e: &anyhow::Error) -> String {
+    let (_, hint) = crate::exit::classify(e);
+    match hint {
+        Some(h) => format!("configuration: {e:#} (hint: {h})"),
+        None => format!("configuration: {e:#}"),
+    }
+}
+
+async fn run_probe(client: &reqwest::Client, probe: &Probe, host: &str) -> Finding {
+    let req = &probe.request;
+    let mut rb = client.request(req.method.clone(), &req.url);
+    for (k, v) in &req.headers {
         rb = rb.header(k, v);
     }
     let resp = match rb.send().await {
@@ -96,26 +174,32 @@ async fn check_one(client: &reqwest::Client, t: &Target) -> Finding {
             };
             // reqwest's Display includes the URL, which can carry a user_id path segment
             // for some vendors: print only the kind of failure and the host.
-            return finding("failed", format!("{why} ({})", host_of(&t.base_url)));
+            return Finding::Failed(format!("{why} ({host})"));
         }
     };
     let status = resp.status().as_u16();
     let body = resp.bytes().await.unwrap_or_default();
-    if status == 401 || status == 403 {
-        return finding(
-            "refused",
-            format!(
-                "HTTP {status}: credentials refused; check {}",
-                info.credentials.join(" and ")
-            ),
-        );
-    }
-    match adapter.preflight_answer(status, &body) {
-        Ok(what) => finding("ok", what),
-        Err(why) => finding("failed", why),
-    }
+    (probe.read)(status, &body)
 }
 
 fn host_of(url: &str) -> String {
     vendor::origin(url).unwrap_or_else(|| url.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_result_is_the_worst_finding_or_ok_when_anything_was_proven() {
+        let ok = Finding::Ok("a".into());
+        let unv = Finding::Unverified("b".into());
+        let bad = Finding::Failed("c".into());
+        let no = Finding::Refused("d".into());
+        assert_eq!(summary([&ok, &unv].into_iter()), "ok");
+        assert_eq!(summary([&unv].into_iter()), "unverified");
+        assert_eq!(summary([&ok, &bad].into_iter()), "failed");
+        assert_eq!(summary([&bad, &no].into_iter()), "refused");
+        assert_eq!(summary(std::iter::empty()), "unverified");
+    }
 }

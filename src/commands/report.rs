@@ -8,6 +8,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
+use crate::audit::view::Completion;
 use crate::audit::{self, Row, View};
 use crate::cli::{GlobalArgs, ReportArgs, ReportFormat};
 use crate::exit::{Code, UserError};
@@ -42,6 +43,11 @@ struct RunReport {
     throttled: u64,
     /// Last known state of this run's acknowledged items.
     states: BTreeMap<String, u64>,
+    /// Acknowledged items whose deletion is known to have completed, and the earliest and
+    /// latest completion times (the vendor's where it gives them, else when `status` saw it).
+    completed: u64,
+    first_completed_at: Option<String>,
+    last_completed_at: Option<String>,
     vendor_ids: Vec<String>,
 }
 
@@ -81,12 +87,25 @@ struct CsvRow<'a> {
     state: Cow<'a, str>,
     when: &'a str,
     run_id: &'a str,
+    /// When the deletion completed: the vendor's time (Hightouch `reprocessedAt`) or, for
+    /// vendors that give none (Lytics), when `status` first saw it done.
+    completed_at: Cow<'a, str>,
+    /// `vendor` or `observed`: where `completed_at` comes from.
+    completed_source: &'a str,
+    /// The vendor's run that completed it (Hightouch `reprocessedRunId`).
+    completed_by: Cow<'a, str>,
 }
 
 impl CsvRow<'_> {
     /// For a CSV file a spreadsheet may open: no cell runs as a formula.
     fn defused(mut self) -> Self {
-        for cell in [&mut self.input_file, &mut self.vendor_id, &mut self.state] {
+        for cell in [
+            &mut self.input_file,
+            &mut self.vendor_id,
+            &mut self.state,
+            &mut self.completed_at,
+            &mut self.completed_by,
+        ] {
             if let Cow::Owned(safe) = crate::output::csv_cell(cell) {
                 *cell = Cow::Owned(safe);
             }
@@ -179,8 +198,9 @@ fn report(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     match args.format {
         ReportFormat::Csv => write_csv(&selected, &rows, &states, &view)?,
         ReportFormat::Json | ReportFormat::Text => {
+            let done = view.completions();
             let runs: Vec<RunReport> = (0..view.runs.len())
-                .map(|i| run_report(&view, i, &rows, &states))
+                .map(|i| run_report(&view, i, &rows, &states, &done))
                 .collect();
             let overall = overall(&view, &rows, &states, kept);
             if args.format == ReportFormat::Json {
@@ -223,6 +243,7 @@ fn run_report(
     i: usize,
     rows: &[Row],
     states: &[(String, Option<&StatusCheck>)],
+    done: &HashMap<&str, Completion<'_>>,
 ) -> RunReport {
     let run = &view.runs[i];
     let h = &run.header;
@@ -250,9 +271,15 @@ fn run_report(
         }
     }
     let mut st = BTreeMap::new();
+    let (mut completed, mut first, mut last): (u64, Option<&str>, Option<&str>) = (0, None, None);
     for (row, (state, _)) in rows.iter().zip(states) {
         if row.run == i && row.status.is_success() {
             *st.entry(state.clone()).or_default() += 1;
+            if let Some(c) = completion(row, done) {
+                completed += 1;
+                first = Some(first.map_or(c.at, |f| f.min(c.at)));
+                last = Some(last.map_or(c.at, |l| l.max(c.at)));
+            }
         }
     }
     RunReport {
@@ -290,8 +317,23 @@ fn run_report(
         retries: run.retries,
         throttled: run.throttled,
         states: st,
+        completed,
+        first_completed_at: first.map(str::to_owned),
+        last_completed_at: last.map(str::to_owned),
         vendor_ids: ids,
     }
+}
+
+/// When a row's deletion completed, if the ledger shows it.
+fn completion<'a>(row: &Row, done: &HashMap<&str, Completion<'a>>) -> Option<Completion<'a>> {
+    if !row.status.is_success() {
+        return None;
+    }
+    row.vendor_id
+        .as_deref()
+        .and_then(|id| done.get(id))
+        .or_else(|| done.get(row.id_hmac.as_str()))
+        .copied()
 }
 
 fn overall(
@@ -391,6 +433,19 @@ fn render_text(ledger: &str, o: &Overall, runs: &[RunReport]) -> String {
         if !r.states.is_empty() {
             let _ = writeln!(s, "  states     {}", audit::format_counts(&r.states));
         }
+        if let (Some(first), Some(last)) = (&r.first_completed_at, &r.last_completed_at) {
+            let _ = writeln!(
+                s,
+                "  completed  {} of {} acknowledged, {}",
+                r.completed,
+                r.acknowledged,
+                if first == last {
+                    format!("at {first}")
+                } else {
+                    format!("from {first} to {last}")
+                }
+            );
+        }
         if !r.vendor_ids.is_empty() {
             let first: Vec<&str> = r.vendor_ids.iter().take(5).map(String::as_str).collect();
             let more = r.vendor_ids.len() - first.len();
@@ -431,8 +486,10 @@ fn csv_row<'a>(
     view: &'a View,
     r: &'a Row,
     state: &'a (String, Option<&StatusCheck>),
+    done: &HashMap<&str, Completion<'a>>,
 ) -> CsvRow<'a> {
     let run = &view.runs[r.run];
+    let c = completion(r, done);
     CsvRow {
         vendor: run.vendor(),
         input_file: Cow::Borrowed(&r.input),
@@ -448,6 +505,13 @@ fn csv_row<'a>(
             .or(r.at.as_deref())
             .unwrap_or(""),
         run_id: &run.header.run_id,
+        completed_at: Cow::Borrowed(c.map_or("", |c| c.at)),
+        completed_source: match c {
+            Some(c) if c.by_vendor => "vendor",
+            Some(_) => "observed",
+            None => "",
+        },
+        completed_by: Cow::Borrowed(c.and_then(|c| c.run).unwrap_or("")),
     }
 }
 
@@ -472,10 +536,14 @@ fn write_csv(
             "state",
             "when",
             "run_id",
+            "completed_at",
+            "completed_source",
+            "completed_by",
         ])?;
     }
+    let done = view.completions();
     for &i in selected {
-        w.serialize(csv_row(view, &rows[i], &states[i]).defused())?;
+        w.serialize(csv_row(view, &rows[i], &states[i], &done).defused())?;
     }
     w.flush()?;
     Ok(())
@@ -491,6 +559,7 @@ fn print_lookups(
     view: &View,
 ) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
+    let done = view.completions();
     if format == ReportFormat::Json {
         let v: Vec<_> = groups
             .iter()
@@ -498,7 +567,7 @@ fn print_lookups(
                 serde_json::json!({
                     "lookup": n,
                     "id_hmac": hash,
-                    "rows": found.iter().map(|&i| csv_row(view, &rows[i], &states[i])).collect::<Vec<_>>(),
+                    "rows": found.iter().map(|&i| csv_row(view, &rows[i], &states[i], &done)).collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -517,7 +586,7 @@ fn print_lookups(
             }
         )?;
         for &i in found {
-            let c = csv_row(view, &rows[i], &states[i]);
+            let c = csv_row(view, &rows[i], &states[i], &done);
             vendors.insert(c.vendor, ());
             writeln!(
                 out,
@@ -532,7 +601,22 @@ fn print_lookups(
                 } else {
                     format!("; vendor id {}", c.vendor_id)
                 },
-                if c.when.is_empty() {
+                if !c.completed_at.is_empty() {
+                    format!(
+                        " (completed {}{}{})",
+                        if c.completed_source == "observed" {
+                            "by "
+                        } else {
+                            "at "
+                        },
+                        c.completed_at,
+                        if c.completed_by.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" in run {}", c.completed_by)
+                        }
+                    )
+                } else if c.when.is_empty() {
                     String::new()
                 } else {
                     format!(" (as of {})", c.when)

@@ -25,7 +25,7 @@ use crate::vendor::{Secret, VendorKind};
 
 pub use resolve::{
     CredentialStatus, Resolved, credential_status, per_target_path, resolve_all, resolve_target,
-    resolve_targets_only, select,
+    resolve_targets_only, select, target_credentials,
 };
 
 /// The file name looked for in the config directory.

@@ -269,6 +269,21 @@ fn env_nonempty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|s| !s.is_empty())
 }
 
+/// The credentials of the configured target `name` and its vendor, read from the variables
+/// the target names (for `status --target`, which works from a ledger, not from flags).
+pub fn target_credentials(
+    name: &str,
+    config: Option<&Path>,
+    credentials_file: Option<&Path>,
+) -> anyhow::Result<(crate::vendor::VendorKind, BTreeMap<&'static str, Secret>)> {
+    let cfg = super::load(config)?;
+    let t = cfg.get(name)?;
+    let file = cfg.display_path();
+    let creds = load_credentials(t, credentials_file, &file)
+        .with_context(|| format!("target `{name}` (from {file})"))?;
+    Ok((t.vendor, creds))
+}
+
 /// A target's credentials, keyed by the standard variable names the adapters read.
 fn load_credentials(
     t: &TargetConfig,
@@ -296,8 +311,18 @@ pub(super) fn load_credentials_with(
         let value = env(var)
             .filter(|v| !v.is_empty())
             .or_else(|| from_file.get(var).filter(|v| !v.is_empty()).cloned())
-            .map(Secret::new)
-            .or_else(|| t.secrets.get(standard).cloned());
+            .map(|v| Secret::from_origin(v, var))
+            .or_else(|| {
+                t.secrets.get(standard).map(|s| {
+                    Secret::from_origin(
+                        s.expose(),
+                        format!(
+                            "the {role} in [targets.{}.secrets] of {config_file}",
+                            t.name
+                        ),
+                    )
+                })
+            });
         match value {
             Some(v) => {
                 out.insert(standard, v);

@@ -9,6 +9,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::Stats;
+use super::breaker::{Breaker, Write};
 use super::inflight::InFlight;
 use super::limiter::{Answer as PaceAnswer, Limits, Pacer, Reaction};
 use super::pause::PauseGate;
@@ -42,6 +43,9 @@ pub struct EngineConfig {
     pub bisect_budget: u64,
     pub run_id: String,
     pub key: [u8; 32],
+    /// Stop the run when this many first identifiers all failed permanently for the same
+    /// reason (see [`super::breaker`]); 0 turns the breaker off.
+    pub breaker_after: u64,
 }
 
 /// Why a run stopped early.
@@ -79,6 +83,18 @@ struct Inner {
     stats: Arc<Stats>,
     stop_tx: watch::Sender<bool>,
     stop: Mutex<Option<StopReason>>,
+    /// Outcomes wait here while the breaker is undecided.
+    breaker: Breaker<Pending>,
+    /// The breaker's stop was issued (once).
+    tripped: std::sync::atomic::AtomicBool,
+}
+
+/// An outcome not written yet: the batch, its parent (for a bisected half) and how it
+/// settled.
+struct Pending {
+    batch: Batch,
+    parent: Option<BatchHash>,
+    settled: Settled,
 }
 
 /// How a (sub-)batch settled.
@@ -120,10 +136,12 @@ impl Engine {
                 inflight: InFlight::new(cfg.limits.concurrency),
                 ledger,
                 hasher: ledger::Hasher::new(&cfg.key),
-                cfg,
                 stats,
                 stop_tx,
                 stop: Mutex::new(None),
+                breaker: Breaker::new(cfg.breaker_after),
+                tripped: std::sync::atomic::AtomicBool::new(false),
+                cfg,
             }),
         })
     }
@@ -194,6 +212,13 @@ impl Engine {
         while let Some(r) = tasks.join_next().await {
             abandoned += u64::from(!r.unwrap_or(false));
         }
+        // Whatever the breaker still holds was never decided on (the run ended first): it
+        // is written as the vendor answered it.
+        for p in inner.breaker.drain() {
+            if inner.write_outcome(&p, None).await.is_err() {
+                break;
+            }
+        }
         RunEnd {
             stopped: inner.stop.lock().expect("stop lock").clone(),
             abandoned_batches: abandoned,
@@ -249,36 +274,106 @@ impl Inner {
         let Some(settled) = self.deliver(&batch, None).await else {
             return false;
         };
-        if self.record_outcome(&batch, None, &settled).await.is_err() {
-            return false;
-        }
-        self.stats
-            .settle(settled.results.iter().map(|(s, _, _)| *s));
-        true
+        self.record_outcome(batch, None, settled).await.is_ok()
     }
 
+    /// Hand an outcome to the breaker, then write what it releases: this outcome, or
+    /// nothing yet (held), or everything it held.
     async fn record_outcome(
         &self,
-        batch: &Batch,
+        batch: Batch,
         parent: Option<BatchHash>,
-        s: &Settled,
+        settled: Settled,
     ) -> anyhow::Result<()> {
+        let leaf = !settled.bisected;
+        // Owned copies: the outcome itself moves into the breaker.
+        let owned: Vec<(ItemStatus, Option<String>)> = settled
+            .results
+            .iter()
+            .map(|(s, _, m)| (*s, if s.is_success() { None } else { m.clone() }))
+            .collect();
+        let views: Vec<_> = owned.iter().map(|(s, m)| (*s, m.as_deref())).collect();
+        let (out, how) = self.breaker.judge(
+            &views,
+            leaf,
+            Pending {
+                batch,
+                parent,
+                settled,
+            },
+        );
+        let retryable = match how {
+            Write::AsIs => None,
+            Write::Retryable {
+                reason,
+                tripped_after,
+            } => {
+                if let Some(n) = tripped_after {
+                    self.trip(&reason, n);
+                }
+                Some(reason)
+            }
+        };
+        for p in &out {
+            self.write_outcome(p, retryable.as_deref()).await?;
+        }
+        Ok(())
+    }
+
+    /// The breaker tripped: stop the run with the vendor's reason and the adapter's
+    /// diagnosis of it.
+    fn trip(&self, reason: &str, items: u64) {
+        if self.tripped.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let vendor = self.adapter.kind().info().name;
+        let d = self.adapter.systemic(reason);
+        tracing::warn!("breaker: the first {items} identifiers all failed alike; stopping");
+        self.stop(StopReason::Fatal {
+            reason: format!(
+                "stopped after the first {items} identifiers all failed the same way at {vendor}: {reason}"
+            ),
+            hint: format!(
+                "{}; rerun the same command once fixed (those identifiers are resent), or pass --no-breaker if these failures are real",
+                d.hint
+            ),
+            auth: d.auth,
+        });
+    }
+
+    /// Write one outcome record; `retryable` replaces every failed item's status (the
+    /// breaker tripped on that reason, so a rerun must send them again). A top-level
+    /// outcome also settles the live counters.
+    async fn write_outcome(&self, p: &Pending, retryable: Option<&str>) -> anyhow::Result<()> {
+        let (batch, parent, s) = (&p.batch, p.parent, &p.settled);
         let results = batch
             .items
             .iter()
             .zip(&s.results)
             .zip(&s.keys)
-            .map(|((it, (status, vendor_id, message)), key)| ItemResult {
-                file: it.file,
-                row: it.row,
-                id_hmac: self.hasher.id_hmac(&it.value),
-                key: Some(key.clone()),
-                status: *status,
-                vendor_id: vendor_id.clone(),
-                message: message.clone(),
-                value: self.cfg.include_identifiers.then(|| it.value.clone()),
+            .map(|((it, (status, vendor_id, message)), key)| {
+                let (status, message) = match retryable {
+                    Some(reason) if !status.is_success() => (
+                        ItemStatus::FailedRetryable,
+                        Some(format!(
+                            "{reason} (the run stopped: every identifier so far failed this way; a rerun resends it)"
+                        )),
+                    ),
+                    _ => (*status, message.clone()),
+                };
+                ItemResult {
+                    file: it.file,
+                    row: it.row,
+                    id_hmac: self.hasher.id_hmac(&it.value),
+                    key: Some(key.clone()),
+                    status,
+                    vendor_id: vendor_id.clone(),
+                    message,
+                    value: self.cfg.include_identifiers.then(|| it.value.clone()),
+                }
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let statuses: Vec<ItemStatus> = results.iter().map(|r| r.status).collect();
         let rec = Record::Outcome(Outcome {
             run_id: self.cfg.run_id.clone(),
             batch: batch.hash,
@@ -303,7 +398,11 @@ impl Inner {
         };
         written.inspect_err(|e| {
             self.stop(StopReason::Ledger(e.to_string()));
-        })
+        })?;
+        if parent.is_none() {
+            self.stats.settle(statuses);
+        }
+        Ok(())
     }
 
     /// Deliver one (sub-)batch until it settles. `None`: the run stopped first.
@@ -474,6 +573,18 @@ impl Inner {
                     return None;
                 }
             };
+            // A settled leaf that trips the breaker stops the run now, before the slot is
+            // given back (the outcome itself is judged again when it is recorded).
+            if let Some(s) = &settled {
+                let views: Vec<_> = s
+                    .results
+                    .iter()
+                    .map(|(st, _, m)| (*st, m.as_deref()))
+                    .collect();
+                if let Some((reason, n)) = self.breaker.would_trip(&views, true) {
+                    self.trip(&reason, n);
+                }
+            }
             // Held until the verdict took effect (a 429's pause, a fatal stop), so no worker
             // slips a request past it.
             drop(slot);
@@ -538,12 +649,12 @@ impl Inner {
     async fn bisect(&self, batch: &Batch, top: BatchHash, attempts: u32) -> Option<Settled> {
         let (a, b) = batch.split(self.adapter.kind().id());
         let mut results = Vec::with_capacity(batch.len());
-        for half in [&a, &b] {
-            let s = Box::pin(self.deliver(half, Some(top))).await?;
-            if self.record_outcome(half, Some(top), &s).await.is_err() {
+        for half in [a, b] {
+            let s = Box::pin(self.deliver(&half, Some(top))).await?;
+            results.extend(s.results.iter().cloned());
+            if self.record_outcome(half, Some(top), s).await.is_err() {
                 return None;
             }
-            results.extend(s.results);
         }
         Some(Settled {
             results,

@@ -3,6 +3,7 @@
 //! Adapters only build requests and classify responses; everything here works the same for
 //! every vendor.
 
+pub mod breaker;
 mod dispatch;
 mod inflight;
 pub mod limiter;

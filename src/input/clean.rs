@@ -10,7 +10,7 @@ use std::sync::mpsc::SyncSender;
 
 use xxhash_rust::xxh3::xxh3_128;
 
-use super::validate::{Rule, invalid, junk};
+use super::validate::{Rule, junk, problem};
 use super::{ColumnSel, IntakeSpec, KindSource, Reject, RejectReason};
 use crate::batch::Item;
 
@@ -55,6 +55,9 @@ pub(crate) struct NullTokens {
     tokens: Vec<String>,
     /// The longest token in bytes: anything much longer is not one, without lowercasing it.
     longest: usize,
+    /// Bit `n` set when a token is `n` bytes long (n < 64): most values are ruled out by
+    /// their length alone, without comparing.
+    lengths: u64,
 }
 
 impl NullTokens {
@@ -65,7 +68,15 @@ impl NullTokens {
             .filter(|t| !t.is_empty())
             .collect();
         let longest = tokens.iter().map(String::len).max().unwrap_or(0);
-        Self { tokens, longest }
+        let lengths = tokens
+            .iter()
+            .filter(|t| t.len() < 64)
+            .fold(0u64, |m, t| m | 1 << t.len());
+        Self {
+            tokens,
+            longest,
+            lengths,
+        }
     }
 
     pub(crate) fn matches(&self, v: &str) -> bool {
@@ -74,6 +85,10 @@ impl NullTokens {
             return false;
         }
         if v.is_ascii() {
+            // ASCII case folding keeps the length.
+            if v.len() < 64 && self.lengths & (1 << v.len()) == 0 {
+                return false;
+            }
             self.tokens.iter().any(|t| t.eq_ignore_ascii_case(v))
         } else {
             let lower = v.to_lowercase();
@@ -249,16 +264,6 @@ impl Cleaner {
             );
         }
 
-        if let Some(why) = junk(v) {
-            return sink.reject(
-                file,
-                row,
-                vcol,
-                RejectReason::Invalid(why.into_owned()),
-                Some(raw.to_owned()),
-            );
-        }
-
         let (kind, rule) = match &cfg.fixed_kind {
             Some((k, rule)) => (k.as_str(), *rule),
             None => match cfg.present(&kind) {
@@ -342,14 +347,13 @@ impl Cleaner {
             Cow::Owned(v.to_lowercase())
         };
 
-        if cfg.validate
-            && let Some(why) = invalid(rule, &v)
-        {
+        // Junk is refused even with --no-validate; the kind's rules only with validation.
+        if let Some(why) = problem(cfg.validate.then_some(rule), &v) {
             return sink.reject(
                 file,
                 row,
                 vcol,
-                RejectReason::Invalid(why.to_owned()),
+                RejectReason::Invalid(why.into_owned()),
                 Some(raw.to_owned()),
             );
         }

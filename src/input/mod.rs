@@ -14,6 +14,7 @@ mod csv;
 pub mod dedupe;
 mod json;
 mod json_array;
+mod oneread;
 mod redact;
 mod sniff;
 mod source;
@@ -29,7 +30,8 @@ use crate::batch::Item;
 use crate::cli::Format;
 use crate::exit::UserError;
 
-pub use source::{OneRead, refuse_outputs_over_inputs};
+pub use oneread::OneRead;
+pub use source::refuse_outputs_over_inputs;
 pub use split::{MAX_FIELDS, MAX_RECORD_BYTES, MAX_SKIP_BYTES};
 pub use validate::MAX_VALUE_BYTES;
 

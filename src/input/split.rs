@@ -57,6 +57,8 @@ pub(crate) struct Span {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
+    /// Before a record: line breaks here are blank lines, skipped (but counted).
+    RecordStart,
     StartField,
     Unquoted,
     Quoted,
@@ -73,12 +75,16 @@ struct Fields {
     ends: Vec<usize>,
     /// Line breaks consumed so far.
     lines: u64,
-    /// Bytes of the current record consumed so far.
+    /// Bytes of the current record consumed so far (blank lines before it not included).
     raw: u64,
+    /// The line the current record starts on.
+    first: u64,
     state: State,
     quote_line: u64,
     /// Past [`MAX_RECORD_BYTES`] or [`MAX_FIELDS`]: nothing more is kept of this record.
     over: bool,
+    /// Blank-line bytes skipped in the current [`Fields::step`].
+    blank: u64,
 }
 
 impl Fields {
@@ -107,9 +113,29 @@ impl Fields {
     /// closing quote joins the field). Returns the bytes used and whether the record ended
     /// (at a `\n`, which is used).
     fn step(&mut self, buf: &[u8]) -> (usize, bool) {
+        let start = self.raw;
+        let (used, done) = self.scan(buf);
+        self.raw = start + used as u64 - self.blank;
+        self.blank = 0;
+        (used, done)
+    }
+
+    /// [`Self::step`] without the byte count.
+    fn scan(&mut self, buf: &[u8]) -> (usize, bool) {
         let (d, mut i) = (self.delimiter, 0);
         while i < buf.len() {
             match self.state {
+                State::RecordStart => match buf[i] {
+                    b'\n' | b'\r' => {
+                        self.lines += u64::from(buf[i] == b'\n');
+                        self.blank += 1;
+                        i += 1;
+                    }
+                    _ => {
+                        self.first = self.lines + 1;
+                        self.state = State::StartField;
+                    }
+                },
                 State::StartField => match buf[i] {
                     b'"' => {
                         self.state = State::Quoted;
@@ -191,9 +217,11 @@ impl<R: BufRead> CsvRecords<R> {
                 ends: Vec::new(),
                 lines: 0,
                 raw: 0,
-                state: State::StartField,
+                first: 0,
+                state: State::RecordStart,
                 quote_line: 0,
                 over: false,
+                blank: 0,
             },
         }
     }
@@ -206,44 +234,29 @@ impl<R: BufRead> CsvRecords<R> {
         f.ends.clear();
         f.raw = 0;
         f.over = false;
-        f.state = State::StartField;
-        loop {
-            let buf = fill(&mut self.inner)?;
-            if buf.is_empty() {
-                return Ok(None);
-            }
-            let blank = buf
-                .iter()
-                .take_while(|&&b| b == b'\n' || b == b'\r')
-                .count();
-            f.lines += memchr::memchr_iter(b'\n', &buf[..blank]).count() as u64;
-            let all = blank == buf.len();
-            self.inner.consume(blank);
-            if !all {
-                break;
-            }
-        }
-        let first = f.lines + 1;
+        f.state = State::RecordStart;
         let mut at_newline = false;
         loop {
             let buf = fill(&mut self.inner)?;
             if buf.is_empty() {
-                if f.state == State::Quoted {
-                    return Err(SplitError::UnterminatedQuote {
-                        row: first,
-                        quote_line: f.quote_line,
-                    });
+                match f.state {
+                    State::RecordStart => return Ok(None),
+                    State::Quoted => {
+                        return Err(SplitError::UnterminatedQuote {
+                            row: f.first,
+                            quote_line: f.quote_line,
+                        });
+                    }
+                    _ => f.end_field(),
                 }
-                f.end_field();
                 break;
             }
             let (used, done) = f.step(buf);
             self.inner.consume(used);
-            f.raw += used as u64;
             if f.raw > MAX_SKIP_BYTES {
                 let quote_line = (f.state == State::Quoted).then_some(f.quote_line);
                 return Err(SplitError::Endless {
-                    row: first,
+                    row: f.first,
                     quote_line,
                 });
             }
@@ -260,7 +273,7 @@ impl<R: BufRead> CsvRecords<R> {
         // A record ended by its `\n` has counted that line break already.
         let last = if at_newline { f.lines } else { f.lines + 1 };
         Ok(Some(Span {
-            first,
+            first: f.first,
             last,
             too_long,
         }))
@@ -442,6 +455,17 @@ mod tests {
             }) => {}
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn blank_lines_count_as_lines_not_as_record_bytes() {
+        let blanks = std::io::Read::take(std::io::repeat(b'\n'), MAX_SKIP_BYTES + 10);
+        let text = std::io::Read::chain(std::io::Read::chain(&b"id\n"[..], blanks), &b"A1\n"[..]);
+        let mut r = CsvRecords::new(std::io::BufReader::new(text), b',');
+        r.next_record().unwrap();
+        let span = r.next_record().unwrap().unwrap();
+        assert_eq!(span.first, MAX_SKIP_BYTES + 12);
+        assert!(!span.too_long);
     }
 
     #[test]

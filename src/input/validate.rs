@@ -43,6 +43,15 @@ pub(crate) fn invalid(rule: Rule, v: &str) -> Option<&'static str> {
     }
 }
 
+/// Why `v` cannot be sent: [`junk`] whatever its kind, then, when `rule` is given (validation
+/// on), what its kind does not accept ([`invalid`]).
+pub(crate) fn problem(rule: Option<Rule>, v: &str) -> Option<Cow<'static, str>> {
+    if let Some(why) = junk(v) {
+        return Some(why);
+    }
+    rule.and_then(|r| invalid(r, v)).map(Cow::Borrowed)
+}
+
 /// Why `v` can be no identifier at all, whatever its kind and even with `--no-validate`: a
 /// control character (a TAB in a user_id, a line break from an unterminated quote) or a
 /// character that renders as nothing. Such a value matches no profile, so sending it would

@@ -237,6 +237,20 @@ pub struct StatusCheck {
     /// HTTP requests this answer took (retries included).
     #[serde(default)]
     pub attempts: u32,
+    /// The vendor's state word this job had in the previous record, when it changed (a
+    /// Lytics job's transitions, `secondary` → `done`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_state: Option<String>,
+    /// When the vendor says the job completed (Hightouch `reprocessedAt`), in its words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<String>,
+    /// The vendor's run that completed it (Hightouch `reprocessedRunId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_run_id: Option<String>,
+    /// Where the answer came from when not the job's own status call (`list`: Lytics'
+    /// account-wide status list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 impl StatusCheck {

@@ -222,6 +222,8 @@ struct CollectLine<'a> {
     batch: Option<BatchHash>,
     #[serde(borrow)]
     error: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    decision: Option<Cow<'a, str>>,
     #[serde(default)]
     maybe_delivered_before: bool,
     #[serde(default, borrow)]
@@ -243,7 +245,8 @@ struct Open {
     keys: Vec<u128>,
     /// A `sent` attempt has no `result` yet.
     pending: bool,
-    /// An attempt ended in a way that may have delivered it (timeout, reset, truncated).
+    /// An attempt ended in a way that may have delivered it (timeout, reset, truncated), or
+    /// was answered and settled without its outcome being recorded.
     maybe: bool,
 }
 
@@ -300,8 +303,11 @@ pub fn collect(r: impl Read, scan: &Scan, dest: &Destination) -> std::io::Result
                     }
                     Some(Phase::Result) => {
                         o.pending = false;
-                        // Only a refused connection proves the request never left.
-                        o.maybe |= l.error.as_deref().is_some_and(|e| e != "connect");
+                        // Only a refused connection proves the request never left; and an
+                        // answer the engine settled ("done") whose outcome never made it to
+                        // the ledger (killed in between) was delivered.
+                        o.maybe |= l.error.as_deref().is_some_and(|e| e != "connect")
+                            || l.decision.as_deref() == Some("done");
                     }
                     None => {}
                 }

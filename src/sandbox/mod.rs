@@ -108,6 +108,81 @@ pub struct SandboxConfig {
     /// Time every vendor request takes before its answer (holds it in flight, which is
     /// what makes CleverTap's concurrency limit observable).
     pub latency: Duration,
+    /// Lytics tokens that may read but not delete (no *Entity: Delete*): every value of a
+    /// bulk deletion comes back under `errors` with `lytics_permission_message`.
+    pub lytics_read_only_tokens: Vec<String>,
+    pub lytics_permission_message: String,
+    /// The identity fields of every Lytics table. A bulk deletion by another field puts
+    /// every value under `errors` with `lytics_field_message` (`{field}` replaced).
+    pub lytics_identity_fields: Vec<String>,
+    pub lytics_field_message: String,
+    /// Shapes of Lytics answers its pages do not show.
+    pub lytics_status_shape: LyticsStatusShape,
+    pub lytics_list_shape: LyticsListShape,
+    pub lytics_idconfig_shape: LyticsIdConfigShape,
+    /// mParticle's error body, which its bulk deletion page does not show.
+    pub mparticle_errors: MparticleErrors,
+    /// The Segment spaces that exist (`None`: any space does), and what the Profile API
+    /// answers for one that does not (not documented).
+    pub segment_spaces: Option<Vec<String>>,
+    pub segment_wrong_space: SegmentWrongSpace,
+}
+
+/// The body of `GET /v2/identity/deletestatus/{id}`. Seed 003 names `state` and `completed`
+/// without a schema; the identity-deletion page uses other words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LyticsStatusShape {
+    /// `{"data":{"request_id","state","completed"}}`, Lytics' usual envelope.
+    Data,
+    /// `{"request_id","state","completed"}` without the envelope.
+    Bare,
+    /// `{"data":{"request_id","status"}}` with pending / in_progress / completed.
+    IdentityPage,
+}
+
+/// The body of `GET /v2/identity/deletestatus/list`, which seed 003 names without a shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LyticsListShape {
+    /// `{"data":[{"request_id","state","completed"}, ...]}`.
+    Array,
+    /// `{"data":{"<request_id>":{"state","completed"}, ...}}`.
+    Map,
+    /// 404: the account has no such list.
+    Absent,
+}
+
+/// The body of `GET /v2/schema/{table}/idconfig` (no published shape).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LyticsIdConfigShape {
+    /// `{"data":{"table","fields":[...]}}`.
+    FieldList,
+    /// `{"data":[{"field","rank"}, ...]}`.
+    Ranked,
+    /// `{"data":{"<field>":{"rank"}, ...}}`.
+    Keyed,
+}
+
+/// mParticle's error body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MparticleErrors {
+    /// `{"errors":[{"code","message"}]}`, as its sibling s2s APIs answer.
+    ErrorsArray,
+    /// `{"message"}`.
+    Message,
+}
+
+/// What Segment answers for a space the token does not belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegmentWrongSpace {
+    /// 404 `not_found` "The resource was not found": like an unknown profile.
+    ResourceNotFound,
+    /// 404 `not_found` "Profile was not found.": exactly the documented unknown-profile
+    /// answer, so nothing tells them apart.
+    ProfileNotFound,
+    /// 404 `not_found` naming the space.
+    SpaceNotFound,
+    /// 403 `forbidden` naming the space.
+    Forbidden,
 }
 
 impl Default for SandboxConfig {
@@ -138,6 +213,17 @@ impl Default for SandboxConfig {
                 "phone_number_3",
             ]),
             latency: Duration::ZERO,
+            lytics_read_only_tokens: strings(&["sandbox-read-only-token"]),
+            lytics_permission_message:
+                "permission denied: token lacks the Entity: Delete permission".into(),
+            lytics_identity_fields: strings(&["email", "_uid", "user_id", "member_id", "phone"]),
+            lytics_field_message: "field {field} is not an identity field".into(),
+            lytics_status_shape: LyticsStatusShape::Data,
+            lytics_list_shape: LyticsListShape::Array,
+            lytics_idconfig_shape: LyticsIdConfigShape::FieldList,
+            mparticle_errors: MparticleErrors::ErrorsArray,
+            segment_spaces: None,
+            segment_wrong_space: SegmentWrongSpace::ResourceNotFound,
         }
     }
 }

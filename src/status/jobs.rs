@@ -5,11 +5,12 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
+use super::obs::{Interner, Obs};
 use crate::audit::View;
 use crate::cli::{Environment, Format, IdKind, Pod};
 use crate::exit::UserError;
 use crate::input::{self, ColumnSel, IntakeSpec, KindSource};
-use crate::ledger::{self, Header, StatusCheck};
+use crate::ledger::{self, Header};
 use crate::settings::{Target, VendorParams};
 use crate::vendor::VendorKind;
 
@@ -25,12 +26,29 @@ pub enum Subject {
 #[derive(Debug, Clone)]
 pub struct Job {
     pub subject: Subject,
-    /// The run that recorded it.
-    pub run_id: String,
+    /// The run that recorded it: an index into [`Group::run_ids`].
+    pub run: u32,
     /// mParticle: the MPID to look up (personal data; never printed).
     pub mpid: Option<String>,
-    /// The latest status record the ledger already has.
-    pub recorded: Option<StatusCheck>,
+    /// The latest status the ledger already has.
+    pub recorded: Option<Obs>,
+}
+
+impl Job {
+    /// The vendor job ID (Lytics request_id, Hightouch requestId), if it is a job.
+    pub fn vendor_id(&self) -> Option<&str> {
+        match &self.subject {
+            Subject::Job(id) => Some(id),
+            Subject::Profile(_) => None,
+        }
+    }
+    /// The identifier hash, if it is an mParticle profile.
+    pub fn id_hmac(&self) -> Option<&str> {
+        match &self.subject {
+            Subject::Profile(h) => Some(h),
+            Subject::Job(_) => None,
+        }
+    }
 }
 
 /// Where one vendor's jobs are polled.
@@ -99,7 +117,11 @@ pub fn vendor_of(h: &Header) -> Option<VendorKind> {
 
 /// Vendor jobs per target, for the vendors with a status API. Jobs whose latest recorded
 /// state is terminal are left out (nothing will change); `done` counts them.
-pub fn job_groups(view: &View, base_override: Option<&str>) -> anyhow::Result<Vec<Group>> {
+pub fn job_groups(
+    view: &View,
+    base_override: Option<&str>,
+    strings: &mut Interner,
+) -> anyhow::Result<Vec<Group>> {
     let recorded = view.job_states();
     let mut groups: Vec<Group> = Vec::new();
     let mut run_group: HashMap<usize, usize> = HashMap::new();
@@ -146,11 +168,19 @@ pub fn job_groups(view: &View, base_override: Option<&str>) -> anyhow::Result<Ve
         if !row.status.is_success() || !seen.insert((g, id.clone())) {
             continue;
         }
+        let run_id = &view.runs[row.run].header.run_id;
+        let run = groups[g]
+            .run_ids
+            .iter()
+            .position(|r| r == run_id)
+            .unwrap_or_default() as u32;
         groups[g].jobs.push(Job {
             subject: Subject::Job(id.clone()),
-            run_id: view.runs[row.run].header.run_id.clone(),
+            run,
             mpid: None,
-            recorded: recorded.get(id.as_str()).map(|c| (*c).clone()),
+            recorded: recorded
+                .get(id.as_str())
+                .map(|c| Obs::from_check(c, strings)),
         });
     }
     Ok(groups)
@@ -171,6 +201,7 @@ pub fn mparticle_group(
     key: &[u8; 32],
     base_url: &str,
     src: &MpidSource<'_>,
+    strings: &mut Interner,
 ) -> anyhow::Result<(Option<Group>, Vec<String>)> {
     let recorded = view.profile_states();
     let mut by_mpid = Vec::new();
@@ -190,6 +221,10 @@ pub fn mparticle_group(
     if by_mpid.is_empty() {
         return Ok((None, other));
     }
+    let run_ids: Vec<String> = by_mpid
+        .iter()
+        .map(|&i| view.runs[i].header.run_id.clone())
+        .collect();
     let mut jobs = Vec::new();
     let mut seen = HashSet::new();
     for row in view.rows() {
@@ -199,24 +234,23 @@ pub fn mparticle_group(
         if !seen.insert(row.id_hmac.clone()) {
             continue;
         }
+        let run_id = &view.runs[row.run].header.run_id;
         jobs.push(Job {
             subject: Subject::Profile(row.id_hmac.clone()),
-            run_id: view.runs[row.run].header.run_id.clone(),
+            run: run_ids.iter().position(|r| r == run_id).unwrap_or_default() as u32,
             mpid: row.value.clone(),
-            recorded: recorded.get(row.id_hmac.as_str()).map(|c| (*c).clone()),
+            recorded: recorded
+                .get(row.id_hmac.as_str())
+                .map(|c| Obs::from_check(c, strings)),
         });
     }
     let missing = jobs
         .iter()
-        .filter(|j| j.mpid.is_none() && !j.recorded.as_ref().is_some_and(|c| c.is_terminal()))
+        .filter(|j| j.mpid.is_none() && !j.recorded.as_ref().is_some_and(|c| c.phase.is_terminal()))
         .count();
     if missing > 0 {
         recover_mpids(&mut jobs, key, src, missing)?;
     }
-    let run_ids = by_mpid
-        .iter()
-        .map(|&i| view.runs[i].header.run_id.clone())
-        .collect();
     Ok((
         Some(Group {
             vendor: VendorKind::Mparticle,

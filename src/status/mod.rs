@@ -4,6 +4,8 @@
 
 pub mod jobs;
 pub mod mparticle;
+pub mod obs;
+pub mod sample;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -107,6 +109,25 @@ impl Poller {
         self.fatal.lock().expect("fatal lock").clone()
     }
 
+    /// Replace the recorded fatal error with a more precise one (the caller knows which call
+    /// it was).
+    pub fn override_fatal(&self, reason: String, hint: String, auth: bool) -> Fetched {
+        self.stop();
+        *self.fatal.lock().expect("fatal lock") = Some((reason.clone(), hint.clone(), auth));
+        Fetched::Fatal { reason, hint, auth }
+    }
+
+    /// Stop every lookup for a reason found outside [`Poller::fetch`] (a refused token, an
+    /// account path the vendor does not know), and return it as a [`Fetched::Fatal`].
+    pub fn set_fatal(&self, reason: String, hint: String, auth: bool) -> Fetched {
+        self.stop();
+        let mut f = self.fatal.lock().expect("fatal lock");
+        if f.is_none() {
+            *f = Some((reason.clone(), hint.clone(), auth));
+        }
+        Fetched::Fatal { reason, hint, auth }
+    }
+
     /// Lookups in flight at once.
     pub fn concurrency(&self) -> usize {
         self.concurrency
@@ -164,6 +185,10 @@ impl Poller {
                         self.pause.pause_for(self.retry.scaled(delay));
                     }
                     drop(slot);
+                    tracing::info!(
+                        "{} lookup attempt {attempt}: {reason}; retry in {delay:?}",
+                        self.kind
+                    );
                     if !self.retry.may_retry(attempt) {
                         break Fetched::GaveUp {
                             reason: format!("gave up after {attempt} attempts: {reason}"),
@@ -175,12 +200,7 @@ impl Poller {
                 }
                 Verdict::Fatal { reason, hint, auth } => {
                     let hint = self.auth_hint.clone().filter(|_| auth).unwrap_or(hint);
-                    self.stop();
-                    let mut f = self.fatal.lock().expect("fatal lock");
-                    if f.is_none() {
-                        *f = Some((reason.clone(), hint.clone(), auth));
-                    }
-                    break Fetched::Fatal { reason, hint, auth };
+                    break self.set_fatal(reason, hint, auth);
                 }
                 Verdict::Failed { .. } | Verdict::Items(_) => {
                     unreachable!("send returns refusals as Answer::Refused")

@@ -1,8 +1,14 @@
 //! mParticle verification: the bulk-deletion API has no status, and a 202 can come back
-//! when nothing matched, so deletion is proven by looking each MPID up in the Profile API
-//! (`404` = gone, a profile = still there). One OAuth token serves every lookup until it
-//! expires (about 8 h); mParticle's tokens cannot be revoked, so asking for one per lookup
-//! would leave thousands of live tokens behind.
+//! when nothing matched, so deletion is proven by looking each MPID up in the Profile API.
+//! mParticle documents the answer for a deleted profile only as "an error stating that the
+//! MPID provided could not be found" (seed 004), and its Profile API status table lists no
+//! 404 at all; a wrong org, account or workspace, or a wrong host, also answers 404. So a
+//! profile counts as deleted only when the error's message says the MPID was not found; a
+//! profile body means it is still there; anything else is unknown.
+//!
+//! One OAuth token serves every lookup until it expires (about 8 h); mParticle's tokens
+//! cannot be revoked, so asking for one per lookup would leave thousands of live tokens
+//! behind.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -18,6 +24,36 @@ pub const CLIENT_ID: &str = "MPARTICLE_CLIENT_ID";
 pub const CLIENT_SECRET: &str = "MPARTICLE_CLIENT_SECRET";
 pub const DEFAULT_BASE_URL: &str = "https://api.mparticle.com";
 
+/// The Profile API's default quota: "starting at 15 requests per second" (mParticle's
+/// default service limits page); the bulk-deletion page's 1500/s is about deletions.
+pub const DEFAULT_RPS: u32 = 15;
+
+/// Whether an error message is mParticle's documented "the MPID provided could not be
+/// found": it names the MPID and says it was not found. "Workspace not found" is not it.
+pub fn is_mpid_not_found(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    (m.contains("mpid") || m.contains("mparticle id"))
+        && (m.contains("not found")
+            || m.contains("could not be found")
+            || m.contains("cannot be found")
+            || m.contains("does not exist"))
+}
+
+/// The org, account and workspace IDs are numbers in mParticle; anything else is a typo
+/// that would only show as an undocumented 404 later.
+pub fn check_ids(org: &str, account: &str, workspace: &str) -> Result<(), String> {
+    for (name, v) in [
+        ("--org-id", org),
+        ("--account-id", account),
+        ("--workspace-id", workspace),
+    ] {
+        if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("{name} must be mParticle's numeric ID, got {v:?}"));
+        }
+    }
+    Ok(())
+}
+
 /// Renew this long before the token's stated expiry, so no lookup carries a stale token.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
 
@@ -30,6 +66,9 @@ pub struct ProfileApiConfig {
     pub workspace_id: String,
     pub client_id: Secret,
     pub client_secret: Secret,
+    /// The variables they were read from, for hints.
+    pub client_id_var: String,
+    pub client_secret_var: String,
 }
 
 /// What one lookup showed.
@@ -81,18 +120,31 @@ impl ProfileApi {
             body: serde_json::to_vec(&body).expect("serialisable"),
         };
         self.token_requests.fetch_add(1, Ordering::Relaxed);
+        tracing::info!("asking the mParticle token endpoint for a Profile API token");
         let body = match poller.fetch(&req).await.0 {
             Fetched::Ok { body, .. } => body,
             Fetched::Refused { status, reason, .. } => {
                 // A 400 here is a bad client id/secret pair: as fatal as a 401.
-                poller.stop();
-                return Err(Fetched::Fatal {
-                    reason: format!(
+                return Err(poller.set_fatal(
+                    format!(
                         "the mParticle token endpoint refused the client credentials (HTTP {status}: {reason})"
                     ),
-                    hint: format!("check {CLIENT_ID} and {CLIENT_SECRET}"),
-                    auth: true,
-                });
+                    format!("check {} and {}", self.cfg.client_id_var, self.cfg.client_secret_var),
+                    true,
+                ));
+            }
+            // A 401/403: say it was the token endpoint, and name the variables read.
+            Fetched::Fatal { reason, .. } => {
+                return Err(poller.override_fatal(
+                    format!(
+                        "the mParticle token endpoint refused the client credentials ({reason})"
+                    ),
+                    format!(
+                        "check {} and {} (a credential with Profile API access) and --auth-url",
+                        self.cfg.client_id_var, self.cfg.client_secret_var
+                    ),
+                    true,
+                ));
             }
             other => return Err(other),
         };
@@ -102,10 +154,12 @@ impl ProfileApi {
             #[serde(default)]
             expires_in: Option<u64>,
         }
-        let t: Token = serde_json::from_slice(&body).map_err(|e| Fetched::Fatal {
-            reason: format!("the mParticle token endpoint answered without a token: {e}"),
-            hint: "check --auth-url".into(),
-            auth: false,
+        let t: Token = serde_json::from_slice(&body).map_err(|e| {
+            poller.set_fatal(
+                format!("the mParticle token endpoint answered without a token: {e}"),
+                "check --auth-url".into(),
+                false,
+            )
         })?;
         // mParticle documents 8 h; without `expires_in`, assume one hour.
         let life = Duration::from_secs(t.expires_in.unwrap_or(3600));
@@ -141,11 +195,35 @@ impl ProfileApi {
         };
         let (fetched, attempts) = poller.fetch(&req).await;
         let p = match fetched {
-            Fetched::Ok { .. } => Profile::Present,
-            Fetched::Refused { status: 404, .. } => Profile::Deleted,
-            // Error texts may quote the path: never let the MPID through to the ledger.
-            Fetched::Refused { status, reason, .. } => {
-                Profile::Unknown(Some(status), reason.replace(mpid, "<redacted>"))
+            // The documented answer for a profile that is still there: its JSON object.
+            Fetched::Ok { status, body } => {
+                match serde_json::from_slice::<serde_json::Value>(&body) {
+                    Ok(v) if v.get("mpid").is_some() => Profile::Present,
+                    _ => Profile::Unknown(
+                        Some(status),
+                        "a 2xx answer that is not a profile object".into(),
+                    ),
+                }
+            }
+            // Error texts may quote the path or the MPID: never let it through to the ledger.
+            Fetched::Refused {
+                status,
+                reason,
+                body,
+            } => {
+                let (_, message) = wire::error_fields(&body);
+                match message {
+                    Some(m) if matches!(status, 400 | 404) && is_mpid_not_found(&m) => {
+                        Profile::Deleted
+                    }
+                    _ => Profile::Unknown(
+                        Some(status),
+                        format!(
+                            "{} (not the documented \"MPID could not be found\")",
+                            reason.replace(mpid, "<redacted>")
+                        ),
+                    ),
+                }
             }
             Fetched::GaveUp { reason, .. } => {
                 Profile::Unknown(None, reason.replace(mpid, "<redacted>"))
@@ -196,6 +274,8 @@ mod tests {
             workspace_id: "w".into(),
             client_id: Secret::new("id"),
             client_secret: Secret::new("secret"),
+            client_id_var: CLIENT_ID.into(),
+            client_secret_var: CLIENT_SECRET.into(),
         };
         let limits = Limits {
             requests: None,
@@ -212,6 +292,34 @@ mod tests {
             None,
         );
         (ProfileApi::new(cfg), poller.unwrap())
+    }
+
+    #[test]
+    fn only_the_documented_message_means_deleted() {
+        for m in [
+            "The MPID provided could not be found",
+            "MPID not found",
+            "mpid 123 does not exist",
+        ] {
+            assert!(is_mpid_not_found(m), "{m}");
+        }
+        for m in [
+            "Not Found",
+            "Workspace not found",
+            "Profile API: resource not found",
+            "The requested profile is invalid",
+            "",
+        ] {
+            assert!(!is_mpid_not_found(m), "{m}");
+        }
+    }
+
+    #[test]
+    fn account_ids_must_be_numeric() {
+        assert!(check_ids("11", "22", "33").is_ok());
+        let e = check_ids("11", "acme", "33").expect_err("not a number");
+        assert!(e.contains("--account-id"), "{e}");
+        assert!(check_ids("", "2", "3").is_err());
     }
 
     #[tokio::test]

@@ -8,10 +8,15 @@ use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde::{Deserialize, Serialize};
 
+use super::preflight::{self, Finding, Preflight, Probe};
 use super::wire;
-use super::{Adapter, ItemOutcome, JobState, Request, Response, VendorKind, Verdict};
+use super::{Adapter, ItemOutcome, JobReport, JobState, Request, Response, VendorKind, Verdict};
 use crate::batch::Batch;
+use crate::exit::UserError;
 use crate::settings::{Target, VendorParams};
+
+/// The API prefix the OpenAPI's server value ends in; the tool adds it itself.
+const API_PREFIX: &str = "/api/v1";
 
 const KEY: &str = "HIGHTOUCH_API_KEY";
 
@@ -22,6 +27,8 @@ pub struct Hightouch {
     block: bool,
     url: String,
     auth: HeaderValue,
+    /// The variable the key was read from, for hints.
+    key_var: String,
 }
 
 #[derive(Serialize)]
@@ -47,6 +54,20 @@ impl Hightouch {
         if !path.starts_with('/') {
             bail!("the Hightouch path must start with '/'");
         }
+        // The OpenAPI's server value is `https://api.hightouch.com/api/v1`; a base URL copied
+        // from it would be doubled into `/api/v1/api/v1/...`, which answers 404 for every
+        // request and would read as "unknown graph".
+        if target.base_url.trim_end_matches('/').ends_with(API_PREFIX) {
+            return Err(UserError::usage(format!(
+                "the Hightouch base URL {} already ends in {API_PREFIX}, which the tool adds itself",
+                target.base_url
+            ))
+            .with_hint(format!(
+                "use --base-url {}",
+                target.base_url.trim_end_matches('/').trim_end_matches(API_PREFIX)
+            ))
+            .into());
+        }
         Ok(Self {
             url: format!(
                 "{}{}",
@@ -56,7 +77,11 @@ impl Hightouch {
             base_url: target.base_url.clone(),
             graph: graph.clone(),
             block: *block,
-            auth: wire::secret_header(&format!("Bearer {}", target.credential(KEY)?), KEY)?,
+            auth: wire::secret_header(
+                &format!("Bearer {}", target.credential(KEY)?),
+                &target.var(KEY),
+            )?,
+            key_var: target.var(KEY),
         })
     }
 }
@@ -141,7 +166,8 @@ impl Adapter for Hightouch {
             401 | 403 => Verdict::Fatal {
                 reason: format!("Hightouch refused the API key (HTTP {})", resp.status),
                 hint: format!(
-                    "check {KEY}; it must be created by a workspace Admin, and identity resolution needs the Business tier"
+                    "check {}; it must be created by a workspace Admin, and identity resolution needs the Business tier",
+                    self.key_var
                 ),
                 auth: true,
             },
@@ -160,29 +186,38 @@ impl Adapter for Hightouch {
         format!("POST {}", self.url)
     }
 
-    /// The reprocess status of a request ID that cannot exist: 404 proves the key, a 2xx
-    /// would too. Nothing is queued.
-    fn preflight_request(&self) -> anyhow::Result<Option<Request>> {
-        self.status_request("cdp-purge-preflight")
-    }
-
-    fn preflight_answer(&self, status: u16, _body: &[u8]) -> Result<String, String> {
-        match status {
-            200..=299 | 404 => Ok(format!(
-                "API key accepted for graph {} (the graph itself is checked by the first deletion)",
-                self.graph
-            )),
-            s => Err(format!(
-                "unexpected HTTP {s} from the reprocess-status endpoint"
-            )),
-        }
+    /// `GET /idr/{graph}/runs?limit=1` proves the key and the graph at once: the OpenAPI
+    /// documents its 200 body (`{"data":[...],"hasMore":bool}`), so only that answer counts.
+    fn preflight(&self) -> anyhow::Result<Preflight> {
+        let graph = self.graph.clone();
+        let var = self.key_var.clone();
+        Ok(Preflight {
+            probes: vec![Probe {
+                what: "API key and graph",
+                request: Request {
+                    method: Method::GET,
+                    url: format!(
+                        "{}{API_PREFIX}/idr/{}/runs?limit=1",
+                        self.base_url,
+                        wire::segment(&self.graph)
+                    ),
+                    headers: vec![(AUTHORIZATION, self.auth.clone())],
+                    body: Vec::new(),
+                },
+                gate: true,
+                read: Box::new(move |status, body| read_runs(status, body, &graph, &var)),
+            }],
+            unchecked: vec![
+                "that the identifier types you send are mapped in the graph's model: Hightouch validates them only when the next IDR run reprocesses".into(),
+            ],
+        })
     }
 
     fn status_request(&self, vendor_id: &str) -> anyhow::Result<Option<Request>> {
         Ok(Some(Request {
             method: Method::GET,
             url: format!(
-                "{}/api/v1/idr/{}/reprocess-status/{}",
+                "{}{API_PREFIX}/idr/{}/reprocess-status/{}",
                 self.base_url,
                 wire::segment(&self.graph),
                 wire::segment(vendor_id)
@@ -192,29 +227,72 @@ impl Adapter for Hightouch {
         }))
     }
 
-    /// `reprocessed` is the only success; `failed` and `cancelled` are terminal failures;
-    /// `queueing`, `queued` (and anything new) are still pending.
-    fn parse_status(&self, body: &[u8]) -> anyhow::Result<JobState> {
+    /// The OpenAPI's closed enum: `reprocessed` is the only success (with `reprocessedAt`
+    /// and `reprocessedRunId`, recorded as the completion); `failed` and `cancelled` are
+    /// terminal failures; `queueing` and `queued` are pending. Any other word is unknown.
+    fn parse_status(&self, body: &[u8]) -> anyhow::Result<JobReport> {
         #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
         struct Status {
             status: String,
             #[serde(default)]
             error: Option<String>,
+            #[serde(default)]
+            reprocessed_at: Option<String>,
+            #[serde(default)]
+            reprocessed_run_id: Option<String>,
         }
         let s: Status = serde_json::from_slice(body).map_err(|e| {
             anyhow::anyhow!("Hightouch reprocess status is not the documented shape: {e}")
         })?;
-        Ok(match s.status.as_str() {
+        let clean =
+            |t: String| -> String { t.chars().filter(|c| !c.is_control()).take(300).collect() };
+        let state = match s.status.as_str() {
             "reprocessed" => JobState::Done,
             "failed" => JobState::Failed(
                 s.error
                     .filter(|e| !e.is_empty())
-                    .map(|e| e.chars().filter(|c| !c.is_control()).take(300).collect())
+                    .map(clean)
                     .unwrap_or_else(|| "failed".into()),
             ),
             "cancelled" => JobState::Failed("cancelled".into()),
-            other => JobState::Pending(other.to_owned()),
-        })
+            q @ ("queueing" | "queued") => JobState::Pending(q.to_owned()),
+            other => {
+                let other: String = other.chars().filter(|c| !c.is_control()).take(64).collect();
+                anyhow::bail!("Hightouch reprocess status has an undocumented status {other:?}")
+            }
+        };
+        let mut r = JobReport::new(state).with_vendor_state(&s.status);
+        if matches!(r.state, JobState::Done) {
+            r.completed_at = s.reprocessed_at.map(clean);
+            r.vendor_run_id = s.reprocessed_run_id.map(clean);
+        }
+        Ok(r)
+    }
+}
+
+/// The answer to `GET /idr/{graph}/runs`.
+fn read_runs(status: u16, body: &[u8], graph: &str, var: &str) -> Finding {
+    match status {
+        200..=299 => {
+            let v = serde_json::from_slice::<serde_json::Value>(body).ok();
+            let documented = v.as_ref().is_some_and(|v| {
+                v.get("data").is_some_and(|d| d.is_array())
+                    && v.get("hasMore").is_some_and(|h| h.is_boolean())
+            });
+            if documented {
+                Finding::Ok(format!("API key accepted; identity graph {graph} found"))
+            } else {
+                Finding::Unverified(format!(
+                    "API key accepted, but the runs of graph {graph} came back in an undocumented shape, so the graph is not proven"
+                ))
+            }
+        }
+        401 | 403 => preflight::refused(status, "Hightouch", var),
+        404 => Finding::Failed(format!(
+            "HTTP 404 for the runs of identity graph {graph}: check --graph and --base-url (the scheme and host only, e.g. https://api.hightouch.com)"
+        )),
+        s => Finding::Failed(format!("unexpected HTTP {s} from the graph's runs")),
     }
 }
 
@@ -356,17 +434,23 @@ mod tests {
             req.url,
             "https://api.hightouch.com/api/v1/idr/e9037b3e-2401-48f9-85eb-8c6e75e3a813/reprocess-status/req-9"
         );
-        let p = |s: &str| a.parse_status(s.as_bytes()).expect("parses");
+        let p = |s: &str| a.parse_status(s.as_bytes()).expect("parses").state;
         assert_eq!(
             p(
                 r#"{"status":"queued","queuedAt":"t","reprocessedAt":null,"reprocessedRunId":null,"error":null}"#
             ),
             JobState::Pending("queued".into())
         );
+        let done = a
+            .parse_status(br#"{"status":"reprocessed","queuedAt":"q","reprocessedAt":"2025-10-07T01:23:45.678Z","reprocessedRunId":"run-1","error":null}"#)
+            .expect("parses");
+        assert_eq!(done.state, JobState::Done);
         assert_eq!(
-            p(r#"{"status":"reprocessed","error":null}"#),
-            JobState::Done
+            done.completed_at.as_deref(),
+            Some("2025-10-07T01:23:45.678Z")
         );
+        assert_eq!(done.vendor_run_id.as_deref(), Some("run-1"));
+        assert_eq!(done.vendor_state.as_deref(), Some("reprocessed"));
         assert_eq!(
             p(r#"{"status":"failed","error":"Failed to write identifiers to data warehouse"}"#),
             JobState::Failed("Failed to write identifiers to data warehouse".into())
@@ -376,5 +460,48 @@ mod tests {
             JobState::Failed("cancelled".into())
         );
         assert!(a.parse_status(b"nope").is_err());
+        // Not in the OpenAPI's enum: unknown, not pending.
+        assert!(a.parse_status(br#"{"status":"processing"}"#).is_err());
+    }
+
+    #[test]
+    fn a_base_url_ending_in_the_api_prefix_is_refused_not_doubled() {
+        for base in [
+            "https://api.hightouch.com/api/v1",
+            "https://api.hightouch.com/api/v1/",
+        ] {
+            let mut t = target(true);
+            t.base_url = base.into();
+            let e = Hightouch::new(&t).expect_err("doubled prefix");
+            let u = e.downcast_ref::<UserError>().expect("a usage error");
+            assert!(u.message.contains("/api/v1"), "{}", u.message);
+            assert_eq!(
+                u.hint.as_deref(),
+                Some("use --base-url https://api.hightouch.com")
+            );
+        }
+    }
+
+    #[test]
+    fn preflight_accepts_only_the_documented_runs_answer() {
+        let a = Hightouch::new(&target(true)).expect("adapter");
+        let p = a.preflight().expect("probes");
+        assert_eq!(p.probes.len(), 1);
+        let probe = &p.probes[0];
+        assert!(
+            probe
+                .request
+                .url
+                .ends_with("/api/v1/idr/e9037b3e-2401-48f9-85eb-8c6e75e3a813/runs?limit=1")
+        );
+        let read = |s, b: &str| (probe.read)(s, b.as_bytes());
+        assert_eq!(read(200, r#"{"data":[],"hasMore":false}"#).label(), "ok");
+        assert_eq!(read(200, r#"{"runs":[]}"#).label(), "unverified");
+        for body in ["", r#"{"message":"Not Found"}"#] {
+            assert_eq!(read(404, body).label(), "failed");
+        }
+        let r = read(401, "");
+        assert_eq!(r.label(), "refused");
+        assert!(r.detail().contains(KEY));
     }
 }

@@ -11,10 +11,13 @@ use std::time::Duration;
 use crate::batch::Batch;
 use crate::settings::Target;
 
+pub use preflight::{Finding, Preflight, Probe};
+
 pub mod clevertap;
 pub mod hightouch;
 pub mod lytics;
 pub mod mparticle;
+pub mod preflight;
 pub mod segment;
 pub mod wire;
 
@@ -426,28 +429,87 @@ pub trait Adapter: Send + Sync {
     }
 
     /// Read a 2xx answer to [`Adapter::status_request`]. Non-2xx answers are the caller's to
-    /// classify (retry, auth) before calling this.
-    fn parse_status(&self, body: &[u8]) -> anyhow::Result<JobState> {
+    /// classify (retry, auth) before calling this. `Err` means the body is not in the
+    /// vendor's documented terms: the job's state is unknown.
+    fn parse_status(&self, body: &[u8]) -> anyhow::Result<JobReport> {
         let _ = body;
         anyhow::bail!("{} has no status API", self.kind().info().name)
     }
 
-    /// A harmless authenticated call that proves the credentials and configuration work
-    /// without deleting anything (`cdp-purge check`), or `None` when the vendor offers none.
-    fn preflight_request(&self) -> anyhow::Result<Option<Request>> {
+    /// One request for the state of every deletion job of the account, where the vendor
+    /// has such a list (Lytics `deletestatus/list`), so `status` need not ask per job.
+    fn status_list_request(&self) -> anyhow::Result<Option<Request>> {
         Ok(None)
     }
 
-    /// Read the answer to [`Adapter::preflight_request`]: `Ok` says what was verified, `Err`
-    /// what is wrong. 401/403 and transport errors are handled by the caller.
-    fn preflight_answer(&self, status: u16, body: &[u8]) -> Result<String, String> {
+    /// Read a 2xx answer to [`Adapter::status_list_request`]: the jobs it lists, by ID.
+    /// `None` when the body is not a list this adapter can read (the caller falls back to
+    /// asking per job). Entries it cannot read are left out.
+    fn parse_status_list(&self, body: &[u8]) -> Option<Vec<(String, JobReport)>> {
         let _ = body;
-        if (200..300).contains(&status) {
-            Ok("credentials accepted".into())
+        None
+    }
+
+    /// The read-only calls that prove what they can of the credentials and configuration
+    /// without deleting anything (`cdp-purge check`), and what no call can prove.
+    fn preflight(&self) -> anyhow::Result<Preflight> {
+        Ok(Preflight {
+            probes: Vec::new(),
+            unchecked: vec![format!(
+                "the credentials: {} offers no read-only call to prove them, so a refusal shows on the first batch (which stops the run)",
+                self.kind().info().name
+            )],
+        })
+    }
+
+    /// What it means when the first identifiers of a run all failed permanently with
+    /// `reason` (the systemic-failure breaker stops the run with this diagnosis). The
+    /// default tells a refused permission from a configuration mistake by the vendor's
+    /// words.
+    fn systemic(&self, reason: &str) -> Diagnosis {
+        let name = self.kind().info().name;
+        if is_permission_message(reason) {
+            Diagnosis {
+                auth: true,
+                hint: format!("{name} refused the permission: check the credentials' role"),
+            }
         } else {
-            Err(format!("unexpected HTTP {status}"))
+            Diagnosis {
+                auth: false,
+                hint: format!(
+                    "check the target's settings: {name} rejected every identifier alike, which points at the configuration rather than the data"
+                ),
+            }
         }
     }
+}
+
+/// What a run-wide failure means, for the message that stops the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnosis {
+    /// A refused permission (exit 3) rather than a configuration mistake (exit 2).
+    pub auth: bool,
+    /// What to do about it.
+    pub hint: String,
+}
+
+/// Words vendors use for a refused permission.
+pub fn is_permission_message(reason: &str) -> bool {
+    let r = reason.to_ascii_lowercase();
+    [
+        "permission",
+        "not authorized",
+        "not authorised",
+        "unauthorized",
+        "unauthorised",
+        "forbidden",
+        "access denied",
+        "not allowed",
+        "entity: delete",
+        "insufficient scope",
+    ]
+    .iter()
+    .any(|w| r.contains(w))
 }
 
 /// Where an acknowledged deletion job stands, as the vendor's status API reports it.
@@ -461,22 +523,72 @@ pub enum JobState {
     Failed(String),
 }
 
-/// A secret value: never printed, not even by `Debug`.
+/// A job's state and what else the vendor said about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobReport {
+    pub state: JobState,
+    /// The vendor's word for the state (`secondary`, `queued`, `reprocessed`, ...).
+    pub vendor_state: Option<String>,
+    /// When the vendor says the job completed (Hightouch `reprocessedAt`), if it says.
+    pub completed_at: Option<String>,
+    /// The vendor's run that completed it (Hightouch `reprocessedRunId`).
+    pub vendor_run_id: Option<String>,
+}
+
+impl JobReport {
+    pub fn new(state: JobState) -> Self {
+        Self {
+            state,
+            vendor_state: None,
+            completed_at: None,
+            vendor_run_id: None,
+        }
+    }
+    pub fn with_vendor_state(mut self, s: &str) -> Self {
+        self.vendor_state = Some(s.chars().filter(|c| !c.is_control()).take(64).collect());
+        self
+    }
+}
+
+/// A secret value: never printed, not even by `Debug`. It remembers where it was read
+/// from (the variable a config target names, a credentials file, a literal in the config),
+/// so messages about it can name that place instead of the vendor's standard variable.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret {
+    value: String,
+    origin: Option<String>,
+}
 
 impl Secret {
     pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
+        Self {
+            value: s.into(),
+            origin: None,
+        }
+    }
+    /// A secret read from `origin` (a variable name, or a phrase such as
+    /// "token in [targets.prod.secrets]").
+    pub fn from_origin(s: impl Into<String>, origin: impl Into<String>) -> Self {
+        Self {
+            value: s.into(),
+            origin: Some(origin.into()),
+        }
     }
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.value
+    }
+    /// Where it was read from, if recorded.
+    pub fn origin(&self) -> Option<&str> {
+        self.origin.as_deref()
     }
 }
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
+        match &self.origin {
+            Some(o) => write!(f, "Secret({o}: ***)"),
+            None => f.write_str("Secret(***)"),
+        }
     }
 }
 
@@ -552,18 +664,13 @@ pub fn classify_common(kind: VendorKind, resp: &Response<'_>) -> Verdict {
     }
 }
 
-/// Pull a short message out of a vendor error body (`message`, `error`, `error.message`),
-/// bounded in length. Vendors sometimes echo identifiers in messages; adapters for those
-/// vendors must not pass this through without care.
+/// A short message out of a vendor error body (every envelope [`wire::error_fields`]
+/// reads), bounded in length. Vendors sometimes echo identifiers in messages; adapters for
+/// those vendors must not pass this through without care.
 pub fn error_message(body: &[u8]) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let m = v
-        .get("message")
-        .and_then(|m| m.as_str())
-        .or_else(|| v.get("error").and_then(|e| e.as_str()))
-        .or_else(|| v.pointer("/error/message").and_then(|m| m.as_str()))?;
-    let mut m: String = m.chars().filter(|c| !c.is_control()).take(200).collect();
-    if m.is_empty() {
+    let (_, m) = wire::error_fields(body);
+    let mut m: String = m?.chars().filter(|c| !c.is_control()).take(200).collect();
+    if m.trim().is_empty() {
         return None;
     }
     m.shrink_to_fit();
@@ -672,6 +779,20 @@ mod tests {
         for leak in ["alice", "c2VjcmV0", "user_id:"] {
             assert!(!d.contains(leak), "{leak} leaked in {d}");
         }
+    }
+
+    #[test]
+    fn permission_words() {
+        assert!(is_permission_message(
+            "Token lacks the Entity: Delete permission"
+        ));
+        assert!(is_permission_message("403 Forbidden"));
+        assert!(is_permission_message("Not authorized to delete entities"));
+        assert!(!is_permission_message("field emial does not exist"));
+        assert!(!is_permission_message("no profile with that user_id"));
+        assert!(!is_permission_message(
+            "Invalid request. The identity type(s) must be unique. Please check your identity settings"
+        ));
     }
 
     #[test]

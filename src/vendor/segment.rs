@@ -10,8 +10,12 @@ use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde::Serialize;
 
+use super::preflight::{self, Finding, Preflight, Probe};
 use super::wire;
-use super::{Adapter, ItemOutcome, OutcomeClass, Request, Response, VendorKind, Verdict};
+use super::{
+    Adapter, Diagnosis, ItemOutcome, OutcomeClass, Request, Response, VendorKind, Verdict,
+    is_permission_message,
+};
 use crate::batch::Batch;
 use crate::settings::{Target, VendorParams};
 
@@ -19,6 +23,16 @@ const TOKEN: &str = "SEGMENT_TOKEN";
 
 const SOURCE_HINT: &str = "the first call creates the internal profile-api-source; check --space \
      and that the token's role is Workspace Owner, Identity Admin or Unify and Engage Admin";
+
+/// The Profile API's documented message for an unknown profile (SEG-PAPI). What a wrong
+/// space answers is not documented; an answer naming the space, or a not_found with another
+/// message, is read as one.
+const PROFILE_NOT_FOUND: &str = "Profile was not found.";
+
+/// A 404/403 message about the space rather than the profile.
+fn about_space(lower_message: &str) -> bool {
+    lower_message.contains("space")
+}
 
 /// "Invalid URL: valid `user_id` is required. Unsupported <id type>": about this item's
 /// lookup or type, not about how we built the request.
@@ -36,6 +50,8 @@ pub struct Segment {
     /// and the action follow per request.
     prefix: String,
     auth: HeaderValue,
+    /// The variable the token was read from, for hints.
+    token_var: String,
 }
 
 #[derive(Serialize)]
@@ -67,7 +83,8 @@ impl Segment {
                 wire::segment(space)
             ),
             // The token is the username; the password is empty.
-            auth: wire::basic_auth(target.credential(TOKEN)?, "", TOKEN)?,
+            auth: wire::basic_auth(target.credential(TOKEN)?, "", &target.var(TOKEN))?,
+            token_var: target.var(TOKEN),
         })
     }
 
@@ -144,6 +161,18 @@ impl Adapter for Segment {
                 ItemOutcome::new(OutcomeClass::NotFound)
                     .with_message("the profile has no such external identifier"),
             ),
+            // Segment documents no answer for a wrong space; one that says so is not about
+            // the profile.
+            (404 | 403, _) if about_space(&lower) && !lower.contains("not activated") => {
+                Verdict::Fatal {
+                    reason: format!("Segment refused space {} ({})", self.space, quoted()),
+                    hint: format!(
+                        "check --space {} and --region {}: the token belongs to one space",
+                        self.space, self.region
+                    ),
+                    auth: false,
+                }
+            }
             (404, "not_found") => Self::one(
                 ItemOutcome::new(OutcomeClass::NotFound)
                     .with_message("no profile with that user_id"),
@@ -170,8 +199,8 @@ impl Adapter for Segment {
             (401 | 403, _) => Verdict::Fatal {
                 reason: format!("Segment refused the token ({})", quoted()),
                 hint: format!(
-                    "check {TOKEN} (Unify settings → API access) and --region {}",
-                    self.region
+                    "check {} (Unify settings → API access) and --region {}",
+                    self.token_var, self.region
                 ),
                 auth: true,
             },
@@ -205,36 +234,94 @@ impl Adapter for Segment {
         format!("POST {}{{user_id}}/external_ids/delete", self.prefix)
     }
 
-    /// A Profile API lookup of a user_id no profile has: 404 `not_found` proves the token
-    /// and the space without touching any profile.
-    fn preflight_request(&self) -> anyhow::Result<Option<Request>> {
-        Ok(Some(Request {
-            method: Method::GET,
-            url: format!(
-                "{}cdp-purge-preflight/external_ids?include=user_id",
-                self.prefix
-            ),
-            headers: vec![(AUTHORIZATION, self.auth.clone())],
-            body: Vec::new(),
-        }))
+    /// Every row answered alike: `not_found` on every profile is what a wrong space may
+    /// answer (Segment does not document it), `eid_not_found` on every one a wrong type.
+    fn systemic(&self, reason: &str) -> Diagnosis {
+        if is_permission_message(reason) {
+            return Diagnosis {
+                auth: true,
+                hint: format!(
+                    "check {}: its role must be Workspace Owner, Identity Admin or Unify and Engage Admin",
+                    self.token_var
+                ),
+            };
+        }
+        let hint = if reason.contains("user_id") {
+            format!(
+                "no profile had its user_id: a wrong --space ({}) or --region ({}) answers like this, as does a wrong --user-id-column; `cdp-purge check` tests the space",
+                self.space, self.region
+            )
+        } else if reason.contains("external identifier") {
+            "no profile carried the identifier: check --id-type (or --id-type-column)".to_owned()
+        } else {
+            format!(
+                "Segment refused every identifier alike: check --space {}, --region {} and the identifier type",
+                self.space, self.region
+            )
+        };
+        Diagnosis { auth: false, hint }
     }
 
-    fn preflight_answer(&self, status: u16, body: &[u8]) -> Result<String, String> {
-        let (code, message) = wire::error_fields(body);
-        match (status, code.as_deref()) {
-            (200..=299, _) | (404, Some("not_found")) => {
-                Ok(format!("token and space {} accepted", self.space))
-            }
-            (404, Some("source_id_not_found")) => Err(format!(
-                "no source is attached to space {}: {}",
-                self.space,
-                message.unwrap_or_default()
-            )),
-            (404, _) => Err(
-                "the Profile API path was not found: check --space, --region and --base-url".into(),
-            ),
-            (s, _) => Err(format!("unexpected HTTP {s} from the Profile API")),
+    /// A Profile API lookup of a user_id no profile has: the documented 404 `not_found`
+    /// "Profile was not found." proves the token and that the space exists, as far as
+    /// Segment's published answers allow.
+    fn preflight(&self) -> anyhow::Result<Preflight> {
+        let space = self.space.clone();
+        let var = self.token_var.clone();
+        Ok(Preflight {
+            probes: vec![Probe {
+                what: "token and space",
+                request: Request {
+                    method: Method::GET,
+                    url: format!(
+                        "{}cdp-purge-preflight/external_ids?include=user_id",
+                        self.prefix
+                    ),
+                    headers: vec![(AUTHORIZATION, self.auth.clone())],
+                    body: Vec::new(),
+                },
+                gate: true,
+                read: Box::new(move |status, body| read_lookup(status, body, &space, &var)),
+            }],
+            unchecked: vec![
+                "that Delete Profile Identifier is activated for the space: only a deletion shows it (a 403 that stops the run at once)".into(),
+            ],
+        })
+    }
+}
+
+/// The answer to the preflight lookup.
+fn read_lookup(status: u16, body: &[u8], space: &str, var: &str) -> Finding {
+    let (code, message) = wire::error_fields(body);
+    let message = message.unwrap_or_default();
+    let lower = message.to_ascii_lowercase();
+    let quoted: String = message
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    match (status, code.as_deref()) {
+        (200..=299, _) => Finding::Ok(format!("token and space {space} accepted")),
+        (404, Some("source_id_not_found")) => {
+            Finding::Failed(format!("no source is attached to space {space}: {quoted}"))
         }
+        (403, _) if lower.contains("not activated") => Finding::Failed(format!(
+            "Delete Profile Identifier is not activated for space {space}: {quoted}"
+        )),
+        (403 | 404, _) if about_space(&lower) => Finding::Failed(format!(
+            "Segment does not accept space {space} with this token (HTTP {status}: {quoted}): check --space and --region"
+        )),
+        (404, Some("not_found")) if message.trim() == PROFILE_NOT_FOUND => Finding::Ok(format!(
+            "token accepted; space {space} answered a made-up user_id with Segment's documented \"{PROFILE_NOT_FOUND}\" (Segment does not document a wrong space's answer, so this is as far as the API lets the space be checked)"
+        )),
+        (404, Some("not_found")) => Finding::Failed(format!(
+            "a made-up user_id got 404 not_found \"{quoted}\", not the Profile API's documented \"{PROFILE_NOT_FOUND}\": a wrong --space {space} (or --region) answers like this"
+        )),
+        (404, _) => Finding::Failed(
+            "the Profile API path was not found: check --space, --region and --base-url".into(),
+        ),
+        (401 | 403, _) => preflight::refused(status, "Segment", var),
+        (s, _) => Finding::Failed(format!("unexpected HTTP {s} from the Profile API")),
     }
 }
 

@@ -171,17 +171,54 @@ impl ItemOutcome {
     }
 }
 
-/// The `code` and `message` of an error body, from `{"error":{"code","message"}}` or a
-/// top-level `{"code","message"}`; `error` may also be a bare string. Raw, not scrubbed.
+/// The `code` and `message` of an error body, raw (not scrubbed). Every envelope the
+/// vendors document is read, first match wins:
+/// - `{"errors":[{"code","message"}]}`: mParticle's s2s APIs and Lytics `/v2` endpoints;
+/// - `{"error":{"code","message"}}`: Segment's Profile API;
+/// - a top-level `{"code","message"}` (Segment, Lytics `/api`, Hightouch);
+/// - `{"error":"…"}` (a bare string; CleverTap) and OAuth's `error_description`.
+///
+/// A numeric `code` is kept as its text.
 pub fn error_fields(body: &[u8]) -> (Option<String>, Option<String>) {
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return (None, None);
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) => error_fields_of(&v),
+        Err(_) => (None, None),
+    }
+}
+
+/// [`error_fields`] of an already parsed body.
+pub fn error_fields_of(v: &serde_json::Value) -> (Option<String>, Option<String>) {
+    let text = |x: Option<&serde_json::Value>| match x {
+        Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
     };
-    let str_at = |p: &str| v.pointer(p).and_then(|s| s.as_str()).map(str::to_owned);
-    let code = str_at("/error/code").or_else(|| str_at("/code"));
-    let message = str_at("/error/message")
-        .or_else(|| str_at("/message"))
-        .or_else(|| str_at("/error"));
+    // The first entry of an `errors` array that says anything.
+    let first = v.get("errors").and_then(|e| e.as_array()).and_then(|a| {
+        a.iter()
+            .find(|e| text(e.get("message")).is_some() || e.is_string())
+            .or_else(|| a.first())
+    });
+    let (ecode, emsg) = match first {
+        Some(serde_json::Value::String(s)) => (None, Some(s.clone())),
+        Some(e) => (
+            text(e.get("code")),
+            text(e.get("message")).or_else(|| text(e.get("detail"))),
+        ),
+        None => (None, None),
+    };
+    let code = ecode
+        .or_else(|| text(v.pointer("/error/code")))
+        .or_else(|| {
+            // A top-level numeric `code`/`status` beside a message is an HTTP status
+            // echo, not a vendor code.
+            v.get("code").and_then(|c| c.as_str()).map(str::to_owned)
+        });
+    let message = emsg
+        .or_else(|| text(v.pointer("/error/message")))
+        .or_else(|| text(v.get("message")))
+        .or_else(|| text(v.get("error")))
+        .or_else(|| text(v.get("error_description")));
     (code, message)
 }
 
@@ -287,5 +324,32 @@ mod tests {
         let (c, m) = error_fields(br#"{"code":"not_found","message":"y"}"#);
         assert_eq!((c.as_deref(), m.as_deref()), (Some("not_found"), Some("y")));
         assert_eq!(error_fields(b"<html>"), (None, None));
+        // mParticle s2s and Lytics /v2: an `errors` array.
+        let (c, m) = error_fields(
+            br#"{"errors":[{"code":"BAD_REQUEST","message":"The identity type(s) must be unique."}]}"#,
+        );
+        assert_eq!(
+            (c.as_deref(), m.as_deref()),
+            (
+                Some("BAD_REQUEST"),
+                Some("The identity type(s) must be unique.")
+            )
+        );
+        let (c, m) = error_fields(
+            br#"{"status":400,"errors":[{"code":401,"message":""},{"message":"second"}]}"#,
+        );
+        assert_eq!((c.as_deref(), m.as_deref()), (None, Some("second")));
+        let (_, m) = error_fields(br#"{"errors":["plain text"]}"#);
+        assert_eq!(m.as_deref(), Some("plain text"));
+        // CleverTap's bare string and OAuth's description.
+        let (_, m) =
+            error_fields(br#"{"status":"fail","error":"Payload is mandatory","code":400}"#);
+        assert_eq!(m.as_deref(), Some("Payload is mandatory"));
+        let (_, m) =
+            error_fields(br#"{"error":"access_denied","error_description":"Unauthorized"}"#);
+        assert_eq!(m.as_deref(), Some("access_denied"));
+        // A numeric top-level status is not a vendor code.
+        let (c, _) = error_fields(br#"{"status":401,"code":401,"message":"Not authorized"}"#);
+        assert_eq!(c, None);
     }
 }

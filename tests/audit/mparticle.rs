@@ -6,27 +6,11 @@ use super::*;
 
 const PRESENT: &str = "7000000000000042";
 
-fn mpids(n: i64) -> Vec<String> {
-    (0..n)
-        .map(|i| (7_000_000_000_000_000_i64 + i).to_string())
-        .collect()
-}
-
 /// A real mParticle ledger (MPIDs, hashes only) written against the sandbox.
 fn delete_mpids(dir: &Path, values: &[String]) -> (PathBuf, PathBuf) {
     let sb = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
     let input = write_csv(dir, "mpids.csv", "mpid", values);
-    let (code, _, err) = run(bin()
-        .args([
-            "delete",
-            "--vendor",
-            "mparticle",
-            "--environment",
-            "production",
-        ])
-        .args(["--identity-type", "mpid", "--column", "mpid"])
-        .args(["--yes", "--base-url", &sb.base_url(), "-i"])
-        .arg(&input));
+    let (code, _, err) = run(&mut mparticle_delete(&sb.base_url(), &input));
     assert_eq!(code, Some(0), "{err}");
     (ledger_of(&input), input)
 }
@@ -189,19 +173,10 @@ async fn verify_reads_mpids_from_a_ledger_that_includes_identifiers() {
     let (code, _, err) = {
         let (i, l, u) = (input.clone(), ledger.clone(), sb.base_url());
         tokio::task::spawn_blocking(move || {
-            run(bin()
-                .args([
-                    "delete",
-                    "--vendor",
-                    "mparticle",
-                    "--environment",
-                    "production",
-                ])
-                .args(["--identity-type", "mpid", "--column", "mpid", "--yes"])
-                .args(["--ledger-include-identifiers", "--base-url", &u, "--ledger"])
-                .arg(&l)
-                .arg("-i")
-                .arg(&i))
+            run(mparticle_delete(&u, &i)
+                .arg("--ledger-include-identifiers")
+                .arg("--ledger")
+                .arg(&l))
         })
         .await
         .unwrap()

@@ -43,7 +43,10 @@ fn csv_has_one_line_per_kept_row_and_no_identifier() {
             "vendor_id",
             "state",
             "when",
-            "run_id"
+            "run_id",
+            "completed_at",
+            "completed_source",
+            "completed_by"
         ]
     );
     let rows: Vec<csv::StringRecord> = rd.records().map(Result::unwrap).collect();

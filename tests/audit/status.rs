@@ -38,13 +38,18 @@ fn watch_follows_lytics_jobs_to_done_and_records_each_state_change() {
     );
     assert!(!out.contains("@example.com") && !err.contains("@example.com"));
 
-    // Polled through the status endpoint only, more than once per job.
+    // Polled through the account-wide list only: one request per round, several rounds.
     let log = sb.log();
     assert!(
         log.iter()
-            .all(|r| r.path.starts_with("/v2/identity/deletestatus/"))
+            .all(|r| r.path == "/v2/identity/deletestatus/list"),
+        "{log:?}"
     );
-    assert!(log.len() > 12, "{} polls", log.len());
+    assert!(log.len() > 1, "{} polls", log.len());
+    assert!(
+        out.contains("12 answered by the account-wide status list"),
+        "{out}"
+    );
 
     // Appended to the same chain: each job's states in order, ending in done.
     let recs = records(&ledger);
@@ -191,7 +196,7 @@ fn only_429s_in_the_way_exit_4_and_the_next_status_picks_up() {
         Some(VendorKind::Lytics),
         Fault::TooManyRequests(RetryAfter::Absent),
     );
-    let (code, out, err) = run(status(&ledger).args(["--max-retries", "0"]));
+    let (code, out, err) = run(status(&ledger).args(["--max-retries", "0", "--per-job"]));
     assert_eq!(code, Some(4), "{out}\n{err}");
     assert!(out.contains("jobs      1: error 1"), "{out}");
     let (code, out, _) = run(&mut status(&ledger));
@@ -250,7 +255,7 @@ fn the_ledger_header_names_the_host_and_base_url_overrides_it() {
     let second = sandbox(0);
     let (code, out, _) = run(status(&ledger)
         .args(["--base-url", &second.base_url()])
-        .arg("--json"));
+        .args(["--json", "--per-job"]));
     // The second fake never queued these IDs: 404 for each, recorded as errors.
     assert_eq!(code, Some(1), "{out}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -258,10 +263,13 @@ fn the_ledger_header_names_the_host_and_base_url_overrides_it() {
     assert_eq!(v["groups"][0]["endpoint"], second.base_url());
     assert!(first.log().is_empty());
     assert_eq!(second.log().len(), 2);
-    // Without the override: the host the delete run talked to.
+    // Without the override: the host the delete run talked to, where the account-wide
+    // list answers for both jobs in one request.
     let (code, _, _) = run(&mut status(&ledger));
     assert_eq!(code, Some(0));
-    assert_eq!(first.log().len(), 2);
+    let log = first.log();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0].path, "/v2/identity/deletestatus/list");
 }
 
 #[test]

@@ -159,6 +159,9 @@ pub struct Opts {
     pub rps: Option<u32>,
     /// Replaces `concurrency` and `rps` when given.
     pub limits: Option<Limits>,
+    /// The systemic-failure breaker's threshold; 0 (the default here) turns it off so
+    /// that engine tests see every per-item verdict.
+    pub breaker_after: u64,
 }
 
 impl Default for Opts {
@@ -170,6 +173,7 @@ impl Default for Opts {
             timeout: Duration::from_secs(5),
             rps: None,
             limits: None,
+            breaker_after: 0,
         }
     }
 }
@@ -276,6 +280,7 @@ pub async fn run_engine_with(adapter: Arc<dyn Adapter>, batches: Vec<Batch>, o: 
         bisect_budget: 1000,
         run_id: "test-run".into(),
         key: ledger.key,
+        breaker_after: o.breaker_after,
     };
     let engine = Engine::new(adapter, cfg, ledger.handle(), stats.clone()).unwrap();
     let (tx, rx) = tokio::sync::mpsc::channel(8);

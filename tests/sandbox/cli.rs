@@ -35,7 +35,7 @@ fn the_command_prints_url_and_credentials_and_stops_cleanly_on_sigint() {
     let body = r#"{"values":["a@x"]}"#;
     let req = format!(
         "DELETE /v2/identity/queue/bulk/user/email HTTP/1.1\r\nauthorization: sandbox-token\r\n\
-         connection: close\r\ncontent-length: {}\r\n\r\n{body}",
+         content-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
         body.len()
     );
     assert!(raw(addr, req.as_bytes()).starts_with("HTTP/1.1 202"));

@@ -219,7 +219,8 @@ fn blocking_sandbox_serves_keep_alive_pipelining_and_closes_on_request() {
     let body = r#"{"values":["a@x"]}"#;
     let one = format!(
         "DELETE /v2/identity/queue/bulk/user/email HTTP/1.1\r\nhost: x\r\n\
-         authorization: sandbox-token\r\ncontent-length: {}\r\n\r\n{body}",
+         authorization: sandbox-token\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n{body}",
         body.len()
     );
     let last = one.replace("host: x\r\n", "host: x\r\nconnection: close\r\n");
@@ -244,7 +245,7 @@ fn oversized_chunked_and_unknown_requests() {
     let chunk = r#"[{"environment_type":"production","action":"delete","mpid":"7"}]"#;
     let req = format!(
         "POST /userprofile/bulkdelete HTTP/1.1\r\nauthorization: {auth}\r\n\
-         transfer-encoding: chunked\r\nconnection: close\r\n\r\n{:x}\r\n{chunk}\r\n0\r\n\r\n",
+         content-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n{:x}\r\n{chunk}\r\n0\r\n\r\n",
         chunk.len()
     );
     let out = raw(sb.addr(), req.as_bytes());
@@ -268,7 +269,7 @@ fn expect_100_continue_gets_its_interim_answer() {
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let head = format!(
         "DELETE /v2/identity/queue/bulk/user/email HTTP/1.1\r\nauthorization: sandbox-token\r\n\
-         expect: 100-continue\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
+         content-type: application/json\r\nexpect: 100-continue\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
         body.len()
     );
     s.write_all(head.as_bytes()).unwrap();

@@ -208,7 +208,8 @@ async fn mparticle_rejects_bad_auth_and_bad_shapes_with_the_documented_messages(
     for (body, message) in cases {
         let (status, v) = mparticle(&sb, &c, MP, &body).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-        let got = v["message"].as_str().unwrap();
+        // The s2s APIs' envelope: `{"errors":[{"code","message"}]}`.
+        let got = v["errors"][0]["message"].as_str().unwrap();
         assert!(got.contains(message), "{body}: {got:?} lacks {message:?}");
     }
     assert!(sb.log().iter().all(|r| !r.applied));
@@ -538,4 +539,134 @@ async fn hightouch_status_polls_spend_the_api_quota_too() {
         false,
     );
     assert_eq!(peak, 3, "the refused poll was received too");
+}
+
+// ---------------------------------------------------------------- Documented shapes
+
+#[tokio::test]
+async fn every_json_endpoint_checks_the_content_type_and_answers_in_the_vendors_shape() {
+    let (sb, c) = start(SandboxConfig::default()).await;
+    let base = sb.base_url();
+    // Method, URL, Basic credentials, where the message is.
+    type Case<'a> = (Method, String, Option<(&'a str, &'a str)>, &'a str);
+    let cases: [Case<'_>; 4] = [
+        (
+            Method::DELETE,
+            format!("{base}/v2/identity/queue/bulk/user/email"),
+            None,
+            "/errors/0/message",
+        ),
+        (
+            Method::POST,
+            format!("{base}/userprofile/bulkdelete"),
+            Some(MP),
+            "/errors/0/message",
+        ),
+        (
+            Method::POST,
+            format!("{base}/1/delete/profiles.json"),
+            None,
+            "/error",
+        ),
+        (
+            Method::POST,
+            format!("{base}/api/v1/idr/g/queue-for-reprocessing"),
+            None,
+            "/message",
+        ),
+    ];
+    for (m, url, basic, pointer) in cases {
+        let mut rb = c
+            .request(m, &url)
+            .header("content-type", "text/plain")
+            .header("authorization", "sandbox-token")
+            .body(r#"{"values":["a@x.com"]}"#);
+        if let Some((u, p)) = basic {
+            rb = rb.basic_auth(u, Some(p));
+        }
+        let (status, v) = json_of(rb.send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{url}");
+        assert!(
+            v.pointer(pointer)
+                .and_then(Value::as_str)
+                .is_some_and(|m| m.contains("application/json")),
+            "{url}: {v}"
+        );
+    }
+    assert!(sb.log().iter().all(|r| !r.applied));
+}
+
+#[tokio::test]
+async fn lytics_v2_errors_use_the_errors_array_and_a_rejected_token_the_api_shape() {
+    let (sb, c) = start(SandboxConfig::default()).await;
+    let (status, v) = json_of(
+        lytics(&sb, &c, "sandbox-token", &json!(["bare"]))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(v["errors"][0]["message"].is_string(), "{v}");
+    assert!(v["errors"][0]["code"].is_string(), "{v}");
+    let (status, v) = json_of(
+        lytics(&sb, &c, "wrong", &json!({"values": ["a@x.com"]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(v, json!({"message": "Not authorized", "status": 401}));
+}
+
+#[tokio::test]
+async fn lytics_reports_a_missing_permission_and_an_unknown_field_per_value() {
+    let (sb, c) = start(SandboxConfig::default()).await;
+    let body = json!({ "values": ["a@x.com", "b@x.com"] });
+    let (status, v) = json_of(
+        lytics(&sb, &c, "sandbox-read-only-token", &body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "not an HTTP error: {v}");
+    let errors = v["data"]["errors"].as_object().unwrap();
+    assert_eq!(errors.len(), 2);
+    assert!(
+        errors
+            .values()
+            .all(|m| m.as_str().unwrap().contains("Entity: Delete"))
+    );
+    assert!(v["data"]["successes"].as_object().unwrap().is_empty());
+    // A field that is not an identity field.
+    let resp = c
+        .request(
+            Method::DELETE,
+            format!("{}/v2/identity/queue/bulk/user/emial", sb.base_url()),
+        )
+        .header("authorization", "sandbox-token")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let (status, v) = json_of(resp).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let errors = v["data"]["errors"].as_object().unwrap();
+    assert!(
+        errors
+            .values()
+            .all(|m| m.as_str().unwrap().contains("emial")),
+        "{v}"
+    );
+    // The read-only token may read.
+    let resp = c
+        .get(format!("{}/v2/identity/deletestatus/list", sb.base_url()))
+        .header("authorization", "sandbox-read-only-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(sb.log().iter().all(|r| !r.applied));
 }

@@ -216,6 +216,33 @@ pub fn faults_seen(log: &[RequestRecord]) -> HashMap<String, usize> {
     m
 }
 
+/// Files in `dir` named like a default ledger of the input `input_name`
+/// (`<input_name>.ledger.<destination>.jsonl`), sorted.
+pub fn default_ledgers(dir: &Path, input_name: &str) -> Vec<PathBuf> {
+    let prefix = format!("{input_name}.ledger.");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().into_owned();
+            n.starts_with(&prefix) && n.ends_with(".jsonl")
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// The one default ledger a run wrote for `input_name` in `dir`.
+pub fn default_ledger(dir: &Path, input_name: &str) -> PathBuf {
+    let found = default_ledgers(dir, input_name);
+    assert_eq!(
+        found.len(),
+        1,
+        "one default ledger for {input_name}: {found:?}"
+    );
+    found[0].clone()
+}
+
 pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, bytes).unwrap();

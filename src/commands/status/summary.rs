@@ -1,17 +1,34 @@
-//! The end of `status`: per-vendor state counts as text or JSON, the notes on what a
-//! deletion does not cover, and the exit code.
+//! The end of `status`: per-vendor state counts as text or JSON, the sample's confidence
+//! interval, errors grouped by reason, the notes on what a deletion does not cover, and the
+//! exit code.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{LoopOutcome, Tracked};
+use super::poll::{LoopOutcome, Tracked};
 use crate::audit::{self, View};
 use crate::exit::Code;
 use crate::status::PollStats;
 use crate::status::jobs::vendor_of;
+use crate::status::obs::Phase;
+use crate::status::sample;
 use crate::vendor::VendorKind;
+
+/// What a sample says about all the jobs.
+#[derive(Debug, Serialize)]
+pub(super) struct SampleSummary {
+    /// Jobs looked at.
+    size: u64,
+    /// Jobs in the ledger.
+    population: u64,
+    seed: u64,
+    done: u64,
+    /// 95% Wilson interval of the share of all jobs that is done.
+    done_share_low: f64,
+    done_share_high: f64,
+}
 
 #[derive(Debug, Serialize)]
 pub(super) struct GroupSummary {
@@ -21,15 +38,24 @@ pub(super) struct GroupSummary {
     runs: Vec<String>,
     /// Jobs (or, for mParticle, profiles) in the ledger.
     jobs: u64,
-    /// By the vendor's state name.
+    /// By the vendor's state name, over the jobs looked at (all, or the sample).
     states: BTreeMap<String, u64>,
     done: u64,
     failed: u64,
     pending: u64,
     errors: u64,
+    /// Errors by reason, most frequent first.
+    error_reasons: Vec<(String, u64)>,
     requests: u64,
     retries: u64,
     throttled: u64,
+    /// Jobs answered by the account-wide status list rather than one by one.
+    via_list: u64,
+    /// Why the account-wide list was not used, if it was tried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    list_unavailable: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sample: Option<SampleSummary>,
     all_done: bool,
     /// Errors that are give-ups after 429s.
     #[serde(skip)]
@@ -57,6 +83,71 @@ pub(super) struct Summary {
     all_done: bool,
 }
 
+fn group_summary(t: &Tracked, seed: Option<u64>) -> GroupSummary {
+    let mut g = GroupSummary {
+        vendor: t.group.vendor.info().name,
+        endpoint: t.group.base_url.clone(),
+        account: t.group.account.clone(),
+        runs: t.group.run_ids.clone(),
+        jobs: t.latest.len() as u64,
+        states: t.states(),
+        done: 0,
+        failed: 0,
+        pending: 0,
+        errors: 0,
+        error_reasons: Vec::new(),
+        requests: PollStats::get(&t.poller.stats.requests),
+        retries: PollStats::get(&t.poller.stats.retries),
+        throttled: PollStats::get(&t.poller.stats.throttled),
+        via_list: t
+            .scope
+            .iter()
+            .filter(|&&i| t.latest[i].as_ref().is_some_and(|o| o.via_list))
+            .count() as u64,
+        list_unavailable: t.note_list().map(str::to_owned),
+        sample: None,
+        all_done: t.all_success(),
+        throttled_errors: 0,
+    };
+    let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
+    for &i in &t.scope {
+        let l = t.latest[i].as_ref();
+        match l.map(|o| o.phase) {
+            Some(Phase::Done | Phase::Deleted) => g.done += 1,
+            Some(Phase::Failed) => g.failed += 1,
+            Some(Phase::Error) => {
+                g.errors += 1;
+                let o = l.expect("matched Some");
+                g.throttled_errors += u64::from(o.throttled);
+                let why = match (o.http_status, o.message.as_deref()) {
+                    (Some(s), Some(m)) if !m.starts_with("HTTP ") => format!("HTTP {s}: {m}"),
+                    (_, Some(m)) => m.to_owned(),
+                    (Some(s), None) => format!("HTTP {s}"),
+                    (None, None) => "no answer".to_owned(),
+                };
+                *reasons.entry(why).or_default() += 1;
+            }
+            _ => g.pending += 1,
+        }
+    }
+    let mut reasons: Vec<(String, u64)> = reasons.into_iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    g.error_reasons = reasons;
+    if let Some(seed) = seed {
+        let size = t.scope.len() as u64;
+        let (lo, hi) = sample::wilson95(g.done, size, g.jobs);
+        g.sample = Some(SampleSummary {
+            size,
+            population: g.jobs,
+            seed,
+            done: g.done,
+            done_share_low: lo,
+            done_share_high: hi,
+        });
+    }
+    g
+}
+
 impl Summary {
     pub(super) fn build(
         view: &View,
@@ -64,40 +155,11 @@ impl Summary {
         not_verifiable: &[String],
         out: &LoopOutcome,
         verified: bool,
+        sample_seed: Option<u64>,
     ) -> Self {
         let groups: Vec<GroupSummary> = tracked
             .iter()
-            .map(|t| {
-                let mut g = GroupSummary {
-                    vendor: t.group.vendor.info().name,
-                    endpoint: t.group.base_url.clone(),
-                    account: t.group.account.clone(),
-                    runs: t.group.run_ids.clone(),
-                    jobs: t.latest.len() as u64,
-                    states: t.states(),
-                    done: 0,
-                    failed: 0,
-                    pending: 0,
-                    errors: 0,
-                    requests: PollStats::get(&t.poller.stats.requests),
-                    retries: PollStats::get(&t.poller.stats.retries),
-                    throttled: PollStats::get(&t.poller.stats.throttled),
-                    all_done: t.all_success(),
-                    throttled_errors: 0,
-                };
-                for (l, &throttled) in t.latest.iter().zip(&t.throttled) {
-                    match l.as_ref().map(|c| c.state.as_str()) {
-                        Some("done" | "deleted") => g.done += 1,
-                        Some("failed") => g.failed += 1,
-                        Some("error") => {
-                            g.errors += 1;
-                            g.throttled_errors += u64::from(throttled);
-                        }
-                        _ => g.pending += 1,
-                    }
-                }
-                g
-            })
+            .map(|t| group_summary(t, sample_seed))
             .collect();
         let mut no_status_api = Vec::new();
         let mut notes = Vec::new();
@@ -145,8 +207,9 @@ impl Summary {
         }
     }
 
-    /// 0 only when every polled job finished and succeeded. Vendors without a status API do
-    /// not hold it up: there is nothing more to learn from them.
+    /// 0 only when every job looked at finished and succeeded (with `--sample`, every job
+    /// of the sample; the summary says how far that carries). Vendors without a status API
+    /// do not hold it up: there is nothing more to learn from them.
     pub(super) fn code(&self, interrupted: bool) -> Code {
         if interrupted {
             return Code::Interrupted;
@@ -170,6 +233,35 @@ impl Summary {
         v
     }
 
+    /// Errors grouped by reason, for stderr: the first lines of each vendor's list.
+    pub(super) fn error_lines(&self) -> String {
+        use std::fmt::Write as _;
+        let mut s = String::new();
+        for g in self.groups.iter().filter(|g| g.errors > 0) {
+            let _ = writeln!(
+                s,
+                "cdp-purge: {} {} without a usable answer, by reason:",
+                g.vendor,
+                if g.vendor == "mParticle" {
+                    format!("{} profiles", g.errors)
+                } else {
+                    format!("{} jobs", g.errors)
+                }
+            );
+            for (why, n) in g.error_reasons.iter().take(10) {
+                let _ = writeln!(s, "  {n:>8}  {why}");
+            }
+            if g.error_reasons.len() > 10 {
+                let _ = writeln!(
+                    s,
+                    "  ({} more reasons in --json)",
+                    g.error_reasons.len() - 10
+                );
+            }
+        }
+        s
+    }
+
     pub(super) fn text(&self) -> String {
         use std::fmt::Write as _;
         let mut s = String::new();
@@ -188,27 +280,56 @@ impl Summary {
             } else {
                 "jobs"
             };
+            let looked = g.sample.as_ref().map_or(g.jobs, |x| x.size);
+            if let Some(x) = &g.sample {
+                let _ = writeln!(
+                    s,
+                    "  sample    {} of {} {what} (seed {}); the other {} were not looked up",
+                    x.size,
+                    x.population,
+                    x.seed,
+                    x.population - x.size
+                );
+            }
             let _ = writeln!(
                 s,
-                "  {what:<9} {}: {}",
-                g.jobs,
+                "  {what:<9} {looked}: {}",
                 audit::format_counts(&g.states)
             );
             let _ = writeln!(
                 s,
                 "  finished  {} of {} ({} done, {} failed, {} pending, {} errors)",
                 g.done + g.failed,
-                g.jobs,
+                looked,
                 g.done,
                 g.failed,
                 g.pending,
                 g.errors
             );
+            if let Some(x) = &g.sample {
+                let _ = writeln!(
+                    s,
+                    "  estimate  {:.1}% to {:.1}% of all {} {what} are done (95% confidence, Wilson interval)",
+                    x.done_share_low * 100.0,
+                    x.done_share_high * 100.0,
+                    x.population
+                );
+            }
             let _ = writeln!(
                 s,
-                "  lookups   {} requests ({} retries, {} throttled with 429)",
-                g.requests, g.retries, g.throttled
+                "  lookups   {} requests ({} retries, {} throttled with 429){}",
+                g.requests,
+                g.retries,
+                g.throttled,
+                if g.via_list > 0 {
+                    format!("; {} answered by the account-wide status list", g.via_list)
+                } else {
+                    String::new()
+                }
             );
+            if let Some(why) = &g.list_unavailable {
+                let _ = writeln!(s, "  note      {why}; asked one by one");
+            }
         }
         for n in &self.no_status_api {
             let _ = writeln!(
@@ -231,13 +352,19 @@ impl Summary {
         } else if !self.groups.is_empty() {
             let pending: u64 = self.groups.iter().map(|g| g.pending + g.errors).sum();
             let failed: u64 = self.groups.iter().map(|g| g.failed).sum();
-            let total: u64 = self.groups.iter().map(|g| g.jobs).sum();
+            let total: u64 = self
+                .groups
+                .iter()
+                .map(|g| g.sample.as_ref().map_or(g.jobs, |x| x.size))
+                .sum();
+            let sampled = self.groups.iter().any(|g| g.sample.is_some());
+            let of = if sampled { "sampled " } else { "" };
             let _ = if self.all_done {
-                writeln!(s, "result: all {total} finished")
+                writeln!(s, "result: all {total} {of}finished")
             } else {
                 writeln!(
                     s,
-                    "result: {pending} of {total} not finished, {failed} failed{}",
+                    "result: {pending} of {total} {of}not finished, {failed} failed{}",
                     if self
                         .groups
                         .iter()

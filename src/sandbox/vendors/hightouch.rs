@@ -42,9 +42,10 @@ fn authorized(shared: &Shared, req: &Request) -> bool {
         .is_some_and(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer") && token == expected)
 }
 
-pub(crate) fn queue(shared: &Shared, req: &Request, graph: &str) -> Handled {
+/// The key is the sandbox's and the graph exists; otherwise the answer to give.
+fn admitted(shared: &Shared, req: &Request, graph: &str) -> Result<(), Handled> {
     if !authorized(shared, req) {
-        return fail(401, "Unauthorized");
+        return Err(fail(401, "Unauthorized"));
     }
     if shared
         .cfg
@@ -52,7 +53,14 @@ pub(crate) fn queue(shared: &Shared, req: &Request, graph: &str) -> Handled {
         .iter()
         .any(|g| g == graph)
     {
-        return fail(404, "Identity graph not found");
+        return Err(fail(404, "Identity graph not found"));
+    }
+    Ok(())
+}
+
+pub(crate) fn queue(shared: &Shared, req: &Request, graph: &str) -> Handled {
+    if let Err(h) = admitted(shared, req, graph) {
+        return h;
     }
     let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
         return fail(400, "Bad Request: malformed JSON");
@@ -168,6 +176,33 @@ fn validate(body: &Value) -> Map<String, Value> {
         ),
     }
     details
+}
+
+/// `GET /api/v1/idr/{graph}/runs`: the OpenAPI's `{"data":[IdrRun],"hasMore"}`. The
+/// sandbox keeps no runs of its own; it reports one finished run per graph it knows.
+pub(crate) fn runs(shared: &Shared, req: &Request, graph: &str) -> Handled {
+    if let Err(h) = admitted(shared, req, graph) {
+        return h;
+    }
+    if !shared.admit(VendorKind::Hightouch, "", 0) {
+        return Handled::unchanged(super::throttled(VendorKind::Hightouch));
+    }
+    let at = rfc3339(SystemTime::now());
+    Handled::unchanged(Response::json(
+        200,
+        &json!({
+            "data": [{
+                "id": format!("run-{graph}"),
+                "graphId": graph,
+                "status": "SUCCESS",
+                "createdAt": at,
+                "startedAt": at,
+                "finishedAt": at,
+                "fullRerun": false,
+            }],
+            "hasMore": false,
+        }),
+    ))
 }
 
 pub(crate) fn status(shared: &Shared, req: &Request, graph: &str, id: &str) -> Handled {

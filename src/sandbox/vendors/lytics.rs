@@ -3,7 +3,11 @@
 //!
 //! Documented behaviour reproduced: raw-token auth (no `Bearer`), 400 for a bare array,
 //! per-value request IDs, junk values under `errors`, idempotent resubmission (the original
-//! request ID comes back), and the five deletion states.
+//! request ID comes back), the five deletion states, and (a newer revision of the bulk page)
+//! a missing *Entity: Delete* permission or a field that is not an identity field reported
+//! per value under `errors`. Errors use Lytics' `/v2` envelope. Answers no page shows (the
+//! status list, the identity configuration, the status body itself) come in the shapes
+//! [`crate::sandbox::SandboxConfig`] selects.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -13,6 +17,7 @@ use serde_json::{Map, Value, json};
 use super::{Handled, error};
 use crate::sandbox::http::{Request, Response};
 use crate::sandbox::state::Shared;
+use crate::sandbox::{LyticsIdConfigShape, LyticsListShape, LyticsStatusShape};
 use crate::vendor::VendorKind;
 
 const STATES: [&str; 5] = ["initial", "primary", "archive", "secondary", "done"];
@@ -31,18 +36,36 @@ struct Deletion {
     stuck: bool,
 }
 
+/// Who the token is: `Some(true)` may delete, `Some(false)` may only read, `None` is not
+/// a token of this account.
+fn token(shared: &Shared, req: &Request) -> Option<bool> {
+    let t = req.header("authorization")?;
+    if t == shared.cfg.credentials.lytics_token {
+        Some(true)
+    } else if shared.cfg.lytics_read_only_tokens.iter().any(|r| r == t) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 fn authorized(shared: &Shared, req: &Request) -> bool {
-    req.header("authorization") == Some(shared.cfg.credentials.lytics_token.as_str())
+    token(shared, req).is_some()
 }
 
 fn fail(status: u16, message: &str) -> Handled {
     Handled::unchanged(error(VendorKind::Lytics, status, message))
 }
 
+/// A rejected token is answered before the API, in the `/api` shape.
+fn unauthorized() -> Handled {
+    fail(401, "Not authorized")
+}
+
 pub(crate) fn bulk(shared: &Shared, req: &Request, table: &str, field: &str) -> Handled {
-    if !authorized(shared, req) {
-        return fail(401, "Unauthorized: invalid or missing API token");
-    }
+    let Some(may_delete) = token(shared, req) else {
+        return unauthorized();
+    };
     let body: Value = match serde_json::from_slice(&req.body) {
         Ok(v) => v,
         Err(_) => return fail(400, "Invalid JSON body"),
@@ -73,6 +96,24 @@ pub(crate) fn bulk(shared: &Shared, req: &Request, table: &str, field: &str) -> 
 
     let mut successes = Map::new();
     let mut errors = Map::new();
+    // Reported per value, inside a 202, as Lytics does.
+    let field_known = shared.cfg.lytics_identity_fields.iter().any(|f| f == field);
+    let refusal = if !may_delete {
+        Some(shared.cfg.lytics_permission_message.clone())
+    } else if !field_known {
+        Some(shared.cfg.lytics_field_message.replace("{field}", field))
+    } else {
+        None
+    };
+    if let Some(reason) = refusal {
+        for value in texts {
+            errors.insert(value, reason.clone().into());
+        }
+        return Handled::unchanged(Response::json(
+            202,
+            &json!({ "data": { "successes": successes, "errors": errors } }),
+        ));
+    }
     let mut state = shared.lytics.lock().expect("lytics lock");
     for value in texts {
         if let Some(reason) = rejection(&value) {
@@ -128,32 +169,82 @@ fn rejection(value: &str) -> Option<&'static str> {
 
 pub(crate) fn status(shared: &Shared, req: &Request, id: &str) -> Handled {
     if !authorized(shared, req) {
-        return fail(401, "Unauthorized: invalid or missing API token");
+        return unauthorized();
     }
     let state = shared.lytics.lock().expect("lytics lock");
     let Some(deletion) = state.deletions.get(id) else {
         return fail(404, "Deletion request not found");
     };
-    let state_name = state_at(
+    let name = state_at(
         deletion.queued_at.elapsed(),
         shared.cfg.lytics_state_step,
         deletion.stuck,
     );
-    Handled::unchanged(Response::json(
-        200,
-        &json!({ "data": {
-            "request_id": id,
-            "state": state_name,
-            "completed": state_name == "done",
-        } }),
-    ))
+    let body = match shared.cfg.lytics_status_shape {
+        LyticsStatusShape::Data => json!({ "data": status_object(id, name) }),
+        LyticsStatusShape::Bare => status_object(id, name),
+        LyticsStatusShape::IdentityPage => {
+            json!({ "data": { "request_id": id, "status": identity_page_word(name) } })
+        }
+    };
+    Handled::unchanged(Response::json(200, &body))
+}
+
+fn status_object(id: &str, state: &str) -> Value {
+    json!({ "request_id": id, "state": state, "completed": state == "done" })
+}
+
+/// The identity-deletion page's words for the bulk page's states.
+fn identity_page_word(state: &str) -> &'static str {
+    match state {
+        "initial" => "pending",
+        "done" => "completed",
+        _ => "in_progress",
+    }
+}
+
+/// Every deletion request of the account, in the configured shape.
+pub(crate) fn list(shared: &Shared, req: &Request) -> Handled {
+    if !authorized(shared, req) {
+        return unauthorized();
+    }
+    let shape = shared.cfg.lytics_list_shape;
+    if shape == LyticsListShape::Absent {
+        return fail(404, "Not Found");
+    }
+    let state = shared.lytics.lock().expect("lytics lock");
+    let step = shared.cfg.lytics_state_step;
+    let now = Instant::now();
+    let name = |d: &Deletion| state_at(now.saturating_duration_since(d.queued_at), step, d.stuck);
+    let body = match shape {
+        LyticsListShape::Map => {
+            let m: Map<String, Value> = state
+                .deletions
+                .iter()
+                .map(|(id, d)| {
+                    let n = name(d);
+                    (id.clone(), json!({ "state": n, "completed": n == "done" }))
+                })
+                .collect();
+            json!({ "data": m })
+        }
+        _ => {
+            let a: Vec<Value> = state
+                .deletions
+                .iter()
+                .map(|(id, d)| status_object(id, name(d)))
+                .collect();
+            json!({ "data": a })
+        }
+    };
+    Handled::unchanged(Response::json(200, &body))
 }
 
 /// Counts of the sandbox's deletions by state. Lytics does not publish this response's
-/// shape; the sandbox answers `{"data":{"<state>":count,…}}` so `check` has a read-only call.
+/// shape; the sandbox answers `{"data":{"<state>":count,…}}`.
 pub(crate) fn overview(shared: &Shared, req: &Request) -> Handled {
     if !authorized(shared, req) {
-        return fail(401, "Unauthorized: invalid or missing API token");
+        return unauthorized();
     }
     let state = shared.lytics.lock().expect("lytics lock");
     let mut counts: Map<String, Value> =
@@ -165,6 +256,34 @@ pub(crate) fn overview(shared: &Shared, req: &Request) -> Handled {
         }
     }
     Handled::unchanged(Response::json(200, &json!({ "data": counts })))
+}
+
+/// The table's identity fields, in the configured shape (Lytics publishes none).
+pub(crate) fn idconfig(shared: &Shared, req: &Request, table: &str) -> Handled {
+    if !authorized(shared, req) {
+        return unauthorized();
+    }
+    let fields = &shared.cfg.lytics_identity_fields;
+    let body = match shared.cfg.lytics_idconfig_shape {
+        LyticsIdConfigShape::FieldList => json!({ "data": { "table": table, "fields": fields } }),
+        LyticsIdConfigShape::Ranked => {
+            let a: Vec<Value> = fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| json!({ "field": f, "rank": i + 1 }))
+                .collect();
+            json!({ "data": a })
+        }
+        LyticsIdConfigShape::Keyed => {
+            let m: Map<String, Value> = fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.clone(), json!({ "rank": i + 1 })))
+                .collect();
+            json!({ "data": m })
+        }
+    };
+    Handled::unchanged(Response::json(200, &body))
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
+use super::MparticleErrors;
 use super::http::{Request, Response};
 use super::state::Shared;
 use crate::vendor::VendorKind;
@@ -26,8 +27,15 @@ pub(crate) enum Route {
     LyticsStatus {
         id: String,
     },
-    /// Counts by state; `cdp-purge check` reads it as a harmless authenticated call.
+    /// Counts by state.
     LyticsOverview,
+    /// Every deletion request of the account (`status` reads it instead of one call per
+    /// request ID).
+    LyticsList,
+    /// `GET /v2/schema/{table}/idconfig`: the table's identity fields (`check` reads it).
+    LyticsIdConfig {
+        table: String,
+    },
     Mparticle,
     Clevertap,
     Segment {
@@ -47,18 +55,26 @@ pub(crate) enum Route {
         graph: String,
         id: String,
     },
+    /// `GET /api/v1/idr/{graph}/runs`: the graph's runs (`check` reads it).
+    HightouchRuns {
+        graph: String,
+    },
 }
 
 impl Route {
     pub fn vendor(&self) -> VendorKind {
         match self {
-            Route::LyticsBulk { .. } | Route::LyticsStatus { .. } | Route::LyticsOverview => {
-                VendorKind::Lytics
-            }
+            Route::LyticsBulk { .. }
+            | Route::LyticsStatus { .. }
+            | Route::LyticsOverview
+            | Route::LyticsList
+            | Route::LyticsIdConfig { .. } => VendorKind::Lytics,
             Route::Mparticle => VendorKind::Mparticle,
             Route::Clevertap => VendorKind::Clevertap,
             Route::Segment { .. } | Route::SegmentLookup { .. } => VendorKind::Segment,
-            Route::HightouchQueue { .. } | Route::HightouchStatus { .. } => VendorKind::Hightouch,
+            Route::HightouchQueue { .. }
+            | Route::HightouchStatus { .. }
+            | Route::HightouchRuns { .. } => VendorKind::Hightouch,
         }
     }
 
@@ -67,10 +83,25 @@ impl Route {
             Route::LyticsBulk { .. } => "DELETE",
             Route::LyticsStatus { .. }
             | Route::LyticsOverview
+            | Route::LyticsList
+            | Route::LyticsIdConfig { .. }
             | Route::SegmentLookup { .. }
-            | Route::HightouchStatus { .. } => "GET",
+            | Route::HightouchStatus { .. }
+            | Route::HightouchRuns { .. } => "GET",
             _ => "POST",
         }
+    }
+
+    /// Whether requests to it carry a JSON body (and must say so in `Content-Type`).
+    pub fn takes_json(&self) -> bool {
+        matches!(
+            self,
+            Route::LyticsBulk { .. }
+                | Route::Mparticle
+                | Route::Clevertap
+                | Route::Segment { .. }
+                | Route::HightouchQueue { .. }
+        )
     }
 }
 
@@ -84,6 +115,8 @@ pub(crate) fn route(path: &str) -> Option<Route> {
             field: s(field),
         },
         ["v2", "identity", "deletestatus", "overview"] => Route::LyticsOverview,
+        ["v2", "identity", "deletestatus", "list"] => Route::LyticsList,
+        ["v2", "schema", table, "idconfig"] => Route::LyticsIdConfig { table: s(table) },
         ["v2", "identity", "deletestatus", id] => Route::LyticsStatus { id: s(id) },
         ["userprofile", "bulkdelete"] => Route::Mparticle,
         ["1", "delete", "profiles.json"] => Route::Clevertap,
@@ -122,6 +155,7 @@ pub(crate) fn route(path: &str) -> Option<Route> {
             graph: s(graph),
             id: s(id),
         },
+        ["api", "v1", "idr", graph, "runs"] => Route::HightouchRuns { graph: s(graph) },
         _ => return None,
     })
 }
@@ -150,10 +184,23 @@ impl Handled {
 
 /// Handle a request that passed routing, the method check and fault injection.
 pub(crate) fn handle(shared: &Shared, route: &Route, req: &Request) -> Handled {
+    if route.takes_json() && !is_json(req.header("content-type")) {
+        // Every vendor's page says to send `Content-Type: application/json`; what each
+        // answers without it is not published, so the fakes answer HTTP's own 415.
+        return Handled::unchanged(error_for(
+            shared,
+            route.vendor(),
+            415,
+            "Unsupported Media Type: send Content-Type: application/json",
+        ));
+    }
     match route {
         Route::LyticsBulk { table, field } => lytics::bulk(shared, req, table, field),
         Route::LyticsStatus { id } => lytics::status(shared, req, id),
         Route::LyticsOverview => lytics::overview(shared, req),
+        Route::LyticsList => lytics::list(shared, req),
+        Route::LyticsIdConfig { table } => lytics::idconfig(shared, req, table),
+        Route::HightouchRuns { graph } => hightouch::runs(shared, req, graph),
         Route::SegmentLookup { space, lookup } => segment::lookup(shared, req, space, lookup),
         Route::Mparticle => mparticle::bulk_delete(shared, req),
         Route::Clevertap => clevertap::delete(shared, req),
@@ -167,18 +214,80 @@ pub(crate) fn handle(shared: &Shared, route: &Route, req: &Request) -> Handled {
     }
 }
 
-/// An error in the vendor's own shape.
+/// `application/json`, with or without parameters (`; charset=utf-8`).
+fn is_json(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|ct| {
+        ct.split(';')
+            .next()
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+    })
+}
+
+/// An error in the vendor's own, documented shape:
+/// - Lytics `/v2` endpoints: `{"status","errors":[{"code","message","level"}],"request_id"}`,
+///   except a rejected token, which is answered before the API in the `/api` shape
+///   `{"message","status"}` (lytics/agent-skills references/api.md);
+/// - mParticle: `{"errors":[{"code","message"}]}` like its sibling s2s APIs (the bulk page
+///   documents messages, not the body; [`MparticleErrors`] offers the other plausible shape);
+/// - CleverTap: `{"status":"fail","error","code"}` (seed 002);
+/// - Segment: `{"error":{"code","message"}}` (Profile API docs);
+/// - Hightouch: `{"message"}` (its 422 adds `details`).
 pub(crate) fn error(vendor: VendorKind, status: u16, message: &str) -> Response {
+    shaped(vendor, status, message, MparticleErrors::ErrorsArray)
+}
+
+/// [`error`] with the sandbox's choice of mParticle's undocumented error shape.
+pub(crate) fn error_for(
+    shared: &Shared,
+    vendor: VendorKind,
+    status: u16,
+    message: &str,
+) -> Response {
+    shaped(vendor, status, message, shared.cfg.mparticle_errors)
+}
+
+fn shaped(vendor: VendorKind, status: u16, message: &str, mp: MparticleErrors) -> Response {
     let body = match vendor {
-        // Lytics' standard envelope; its request_id names the API call, not a deletion.
-        VendorKind::Lytics => json!({ "status": status, "message": message, "request_id": null }),
+        VendorKind::Lytics if status == 401 => json!({ "message": message, "status": status }),
+        VendorKind::Lytics => json!({
+            "status": status,
+            "errors": [{ "code": lytics_code(status), "message": message, "level": "warn" }],
+            "request_id": "sandbox",
+        }),
         VendorKind::Clevertap => json!({ "status": "fail", "error": message, "code": status }),
         VendorKind::Segment => json!({
             "error": { "code": segment::default_code(status), "message": message }
         }),
-        VendorKind::Mparticle | VendorKind::Hightouch => json!({ "message": message }),
+        VendorKind::Mparticle => match mp {
+            MparticleErrors::ErrorsArray => json!({
+                "errors": [{ "code": mparticle_code(status), "message": message }]
+            }),
+            MparticleErrors::Message => json!({ "message": message }),
+        },
+        VendorKind::Hightouch => json!({ "message": message }),
     };
     Response::json(status, &body)
+}
+
+fn lytics_code(status: u16) -> String {
+    match status {
+        400 => "BADREQ-001".into(),
+        403 => "FORBIDDEN-001".into(),
+        404 => "NOTFOUND-001".into(),
+        s => format!("ERR-{s}"),
+    }
+}
+
+fn mparticle_code(status: u16) -> &'static str {
+    match status {
+        400 => "BAD_REQUEST",
+        401 => "UNAUTHORIZED",
+        403 => "FORBIDDEN",
+        415 => "UNSUPPORTED_MEDIA_TYPE",
+        429 => "TOO_MANY_REQUESTS",
+        503 => "SERVICE_UNAVAILABLE",
+        _ => "ERROR",
+    }
 }
 
 /// The vendor's "slow down" answer (quota or concurrency exceeded), with its documented
@@ -262,8 +371,11 @@ pub(crate) fn values(route: &Route, req: &Request) -> Vec<String> {
             .unwrap_or_default(),
         Route::LyticsStatus { .. }
         | Route::LyticsOverview
+        | Route::LyticsList
+        | Route::LyticsIdConfig { .. }
         | Route::SegmentLookup { .. }
-        | Route::HightouchStatus { .. } => Vec::new(),
+        | Route::HightouchStatus { .. }
+        | Route::HightouchRuns { .. } => Vec::new(),
     }
 }
 
@@ -345,9 +457,32 @@ mod tests {
                 id: "r1".into()
             })
         );
+        assert_eq!(
+            route("/v2/identity/deletestatus/list"),
+            Some(Route::LyticsList)
+        );
+        assert_eq!(
+            route("/v2/schema/user/idconfig"),
+            Some(Route::LyticsIdConfig {
+                table: "user".into()
+            })
+        );
+        assert_eq!(
+            route("/api/v1/idr/g1/runs"),
+            Some(Route::HightouchRuns { graph: "g1".into() })
+        );
         assert_eq!(route("/userprofile/bulkdelete/"), None);
         assert_eq!(route("/"), None);
         assert_eq!(route("v2/identity/deletestatus/x"), None);
+    }
+
+    #[test]
+    fn json_content_types() {
+        assert!(is_json(Some("application/json")));
+        assert!(is_json(Some("Application/JSON; charset=utf-8")));
+        assert!(!is_json(Some("text/plain")));
+        assert!(!is_json(Some("application/jsonx")));
+        assert!(!is_json(None));
     }
 
     #[test]

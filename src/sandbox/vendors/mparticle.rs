@@ -1,40 +1,51 @@
 //! mParticle: `POST /userprofile/bulkdelete`.
 //!
 //! Basic auth (workspace key and secret); a JSON array of 1–100 profile objects; 202 with no
-//! body; 1500 profiles per second counted over any sliding one-second window.
+//! body; 1500 profiles per second counted over any sliding one-second window. The page
+//! documents the error messages but not the body around them: its sibling s2s APIs use
+//! `{"errors":[{"code","message"}]}`, which is the default here, with `{"message"}` as the
+//! other plausible shape ([`crate::sandbox::MparticleErrors`]).
 
 use serde_json::Value;
 
-use super::{Handled, basic_auth, error};
+use super::{Handled, basic_auth, error_for};
 use crate::sandbox::http::{Request, Response};
 use crate::sandbox::state::Shared;
 use crate::vendor::VendorKind;
 
 const MAX_PROFILES: usize = 100;
 
-fn fail(status: u16, message: &str) -> Handled {
-    Handled::unchanged(error(VendorKind::Mparticle, status, message))
+fn fail(shared: &Shared, status: u16, message: &str) -> Handled {
+    Handled::unchanged(error_for(shared, VendorKind::Mparticle, status, message))
 }
 
 pub(crate) fn bulk_delete(shared: &Shared, req: &Request) -> Handled {
     let creds = &shared.cfg.credentials;
     match basic_auth(req) {
         Some((key, secret)) if key == creds.mparticle_key && secret == creds.mparticle_secret => {}
-        _ => return fail(401, "Unauthorized: authentication missing or invalid"),
+        _ => {
+            return fail(
+                shared,
+                401,
+                "Unauthorized: authentication missing or invalid",
+            );
+        }
     }
     let body: Value = match serde_json::from_slice(&req.body) {
         Ok(v) => v,
         Err(_) if req.body.iter().all(u8::is_ascii_whitespace) => {
             return fail(
+                shared,
                 400,
                 "Invalid request. Please ensure the request is not null.",
             );
         }
-        Err(_) => return fail(400, "Bad Request: malformed JSON"),
+        Err(_) => return fail(shared, 400, "Bad Request: malformed JSON"),
     };
     let profiles = match &body {
         Value::Null => {
             return fail(
+                shared,
                 400,
                 "Invalid request. Please ensure the request is not null.",
             );
@@ -42,6 +53,7 @@ pub(crate) fn bulk_delete(shared: &Shared, req: &Request) -> Handled {
         Value::Array(a) if (1..=MAX_PROFILES).contains(&a.len()) => a,
         _ => {
             return fail(
+                shared,
                 400,
                 "Bad Request: the body must be a single array of 1-100 objects",
             );
@@ -49,7 +61,7 @@ pub(crate) fn bulk_delete(shared: &Shared, req: &Request) -> Handled {
     };
     for profile in profiles {
         if let Err(message) = check_profile(shared, profile) {
-            return fail(400, message);
+            return fail(shared, 400, message);
         }
     }
     if !shared.admit(VendorKind::Mparticle, "", profiles.len()) {
@@ -87,8 +99,9 @@ fn check_profile(shared: &Shared, profile: &Value) -> Result<(), &'static str> {
             let unique = &shared.cfg.mparticle_unique_identities;
             if ids.keys().any(|k| !unique.iter().any(|u| u == k)) {
                 return Err(
-                    "Invalid request. The identity type(s) must be unique. Check the identity \
-                     settings of the workspace.",
+                    "Invalid request. The identity type(s) must be unique. Please check your \
+                     identity settings and only request deletion using unique identity types \
+                     or MPIDs.",
                 );
             }
             if ids

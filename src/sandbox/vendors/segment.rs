@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use serde_json::{Value, json};
 
 use super::{Handled, basic_auth, decode};
+use crate::sandbox::SegmentWrongSpace;
 use crate::sandbox::http::{Request, Response};
 use crate::sandbox::state::Shared;
 use crate::vendor::VendorKind;
@@ -31,6 +32,27 @@ pub(crate) fn default_code(status: u16) -> &'static str {
         503 => "service_unavailable",
         _ => "internal_server_error",
     }
+}
+
+/// The answer for a space the token does not belong to, if `space` is one (Segment does
+/// not document it; [`SegmentWrongSpace`] picks one of the plausible answers).
+fn wrong_space(shared: &Shared, space: &str) -> Option<Handled> {
+    let known = shared.cfg.segment_spaces.as_ref()?;
+    if known.iter().any(|s| s == space) {
+        return None;
+    }
+    Some(match shared.cfg.segment_wrong_space {
+        SegmentWrongSpace::ResourceNotFound => fail(404, "not_found", "The resource was not found"),
+        SegmentWrongSpace::ProfileNotFound => fail(404, "not_found", "Profile was not found."),
+        SegmentWrongSpace::SpaceNotFound => {
+            fail(404, "not_found", &format!("Space {space} was not found"))
+        }
+        SegmentWrongSpace::Forbidden => fail(
+            403,
+            "forbidden",
+            &format!("The token is not authorized for space {space}"),
+        ),
+    })
 }
 
 fn fail(status: u16, code: &str, message: &str) -> Handled {
@@ -74,6 +96,9 @@ pub(crate) fn delete(
             return fail(400, "bad_request", &message);
         }
     };
+    if let Some(h) = wrong_space(shared, &space) {
+        return h;
+    }
     if shared.cfg.segment_inactive_spaces.contains(&space) {
         let message = format!("Deleted identifier not activated for space_id {space}");
         return fail(403, "forbidden", &message);
@@ -124,6 +149,9 @@ pub(crate) fn lookup(shared: &Shared, req: &Request, space: &str, lookup: &str) 
     let (Some(space), Some(_lookup)) = (decode(space), decode(lookup)) else {
         return fail(400, "bad_request", "Missing required parameters in URL");
     };
+    if let Some(h) = wrong_space(shared, &space) {
+        return h;
+    }
     if !shared.admit(VendorKind::Segment, &space, 1) {
         return Handled::unchanged(super::throttled(VendorKind::Segment));
     }

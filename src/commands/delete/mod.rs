@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::batch::{Batch, Batcher};
+use crate::batch::Batch;
 use crate::cli::{DeleteArgs, GlobalArgs};
 use crate::engine::limiter::{self, Overrides};
 use crate::engine::retry::{RetryPolicy, time_scale_from_env};
@@ -14,17 +14,23 @@ use crate::engine::{Engine, EngineConfig, Stats, StopReason};
 use crate::exit::{Code, UserError};
 use crate::input;
 use crate::ledger::{
-    self, Destination, End, Header, InputFile, KeyState, Ledger, PlanCounts, Record, Resume,
+    self, Destination, End, Header, InputFile, KeyState, Ledger, PlanCounts, Record,
 };
 use crate::report::{Progress, ProgressMode, Summary};
+
+mod resume;
 use crate::vendor::{self, Adapter};
 use crate::{config, settings};
+use resume::{
+    Feed, Tally, check_destination, explain_exit, restrict_to_owner, spawn_feeder, state_of,
+    warn_if_input_changed,
+};
 
 pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     if args.dry_run {
         return super::plan::run_with(&args.input, &args.vendor, args.json, global);
     }
-    init_logging(global);
+    crate::output::init_logging(global.quiet, global.verbose);
     // The sandbox serves fake credentials, so the environment need not hold real ones.
     let sandbox = if args.sandbox {
         Some(start_sandbox(global)?)
@@ -154,15 +160,6 @@ fn point_at_sandbox(target: &mut settings::Target, sb: &crate::sandbox::Sandbox)
         .filter(|(name, _)| target.vendor.info().credentials.contains(name))
         .map(|(name, value)| (name, crate::vendor::Secret::new(value)))
         .collect();
-}
-
-/// How this run's identifiers stand against what the ledger settled for the destination.
-#[derive(Debug, Default, Clone, Copy)]
-struct Tally {
-    done: u64,
-    failed_before: u64,
-    to_send: u64,
-    maybe_delivered: u64,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -357,6 +354,7 @@ fn run_target(
         bisect_budget: to_send_batches.max(64) * 2,
         run_id: run_id.clone(),
         key,
+        breaker_after: if d.no_breaker { 0 } else { d.breaker_after },
     };
 
     let rt = crate::engine::runtime()?;
@@ -493,110 +491,6 @@ fn run_target(
     Ok(code)
 }
 
-/// Why a run that is not a success ended as it did, in one line under the summary.
-fn explain_exit(s: &Summary, maybe: u64) {
-    let mut why = Vec::new();
-    if s.failed_total > 0 {
-        why.push(format!("{} failed in this run", s.failed_total));
-    }
-    if s.failed_earlier > 0 {
-        why.push(format!(
-            "{} failed in an earlier run and were not resent (--retry-failed)",
-            s.failed_earlier
-        ));
-    }
-    if s.unsent_items > 0 {
-        why.push(format!(
-            "{} were not sent (the run stopped first)",
-            s.unsent_items
-        ));
-    }
-    if maybe > 0 {
-        why.push(format!(
-            "{maybe} had been sent by an interrupted run without an answer (resent)"
-        ));
-    }
-    if !why.is_empty() {
-        eprintln!("not every identifier is deleted: {}", why.join("; "));
-    }
-}
-
-/// A ledger holds one destination's resume state; using it for another would resend (or
-/// skip) deletions by mistake. Refused unless the user said so.
-fn check_destination(
-    ledger: &Ledger,
-    dest: &Destination,
-    any_destination: bool,
-) -> anyhow::Result<()> {
-    let Some(other) = ledger.scan.other_runs(dest).next() else {
-        return Ok(());
-    };
-    if any_destination {
-        return Ok(());
-    }
-    let theirs = match &other.destination {
-        Some(o) => o.to_string(),
-        None => format!(
-            "an unrecorded destination (line {} was written by an older cdp-purge, ledger \
-             schema {}, which did not record destinations)",
-            other.line, other.version
-        ),
-    };
-    Err(UserError::usage(format!(
-        "the ledger {} records deletions for {theirs}, and this run deletes from {dest}",
-        ledger.path.display()
-    ))
-    .with_hint(
-        "use a ledger per destination (drop --ledger for the default name, which includes the \
-         destination), or pass --ledger-any-destination to add this destination's runs to it \
-         (each destination resumes only from its own records)",
-    )
-    .into())
-}
-
-/// A ledger that stores raw identifiers is personal data: only its owner may read it.
-fn restrict_to_owner(path: &std::path::Path) -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| {
-            UserError::usage(format!(
-                "cannot make the ledger {} private (mode 0600): {e}",
-                path.display()
-            ))
-        })?;
-    }
-    let _ = path;
-    Ok(())
-}
-
-/// The list differs from the one the latest run to this destination read. Resume matches
-/// identifiers one by one, so this is only worth knowing.
-fn warn_if_input_changed(resume: &Resume, files: &[input::FileStats], global: &GlobalArgs) {
-    let Some(before) = &resume.previous_inputs else {
-        return;
-    };
-    if global.quiet {
-        return;
-    }
-    let now: Vec<&str> = files.iter().map(|f| f.sha256.as_str()).collect();
-    let then: Vec<&str> = before.iter().map(|f| f.sha256.as_str()).collect();
-    if now != then {
-        let short = |v: &[&str]| {
-            v.iter()
-                .map(|s| &s[..s.len().min(12)])
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        eprintln!(
-            "cdp-purge: warning: the input differs from the previous run's (sha256 {}… then, \
-             {}… now); identifiers it acknowledged are still skipped one by one",
-            short(&then),
-            short(&now)
-        );
-    }
-}
-
 /// Hightouch re-ingests whatever is still in the warehouse, and `block: false` leaves the
 /// values free to come back: say so before anything is sent.
 fn hightouch_warnings(block: bool, source_data_deleted: bool, global: &GlobalArgs) {
@@ -613,26 +507,6 @@ fn hightouch_warnings(block: bool, source_data_deleted: bool, global: &GlobalArg
             "cdp-purge: warning: --no-block: the values are not blocklisted; use it to repair a supercluster, not to delete"
         );
     }
-}
-
-/// `-v`: retries, pauses and slow-downs on stderr; `-vv`: debug. Never identifiers.
-fn init_logging(global: &GlobalArgs) {
-    let level = match (global.quiet, global.verbose) {
-        (true, _) => tracing::Level::ERROR,
-        (false, 0) => tracing::Level::WARN,
-        (false, 1) => tracing::Level::INFO,
-        _ => tracing::Level::DEBUG,
-    };
-    // Colour only on a terminal, and never with NO_COLOR (https://no-color.org).
-    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let _ = tracing_subscriber::fmt()
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr)
-        // Its fallback on a failed write is std's `eprintln!`, which panics on a closed stderr.
-        .log_internal_errors(false)
-        .with_max_level(level)
-        .with_target(false)
-        .try_init();
 }
 
 /// Ask before deleting, only on a terminal; refuse without `--yes` otherwise.
@@ -670,76 +544,6 @@ fn confirm(args: &DeleteArgs, adapter: &dyn Adapter, count: u64) -> anyhow::Resu
     } else {
         Err(UserError::usage("not confirmed; nothing was sent").into())
     }
-}
-
-/// Where one identifier stands for this destination (its keyed hash is computed only when
-/// the ledger has earlier runs here).
-fn state_of(resume: &Resume, hasher: &ledger::Hasher, it: &crate::batch::Item) -> KeyState {
-    if resume.is_empty() {
-        return KeyState::Send {
-            maybe_delivered: false,
-        };
-    }
-    resume.state(hasher.item_key(it))
-}
-
-/// What the feeder needs to leave out what the ledger settled.
-struct Feed {
-    resume: Arc<Resume>,
-    key: [u8; 32],
-    retry_failed: bool,
-}
-
-/// The second read, on a blocking thread: batches what is left to send and feeds the engine
-/// through a bounded channel. An input that changed since the first read stops the run.
-fn spawn_feeder(
-    spec: input::IntakeSpec,
-    target: &settings::Target,
-    feed: Feed,
-    tx: mpsc::Sender<Batch>,
-    stopper: crate::engine::Stopper,
-) -> tokio::task::JoinHandle<()> {
-    let info = target.vendor.info();
-    let cap = target.batch_size;
-    tokio::task::spawn_blocking(move || {
-        let batcher = Batcher::new(info.id, cap, info.one_kind_per_request);
-        let Feed {
-            resume,
-            key,
-            retry_failed,
-        } = feed;
-        let hasher = ledger::Hasher::new(&key);
-        let fed = input::run_batched(
-            &spec,
-            batcher,
-            &mut |it| match state_of(&resume, &hasher, it) {
-                KeyState::Done => false,
-                KeyState::FailedPermanent => retry_failed,
-                KeyState::Send { .. } => true,
-            },
-            &mut |mut b| {
-                b.maybe_delivered = b.items.iter().any(|it| {
-                    state_of(&resume, &hasher, it)
-                        == KeyState::Send {
-                            maybe_delivered: true,
-                        }
-                });
-                tx.blocking_send(b)
-                    .map_err(|_| anyhow::anyhow!("the engine stopped"))
-            },
-            &mut |_| Ok(()),
-        );
-        if let Err(e) = fed
-            && !tx.is_closed()
-        {
-            let (_, hint) = crate::exit::classify(&e);
-            stopper.stop(StopReason::Fatal {
-                reason: format!("{e:#}"),
-                hint: hint.unwrap_or_else(|| "check the input and rerun".into()),
-                auth: false,
-            });
-        }
-    })
 }
 
 fn engine_state(engine: &Engine) -> crate::report::StateFn {

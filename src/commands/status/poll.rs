@@ -1,0 +1,631 @@
+//! The polling rounds of `status`: the account-wide list where the vendor has one and it
+//! answers, then one lookup per remaining job, paced and retried like deliveries; progress
+//! on stderr while it runs.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use indicatif::ProgressBar;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::audit;
+use crate::cli::{GlobalArgs, StatusArgs};
+use crate::engine::retry::{scale, time_scale_from_env};
+use crate::ledger::{self, LedgerHandle, Record};
+use crate::report::ProgressMode;
+use crate::status::jobs::{Group, Job, Subject};
+use crate::status::mparticle::{Profile, ProfileApi};
+use crate::status::obs::{About, Interner, Obs, Phase};
+use crate::status::{Fetched, Poller, sample};
+use crate::vendor::Adapter;
+
+/// How a group's subjects are looked up.
+#[derive(Clone)]
+pub(super) enum Lookup {
+    Job(Arc<dyn Adapter>),
+    Profile(Arc<ProfileApi>),
+    /// Every job already has a terminal state in the ledger: nothing to send, so no
+    /// credentials are needed either.
+    Idle,
+}
+
+/// Whether any job lacks a terminal state in the ledger.
+pub(super) fn has_open_jobs(g: &Group) -> bool {
+    g.jobs
+        .iter()
+        .any(|j| !j.recorded.as_ref().is_some_and(|o| o.phase.is_terminal()))
+}
+
+/// Whether the vendor's account-wide list is worth asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum ListUse {
+    Try,
+    /// It answered with something this tool cannot use: per job from now on.
+    Unavailable(String),
+    Off,
+}
+
+/// One group being polled, and what is known about each of its jobs.
+pub(super) struct Tracked {
+    pub group: Group,
+    lookup: Lookup,
+    pub poller: Arc<Poller>,
+    /// The jobs this invocation looks at (indices into `group.jobs`): all, or a sample.
+    pub scope: Vec<usize>,
+    /// The latest observation per job (this invocation, or the ledger's).
+    pub latest: Vec<Option<Obs>>,
+    /// The latest observation is not in the ledger yet (unchanged since the last record).
+    unwritten: Vec<bool>,
+    list: ListUse,
+}
+
+impl Tracked {
+    pub fn new(
+        mut group: Group,
+        lookup: Lookup,
+        poller: Poller,
+        sample_size: Option<u64>,
+        seed: u64,
+        per_job: bool,
+    ) -> Self {
+        let latest: Vec<Option<Obs>> = group.jobs.iter_mut().map(|j| j.recorded.take()).collect();
+        let n = latest.len();
+        let scope = match sample_size {
+            // Each group gets its own stream from the seed, so two vendors do not share
+            // positions; keyed by what the group is, not by the host it was reached at.
+            Some(k) => sample::pick(
+                n,
+                usize::try_from(k).unwrap_or(usize::MAX),
+                seed ^ sample::seed_of(&format!("{}{:?}", group.vendor, group.account)),
+            ),
+            None => (0..n).collect(),
+        };
+        let list = match &lookup {
+            Lookup::Job(a) if !per_job && a.status_list_request().ok().flatten().is_some() => {
+                ListUse::Try
+            }
+            _ => ListUse::Off,
+        };
+        Self {
+            group,
+            lookup,
+            poller: Arc::new(poller),
+            scope,
+            latest,
+            unwritten: vec![false; n],
+            list,
+        }
+    }
+
+    pub fn pending(&self) -> Vec<usize> {
+        self.scope
+            .iter()
+            .copied()
+            .filter(|&i| {
+                !self.latest[i]
+                    .as_ref()
+                    .is_some_and(|o| o.phase.is_terminal())
+            })
+            .filter(|&i| match &self.group.jobs[i].subject {
+                Subject::Profile(_) => self.group.jobs[i].mpid.is_some(),
+                Subject::Job(_) => true,
+            })
+            .collect()
+    }
+
+    /// Counts by the vendor's own state name (`secondary`, `queued`, `deleted`, ...) over
+    /// the jobs in scope.
+    pub fn states(&self) -> BTreeMap<String, u64> {
+        let mut m = BTreeMap::new();
+        for &i in &self.scope {
+            let l = self.latest[i].as_ref().map_or("not checked", Obs::label);
+            *m.entry(l.to_owned()).or_default() += 1;
+        }
+        m
+    }
+
+    pub fn all_success(&self) -> bool {
+        self.scope.iter().all(|&i| {
+            self.latest[i]
+                .as_ref()
+                .is_some_and(|o| o.phase.is_success())
+        })
+    }
+
+    pub fn note_list(&self) -> Option<&str> {
+        match &self.list {
+            ListUse::Unavailable(why) => Some(why),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub(super) struct LoopOutcome {
+    pub rounds: u32,
+    pub timed_out: bool,
+    pub interrupted: bool,
+    pub fatal: Option<(String, String, bool)>,
+}
+
+/// Lookups done and due in the current round, for the progress display.
+#[derive(Default)]
+struct Counters {
+    due: AtomicU64,
+    done: AtomicU64,
+    errors: AtomicU64,
+}
+
+pub(super) async fn watch_loop(
+    args: &StatusArgs,
+    global: &GlobalArgs,
+    tracked: &mut [Tracked],
+    ledger: &LedgerHandle,
+) -> anyhow::Result<LoopOutcome> {
+    let check_id = ledger::new_run_id();
+    let scale_f = time_scale_from_env();
+    let deadline = args.until.map(|d| Instant::now() + d);
+    let mode = ProgressMode::detect(global.quiet);
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    let pollers: Vec<Arc<Poller>> = tracked.iter().map(|t| t.poller.clone()).collect();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\ncdp-purge: stopping: recording what was found so far");
+            pollers.iter().for_each(|p| p.stop());
+            let _ = stop_tx.send(true);
+        }
+    });
+    let mut strings = Interner::default();
+    let mut out = LoopOutcome::default();
+    let mut wait = args.interval;
+    loop {
+        let pending: usize = tracked.iter().map(|t| t.pending().len()).sum();
+        if pending == 0 {
+            break;
+        }
+        out.rounds += 1;
+        tracing::info!("round {}: {pending} lookups due", out.rounds);
+        let counters = Arc::new(Counters::default());
+        counters.due.store(pending as u64, Ordering::Relaxed);
+        let progress = Progress::start(mode, counters.clone(), out.rounds, scale_f);
+        for t in tracked.iter_mut() {
+            let r = poll_round(t, &check_id, ledger, &counters, &mut strings).await;
+            if let Some(f) = t.poller.fatal() {
+                out.fatal.get_or_insert(f);
+            }
+            if let Err(e) = r {
+                progress.finish();
+                return Err(e);
+            }
+            if out.fatal.is_some() {
+                break;
+            }
+        }
+        progress.finish();
+        out.interrupted = *stop_rx.borrow();
+        let pending: usize = tracked.iter().map(|t| t.pending().len()).sum();
+        if out.fatal.is_some() || out.interrupted || pending == 0 || !args.watch {
+            break;
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            out.timed_out = true;
+            break;
+        }
+        let next = Instant::now() + scale(wait, scale_f);
+        let until = deadline.map_or(next, |d| next.min(d));
+        // One line per round (the bar is gone between rounds, and rounds are minutes
+        // apart), on a terminal and in logs alike.
+        if mode != ProgressMode::Off {
+            eprintln!(
+                "status: round {}: {pending} pending ({}); next poll in {}",
+                out.rounds,
+                tracked
+                    .iter()
+                    .map(|t| audit::format_counts(&t.states()))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                human(until.saturating_duration_since(Instant::now()))
+            );
+        }
+        tokio::select! {
+            _ = tokio::time::sleep_until(until) => {}
+            _ = stop_rx.changed() => { out.interrupted = true; break; }
+        }
+        wait = wait.mul_f64(1.5).min(args.max_interval.max(args.interval));
+    }
+    // Every job's latest observation ends up in the ledger, even when it did not change.
+    for t in tracked.iter_mut() {
+        for i in 0..t.latest.len() {
+            if std::mem::take(&mut t.unwritten[i])
+                && let Some(o) = &t.latest[i]
+            {
+                let rec = record(t, i, o, &check_id, None);
+                ledger.write(rec).await?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The ledger record of job `i`'s observation `o`.
+fn record(t: &Tracked, i: usize, o: &Obs, check_id: &str, previous: Option<&str>) -> Record {
+    let job = &t.group.jobs[i];
+    let run_id = t
+        .group
+        .run_ids
+        .get(job.run as usize)
+        .map_or("", String::as_str);
+    Record::Status(o.to_check(&About {
+        check_id,
+        run_id,
+        vendor: t.group.vendor.id(),
+        vendor_id: job.vendor_id(),
+        id_hmac: job.id_hmac(),
+        previous_state: previous,
+    }))
+}
+
+/// Keep an observation: write it when it is news, else remember it is unwritten.
+async fn settle(
+    t: &mut Tracked,
+    i: usize,
+    mut o: Obs,
+    check_id: &str,
+    ledger: &LedgerHandle,
+    strings: &mut Interner,
+) -> anyhow::Result<()> {
+    o.intern(strings);
+    let before = t.latest[i].as_ref();
+    let changed = o.changed_from(before);
+    if changed {
+        let previous = before
+            .filter(|b| b.phase != Phase::Error)
+            .and_then(|b| b.vendor_state.clone());
+        let rec = record(t, i, &o, check_id, previous.as_deref());
+        ledger.write(rec).await?;
+    }
+    t.unwritten[i] = !changed;
+    t.latest[i] = Some(o);
+    Ok(())
+}
+
+/// Look up every pending job of one group once, recording state changes as they come.
+async fn poll_round(
+    t: &mut Tracked,
+    check_id: &str,
+    ledger: &LedgerHandle,
+    counters: &Counters,
+    strings: &mut Interner,
+) -> anyhow::Result<()> {
+    let mut pending = t.pending();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    if t.list == ListUse::Try
+        && let Lookup::Job(adapter) = t.lookup.clone()
+    {
+        pending = from_list(
+            t,
+            adapter.as_ref(),
+            pending,
+            check_id,
+            ledger,
+            counters,
+            strings,
+        )
+        .await?;
+        if t.poller.is_stopped() {
+            return Ok(());
+        }
+    }
+    // mParticle: the first lookup goes alone. Its answer proves the account path (org,
+    // account, workspace, host) before hundreds of lookups could each record an
+    // undocumented 404; if it is neither a profile nor the documented "MPID not found",
+    // nothing more is asked.
+    if let Lookup::Profile(_) = &t.lookup
+        && let Some((&first, rest)) = pending.split_first()
+    {
+        let job = t.group.jobs[first].clone();
+        let found = look_up(&t.poller, &t.lookup, &job).await;
+        counters.done.fetch_add(1, Ordering::Relaxed);
+        let Some(o) = found else { return Ok(()) };
+        if o.phase == Phase::Error && o.http_status.is_some() && !o.throttled {
+            t.poller.set_fatal(
+                format!(
+                    "the Profile API's answer to the first lookup was neither a profile nor its documented \"MPID could not be found\" (HTTP {}: {})",
+                    o.http_status.unwrap_or_default(),
+                    o.message.as_deref().unwrap_or("no message")
+                ),
+                "check --org-id, --account-id, --workspace-id and --base-url (the Profile API host, https://api.mparticle.com); no profile was recorded as deleted".into(),
+                false,
+            );
+            return Ok(());
+        }
+        settle(t, first, o, check_id, ledger, strings).await?;
+        pending = rest.to_vec();
+    }
+    // Bounded like the engine's outstanding batches: memory stays flat for a million IDs.
+    let outstanding = Arc::new(Semaphore::new(t.poller.concurrency() * 2));
+    let mut set: JoinSet<(usize, Option<Obs>)> = JoinSet::new();
+    let mut next = pending.into_iter();
+    loop {
+        // Keep the set topped up, then take one answer.
+        while let Ok(permit) = outstanding.clone().try_acquire_owned() {
+            if t.poller.is_stopped() {
+                break;
+            }
+            let Some(i) = next.next() else {
+                drop(permit);
+                break;
+            };
+            let job = t.group.jobs[i].clone();
+            let poller = t.poller.clone();
+            let lookup = t.lookup.clone();
+            set.spawn(async move {
+                let _permit = permit;
+                (i, look_up(&poller, &lookup, &job).await)
+            });
+        }
+        let Some(joined) = set.join_next().await else {
+            break;
+        };
+        let (i, found) = joined?;
+        counters.done.fetch_add(1, Ordering::Relaxed);
+        let Some(o) = found else { continue };
+        if o.phase == Phase::Error {
+            counters.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        settle(t, i, o, check_id, ledger, strings).await?;
+    }
+    Ok(())
+}
+
+/// Ask the account-wide list once and settle every pending job it answers for. Returns the
+/// jobs it did not answer for (asked one by one next).
+async fn from_list(
+    t: &mut Tracked,
+    adapter: &dyn Adapter,
+    pending: Vec<usize>,
+    check_id: &str,
+    ledger: &LedgerHandle,
+    counters: &Counters,
+    strings: &mut Interner,
+) -> anyhow::Result<Vec<usize>> {
+    let Ok(Some(req)) = adapter.status_list_request() else {
+        t.list = ListUse::Off;
+        return Ok(pending);
+    };
+    let name = t.group.vendor.info().name;
+    tracing::info!("{name}: asking the account-wide status list");
+    let started = std::time::Instant::now();
+    let (fetched, attempts) = t.poller.fetch(&req).await;
+    let entries = match fetched {
+        Fetched::Ok { status, body } => match adapter.parse_status_list(&body) {
+            Some(e) => e
+                .into_iter()
+                .map(|(id, r)| (id, (r, status)))
+                .collect::<HashMap<_, _>>(),
+            None => {
+                let why = format!(
+                    "the status list answered in a shape this tool cannot read ({} bytes)",
+                    body.len()
+                );
+                tracing::info!("{name}: {why}; asking per job");
+                t.list = ListUse::Unavailable(why);
+                return Ok(pending);
+            }
+        },
+        Fetched::Refused { status, reason, .. } => {
+            let why = format!("the status list is not available (HTTP {status}: {reason})");
+            tracing::info!("{name}: {why}; asking per job");
+            t.list = ListUse::Unavailable(why);
+            return Ok(pending);
+        }
+        Fetched::GaveUp { reason, .. } => {
+            tracing::warn!(
+                "{name}: the status list did not answer ({reason}); asking per job this round"
+            );
+            return Ok(pending);
+        }
+        Fetched::Fatal { .. } | Fetched::Stopped => return Ok(pending),
+    };
+    tracing::info!(
+        "{name}: the status list answered {} entries in {:.1?}",
+        entries.len(),
+        started.elapsed()
+    );
+    let mut rest = Vec::new();
+    let mut answered = 0u64;
+    for i in pending {
+        let hit = t.group.jobs[i].vendor_id().and_then(|id| entries.get(id));
+        match hit {
+            Some((r, status)) => {
+                let mut o = Obs::from_report(r.clone(), *status);
+                o.via_list = true;
+                o.attempts = attempts;
+                answered += 1;
+                counters.done.fetch_add(1, Ordering::Relaxed);
+                settle(t, i, o, check_id, ledger, strings).await?;
+            }
+            None => rest.push(i),
+        }
+    }
+    tracing::info!(
+        "{name}: the list answered for {answered} of our jobs; {} asked one by one",
+        rest.len()
+    );
+    Ok(rest)
+}
+
+/// One lookup. `None` when the run is stopping or a fatal answer stopped it.
+async fn look_up(poller: &Poller, lookup: &Lookup, job: &Job) -> Option<Obs> {
+    match (lookup, &job.subject) {
+        (Lookup::Job(adapter), Subject::Job(id)) => {
+            let req = match adapter.status_request(id) {
+                Ok(Some(r)) => r,
+                Ok(None) => return None,
+                Err(e) => return Some(Obs::error(None, e.to_string())),
+            };
+            let (fetched, attempts) = poller.fetch(&req).await;
+            let mut o = match fetched {
+                Fetched::Ok { status, body } => match adapter.parse_status(&body) {
+                    Ok(r) => Obs::from_report(r, status),
+                    // Not in the vendor's documented terms: unknown, never done.
+                    Err(e) => Obs::error(Some(status), format!("unknown: {e}")),
+                },
+                Fetched::Refused { status, reason, .. } => Obs::error(Some(status), reason),
+                Fetched::GaveUp { reason, throttled } => {
+                    let mut o = Obs::error(None, reason);
+                    o.throttled = throttled;
+                    o
+                }
+                Fetched::Fatal { .. } | Fetched::Stopped => return None,
+            };
+            tracing::debug!(
+                "{} job {id}: {} (HTTP {}, {attempts} attempt(s))",
+                job_vendor(adapter.as_ref()),
+                o.label(),
+                o.http_status.map_or("-".into(), |s| s.to_string())
+            );
+            o.attempts = attempts;
+            Some(o)
+        }
+        (Lookup::Profile(api), Subject::Profile(h)) => {
+            let mpid = job.mpid.as_deref()?;
+            let (profile, attempts) = api.lookup(poller, mpid).await.ok()?;
+            let mut o = match profile {
+                Profile::Deleted => {
+                    let mut o = Obs::new(Phase::Deleted);
+                    o.http_status = Some(404);
+                    o
+                }
+                Profile::Present => {
+                    let mut o = Obs::new(Phase::Present);
+                    o.http_status = Some(200);
+                    o.message = Some(Arc::from("the Profile API still returns this profile"));
+                    o
+                }
+                Profile::Unknown(status, reason) => Obs::error(status, reason),
+            };
+            // The MPID is personal data: only a prefix of its keyed hash is logged.
+            tracing::debug!(
+                "mParticle profile {}…: {} ({attempts} attempt(s))",
+                &h[..h.len().min(12)],
+                o.label()
+            );
+            o.attempts = attempts;
+            Some(o)
+        }
+        _ => None,
+    }
+}
+
+fn job_vendor(a: &dyn Adapter) -> &'static str {
+    a.kind().info().name
+}
+
+/// The progress display of one round: a bar on a terminal, a line every few seconds in a
+/// log, nothing with `--quiet`.
+struct Progress {
+    task: Option<tokio::task::JoinHandle<()>>,
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    fn start(mode: ProgressMode, c: Arc<Counters>, round: u32, time_scale: f64) -> Self {
+        let started = std::time::Instant::now();
+        let line = move |c: &Counters| {
+            let (done, due) = (
+                c.done.load(Ordering::Relaxed),
+                c.due.load(Ordering::Relaxed),
+            );
+            let secs = started.elapsed().as_secs_f64().max(1e-3);
+            let rate = done as f64 / secs;
+            let eta = if rate > 0.0 && due > done {
+                human(Duration::from_secs_f64((due - done) as f64 / rate)).to_string()
+            } else {
+                "-".into()
+            };
+            format!(
+                "{done}/{due} lookups, {rate:.0}/s, ETA {eta}, {} errors",
+                c.errors.load(Ordering::Relaxed)
+            )
+        };
+        match mode {
+            ProgressMode::Off => Self {
+                task: None,
+                bar: None,
+            },
+            ProgressMode::Bar => {
+                let bar = crate::report::stderr_bar(
+                    c.due.load(Ordering::Relaxed),
+                    "{elapsed_precise} [{bar:30}] {msg}",
+                );
+                let b = bar.clone();
+                let task = tokio::spawn(async move {
+                    let mut tick = tokio::time::interval(Duration::from_millis(200));
+                    loop {
+                        tick.tick().await;
+                        b.set_position(c.done.load(Ordering::Relaxed));
+                        b.set_message(format!("round {round}: {}", line(&c)));
+                    }
+                });
+                Self {
+                    task: Some(task),
+                    bar: Some(bar),
+                }
+            }
+            ProgressMode::Lines => {
+                // Every 5 s (scaled in tests), so a long poll is never silent in a log.
+                let every =
+                    scale(Duration::from_secs(5), time_scale).max(Duration::from_millis(20));
+                let task = tokio::spawn(async move {
+                    let mut tick = tokio::time::interval(every);
+                    tick.tick().await;
+                    loop {
+                        tick.tick().await;
+                        eprintln!("status: round {round}: {}", line(&c));
+                    }
+                });
+                Self {
+                    task: Some(task),
+                    bar: None,
+                }
+            }
+        }
+    }
+
+    fn finish(self) {
+        if let Some(t) = self.task {
+            t.abort();
+        }
+        if let Some(b) = self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// `2m 30s`, `4s`, `250ms`: whole seconds from a second up, as a person reads a wait.
+pub(super) fn human(d: Duration) -> humantime::FormattedDuration {
+    if d >= Duration::from_secs(1) {
+        humantime::format_duration(Duration::from_secs(d.as_secs_f64().round() as u64))
+    } else {
+        humantime::format_duration(Duration::from_millis(d.as_millis() as u64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_read_like_a_person_would_say_them() {
+        assert_eq!(human(Duration::from_millis(999)).to_string(), "999ms");
+        assert_eq!(human(Duration::from_millis(1499)).to_string(), "1s");
+        assert_eq!(human(Duration::from_millis(150_600)).to_string(), "2m 31s");
+    }
+}

@@ -1,0 +1,133 @@
+//! `check` proves what it says, in every shape the fakes answer in.
+
+use cdp_purge::sandbox::{LyticsIdConfigShape, Sandbox, SandboxConfig, SegmentWrongSpace};
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use super::*;
+
+fn check(base: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    run(bin().arg("check").args(args).args(["--base-url", base]))
+}
+
+#[test]
+fn lytics_check_reads_the_field_from_the_identity_configuration_in_any_shape() {
+    for shape in [
+        LyticsIdConfigShape::FieldList,
+        LyticsIdConfigShape::Ranked,
+        LyticsIdConfigShape::Keyed,
+    ] {
+        let sb = Sandbox::start_blocking(SandboxConfig {
+            lytics_idconfig_shape: shape,
+            ..SandboxConfig::default()
+        })
+        .unwrap();
+        let (code, out, _) = check(&sb.base_url(), &["--vendor", "lytics", "--field", "email"]);
+        assert_eq!(code, Some(0), "{shape:?}: {out}");
+        assert!(out.starts_with("ok"), "{out}");
+        assert!(
+            out.contains("email is an identity field of table user"),
+            "{out}"
+        );
+        // What no call can prove is said, not implied.
+        assert!(
+            out.contains("not checked: the Entity: Delete permission"),
+            "{out}"
+        );
+
+        let (code, out, _) = check(&sb.base_url(), &["--vendor", "lytics", "--field", "emial"]);
+        assert_eq!(code, Some(2), "{shape:?}: {out}");
+        assert!(
+            out.starts_with("failed") && out.contains("emial is not an identity field"),
+            "{out}"
+        );
+        assert!(sb.log().iter().all(|r| r.method == "GET" && !r.applied));
+    }
+}
+
+#[test]
+fn hightouch_check_accepts_only_the_documented_runs_answer() {
+    let sb = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
+    let (code, out, _) = check(&sb.base_url(), &["--vendor", "hightouch", "--graph", "g-1"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("identity graph g-1 found"), "{out}");
+    // The sandbox's unknown graph: 404 on its runs.
+    let (code, out, _) = check(
+        &sb.base_url(),
+        &["--vendor", "hightouch", "--graph", "missing"],
+    );
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.starts_with("failed") && out.contains("--graph"),
+        "{out}"
+    );
+    // The OpenAPI's server value as the base URL would be doubled: refused before any call.
+    sb.clear_log();
+    let (code, out, _) = check(
+        &format!("{}/api/v1", sb.base_url()),
+        &["--vendor", "hightouch", "--graph", "g-1"],
+    );
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("already ends in /api/v1"), "{out}");
+    assert!(sb.log().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_answers_404_to_everything_is_not_a_valid_hightouch_or_segment() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(404).set_body_string(r#"{"message":"Not Found"}"#))
+        .mount(&server)
+        .await;
+    let uri = server.uri();
+    let out = tokio::task::spawn_blocking(move || {
+        [
+            check(&uri, &["--vendor", "hightouch", "--graph", "g-1"]),
+            check(&uri, &["--vendor", "segment", "--space", "spa_1"]),
+        ]
+    })
+    .await
+    .unwrap();
+    for (code, out, _) in out {
+        assert_eq!(code, Some(2), "{out}");
+        assert!(out.starts_with("failed"), "{out}");
+    }
+}
+
+#[test]
+fn segment_check_tells_a_wrong_space_where_the_answer_allows() {
+    let cases = [
+        (SegmentWrongSpace::ResourceNotFound, Some(2)),
+        (SegmentWrongSpace::SpaceNotFound, Some(2)),
+        (SegmentWrongSpace::Forbidden, Some(2)),
+        // Exactly the documented unknown-profile answer: nothing tells them apart, and the
+        // output says so.
+        (SegmentWrongSpace::ProfileNotFound, Some(0)),
+    ];
+    for (answer, expected) in cases {
+        let sb = Sandbox::start_blocking(SandboxConfig {
+            segment_spaces: Some(vec!["spa_right".into()]),
+            segment_wrong_space: answer,
+            ..SandboxConfig::default()
+        })
+        .unwrap();
+        let (code, out, _) = check(
+            &sb.base_url(),
+            &["--vendor", "segment", "--space", "spa_right"],
+        );
+        assert_eq!(code, Some(0), "{answer:?}: {out}");
+        let (code, out, _) = check(
+            &sb.base_url(),
+            &["--vendor", "segment", "--space", "spa_wrong"],
+        );
+        assert_eq!(code, expected, "{answer:?}: {out}");
+        if expected == Some(0) {
+            assert!(
+                out.contains("Segment does not document a wrong space"),
+                "{out}"
+            );
+        } else {
+            assert!(out.contains("--space"), "{answer:?}: {out}");
+        }
+    }
+}
