@@ -53,7 +53,7 @@ async fn resets_truncation_hangs_and_5xx_are_retried_and_applied_once() {
 
 #[tokio::test]
 async fn the_mparticle_fake_enforces_a_quota_the_pacer_keeps_under() {
-    // A small quota keeps the test short: 300 items/s, batches of 50 → rate 250/s, burst 50.
+    // A small quota keeps the test short: 300 items/s over every window, batches of 50.
     let quota = cdp_purge::vendor::Quota {
         requests: None,
         items: Some(cdp_purge::vendor::Rate::per_second(300)),

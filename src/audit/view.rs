@@ -3,16 +3,32 @@
 //!
 //! Reading is lenient like resume: lines that do not parse (a torn write) are counted and
 //! skipped. Whether the file is intact is `verify`'s question, not this one's.
+//!
+//! Memory does not grow with the ledger's rows (see [`super::rows`]): the first read keeps
+//! runs, per-run counts and a 4-byte "latest occurrence" entry per row; rows are read again
+//! from the file when asked for ([`View::for_each_row`], [`View::for_each_row_sorted`]).
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
+use xxhash_rust::xxh3::xxh3_64;
 
+use super::rows::{
+    self, AttemptLine, HashSet64, ItemLine, Latest, LineReader, OutcomeAt, OutcomeLine, Source,
+};
 use crate::batch::BatchHash;
 use crate::exit::UserError;
-use crate::ledger::{End, Header, ItemStatus, Outcome, Record, StatusCheck};
+use crate::ledger::{End, Header, InputFile, ItemStatus, Phase, Record, StatusCheck};
+
+/// Vendor IDs a run's text report shows before "... (N more)".
+const SHOWN_IDS: usize = 5;
+
+/// Rows built at a time when they are read sorted (~400 bytes each).
+const SORT_CHUNK: usize = 1 << 16;
 
 /// One delete run, from its header to its end record (if it had one).
 #[derive(Debug, Clone)]
@@ -27,10 +43,19 @@ pub struct Run {
     pub retries: u64,
     /// Answers with HTTP 429.
     pub throttled: u64,
-    /// Top-level outcomes (bisected halves are folded into their parent's outcome).
-    pub outcomes: Vec<Outcome>,
+    /// Item results of this run's top-level outcomes (bisected halves are folded into their
+    /// parent's outcome), whether or not a later run settled the row again.
+    pub sent: u64,
+    pub acknowledged: u64,
+    /// Failed results by status code, and by the vendor's (or the engine's) message.
+    pub failed: BTreeMap<String, u64>,
+    pub failure_reasons: BTreeMap<String, u64>,
+    /// Distinct vendor IDs in this run's results, and the first few of them.
+    pub vendor_ids: u64,
+    pub first_vendor_ids: Vec<String>,
     /// Latest `received_at` per batch (and per parent of a bisected half).
-    pub last_at: HashMap<BatchHash, String>,
+    last_at: HashMap<BatchHash, String>,
+    seen_ids: HashSet64,
 }
 
 impl Run {
@@ -40,7 +65,7 @@ impl Run {
 }
 
 /// The ledger's content, grouped.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct View {
     pub runs: Vec<Run>,
     /// Every status record, in file order.
@@ -48,6 +73,9 @@ pub struct View {
     /// Lines that did not parse.
     pub torn: u64,
     pub lines: u64,
+    source: Source,
+    outcomes: Vec<OutcomeAt>,
+    latest: Latest,
 }
 
 /// One kept input row and what finally happened to it.
@@ -74,23 +102,63 @@ impl View {
         let f = std::fs::File::open(path).map_err(|e| {
             UserError::usage(format!("cannot open the ledger {}: {e}", path.display()))
         })?;
-        Self::read(f).with_context(|| format!("reading the ledger {}", path.display()))
+        Self::scan(f, Source::File(path.to_owned()))
+            .with_context(|| format!("reading the ledger {}", path.display()))
     }
 
-    pub fn read(r: impl Read) -> anyhow::Result<Self> {
-        let mut view = View::default();
+    /// Read a ledger from memory (it is kept, to read its rows again).
+    pub fn read(mut r: impl Read) -> anyhow::Result<Self> {
+        let mut bytes = Vec::new();
+        r.read_to_end(&mut bytes)?;
+        let source = Source::Bytes(Arc::new(bytes));
+        Self::scan(source.open()?, source)
+    }
+
+    fn scan(r: impl Read, source: Source) -> anyhow::Result<Self> {
+        let mut view = View {
+            runs: Vec::new(),
+            checks: Vec::new(),
+            torn: 0,
+            lines: 0,
+            source,
+            outcomes: Vec::new(),
+            latest: Latest::default(),
+        };
         let mut by_run: HashMap<String, usize> = HashMap::new();
-        let mut rd = BufReader::new(r);
+        let mut rd = BufReader::with_capacity(1 << 20, r);
         let mut buf = Vec::new();
+        let mut offset = 0u64;
+        let mut ordinal = 0u32;
         loop {
             buf.clear();
-            if rd.read_until(b'\n', &mut buf)? == 0 {
+            let n = rd.read_until(b'\n', &mut buf)?;
+            if n == 0 {
                 break;
             }
+            let at = offset;
+            offset += n as u64;
             view.lines += 1;
             let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
             if line.is_empty() {
                 continue;
+            }
+            // Outcomes and attempts are nearly all of a ledger's bytes: they are read into
+            // borrowed structs of the fields used, not through `Record` (an internally
+            // tagged enum buffers every line as a tree of values first).
+            match rows::record_type(line) {
+                Some(b"outcome") => {
+                    if let Ok(o) = serde_json::from_slice::<OutcomeLine<'_>>(line) {
+                        view.outcome(&by_run, &o, at, &mut ordinal)?;
+                        continue;
+                    }
+                }
+                Some(b"attempt") => {
+                    if let Ok(a) = serde_json::from_slice::<AttemptLine<'_>>(line) {
+                        view.attempt(&by_run, &a);
+                        continue;
+                    }
+                }
+                _ => {}
             }
             let Ok(rec) = serde_json::from_slice::<Record>(line) else {
                 // Unknown record types from a newer version parse as JSON but not as a
@@ -111,40 +179,19 @@ impl View {
                         requests: 0,
                         retries: 0,
                         throttled: 0,
-                        outcomes: Vec::new(),
+                        sent: 0,
+                        acknowledged: 0,
+                        failed: BTreeMap::new(),
+                        failure_reasons: BTreeMap::new(),
+                        vendor_ids: 0,
+                        first_vendor_ids: Vec::new(),
                         last_at: HashMap::new(),
+                        seen_ids: HashSet64::default(),
                     });
                 }
-                Record::Attempt(a) => {
-                    let Some(run) = by_run.get(&a.run_id).map(|&i| &mut view.runs[i]) else {
-                        continue;
-                    };
-                    match a.phase {
-                        crate::ledger::Phase::Sent => run.requests += 1,
-                        crate::ledger::Phase::Result => {
-                            if a.status == Some(429) {
-                                run.throttled += 1;
-                            }
-                            if a.decision.as_deref() == Some("retry") {
-                                run.retries += 1;
-                            }
-                            if let Some(at) = &a.received_at {
-                                run.last_at.insert(a.batch, at.clone());
-                                if let Some(p) = a.parent {
-                                    run.last_at.insert(p, at.clone());
-                                }
-                            }
-                        }
-                    }
-                }
-                Record::Outcome(o) => {
-                    if o.parent.is_some() {
-                        continue;
-                    }
-                    if let Some(&i) = by_run.get(&o.run_id) {
-                        view.runs[i].outcomes.push(o);
-                    }
-                }
+                // Read above; a line that parses as one of these only here is not one the
+                // view can use (the borrowed read would have taken it).
+                Record::Attempt(_) | Record::Outcome(_) => {}
                 Record::End(e) => {
                     if let Some(&i) = by_run.get(&e.run_id) {
                         view.runs[i].end = Some(e);
@@ -153,51 +200,271 @@ impl View {
                 Record::Status(s) => view.checks.push(s),
             }
         }
+        for run in &mut view.runs {
+            run.seen_ids = HashSet64::default();
+        }
         Ok(view)
     }
 
-    /// One entry per kept input row the ledger recorded, the latest outcome winning (a
-    /// resumed run settles what an earlier one left as `failed_retryable`). Rows are keyed
-    /// by vendor, the input file's content digest and the row number, so the same file under
-    /// another path is still the same row, and the same list deleted from two vendors is two
-    /// rows. Sorted by input, row, then vendor.
-    pub fn rows(&self) -> Vec<Row> {
-        let mut rows: HashMap<(&str, String, u64), Row> = HashMap::new();
-        for (ri, run) in self.runs.iter().enumerate() {
-            for o in &run.outcomes {
-                let at = run.last_at.get(&o.batch).cloned();
-                for r in &o.results {
-                    let (input, digest) = match run.header.inputs.get(r.file as usize) {
-                        Some(f) => (f.path.clone(), f.sha256.clone()),
-                        None => (format!("#{}", r.file), format!("#{}", r.file)),
-                    };
-                    rows.insert(
-                        (run.vendor(), digest, r.row),
-                        Row {
-                            run: ri,
-                            input,
-                            row: r.row,
-                            id_hmac: r.id_hmac.clone(),
-                            batch: o.batch,
-                            status: r.status,
-                            vendor_id: r.vendor_id.clone(),
-                            message: r.message.clone(),
-                            value: r.value.clone(),
-                            at: at.clone(),
-                        },
-                    );
+    /// Count an attempt into its run.
+    fn attempt(&mut self, by_run: &HashMap<String, usize>, a: &AttemptLine<'_>) {
+        let Some(run) = by_run.get(a.run_id.as_ref()).map(|&i| &mut self.runs[i]) else {
+            return;
+        };
+        match a.phase {
+            Phase::Sent => run.requests += 1,
+            Phase::Result => {
+                if a.status == Some(429) {
+                    run.throttled += 1;
+                }
+                if a.decision.as_deref() == Some("retry") {
+                    run.retries += 1;
+                }
+                if let Some(at) = &a.received_at {
+                    run.last_at.insert(a.batch, at.to_string());
+                    if let Some(p) = a.parent {
+                        run.last_at.insert(p, at.to_string());
+                    }
                 }
             }
         }
-        let mut out: Vec<Row> = rows.into_values().collect();
-        out.sort_by(|a, b| {
-            (&a.input, a.row, self.runs[a.run].vendor()).cmp(&(
-                &b.input,
-                b.row,
-                self.runs[b.run].vendor(),
-            ))
+    }
+
+    /// Count a top-level outcome into its run and note each row's latest occurrence.
+    fn outcome(
+        &mut self,
+        by_run: &HashMap<String, usize>,
+        o: &OutcomeLine<'_>,
+        offset: u64,
+        ordinal: &mut u32,
+    ) -> anyhow::Result<()> {
+        if o.parent.is_some() {
+            return Ok(());
+        }
+        let Some(&ri) = by_run.get(o.run_id.as_ref()) else {
+            return Ok(());
+        };
+        let batch = o.batch;
+        let first = *ordinal;
+        let items = u32::try_from(o.results.len()).unwrap_or(u32::MAX);
+        *ordinal = ordinal
+            .checked_add(items)
+            .ok_or_else(|| anyhow::anyhow!("more than 4 billion item results"))?;
+        self.outcomes.push(OutcomeAt {
+            offset,
+            first,
+            run: ri as u32,
+            batch,
         });
-        out
+        let run = &mut self.runs[ri];
+        let vendor = run.header.vendor.clone();
+        let mut group: Option<(u32, usize)> = None;
+        for (k, r) in o.results.iter().enumerate() {
+            run.sent += 1;
+            if r.status.is_success() {
+                run.acknowledged += 1;
+            } else {
+                *run.failed.entry(r.status.code().to_owned()).or_default() += 1;
+                let msg = r.message.as_deref().unwrap_or(r.status.code());
+                if let Some(n) = run.failure_reasons.get_mut(msg) {
+                    *n += 1;
+                } else {
+                    run.failure_reasons.insert(msg.to_owned(), 1);
+                }
+            }
+            if let Some(id) = &r.vendor_id
+                && run.seen_ids.insert(xxh3_64(id.as_bytes()))
+            {
+                run.vendor_ids += 1;
+                if run.first_vendor_ids.len() < SHOWN_IDS {
+                    run.first_vendor_ids.push(id.to_string());
+                }
+            }
+            // An outcome's items nearly always come from one input file.
+            let g = match group {
+                Some((file, g)) if file == r.file => g,
+                _ => {
+                    let digest = match run.header.inputs.get(r.file as usize) {
+                        Some(f) => Cow::Borrowed(f.sha256.as_str()),
+                        None => Cow::Owned(format!("#{}", r.file)),
+                    };
+                    let g = self.latest.group(&vendor, &digest);
+                    group = Some((r.file, g));
+                    g
+                }
+            };
+            self.latest.set(g, r.row, first + k as u32);
+        }
+        Ok(())
+    }
+
+    /// Rows the ledger recorded (one per kept input row, however often it was sent).
+    pub fn row_count(&self) -> u64 {
+        self.latest.rows
+    }
+
+    /// Every kept input row the ledger recorded, the latest outcome winning (a resumed run
+    /// settles what an earlier one left as `failed_retryable`), in file order. Rows are
+    /// keyed by vendor, the input file's content digest and the row number, so the same file
+    /// under another path is still the same row, and the same list deleted from two vendors
+    /// is two rows.
+    pub fn for_each_row(&self, f: &mut dyn FnMut(Row) -> anyhow::Result<()>) -> anyhow::Result<()> {
+        self.walk(&mut |_, row| f(row))
+    }
+
+    /// [`Self::for_each_row`], with each row's ordinal among all item results.
+    fn walk(&self, f: &mut dyn FnMut(u32, Row) -> anyhow::Result<()>) -> anyhow::Result<()> {
+        let mut rd = LineReader::open(&self.source)?;
+        let mut buf = Vec::new();
+        for o in &self.outcomes {
+            rd.line_at(o.offset, &mut buf)?;
+            self.rows_of(o, &buf, &|_| true, f)?;
+        }
+        Ok(())
+    }
+
+    /// The final rows of outcome `o` whose ordinals `keep` wants, read from its `line`.
+    fn rows_of(
+        &self,
+        o: &OutcomeAt,
+        line: &[u8],
+        keep: &dyn Fn(u32) -> bool,
+        f: &mut dyn FnMut(u32, Row) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let at = self.runs[o.run as usize].last_at.get(&o.batch);
+        self.latest_items(o, line, &mut |ordinal, input, r| {
+            if !keep(ordinal) {
+                return Ok(());
+            }
+            f(
+                ordinal,
+                Row {
+                    run: o.run as usize,
+                    input: match input {
+                        Some(fl) => fl.path.clone(),
+                        None => format!("#{}", r.file),
+                    },
+                    row: r.row,
+                    id_hmac: r.id_hmac.to_string(),
+                    batch: o.batch,
+                    status: r.status,
+                    vendor_id: r.vendor_id.as_deref().map(str::to_owned),
+                    message: r.message.as_deref().map(str::to_owned),
+                    value: r.value.as_deref().map(str::to_owned),
+                    at: at.cloned(),
+                },
+            )
+        })
+    }
+
+    /// The items of outcome `o` that are their row's latest occurrence, read from its
+    /// `line`, with their ordinals and input file (`None`: an index its header lacks).
+    fn latest_items(
+        &self,
+        o: &OutcomeAt,
+        line: &[u8],
+        f: &mut dyn FnMut(u32, Option<&InputFile>, &ItemLine<'_>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let parsed: OutcomeLine<'_> =
+            serde_json::from_slice(line).context("the ledger changed while it was being read")?;
+        let run = &self.runs[o.run as usize];
+        let mut group: Option<(u32, Option<usize>)> = None;
+        for (k, r) in parsed.results.iter().enumerate() {
+            let ordinal = o.first + k as u32;
+            let input = run.header.inputs.get(r.file as usize);
+            // An outcome's items nearly always come from one input file.
+            let g = match group {
+                Some((file, g)) if file == r.file => g,
+                _ => {
+                    let digest = match input {
+                        Some(fl) => Cow::Borrowed(fl.sha256.as_str()),
+                        None => Cow::Owned(format!("#{}", r.file)),
+                    };
+                    let g = self.latest.find(run.vendor(), &digest);
+                    group = Some((r.file, g));
+                    g
+                }
+            };
+            if g.is_some_and(|g| self.latest.is_latest(g, r.row, ordinal)) {
+                f(ordinal, input, r)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Self::for_each_row`], sorted by input, row, then vendor. Holds a 24-byte key per row,
+    /// then reads the outcome records again in that order (each once per run of its rows).
+    pub fn for_each_row_sorted(
+        &self,
+        f: &mut dyn FnMut(Row) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        // Input paths and vendors by rank, so a key is a few integers.
+        let mut paths: Vec<&str> = self
+            .runs
+            .iter()
+            .flat_map(|r| r.header.inputs.iter().map(|f| f.path.as_str()))
+            .collect();
+        paths.sort_unstable();
+        paths.dedup();
+        let mut vendors: Vec<&str> = self.runs.iter().map(Run::vendor).collect();
+        vendors.sort_unstable();
+        vendors.dedup();
+        // A `#N` input (a file index its header does not list) falls between the names it
+        // sorts between, as its text would.
+        let rank = |v: &[&str], s: &str| match v.binary_search(&s) {
+            Ok(i) => 2 * i as u32,
+            Err(i) => 2 * i as u32 + 1,
+        };
+        let mut keys: Vec<(u32, u64, u32, u32)> = Vec::with_capacity(self.latest.rows as usize);
+        let mut rd = LineReader::open(&self.source)?;
+        let mut buf = Vec::new();
+        for o in &self.outcomes {
+            rd.line_at(o.offset, &mut buf)?;
+            let vendor = rank(&vendors, self.runs[o.run as usize].vendor());
+            self.latest_items(o, &buf, &mut |ordinal, input, r| {
+                let path = match input {
+                    Some(fl) => rank(&paths, &fl.path),
+                    None => rank(&paths, &format!("#{}", r.file)),
+                };
+                keys.push((path, r.row, vendor, ordinal));
+                Ok(())
+            })?;
+        }
+        keys.sort_unstable();
+        // Rows are built a chunk of keys at a time, each chunk's outcome records read in file
+        // order: memory stays at a chunk of rows, and a ledger whose sorted order jumps
+        // between records (a resumed run's retries) costs a read per chunk, not per row.
+        let mut want: Vec<u32> = Vec::new();
+        let mut rows: Vec<Option<Row>> = Vec::new();
+        for chunk in keys.chunks(SORT_CHUNK) {
+            want.clear();
+            want.extend(chunk.iter().map(|k| k.3));
+            want.sort_unstable();
+            rows.clear();
+            rows.resize_with(want.len(), || None);
+            let mut last = None;
+            for &ordinal in &want {
+                let oi = self.outcomes.partition_point(|o| o.first <= ordinal) - 1;
+                if last == Some(oi) {
+                    continue;
+                }
+                last = Some(oi);
+                let o = &self.outcomes[oi];
+                rd.line_at(o.offset, &mut buf)?;
+                self.rows_of(o, &buf, &|n| want.binary_search(&n).is_ok(), &mut |n, r| {
+                    if let Ok(i) = want.binary_search(&n) {
+                        rows[i] = Some(r);
+                    }
+                    Ok(())
+                })?;
+            }
+            for k in chunk {
+                if let Some(r) = want.binary_search(&k.3).ok().and_then(|i| rows[i].take()) {
+                    f(r)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Kept rows the runs planned, per vendor and distinct set of inputs (a resumed run
@@ -255,6 +522,30 @@ impl View {
             }
         }
         m
+    }
+
+    /// Stream this run's distinct vendor IDs, in order (for the JSON report).
+    pub fn for_each_vendor_id(
+        &self,
+        run: usize,
+        f: &mut dyn FnMut(&str) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let mut seen = HashSet64::default();
+        let mut rd = LineReader::open(&self.source)?;
+        let mut buf = Vec::new();
+        for o in self.outcomes.iter().filter(|o| o.run as usize == run) {
+            rd.line_at(o.offset, &mut buf)?;
+            let parsed: OutcomeLine<'_> = serde_json::from_slice(&buf)
+                .context("the ledger changed while it was being read")?;
+            for r in &parsed.results {
+                if let Some(id) = &r.vendor_id
+                    && seen.insert(xxh3_64(id.as_bytes()))
+                {
+                    f(id)?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -322,8 +613,14 @@ mod tests {
         assert_eq!((v.runs.len(), v.torn, v.lines), (1, 1, 6));
         let run = &v.runs[0];
         assert_eq!((run.throttled, run.retries), (1, 1));
-        let rows = v.rows();
+        let mut rows = Vec::new();
+        v.for_each_row_sorted(&mut |r| {
+            rows.push(r);
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(rows.len(), 2);
+        assert_eq!(v.row_count(), 2);
         assert_eq!(rows[0].row, 2);
         assert_eq!(rows[0].status, ItemStatus::Acknowledged);
         assert_eq!(rows[0].at.as_deref(), Some("t2"));

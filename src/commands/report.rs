@@ -14,41 +14,73 @@ use crate::cli::{GlobalArgs, ReportArgs, ReportFormat};
 use crate::exit::{Code, UserError};
 use crate::ledger::StatusCheck;
 
-/// One run, as reported.
+/// One run, as reported. Fields in alphabetical order: the JSON report has always listed
+/// them so (it was built through a sorted map).
 #[derive(Debug, Serialize)]
-struct RunReport {
-    run_id: String,
-    vendor: String,
-    endpoint: String,
+struct RunReport<'a> {
     account: BTreeMap<String, String>,
-    started_at: String,
-    /// completed, interrupted, fatal, ledger_error; `unfinished` without an end record.
-    ended: String,
-    ended_at: Option<String>,
-    inputs: Vec<InputReport>,
-    rows_read: u64,
-    kept: u64,
-    rejected: u64,
-    /// Absent for ledgers written before reasons were recorded.
-    rejected_by_reason: Option<BTreeMap<String, u64>>,
-    duplicates: u64,
-    /// Items with a final outcome in this run.
-    sent: u64,
     acknowledged: u64,
-    failed: BTreeMap<String, u64>,
-    /// The vendor's (or the engine's) message per failure, with counts.
-    failure_reasons: BTreeMap<String, u64>,
-    requests: u64,
-    retries: u64,
-    throttled: u64,
-    /// Last known state of this run's acknowledged items.
-    states: BTreeMap<String, u64>,
     /// Acknowledged items whose deletion is known to have completed, and the earliest and
     /// latest completion times (the vendor's where it gives them, else when `status` saw it).
     completed: u64,
+    duplicates: u64,
+    /// completed, interrupted, fatal, ledger_error; `unfinished` without an end record.
+    ended: String,
+    ended_at: Option<String>,
+    endpoint: String,
+    failed: BTreeMap<String, u64>,
+    /// The vendor's (or the engine's) message per failure, with counts.
+    failure_reasons: BTreeMap<String, u64>,
     first_completed_at: Option<String>,
+    inputs: Vec<InputReport>,
+    kept: u64,
     last_completed_at: Option<String>,
-    vendor_ids: Vec<String>,
+    rejected: u64,
+    /// Absent for ledgers written before reasons were recorded.
+    rejected_by_reason: Option<BTreeMap<String, u64>>,
+    requests: u64,
+    retries: u64,
+    rows_read: u64,
+    run_id: String,
+    /// Items with a final outcome in this run.
+    sent: u64,
+    started_at: String,
+    /// Last known state of this run's acknowledged items.
+    states: BTreeMap<String, u64>,
+    throttled: u64,
+    vendor: String,
+    /// Every distinct vendor ID, read from the ledger while the JSON is written (millions
+    /// for a Lytics run: they are never all held at once).
+    vendor_ids: VendorIds<'a>,
+}
+
+/// A run's vendor IDs: how many, the first few, and where to read all of them.
+#[derive(Debug)]
+struct VendorIds<'a> {
+    view: &'a View,
+    run: usize,
+    count: u64,
+    first: &'a [String],
+}
+
+impl Serialize for VendorIds<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeSeq};
+        let mut seq = s.serialize_seq(Some(self.count as usize))?;
+        let mut failed: Option<S::Error> = None;
+        let read = self.view.for_each_vendor_id(self.run, &mut |id| {
+            seq.serialize_element(id).map_err(|e| {
+                let msg = e.to_string();
+                failed = Some(e);
+                anyhow::anyhow!(msg)
+            })
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        read.map_err(|e| S::Error::custom(format!("{e:#}")))?;
+        seq.end()
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -58,20 +90,30 @@ struct InputReport {
     sha256: String,
 }
 
+/// Fields in alphabetical order, as in [`RunReport`].
 #[derive(Debug, Serialize)]
 struct Overall {
-    runs: usize,
-    /// Distinct kept input rows with a recorded outcome.
-    rows_recorded: u64,
-    /// Kept rows the runs planned (each input set once).
-    rows_kept: u64,
     finished: bool,
+    notes: Vec<&'static str>,
     outcomes: BTreeMap<String, u64>,
-    states: BTreeMap<String, u64>,
     requests: u64,
     retries: u64,
+    /// Kept rows the runs planned (each input set once).
+    rows_kept: u64,
+    /// Distinct kept input rows with a recorded outcome.
+    rows_recorded: u64,
+    runs: usize,
+    states: BTreeMap<String, u64>,
     throttled: u64,
-    notes: Vec<&'static str>,
+}
+
+/// What the final rows settled by one run add up to.
+#[derive(Debug, Default)]
+struct RunRows<'a> {
+    states: BTreeMap<String, u64>,
+    completed: u64,
+    first: Option<&'a str>,
+    last: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -129,16 +171,14 @@ fn report(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
         return verify::run(args);
     }
     let view = View::open(&args.ledger)?;
-    let rows = view.rows();
     let jobs = view.job_states();
     let profiles = view.profile_states();
-    let states: Vec<(String, Option<&StatusCheck>)> = rows
-        .iter()
-        .map(|r| audit::view::row_state(r, view.runs[r.run].vendor(), &jobs, &profiles))
-        .collect();
+    let done = view.completions();
+    let state_of = |r: &Row| audit::view::row_state(r, view.runs[r.run].vendor(), &jobs, &profiles);
 
     let kept = view.kept_planned();
-    if (rows.len() as u64) < kept && !global.quiet {
+    let recorded = view.row_count();
+    if recorded < kept && !global.quiet {
         let unfinished: Vec<&str> = view
             .runs
             .iter()
@@ -146,9 +186,8 @@ fn report(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
             .map(|r| r.header.run_id.as_str())
             .collect();
         eprintln!(
-            "cdp-purge: warning: the ledger records {} of {kept} kept rows: the deletion did not \
+            "cdp-purge: warning: the ledger records {recorded} of {kept} kept rows: the deletion did not \
              finish{}; rerun the same `delete` command with this ledger to resume",
-            rows.len(),
             if unfinished.is_empty() {
                 String::new()
             } else {
@@ -164,17 +203,35 @@ fn report(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     }
 
     let lookups = read_lookups(args)?;
-    let mut code = Code::Success;
-    let selected: Vec<usize> = if lookups.is_empty() {
-        (0..rows.len()).collect()
-    } else {
+    if !lookups.is_empty() {
         let key = audit::existing_key(&args.ledger)?;
-        let mut hits = Vec::new();
+        let hashes: Vec<Vec<String>> = lookups
+            .iter()
+            .map(|v| audit::lookup_hashes(&key, v))
+            .collect();
+        let wanted: HashSet<&str> = hashes.iter().flatten().map(String::as_str).collect();
+        // Only the rows asked for are kept: one read, whatever the ledger's size.
+        let mut rows: Vec<Row> = Vec::new();
+        view.for_each_row(&mut |r| {
+            if wanted.contains(r.id_hmac.as_str()) {
+                rows.push(r);
+            }
+            Ok(())
+        })?;
+        rows.sort_by(|a, b| {
+            (&a.input, a.row, view.runs[a.run].vendor()).cmp(&(
+                &b.input,
+                b.row,
+                view.runs[b.run].vendor(),
+            ))
+        });
+        let states: Vec<_> = rows.iter().map(|r| state_of(r)).collect();
+        let mut code = Code::Success;
         let mut groups = Vec::new();
-        for (n, value) in lookups.iter().enumerate() {
-            let hashes = audit::lookup_hashes(&key, value);
+        let mut hits = Vec::new();
+        for (n, hs) in hashes.iter().enumerate() {
             let found: Vec<usize> = (0..rows.len())
-                .filter(|&i| hashes.contains(&rows[i].id_hmac))
+                .filter(|&i| hs.contains(&rows[i].id_hmac))
                 .collect();
             if found.is_empty() {
                 code = Code::Partial;
@@ -182,7 +239,7 @@ fn report(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
             let shown = found
                 .first()
                 .map(|&i| rows[i].id_hmac.clone())
-                .unwrap_or_else(|| hashes[0].clone());
+                .unwrap_or_else(|| hs[0].clone());
             hits.extend(found.iter().copied());
             groups.push((n + 1, shown, found));
         }
@@ -192,24 +249,67 @@ fn report(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
         }
         let mut seen = HashSet::new();
         hits.retain(|i| seen.insert(*i));
-        hits
-    };
+        let mut w = csv_writer(hits.is_empty())?;
+        for i in hits {
+            w.serialize(csv_row(&view, &rows[i], &states[i], &done).defused())?;
+        }
+        w.flush()?;
+        return Ok(code);
+    }
 
     match args.format {
-        ReportFormat::Csv => write_csv(&selected, &rows, &states, &view)?,
+        ReportFormat::Csv => {
+            let mut w = csv_writer(recorded == 0)?;
+            view.for_each_row_sorted(&mut |r| {
+                let st = state_of(&r);
+                w.serialize(csv_row(&view, &r, &st, &done).defused())?;
+                Ok(())
+            })?;
+            w.flush()?;
+        }
         ReportFormat::Json | ReportFormat::Text => {
-            let done = view.completions();
-            let runs: Vec<RunReport> = (0..view.runs.len())
-                .map(|i| run_report(&view, i, &rows, &states, &done))
+            let mut per_run: Vec<RunRows<'_>> =
+                view.runs.iter().map(|_| RunRows::default()).collect();
+            let mut outcomes: BTreeMap<String, u64> = BTreeMap::new();
+            let mut states: BTreeMap<String, u64> = BTreeMap::new();
+            view.for_each_row(&mut |r| {
+                *outcomes.entry(r.status.code().to_owned()).or_default() += 1;
+                if !r.status.is_success() {
+                    return Ok(());
+                }
+                let (state, _) = state_of(&r);
+                let acc = &mut per_run[r.run];
+                if let Some(c) = completion(&r, &done) {
+                    acc.completed += 1;
+                    acc.first = Some(acc.first.map_or(c.at, |f| f.min(c.at)));
+                    acc.last = Some(acc.last.map_or(c.at, |l| l.max(c.at)));
+                }
+                *acc.states.entry(state.clone()).or_default() += 1;
+                *states.entry(state).or_default() += 1;
+                Ok(())
+            })?;
+            let runs: Vec<RunReport<'_>> = per_run
+                .into_iter()
+                .enumerate()
+                .map(|(i, acc)| run_report(&view, i, acc))
                 .collect();
-            let overall = overall(&view, &rows, &states, kept);
+            let overall = overall(&view, recorded, outcomes, states, kept);
             if args.format == ReportFormat::Json {
-                let out = serde_json::json!({
-                    "ledger": args.ledger.display().to_string(),
-                    "overall": overall,
-                    "runs": runs,
-                });
-                audit::stdout(&format!("{}\n", serde_json::to_string_pretty(&out)?))?;
+                #[derive(Serialize)]
+                struct Doc<'a> {
+                    ledger: String,
+                    overall: &'a Overall,
+                    runs: &'a [RunReport<'a>],
+                }
+                let doc = Doc {
+                    ledger: args.ledger.display().to_string(),
+                    overall: &overall,
+                    runs: &runs,
+                };
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                serde_json::to_writer_pretty(&mut out, &doc)?;
+                writeln!(out)?;
+                out.flush()?;
             } else {
                 audit::stdout(&render_text(
                     &args.ledger.display().to_string(),
@@ -219,7 +319,7 @@ fn report(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
             }
         }
     }
-    Ok(code)
+    Ok(Code::Success)
 }
 
 fn read_lookups(args: &ReportArgs) -> anyhow::Result<Vec<String>> {
@@ -238,50 +338,9 @@ fn read_lookups(args: &ReportArgs) -> anyhow::Result<Vec<String>> {
     Ok(out)
 }
 
-fn run_report(
-    view: &View,
-    i: usize,
-    rows: &[Row],
-    states: &[(String, Option<&StatusCheck>)],
-    done: &HashMap<&str, Completion<'_>>,
-) -> RunReport {
+fn run_report<'a>(view: &'a View, i: usize, acc: RunRows<'_>) -> RunReport<'a> {
     let run = &view.runs[i];
     let h = &run.header;
-    let mut sent = 0;
-    let mut acknowledged = 0;
-    let mut failed = BTreeMap::new();
-    let mut failure_reasons = BTreeMap::new();
-    let mut ids = Vec::new();
-    let mut seen_ids = HashSet::new();
-    for o in &run.outcomes {
-        for r in &o.results {
-            sent += 1;
-            if r.status.is_success() {
-                acknowledged += 1;
-            } else {
-                *failed.entry(r.status.code().to_owned()).or_default() += 1;
-                let msg = r.message.clone().unwrap_or_else(|| r.status.code().into());
-                *failure_reasons.entry(msg).or_default() += 1;
-            }
-            if let Some(id) = &r.vendor_id
-                && seen_ids.insert(id.as_str())
-            {
-                ids.push(id.clone());
-            }
-        }
-    }
-    let mut st = BTreeMap::new();
-    let (mut completed, mut first, mut last): (u64, Option<&str>, Option<&str>) = (0, None, None);
-    for (row, (state, _)) in rows.iter().zip(states) {
-        if row.run == i && row.status.is_success() {
-            *st.entry(state.clone()).or_default() += 1;
-            if let Some(c) = completion(row, done) {
-                completed += 1;
-                first = Some(first.map_or(c.at, |f| f.min(c.at)));
-                last = Some(last.map_or(c.at, |l| l.max(c.at)));
-            }
-        }
-    }
     RunReport {
         run_id: h.run_id.clone(),
         vendor: h.vendor.clone(),
@@ -309,18 +368,23 @@ fn run_report(
         rejected_by_reason: (!h.plan.rejected_by_reason.is_empty() || h.plan.rejected == 0)
             .then(|| h.plan.rejected_by_reason.clone()),
         duplicates: h.plan.duplicates,
-        sent,
-        acknowledged,
-        failed,
-        failure_reasons,
+        sent: run.sent,
+        acknowledged: run.acknowledged,
+        failed: run.failed.clone(),
+        failure_reasons: run.failure_reasons.clone(),
         requests: run.requests,
         retries: run.retries,
         throttled: run.throttled,
-        states: st,
-        completed,
-        first_completed_at: first.map(str::to_owned),
-        last_completed_at: last.map(str::to_owned),
-        vendor_ids: ids,
+        states: acc.states,
+        completed: acc.completed,
+        first_completed_at: acc.first.map(str::to_owned),
+        last_completed_at: acc.last.map(str::to_owned),
+        vendor_ids: VendorIds {
+            view,
+            run: i,
+            count: run.vendor_ids,
+            first: &run.first_vendor_ids,
+        },
     }
 }
 
@@ -338,18 +402,11 @@ fn completion<'a>(row: &Row, done: &HashMap<&str, Completion<'a>>) -> Option<Com
 
 fn overall(
     view: &View,
-    rows: &[Row],
-    states: &[(String, Option<&StatusCheck>)],
+    recorded: u64,
+    outcomes: BTreeMap<String, u64>,
+    states: BTreeMap<String, u64>,
     kept: u64,
 ) -> Overall {
-    let mut outcomes = BTreeMap::new();
-    let mut st = BTreeMap::new();
-    for (row, (state, _)) in rows.iter().zip(states) {
-        *outcomes.entry(row.status.code().to_owned()).or_default() += 1;
-        if row.status.is_success() {
-            *st.entry(state.clone()).or_default() += 1;
-        }
-    }
     let mut notes = Vec::new();
     for run in &view.runs {
         if let Some(n) = audit::reingestion_note(run.vendor())
@@ -360,11 +417,11 @@ fn overall(
     }
     Overall {
         runs: view.runs.len(),
-        rows_recorded: rows.len() as u64,
+        rows_recorded: recorded,
         rows_kept: kept,
-        finished: rows.len() as u64 >= kept,
+        finished: recorded >= kept,
         outcomes,
-        states: st,
+        states,
         requests: view.runs.iter().map(|r| r.requests).sum(),
         retries: view.runs.iter().map(|r| r.retries).sum(),
         throttled: view.runs.iter().map(|r| r.throttled).sum(),
@@ -446,13 +503,13 @@ fn render_text(ledger: &str, o: &Overall, runs: &[RunReport]) -> String {
                 }
             );
         }
-        if !r.vendor_ids.is_empty() {
-            let first: Vec<&str> = r.vendor_ids.iter().take(5).map(String::as_str).collect();
-            let more = r.vendor_ids.len() - first.len();
+        if r.vendor_ids.count > 0 {
+            let first: Vec<&str> = r.vendor_ids.first.iter().map(String::as_str).collect();
+            let more = r.vendor_ids.count - first.len() as u64;
             let _ = writeln!(
                 s,
                 "  vendor ids {}: {}{}",
-                r.vendor_ids.len(),
+                r.vendor_ids.count,
                 first.join(", "),
                 if more > 0 {
                     format!(", ... ({more} more in --format csv or json)")
@@ -515,16 +572,10 @@ fn csv_row<'a>(
     }
 }
 
-fn write_csv(
-    selected: &[usize],
-    rows: &[Row],
-    states: &[(String, Option<&StatusCheck>)],
-    view: &View,
-) -> anyhow::Result<()> {
-    let stdout = std::io::stdout();
-    let mut w = csv::Writer::from_writer(stdout.lock());
-    if selected.is_empty() {
-        // Still a well-formed file with its header.
+/// A CSV writer on stdout; with no row to come, the header alone (still a well-formed file).
+fn csv_writer(empty: bool) -> anyhow::Result<csv::Writer<std::io::StdoutLock<'static>>> {
+    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+    if empty {
         w.write_record([
             "vendor",
             "input_file",
@@ -541,12 +592,7 @@ fn write_csv(
             "completed_by",
         ])?;
     }
-    let done = view.completions();
-    for &i in selected {
-        w.serialize(csv_row(view, &rows[i], &states[i], &done).defused())?;
-    }
-    w.flush()?;
-    Ok(())
+    Ok(w)
 }
 
 type Group = (usize, String, Vec<usize>);

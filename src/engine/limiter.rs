@@ -165,7 +165,10 @@ impl std::fmt::Display for Limits {
         let mut parts = Vec::new();
         for (name, b) in [("requests", self.requests), ("items", self.items)] {
             if let Some(b) = b {
-                parts.push(format!("{name} {} over every window", b.quota));
+                parts.push(format!(
+                    "{name} (quota {}) over every sliding window",
+                    b.quota
+                ));
             }
         }
         parts.push(format!("{} in flight", self.concurrency));

@@ -160,13 +160,17 @@ pub fn job_groups(
         groups[g].run_ids.push(run.header.run_id.clone());
         run_group.insert(i, g);
     }
+    if run_group.is_empty() {
+        // No run with a status API: no need to read the rows.
+        return Ok(groups);
+    }
     let mut seen: HashSet<(usize, String)> = HashSet::new();
-    for row in view.rows() {
+    view.for_each_row_sorted(&mut |row| {
         let (Some(&g), Some(id)) = (run_group.get(&row.run), &row.vendor_id) else {
-            continue;
+            return Ok(());
         };
         if !row.status.is_success() || !seen.insert((g, id.clone())) {
-            continue;
+            return Ok(());
         }
         let run_id = &view.runs[row.run].header.run_id;
         let run = groups[g]
@@ -182,7 +186,8 @@ pub fn job_groups(
                 .get(id.as_str())
                 .map(|c| Obs::from_check(c, strings)),
         });
-    }
+        Ok(())
+    })?;
     Ok(groups)
 }
 
@@ -227,12 +232,12 @@ pub fn mparticle_group(
         .collect();
     let mut jobs = Vec::new();
     let mut seen = HashSet::new();
-    for row in view.rows() {
+    view.for_each_row_sorted(&mut |row| {
         if !by_mpid.contains(&row.run) || !row.status.is_success() {
-            continue;
+            return Ok(());
         }
         if !seen.insert(row.id_hmac.clone()) {
-            continue;
+            return Ok(());
         }
         let run_id = &view.runs[row.run].header.run_id;
         jobs.push(Job {
@@ -243,7 +248,8 @@ pub fn mparticle_group(
                 .get(row.id_hmac.as_str())
                 .map(|c| Obs::from_check(c, strings)),
         });
-    }
+        Ok(())
+    })?;
     let missing = jobs
         .iter()
         .filter(|j| j.mpid.is_none() && !j.recorded.as_ref().is_some_and(|c| c.phase.is_terminal()))

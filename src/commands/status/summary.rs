@@ -180,12 +180,7 @@ impl Summary {
                 continue;
             }
             if let Some(note) = audit::no_status_note(kind.id()) {
-                let acknowledged = run
-                    .outcomes
-                    .iter()
-                    .flat_map(|o| &o.results)
-                    .filter(|r| r.status.is_success())
-                    .count() as u64;
+                let acknowledged = run.acknowledged;
                 no_status_api.push(NoStatus {
                     vendor: kind.info().name.to_owned(),
                     run_id: run.header.run_id.clone(),

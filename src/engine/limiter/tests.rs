@@ -252,7 +252,7 @@ fn documented_examples() {
     );
     assert_eq!(
         limits_for(&mp.quota, 100).to_string(),
-        "items 1500/s over every window, 256 in flight"
+        "items (quota 1500/s) over every sliding window, 256 in flight"
     );
 }
 
