@@ -1,7 +1,7 @@
 //! Issue 11: what `delete` says happened is what happened. Every case goes through the binary
 //! against the sandbox's fakes and is checked from what the fake saw and what the ledger holds.
 
-mod support;
+use crate::support;
 
 use std::collections::HashSet;
 use std::path::Path;
