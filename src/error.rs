@@ -38,4 +38,9 @@ impl UserError {
         self.hint = Some(hint.into());
         self
     }
+
+    /// The first `UserError` in an error's chain: `None` means nobody classified it.
+    pub fn find(err: &anyhow::Error) -> Option<&UserError> {
+        err.chain().find_map(|c| c.downcast_ref::<UserError>())
+    }
 }

@@ -95,12 +95,10 @@ pub enum Classified {
 
 impl Classified {
     pub fn of(err: &anyhow::Error) -> Self {
-        err.chain()
-            .find_map(|c| c.downcast_ref::<UserError>())
-            .map_or(Self::Unexpected, |u| Self::User {
-                class: u.class,
-                hint: u.hint.clone(),
-            })
+        UserError::find(err).map_or(Self::Unexpected, |u| Self::User {
+            class: u.class,
+            hint: u.hint.clone(),
+        })
     }
 
     pub fn code(&self) -> Code {

@@ -156,8 +156,9 @@ impl Printer {
         }
     }
 
-    /// A printer for library tests: quiet, no terminal, no colour.
-    pub fn for_tests() -> Self {
+    /// A printer for unit tests: quiet, no terminal, no colour.
+    #[cfg(test)]
+    fn for_tests() -> Self {
         Self::with(
             Options {
                 quiet: true,

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::audit::view::Completion;
 use crate::audit::{self, Row, View};
 use crate::cli::{GlobalArgs, ReportArgs, ReportFormat};
-use crate::exit::{Code, UserError};
+use crate::exit::{self, Code, UserError};
 use crate::ledger::StatusCheck;
 use crate::printer::Printer;
 
@@ -164,7 +164,7 @@ pub fn run(args: &ReportArgs, _global: &GlobalArgs, printer: &Printer) -> anyhow
     }
 
     let lookups = read_lookups(args)?;
-    let mut code = Code::Success;
+    let mut all_found = true;
     let selected: Vec<usize> = if lookups.is_empty() {
         (0..rows.len()).collect()
     } else {
@@ -177,7 +177,7 @@ pub fn run(args: &ReportArgs, _global: &GlobalArgs, printer: &Printer) -> anyhow
                 .filter(|&i| hashes.contains(&rows[i].id_hmac))
                 .collect();
             if found.is_empty() {
-                code = Code::Partial;
+                all_found = false;
             }
             let shown = found
                 .first()
@@ -188,7 +188,7 @@ pub fn run(args: &ReportArgs, _global: &GlobalArgs, printer: &Printer) -> anyhow
         }
         if args.format != ReportFormat::Csv {
             print_lookups(printer, args.format, &groups, &rows, &states, &view)?;
-            return Ok(code);
+            return Ok(exit::found(all_found));
         }
         let mut seen = HashSet::new();
         hits.retain(|i| seen.insert(*i));
@@ -219,7 +219,7 @@ pub fn run(args: &ReportArgs, _global: &GlobalArgs, printer: &Printer) -> anyhow
             }
         }
     }
-    Ok(code)
+    Ok(exit::found(all_found))
 }
 
 fn read_lookups(args: &ReportArgs) -> anyhow::Result<Vec<String>> {
