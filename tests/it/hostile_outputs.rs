@@ -4,7 +4,7 @@
 //! `--base-url` or a broken config file never printed; closed stdout and stderr never a
 //! panic nor a change of exit code.
 
-mod support;
+use crate::support;
 
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;

@@ -5,7 +5,7 @@
 //! batch the ledger had acknowledged is ever sent again, and the ledger stays readable (its
 //! hash chain intact, at most torn lines that readers skip).
 
-mod support;
+use crate::support;
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
