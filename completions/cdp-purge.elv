@@ -18,6 +18,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
     }
     var completions = [
         &'cdp-purge'= {
+            cand --color 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never'
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand -q 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
             cand --quiet 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
@@ -66,6 +67,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand --user-id-column 'Segment: column holding each row''s lookup user_id'
             cand --graph 'Hightouch: the identity graph ID'
             cand --identifier-type 'Hightouch: identifier name of the values (e.g. email, phone)'
+            cand --color 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never'
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand --no-header 'The CSV/TSV file has no header row (one identifier per line unless --column-index)'
             cand --lowercase 'Lowercase identifiers before de-duplication (for case-insensitive kinds such as email)'
@@ -121,6 +123,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand --max-backoff 'Longest wait between two attempts (also caps Retry-After)'
             cand --timeout 'Per-request timeout (connect and total)'
             cand --breaker-after 'Stop the run when this many first identifiers all failed permanently for the same reason (a refused permission, a misspelt field, a wrong space): the configuration is wrong, not the data. Those identifiers are recorded as retryable, so the same command resends them once fixed'
+            cand --color 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never'
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand --no-header 'The CSV/TSV file has no header row (one identifier per line unless --column-index)'
             cand --lowercase 'Lowercase identifiers before de-duplication (for case-insensitive kinds such as email)'
@@ -172,6 +175,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand --input 'The input the run read, to recover the MPIDs (the ledger holds keyed hashes unless the run used --ledger-include-identifiers). Repeatable'
             cand --column 'Column (CSV header) or key (JSON) holding the MPIDs in --input'
             cand --format 'Format of --input (default: from the extension)'
+            cand --color 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never'
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand --allow-insecure-http 'Allow a plain http:// --base-url to a host other than this machine'
             cand --watch 'Keep polling until every job is finished (or --until passes)'
@@ -194,6 +198,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand --lookup-file 'Like --lookup, one value per line (keeps the values out of shell history and `ps`)'
             cand -i 'With --verify: hash this file instead of the input recorded with the same file name (or, when no name matches, the recorded inputs in order). Repeatable'
             cand --input 'With --verify: hash this file instead of the input recorded with the same file name (or, when no name matches, the recorded inputs in order). Repeatable'
+            cand --color 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never'
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand --verify 'Check the hash chain and the input files'' SHA-256 digests; exit 1 if either does not match'
             cand -q 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
@@ -206,6 +211,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand --version 'Print version'
         }
         &'cdp-purge;vendors'= {
+            cand --color 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never'
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand --json 'Print as JSON'
             cand -q 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
@@ -218,6 +224,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand --version 'Print version'
         }
         &'cdp-purge;targets'= {
+            cand --color 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never'
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand --json 'Print as JSON'
             cand -q 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
@@ -248,6 +255,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand --graph 'Hightouch: the identity graph ID'
             cand --identifier-type 'Hightouch: identifier name of the values (e.g. email, phone)'
             cand --timeout 'Timeout of the preflight call'
+            cand --color 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never'
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand --all-targets 'Every target in the config file (with --vendor: every target of that vendor)'
             cand --allow-insecure-http 'Allow a plain http:// --base-url to a host other than this machine (the credentials travel unencrypted)'
@@ -269,6 +277,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand --competing-rate 'Another caller shares every quota and takes RATE of it per second, in the vendor''s unit (profiles for mParticle, requests for Segment and Hightouch), e.g. 500'
             cand --competing-for 'The other caller stops after this long (e.g. 20s); without it, it never stops'
             cand --latency 'Hold every vendor request this long before answering (e.g. 100ms), like a real API'
+            cand --color 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never'
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand --no-quota 'Do not enforce the vendors'' quotas (no 429 for pace or concurrency)'
             cand -q 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
@@ -281,6 +290,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand --version 'Print version'
         }
         &'cdp-purge;completions'= {
+            cand --color 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never'
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand -q 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
             cand --quiet 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
@@ -292,6 +302,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand --version 'Print version'
         }
         &'cdp-purge;man'= {
+            cand --color 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never'
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand -q 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
             cand --quiet 'Print only errors (no progress, no summary text; --json output still goes to stdout)'

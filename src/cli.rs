@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::exit::EXIT_CODES_HELP;
+pub use crate::printer::ColorChoice;
 use crate::vendor::VendorKind;
 
 #[derive(Debug, Parser)]
@@ -34,6 +35,10 @@ pub struct GlobalArgs {
     /// More log output (-v: info, -vv: debug). Identifiers are never logged.
     #[arg(long, short, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+
+    /// Colour on stderr: auto (a terminal, and no NO_COLOR), always or never
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
 
     /// Config file with named targets
     /// [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]

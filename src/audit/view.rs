@@ -21,11 +21,16 @@ use super::rows::{
     self, AttemptLine, HashSet64, ItemLine, Latest, LineReader, OutcomeAt, OutcomeLine, Source,
 };
 use crate::batch::BatchHash;
-use crate::exit::UserError;
+use crate::error::UserError;
 use crate::ledger::{End, Header, InputFile, ItemStatus, Phase, Record, StatusCheck};
 
 /// Vendor IDs a run's text report shows before "... (N more)".
 const SHOWN_IDS: usize = 5;
+
+/// Called with an item's ordinal, its input file (`None`: an index its header lacks) and the
+/// item.
+type LatestItemFn<'a> =
+    dyn FnMut(u32, Option<&InputFile>, &ItemLine<'_>) -> anyhow::Result<()> + 'a;
 
 /// Rows built at a time when they are read sorted (~400 bytes each).
 const SORT_CHUNK: usize = 1 << 16;
@@ -363,7 +368,7 @@ impl View {
         &self,
         o: &OutcomeAt,
         line: &[u8],
-        f: &mut dyn FnMut(u32, Option<&InputFile>, &ItemLine<'_>) -> anyhow::Result<()>,
+        f: &mut LatestItemFn<'_>,
     ) -> anyhow::Result<()> {
         let parsed: OutcomeLine<'_> =
             serde_json::from_slice(line).context("the ledger changed while it was being read")?;

@@ -11,8 +11,9 @@ use serde::Serialize;
 use crate::audit::view::Completion;
 use crate::audit::{self, Row, View};
 use crate::cli::{GlobalArgs, ReportArgs, ReportFormat};
-use crate::exit::{Code, UserError};
+use crate::exit::{self, Code, UserError};
 use crate::ledger::StatusCheck;
+use crate::printer::{Printer, StdoutWriter};
 
 /// One run, as reported. Fields in alphabetical order: the JSON report has always listed
 /// them so (it was built through a sorted map).
@@ -158,19 +159,18 @@ impl CsvRow<'_> {
 
 mod verify;
 
-pub fn run(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
-    match report(args, global) {
-        Err(e) if audit::is_broken_pipe(&e) => Ok(Code::Success),
-        r => r,
-    }
-}
-
-fn report(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
+pub fn run(args: &ReportArgs, _global: &GlobalArgs, printer: &Printer) -> anyhow::Result<Code> {
     audit::require_ledger(&args.ledger)?;
     if args.verify {
-        return verify::run(args);
+        return verify::run(args, printer);
     }
     let view = View::open(&args.ledger)?;
+    tracing::info!(
+        "{}: {} run(s), {} line(s) unreadable",
+        args.ledger.display(),
+        view.runs.len(),
+        view.torn
+    );
     let jobs = view.job_states();
     let profiles = view.profile_states();
     let done = view.completions();
@@ -178,28 +178,28 @@ fn report(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
 
     let kept = view.kept_planned();
     let recorded = view.row_count();
-    if recorded < kept && !global.quiet {
+    if recorded < kept {
         let unfinished: Vec<&str> = view
             .runs
             .iter()
             .filter(|r| r.end.is_none())
             .map(|r| r.header.run_id.as_str())
             .collect();
-        eprintln!(
-            "cdp-purge: warning: the ledger records {recorded} of {kept} kept rows: the deletion did not \
+        printer.warn(format!(
+            "the ledger records {recorded} of {kept} kept rows: the deletion did not \
              finish{}; rerun the same `delete` command with this ledger to resume",
             if unfinished.is_empty() {
                 String::new()
             } else {
                 format!(" (runs without an end record: {})", unfinished.join(", "))
             }
-        );
+        ));
     }
-    if view.torn > 0 && !global.quiet {
-        eprintln!(
+    if view.torn > 0 {
+        printer.info(format!(
             "cdp-purge: note: {} unreadable line(s) skipped (a crash mid-write); `report --verify` tells a crash from an edit",
             view.torn
-        );
+        ));
     }
 
     let lookups = read_lookups(args)?;
@@ -225,8 +225,8 @@ fn report(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
                 view.runs[b.run].vendor(),
             ))
         });
-        let states: Vec<_> = rows.iter().map(|r| state_of(r)).collect();
-        let mut code = Code::Success;
+        let states: Vec<_> = rows.iter().map(&state_of).collect();
+        let mut all_found = true;
         let mut groups = Vec::new();
         let mut hits = Vec::new();
         for (n, hs) in hashes.iter().enumerate() {
@@ -234,7 +234,7 @@ fn report(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
                 .filter(|&i| hs.contains(&rows[i].id_hmac))
                 .collect();
             if found.is_empty() {
-                code = Code::Partial;
+                all_found = false;
             }
             let shown = found
                 .first()
@@ -244,27 +244,35 @@ fn report(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
             groups.push((n + 1, shown, found));
         }
         if args.format != ReportFormat::Csv {
-            print_lookups(args.format, &groups, &rows, &states, &view)?;
-            return Ok(code);
+            print_lookups(printer, args.format, &groups, &rows, &states, &view)?;
+            return Ok(exit::found(all_found));
         }
         let mut seen = HashSet::new();
         hits.retain(|i| seen.insert(*i));
-        let mut w = csv_writer(hits.is_empty())?;
+        let mut w = csv_writer(printer, hits.is_empty())?;
         for i in hits {
             w.serialize(csv_row(&view, &rows[i], &states[i], &done).defused())?;
         }
         w.flush()?;
-        return Ok(code);
+        return Ok(exit::found(all_found));
     }
 
     match args.format {
         ReportFormat::Csv => {
-            let mut w = csv_writer(recorded == 0)?;
-            view.for_each_row_sorted(&mut |r| {
+            let mut w = csv_writer(printer, recorded == 0)?;
+            let written = view.for_each_row_sorted(&mut |r| {
+                // `report | head`: the reader went away, so nothing is left to do.
+                if printer.stdout_closed() {
+                    return Err(Closed.into());
+                }
                 let st = state_of(&r);
                 w.serialize(csv_row(&view, &r, &st, &done).defused())?;
                 Ok(())
-            })?;
+            });
+            match written {
+                Err(e) if e.is::<Closed>() => {}
+                r => r?,
+            }
             w.flush()?;
         }
         ReportFormat::Json | ReportFormat::Text => {
@@ -306,12 +314,13 @@ fn report(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
                     overall: &overall,
                     runs: &runs,
                 };
-                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                // Streamed: a run's vendor IDs are read from the ledger as they are written.
+                let mut out = std::io::BufWriter::with_capacity(1 << 16, printer.stdout_writer());
                 serde_json::to_writer_pretty(&mut out, &doc)?;
                 writeln!(out)?;
                 out.flush()?;
             } else {
-                audit::stdout(&render_text(
+                printer.data(render_text(
                     &args.ledger.display().to_string(),
                     &overall,
                     &runs,
@@ -572,9 +581,21 @@ fn csv_row<'a>(
     }
 }
 
+/// Stops a walk over the rows once nobody reads stdout.
+#[derive(Debug)]
+struct Closed;
+
+impl std::fmt::Display for Closed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stdout was closed")
+    }
+}
+
+impl std::error::Error for Closed {}
+
 /// A CSV writer on stdout; with no row to come, the header alone (still a well-formed file).
-fn csv_writer(empty: bool) -> anyhow::Result<csv::Writer<std::io::StdoutLock<'static>>> {
-    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+fn csv_writer(printer: &Printer, empty: bool) -> anyhow::Result<csv::Writer<StdoutWriter>> {
+    let mut w = csv::Writer::from_writer(printer.stdout_writer());
     if empty {
         w.write_record([
             "vendor",
@@ -598,13 +619,14 @@ fn csv_writer(empty: bool) -> anyhow::Result<csv::Writer<std::io::StdoutLock<'st
 type Group = (usize, String, Vec<usize>);
 
 fn print_lookups(
+    printer: &Printer,
     format: ReportFormat,
     groups: &[Group],
     rows: &[Row],
     states: &[(String, Option<&StatusCheck>)],
     view: &View,
 ) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = printer.stdout_writer();
     let done = view.completions();
     if format == ReportFormat::Json {
         let v: Vec<_> = groups

@@ -13,7 +13,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::exit::UserError;
+use crate::error::UserError;
 use crate::vendor::{Quota, Rate};
 
 use super::pace::PaceState;

@@ -50,17 +50,6 @@ pub struct Stats {
     pub failed: Mutex<BTreeMap<&'static str, u64>>,
 }
 
-/// The runtime a delivery runs on: one thread. A run sends at most a few hundred requests
-/// a second (the vendors' quotas), far below what one thread serves, and a multi-threaded
-/// scheduler spends most of its CPU at such rates waking idle workers to steal work that
-/// is not there (about 20 futex calls per request, measured). Intake runs on its own
-/// blocking thread and the ledger writer on its own thread either way.
-pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-}
-
 /// The HTTP client every vendor call goes through (deletions, status polls, preflight):
 /// one connect-and-total timeout, rustls, the standard proxy variables, our user agent.
 pub fn http_client(timeout: std::time::Duration) -> reqwest::Result<reqwest::Client> {

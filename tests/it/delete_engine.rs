@@ -2,7 +2,7 @@
 //! the shared 429 pause, bisection, fatal errors and the ledger. Delays are scaled down
 //! with the engine's time scale; no test sleeps for a real backoff.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};

@@ -5,7 +5,7 @@
 //! identifier appears in stdout or stderr (nor in the ledger: no flag asked for it).
 //! Every secret and identifier is a distinctive sentinel, so a leak cannot hide.
 
-mod support;
+use crate::support;
 
 use base64::Engine as _;
 use cdp_purge::sandbox::{Credentials, Fault, RetryAfter, SandboxConfig};

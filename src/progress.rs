@@ -1,101 +1,118 @@
 //! What the user sees: the progress bar (terminal), a plain progress line every 10 s
-//! (otherwise), and the final summary as text (stderr) or one JSON object (stdout).
+//! (otherwise), and the final summary as text or one JSON object (both on stdout).
 //! Nothing here ever prints an identifier.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 
 use crate::engine::Stats;
-
-/// How progress is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProgressMode {
-    Bar,
-    Lines,
-    Off,
-}
-
-impl ProgressMode {
-    pub fn detect(quiet: bool) -> Self {
-        if quiet {
-            Self::Off
-        } else if std::io::stderr().is_terminal() {
-            Self::Bar
-        } else {
-            Self::Lines
-        }
-    }
-}
+use crate::printer::Printer;
+pub use crate::printer::ProgressMode;
 
 /// A running progress display; `finish` stops it.
 pub struct Progress {
     task: Option<tokio::task::JoinHandle<()>>,
     bar: Option<ProgressBar>,
+    printer: Printer,
 }
 
 /// Returns what the run is doing right now ("sending", "paused 12 s (429)", "stopping").
 pub type StateFn = Box<dyn Fn() -> String + Send + Sync>;
 
+/// What a display shows at one tick.
+pub struct Tick {
+    pub pos: u64,
+    pub len: u64,
+    /// The bar's message (after the bar).
+    pub message: String,
+    /// The whole line, when there is no bar.
+    pub line: String,
+}
+
 impl Progress {
-    pub fn start(mode: ProgressMode, stats: Arc<Stats>, state: StateFn) -> Self {
-        match mode {
-            ProgressMode::Off => Self {
-                task: None,
-                bar: None,
-            },
-            ProgressMode::Bar => {
-                let bar = stderr_bar(
-                    Stats::get(&stats.total_items),
-                    "{elapsed_precise} [{bar:30}] {human_pos}/{human_len} items  {msg}",
-                );
-                let b = bar.clone();
-                let task = tokio::spawn(async move {
-                    let mut tick = tokio::time::interval(Duration::from_millis(200));
-                    loop {
-                        tick.tick().await;
-                        b.set_length(Stats::get(&stats.total_items));
-                        b.set_position(Stats::get(&stats.items_done));
-                        let done = Stats::get(&stats.items_done);
-                        let total = Stats::get(&stats.total_items);
-                        let secs = stats.started.elapsed().as_secs_f64().max(1e-3);
-                        let rate = done as f64 / secs;
-                        let eta = if rate > 0.0 && total > done {
-                            format!("{:.0}s", (total - done) as f64 / rate)
-                        } else {
-                            "-".into()
-                        };
-                        b.set_message(format!(
-                            "{rate:.0}/s  ETA {eta}  retries {}  429s {}  {}",
-                            Stats::get(&stats.retries),
-                            Stats::get(&stats.throttled),
-                            state()
-                        ));
-                    }
-                });
-                Self {
-                    task: Some(task),
-                    bar: Some(bar),
+    /// `delete`'s display: items settled of items to send, rate, ETA, retries, 429s.
+    pub fn start(printer: &Printer, stats: Arc<Stats>, state: StateFn) -> Self {
+        Self::show(
+            printer,
+            "{elapsed_precise} [{bar:30}] {human_pos}/{human_len} items  {msg}",
+            Duration::from_secs(10),
+            move || {
+                let done = Stats::get(&stats.items_done);
+                let total = Stats::get(&stats.total_items);
+                let secs = stats.started.elapsed().as_secs_f64().max(1e-3);
+                let rate = done as f64 / secs;
+                let eta = if rate > 0.0 && total > done {
+                    format!("{:.0}s", (total - done) as f64 / rate)
+                } else {
+                    "-".into()
+                };
+                let state = state();
+                Tick {
+                    pos: done,
+                    len: total,
+                    message: format!(
+                        "{rate:.0}/s  ETA {eta}  retries {}  429s {}  {state}",
+                        Stats::get(&stats.retries),
+                        Stats::get(&stats.throttled),
+                    ),
+                    line: progress_line(&stats, &state),
                 }
+            },
+        )
+    }
+
+    /// The display the printer chooses: a bar redrawn every 200 ms on a terminal, `line`
+    /// every `line_every` otherwise (none at once: a short run stays quiet), nothing with
+    /// `--quiet`. `tick` says what to show; it runs on the current runtime.
+    pub fn show(
+        printer: &Printer,
+        template: &str,
+        line_every: Duration,
+        tick: impl Fn() -> Tick + Send + 'static,
+    ) -> Self {
+        let mut me = Self {
+            task: None,
+            bar: None,
+            printer: printer.clone(),
+        };
+        match printer.progress_mode() {
+            ProgressMode::Off => {}
+            ProgressMode::Bar => {
+                let bar = printer.bar(0, template);
+                let b = bar.clone();
+                let draw = move || {
+                    let t = tick();
+                    b.set_length(t.len);
+                    b.set_position(t.pos);
+                    b.set_message(t.message);
+                };
+                // Drawn once before the first tick: a run shorter than a tick still shows it.
+                draw();
+                me.task = Some(tokio::spawn(async move {
+                    let mut every = tokio::time::interval(Duration::from_millis(200));
+                    loop {
+                        every.tick().await;
+                        draw();
+                    }
+                }));
+                me.bar = Some(bar);
             }
             ProgressMode::Lines => {
-                let task = tokio::spawn(async move {
-                    let mut tick = tokio::time::interval(Duration::from_secs(10));
-                    tick.tick().await;
+                let p = printer.clone();
+                me.task = Some(tokio::spawn(async move {
+                    let mut every = tokio::time::interval(line_every);
+                    every.tick().await;
                     loop {
-                        tick.tick().await;
-                        eprintln!("{}", progress_line(&stats, &state()));
+                        every.tick().await;
+                        p.info(tick().line);
                     }
-                });
-                Self {
-                    task: Some(task),
-                    bar: None,
-                }
+                }));
             }
         }
+        me
     }
 
     pub fn finish(self) {
@@ -103,20 +120,9 @@ impl Progress {
             t.abort();
         }
         if let Some(b) = self.bar {
-            b.finish_and_clear();
+            self.printer.end_bar(&b);
         }
     }
-}
-
-/// A progress bar on stderr in the tool's style; `template` is indicatif's.
-pub fn stderr_bar(len: u64, template: &str) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template(template)
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar
 }
 
 /// The plain progress line (non-terminal stderr).

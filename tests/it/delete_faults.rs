@@ -1,7 +1,7 @@
 //! The engine against the fault-injecting fake vendor (mParticle): connection resets,
 //! truncated bodies, hangs and 5xx are retried, and every batch is applied exactly once.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -4,7 +4,7 @@
 //! `--base-url` or a broken config file never printed; closed stdout and stderr never a
 //! panic nor a change of exit code.
 
-mod support;
+use crate::support;
 
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
@@ -297,4 +297,105 @@ fn delete_of_an_empty_list_is_exit_2_unless_allow_empty() {
         let (code, _, err) = run(sandbox_delete(&input, &ledger).arg("--allow-empty"));
         assert_eq!(code, Some(0), "{name}: {err}");
     }
+}
+
+/// The test switch for terminal detection (debug builds only): `streams` are terminals.
+fn on_terminal<'a>(c: &'a mut Command, streams: &str) -> &'a mut Command {
+    c.env("CDP_PURGE_TEST_TERMINAL", streams)
+}
+
+#[test]
+fn the_progress_bar_is_drawn_on_a_terminal_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_file(dir.path(), "ids.csv", b"id\nA1\nA2\nA3\n");
+    // On a terminal: the bar, redrawn in place, cleared at the end; the summary after it.
+    let (code, out, err) = run(on_terminal(
+        &mut sandbox_delete(&input, &dir.path().join("a.jsonl")),
+        "stderr",
+    ));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("items") && err.contains("ETA"), "{err}");
+    assert!(err.contains("\x1b[2K"), "the bar is cleared: {err:?}");
+    assert!(out.contains("acknowledged 3"), "{out}");
+    // In a log: no bar and no escape sequence at all.
+    let (code, _, err) = run(&mut sandbox_delete(&input, &dir.path().join("b.jsonl")));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains('\x1b') && !err.contains("ETA"), "{err:?}");
+    // --quiet: nothing but errors, even on a terminal.
+    let (code, out, err) = run(on_terminal(
+        sandbox_delete(&input, &dir.path().join("c.jsonl")).arg("-q"),
+        "stderr",
+    ));
+    assert_eq!(code, Some(0));
+    assert_eq!((out.as_str(), err.as_str()), ("", ""));
+}
+
+#[test]
+fn a_terminal_is_asked_before_deleting_and_a_pipe_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_file(dir.path(), "ids.csv", b"id\nA1\nA2\n");
+    let ask = |answer: &str, ledger: &str| {
+        let mut c = mp(&["delete", "--sandbox"], &["-i"]);
+        c.arg(&input).arg("--ledger").arg(dir.path().join(ledger));
+        let mut child = on_terminal(&mut c, "stdin,stderr")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(answer.as_bytes()).unwrap();
+        drop(stdin);
+        let o = child.wait_with_output().unwrap();
+        (o.status.code(), text(&o.stdout), text(&o.stderr))
+    };
+    let (code, out, err) = ask("yes\n", "yes.jsonl");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("Delete 2 profiles from mParticle") && err.contains("Type yes"),
+        "{err}"
+    );
+    assert!(out.contains("acknowledged 2"), "{out}");
+    let (code, out, err) = ask("no\n", "no.jsonl");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("not confirmed; nothing was sent"), "{err}");
+    assert!(!out.contains("acknowledged"), "{out}");
+    // Not a terminal: never a prompt, a refusal that names --yes.
+    let (code, _, err) = run(mp(&["delete", "--sandbox"], &["-i"]).arg(&input));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--yes") && !err.contains("Type yes"), "{err}");
+}
+
+#[test]
+fn colour_follows_color_then_no_color_then_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = write_file(dir.path(), "empty.csv", b"");
+    // An input error: `cdp-purge: error:` on stderr, red and bold when coloured.
+    let err_of = |c: &mut Command| {
+        let (code, _, err) = run(c);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.contains("error:"), "{err}");
+        err.contains("\x1b[")
+    };
+    let plan = || {
+        let mut c = mp(&["plan"], &["-i"]);
+        c.arg(&empty);
+        c
+    };
+    assert!(!err_of(&mut plan()), "a pipe gets no colour");
+    assert!(err_of(on_terminal(&mut plan(), "stderr")));
+    assert!(!err_of(
+        on_terminal(&mut plan(), "stderr").env("NO_COLOR", "1")
+    ));
+    assert!(!err_of(
+        on_terminal(&mut plan(), "stderr").args(["--color", "never"])
+    ));
+    assert!(err_of(
+        plan().args(["--color", "always"]).env("NO_COLOR", "1")
+    ));
+    assert!(err_of(plan().env("CLICOLOR_FORCE", "1")));
+    assert!(!err_of(
+        plan().env("CLICOLOR_FORCE", "1").env("NO_COLOR", "1")
+    ));
 }

@@ -3,8 +3,8 @@
 //! must stay within 64 MiB of a normal run, and must end on its own within seconds with a
 //! clear error (exit 2), sending nothing. No big fixture: the bombs are built here, small.
 
-mod bad_corpus;
-mod support;
+use crate::bad_corpus;
+use crate::support;
 
 use std::io::Write;
 use std::path::Path;

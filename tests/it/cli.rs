@@ -1,7 +1,7 @@
 //! Whole-CLI checks: help text, the vendors table, exit codes reachable without a vendor, and
 //! that the committed completions and man page match the binary.
 //!
-//! Regenerate the committed files with `CDP_PURGE_UPDATE_GENERATED=1 cargo test --test cli`.
+//! Regenerate the committed files with `CDP_PURGE_UPDATE_GENERATED=1 cargo test --test it cli::`.
 
 use std::path::Path;
 
@@ -26,7 +26,7 @@ fn check_generated(args: &[&str], committed: &str) {
     let on_disk = std::fs::read(&path).unwrap_or_default();
     assert!(
         on_disk == out.stdout,
-        "{committed} is stale: run `CDP_PURGE_UPDATE_GENERATED=1 cargo test --test cli` and commit it"
+        "{committed} is stale: run `CDP_PURGE_UPDATE_GENERATED=1 cargo test --test it cli::` and commit it"
     );
 }
 
@@ -147,7 +147,7 @@ fn a_closed_stdout_exits_quietly() {
 
 #[test]
 fn readme_usage_matches_the_binary() {
-    const START: &str = "<!-- usage:start (generated from `cdp-purge --help`; tests/cli.rs checks it) -->\n```text\n";
+    const START: &str = "<!-- usage:start (generated from `cdp-purge --help`; tests/it/cli.rs checks it) -->\n```text\n";
     const END: &str = "```\n<!-- usage:end -->";
     let out = bin().arg("--help").output().expect("runs");
     assert!(out.status.success());
@@ -169,6 +169,6 @@ fn readme_usage_matches_the_binary() {
     }
     assert!(
         readme[start..end] == help,
-        "README.md's usage block is stale: run `CDP_PURGE_UPDATE_GENERATED=1 cargo test --test cli`"
+        "README.md's usage block is stale: run `CDP_PURGE_UPDATE_GENERATED=1 cargo test --test it cli::`"
     );
 }

@@ -6,8 +6,8 @@
 //! is exact, and `delete` acknowledges exactly those); nothing kept is exit 2, not success;
 //! no personal data from the file printed; and peak memory within 64 MiB of a normal run.
 
-mod bad_corpus;
-mod support;
+use crate::bad_corpus;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;

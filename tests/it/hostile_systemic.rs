@@ -4,7 +4,7 @@
 //! ledger record, the run stops promptly, and a rerun finishes the job without resending
 //! what was acknowledged.
 
-mod support;
+use crate::support;
 
 use std::collections::HashSet;
 use std::os::unix::process::CommandExt;

@@ -313,3 +313,25 @@ fn ctrl_c_during_watch_exits_130_with_what_it_found_recorded() {
     let (code, out, _) = run(bin().args(["report", "--verify", "--ledger"]).arg(&ledger));
     assert_eq!(code, Some(0), "{out}");
 }
+
+#[test]
+fn verbose_says_what_status_asks_and_never_an_identifier_or_the_token() {
+    let sb = sandbox(10_000);
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = delete_lytics(&sb, dir.path(), "users.csv", &emails(3));
+    let (code, _, plain) = run(&mut status(&ledger));
+    assert_eq!(code, Some(1), "{plain}");
+    assert!(!plain.contains("info:"), "{plain}");
+    for v in ["-v", "-vv"] {
+        let (code, out, err) = run(status(&ledger).arg(v));
+        assert_eq!(code, Some(1), "{v}: {err}");
+        assert!(err.contains("info: Lytics: 3 jobs of run(s)"), "{v}: {err}");
+        assert!(err.contains("account-wide status list"), "{v}: {err}");
+        for secret in ["@example.com", "sandbox-token"] {
+            assert!(
+                !err.contains(secret) && !out.contains(secret),
+                "{v} printed {secret}: {err}"
+            );
+        }
+    }
+}

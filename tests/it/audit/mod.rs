@@ -12,8 +12,7 @@
 mod mparticle;
 mod report;
 mod status;
-#[path = "../support/mod.rs"]
-mod support;
+use crate::support;
 mod truth_breaker;
 mod truth_check;
 mod truth_status;

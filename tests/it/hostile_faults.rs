@@ -8,7 +8,7 @@
 //! raised together (10,000/s instead of 1,500/s), backoff is scaled (CDP_PURGE_TIME_SCALE),
 //! and hangs end at a 1 s `--timeout`.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

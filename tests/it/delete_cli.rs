@@ -1,6 +1,6 @@
 //! `cdp-purge delete` end to end: the real binary against the in-process fake vendors.
 
-mod support;
+use crate::support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -5,7 +5,7 @@
 //! batch the ledger had acknowledged is ever sent again, and the ledger stays readable (its
 //! hash chain intact, at most torn lines that readers skip).
 
-mod support;
+use crate::support;
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
@@ -234,6 +234,39 @@ fn sigint_exits_130_prints_a_resume_command_that_works() {
     eprintln!(
         "figures: sigint interrupts={interrupts} exit=130 each, resumed by the printed command, lost=0 resent_acknowledged=0"
     );
+}
+
+#[test]
+fn sigterm_stops_like_ctrl_c_exits_143_and_the_rerun_finishes() {
+    let fake = Fake::mparticle(FaultPlan::none(), 1500, Duration::from_millis(30));
+    let dir = tempfile::tempdir().unwrap();
+    let ids = customer_ids("TERM", 3_000);
+    let input = ids_csv(dir.path(), "ids.csv", "customerid", &ids);
+    let ledger = dir.path().join("run.ledger.jsonl");
+    let child = mparticle_delete(&fake, &input, &ledger)
+        .args(["--concurrency", "2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_first_request(&fake, Duration::from_secs(10));
+    signal(&child, libc::SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    // A service manager's stop is a graceful stop: requests in flight are answered and
+    // recorded, the run says how to resume, and the code says which signal it was.
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("stopping"), "{stderr}");
+    assert!(resume_command(&stderr).is_some(), "{stderr}");
+    let l = read_ledger(&ledger);
+    assert_eq!(l.torn, 0);
+    assert_eq!(l.of_type("end").last().unwrap()["reason"], "interrupted");
+    let before = acked(&ledger);
+    fake.clear_log();
+    let out = mparticle_delete(&fake, &input, &ledger).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_not_resent(&fake, &ledger, &before, "after SIGTERM");
+    assert_acked_exactly_once(&read_ledger(&ledger), &ids, "after SIGTERM");
 }
 
 /// Turn a prepared [`cdp_purge`] command into `sh -c CMD` with the same environment.
