@@ -90,10 +90,14 @@ enum Unit {
 }
 
 struct Admission {
-    /// Until when it counts: a window (plus the margins) after it left.
+    /// Until when it counts: a window (plus the margins) after it left, or after when it
+    /// is estimated to have arrived (see [`PaceState::on_answer`]).
     until: Instant,
     weight: u32,
     id: u64,
+    /// When it left, and when its answer came.
+    sent: Instant,
+    answered: Option<Instant>,
 }
 
 struct Lane {
@@ -191,6 +195,9 @@ pub struct PaceState {
     epoch: Instant,
     margins: Margins,
     next_id: u64,
+    /// The shortest round trip seen: what an answer's round trip has beyond it was most
+    /// likely spent before the request reached the vendor (a new connection's handshake).
+    min_rtt: Option<Duration>,
 }
 
 /// How much longer than the vendor's window each request is counted.
@@ -250,6 +257,7 @@ impl PaceState {
             epoch: now,
             margins: Margins::new(),
             next_id: 0,
+            min_rtt: None,
         }
     }
 
@@ -314,7 +322,13 @@ impl PaceState {
         for lane in &mut self.lanes {
             let weight = lane.weight(items);
             let until = now + lane.quota().per + self.margins.jitter;
-            lane.window.push_back(Admission { until, weight, id });
+            lane.window.push_back(Admission {
+                until,
+                weight,
+                id,
+                sent: now,
+                answered: None,
+            });
             lane.total += u64::from(weight);
             usage = usage.max(lane.usage());
         }
@@ -333,12 +347,57 @@ impl PaceState {
             let per = lane.quota().per;
             if let Some(a) = lane.window.iter_mut().rev().find(|a| a.id == ticket.id) {
                 a.until = a.until.max(now + per + jitter);
+                a.sent = a.sent.max(now);
+            }
+        }
+    }
+
+    /// An answer came: the request reached the vendor between when it left and now. A
+    /// request on a new connection spends its handshake before it gets there (tens of ms on
+    /// a busy machine, a TLS handshake's round trips in production), so counting it from
+    /// when it left lets the request a window later arrive less than a window after it.
+    /// When its round trip exceeds the shortest seen by more than the jitter margin, its
+    /// arrival is estimated as the answer less the shortest round trip, and it is counted a
+    /// window from then. A new shortest round trip re-estimates every answered
+    /// request still counted (the first answers come before any warm one).
+    fn answered(&mut self, ticket: &Ticket, now: Instant) {
+        let mut rtt = None;
+        for lane in &mut self.lanes {
+            if let Some(a) = lane.window.iter_mut().rev().find(|a| a.id == ticket.id) {
+                a.answered = Some(now);
+                rtt = Some(now.saturating_duration_since(a.sent));
+            }
+        }
+        let Some(rtt) = rtt else {
+            return;
+        };
+        let shorter = self.min_rtt.is_none_or(|m| rtt < m);
+        if shorter {
+            self.min_rtt = Some(rtt);
+        }
+        let min_rtt = self.min_rtt.unwrap_or(rtt);
+        let jitter = self.margins.jitter;
+        for lane in &mut self.lanes {
+            let per = lane.quota().per;
+            for a in lane.window.iter_mut() {
+                if !shorter && a.id != ticket.id {
+                    continue;
+                }
+                // A delay within the jitter margin is what the margin is for; counting
+                // those longer too would only cost throughput.
+                if let Some(t) = a.answered
+                    && t.saturating_duration_since(a.sent) > min_rtt + jitter
+                {
+                    let arrived = t.checked_sub(min_rtt).unwrap_or(a.sent).max(a.sent);
+                    a.until = a.until.max(arrived + per + jitter);
+                }
             }
         }
     }
 
     /// What the vendor answered; returns what the run must do about it.
     pub fn on_answer(&mut self, ticket: &Ticket, now: Instant, answer: Answer) -> Reaction {
+        self.answered(ticket, now);
         match answer {
             Answer::Accepted => {
                 self.share.on_accepted(now, ticket.usage);
@@ -418,6 +477,47 @@ mod tests {
             last >= t0 + Duration::from_millis(1300) + ARRIVAL_JITTER,
             "{:?}",
             last - t0
+        );
+    }
+
+    #[test]
+    fn a_request_that_reached_the_vendor_late_is_counted_from_when_it_arrived() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut p = PaceState::new(&ten_per_second(), t0);
+        // The first request opens a connection: it arrives ~110 ms after it left, and its
+        // answer (a 2 ms round trip once there) comes at 112 ms.
+        let first = p.try_admit(t0, 1).unwrap();
+        p.sent(&first, t0);
+        p.on_answer(&first, t0 + ms(112), Answer::Accepted);
+        // The second rides a warm connection: 2 ms there and back. Only now is it known
+        // that the first spent ~110 ms before it arrived.
+        let second = loop {
+            if let Ok(t) = p.try_admit(t0 + ms(150), 1) {
+                break t;
+            }
+            panic!("the second request has room at 150 ms");
+        };
+        p.sent(&second, t0 + ms(150));
+        p.on_answer(&second, t0 + ms(152), Answer::Accepted);
+        let rest = admit(&mut p, t0 + ms(152), 9);
+        // The tenth after the first may only go a window after the first arrived.
+        let last = *rest.last().unwrap();
+        assert!(
+            last >= t0 + ms(110) + Duration::from_secs(1) + ARRIVAL_JITTER,
+            "{:?}",
+            last - t0
+        );
+        // Answers as fast as the fastest (no handshake) change nothing.
+        let mut q = PaceState::new(&ten_per_second(), t0);
+        let a = q.try_admit(t0, 1).unwrap();
+        q.sent(&a, t0);
+        q.on_answer(&a, t0 + ms(2), Answer::Accepted);
+        let rest = admit(&mut q, t0, 10);
+        assert!(
+            rest[9] < t0 + Duration::from_secs(1) + ARRIVAL_JITTER + ms(2),
+            "{:?}",
+            rest[9] - t0
         );
     }
 
