@@ -492,12 +492,9 @@ mod tests {
         p.on_answer(&first, t0 + ms(112), Answer::Accepted);
         // The second rides a warm connection: 2 ms there and back. Only now is it known
         // that the first spent ~110 ms before it arrived.
-        let second = loop {
-            if let Ok(t) = p.try_admit(t0 + ms(150), 1) {
-                break t;
-            }
-            panic!("the second request has room at 150 ms");
-        };
+        let second = p
+            .try_admit(t0 + ms(150), 1)
+            .expect("the second request has room at 150 ms");
         p.sent(&second, t0 + ms(150));
         p.on_answer(&second, t0 + ms(152), Answer::Accepted);
         let rest = admit(&mut p, t0 + ms(152), 9);
