@@ -194,9 +194,18 @@ impl View {
                         seen_ids: HashSet64::default(),
                     });
                 }
-                // Read above; a line that parses as one of these only here is not one the
-                // view can use (the borrowed read would have taken it).
-                Record::Attempt(_) | Record::Outcome(_) => {}
+                // Written by something other than this tool's writer (`type` not among
+                // the first keys): read as above.
+                Record::Attempt(_) => {
+                    if let Ok(a) = serde_json::from_slice::<AttemptLine<'_>>(line) {
+                        view.attempt(&by_run, &a);
+                    }
+                }
+                Record::Outcome(_) => {
+                    if let Ok(o) = serde_json::from_slice::<OutcomeLine<'_>>(line) {
+                        view.outcome(&by_run, &o, at, &mut ordinal)?;
+                    }
+                }
                 Record::End(e) => {
                     if let Some(&i) = by_run.get(&e.run_id) {
                         view.runs[i].end = Some(e);
