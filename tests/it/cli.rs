@@ -9,7 +9,7 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 
 fn bin() -> Command {
-    let mut c = Command::cargo_bin("cdp-purge").expect("binary is built");
+    let mut c = crate::support::assert_cdp_purge();
     // clap wraps help at $COLUMNS when set: the committed copies use its default width.
     c.env_remove("COLUMNS").env_remove("LINES");
     c
@@ -130,7 +130,7 @@ fn a_closed_stdout_exits_quietly() {
     ] {
         let (reader, writer) = std::io::pipe().expect("pipe");
         drop(reader);
-        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("cdp-purge"))
+        let out = crate::support::cdp_purge()
             .args(args)
             .stdout(writer)
             .stderr(std::process::Stdio::piped())

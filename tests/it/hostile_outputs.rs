@@ -14,22 +14,11 @@ use std::process::{Command, Stdio};
 use cdp_purge::sandbox::{Fault, FaultPlan};
 use support::*;
 
-/// mParticle customer ids from column `id`.
-const MPARTICLE: [&str; 8] = [
-    "--vendor",
-    "mparticle",
-    "--environment",
-    "production",
-    "--identity-type",
-    "customerid",
-    "--column",
-    "id",
-];
-
-/// `cdp-purge <sub> <MPARTICLE flags> <args>`.
+/// `cdp-purge <sub> <mParticle customer ids from column id> <args>`.
 fn mp(sub: &[&str], args: &[&str]) -> Command {
     let mut c = cdp_purge();
-    c.args(sub).args(MPARTICLE).args(args);
+    c.args(sub);
+    mparticle_args(&mut c, "production", "customerid", "id").args(args);
     c
 }
 

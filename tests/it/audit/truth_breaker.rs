@@ -5,12 +5,8 @@ use cdp_purge::sandbox::{MparticleErrors, Sandbox, SandboxConfig, SegmentWrongSp
 use super::*;
 
 fn lytics_delete(sb: &Sandbox, input: &Path) -> Command {
-    let mut c = bin();
-    c.args([
-        "delete", "--vendor", "lytics", "--field", "email", "--column", "email", "--yes",
-    ])
-    .args(["--concurrency", "1", "--base-url", &sb.base_url(), "-i"])
-    .arg(input);
+    let mut c = support::lytics_delete_to(&sb.base_url(), input);
+    c.args(["--concurrency", "1"]);
     c
 }
 
