@@ -41,13 +41,13 @@ fn main() -> ExitCode {
     code.into()
 }
 
-/// The one async runtime: two workers are enough for every command (the engine is
-/// I/O-bound and paced by the vendor's quota).
+/// The one async runtime, on the main thread. A run sends at most a few hundred requests a
+/// second (the vendors' quotas), far below what one thread serves, and a multi-threaded
+/// scheduler spends its CPU waking idle workers to steal work that is not there (measured
+/// on the pacing branch, issue 14). Intake and the ledger have threads of their own.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     use anyhow::Context as _;
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("cdp-purge")
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")

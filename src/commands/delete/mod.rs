@@ -38,7 +38,7 @@ pub fn run(
     }
     // The sandbox serves fake credentials, so the environment need not hold real ones.
     let sandbox = if args.sandbox {
-        Some(start_sandbox(printer, rt)?)
+        Some(start_sandbox(printer)?)
     } else {
         None
     };
@@ -146,13 +146,11 @@ struct Run<'a> {
     several: bool,
 }
 
-/// Start the built-in sandbox for `delete --sandbox` on the run's runtime; it stops when
-/// dropped.
-fn start_sandbox(printer: &Printer, rt: &Runtime) -> anyhow::Result<crate::sandbox::Sandbox> {
-    let sb = rt
-        .block_on(crate::sandbox::Sandbox::start(
-            crate::sandbox::SandboxConfig::default(),
-        ))
+/// Start the built-in sandbox for `delete --sandbox`; it stops when dropped. On a thread of
+/// its own, like a vendor's server: sharing the run's thread would delay its answers and
+/// skew the arrival times its quotas are enforced on.
+fn start_sandbox(printer: &Printer) -> anyhow::Result<crate::sandbox::Sandbox> {
+    let sb = crate::sandbox::Sandbox::start_blocking(crate::sandbox::SandboxConfig::default())
         .map_err(|e| UserError::usage(format!("cannot start the sandbox: {e}")))?;
     printer.info(format!(
         "sandbox: fake vendors at {} (their documented quotas enforced; nothing real is deleted)",
