@@ -12,6 +12,7 @@ pub mod batch;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod deprecated;
 pub mod engine;
 pub mod exit;
 pub mod input;
@@ -27,6 +28,12 @@ use exit::Code;
 
 /// Run one command; the error boundary in `main` turns an `Err` into a message and a code.
 pub fn run(cli: Cli) -> anyhow::Result<Code> {
+    if cli.global.quiet {
+        deprecated::silence();
+    }
+    for n in deprecated::flag_notes(&cli) {
+        deprecated::note(&n);
+    }
     match cli.command {
         Command::Plan(args) => commands::plan::run(&args, &cli.global),
         Command::Delete(args) => commands::delete::run(&args, &cli.global),

@@ -1,7 +1,5 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 // Intake allocates one small string per identifier on a reader thread and frees it on the
 // batching thread; glibc's arenas make those cross-thread frees slow (see BENCHMARKS.md).
 #[global_allocator]

@@ -41,7 +41,7 @@ fn mparticle_cmd(sb: &Sandbox, input: &Path) -> Command {
             "--environment",
             "production",
         ])
-        .args(["--identity-type", "customerid", "--column", "customerid"])
+        .args(["--id-type", "customerid", "--column", "customerid"])
         // Full batches, so request counts in these tests are easy to reason about.
         .args(["--batch-size", "100"])
         .arg("--base-url")
@@ -59,7 +59,13 @@ fn lytics_cmd(sb: &Sandbox, input: &Path) -> Command {
         .env("LYTICS_API_TOKEN", Credentials::default().lytics_token)
         .env("CDP_PURGE_TIME_SCALE", "0.01")
         .args([
-            "delete", "--vendor", "lytics", "--field", "email", "--column", "email",
+            "delete",
+            "--vendor",
+            "lytics",
+            "--id-type",
+            "email",
+            "--column",
+            "email",
         ])
         .arg("--base-url")
         .arg(sb.base_url())
@@ -316,13 +322,7 @@ fn an_unwritable_ledger_stops_the_run_before_more_deletions() {
             "--environment",
             "production",
         ])
-        .args([
-            "--identity-type",
-            "customerid",
-            "--column",
-            "customerid",
-            "--yes",
-        ])
+        .args(["--id-type", "customerid", "--column", "customerid", "--yes"])
         .args(["--concurrency", "2"])
         .arg("--base-url")
         .arg(sb.base_url())
@@ -499,7 +499,7 @@ fn sandbox_flag_deletes_the_example_list_without_an_account() {
             "--sandbox",
             "--vendor",
             "lytics",
-            "--field",
+            "--id-type",
             "email",
         ])
         .args(["--column", "email", "--yes", "--json", "-i"])
@@ -556,7 +556,7 @@ fn vendor_caveats_and_the_hightouch_warehouse_warning() {
     };
     let ct = run(
         1,
-        &["--vendor", "clevertap", "--id-kind", "identity"],
+        &["--vendor", "clevertap", "--id-type", "identity"],
         &list,
         "customer_id",
     );
@@ -592,7 +592,7 @@ fn vendor_caveats_and_the_hightouch_warehouse_warning() {
         "hightouch",
         "--graph",
         "g1",
-        "--identifier-type",
+        "--id-type",
         "email",
     ];
     let warned = run(3, &ht, &list, "email");

@@ -12,11 +12,11 @@ use cdp_purge::sandbox::{FaultPlan, SandboxConfig};
 use cdp_purge::vendor::{Quota, Rate, VendorKind};
 use support::*;
 
-/// `delete --vendor lytics --field email` against `base` (no --ledger: the default one).
+/// `delete --vendor lytics --id-type email` against `base` (no --ledger: the default one).
 fn lytics(base: &str, input: &Path) -> Command {
     let mut cmd = cdp_purge();
     cmd.env("LYTICS_API_TOKEN", "sandbox-token")
-        .args(["delete", "--vendor", "lytics", "--field", "email"])
+        .args(["delete", "--vendor", "lytics", "--id-type", "email"])
         .args(["--column", "email", "--yes", "--json", "--base-url", base])
         .arg("-i")
         .arg(input);
@@ -68,7 +68,7 @@ fn a_sandbox_rehearsal_leaves_the_real_run_everything_to_send() {
             "--sandbox",
             "--vendor",
             "lytics",
-            "--field",
+            "--id-type",
             "email",
         ])
         .args(["--column", "email", "--yes", "-i"])
@@ -117,7 +117,7 @@ fn mparticle(fake: &Fake, env: &str, input: &Path) -> Command {
     cmd.env("MPARTICLE_API_KEY", &c.mparticle_key)
         .env("MPARTICLE_API_SECRET", &c.mparticle_secret)
         .args(["delete", "--vendor", "mparticle", "--environment", env])
-        .args(["--identity-type", "customerid", "--column", "customerid"])
+        .args(["--id-type", "customerid", "--column", "customerid"])
         .args(["--yes", "--json", "--base-url", &fake.base_url(), "-i"])
         .arg(input);
     cmd
@@ -369,7 +369,7 @@ fn stdin_a_pipe_and_a_named_fifo_deliver_everything() {
         .env("LYTICS_API_TOKEN", "sandbox-token")
         .arg("-c")
         .arg(format!(
-            "\"$0\" delete --vendor lytics --field email --column email --yes \
+            "\"$0\" delete --vendor lytics --id-type email --column email --yes \
              --base-url {} -i <(cat \"$1\")",
             fake.base_url()
         ))
@@ -485,7 +485,13 @@ fn a_missing_or_empty_key_is_refused_and_a_full_disk_leaves_no_empty_key() {
         .arg("sh")
         .arg(&bin)
         .args([
-            "delete", "--vendor", "lytics", "--field", "email", "--column", "email",
+            "delete",
+            "--vendor",
+            "lytics",
+            "--id-type",
+            "email",
+            "--column",
+            "email",
         ])
         .args(["--yes", "--base-url", &fake.base_url(), "--ledger"])
         .arg(&ledger)
@@ -554,7 +560,13 @@ fn an_output_that_is_an_input_is_refused_and_the_input_untouched() {
     }
     let mut plan = cdp_purge();
     plan.args([
-        "plan", "--vendor", "lytics", "--field", "email", "--column", "email",
+        "plan",
+        "--vendor",
+        "lytics",
+        "--id-type",
+        "email",
+        "--column",
+        "email",
     ])
     .arg("--rejects")
     .arg(&link)

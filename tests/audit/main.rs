@@ -79,7 +79,13 @@ pub fn delete_lytics(sb: &Sandbox, dir: &Path, name: &str, values: &[String]) ->
     let input = write_csv(dir, name, "email", values);
     let (code, _, err) = run(bin()
         .args([
-            "delete", "--vendor", "lytics", "--field", "email", "--column", "email",
+            "delete",
+            "--vendor",
+            "lytics",
+            "--id-type",
+            "email",
+            "--column",
+            "email",
         ])
         .args(["--yes", "--base-url", &sb.base_url(), "-i"])
         .arg(&input));
@@ -117,7 +123,7 @@ pub fn mparticle_delete_by(base: &str, input: &Path, identity_type: &str, column
         "--environment",
         "production",
     ])
-    .args(["--identity-type", identity_type, "--column", column])
+    .args(["--id-type", identity_type, "--column", column])
     .args(["--yes", "--base-url", base, "-i"])
     .arg(input);
     c

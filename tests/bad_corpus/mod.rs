@@ -612,15 +612,20 @@ pub fn vendor_args(cmd: &mut Command, kind: Kind) {
         Customer | Column(_) => {
             let col = if let Column(c) = kind { c } else { "id" };
             cmd.args(["--vendor", "mparticle", "--environment", "production"])
-                .args(["--identity-type", "customerid", "--column", col]);
+                .args(["--id-type", "customerid", "--column", col]);
         }
         Mpid => {
             cmd.args(["--vendor", "mparticle", "--environment", "production"])
-                .args(["--identity-type", "mpid", "--column", "mpid"]);
+                .args(["--id-type", "mpid", "--column", "mpid"]);
         }
         Email => {
             cmd.args([
-                "--vendor", "lytics", "--field", "email", "--column", "email",
+                "--vendor",
+                "lytics",
+                "--id-type",
+                "email",
+                "--column",
+                "email",
             ]);
         }
         Segment => {

@@ -288,7 +288,7 @@ pub fn mparticle_delete(fake: &Fake, input: &Path, ledger: &Path) -> Command {
             "--environment",
             "production",
         ])
-        .args(["--identity-type", "customerid", "--column", "customerid"])
+        .args(["--id-type", "customerid", "--column", "customerid"])
         // Full batches: the scenarios count batches of 100.
         .args(["--batch-size", "100"])
         .args(["--yes", "--quiet"])
