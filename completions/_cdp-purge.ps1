@@ -21,6 +21,7 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'cdp-purge' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
@@ -70,6 +71,7 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             [CompletionResult]::new('--identity-type', '--identity-type', [CompletionResultType]::ParameterName, 'Old name of --id-type for mParticle (deprecated)')
             [CompletionResult]::new('--id-kind', '--id-kind', [CompletionResultType]::ParameterName, 'Old name of --id-type for CleverTap (deprecated)')
             [CompletionResult]::new('--identifier-type', '--identifier-type', [CompletionResultType]::ParameterName, 'Old name of --id-type for Hightouch (deprecated)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
             [CompletionResult]::new('--no-header', '--no-header', [CompletionResultType]::ParameterName, 'The CSV/TSV file has no header row (one identifier per line unless --column-index)')
             [CompletionResult]::new('--lowercase', '--lowercase', [CompletionResultType]::ParameterName, 'Lowercase identifiers before de-duplication (for case-insensitive kinds such as email)')
@@ -126,6 +128,7 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             [CompletionResult]::new('--max-backoff', '--max-backoff', [CompletionResultType]::ParameterName, 'Longest wait between two attempts (also caps Retry-After)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Per-request timeout (connect and total)')
             [CompletionResult]::new('--breaker-after', '--breaker-after', [CompletionResultType]::ParameterName, 'Stop the run when this many first identifiers all failed permanently for the same reason (a refused permission, a misspelt field, a wrong space): the configuration is wrong, not the data. Those identifiers are recorded as retryable, so the same command resends them once fixed')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
             [CompletionResult]::new('--no-header', '--no-header', [CompletionResultType]::ParameterName, 'The CSV/TSV file has no header row (one identifier per line unless --column-index)')
             [CompletionResult]::new('--lowercase', '--lowercase', [CompletionResultType]::ParameterName, 'Lowercase identifiers before de-duplication (for case-insensitive kinds such as email)')
@@ -178,6 +181,7 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             [CompletionResult]::new('--input', '--input', [CompletionResultType]::ParameterName, 'An input file, as the FILE arguments. Repeatable')
             [CompletionResult]::new('--column', '--column', [CompletionResultType]::ParameterName, 'Column (CSV header) or key (JSON) holding the MPIDs in --input')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Input format of FILE (default: from the extension)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
             [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow a plain http:// --base-url to a host other than this machine')
             [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Keep polling until every job is finished (or --until passes)')
@@ -201,6 +205,7 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             [CompletionResult]::new('--lookup-file', '--lookup-file', [CompletionResultType]::ParameterName, 'Like --lookup, one value per line (keeps the values out of shell history and `ps`)')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'An input to hash, as the FILE arguments. Repeatable')
             [CompletionResult]::new('--input', '--input', [CompletionResultType]::ParameterName, 'An input to hash, as the FILE arguments. Repeatable')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the report as JSON')
             [CompletionResult]::new('--csv', '--csv', [CompletionResultType]::ParameterName, 'Print one CSV line per kept input row: attach it to the data-subject request')
@@ -216,6 +221,7 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             break
         }
         'cdp-purge;vendors' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print as JSON')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
@@ -229,6 +235,7 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             break
         }
         'cdp-purge;targets' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print as JSON')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
@@ -260,6 +267,7 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             [CompletionResult]::new('--id-kind', '--id-kind', [CompletionResultType]::ParameterName, 'Old name of --id-type for CleverTap (deprecated)')
             [CompletionResult]::new('--identifier-type', '--identifier-type', [CompletionResultType]::ParameterName, 'Old name of --id-type for Hightouch (deprecated)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout of the preflight call')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
             [CompletionResult]::new('--all-targets', '--all-targets', [CompletionResultType]::ParameterName, 'Every target in the config file (with --vendor: every target of that vendor)')
             [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow a plain http:// --base-url to a host other than this machine (the credentials travel unencrypted)')
@@ -279,6 +287,7 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
         'cdp-purge;sandbox' {
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port on 127.0.0.1 (0 picks a free one)')
             [CompletionResult]::new('--faults', '--faults', [CompletionResultType]::ParameterName, 'Faults to inject, e.g. 429=0.1,503=0.05,reset=0.02,seed=7 (see `--help`)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
             [CompletionResult]::new('--no-quota', '--no-quota', [CompletionResultType]::ParameterName, 'Do not enforce the vendors'' quotas (no 429 for pace or concurrency)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
@@ -292,6 +301,7 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             break
         }
         'cdp-purge;completions' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
@@ -304,6 +314,7 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             break
         }
         'cdp-purge;man' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')

@@ -89,12 +89,16 @@ _cdp__purge() {
 
     case "${cmd}" in
         cdp__purge)
-            opts="-q -v -h -V --quiet --verbose --config --help --version plan delete status report vendors targets check sandbox completions man help"
+            opts="-q -v -h -V --quiet --verbose --color --config --help --version plan delete status report vendors targets check sandbox completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -107,7 +111,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__check)
-            opts="-q -v -h -V --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --json --timeout --quiet --verbose --config --help --version"
+            opts="-q -v -h -V --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --json --timeout --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -185,6 +189,10 @@ _cdp__purge() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -197,12 +205,16 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__completions)
-            opts="-q -v -h -V --quiet --verbose --config --help --version bash elvish fish powershell zsh"
+            opts="-q -v -h -V --quiet --verbose --color --config --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -215,7 +227,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__delete)
-            opts="-i -y -q -v -h -V --input --format --column --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --ledger --ledger-include-identifiers --ledger-any-destination --max-rps --max-items-per-sec --concurrency --max-retries --max-backoff --timeout --retry-failed --breaker-after --no-breaker --json --yes --dry-run --sandbox --quiet --verbose --config --help --version"
+            opts="-i -y -q -v -h -V --input --format --column --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --ledger --ledger-include-identifiers --ledger-any-destination --max-rps --max-items-per-sec --concurrency --max-retries --max-backoff --timeout --retry-failed --breaker-after --no-breaker --json --yes --dry-run --sandbox --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -355,6 +367,10 @@ _cdp__purge() {
                     ;;
                 --breaker-after)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -537,12 +553,16 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__man)
-            opts="-q -v -h -V --quiet --verbose --config --help --version"
+            opts="-q -v -h -V --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -555,7 +575,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__plan)
-            opts="-i -q -v -h -V --input --format --column --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --json --quiet --verbose --config --help --version"
+            opts="-i -q -v -h -V --input --format --column --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --json --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -665,6 +685,10 @@ _cdp__purge() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -677,7 +701,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__report)
-            opts="-i -q -v -h -V --ledger --json --csv --format --lookup --lookup-file --verify --input --quiet --verbose --config --help --version"
+            opts="-i -q -v -h -V --ledger --json --csv --format --lookup --lookup-file --verify --input --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -707,6 +731,10 @@ _cdp__purge() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -719,7 +747,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__sandbox)
-            opts="-q -v -h -V --port --faults --no-quota --quiet --verbose --config --help --version"
+            opts="-q -v -h -V --port --faults --no-quota --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -731,6 +759,10 @@ _cdp__purge() {
                     ;;
                 --faults)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -745,7 +777,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__status)
-            opts="-i -q -v -h -V --ledger --base-url --allow-insecure-http --credentials-file --target --watch --until --interval --max-interval --json --sample --seed --per-job --max-rps --concurrency --max-retries --max-backoff --timeout --verify --auth-url --org-id --account-id --workspace-id --input --column --format --quiet --verbose --config --help --version"
+            opts="-i -q -v -h -V --ledger --base-url --allow-insecure-http --credentials-file --target --watch --until --interval --max-interval --json --sample --seed --per-job --max-rps --concurrency --max-retries --max-backoff --timeout --verify --auth-url --org-id --account-id --workspace-id --input --column --format --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -839,6 +871,10 @@ _cdp__purge() {
                     COMPREPLY=($(compgen -W "csv tsv json ndjson" -- "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -851,12 +887,16 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__targets)
-            opts="-q -v -h -V --json --quiet --verbose --config --help --version"
+            opts="-q -v -h -V --json --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -869,12 +909,16 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__vendors)
-            opts="-q -v -h -V --json --quiet --verbose --config --help --version"
+            opts="-q -v -h -V --json --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

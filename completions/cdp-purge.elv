@@ -18,6 +18,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
     }
     var completions = [
         &'cdp-purge'= {
+            cand --color 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never'
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand -q 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
             cand --quiet 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
@@ -66,6 +67,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand --identity-type 'Old name of --id-type for mParticle (deprecated)'
             cand --id-kind 'Old name of --id-type for CleverTap (deprecated)'
             cand --identifier-type 'Old name of --id-type for Hightouch (deprecated)'
+            cand --color 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never'
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand --no-header 'The CSV/TSV file has no header row (one identifier per line unless --column-index)'
             cand --lowercase 'Lowercase identifiers before de-duplication (for case-insensitive kinds such as email)'
@@ -121,6 +123,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand --max-backoff 'Longest wait between two attempts (also caps Retry-After)'
             cand --timeout 'Per-request timeout (connect and total)'
             cand --breaker-after 'Stop the run when this many first identifiers all failed permanently for the same reason (a refused permission, a misspelt field, a wrong space): the configuration is wrong, not the data. Those identifiers are recorded as retryable, so the same command resends them once fixed'
+            cand --color 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never'
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand --no-header 'The CSV/TSV file has no header row (one identifier per line unless --column-index)'
             cand --lowercase 'Lowercase identifiers before de-duplication (for case-insensitive kinds such as email)'
@@ -172,6 +175,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand --input 'An input file, as the FILE arguments. Repeatable'
             cand --column 'Column (CSV header) or key (JSON) holding the MPIDs in --input'
             cand --format 'Input format of FILE (default: from the extension)'
+            cand --color 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never'
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand --allow-insecure-http 'Allow a plain http:// --base-url to a host other than this machine'
             cand --watch 'Keep polling until every job is finished (or --until passes)'
@@ -194,6 +198,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand --lookup-file 'Like --lookup, one value per line (keeps the values out of shell history and `ps`)'
             cand -i 'An input to hash, as the FILE arguments. Repeatable'
             cand --input 'An input to hash, as the FILE arguments. Repeatable'
+            cand --color 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never'
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand --json 'Print the report as JSON'
             cand --csv 'Print one CSV line per kept input row: attach it to the data-subject request'
@@ -208,6 +213,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand --version 'Print version'
         }
         &'cdp-purge;vendors'= {
+            cand --color 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never'
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand --json 'Print as JSON'
             cand -q 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
@@ -220,6 +226,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand --version 'Print version'
         }
         &'cdp-purge;targets'= {
+            cand --color 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never'
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand --json 'Print as JSON'
             cand -q 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
@@ -250,6 +257,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand --id-kind 'Old name of --id-type for CleverTap (deprecated)'
             cand --identifier-type 'Old name of --id-type for Hightouch (deprecated)'
             cand --timeout 'Timeout of the preflight call'
+            cand --color 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never'
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand --all-targets 'Every target in the config file (with --vendor: every target of that vendor)'
             cand --allow-insecure-http 'Allow a plain http:// --base-url to a host other than this machine (the credentials travel unencrypted)'
@@ -268,6 +276,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
         &'cdp-purge;sandbox'= {
             cand --port 'Port on 127.0.0.1 (0 picks a free one)'
             cand --faults 'Faults to inject, e.g. 429=0.1,503=0.05,reset=0.02,seed=7 (see `--help`)'
+            cand --color 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never'
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand --no-quota 'Do not enforce the vendors'' quotas (no 429 for pace or concurrency)'
             cand -q 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
@@ -280,6 +289,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand --version 'Print version'
         }
         &'cdp-purge;completions'= {
+            cand --color 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never'
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand -q 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
             cand --quiet 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
@@ -291,6 +301,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand --version 'Print version'
         }
         &'cdp-purge;man'= {
+            cand --color 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never'
             cand --config 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]'
             cand -q 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
             cand --quiet 'Print only errors (no progress, no summary text; --json output still goes to stdout)'

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_cdp_purge_global_optspecs
-    string join \n q/quiet v/verbose config= h/help V/version
+    string join \n q/quiet v/verbose color= config= h/help V/version
 end
 
 function __fish_cdp_purge_needs_command
@@ -24,6 +24,9 @@ function __fish_cdp_purge_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -l color -d 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
@@ -76,6 +79,9 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l field -d 'O
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l identity-type -d 'Old name of --id-type for mParticle (deprecated)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l id-kind -d 'Old name of --id-type for CleverTap (deprecated)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l identifier-type -d 'Old name of --id-type for Hightouch (deprecated)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l color -d 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l no-header -d 'The CSV/TSV file has no header row (one identifier per line unless --column-index)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l lowercase -d 'Lowercase identifiers before de-duplication (for case-insensitive kinds such as email)'
@@ -135,6 +141,9 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-retri
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-backoff -d 'Longest wait between two attempts (also caps Retry-After)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l timeout -d 'Per-request timeout (connect and total)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l breaker-after -d 'Stop the run when this many first identifiers all failed permanently for the same reason (a refused permission, a misspelt field, a wrong space): the configuration is wrong, not the data. Those identifiers are recorded as retryable, so the same command resends them once fixed' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l color -d 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l no-header -d 'The CSV/TSV file has no header row (one identifier per line unless --column-index)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l lowercase -d 'Lowercase identifiers before de-duplication (for case-insensitive kinds such as email)'
@@ -181,6 +190,9 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l format -d
 tsv\t''
 json\t''
 ndjson\t''"
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l color -d 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l allow-insecure-http -d 'Allow a plain http:// --base-url to a host other than this machine'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l watch -d 'Keep polling until every job is finished (or --until passes)'
@@ -198,6 +210,9 @@ csv\t'One line per kept input row: attach it to the data-subject request'"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l lookup -d 'What happened to this person? Hashed with the ledger\'s key (`<ledger>.key`); the value is never printed. Repeatable' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l lookup-file -d 'Like --lookup, one value per line (keeps the values out of shell history and `ps`)' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -s i -l input -d 'An input to hash, as the FILE arguments. Repeatable' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l color -d 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l json -d 'Print the report as JSON'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l csv -d 'Print one CSV line per kept input row: attach it to the data-subject request'
@@ -206,12 +221,18 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -s q -l quie
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -s h -l help -d 'Print help'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -s V -l version -d 'Print version'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand vendors" -l color -d 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand vendors" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand vendors" -l json -d 'Print as JSON'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand vendors" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand vendors" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand vendors" -s h -l help -d 'Print help'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand vendors" -s V -l version -d 'Print version'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand targets" -l color -d 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand targets" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand targets" -l json -d 'Print as JSON'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand targets" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
@@ -244,6 +265,9 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l identity-t
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l id-kind -d 'Old name of --id-type for CleverTap (deprecated)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l identifier-type -d 'Old name of --id-type for Hightouch (deprecated)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l timeout -d 'Timeout of the preflight call' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l color -d 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l all-targets -d 'Every target in the config file (with --vendor: every target of that vendor)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l allow-insecure-http -d 'Allow a plain http:// --base-url to a host other than this machine (the credentials travel unencrypted)'
@@ -256,17 +280,26 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -s h -l help 
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -s V -l version -d 'Print version'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand sandbox" -l port -d 'Port on 127.0.0.1 (0 picks a free one)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand sandbox" -l faults -d 'Faults to inject, e.g. 429=0.1,503=0.05,reset=0.02,seed=7 (see `--help`)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand sandbox" -l color -d 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand sandbox" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand sandbox" -l no-quota -d 'Do not enforce the vendors\' quotas (no 429 for pace or concurrency)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand sandbox" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand sandbox" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand sandbox" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand sandbox" -s V -l version -d 'Print version'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand completions" -l color -d 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand completions" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand completions" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand completions" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand man" -l color -d 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand man" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand man" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand man" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'

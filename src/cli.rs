@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::exit::EXIT_CODES_HELP;
+pub use crate::printer::ColorChoice;
 use crate::vendor::VendorKind;
 
 #[derive(Debug, Parser)]
@@ -35,30 +36,35 @@ pub struct GlobalArgs {
     #[arg(long, short, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
+    /// Colour on stderr: auto (a terminal, and no NO_COLOR), always or never
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
     /// Config file with named targets
     /// [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
 
-// Inherent, like xh's: they shadow `Parser::parse` so that every caller gets the steps clap
-// cannot express (inputs in command-line order, report's output format).
+// Inherent, like xh's: `try_parse_from` shadows `Parser`'s so that every caller gets the
+// steps clap cannot express (inputs in command-line order, report's output format).
 impl Cli {
-    /// Parse the process's arguments; a usage error exits 2 as with `Parser::parse`.
-    pub fn parse() -> Cli {
-        Self::try_parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
-    }
-
     /// Parse `args` (the first is the program name).
     pub fn try_parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
     where
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        use clap::{CommandFactory, FromArgMatches};
+        use clap::CommandFactory;
         let mut cmd = Cli::command();
         let m = cmd.try_get_matches_from_mut(args)?;
-        let mut cli = Cli::from_arg_matches(&m).map_err(|e| e.format(&mut cmd))?;
+        Self::from_matches(&m).map_err(|e| e.format(&mut cmd))
+    }
+
+    /// The command line from clap's matches, with the steps clap cannot express.
+    pub fn from_matches(m: &clap::ArgMatches) -> Result<Cli, clap::Error> {
+        use clap::FromArgMatches;
+        let mut cli = Cli::from_arg_matches(m)?;
         if let Some((_, sub)) = m.subcommand() {
             cli.command.finish(sub);
         }

@@ -1,24 +1,8 @@
-//! Old names kept for one release: a one-line note on stderr says what replaces each, unless
-//! `--quiet` asked for errors only (as uv and cargo silence their warnings).
-
-use std::sync::atomic::{AtomicBool, Ordering};
+//! Old names kept for one release: the printer shows one warning line per old name used,
+//! saying what replaces it (not with `--quiet`, as uv and cargo silence their warnings).
 
 use crate::cli::{Cli, Command};
 use crate::vendor::params;
-
-static SILENT: AtomicBool = AtomicBool::new(false);
-
-/// No more notes (`--quiet`).
-pub fn silence() {
-    SILENT.store(true, Ordering::Relaxed);
-}
-
-/// Print one deprecation note.
-pub fn note(msg: &str) {
-    if !SILENT.load(Ordering::Relaxed) {
-        eprintln!("cdp-purge: warning: {msg}");
-    }
-}
 
 /// The notes for the old flags a command line uses.
 pub fn flag_notes(cli: &Cli) -> Vec<String> {

@@ -1,88 +1,9 @@
-//! Writing to stdout and stderr without panicking on a closed pipe.
-//!
-//! `println!` and `eprintln!` panic when the reader went away (`cdp-purge vendors --json |
-//! head -1`, `cdp-purge delete ... 2>&1 | head -1`). Output to stdout goes through the
-//! functions here, which return the error; [`crate::exit::report`] treats a broken pipe as
-//! a quiet exit, as ripgrep does, and commands whose exit code reports work done (`plan`,
-//! `delete`) ignore it with [`ignore_closed`] so the code stays that of the work.
-//! Messages to stderr go through the `eprintln!`/`eprint!` below.
+//! Files the tool writes for people: CSV cells safe in a spreadsheet, private files for
+//! personal data. (What goes to stdout and stderr is `printer.rs`'s business.)
 
 use std::borrow::Cow;
-use std::io::{self, Write};
+use std::io;
 use std::path::Path;
-
-/// `eprintln!` that never panics. std's panics when stderr is closed, and a message nobody
-/// can read is no reason to fail (exit 101) a run whose work was done. `lib.rs` declares this
-/// module first, so these shadow std's macros in the whole crate: code added later cannot
-/// call the panicking ones by accident.
-macro_rules! eprintln {
-    ($($arg:tt)*) => {{
-        use ::std::io::Write as _;
-        let _ = ::std::writeln!(::std::io::stderr(), $($arg)*);
-    }};
-}
-
-/// `eprint!` that never panics; see `eprintln!`.
-macro_rules! eprint {
-    ($($arg:tt)*) => {{
-        use ::std::io::Write as _;
-        let _ = ::std::write!(::std::io::stderr(), $($arg)*);
-    }};
-}
-
-/// Write `s` to stdout and flush.
-pub fn stdout(s: &str) -> io::Result<()> {
-    let mut out = io::stdout().lock();
-    out.write_all(s.as_bytes())?;
-    out.flush()
-}
-
-/// Write `s` and a newline to stdout and flush.
-pub fn stdout_line(s: &str) -> io::Result<()> {
-    let mut out = io::stdout().lock();
-    out.write_all(s.as_bytes())?;
-    out.write_all(b"\n")?;
-    out.flush()
-}
-
-/// A write's result with a closed pipe counted as success: the reader has gone, and the
-/// exit code must still say what the run did.
-pub fn ignore_closed(r: io::Result<()>) -> io::Result<()> {
-    match r {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        r => r,
-    }
-}
-
-/// Whether an error chain ends in a closed pipe.
-pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|c| {
-        c.downcast_ref::<io::Error>()
-            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
-    })
-}
-
-/// `-v`: retries, pauses, slow-downs and what `status` asks; `-vv`: debug, each request.
-/// On stderr, never identifiers. For every command that talks to a vendor.
-pub fn init_logging(quiet: bool, verbose: u8) {
-    use std::io::IsTerminal;
-    let level = match (quiet, verbose) {
-        (true, _) => tracing::Level::ERROR,
-        (false, 0) => tracing::Level::WARN,
-        (false, 1) => tracing::Level::INFO,
-        _ => tracing::Level::DEBUG,
-    };
-    // Colour only on a terminal, and never with NO_COLOR (https://no-color.org).
-    let ansi = io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let _ = tracing_subscriber::fmt()
-        .with_ansi(ansi)
-        .with_writer(io::stderr)
-        // Its fallback on a failed write is std's `eprintln!`, which panics on a closed stderr.
-        .log_internal_errors(false)
-        .with_max_level(level)
-        .with_target(false)
-        .try_init();
-}
 
 /// A text cell for a CSV file that a person may open in a spreadsheet. A cell starting with
 /// `=`, `+`, `-`, `@`, a tab or a carriage return (or the full-width `＝＋－＠`) would be run as a
@@ -122,6 +43,7 @@ pub fn create_private(path: &Path) -> io::Result<std::fs::File> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     #[test]
     fn formula_cells_are_defused() {

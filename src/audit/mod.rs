@@ -6,7 +6,7 @@ pub mod view;
 
 use std::path::Path;
 
-use crate::exit::UserError;
+use crate::error::UserError;
 use crate::ledger;
 
 pub use view::{Row, Run, View};
@@ -126,26 +126,4 @@ pub fn format_counts<K: AsRef<str>>(m: &std::collections::BTreeMap<K, u64>) -> S
         .map(|(k, n)| format!("{k} {n}"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// Write to stdout. A reader that went away (`report … | head`) is not an error: like
-/// ripgrep, stop quietly instead of panicking the way `print!` does.
-pub fn stdout(text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        r => Ok(r?),
-    }
-}
-
-/// Whether an error is a closed stdout (see [`stdout`]).
-pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            || c.downcast_ref::<csv::Error>().is_some_and(|ce| {
-                matches!(ce.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe)
-            })
-    })
 }

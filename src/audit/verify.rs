@@ -338,7 +338,7 @@ pub fn inputs(
             }
             Ok(None) => {}
             Err(e) => {
-                return Err(crate::exit::UserError::usage(format!(
+                return Err(crate::error::UserError::usage(format!(
                     "cannot read {}: {e}",
                     target.display()
                 ))

@@ -11,7 +11,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::batch::BatchHash;
-use crate::exit::UserError;
+use crate::error::UserError;
 use crate::ledger::{End, Header, ItemStatus, Outcome, Record, StatusCheck};
 
 /// One delete run, from its header to its end record (if it had one).

@@ -3,7 +3,8 @@
 //! no call can prove. Never deletes.
 
 use crate::cli::{CheckArgs, GlobalArgs};
-use crate::exit::Code;
+use crate::exit::{self, Code};
+use crate::printer::Printer;
 use crate::settings::{self, Target};
 use crate::vendor::{self, Finding, Probe};
 
@@ -31,23 +32,33 @@ struct TargetResult {
     not_checked: Vec<String>,
 }
 
-pub fn run(args: &CheckArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
+pub fn run(
+    args: &CheckArgs,
+    global: &GlobalArgs,
+    printer: &Printer,
+    rt: &tokio::runtime::Runtime,
+) -> anyhow::Result<Code> {
     let targets = settings::resolve_targets_only(&args.vendor, global.config.as_deref(), true)?;
     let client = crate::engine::http_client(args.timeout)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     let results = rt.block_on(async {
         let mut out = Vec::with_capacity(targets.len());
         for t in &targets {
-            out.push(check_one(&client, t).await);
+            tracing::info!(
+                "{}: checking {} at {}",
+                t.name,
+                t.vendor.info().name,
+                host_of(&t.base_url)
+            );
+            let r = check_one(&client, t).await;
+            tracing::info!("{}: {}", t.name, r.result);
+            out.push(r);
         }
         out
     });
 
     if args.json {
-        crate::output::stdout_line(&serde_json::to_string(&results)?)?;
-    } else if !global.quiet {
+        printer.json_line(&results)?;
+    } else {
         let mut s = String::new();
         for r in &results {
             s.push_str(&format!(
@@ -69,16 +80,12 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
                 s.push_str(&format!("            not checked: {n}\n"));
             }
         }
-        crate::output::stdout(&s)?;
+        printer.summary(&s)?;
     }
-    let code = if results.iter().any(|r| r.result == "refused") {
-        Code::Auth
-    } else if results.iter().any(|r| r.result == "failed") {
-        Code::Usage
-    } else {
-        Code::Success
-    };
-    Ok(code)
+    Ok(exit::preflight(
+        results.iter().any(|r| r.result == "refused"),
+        results.iter().any(|r| r.result == "failed"),
+    ))
 }
 
 async fn check_one(client: &reqwest::Client, t: &Target) -> TargetResult {

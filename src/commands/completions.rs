@@ -4,26 +4,20 @@ use clap::CommandFactory;
 
 use crate::cli::{Cli, CompletionsArgs};
 use crate::exit::Code;
+use crate::printer::Printer;
 
-pub fn run(args: &CompletionsArgs) -> anyhow::Result<Code> {
+pub fn run(args: &CompletionsArgs, printer: &Printer) -> anyhow::Result<Code> {
     let mut cmd = Cli::command();
     // Generate into memory: clap_complete panics when a write fails (a closed pipe).
     let mut buf = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, "cdp-purge", &mut buf);
-    write_stdout(&buf)?;
+    printer.data(&buf)?;
     Ok(Code::Success)
 }
 
-pub fn man() -> anyhow::Result<Code> {
+pub fn man(printer: &Printer) -> anyhow::Result<Code> {
     let mut buf = Vec::new();
     clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
-    write_stdout(&buf)?;
+    printer.data(&buf)?;
     Ok(Code::Success)
-}
-
-fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    out.write_all(bytes)?;
-    out.flush()
 }

@@ -10,6 +10,7 @@ use crate::cli::{GlobalArgs, InputArgs, PlanArgs, VendorArgs};
 use crate::config;
 use crate::exit::{Code, UserError};
 use crate::input::{self, IntakeSpec, IntakeStats, Reject};
+use crate::printer::Printer;
 use crate::settings::{self, Target};
 use crate::vendor::Quota;
 
@@ -163,8 +164,8 @@ pub fn estimate(q: &Quota, requests: u64, items: u64) -> Option<f64> {
     }
 }
 
-pub fn run(args: &PlanArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
-    run_with(&args.input, &args.vendor, args.json, global)
+pub fn run(args: &PlanArgs, global: &GlobalArgs, printer: &Printer) -> anyhow::Result<Code> {
+    run_with(&args.input, &args.vendor, args.json, global, printer)
 }
 
 /// Shared by `plan` and `delete --dry-run`. With several targets, one plan per target (one
@@ -174,6 +175,7 @@ pub fn run_with(
     vendor: &VendorArgs,
     json: bool,
     global: &GlobalArgs,
+    printer: &Printer,
 ) -> anyhow::Result<Code> {
     let resolved = settings::resolve_all(vendor, input, None, global.config.as_deref(), false)?;
     let several = resolved.len() > 1;
@@ -186,12 +188,11 @@ pub fn run_with(
             compute(&r.target, &r.intake, input)?
         };
         // A closed stdout stops the printing, not the checks after it.
-        use crate::output::{ignore_closed, stdout};
         if json {
-            ignore_closed(crate::output::stdout_line(&serde_json::to_string(&plan)?))?;
-        } else if !global.quiet {
+            printer.json_line(&plan)?;
+        } else {
             let sep = if i > 0 { "\n" } else { "" };
-            ignore_closed(stdout(&format!("{sep}{}", render(&plan))))?;
+            printer.summary(&format!("{sep}{}", render(&plan)))?;
         }
         input::check_not_empty(&plan.intake, input.allow_empty)?;
     }

@@ -11,8 +11,9 @@ use serde::Serialize;
 use crate::audit::view::Completion;
 use crate::audit::{self, Row, View};
 use crate::cli::{GlobalArgs, ReportArgs, ReportFormat};
-use crate::exit::{Code, UserError};
+use crate::exit::{self, Code, UserError};
 use crate::ledger::StatusCheck;
+use crate::printer::Printer;
 
 /// One run, as reported.
 #[derive(Debug, Serialize)]
@@ -116,19 +117,18 @@ impl CsvRow<'_> {
 
 mod verify;
 
-pub fn run(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
-    match report(args, global) {
-        Err(e) if audit::is_broken_pipe(&e) => Ok(Code::Success),
-        r => r,
-    }
-}
-
-fn report(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
+pub fn run(args: &ReportArgs, _global: &GlobalArgs, printer: &Printer) -> anyhow::Result<Code> {
     audit::require_ledger(&args.ledger)?;
     if args.verify {
-        return verify::run(args);
+        return verify::run(args, printer);
     }
     let view = View::open(&args.ledger)?;
+    tracing::info!(
+        "{}: {} run(s), {} line(s) unreadable",
+        args.ledger.display(),
+        view.runs.len(),
+        view.torn
+    );
     let rows = view.rows();
     let jobs = view.job_states();
     let profiles = view.profile_states();
@@ -138,15 +138,15 @@ fn report(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
         .collect();
 
     let kept = view.kept_planned();
-    if (rows.len() as u64) < kept && !global.quiet {
+    if (rows.len() as u64) < kept {
         let unfinished: Vec<&str> = view
             .runs
             .iter()
             .filter(|r| r.end.is_none())
             .map(|r| r.header.run_id.as_str())
             .collect();
-        eprintln!(
-            "cdp-purge: warning: the ledger records {} of {kept} kept rows: the deletion did not \
+        printer.warn(format!(
+            "the ledger records {} of {kept} kept rows: the deletion did not \
              finish{}; rerun the same `delete` command with this ledger to resume",
             rows.len(),
             if unfinished.is_empty() {
@@ -154,17 +154,17 @@ fn report(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
             } else {
                 format!(" (runs without an end record: {})", unfinished.join(", "))
             }
-        );
+        ));
     }
-    if view.torn > 0 && !global.quiet {
-        eprintln!(
+    if view.torn > 0 {
+        printer.info(format!(
             "cdp-purge: note: {} unreadable line(s) skipped (a crash mid-write); `report --verify` tells a crash from an edit",
             view.torn
-        );
+        ));
     }
 
     let lookups = read_lookups(args)?;
-    let mut code = Code::Success;
+    let mut all_found = true;
     let selected: Vec<usize> = if lookups.is_empty() {
         (0..rows.len()).collect()
     } else {
@@ -177,7 +177,7 @@ fn report(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
                 .filter(|&i| hashes.contains(&rows[i].id_hmac))
                 .collect();
             if found.is_empty() {
-                code = Code::Partial;
+                all_found = false;
             }
             let shown = found
                 .first()
@@ -187,8 +187,8 @@ fn report(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
             groups.push((n + 1, shown, found));
         }
         if args.format != ReportFormat::Csv {
-            print_lookups(args.format, &groups, &rows, &states, &view)?;
-            return Ok(code);
+            print_lookups(printer, args.format, &groups, &rows, &states, &view)?;
+            return Ok(exit::found(all_found));
         }
         let mut seen = HashSet::new();
         hits.retain(|i| seen.insert(*i));
@@ -196,7 +196,7 @@ fn report(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     };
 
     match args.format {
-        ReportFormat::Csv => write_csv(&selected, &rows, &states, &view)?,
+        ReportFormat::Csv => write_csv(printer, &selected, &rows, &states, &view)?,
         ReportFormat::Json | ReportFormat::Text => {
             let done = view.completions();
             let runs: Vec<RunReport> = (0..view.runs.len())
@@ -209,9 +209,9 @@ fn report(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
                     "overall": overall,
                     "runs": runs,
                 });
-                audit::stdout(&format!("{}\n", serde_json::to_string_pretty(&out)?))?;
+                printer.json_pretty(&out)?;
             } else {
-                audit::stdout(&render_text(
+                printer.data(render_text(
                     &args.ledger.display().to_string(),
                     &overall,
                     &runs,
@@ -219,7 +219,7 @@ fn report(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
             }
         }
     }
-    Ok(code)
+    Ok(exit::found(all_found))
 }
 
 fn read_lookups(args: &ReportArgs) -> anyhow::Result<Vec<String>> {
@@ -516,13 +516,13 @@ fn csv_row<'a>(
 }
 
 fn write_csv(
+    printer: &Printer,
     selected: &[usize],
     rows: &[Row],
     states: &[(String, Option<&StatusCheck>)],
     view: &View,
 ) -> anyhow::Result<()> {
-    let stdout = std::io::stdout();
-    let mut w = csv::Writer::from_writer(stdout.lock());
+    let mut w = csv::Writer::from_writer(printer.stdout_writer());
     if selected.is_empty() {
         // Still a well-formed file with its header.
         w.write_record([
@@ -543,6 +543,10 @@ fn write_csv(
     }
     let done = view.completions();
     for &i in selected {
+        // `report | head`: the reader went away, so nothing is left to do.
+        if printer.stdout_closed() {
+            break;
+        }
         w.serialize(csv_row(view, &rows[i], &states[i], &done).defused())?;
     }
     w.flush()?;
@@ -552,13 +556,14 @@ fn write_csv(
 type Group = (usize, String, Vec<usize>);
 
 fn print_lookups(
+    printer: &Printer,
     format: ReportFormat,
     groups: &[Group],
     rows: &[Row],
     states: &[(String, Option<&StatusCheck>)],
     view: &View,
 ) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = printer.stdout_writer();
     let done = view.completions();
     if format == ReportFormat::Json {
         let v: Vec<_> = groups

@@ -10,8 +10,9 @@ use crate::audit::{self, View};
 use crate::cli::{GlobalArgs, StatusArgs};
 use crate::engine::limiter::{self, Overrides};
 use crate::engine::retry::{RetryPolicy, time_scale_from_env};
-use crate::exit::{Code, UserError};
+use crate::exit::{self, Code, UserError};
 use crate::ledger::Ledger;
+use crate::printer::Printer;
 use crate::settings;
 use crate::status::jobs::{self, MpidSource};
 use crate::status::mparticle::{self, ProfileApi, ProfileApiConfig};
@@ -25,8 +26,12 @@ mod summary;
 use poll::{Lookup, LoopOutcome, Tracked};
 use summary::Summary;
 
-pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
-    crate::output::init_logging(global.quiet, global.verbose);
+pub fn run(
+    args: &StatusArgs,
+    global: &GlobalArgs,
+    printer: &Printer,
+    rt: &tokio::runtime::Runtime,
+) -> anyhow::Result<Code> {
     audit::require_ledger(&args.ledger)?;
     // status appends to the ledger: it must not be the --input it re-reads.
     crate::input::refuse_outputs_over_inputs(&args.verify.inputs, &[("--ledger", &args.ledger)])?;
@@ -38,12 +43,12 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     let ledger = Ledger::open(&args.ledger)?;
     // A multi-million-identifier ledger takes seconds to read: say so rather than sit silent.
     let size = std::fs::metadata(&args.ledger).map_or(0, |m| m.len());
-    if size > 64 << 20 && !global.quiet {
-        eprintln!(
+    if size > 64 << 20 {
+        printer.info(format!(
             "status: reading {} ({} MB)",
             args.ledger.display(),
             size >> 20
-        );
+        ));
     }
     let view = View::open(&args.ledger)?;
     let file_creds = match args.credentials_file.as_deref() {
@@ -99,7 +104,7 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
                 concurrency: p.concurrency,
             },
         )?;
-        warn(&warnings, global);
+        warn(&warnings, printer);
         tracing::info!(
             "{}: {} jobs of run(s) {} at {}; limits: {limits}",
             info.name,
@@ -148,7 +153,7 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
                     concurrency: p.concurrency,
                 },
             )?;
-            warn(&warnings, global);
+            warn(&warnings, printer);
             tracing::info!(
                 "mParticle Profile API: {} profiles of run(s) {} at {}; limits: {limits}",
                 g.jobs.len(),
@@ -181,12 +186,8 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
         }
     }
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
     let handle = ledger.handle();
-    let outcome = rt.block_on(poll::watch_loop(args, global, &mut tracked, &handle));
+    let outcome = rt.block_on(poll::watch_loop(args, printer, &mut tracked, &handle));
     drop(handle);
     let closed = ledger.close();
     let outcome: LoopOutcome = outcome?;
@@ -201,32 +202,33 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
         args.sample.map(|_| seed),
     );
     if args.json {
-        audit::stdout(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&report.json())?
-        ))?;
-    } else if !global.quiet {
-        audit::stdout(&report.text())?;
+        printer.json_pretty(&report.json())?;
+    } else {
+        printer.summary(&report.text())?;
     }
-    if !global.quiet {
-        let errors = report.error_lines();
-        if !errors.is_empty() {
-            eprint!("{errors}");
-        }
+    let errors = report.error_lines();
+    if !errors.is_empty() {
+        printer.info(errors.trim_end());
     }
-    if outcome.timed_out && !global.quiet {
-        eprintln!("{}", report.timeout_message(args.until.unwrap_or_default()));
+    if outcome.timed_out {
+        printer.info(report.timeout_message(args.until.unwrap_or_default()));
     }
     if let Some((reason, hint, auth)) = outcome.fatal {
-        let code = if auth { Code::Auth } else { Code::Usage };
+        let code = exit::fatal(auth);
         // Said here rather than through the error boundary so the exit code is named too:
         // a status run that stops must say why and what it exits with.
-        eprintln!("cdp-purge: error: {reason}");
-        eprintln!("  hint: {hint}");
-        eprintln!("  exit {}: {}", code as u8, code.describe());
+        printer.error(
+            reason,
+            &[],
+            Some(&format!(
+                "{hint}\n  exit {}: {}",
+                code as u8,
+                code.describe()
+            )),
+        );
         return Ok(code);
     }
-    Ok(report.code(outcome.interrupted))
+    Ok(report.code())
 }
 
 /// The Profile API's own quota: mParticle's default service limits page says "starting at
@@ -240,11 +242,9 @@ fn profile_api_quota() -> Quota {
     }
 }
 
-fn warn(warnings: &[String], global: &GlobalArgs) {
-    if !global.quiet {
-        for w in warnings {
-            eprintln!("cdp-purge: warning: {w}");
-        }
+fn warn(warnings: &[String], printer: &Printer) {
+    for w in warnings {
+        printer.warn(w);
     }
 }
 

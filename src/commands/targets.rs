@@ -2,11 +2,11 @@
 //! set, never their values.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 
 use crate::cli::{GlobalArgs, TargetsArgs};
 use crate::config::{self, Config, CredentialStatus, TargetConfig, TargetLimits};
 use crate::exit::Code;
+use crate::printer::Printer;
 use crate::settings;
 
 /// One target as listed.
@@ -57,7 +57,7 @@ fn base_url(t: &TargetConfig) -> Option<String> {
         .map(|t| t.base_url)
 }
 
-pub fn run(args: &TargetsArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
+pub fn run(args: &TargetsArgs, global: &GlobalArgs, printer: &Printer) -> anyhow::Result<Code> {
     let cfg = config::load(global.config.as_deref())?;
     let listed = list(&cfg);
     let text = if args.json {
@@ -72,12 +72,8 @@ pub fn run(args: &TargetsArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
     } else {
         render(&cfg, &listed)
     };
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        // `cdp-purge targets | head` is not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Code::Success),
-        r => r.map(|()| Code::Success).map_err(Into::into),
-    }
+    printer.data(&text)?;
+    Ok(Code::Success)
 }
 
 fn limits_text(l: &TargetLimits, batch_size: Option<usize>) -> String {

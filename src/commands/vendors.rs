@@ -4,11 +4,12 @@ use std::fmt::Write as _;
 
 use crate::cli::VendorsArgs;
 use crate::exit::Code;
+use crate::printer::Printer;
 use crate::vendor::VENDORS;
 
-pub fn run(args: &VendorsArgs) -> anyhow::Result<Code> {
+pub fn run(args: &VendorsArgs, printer: &Printer) -> anyhow::Result<Code> {
     if args.json {
-        crate::output::stdout_line(&serde_json::to_string_pretty(VENDORS)?)?;
+        printer.json_pretty(VENDORS)?;
         return Ok(Code::Success);
     }
     let mut s = String::new();
@@ -41,6 +42,6 @@ pub fn run(args: &VendorsArgs) -> anyhow::Result<Code> {
         s,
         "\n* not published by the vendor: the default batch size; --batch-size may go up to the cap shown by --json"
     );
-    crate::output::stdout(&s)?;
+    printer.data(&s)?;
     Ok(Code::Success)
 }

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::cli::{DeliveryArgs, VendorArgs};
-use crate::exit::UserError;
+use crate::error::UserError;
 use crate::vendor::{Secret, VendorKind};
 
 pub use resolve::{
@@ -191,7 +191,7 @@ pub struct Config {
     pub targets: BTreeMap<String, TargetConfig>,
     /// Non-fatal problems (already printed by [`load`]).
     pub warnings: Vec<String>,
-    /// Old key names in use (already printed by [`load`], unless `--quiet`).
+    /// Old key names in use (already logged by [`load`], like `warnings`).
     pub deprecations: Vec<String>,
 }
 
@@ -267,7 +267,7 @@ pub fn default_path() -> Option<PathBuf> {
     Some(base.join("cdp-purge").join(FILE_NAME))
 }
 
-/// Find, read and parse the config file; print its warnings on stderr. A missing file at the
+/// Find, read and parse the config file; log its warnings. A missing file at the
 /// default location is an empty config; a missing file named by `--config` or
 /// `$CDP_PURGE_CONFIG` is an error (exit 2).
 pub fn load(explicit: Option<&Path>) -> anyhow::Result<Config> {
@@ -306,11 +306,12 @@ pub fn load(explicit: Option<&Path>) -> anyhow::Result<Config> {
     })?;
     let mut cfg = Config::parse(&text, &path, mode)?;
     cfg.origin = origin;
+    // Through the log, which the printer shows as `cdp-purge: warning: …` (not with -q).
     for w in &cfg.warnings {
-        eprintln!("cdp-purge: warning: {w}");
+        tracing::warn!("{w}");
     }
     for d in &cfg.deprecations {
-        crate::deprecated::note(d);
+        tracing::warn!("{d}");
     }
     Ok(cfg)
 }

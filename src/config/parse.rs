@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{Config, TargetConfig, TargetLimits, credential_roles, vendor_keys};
 use crate::cli::{Environment, IdKind, Pod, VendorArgs};
-use crate::exit::UserError;
+use crate::error::UserError;
 use crate::vendor::{Secret, VendorKind, params};
 
 /// Keys every target may have, whatever its vendor.

@@ -13,7 +13,7 @@ use anyhow::Context;
 
 use super::{Config, TargetConfig, TargetLimits, create_hint, credential_roles};
 use crate::cli::{DeliveryArgs, InputArgs, VendorArgs};
-use crate::exit::UserError;
+use crate::error::UserError;
 use crate::input::IntakeSpec;
 use crate::settings::{self, Stage, Target, VendorParams};
 use crate::vendor::Secret;

@@ -5,6 +5,7 @@ use clap::ValueEnum;
 use super::resolve::{credential_status_with, load_credentials_with};
 use super::*;
 use crate::cli::{Cli, Command, Environment, PlanArgs, Pod};
+use crate::error::{Class, UserError};
 use crate::input::KindSource;
 use crate::settings::VendorParams;
 
@@ -16,14 +17,14 @@ fn parse(text: &str) -> anyhow::Result<Config> {
 
 /// The error's message and hint, as the user would see them.
 fn error_text(e: &anyhow::Error) -> String {
-    let (_, hint) = crate::exit::classify(e);
+    let hint = UserError::find(e).and_then(|u| u.hint.clone());
     let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
     format!("{} | hint: {}", chain.join(" | "), hint.unwrap_or_default())
 }
 
 fn parse_err(text: &str) -> String {
     let e = parse(text).expect_err("should be rejected");
-    assert_eq!(crate::exit::classify(&e).0, crate::exit::Code::Usage);
+    assert_eq!(UserError::find(&e).map(|u| u.class), Some(Class::Usage));
     error_text(&e)
 }
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use governor::{DefaultDirectRateLimiter, Quota as GQuota, RateLimiter};
 
-use crate::exit::UserError;
+use crate::error::UserError;
 use crate::vendor::{Quota, Rate};
 
 /// How much closer together than we sent them requests may arrive at the vendor (network

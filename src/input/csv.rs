@@ -8,7 +8,7 @@ use super::redact::{self, listing};
 use super::source::{read_error, skip_bom};
 use super::split::{CsvRecords, MAX_FIELDS, MAX_RECORD_BYTES, Span, SplitError};
 use super::{ColumnSel, IntakeSpec, KindSource, RejectReason};
-use crate::exit::UserError;
+use crate::error::UserError;
 
 /// Which field of a record holds what.
 struct Layout {

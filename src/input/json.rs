@@ -17,7 +17,7 @@ use super::redact;
 use super::source::{read_error, skip_bom};
 use super::split::{self, Line, MAX_RECORD_BYTES};
 use super::{ColumnSel, IntakeSpec, KindSource, RejectReason};
-use crate::exit::UserError;
+use crate::error::UserError;
 
 /// How to find one cell in an element.
 enum Sel {

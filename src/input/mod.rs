@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 
 use crate::batch::Item;
 use crate::cli::Format;
-use crate::exit::UserError;
+use crate::error::UserError;
 
 pub use oneread::OneRead;
 pub use source::refuse_outputs_over_inputs;

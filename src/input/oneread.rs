@@ -118,7 +118,7 @@ impl OneRead {
         }
         let spool = if identity.is_none() {
             let f = tempfile::tempfile().map_err(|e| {
-                crate::exit::UserError::usage(format!(
+                crate::error::UserError::usage(format!(
                     "cannot create a temporary file to hold {name} for the second read: {e}"
                 ))
                 .with_hint("check TMPDIR: it must be writable and have room for the input")

@@ -3,7 +3,7 @@
 use std::io::{self, BufRead, Read};
 
 use super::source::read_error;
-use crate::exit::UserError;
+use crate::error::UserError;
 
 /// Bytes looked at to recognise what an input is before reading it as text.
 const SNIFF: usize = 4096;

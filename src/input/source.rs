@@ -8,7 +8,7 @@ use super::oneread::{FileIdentity, InputChanged, OneRead};
 use sha2::{Digest, Sha256};
 
 use crate::cli::Format;
-use crate::exit::UserError;
+use crate::error::UserError;
 
 /// Read buffer size for every input layer.
 pub(crate) const BUF: usize = 256 * 1024;

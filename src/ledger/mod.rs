@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 
 use crate::batch::Item;
-use crate::exit::UserError;
+use crate::error::UserError;
 
 /// How often the writer fsyncs at most and at least (when there is something to sync).
 const SYNC_EVERY: Duration = Duration::from_secs(1);

@@ -1,5 +1,6 @@
 use super::*;
 use crate::batch::{BatchHash, Item};
+use crate::error::{Class, UserError};
 
 fn item(v: &str) -> Item {
     Item {
@@ -204,8 +205,8 @@ async fn a_forged_line_stops_resume_with_its_line_number() {
     let msg = format!("{err:#}");
     assert!(msg.contains("line 3"), "{msg}");
     assert!(
-        crate::exit::classify(&err)
-            .1
+        UserError::find(&err)
+            .and_then(|u| u.hint.as_deref())
             .unwrap()
             .contains("--ledger NEW")
     );
@@ -244,8 +245,9 @@ fn a_locked_ledger_is_refused() {
     let path = dir.path().join("l.jsonl");
     let first = Ledger::open(&path).unwrap();
     let err = Ledger::open(&path).err().expect("second open must fail");
-    let (code, hint) = crate::exit::classify(&err);
-    assert_eq!(code, crate::exit::Code::Usage);
+    let u = UserError::find(&err).expect("classified");
+    let (class, hint) = (u.class, u.hint.clone());
+    assert_eq!(class, Class::Usage);
     assert!(hint.is_some());
     assert!(err.to_string().contains("in use"));
     first.close().unwrap();

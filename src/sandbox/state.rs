@@ -130,6 +130,19 @@ impl Shared {
     }
 
     pub fn record(&self, rec: RequestRecord) {
+        // `-v` on `cdp-purge sandbox`. Never the path or the values: a path can hold an
+        // identifier (a Segment user id, an MPID).
+        tracing::info!(
+            "sandbox: {} {} -> {} ({} identifiers{})",
+            rec.vendor
+                .map_or("unknown path".to_owned(), |v| v.to_string()),
+            rec.method,
+            rec.status.map_or("no answer".to_owned(), |s| s.to_string()),
+            rec.items,
+            rec.fault
+                .as_ref()
+                .map_or(String::new(), |f| format!(", fault {f}"))
+        );
         self.log.lock().expect("log lock").push(rec);
     }
 

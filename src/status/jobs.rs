@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use super::obs::{Interner, Obs};
 use crate::audit::View;
 use crate::cli::{Environment, Format, IdKind, Pod};
-use crate::exit::UserError;
+use crate::error::UserError;
 use crate::input::{self, ColumnSel, IntakeSpec, KindSource};
 use crate::ledger::{self, Header};
 use crate::settings::{Target, VendorParams};
@@ -307,8 +307,8 @@ fn recover_mpids(
         &mut |_| Ok(()),
     )?;
     if found < missing {
-        eprintln!(
-            "cdp-purge: warning: {} of {missing} profiles to verify have no MPID in the given input; they are not looked up",
+        tracing::warn!(
+            "{} of {missing} profiles to verify have no MPID in the given input; they are not looked up",
             missing - found
         );
     }

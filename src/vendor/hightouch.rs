@@ -12,7 +12,7 @@ use super::preflight::{self, Finding, Preflight, Probe};
 use super::wire;
 use super::{Adapter, ItemOutcome, JobReport, JobState, Request, Response, VendorKind, Verdict};
 use crate::batch::Batch;
-use crate::exit::UserError;
+use crate::error::UserError;
 use crate::settings::{Target, VendorParams};
 
 /// The API prefix the OpenAPI's server value ends in; the tool adds it itself.

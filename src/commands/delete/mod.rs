@@ -1,9 +1,9 @@
 //! `cdp-purge delete`: plan, confirm, then deliver through the engine with a ledger.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
 
 use crate::batch::Batch;
@@ -11,12 +11,13 @@ use crate::cli::{DeleteArgs, GlobalArgs};
 use crate::engine::limiter::{self, Overrides};
 use crate::engine::retry::{RetryPolicy, time_scale_from_env};
 use crate::engine::{Engine, EngineConfig, Stats, StopReason};
-use crate::exit::{Code, UserError};
+use crate::exit::{self, Code, Signal, UserError};
 use crate::input;
 use crate::ledger::{
     self, Destination, End, Header, InputFile, KeyState, Ledger, PlanCounts, Record,
 };
-use crate::report::{Progress, ProgressMode, Summary};
+use crate::printer::Printer;
+use crate::progress::{Progress, Summary};
 
 mod resume;
 use crate::vendor::{self, Adapter};
@@ -26,14 +27,18 @@ use resume::{
     warn_if_input_changed,
 };
 
-pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
+pub fn run(
+    args: &DeleteArgs,
+    global: &GlobalArgs,
+    printer: &Printer,
+    rt: &Runtime,
+) -> anyhow::Result<Code> {
     if args.dry_run {
-        return super::plan::run_with(&args.input, &args.vendor, args.json, global);
+        return super::plan::run_with(&args.input, &args.vendor, args.json, global, printer);
     }
-    crate::output::init_logging(global.quiet, global.verbose);
     // The sandbox serves fake credentials, so the environment need not hold real ones.
     let sandbox = if args.sandbox {
-        Some(start_sandbox(global)?)
+        Some(start_sandbox(printer)?)
     } else {
         None
     };
@@ -78,75 +83,79 @@ pub fn run(args: &DeleteArgs, global: &GlobalArgs) -> anyhow::Result<Code> {
         if several && let Some(p) = &input.rejects {
             input.rejects = Some(config::per_target_path(p, &r.target.name));
         }
-        let code = match run_target(args, &input, global, r, dest, ledger_path, several) {
+        let run = Run {
+            args,
+            input: &input,
+            printer,
+            rt,
+            several,
+        };
+        let code = match run_target(&run, r, dest, ledger_path) {
             Ok(code) => code,
             // One target's failure (a refused credential, a bad graph ID) must not stop the
             // others: report it under the target's name and go on.
             Err(e) if several => {
-                eprintln!("cdp-purge: target {name}:");
-                crate::exit::report(&e)
+                printer.important(format!("cdp-purge: target {name}:"));
+                exit::report(printer, &e)
             }
             Err(e) => return Err(e),
         };
         results.push((name, code));
-        if code == Code::Interrupted {
+        if code.is_signal() {
             break;
         }
     }
-    let overall = overall_code(results.iter().map(|(_, c)| *c));
+    let overall = exit::most_urgent(results.iter().map(|(_, c)| *c));
     if several {
-        if !global.quiet {
-            let mut s = String::from("targets:\n");
-            for (name, code) in &results {
-                s.push_str(&format!(
-                    "  {name:<20} exit {} ({})\n",
-                    *code as u8,
-                    code.describe()
-                ));
-            }
+        let mut s = String::from("targets:\n");
+        for (name, code) in &results {
             s.push_str(&format!(
-                "overall: exit {} ({})\n",
-                overall as u8,
-                overall.describe()
+                "  {name:<20} exit {} ({})\n",
+                *code as u8,
+                code.describe()
             ));
-            eprint!("{s}");
+        }
+        s.push_str(&format!(
+            "overall: exit {} ({})\n",
+            overall as u8,
+            overall.describe()
+        ));
+        if args.json {
+            printer.info(s.trim_end());
+        } else {
+            printer.summary(&s)?;
         }
         if args.json {
             let targets: Vec<_> = results
                 .iter()
                 .map(|(name, code)| serde_json::json!({"target": name, "exit_code": *code as u8}))
                 .collect();
-            let line = serde_json::json!({"targets": targets, "exit_code": overall as u8});
-            crate::output::ignore_closed(crate::output::stdout_line(&line.to_string()))?;
+            printer
+                .json_line(&serde_json::json!({"targets": targets, "exit_code": overall as u8}))?;
         }
     }
     Ok(overall)
 }
 
-/// The run's exit code from each target's: interrupted first, then the one that most needs
-/// a person (credentials, then configuration), then exhausted quota, then partial failure.
-fn overall_code(codes: impl Iterator<Item = Code>) -> Code {
-    let rank = |c: Code| match c {
-        Code::Interrupted => 5,
-        Code::Auth => 4,
-        Code::Usage => 3,
-        Code::RateLimited => 2,
-        Code::Partial => 1,
-        Code::Success => 0,
-    };
-    codes.max_by_key(|c| rank(*c)).unwrap_or(Code::Success)
+/// What every target of one `delete` shares.
+struct Run<'a> {
+    args: &'a DeleteArgs,
+    input: &'a crate::cli::InputArgs,
+    printer: &'a Printer,
+    rt: &'a Runtime,
+    several: bool,
 }
 
-/// Start the built-in sandbox for `delete --sandbox`; it stops when dropped.
-fn start_sandbox(global: &GlobalArgs) -> anyhow::Result<crate::sandbox::Sandbox> {
+/// Start the built-in sandbox for `delete --sandbox`; it stops when dropped. On a thread of
+/// its own, like a vendor's server: sharing the run's thread would delay its answers and
+/// skew the arrival times its quotas are enforced on.
+fn start_sandbox(printer: &Printer) -> anyhow::Result<crate::sandbox::Sandbox> {
     let sb = crate::sandbox::Sandbox::start_blocking(crate::sandbox::SandboxConfig::default())
         .map_err(|e| UserError::usage(format!("cannot start the sandbox: {e}")))?;
-    if !global.quiet {
-        eprintln!(
-            "sandbox: fake vendors at {} (their documented quotas enforced; nothing real is deleted)",
-            sb.base_url()
-        );
-    }
+    printer.info(format!(
+        "sandbox: fake vendors at {} (their documented quotas enforced; nothing real is deleted)",
+        sb.base_url()
+    ));
     Ok(sb)
 }
 
@@ -162,16 +171,20 @@ fn point_at_sandbox(target: &mut settings::Target, sb: &crate::sandbox::Sandbox)
         .collect();
 }
 
-#[allow(clippy::too_many_arguments)]
 fn run_target(
-    args: &DeleteArgs,
-    input_args: &crate::cli::InputArgs,
-    global: &GlobalArgs,
+    run: &Run<'_>,
     resolved: settings::Resolved,
     dest: Destination,
     ledger_path: PathBuf,
-    several: bool,
 ) -> anyhow::Result<Code> {
+    let Run {
+        args,
+        input: input_args,
+        printer,
+        rt,
+        several,
+        ..
+    } = *run;
     let settings::Resolved {
         target,
         intake: mut spec,
@@ -191,7 +204,7 @@ fn run_target(
         },
     )?;
     for w in &warnings {
-        eprintln!("cdp-purge: warning: {w}");
+        printer.warn(w);
     }
     let adapter = vendor::adapter(&target)?;
 
@@ -253,17 +266,21 @@ fn run_target(
     )?;
     let to_send_batches = plan.batches;
 
-    if !global.quiet {
-        eprintln!(
+    // Where it goes, with what limits, and what intake did: so nobody wonders why fewer
+    // identifiers are sent than rows read.
+    {
+        printer.info(format!(
             "cdp-purge: {} at {}; limits: {limits}",
             info.name,
             adapter.endpoint()
-        );
-        eprintln!("destination: {dest}; ledger {}", ledger_path.display());
-        // What cleaning did, so nobody wonders why fewer identifiers are sent than rows read.
+        ));
+        printer.info(format!(
+            "destination: {dest}; ledger {}",
+            ledger_path.display()
+        ));
         let i = &plan.intake;
         let reasons: Vec<String> = i.rejected.iter().map(|(r, n)| format!("{r} {n}")).collect();
-        eprintln!(
+        printer.info(format!(
             "input: {} rows read, {} kept, {} rejected{}, {} duplicates",
             i.rows_read,
             i.kept,
@@ -274,9 +291,9 @@ fn run_target(
                 format!(" ({})", reasons.join(", "))
             },
             i.duplicates
-        );
+        ));
         if resume.runs > 0 {
-            eprintln!(
+            printer.info(format!(
                 "resuming: {} of {} identifiers already deleted here by {} earlier run(s); {} to send{}",
                 tally.done,
                 i.kept,
@@ -290,16 +307,16 @@ fn run_target(
                 } else {
                     String::new()
                 }
-            );
+            ));
         }
     }
-    warn_if_input_changed(&resume, &plan.intake.files, global);
+    warn_if_input_changed(&resume, &plan.intake.files, printer);
     input::check_not_empty(&plan.intake, input_args.allow_empty)?;
     if tally.to_send > 0 {
         if let crate::settings::VendorParams::Hightouch { block, .. } = &target.params {
-            hightouch_warnings(*block, source_data_deleted, global);
+            hightouch_warnings(*block, source_data_deleted, printer);
         }
-        confirm(args, adapter.as_ref(), tally.to_send)?;
+        confirm(args, adapter.as_ref(), tally.to_send, printer)?;
     }
 
     let stats = Arc::new(Stats::new());
@@ -357,15 +374,12 @@ fn run_target(
         breaker_after: if d.no_breaker { 0 } else { d.breaker_after },
     };
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
     let handle = ledger.handle();
+    let signal: Arc<OnceLock<Signal>> = Arc::default();
     let (end, summary_outcome) = rt.block_on(async {
         handle.write(Record::Header(header)).await?;
         let engine = Engine::new(adapter.clone(), cfg, handle.clone(), stats.clone())?;
-        watch_ctrl_c(&engine);
+        let watcher = watch_signals(&engine, signal.clone(), printer.clone());
         let (tx, rx) = mpsc::channel::<Batch>(limits.concurrency as usize * 2);
         let feeder = spawn_feeder(
             spec.clone(),
@@ -379,9 +393,11 @@ fn run_target(
             engine.stopper(),
         );
         let paused = engine_state(&engine);
-        let progress = Progress::start(ProgressMode::detect(global.quiet), stats.clone(), paused);
+        let progress = Progress::start(printer, stats.clone(), paused);
         let end = engine.run(rx).await;
         progress.finish();
+        // The next target (or nothing) owns the signals from here.
+        watcher.abort();
         // The feeder stops on its own once the engine drops the channel; its errors (an
         // input that changed) stopped the engine already.
         let _ = feeder.await;
@@ -403,25 +419,18 @@ fn run_target(
 
     let settled = Stats::get(&stats.items_done);
     let unsent = tally.to_send.saturating_sub(settled);
-    let code = match &end.stopped {
-        Some(StopReason::Interrupted) => Code::Interrupted,
-        Some(StopReason::Fatal { auth: true, .. }) => Code::Auth,
-        Some(StopReason::Fatal { .. } | StopReason::Ledger(_)) => Code::Usage,
-        None if changed_after.is_some() => Code::Usage,
-        // Exit 0 only when every kept identifier has a success for this destination, now
-        // or from an earlier run.
-        None if stats.failed_total() == 0
-            && end.abandoned_batches == 0
-            && unsent == 0
-            && tally.failed_before == 0 =>
-        {
-            Code::Success
-        }
-        None if tally.failed_before == 0 && unsent == 0 && stats.only_throttled_failures() => {
-            Code::RateLimited
-        }
-        None => Code::Partial,
-    };
+    let code = exit::delivery(
+        end.stopped.as_ref(),
+        signal.get().copied(),
+        exit::Delivery {
+            failed_now: stats.failed_total(),
+            abandoned_batches: end.abandoned_batches,
+            unsent,
+            failed_before: tally.failed_before,
+            only_throttled: stats.only_throttled_failures(),
+            input_changed: changed_after.is_some(),
+        },
+    );
     let summary = Summary::build(
         &stats,
         info.id,
@@ -441,33 +450,37 @@ fn run_target(
     let ledger_ok = rt.block_on(handle.write(end_rec));
     drop(handle);
     let closed = ledger.close();
+    // The result on stdout, as every command's; what it means and what to do next on
+    // stderr.
     if args.json {
-        let line = serde_json::to_string(&summary)?;
-        crate::output::ignore_closed(crate::output::stdout_line(&line))?;
-    } else if !global.quiet {
-        eprint!("{}", summary.render());
+        printer.json_line(&summary)?;
+    } else {
+        printer.summary(&summary.render())?;
     }
-    if !global.quiet && Stats::get(&stats.items_ok) > 0 {
-        eprintln!(
-            "note: {}",
+    if Stats::get(&stats.items_ok) > 0 {
+        printer.note(
             info.caveat
-                .replace("LEDGER", &ledger_path.display().to_string())
+                .replace("LEDGER", &ledger_path.display().to_string()),
         );
     }
-    if code != Code::Success && code != Code::Auth && !global.quiet {
-        explain_exit(&summary, tally.maybe_delivered);
+    if code != Code::Success && code != Code::Auth {
+        explain_exit(&summary, tally.maybe_delivered, printer);
     }
-    if code == Code::Interrupted || code == Code::Auth || ledger_ok.is_err() || unsent > 0 {
-        eprintln!(
+    if code.is_signal() || code == Code::Auth || ledger_ok.is_err() || unsent > 0 {
+        printer.important(format!(
             "to resume: {}",
             // With several targets each ledger is derived from the same flags again.
             resume_command((d.ledger.is_none() && !several).then_some(&ledger_path))
-        );
+        ));
     }
     match end.stopped {
         Some(StopReason::Fatal { reason, hint, auth }) => {
-            let code = if auth { Code::Auth } else { Code::Usage };
-            return Err(UserError::new(code, reason).with_hint(hint).into());
+            let class = if auth {
+                crate::error::Class::Auth
+            } else {
+                crate::error::Class::Usage
+            };
+            return Err(UserError::new(class, reason).with_hint(hint).into());
         }
         Some(StopReason::Ledger(e)) => {
             return Err(UserError::usage(format!(
@@ -496,29 +509,30 @@ fn run_target(
 
 /// Hightouch re-ingests whatever is still in the warehouse, and `block: false` leaves the
 /// values free to come back: say so before anything is sent.
-fn hightouch_warnings(block: bool, source_data_deleted: bool, global: &GlobalArgs) {
-    if global.quiet {
-        return;
-    }
+fn hightouch_warnings(block: bool, source_data_deleted: bool, printer: &Printer) {
     if !source_data_deleted {
-        eprintln!(
-            "cdp-purge: warning: delete these rows from the warehouse source tables first, or the next IDR run brings the profiles back (pass --source-data-deleted once they are gone)"
+        printer.warn(
+            "delete these rows from the warehouse source tables first, or the next IDR run brings the profiles back (pass --source-data-deleted once they are gone)",
         );
     }
     if !block {
-        eprintln!(
-            "cdp-purge: warning: --no-block: the values are not blocklisted; use it to repair a supercluster, not to delete"
+        printer.warn(
+            "--no-block: the values are not blocklisted; use it to repair a supercluster, not to delete",
         );
     }
 }
 
 /// Ask before deleting, only on a terminal; refuse without `--yes` otherwise.
-fn confirm(args: &DeleteArgs, adapter: &dyn Adapter, count: u64) -> anyhow::Result<()> {
+fn confirm(
+    args: &DeleteArgs,
+    adapter: &dyn Adapter,
+    count: u64,
+    printer: &Printer,
+) -> anyhow::Result<()> {
     if args.yes {
         return Ok(());
     }
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
+    if !printer.stdin_is_terminal() {
         return Err(UserError::usage(
             "refusing to delete without confirmation: stdin is not a terminal",
         )
@@ -530,7 +544,7 @@ fn confirm(args: &DeleteArgs, adapter: &dyn Adapter, count: u64) -> anyhow::Resu
         .into_iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
-    eprint!(
+    let line = printer.ask(&format!(
         "Delete {count} profiles from {} ({})? Type yes to continue: ",
         adapter.kind().info().name,
         if account.is_empty() {
@@ -538,10 +552,7 @@ fn confirm(args: &DeleteArgs, adapter: &dyn Adapter, count: u64) -> anyhow::Resu
         } else {
             account.join(", ")
         }
-    );
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    stdin.lock().read_line(&mut line)?;
+    ))?;
     if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
         Ok(())
     } else {
@@ -549,7 +560,7 @@ fn confirm(args: &DeleteArgs, adapter: &dyn Adapter, count: u64) -> anyhow::Resu
     }
 }
 
-fn engine_state(engine: &Engine) -> crate::report::StateFn {
+fn engine_state(engine: &Engine) -> crate::progress::StateFn {
     let stopper = engine.stopper();
     let paused = engine.pause_view();
     Box::new(move || {
@@ -563,22 +574,30 @@ fn engine_state(engine: &Engine) -> crate::report::StateFn {
     })
 }
 
-/// First Ctrl-C: stop dispatching and finish in-flight requests. Second: exit at once (the
-/// ledger's lines are written whole, so it stays readable).
-fn watch_ctrl_c(engine: &Engine) {
+/// First Ctrl-C or SIGTERM: stop dispatching and finish in-flight requests; `signal` keeps
+/// which, for the exit code. A second: exit at once (the ledger's lines are written whole,
+/// so it stays readable).
+fn watch_signals(
+    engine: &Engine,
+    signal: Arc<OnceLock<Signal>>,
+    printer: Printer,
+) -> tokio::task::JoinHandle<()> {
     let stopper = engine.stopper();
+    // Installed now, not when the task first runs.
+    let signals = crate::commands::signals::Signals::listen();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_err() {
+        let Ok(mut signals) = signals else {
             return;
-        }
-        eprintln!(
-            "\ncdp-purge: stopping: waiting for requests in flight (Ctrl-C again to quit at once)"
+        };
+        let first = signals.next().await;
+        let _ = signal.set(first);
+        printer.important(
+            "\ncdp-purge: stopping: waiting for requests in flight (Ctrl-C again to quit at once)",
         );
         stopper.stop(StopReason::Interrupted);
-        if tokio::signal::ctrl_c().await.is_ok() {
-            std::process::exit(Code::Interrupted as i32);
-        }
-    });
+        let second = signals.next().await;
+        std::process::exit(second.code() as i32);
+    })
 }
 
 /// The command line that resumes this run: the same arguments, plus `--ledger` when it was

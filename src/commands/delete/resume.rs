@@ -6,12 +6,12 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::batch::{Batch, Batcher};
-use crate::cli::GlobalArgs;
 use crate::engine::StopReason;
 use crate::exit::UserError;
 use crate::input;
 use crate::ledger::{self, Destination, KeyState, Ledger, Resume};
-use crate::report::Summary;
+use crate::printer::Printer;
+use crate::progress::Summary;
 use crate::settings;
 
 /// How this run's identifiers stand against what the ledger settled for the destination.
@@ -24,7 +24,7 @@ pub(super) struct Tally {
 }
 
 /// Why a run that is not a success ended as it did, in one line under the summary.
-pub(super) fn explain_exit(s: &Summary, maybe: u64) {
+pub(super) fn explain_exit(s: &Summary, maybe: u64, printer: &Printer) {
     let mut why = Vec::new();
     if s.failed_total > 0 {
         why.push(format!("{} failed in this run", s.failed_total));
@@ -47,7 +47,10 @@ pub(super) fn explain_exit(s: &Summary, maybe: u64) {
         ));
     }
     if !why.is_empty() {
-        eprintln!("not every identifier is deleted: {}", why.join("; "));
+        printer.info(format!(
+            "not every identifier is deleted: {}",
+            why.join("; ")
+        ));
     }
 }
 
@@ -105,14 +108,11 @@ pub(super) fn restrict_to_owner(path: &std::path::Path) -> anyhow::Result<()> {
 pub(super) fn warn_if_input_changed(
     resume: &Resume,
     files: &[input::FileStats],
-    global: &GlobalArgs,
+    printer: &Printer,
 ) {
     let Some(before) = &resume.previous_inputs else {
         return;
     };
-    if global.quiet {
-        return;
-    }
     let now: Vec<&str> = files.iter().map(|f| f.sha256.as_str()).collect();
     let then: Vec<&str> = before.iter().map(|f| f.sha256.as_str()).collect();
     if now != then {
@@ -122,12 +122,12 @@ pub(super) fn warn_if_input_changed(
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        eprintln!(
-            "cdp-purge: warning: the input differs from the previous run's (sha256 {}… then, \
+        printer.warn(format!(
+            "the input differs from the previous run's (sha256 {}… then, \
              {}… now); identifiers it acknowledged are still skipped one by one",
             short(&then),
             short(&now)
-        );
+        ));
     }
 }
 

@@ -1,10 +1,11 @@
 //! `report --verify`: the hash chain and the input digests, in words a reviewer can act on.
 
-use crate::audit::{self, View, verify};
+use crate::audit::{View, verify};
 use crate::cli::{ReportArgs, ReportFormat};
-use crate::exit::{Code, UserError};
+use crate::exit::{self, Code, UserError};
+use crate::printer::Printer;
 
-pub(super) fn run(args: &ReportArgs) -> anyhow::Result<Code> {
+pub(super) fn run(args: &ReportArgs, printer: &Printer) -> anyhow::Result<Code> {
     let f = std::fs::File::open(&args.ledger).map_err(|e| {
         UserError::usage(format!(
             "cannot open the ledger {}: {e}",
@@ -24,11 +25,11 @@ pub(super) fn run(args: &ReportArgs) -> anyhow::Result<Code> {
             "chain": chain,
             "inputs": inputs,
         });
-        audit::stdout(&format!("{}\n", serde_json::to_string_pretty(&v)?))?;
+        printer.json_pretty(&v)?;
     } else {
-        audit::stdout(&render_verify(&chain, &inputs))?;
+        printer.data(render_verify(&chain, &inputs))?;
     }
-    Ok(if ok { Code::Success } else { Code::Partial })
+    Ok(exit::found(ok))
 }
 
 fn render_verify(chain: &verify::ChainReport, inputs: &[verify::InputCheck]) -> String {

@@ -7,16 +7,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use indicatif::ProgressBar;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::audit;
-use crate::cli::{GlobalArgs, StatusArgs};
+use crate::cli::StatusArgs;
+use crate::commands::signals::Signals;
 use crate::engine::retry::{scale, time_scale_from_env};
+use crate::exit::Signal;
 use crate::ledger::{self, LedgerHandle, Record};
-use crate::report::ProgressMode;
+use crate::printer::Printer;
+use crate::progress::{Progress, Tick};
 use crate::status::jobs::{Group, Job, Subject};
 use crate::status::mparticle::{Profile, ProfileApi};
 use crate::status::obs::{About, Interner, Obs, Phase};
@@ -148,7 +150,8 @@ impl Tracked {
 pub(super) struct LoopOutcome {
     pub rounds: u32,
     pub timed_out: bool,
-    pub interrupted: bool,
+    /// The signal that stopped the polling.
+    pub signal: Option<Signal>,
     pub fatal: Option<(String, String, bool)>,
 }
 
@@ -162,22 +165,25 @@ struct Counters {
 
 pub(super) async fn watch_loop(
     args: &StatusArgs,
-    global: &GlobalArgs,
+    printer: &Printer,
     tracked: &mut [Tracked],
     ledger: &LedgerHandle,
 ) -> anyhow::Result<LoopOutcome> {
     let check_id = ledger::new_run_id();
     let scale_f = time_scale_from_env();
     let deadline = args.until.map(|d| Instant::now() + d);
-    let mode = ProgressMode::detect(global.quiet);
-    let (stop_tx, mut stop_rx) = watch::channel(false);
+    let (stop_tx, mut stop_rx) = watch::channel(None::<Signal>);
     let pollers: Vec<Arc<Poller>> = tracked.iter().map(|t| t.poller.clone()).collect();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\ncdp-purge: stopping: recording what was found so far");
-            pollers.iter().for_each(|p| p.stop());
-            let _ = stop_tx.send(true);
-        }
+    let signals = Signals::listen();
+    let p = printer.clone();
+    let watcher = tokio::spawn(async move {
+        let Ok(mut signals) = signals else {
+            return;
+        };
+        let s = signals.next().await;
+        p.important("\ncdp-purge: stopping: recording what was found so far");
+        pollers.iter().for_each(|p| p.stop());
+        let _ = stop_tx.send(Some(s));
     });
     let mut strings = Interner::default();
     let mut out = LoopOutcome::default();
@@ -191,7 +197,7 @@ pub(super) async fn watch_loop(
         tracing::info!("round {}: {pending} lookups due", out.rounds);
         let counters = Arc::new(Counters::default());
         counters.due.store(pending as u64, Ordering::Relaxed);
-        let progress = Progress::start(mode, counters.clone(), out.rounds, scale_f);
+        let progress = round_progress(printer, counters.clone(), out.rounds, scale_f);
         for t in tracked.iter_mut() {
             let r = poll_round(t, &check_id, ledger, &counters, &mut strings).await;
             if let Some(f) = t.poller.fatal() {
@@ -206,9 +212,9 @@ pub(super) async fn watch_loop(
             }
         }
         progress.finish();
-        out.interrupted = *stop_rx.borrow();
+        out.signal = *stop_rx.borrow();
         let pending: usize = tracked.iter().map(|t| t.pending().len()).sum();
-        if out.fatal.is_some() || out.interrupted || pending == 0 || !args.watch {
+        if out.fatal.is_some() || out.signal.is_some() || pending == 0 || !args.watch {
             break;
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -219,21 +225,19 @@ pub(super) async fn watch_loop(
         let until = deadline.map_or(next, |d| next.min(d));
         // One line per round (the bar is gone between rounds, and rounds are minutes
         // apart), on a terminal and in logs alike.
-        if mode != ProgressMode::Off {
-            eprintln!(
-                "status: round {}: {pending} pending ({}); next poll in {}",
-                out.rounds,
-                tracked
-                    .iter()
-                    .map(|t| audit::format_counts(&t.states()))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                human(until.saturating_duration_since(Instant::now()))
-            );
-        }
+        printer.info(format!(
+            "status: round {}: {pending} pending ({}); next poll in {}",
+            out.rounds,
+            tracked
+                .iter()
+                .map(|t| audit::format_counts(&t.states()))
+                .collect::<Vec<_>>()
+                .join("; "),
+            human(until.saturating_duration_since(Instant::now()))
+        ));
         tokio::select! {
             _ = tokio::time::sleep_until(until) => {}
-            _ = stop_rx.changed() => { out.interrupted = true; break; }
+            _ = stop_rx.changed() => { out.signal = *stop_rx.borrow(); break; }
         }
         wait = wait.mul_f64(1.5).min(args.max_interval.max(args.interval));
     }
@@ -248,6 +252,7 @@ pub(super) async fn watch_loop(
             }
         }
     }
+    watcher.abort();
     Ok(out)
 }
 
@@ -528,17 +533,16 @@ fn job_vendor(a: &dyn Adapter) -> &'static str {
     a.kind().info().name
 }
 
-/// The progress display of one round: a bar on a terminal, a line every few seconds in a
-/// log, nothing with `--quiet`.
-struct Progress {
-    task: Option<tokio::task::JoinHandle<()>>,
-    bar: Option<ProgressBar>,
-}
-
-impl Progress {
-    fn start(mode: ProgressMode, c: Arc<Counters>, round: u32, time_scale: f64) -> Self {
-        let started = std::time::Instant::now();
-        let line = move |c: &Counters| {
+/// The progress display of one round: a bar on a terminal, a line every 5 s (scaled in
+/// tests) in a log, so a long poll is never silent, nothing with `--quiet`.
+fn round_progress(printer: &Printer, c: Arc<Counters>, round: u32, time_scale: f64) -> Progress {
+    let started = std::time::Instant::now();
+    let every = scale(Duration::from_secs(5), time_scale).max(Duration::from_millis(20));
+    Progress::show(
+        printer,
+        "{elapsed_precise} [{bar:30}] {msg}",
+        every,
+        move || {
             let (done, due) = (
                 c.done.load(Ordering::Relaxed),
                 c.due.load(Ordering::Relaxed),
@@ -550,63 +554,18 @@ impl Progress {
             } else {
                 "-".into()
             };
-            format!(
+            let text = format!(
                 "{done}/{due} lookups, {rate:.0}/s, ETA {eta}, {} errors",
                 c.errors.load(Ordering::Relaxed)
-            )
-        };
-        match mode {
-            ProgressMode::Off => Self {
-                task: None,
-                bar: None,
-            },
-            ProgressMode::Bar => {
-                let bar = crate::report::stderr_bar(
-                    c.due.load(Ordering::Relaxed),
-                    "{elapsed_precise} [{bar:30}] {msg}",
-                );
-                let b = bar.clone();
-                let task = tokio::spawn(async move {
-                    let mut tick = tokio::time::interval(Duration::from_millis(200));
-                    loop {
-                        tick.tick().await;
-                        b.set_position(c.done.load(Ordering::Relaxed));
-                        b.set_message(format!("round {round}: {}", line(&c)));
-                    }
-                });
-                Self {
-                    task: Some(task),
-                    bar: Some(bar),
-                }
+            );
+            Tick {
+                pos: done,
+                len: due,
+                message: format!("round {round}: {text}"),
+                line: format!("status: round {round}: {text}"),
             }
-            ProgressMode::Lines => {
-                // Every 5 s (scaled in tests), so a long poll is never silent in a log.
-                let every =
-                    scale(Duration::from_secs(5), time_scale).max(Duration::from_millis(20));
-                let task = tokio::spawn(async move {
-                    let mut tick = tokio::time::interval(every);
-                    tick.tick().await;
-                    loop {
-                        tick.tick().await;
-                        eprintln!("status: round {round}: {}", line(&c));
-                    }
-                });
-                Self {
-                    task: Some(task),
-                    bar: None,
-                }
-            }
-        }
-    }
-
-    fn finish(self) {
-        if let Some(t) = self.task {
-            t.abort();
-        }
-        if let Some(b) = self.bar {
-            b.finish_and_clear();
-        }
-    }
+        },
+    )
 }
 
 /// `2m 30s`, `4s`, `250ms`: whole seconds from a second up, as a person reads a wait.

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::poll::{LoopOutcome, Tracked};
 use crate::audit::{self, View};
-use crate::exit::Code;
+use crate::exit::{self, Code, Signal};
 use crate::status::PollStats;
 use crate::status::jobs::vendor_of;
 use crate::status::obs::Phase;
@@ -80,6 +80,9 @@ pub(super) struct Summary {
     rounds: u32,
     timed_out: bool,
     interrupted: bool,
+    /// Which signal stopped the polling, for the exit code.
+    #[serde(skip)]
+    signal: Option<Signal>,
     all_done: bool,
 }
 
@@ -202,7 +205,8 @@ impl Summary {
             notes,
             rounds: out.rounds,
             timed_out: out.timed_out,
-            interrupted: out.interrupted,
+            interrupted: out.signal.is_some(),
+            signal: out.signal,
             all_done,
         }
     }
@@ -210,26 +214,16 @@ impl Summary {
     /// 0 only when every job looked at finished and succeeded (with `--sample`, every job
     /// of the sample; the summary says how far that carries). Vendors without a status API
     /// do not hold it up: there is nothing more to learn from them.
-    pub(super) fn code(&self, interrupted: bool) -> Code {
-        if interrupted {
-            return Code::Interrupted;
-        }
-        if self.all_done {
-            return Code::Success;
-        }
+    pub(super) fn code(&self) -> Code {
         let only_throttled = self.groups.iter().all(|g| {
             g.all_done || (g.failed == 0 && g.pending == 0 && g.errors == g.throttled_errors)
         });
-        if only_throttled {
-            Code::RateLimited
-        } else {
-            Code::Partial
-        }
+        exit::polling(self.signal, self.all_done, only_throttled)
     }
 
     pub(super) fn json(&self) -> serde_json::Value {
         let mut v = serde_json::to_value(self).expect("serialisable");
-        v["exit_code"] = (self.code(self.interrupted) as u8).into();
+        v["exit_code"] = (self.code() as u8).into();
         v
     }
 

@@ -1,0 +1,134 @@
+//! The engine against the fault-injecting fake vendor (mParticle): connection resets,
+//! truncated bodies, hangs and 5xx are retried, and every batch is applied exactly once.
+
+use crate::common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use cdp_purge::sandbox::{Fault, RetryAfter, Sandbox, SandboxConfig};
+use cdp_purge::vendor::VendorKind;
+use common::*;
+
+#[tokio::test]
+async fn resets_truncation_hangs_and_5xx_are_retried_and_applied_once() {
+    let sb = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    for f in [
+        Fault::Reset,
+        Fault::Truncate,
+        Fault::Hang,
+        Fault::Unavailable(Some(1)),
+        Fault::ServerError,
+        Fault::TooManyRequests(RetryAfter::Garbage),
+        Fault::TooManyRequests(RetryAfter::PastDate),
+    ] {
+        sb.push_fault(Some(VendorKind::Mparticle), f);
+    }
+    let opts = Opts {
+        concurrency: 1,
+        timeout: Duration::from_millis(500),
+        ..Opts::default()
+    };
+    let run = run_engine_with(mparticle(&sb.base_url()), mp_batches(4, 25), opts).await;
+    assert_eq!(run.end.stopped, None);
+    assert_eq!(get(&run.stats.items_ok), 100);
+    assert_eq!(get(&run.stats.retries), 7);
+    let log = sb.log();
+    assert_eq!(log.len(), 4 + 7);
+    let mut applied: HashMap<u64, usize> = HashMap::new();
+    for r in &log {
+        if r.applied {
+            *applied.entry(r.body_hash).or_default() += 1;
+        }
+    }
+    assert_eq!(applied.len(), 4, "every batch applied");
+    assert!(applied.values().all(|&n| n == 1), "none applied twice");
+    let errors: Vec<_> = records(&run.ledger, "attempt")
+        .filter_map(|a| a["error"].as_str())
+        .collect();
+    for kind in ["reset", "truncated", "timeout"] {
+        assert!(errors.contains(&kind), "{kind} recorded in {errors:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_mparticle_fake_enforces_a_quota_the_pacer_keeps_under() {
+    // A small quota keeps the test short: 300 items/s, batches of 50 → rate 250/s, burst 50.
+    let quota = cdp_purge::vendor::Quota {
+        requests: None,
+        items: Some(cdp_purge::vendor::Rate::per_second(300)),
+        in_flight: None,
+        documented: true,
+    };
+    let sb = Sandbox::start(SandboxConfig::default().with_quota(VendorKind::Mparticle, quota))
+        .await
+        .unwrap();
+    let (limits, _) = cdp_purge::engine::limiter::resolve(
+        &quota,
+        8,
+        50,
+        cdp_purge::engine::limiter::Overrides::default(),
+    )
+    .unwrap();
+    let opts = Opts {
+        concurrency: 8,
+        limits: Some(limits),
+        ..Opts::default()
+    };
+    let run = run_engine_with(mparticle(&sb.base_url()), mp_batches(10, 50), opts).await;
+    assert_eq!(get(&run.stats.items_ok), 500);
+    assert_eq!(get(&run.stats.throttled), 0, "no 429 from the quota");
+    assert!(sb.log().iter().all(|r| r.status == Some(202)));
+}
+
+#[tokio::test]
+async fn clevertap_concurrency_429s_lower_the_in_flight_cap() {
+    // The fake allows 3 requests in flight and holds each for 150 ms; we start with 6.
+    let sb = Sandbox::start(SandboxConfig {
+        latency: Duration::from_millis(150),
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let limits = cdp_purge::engine::limiter::Limits {
+        requests: None,
+        items: None,
+        concurrency: 6,
+        concurrency_limited: true,
+    };
+    let batches: Vec<_> = mp_batches(40, 5)
+        .into_iter()
+        .map(|b| {
+            let items = b
+                .items
+                .into_iter()
+                .map(|mut i| {
+                    i.kind = "identity".into();
+                    i
+                })
+                .collect();
+            cdp_purge::batch::Batch::new(b.seq, "clevertap", Some("identity".into()), items)
+        })
+        .collect();
+    let opts = Opts {
+        limits: Some(limits),
+        time_scale: 0.05,
+        ..Opts::default()
+    };
+    let run = run_engine_with(clevertap(&sb.base_url()), batches, opts).await;
+    assert_eq!(run.end.stopped, None);
+    assert_eq!(get(&run.stats.items_ok), 200);
+    let log = sb.log();
+    let throttled = log.iter().filter(|r| r.status == Some(429)).count();
+    assert!(
+        throttled > 0,
+        "6 in flight against a limit of 3 must be refused"
+    );
+    // Once the cap is down to 3, the rest go through: the late requests are not refused.
+    let tail = &log[log.len() - 10..];
+    assert!(
+        tail.iter().all(|r| r.status == Some(200)),
+        "still refused at the end: {throttled} 429s in {} requests",
+        log.len()
+    );
+}

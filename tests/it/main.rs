@@ -1,0 +1,37 @@
+//! The one integration test binary.
+//!
+//! Every integration test is a module here, not a file of its own under `tests/`: each
+//! `tests/*.rs` is linked into a separate binary against the whole crate, so a one-line
+//! change used to relink nineteen of them. Add new tests as modules of this crate (and
+//! shared helpers under `support/`); `layout` fails when a stray binary appears.
+//!
+//! All modules share one process and run on parallel threads: a test must not change
+//! anything process-wide (environment variables, current directory, signal dispositions,
+//! resource limits, a global tracing subscriber). Set such things on the child `Command`
+//! instead; `layout` checks the sources for the usual culprits.
+
+mod audit;
+mod bad_corpus;
+mod check;
+mod cli;
+mod common;
+mod config;
+mod config_plan;
+mod delete_cli;
+mod delete_engine;
+mod delete_faults;
+mod delete_resume;
+mod delete_vendors;
+mod hostile_crash;
+mod hostile_faults;
+mod hostile_input;
+mod hostile_memory;
+mod hostile_outputs;
+mod hostile_secrets;
+mod hostile_systemic;
+mod intake_props;
+mod layout;
+mod plan_cli;
+mod sandbox;
+mod support;
+mod trust;
