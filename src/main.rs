@@ -41,13 +41,14 @@ fn main() -> ExitCode {
     code.into()
 }
 
-/// The one async runtime, on the main thread. A run sends at most a few hundred requests a
-/// second (the vendors' quotas), far below what one thread serves, and a multi-threaded
-/// scheduler spends its CPU waking idle workers to steal work that is not there (measured
-/// on the pacing branch, issue 14). Intake and the ledger have threads of their own.
+/// The one async runtime, for every command. Two workers: the current pacer and ledger
+/// writer fall short of a 5,000/s quota on one thread of a loaded 2-core machine
+/// (hostile_faults' pacing test, measured). Issue 14's pacer is built for one thread; when
+/// it lands, this is the one place to switch to `new_current_thread`.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     use anyhow::Context as _;
-    tokio::runtime::Builder::new_current_thread()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start the async runtime")

@@ -242,7 +242,14 @@ fn ctrl_c_stops_cleanly_and_prints_the_resume_command() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    // Once the sandbox has answered, the run is sending (its handlers are installed before
+    // the first request): a fixed sleep raced the first read on a loaded machine, and a
+    // Ctrl-C before sending starts still ends the process the default way.
+    let t = std::time::Instant::now();
+    while sb.log().is_empty() && t.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(150));
     let pid = child.id().to_string();
     Command::new("kill").args(["-INT", &pid]).status().unwrap();
     let out = child.wait_with_output().unwrap();
