@@ -43,6 +43,23 @@ fn plan() -> assert_cmd::Command {
     c
 }
 
+/// `delete --sandbox` of `dir/a.csv` (emails) into `dir/l.jsonl`, given as a FILE argument.
+fn sandbox_delete(dir: &Path) {
+    let (code, _, err) = run(bin()
+        .current_dir(dir)
+        .args([
+            "delete",
+            "--sandbox",
+            "--yes",
+            "--vendor",
+            "lytics",
+            "--id-type",
+            "email",
+        ])
+        .args(["--ledger", "l.jsonl", "a.csv"]));
+    assert_eq!(code, 0, "{err}");
+}
+
 #[test]
 fn every_vendor_takes_id_type_and_its_old_name_with_a_note() {
     let dir = tempfile::tempdir().unwrap();
@@ -284,19 +301,7 @@ fn inputs_are_also_file_arguments_read_in_the_order_given() {
         .stdout(predicate::str::contains("\"kept\":2"));
 
     // delete, then report --verify and status --verify take them too.
-    let (code, _, err) = run(bin()
-        .current_dir(dir.path())
-        .args([
-            "delete",
-            "--sandbox",
-            "--yes",
-            "--vendor",
-            "lytics",
-            "--id-type",
-            "email",
-        ])
-        .args(["--ledger", "l.jsonl", "a.csv"]));
-    assert_eq!(code, 0, "{err}");
+    sandbox_delete(dir.path());
     let (code, out, err) = run(bin()
         .current_dir(dir.path())
         .args(["report", "--ledger", "l.jsonl", "--verify", "a.csv"]));
@@ -320,19 +325,7 @@ fn inputs_are_also_file_arguments_read_in_the_order_given() {
 fn report_output_is_json_or_csv_and_the_old_format_flag_still_works() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "a.csv", "email\na@example.com\n");
-    let (code, _, err) = run(bin()
-        .current_dir(dir.path())
-        .args([
-            "delete",
-            "--sandbox",
-            "--yes",
-            "--vendor",
-            "lytics",
-            "--id-type",
-            "email",
-        ])
-        .args(["--ledger", "l.jsonl", "a.csv"]));
-    assert_eq!(code, 0, "{err}");
+    sandbox_delete(dir.path());
     let report = |args: &[&str]| {
         run(bin()
             .current_dir(dir.path())
