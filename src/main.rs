@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use cdp_purge::cli::{Cli, ColorChoice};
 use cdp_purge::exit;
 use cdp_purge::printer::{Options, Printer};
-use clap::{CommandFactory, FromArgMatches};
+use clap::CommandFactory;
 
 // Intake allocates one small string per identifier on a reader thread and frees it on the
 // batching thread; glibc's arenas make those cross-thread frees slow (see BENCHMARKS.md).
@@ -21,7 +21,7 @@ fn main() -> ExitCode {
         ColorChoice::Auto => clap::ColorChoice::Auto,
     };
     let matches = Cli::command().color(clap_color).get_matches();
-    let cli = match Cli::from_arg_matches(&matches) {
+    let cli = match Cli::from_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };

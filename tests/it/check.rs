@@ -37,12 +37,12 @@ async fn lytics_token_accepted_and_refused() {
         .mount(&server)
         .await;
 
-    check(&server.uri(), &["--vendor", "lytics", "--field", "email"])
+    check(&server.uri(), &["--vendor", "lytics", "--id-type", "email"])
         .assert()
         .code(0)
         .stdout(predicate::str::starts_with("ok"));
 
-    let out = check(&server.uri(), &["--vendor", "lytics", "--field", "email"])
+    let out = check(&server.uri(), &["--vendor", "lytics", "--id-type", "email"])
         .env("LYTICS_API_TOKEN", "wrong-token-456")
         .output()
         .expect("runs");
@@ -115,7 +115,7 @@ async fn mparticle_is_configured_but_unverified_and_sends_nothing() {
             "mparticle",
             "--environment",
             "production",
-            "--identity-type",
+            "--id-type",
             "customerid",
         ],
     )
@@ -138,7 +138,7 @@ async fn mparticle_is_configured_but_unverified_and_sends_nothing() {
 #[test]
 fn missing_credentials_name_the_variable() {
     crate::support::assert_cdp_purge()
-        .args(["check", "--vendor", "lytics", "--field", "email"])
+        .args(["check", "--vendor", "lytics", "--id-type", "email"])
         .env_remove("LYTICS_API_TOKEN")
         .env_remove("CDP_PURGE_CONFIG")
         .assert()
@@ -159,7 +159,7 @@ fn check_against_the_sandbox() {
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
     let cases: [&[&str]; 3] = [
-        &["--vendor", "lytics", "--field", "email"],
+        &["--vendor", "lytics", "--id-type", "email"],
         &["--vendor", "segment", "--space", "spa_sandbox"],
         &["--vendor", "hightouch", "--graph", "g-1"],
     ];

@@ -456,7 +456,7 @@ fn sandbox_flag_deletes_the_example_list_without_an_account() {
             "--sandbox",
             "--vendor",
             "lytics",
-            "--field",
+            "--id-type",
             "email",
         ])
         .args(["--column", "email", "--yes", "--json", "-i"])
@@ -510,7 +510,7 @@ fn vendor_caveats_and_the_hightouch_warehouse_warning() {
     };
     let ct = run(
         1,
-        &["--vendor", "clevertap", "--id-kind", "identity"],
+        &["--vendor", "clevertap", "--id-type", "identity"],
         &list,
         "customer_id",
     );
@@ -546,7 +546,7 @@ fn vendor_caveats_and_the_hightouch_warehouse_warning() {
         "hightouch",
         "--graph",
         "g1",
-        "--identifier-type",
+        "--id-type",
         "email",
     ];
     let warned = run(3, &ht, &list, "email");

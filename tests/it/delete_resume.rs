@@ -38,7 +38,7 @@ fn a_rerun_after_sigkill_sends_the_rest_and_nothing_acknowledged_twice() {
                 "--environment",
                 "production",
             ])
-            .args(["--identity-type", "customerid", "--column", "customerid"])
+            .args(["--id-type", "customerid", "--column", "customerid"])
             .args([
                 "--yes",
                 "--quiet",

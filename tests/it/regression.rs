@@ -43,7 +43,7 @@ fn issue11_a_sandbox_rehearsal_does_not_turn_the_real_run_into_a_no_op() {
                 "--sandbox",
                 "--vendor",
                 "lytics",
-                "--field",
+                "--id-type",
                 "email",
                 "--yes",
                 "-i",
@@ -66,7 +66,7 @@ fn issue11_process_substitution_input_delivers_every_row() {
     let ctx = TestContext::with_fake(SandboxConfig::default());
     ctx.file("users.csv", USERS);
     let out = ctx.run(&mut ctx.shell(
-        r#""$CDP_PURGE" delete --vendor lytics --field email --column email --yes \
+        r#""$CDP_PURGE" delete --vendor lytics --id-type email --column email --yes \
            --base-url "$1" -i <(cat users.csv)"#,
         &[&ctx.fake().base_url()],
     ));
@@ -84,7 +84,7 @@ fn issue11_rejects_naming_the_input_is_refused_and_the_input_kept() {
         "--sandbox",
         "--vendor",
         "lytics",
-        "--field",
+        "--id-type",
         "email",
         "--yes",
         "-i",
@@ -135,7 +135,7 @@ fn issue12_utf16_input_is_named_as_utf16() {
         "plan",
         "--vendor",
         "lytics",
-        "--field",
+        "--id-type",
         "email",
         "-i",
         "users.csv",
@@ -156,7 +156,7 @@ fn issue12_a_closed_stderr_does_not_exit_101() {
     let ctx = TestContext::new();
     ctx.file("users.csv", USERS);
     let out = ctx.run(&mut ctx.shell(
-        r#""$CDP_PURGE" delete --sandbox --vendor lytics --field email --yes -i users.csv \
+        r#""$CDP_PURGE" delete --sandbox --vendor lytics --id-type email --yes -i users.csv \
            2>&1 | head -1 >/dev/null; exit "${PIPESTATUS[0]}""#,
         &[],
     ));
@@ -176,7 +176,7 @@ fn issue12_an_empty_csv_is_not_a_silent_success() {
         "--sandbox",
         "--vendor",
         "lytics",
-        "--field",
+        "--id-type",
         "email",
         "--yes",
         "-i",
@@ -268,7 +268,7 @@ fn issue13_a_hightouch_base_url_ending_in_api_v1_is_not_doubled() {
     let out = ctx.run(
         ctx.cmd_with_credentials()
             .args(["delete", "--vendor", "hightouch", "--graph", "g1"])
-            .args(["--identifier-type", "email", "--column", "email"])
+            .args(["--id-type", "email", "--column", "email"])
             .args(["--source-data-deleted", "--yes", "--base-url"])
             .arg(format!("{root}/api/v1"))
             .arg("-i")

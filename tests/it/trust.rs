@@ -12,7 +12,7 @@ use cdp_purge::sandbox::{FaultPlan, SandboxConfig};
 use cdp_purge::vendor::{Quota, Rate, VendorKind};
 use support::*;
 
-/// `delete --vendor lytics --field email` against `base` (no --ledger: the default one).
+/// `delete --vendor lytics --id-type email` against `base` (no --ledger: the default one).
 fn lytics(base: &str, input: &Path) -> Command {
     let mut cmd = lytics_delete_to(base, input);
     cmd.arg("--json");
@@ -64,7 +64,7 @@ fn a_sandbox_rehearsal_leaves_the_real_run_everything_to_send() {
             "--sandbox",
             "--vendor",
             "lytics",
-            "--field",
+            "--id-type",
             "email",
         ])
         .args(["--column", "email", "--yes", "-i"])
@@ -366,7 +366,7 @@ fn stdin_a_pipe_and_a_named_fifo_deliver_everything() {
         .env("LYTICS_API_TOKEN", "sandbox-token")
         .arg("-c")
         .arg(format!(
-            "\"$0\" delete --vendor lytics --field email --column email --yes \
+            "\"$0\" delete --vendor lytics --id-type email --column email --yes \
              --base-url {} -i <(cat \"$1\")",
             fake.base_url()
         ))
@@ -538,7 +538,13 @@ fn an_output_that_is_an_input_is_refused_and_the_input_untouched() {
     }
     let mut plan = cdp_purge();
     plan.args([
-        "plan", "--vendor", "lytics", "--field", "email", "--column", "email",
+        "plan",
+        "--vendor",
+        "lytics",
+        "--id-type",
+        "email",
+        "--column",
+        "email",
     ])
     .arg("--rejects")
     .arg(&link)

@@ -55,7 +55,7 @@ pub fn cdp_purge_with_credentials() -> Command {
     cmd
 }
 
-/// `--vendor mparticle --environment E --identity-type T --column C`.
+/// `--vendor mparticle --environment E --id-type T --column C`.
 pub fn mparticle_args<'a>(
     cmd: &'a mut Command,
     environment: &str,
@@ -63,13 +63,18 @@ pub fn mparticle_args<'a>(
     column: &str,
 ) -> &'a mut Command {
     cmd.args(["--vendor", "mparticle", "--environment", environment])
-        .args(["--identity-type", identity_type, "--column", column])
+        .args(["--id-type", identity_type, "--column", column])
 }
 
-/// `--vendor lytics --field email --column email`.
+/// `--vendor lytics --id-type email --column email`.
 pub fn lytics_args(cmd: &mut Command) -> &mut Command {
     cmd.args([
-        "--vendor", "lytics", "--field", "email", "--column", "email",
+        "--vendor",
+        "lytics",
+        "--id-type",
+        "email",
+        "--column",
+        "email",
     ])
 }
 
