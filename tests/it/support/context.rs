@@ -226,6 +226,14 @@ impl TestContext {
         cmd
     }
 
+    /// `cdp-purge <sub> --vendor lytics --id-type email --column email`, confined.
+    pub fn lytics(&self, sub: &str) -> Command {
+        let mut cmd = self.cmd();
+        cmd.arg(sub);
+        lytics_args(&mut cmd);
+        cmd
+    }
+
     /// `delete` of the Lytics emails in `input` against the context's fake.
     pub fn lytics_delete(&self, input: &Path) -> Command {
         let mut cmd = self.cmd_with_credentials();
