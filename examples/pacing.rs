@@ -138,7 +138,7 @@ fn command(
                         "--environment",
                         "production",
                     ])
-                    .args(["--identity-type", "customerid", "--column", "customerid"]);
+                    .args(["--id-type", "customerid", "--column", "customerid"]);
             }
             cmd.args(extra);
             cmd

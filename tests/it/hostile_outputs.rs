@@ -6,7 +6,6 @@
 
 use crate::support;
 
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -14,22 +13,11 @@ use std::process::{Command, Stdio};
 use cdp_purge::sandbox::{Fault, FaultPlan};
 use support::*;
 
-/// mParticle customer ids from column `id`.
-const MPARTICLE: [&str; 8] = [
-    "--vendor",
-    "mparticle",
-    "--environment",
-    "production",
-    "--identity-type",
-    "customerid",
-    "--column",
-    "id",
-];
-
-/// `cdp-purge <sub> <MPARTICLE flags> <args>`.
+/// `cdp-purge <sub> <mParticle customer ids from column id> <args>`.
 fn mp(sub: &[&str], args: &[&str]) -> Command {
     let mut c = cdp_purge();
-    c.args(sub).args(MPARTICLE).args(args);
+    c.args(sub);
+    mparticle_args(&mut c, "production", "customerid", "id").args(args);
     c
 }
 
@@ -44,16 +32,13 @@ fn run(c: &mut Command) -> (Option<i32>, String, String) {
     (o.status.code(), text(&o.stdout), text(&o.stderr))
 }
 
-/// A pipe whose reader is already gone: every write to it fails with EPIPE.
+/// A pipe whose reader is already gone: every write to it fails with EPIPE. From
+/// `std::io::pipe` (close-on-exec): a raw pipe(2) could leak its read end into a child that
+/// another test spawns meanwhile, and that child would keep the "closed" pipe open.
 fn closed() -> Stdio {
-    let mut fds = [0; 2];
-    // SAFETY: pipe(2) fills two fds we then own.
-    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
-    // SAFETY: we own both ends; the read end is closed at once.
-    unsafe {
-        drop(OwnedFd::from_raw_fd(fds[0]));
-        Stdio::from(OwnedFd::from_raw_fd(fds[1]))
-    }
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    Stdio::from(writer)
 }
 
 fn mode(p: &Path) -> u32 {
@@ -84,14 +69,14 @@ fn row_numbers_are_physical_lines_in_rejects_ledger_and_report() {
     );
     for (id, line) in [("A1", 3), ("A2", 4), ("B3", 6), ("C4", 11)] {
         let (code, out, err) = run(cdp_purge()
-            .args(["report", "--format", "json", "--lookup", id, "--ledger"])
+            .args(["report", "--json", "--lookup", id, "--ledger"])
             .arg(&ledger));
         assert_eq!(code, Some(0), "{err}");
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v[0]["rows"][0]["row"], line, "{id}: {out}");
     }
     let (_, csv, _) = run(cdp_purge()
-        .args(["report", "--format", "csv", "--ledger"])
+        .args(["report", "--csv", "--ledger"])
         .arg(&ledger));
     let mut rows: Vec<u64> = csv
         .lines()
@@ -112,7 +97,13 @@ fn rejects_with_values_are_private_and_safe_in_a_spreadsheet() {
     std::fs::set_permissions(&rejects, std::fs::Permissions::from_mode(0o644)).unwrap();
     let (code, _, err) = run(cdp_purge()
         .args([
-            "plan", "--vendor", "lytics", "--field", "email", "--column", "email",
+            "plan",
+            "--vendor",
+            "lytics",
+            "--id-type",
+            "email",
+            "--column",
+            "email",
         ])
         .arg("-i")
         .arg(&input)
@@ -137,7 +128,13 @@ fn rejects_with_values_are_private_and_safe_in_a_spreadsheet() {
     let plain = dir.path().join("plain.csv");
     let (code, _, _) = run(cdp_purge()
         .args([
-            "plan", "--vendor", "lytics", "--field", "email", "--column", "email",
+            "plan",
+            "--vendor",
+            "lytics",
+            "--id-type",
+            "email",
+            "--column",
+            "email",
         ])
         .arg("-i")
         .arg(&input)
@@ -160,7 +157,7 @@ fn report_csv_cells_are_safe_in_a_spreadsheet() {
         run(sandbox_delete(Path::new("=cmd.csv"), &ledger).current_dir(dir.path()));
     assert_eq!(code, Some(0), "{err}");
     let (_, csv, _) = run(cdp_purge()
-        .args(["report", "--format", "csv", "--ledger"])
+        .args(["report", "--csv", "--ledger"])
         .arg(&ledger));
     let row = csv.lines().nth(1).unwrap();
     assert!(row.contains(",'=cmd.csv,"), "{csv}");

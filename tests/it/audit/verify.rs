@@ -32,19 +32,8 @@ fn ledger(dir: &Path) -> (PathBuf, PathBuf, Sandbox) {
     })
     .unwrap();
     let input = write_csv(dir, "users.csv", "email", &emails(25));
-    let (code, _, err) = run(bin()
-        .args([
-            "delete", "--vendor", "lytics", "--field", "email", "--column", "email",
-        ])
-        .args([
-            "--batch-size",
-            "5",
-            "--yes",
-            "--base-url",
-            &sb.base_url(),
-            "-i",
-        ])
-        .arg(&input));
+    let (code, _, err) =
+        run(support::lytics_delete_to(&sb.base_url(), &input).args(["--batch-size", "5"]));
     assert_eq!(code, Some(0), "{err}");
     (ledger_of(&input), input, sb)
 }
@@ -91,7 +80,7 @@ fn one_changed_byte_is_named_by_line_and_record() {
         "{broken}"
     );
 
-    let (code, out, _) = run(verify(&ledger).args(["--format", "json"]));
+    let (code, out, _) = run(verify(&ledger).args(["--json"]));
     assert_eq!(code, Some(1));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["chain"]["broken"]["line"], 6);
