@@ -106,8 +106,8 @@ struct Lane {
     gcra: Gcra,
     /// The share the spacing was built for.
     spaced_for: f64,
-    /// Our admissions still inside the guard's window, oldest first (a restamped one may be
-    /// later than its successor; that only keeps it counted a little longer).
+    /// Our admissions still inside the guard's window, in admission order (a restamped one
+    /// may be counted longer than its successors).
     window: VecDeque<Admission>,
     total: u64,
 }
@@ -147,13 +147,18 @@ impl Lane {
     }
 
     fn expire(&mut self, now: Instant) {
-        while let Some(a) = self.window.front() {
-            if a.until <= now {
-                self.total -= u64::from(a.weight);
-                self.window.pop_front();
-            } else {
-                break;
-            }
+        // Restamped admissions may outlive later ones: drop every expired one, not only
+        // those at the front, so one long-counted request does not hold the rest.
+        if self.window.iter().any(|a| a.until <= now) {
+            let mut freed = 0u64;
+            self.window.retain(|a| {
+                let keep = a.until > now;
+                if !keep {
+                    freed += u64::from(a.weight);
+                }
+                keep
+            });
+            self.total -= freed;
         }
     }
 
@@ -169,11 +174,16 @@ impl Lane {
         if need <= 0.0 {
             return Ok(());
         }
+        // The earliest instant by which enough admissions have expired, whatever their
+        // order in the window.
+        let mut by_until: Vec<(Instant, u32)> =
+            self.window.iter().map(|a| (a.until, a.weight)).collect();
+        by_until.sort_unstable_by_key(|&(t, _)| t);
         let mut freed = 0u64;
         let mut latest = now;
-        for a in &self.window {
-            freed += u64::from(a.weight);
-            latest = latest.max(a.until);
+        for (until, w) in by_until {
+            freed += u64::from(w);
+            latest = latest.max(until);
             if freed as f64 >= need {
                 break;
             }
@@ -470,14 +480,23 @@ mod tests {
         let first = p.try_admit(t0, 1).unwrap();
         // Its intent record took 300 ms to write: it left at t0 + 300 ms.
         p.sent(&first, t0 + Duration::from_millis(300));
-        let rest = admit(&mut p, t0, 10);
-        // The tenth after it may only go once it left the window, counted from 300 ms.
-        let last = *rest.last().unwrap();
-        assert!(
-            last >= t0 + Duration::from_millis(1300) + ARRIVAL_JITTER,
-            "{:?}",
-            last - t0
-        );
+        let rest = admit(&mut p, t0, 20);
+        // Counted from when each left (the first at 300 ms), no window holds more than 10.
+        let mut sent = vec![t0 + Duration::from_millis(300)];
+        sent.extend(rest);
+        sent.sort_unstable();
+        let window = Duration::from_secs(1) + ARRIVAL_JITTER;
+        for &start in &sent {
+            let n = sent
+                .iter()
+                .filter(|&&s| s >= start && s < start + window)
+                .count();
+            assert!(n <= 10, "{n} in the window from {:?}", start - t0);
+        }
+        // Had it been counted from its admission, the 11th could have left at ~1.0 s and
+        // arrived within a window of the first; it went no earlier than 1.305 s less the
+        // spacing the others left.
+        assert!(sent[10] > t0 + Duration::from_millis(1000) + ARRIVAL_JITTER);
     }
 
     #[test]
