@@ -9,6 +9,12 @@ use crate::exit::EXIT_CODES_HELP;
 pub use crate::printer::ColorChoice;
 use crate::vendor::VendorKind;
 
+// The domain enums own themselves (input formats in the intake, pods and environments in
+// the mParticle adapter, identifier kinds in CleverTap's); the CLI only parses into them.
+pub use crate::input::Format;
+pub use crate::vendor::clevertap::IdKind;
+pub use crate::vendor::mparticle::{Environment, Pod};
+
 #[derive(Debug, Parser)]
 #[command(
     name = "cdp-purge",
@@ -169,15 +175,6 @@ pub struct InputArgs {
     pub batch_size: Option<usize>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    Csv,
-    Tsv,
-    Json,
-    Ndjson,
-}
-
 /// Which vendor and where: shared by `plan` and `delete`.
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Vendor")]
@@ -273,29 +270,6 @@ pub struct VendorArgs {
     /// Hightouch: confirm the rows are already gone from the warehouse sources
     #[arg(long, help_heading = "Hightouch")]
     pub source_data_deleted: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Pod {
-    Us1,
-    Us2,
-    Eu1,
-    Au1,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Environment {
-    Production,
-    Development,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum IdKind {
-    Identity,
-    Guid,
 }
 
 #[derive(Debug, Clone, Args)]
