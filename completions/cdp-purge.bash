@@ -111,7 +111,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__check)
-            opts="-q -v -h -V --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --table --field --pod --environment --identity-type --id-kind --region --space --id-type --id-type-column --user-id-column --graph --identifier-type --no-block --source-data-deleted --json --timeout --quiet --verbose --color --config --help --version"
+            opts="-q -v -h -V --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --json --timeout --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -133,11 +133,15 @@ _cdp__purge() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --table)
+                --id-type)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --field)
+                --id-type-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --table)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -149,14 +153,6 @@ _cdp__purge() {
                     COMPREPLY=($(compgen -W "production development" -- "${cur}"))
                     return 0
                     ;;
-                --identity-type)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --id-kind)
-                    COMPREPLY=($(compgen -W "identity guid" -- "${cur}"))
-                    return 0
-                    ;;
                 --region)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -165,19 +161,23 @@ _cdp__purge() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --id-type)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --id-type-column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --user-id-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --graph)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --field)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --identity-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --id-kind)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -227,7 +227,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__delete)
-            opts="-i -y -q -v -h -V --input --format --column --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --table --field --pod --environment --identity-type --id-kind --region --space --id-type --id-type-column --user-id-column --graph --identifier-type --no-block --source-data-deleted --ledger --ledger-include-identifiers --ledger-any-destination --max-rps --max-items-per-sec --concurrency --max-retries --max-backoff --timeout --retry-failed --breaker-after --no-breaker --json --yes --dry-run --sandbox --quiet --verbose --color --config --help --version"
+            opts="-i -y -q -v -h -V --input --format --column --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --ledger --ledger-include-identifiers --ledger-any-destination --max-rps --max-items-per-sec --concurrency --max-retries --max-backoff --timeout --retry-failed --breaker-after --no-breaker --json --yes --dry-run --sandbox --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -285,11 +285,15 @@ _cdp__purge() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --table)
+                --id-type)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --field)
+                --id-type-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --table)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -301,14 +305,6 @@ _cdp__purge() {
                     COMPREPLY=($(compgen -W "production development" -- "${cur}"))
                     return 0
                     ;;
-                --identity-type)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --id-kind)
-                    COMPREPLY=($(compgen -W "identity guid" -- "${cur}"))
-                    return 0
-                    ;;
                 --region)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -317,19 +313,23 @@ _cdp__purge() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --id-type)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --id-type-column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --user-id-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --graph)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --field)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --identity-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --id-kind)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -575,7 +575,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__plan)
-            opts="-i -q -v -h -V --input --format --column --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --table --field --pod --environment --identity-type --id-kind --region --space --id-type --id-type-column --user-id-column --graph --identifier-type --no-block --source-data-deleted --json --quiet --verbose --color --config --help --version"
+            opts="-i -q -v -h -V --input --format --column --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --json --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -633,11 +633,15 @@ _cdp__purge() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --table)
+                --id-type)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --field)
+                --id-type-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --table)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -649,14 +653,6 @@ _cdp__purge() {
                     COMPREPLY=($(compgen -W "production development" -- "${cur}"))
                     return 0
                     ;;
-                --identity-type)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --id-kind)
-                    COMPREPLY=($(compgen -W "identity guid" -- "${cur}"))
-                    return 0
-                    ;;
                 --region)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -665,19 +661,23 @@ _cdp__purge() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --id-type)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --id-type-column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --user-id-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --graph)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --field)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --identity-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --id-kind)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -701,7 +701,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__report)
-            opts="-i -q -v -h -V --ledger --format --lookup --lookup-file --verify --input --quiet --verbose --color --config --help --version"
+            opts="-i -q -v -h -V --ledger --json --csv --format --lookup --lookup-file --verify --input --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

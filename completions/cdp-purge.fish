@@ -43,7 +43,7 @@ complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "sandbox" -d 'Ru
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "man" -d 'Print the man page (roff) to stdout'
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -s i -l input -d 'Input file(s); `-` reads stdin; `.gz` is decompressed on the fly. Repeatable' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -s i -l input -d 'An input file, as the FILE arguments. Repeatable' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l format -d 'Input format (default: from the extension; stdin defaults to csv)' -r -f -a "csv\t''
 tsv\t''
 json\t''
@@ -62,24 +62,23 @@ hightouch\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l target -d 'A target from the config file (see `cdp-purge targets`); flags override its settings. Repeatable' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l base-url -d 'Override the vendor\'s host, e.g. a proxy or the local sandbox (https://, or http:// to localhost; no credentials in it)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l credentials-file -d 'Read credentials from this file (KEY=VALUE lines, as the environment variables)' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l id-type -d 'What the values are: Lytics\' identity field (email, member_id), mParticle\'s identity type (mpid, customerid, email, ...), CleverTap\'s identity or guid, Segment\'s external id type (email, anonymous_id, ...), Hightouch\'s identifier name (email, phone, ...)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l id-type-column -d 'Segment / Hightouch: column holding each row\'s identifier type (instead of --id-type)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l table -d 'Lytics: the table (default: user)' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l field -d 'Lytics: the identity field deleted by (e.g. email, member_id)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l pod -d 'mParticle: pod hosting the account' -r -f -a "us1\t''
 us2\t''
 eu1\t''
 au1\t''"
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l environment -d 'mParticle: environment_type of the deletion' -r -f -a "production\t''
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l environment -d 'mParticle: environment_type of the deletion (not needed by `plan`)' -r -f -a "production\t''
 development\t''"
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l identity-type -d 'mParticle: identity type of the values (`mpid`, or a unique identity such as customerid, email)' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l id-kind -d 'CleverTap: what the values are' -r -f -a "identity\t''
-guid\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l region -d 'CleverTap or Segment: region of the account' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l space -d 'Segment: the Unify space ID' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l id-type -d 'Segment: external-id type of the values (e.g. email, anonymous_id)' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l id-type-column -d 'Segment / Hightouch: column holding each row\'s identifier type' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l space -d 'Segment: the Unify space ID (not needed by `plan`)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l user-id-column -d 'Segment: column holding each row\'s lookup user_id' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l graph -d 'Hightouch: the identity graph ID' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l identifier-type -d 'Hightouch: identifier name of the values (e.g. email, phone)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l graph -d 'Hightouch: the identity graph ID (not needed by `plan`)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l field -d 'Old name of --id-type for Lytics (deprecated)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l identity-type -d 'Old name of --id-type for mParticle (deprecated)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l id-kind -d 'Old name of --id-type for CleverTap (deprecated)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l identifier-type -d 'Old name of --id-type for Hightouch (deprecated)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l color -d 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -98,7 +97,7 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -s q -l quiet 
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -s h -l help -d 'Print help'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -s V -l version -d 'Print version'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s i -l input -d 'Input file(s); `-` reads stdin; `.gz` is decompressed on the fly. Repeatable' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s i -l input -d 'An input file, as the FILE arguments. Repeatable' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l format -d 'Input format (default: from the extension; stdin defaults to csv)' -r -f -a "csv\t''
 tsv\t''
 json\t''
@@ -117,24 +116,23 @@ hightouch\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l target -d 'A target from the config file (see `cdp-purge targets`); flags override its settings. Repeatable' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l base-url -d 'Override the vendor\'s host, e.g. a proxy or the local sandbox (https://, or http:// to localhost; no credentials in it)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l credentials-file -d 'Read credentials from this file (KEY=VALUE lines, as the environment variables)' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l id-type -d 'What the values are: Lytics\' identity field (email, member_id), mParticle\'s identity type (mpid, customerid, email, ...), CleverTap\'s identity or guid, Segment\'s external id type (email, anonymous_id, ...), Hightouch\'s identifier name (email, phone, ...)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l id-type-column -d 'Segment / Hightouch: column holding each row\'s identifier type (instead of --id-type)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l table -d 'Lytics: the table (default: user)' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l field -d 'Lytics: the identity field deleted by (e.g. email, member_id)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l pod -d 'mParticle: pod hosting the account' -r -f -a "us1\t''
 us2\t''
 eu1\t''
 au1\t''"
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l environment -d 'mParticle: environment_type of the deletion' -r -f -a "production\t''
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l environment -d 'mParticle: environment_type of the deletion (not needed by `plan`)' -r -f -a "production\t''
 development\t''"
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l identity-type -d 'mParticle: identity type of the values (`mpid`, or a unique identity such as customerid, email)' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l id-kind -d 'CleverTap: what the values are' -r -f -a "identity\t''
-guid\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l region -d 'CleverTap or Segment: region of the account' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l space -d 'Segment: the Unify space ID' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l id-type -d 'Segment: external-id type of the values (e.g. email, anonymous_id)' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l id-type-column -d 'Segment / Hightouch: column holding each row\'s identifier type' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l space -d 'Segment: the Unify space ID (not needed by `plan`)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l user-id-column -d 'Segment: column holding each row\'s lookup user_id' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l graph -d 'Hightouch: the identity graph ID' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l identifier-type -d 'Hightouch: identifier name of the values (e.g. email, phone)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l graph -d 'Hightouch: the identity graph ID (not needed by `plan`)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l field -d 'Old name of --id-type for Lytics (deprecated)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l identity-type -d 'Old name of --id-type for mParticle (deprecated)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l id-kind -d 'Old name of --id-type for CleverTap (deprecated)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l identifier-type -d 'Old name of --id-type for Hightouch (deprecated)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l ledger -d 'Ledger file (JSON Lines) [default: <first input>.ledger.<destination>.jsonl, one per input and destination; cdp-purge-stdin.ledger.<destination>.jsonl for stdin and pipes]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-rps -d 'Requests per second (default: the vendor\'s quota; above it only with a warning)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-items-per-sec -d 'Identifiers per second (default: the vendor\'s quota; above it only with a warning)' -r
@@ -186,9 +184,9 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l auth-url 
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l org-id -d 'mParticle organisation ID' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l account-id -d 'mParticle account ID' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l workspace-id -d 'mParticle workspace ID' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -s i -l input -d 'The input the run read, to recover the MPIDs (the ledger holds keyed hashes unless the run used --ledger-include-identifiers). Repeatable' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -s i -l input -d 'An input file, as the FILE arguments. Repeatable' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l column -d 'Column (CSV header) or key (JSON) holding the MPIDs in --input' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l format -d 'Format of --input (default: from the extension)' -r -f -a "csv\t''
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l format -d 'Input format of FILE (default: from the extension)' -r -f -a "csv\t''
 tsv\t''
 json\t''
 ndjson\t''"
@@ -206,20 +204,22 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -s v -l verb
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -s h -l help -d 'Print help'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -s V -l version -d 'Print version'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l ledger -d 'The ledger to report on (read only)' -r -F
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l format -d 'Output format' -r -f -a "text\t''
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l format -d 'Old name of --json / --csv (deprecated: --format names the input format elsewhere)' -r -f -a "text\t''
 json\t''
 csv\t'One line per kept input row: attach it to the data-subject request'"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l lookup -d 'What happened to this person? Hashed with the ledger\'s key (`<ledger>.key`); the value is never printed. Repeatable' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l lookup-file -d 'Like --lookup, one value per line (keeps the values out of shell history and `ps`)' -r -F
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -s i -l input -d 'With --verify: hash this file instead of the input recorded with the same file name (or, when no name matches, the recorded inputs in order). Repeatable' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -s i -l input -d 'An input to hash, as the FILE arguments. Repeatable' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l color -d 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l config -d 'Config file with named targets [default: $CDP_PURGE_CONFIG, else $XDG_CONFIG_HOME/cdp-purge/cdp-purge.toml]' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l json -d 'Print the report as JSON'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l csv -d 'Print one CSV line per kept input row: attach it to the data-subject request'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l verify -d 'Check the hash chain and the input files\' SHA-256 digests; exit 1 if either does not match'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -s h -l help -d 'Print help'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -s V -l version -d 'Print version'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand vendors" -l color -d 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never' -r -f -a "auto\t''
 always\t''
@@ -247,24 +247,23 @@ hightouch\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l target -d 'A target from the config file (see `cdp-purge targets`); flags override its settings. Repeatable' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l base-url -d 'Override the vendor\'s host, e.g. a proxy or the local sandbox (https://, or http:// to localhost; no credentials in it)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l credentials-file -d 'Read credentials from this file (KEY=VALUE lines, as the environment variables)' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l id-type -d 'What the values are: Lytics\' identity field (email, member_id), mParticle\'s identity type (mpid, customerid, email, ...), CleverTap\'s identity or guid, Segment\'s external id type (email, anonymous_id, ...), Hightouch\'s identifier name (email, phone, ...)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l id-type-column -d 'Segment / Hightouch: column holding each row\'s identifier type (instead of --id-type)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l table -d 'Lytics: the table (default: user)' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l field -d 'Lytics: the identity field deleted by (e.g. email, member_id)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l pod -d 'mParticle: pod hosting the account' -r -f -a "us1\t''
 us2\t''
 eu1\t''
 au1\t''"
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l environment -d 'mParticle: environment_type of the deletion' -r -f -a "production\t''
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l environment -d 'mParticle: environment_type of the deletion (not needed by `plan`)' -r -f -a "production\t''
 development\t''"
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l identity-type -d 'mParticle: identity type of the values (`mpid`, or a unique identity such as customerid, email)' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l id-kind -d 'CleverTap: what the values are' -r -f -a "identity\t''
-guid\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l region -d 'CleverTap or Segment: region of the account' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l space -d 'Segment: the Unify space ID' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l id-type -d 'Segment: external-id type of the values (e.g. email, anonymous_id)' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l id-type-column -d 'Segment / Hightouch: column holding each row\'s identifier type' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l space -d 'Segment: the Unify space ID (not needed by `plan`)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l user-id-column -d 'Segment: column holding each row\'s lookup user_id' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l graph -d 'Hightouch: the identity graph ID' -r
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l identifier-type -d 'Hightouch: identifier name of the values (e.g. email, phone)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l graph -d 'Hightouch: the identity graph ID (not needed by `plan`)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l field -d 'Old name of --id-type for Lytics (deprecated)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l identity-type -d 'Old name of --id-type for mParticle (deprecated)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l id-kind -d 'Old name of --id-type for CleverTap (deprecated)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l identifier-type -d 'Old name of --id-type for Hightouch (deprecated)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l timeout -d 'Timeout of the preflight call' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l color -d 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never' -r -f -a "auto\t''
 always\t''

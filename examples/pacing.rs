@@ -68,7 +68,7 @@ fn run(bin: &Path, dir: &Path, faults: FaultPlan, name: &str) -> Figures {
             "--environment",
             "production",
         ])
-        .args(["--identity-type", "customerid", "--column", "customerid"])
+        .args(["--id-type", "customerid", "--column", "customerid"])
         .args(["--yes", "--json", "--quiet", "--timeout", "5s"])
         .arg("--base-url")
         .arg(sb.base_url())

@@ -8,8 +8,8 @@
 # 130 interrupted.
 set -uo pipefail
 
-cmd=(cdp-purge delete --vendor lytics --table user --field email
-     -i suppression.csv --column email --ledger suppression.ledger.jsonl --yes)
+cmd=(cdp-purge delete --vendor lytics --table user --id-type email
+     suppression.csv --column email --ledger suppression.ledger.jsonl --yes)
 
 for attempt in 1 2 3; do
   "${cmd[@]}"

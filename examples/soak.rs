@@ -113,7 +113,7 @@ fn soak(ids: usize, quota: u32, seed: u64) -> anyhow::Result<Report> {
             "--environment",
             "production",
         ])
-        .args(["--identity-type", "customerid", "--column", "customerid"])
+        .args(["--id-type", "customerid", "--column", "customerid"])
         .args([
             "--yes",
             "--quiet",

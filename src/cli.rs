@@ -52,6 +52,65 @@ pub struct GlobalArgs {
     pub config: Option<PathBuf>,
 }
 
+// Inherent, like xh's: `try_parse_from` shadows `Parser`'s so that every caller gets the
+// steps clap cannot express (inputs in command-line order, report's output format).
+impl Cli {
+    /// Parse `args` (the first is the program name).
+    pub fn try_parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::CommandFactory;
+        let mut cmd = Cli::command();
+        let m = cmd.try_get_matches_from_mut(args)?;
+        Self::from_matches(&m).map_err(|e| e.format(&mut cmd))
+    }
+
+    /// The command line from clap's matches, with the steps clap cannot express.
+    pub fn from_matches(m: &clap::ArgMatches) -> Result<Cli, clap::Error> {
+        use clap::FromArgMatches;
+        let mut cli = Cli::from_arg_matches(m)?;
+        if let Some((_, sub)) = m.subcommand() {
+            cli.command.finish(sub);
+        }
+        Ok(cli)
+    }
+}
+
+impl Command {
+    fn finish(&mut self, m: &clap::ArgMatches) {
+        match self {
+            Command::Plan(a) => in_order(m, &mut a.input.inputs, &mut a.input.files),
+            Command::Delete(a) => in_order(m, &mut a.input.inputs, &mut a.input.files),
+            Command::Status(a) => in_order(m, &mut a.verify.inputs, &mut a.verify.files),
+            Command::Report(a) => {
+                in_order(m, &mut a.inputs, &mut a.files);
+                a.format = match (a.json, a.csv) {
+                    (true, _) => ReportFormat::Json,
+                    (_, true) => ReportFormat::Csv,
+                    _ => a.old_format.unwrap_or(ReportFormat::Text),
+                };
+            }
+            _ => {}
+        }
+    }
+}
+
+/// FILE arguments and `-i FILE` options into `inputs`, in the order the command line gives
+/// them (`a.csv -i b.csv c.csv` reads a, b, c).
+fn in_order(m: &clap::ArgMatches, inputs: &mut Vec<PathBuf>, files: &mut Vec<PathBuf>) {
+    let at =
+        |id: &str| -> Vec<usize> { m.indices_of(id).map(Iterator::collect).unwrap_or_default() };
+    let mut all: Vec<(usize, PathBuf)> = at("inputs")
+        .into_iter()
+        .zip(std::mem::take(inputs))
+        .chain(at("files").into_iter().zip(std::mem::take(files)))
+        .collect();
+    all.sort_by_key(|(i, _)| *i);
+    *inputs = all.into_iter().map(|(_, p)| p).collect();
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read, clean and batch the input exactly as a real run would; send nothing
@@ -102,15 +161,15 @@ pub enum Command {
 
 const PLAN_EXAMPLES: &str = "\
 Examples:
-  cdp-purge plan --vendor mparticle --identity-type customerid -i ids.csv --column customerid
-  cdp-purge plan --vendor lytics --field email -i users.csv --column email --json
-  zcat list.csv.gz | cdp-purge plan --vendor clevertap --id-kind identity -i - --format csv --column id";
+  cdp-purge plan --vendor mparticle --id-type customerid ids.csv --column customerid
+  cdp-purge plan --vendor lytics --id-type email users.csv --column email --json
+  zcat list.csv.gz | cdp-purge plan --vendor clevertap --id-type identity - --format csv --column id";
 
 const DELETE_EXAMPLES: &str = "\
 Examples:
   cdp-purge delete --vendor mparticle --pod us1 --environment production \\
-      -i ids.csv --column customerid --identity-type customerid --yes
-  cdp-purge delete --vendor lytics --table user --field email -i users.csv --column email --yes
+      --id-type customerid ids.csv --column customerid --yes
+  cdp-purge delete --vendor lytics --table user --id-type email users.csv --column email --yes
   cdp-purge delete --dry-run ...   (same as `cdp-purge plan ...`)
 
 Rerun the same command with the same ledger to resume after a crash or Ctrl-C.";
@@ -119,8 +178,13 @@ Rerun the same command with the same ledger to resume after a crash or Ctrl-C.";
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Input")]
 pub struct InputArgs {
-    /// Input file(s); `-` reads stdin; `.gz` is decompressed on the fly. Repeatable.
-    #[arg(long = "input", short = 'i', value_name = "FILE", required = true)]
+    /// Input file(s); `-` reads stdin; `.gz` is decompressed on the fly. With -i FILE too,
+    /// all are read in the order given on the command line
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// An input file, as the FILE arguments. Repeatable.
+    #[arg(long = "input", short = 'i', value_name = "FILE")]
     pub inputs: Vec<PathBuf>,
 
     /// Input format (default: from the extension; stdin defaults to csv)
@@ -146,7 +210,7 @@ pub struct InputArgs {
     /// Values treated as empty, comma-separated, matched ignoring case and surrounding
     /// spaces; replaces the built-in list [default: null,(null),<null>,none,nil,nan,undefined,
     /// n/a,na,#n/a,\N,#null!,#value!,#ref!,#div/0!,#name?,#num!,-,0]
-    #[arg(long, value_name = "A,B,C", value_delimiter = ',', num_args = 0..)]
+    #[arg(long, value_name = "A,B,C", value_delimiter = ',', num_args = 0..=1)]
     pub null_values: Option<Vec<String>>,
 
     /// Lowercase identifiers before de-duplication (for case-insensitive kinds such as email)
@@ -206,62 +270,48 @@ pub struct VendorArgs {
     #[arg(long, value_name = "FILE")]
     pub credentials_file: Option<PathBuf>,
 
+    /// What the values are: Lytics' identity field (email, member_id), mParticle's identity
+    /// type (mpid, customerid, email, ...), CleverTap's identity or guid, Segment's external
+    /// id type (email, anonymous_id, ...), Hightouch's identifier name (email, phone, ...)
+    #[arg(long, value_name = "TYPE")]
+    pub id_type: Option<String>,
+
+    /// Segment / Hightouch: column holding each row's identifier type (instead of --id-type)
+    #[arg(
+        long,
+        value_name = "NAME",
+        alias = "identifier-type-column",
+        help_heading = "Segment / Hightouch"
+    )]
+    pub id_type_column: Option<String>,
+
     /// Lytics: the table (default: user)
     #[arg(long, value_name = "TABLE", help_heading = "Lytics")]
     pub table: Option<String>,
-
-    /// Lytics: the identity field deleted by (e.g. email, member_id)
-    #[arg(long, value_name = "FIELD", help_heading = "Lytics")]
-    pub field: Option<String>,
 
     /// mParticle: pod hosting the account
     #[arg(long, value_enum, help_heading = "mParticle")]
     pub pod: Option<Pod>,
 
-    /// mParticle: environment_type of the deletion
+    /// mParticle: environment_type of the deletion (not needed by `plan`)
     #[arg(long, value_enum, help_heading = "mParticle")]
     pub environment: Option<Environment>,
-
-    /// mParticle: identity type of the values (`mpid`, or a unique identity such as customerid, email)
-    #[arg(long, value_name = "TYPE", help_heading = "mParticle")]
-    pub identity_type: Option<String>,
-
-    /// CleverTap: what the values are
-    #[arg(long, value_enum, help_heading = "CleverTap")]
-    pub id_kind: Option<IdKind>,
 
     /// CleverTap or Segment: region of the account
     #[arg(long, value_name = "REGION", help_heading = "CleverTap / Segment")]
     pub region: Option<String>,
 
-    /// Segment: the Unify space ID
+    /// Segment: the Unify space ID (not needed by `plan`)
     #[arg(long, value_name = "SPACE", help_heading = "Segment")]
     pub space: Option<String>,
-
-    /// Segment: external-id type of the values (e.g. email, anonymous_id)
-    #[arg(long, value_name = "TYPE", help_heading = "Segment")]
-    pub id_type: Option<String>,
-
-    /// Segment / Hightouch: column holding each row's identifier type
-    #[arg(
-        long,
-        value_name = "NAME",
-        alias = "identifier-type-column",
-        help_heading = "Segment"
-    )]
-    pub id_type_column: Option<String>,
 
     /// Segment: column holding each row's lookup user_id
     #[arg(long, value_name = "NAME", help_heading = "Segment")]
     pub user_id_column: Option<String>,
 
-    /// Hightouch: the identity graph ID
+    /// Hightouch: the identity graph ID (not needed by `plan`)
     #[arg(long, value_name = "GRAPH", help_heading = "Hightouch")]
     pub graph: Option<String>,
-
-    /// Hightouch: identifier name of the values (e.g. email, phone)
-    #[arg(long, value_name = "NAME", help_heading = "Hightouch")]
-    pub identifier_type: Option<String>,
 
     /// Hightouch: do not blocklist the values (supercluster repair only, not for deletion)
     #[arg(long, help_heading = "Hightouch")]
@@ -270,6 +320,42 @@ pub struct VendorArgs {
     /// Hightouch: confirm the rows are already gone from the warehouse sources
     #[arg(long, help_heading = "Hightouch")]
     pub source_data_deleted: bool,
+
+    /// Old name of --id-type for Lytics (deprecated)
+    #[arg(
+        long = "field",
+        value_name = "FIELD",
+        hide = true,
+        conflicts_with = "id_type"
+    )]
+    pub old_field: Option<String>,
+
+    /// Old name of --id-type for mParticle (deprecated)
+    #[arg(
+        long = "identity-type",
+        value_name = "TYPE",
+        hide = true,
+        conflicts_with = "id_type"
+    )]
+    pub old_identity_type: Option<String>,
+
+    /// Old name of --id-type for CleverTap (deprecated)
+    #[arg(
+        long = "id-kind",
+        value_name = "KIND",
+        hide = true,
+        conflicts_with = "id_type"
+    )]
+    pub old_id_kind: Option<String>,
+
+    /// Old name of --id-type for Hightouch (deprecated)
+    #[arg(
+        long = "identifier-type",
+        value_name = "NAME",
+        hide = true,
+        conflicts_with = "id_type"
+    )]
+    pub old_identifier_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -375,7 +461,7 @@ pub struct DeliveryArgs {
 
 const CHECK_EXAMPLES: &str = "\
 Examples:
-  cdp-purge check --vendor lytics --field email
+  cdp-purge check --vendor lytics --id-type email
   cdp-purge check --target mp-prod --json
   cdp-purge check --all-targets
 
@@ -518,7 +604,11 @@ pub struct MparticleVerifyArgs {
     pub workspace_id: Option<String>,
 
     /// The input the run read, to recover the MPIDs (the ledger holds keyed hashes unless
-    /// the run used --ledger-include-identifiers). Repeatable.
+    /// the run used --ledger-include-identifiers); `-` reads stdin
+    #[arg(value_name = "FILE", requires = "verify")]
+    pub files: Vec<PathBuf>,
+
+    /// An input file, as the FILE arguments. Repeatable.
     #[arg(long = "input", short = 'i', value_name = "FILE")]
     pub inputs: Vec<PathBuf>,
 
@@ -526,7 +616,7 @@ pub struct MparticleVerifyArgs {
     #[arg(long, value_name = "NAME")]
     pub column: Option<String>,
 
-    /// Format of --input (default: from the extension)
+    /// Input format of FILE (default: from the extension)
     #[arg(long, value_enum)]
     pub format: Option<Format>,
 }
@@ -536,7 +626,7 @@ Examples:
   cdp-purge status --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl
   cdp-purge status --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl --watch --until 2h
   cdp-purge status --ledger mpids.csv.ledger.mparticle-3f9a1c2b.jsonl --verify --org-id 1 --account-id 2 \\
-      --workspace-id 3 -i mpids.csv --column mpid
+      --workspace-id 3 mpids.csv --column mpid
 
 Exit status: 0 when every polled job finished and succeeded; 1 when some are still pending
 (Lytics `secondary` is not done) or failed; 3 when the vendor refused the credentials; 4 when
@@ -556,8 +646,20 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub ledger: PathBuf,
 
-    /// Output format
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    /// Print the report as JSON
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+
+    /// Print one CSV line per kept input row: attach it to the data-subject request
+    #[arg(long)]
+    pub csv: bool,
+
+    /// Old name of --json / --csv (deprecated: --format names the input format elsewhere)
+    #[arg(long = "format", value_enum, hide = true, conflicts_with_all = ["json", "csv"])]
+    pub old_format: Option<ReportFormat>,
+
+    /// The output format, from --json, --csv or the old --format.
+    #[arg(skip = ReportFormat::Text)]
     pub format: ReportFormat,
 
     /// What happened to this person? Hashed with the ledger's key (`<ledger>.key`); the
@@ -573,8 +675,12 @@ pub struct ReportArgs {
     #[arg(long)]
     pub verify: bool,
 
-    /// With --verify: hash this file instead of the input recorded with the same file name
-    /// (or, when no name matches, the recorded inputs in order). Repeatable.
+    /// With --verify: hash FILE instead of the input recorded with the same file name (or,
+    /// when no name matches, the recorded inputs in order)
+    #[arg(value_name = "FILE", requires = "verify")]
+    pub files: Vec<PathBuf>,
+
+    /// An input to hash, as the FILE arguments. Repeatable.
     #[arg(long = "input", short = 'i', value_name = "FILE", requires = "verify")]
     pub inputs: Vec<PathBuf>,
 }
@@ -582,9 +688,9 @@ pub struct ReportArgs {
 const REPORT_EXAMPLES: &str = "\
 Examples:
   cdp-purge report --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl
-  cdp-purge report --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl --format csv > dsr-1234.csv
+  cdp-purge report --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl --csv > dsr-1234.csv
   cdp-purge report --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl --lookup ann@example.com
-  cdp-purge report --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl --verify -i /archive/users.csv
+  cdp-purge report --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl --verify /archive/users.csv
 
 Exit status: 0; 1 when --verify finds a change or a --lookup matches no row.";
 

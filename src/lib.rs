@@ -11,6 +11,7 @@ pub mod batch;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod deprecated;
 pub mod engine;
 pub mod error;
 pub mod exit;
@@ -35,6 +36,9 @@ use tokio::runtime::Runtime;
 pub fn run(cli: Cli, printer: &Printer, rt: &Runtime) -> anyhow::Result<Code> {
     let g = &cli.global;
     let p = printer;
+    for n in deprecated::flag_notes(&cli) {
+        p.warn(n);
+    }
     match cli.command {
         Command::Plan(args) => commands::plan::run(&args, g, p),
         Command::Delete(args) => commands::delete::run(&args, g, p, rt),

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use cdp_purge::cli::{Cli, ColorChoice};
 use cdp_purge::exit;
 use cdp_purge::printer::{Options, Printer};
-use clap::{CommandFactory, FromArgMatches};
+use clap::CommandFactory;
 
 // Intake allocates one small string per identifier on a reader thread and frees it on the
 // batching thread; glibc's arenas make those cross-thread frees slow (see BENCHMARKS.md).
@@ -21,7 +21,7 @@ fn main() -> ExitCode {
         ColorChoice::Auto => clap::ColorChoice::Auto,
     };
     let matches = Cli::command().color(clap_color).get_matches();
-    let cli = match Cli::from_arg_matches(&matches) {
+    let cli = match Cli::from_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
@@ -41,13 +41,14 @@ fn main() -> ExitCode {
     code.into()
 }
 
-/// The one async runtime, on the main thread. A run sends at most a few hundred requests a
-/// second (the vendors' quotas), far below what one thread serves, and a multi-threaded
-/// scheduler spends its CPU waking idle workers to steal work that is not there (measured
-/// on the pacing branch, issue 14). Intake and the ledger have threads of their own.
+/// The one async runtime, for every command. Two workers: the current pacer and ledger
+/// writer fall short of a 5,000/s quota on one thread of a loaded 2-core machine
+/// (hostile_faults' pacing test, measured). Issue 14's pacer is built for one thread; when
+/// it lands, this is the one place to switch to `new_current_thread`.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     use anyhow::Context as _;
-    tokio::runtime::Builder::new_current_thread()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start the async runtime")

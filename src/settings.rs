@@ -4,16 +4,30 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::cli::{IdKind, InputArgs, Pod, VendorArgs};
+use crate::cli::{Environment, IdKind, InputArgs, Pod, VendorArgs};
 use crate::exit::UserError;
 use crate::input::{ColumnSel, DEFAULT_NULL_VALUES, IntakeSpec, KindSource};
-use crate::vendor::{Secret, VendorKind};
+use crate::vendor::{Secret, VendorKind, params};
 
 pub use crate::vendor::target::{HIGHTOUCH_DEFAULT_PATH, Target, VendorParams};
 
 pub use crate::config::{
     Resolved, TargetLimits, resolve_all, resolve_target, resolve_targets_only,
 };
+
+/// What a command does with a target, which decides the settings it must be given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// `plan`: read and batch the input. Only what changes the batches is required (the
+    /// identifier type, the type and user_id columns). Settings of the destination alone
+    /// (mParticle's environment, Segment's space, Hightouch's graph) are optional and hold
+    /// placeholders when not given: nothing is ever sent for a plan.
+    Plan,
+    /// `check`: call the vendor without reading any input.
+    Check,
+    /// `delete`: everything.
+    Send,
+}
 
 /// The vendor of a command line that names no `--target`: `--vendor` is required then.
 fn vendor_of(v: &VendorArgs) -> Result<VendorKind, UserError> {
@@ -27,11 +41,145 @@ fn vendor_of(v: &VendorArgs) -> Result<VendorKind, UserError> {
     })
 }
 
-fn need<T: Clone>(v: &Option<T>, flag: &str, vendor: VendorKind) -> Result<T, UserError> {
-    v.clone().ok_or_else(|| {
-        UserError::usage(format!("--vendor {vendor} needs {flag}"))
-            .with_hint(format!("see `cdp-purge {} --help`", "delete"))
-    })
+/// The identifier type the flags give for `kind`: `--id-type`, else the vendor's old flag.
+pub fn id_type(v: &VendorArgs, kind: VendorKind) -> Option<String> {
+    let old = match kind {
+        VendorKind::Lytics => &v.old_field,
+        VendorKind::Mparticle => &v.old_identity_type,
+        VendorKind::Clevertap => &v.old_id_kind,
+        VendorKind::Segment => &None,
+        VendorKind::Hightouch => &v.old_identifier_type,
+    };
+    v.id_type.clone().or_else(|| old.clone())
+}
+
+/// The vendor settings a command line gives, by their key in [`params::PARAMS`] (old names
+/// included), in the order the table lists them.
+pub fn given(v: &VendorArgs) -> Vec<&'static str> {
+    let set = [
+        ("id_type", v.id_type.is_some()),
+        ("table", v.table.is_some()),
+        ("pod", v.pod.is_some()),
+        ("environment", v.environment.is_some()),
+        ("region", v.region.is_some()),
+        ("space", v.space.is_some()),
+        ("id_type_column", v.id_type_column.is_some()),
+        ("user_id_column", v.user_id_column.is_some()),
+        ("graph", v.graph.is_some()),
+        ("block", v.no_block),
+        ("source_data_deleted", v.source_data_deleted),
+        ("field", v.old_field.is_some()),
+        ("identity_type", v.old_identity_type.is_some()),
+        ("id_kind", v.old_id_kind.is_some()),
+        ("identifier_type", v.old_identifier_type.is_some()),
+    ];
+    set.into_iter()
+        .filter(|(_, on)| *on)
+        .map(|(k, _)| k)
+        .collect()
+}
+
+/// A flag given on the command line that none of `vendors` takes is an error naming the
+/// vendor it belongs to, as the config file rejects the same key: a setting silently
+/// ignored is how deletions end up somewhere else than the user thinks. `whom` names the
+/// destination in the message (`--vendor lytics`, `the selected targets (a, b)`).
+pub fn check_applicable(
+    v: &VendorArgs,
+    vendors: &[VendorKind],
+    whom: &str,
+) -> Result<(), UserError> {
+    let foreign: Vec<&params::Param> = given(v)
+        .into_iter()
+        .filter_map(params::param)
+        .filter(|p| !p.vendors.iter().any(|k| vendors.contains(k)))
+        .collect();
+    if foreign.is_empty() {
+        return Ok(());
+    }
+    let describe = |p: &params::Param| {
+        let flag = params::flag(p.key).unwrap_or_default();
+        match p.renamed_to.and_then(params::flag) {
+            Some(new) => format!("`{flag}` (now {new}) is a flag of {}", params::owners(p)),
+            None => format!("`{flag}` is a flag of {}", params::owners(p)),
+        }
+    };
+    let what: Vec<String> = foreign.iter().map(|p| describe(p)).collect();
+    let takes: Vec<String> = vendors
+        .iter()
+        .map(|k| format!("{} takes {}", k.info().name, params::flags(*k)))
+        .collect();
+    let drop: Vec<String> = foreign.iter().filter_map(|p| params::flag(p.key)).collect();
+    Err(UserError::usage(format!(
+        "{}; {whom} does not take {}",
+        what.join(", "),
+        if foreign.len() == 1 { "it" } else { "them" }
+    ))
+    .with_hint(format!("{}; drop {}", takes.join("; "), drop.join(" "))))
+}
+
+/// Every required setting `v` lacks for `kind` at `stage`, reported in one message (not one
+/// per run). `inputs` is `None` where the command reads no input.
+pub fn require(
+    v: &VendorArgs,
+    kind: VendorKind,
+    stage: Stage,
+    inputs: Option<&[std::path::PathBuf]>,
+) -> Result<(), UserError> {
+    let mut missing: Vec<&str> = Vec::new();
+    if inputs.is_some_and(<[_]>::is_empty) {
+        missing.push("FILE (the input; or -i FILE, - for stdin)");
+    }
+    let has_type = id_type(v, kind).is_some();
+    let has_kind = has_type || v.id_type_column.is_some();
+    let sending = stage != Stage::Plan;
+    let reading = stage != Stage::Check;
+    match kind {
+        VendorKind::Lytics if !has_type => {
+            missing.push("--id-type (the identity field, e.g. email, member_id)")
+        }
+        VendorKind::Lytics => {}
+        VendorKind::Mparticle => {
+            if !has_type {
+                missing.push("--id-type (mpid, or an identity type such as customerid, email)");
+            }
+            if sending && v.environment.is_none() {
+                missing.push("--environment production|development");
+            }
+        }
+        VendorKind::Clevertap if !has_type => missing.push("--id-type identity|guid"),
+        VendorKind::Clevertap => {}
+        VendorKind::Segment => {
+            if sending && v.space.is_none() {
+                missing.push("--space (the Unify space ID)");
+            }
+            if reading && !has_kind {
+                missing.push("--id-type or --id-type-column (the external id type, e.g. email)");
+            }
+            if reading && v.user_id_column.is_none() {
+                missing.push("--user-id-column (the column with each row's lookup user_id)");
+            }
+        }
+        VendorKind::Hightouch => {
+            if sending && v.graph.is_none() {
+                missing.push("--graph (the identity graph ID)");
+            }
+            if reading && !has_kind {
+                missing.push("--id-type or --id-type-column (the identifier name, e.g. email)");
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(
+        UserError::usage(format!("--vendor {kind} needs: {}", missing.join("; "))).with_hint(
+            format!(
+                "{} takes {} (in a config target: the same keys with underscores)",
+                kind.info().name,
+                params::flags(kind)
+            ),
+        ),
+    )
 }
 
 /// Resolve the vendor flags into a target. `with_credentials` loads and checks credentials
@@ -39,15 +187,19 @@ fn need<T: Clone>(v: &Option<T>, flag: &str, vendor: VendorKind) -> Result<T, Us
 pub fn target(
     v: &VendorArgs,
     batch_size: Option<usize>,
+    stage: Stage,
     with_credentials: bool,
 ) -> anyhow::Result<Target> {
     let kind = vendor_of(v)?;
+    require(v, kind, stage, None)?;
     let info = kind.info();
+    // `require` has checked what `stage` needs; the rest are plan-only placeholders.
+    let given = |o: &Option<String>| o.clone().unwrap_or_default();
     let (params, default_host) = match kind {
         VendorKind::Lytics => (
             VendorParams::Lytics {
                 table: v.table.clone().unwrap_or_else(|| "user".into()),
-                field: need(&v.field, "--field (the identity field, e.g. email)", kind)?,
+                field: given(&id_type(v, kind)),
             },
             info.default_base_url.to_owned(),
         ),
@@ -62,16 +214,8 @@ pub fn target(
             (
                 VendorParams::Mparticle {
                     pod,
-                    environment: need(
-                        &v.environment,
-                        "--environment production|development",
-                        kind,
-                    )?,
-                    identity_type: need(
-                        &v.identity_type,
-                        "--identity-type (mpid, customerid, email, ...)",
-                        kind,
-                    )?,
+                    environment: v.environment.unwrap_or(Environment::Development),
+                    identity_type: given(&id_type(v, kind)),
                 },
                 host.to_owned(),
             )
@@ -94,7 +238,7 @@ pub fn target(
             (
                 VendorParams::Clevertap {
                     region,
-                    id_kind: need(&v.id_kind, "--id-kind identity|guid", kind)?,
+                    id_kind: clevertap_kind(&given(&id_type(v, kind)))?,
                 },
                 host,
             )
@@ -115,14 +259,14 @@ pub fn target(
             (
                 VendorParams::Segment {
                     region,
-                    space: need(&v.space, "--space (the Unify space ID)", kind)?,
+                    space: given(&v.space),
                 },
                 host.to_owned(),
             )
         }
         VendorKind::Hightouch => (
             VendorParams::Hightouch {
-                graph: need(&v.graph, "--graph (the identity graph ID)", kind)?,
+                graph: given(&v.graph),
                 block: !v.no_block,
                 path: HIGHTOUCH_DEFAULT_PATH.into(),
             },
@@ -158,6 +302,21 @@ pub fn target(
         params,
         credentials,
         batch_size,
+    })
+}
+
+/// CleverTap's identifier type: one of the [`IdKind`] names, and the error lists them.
+fn clevertap_kind(s: &str) -> Result<IdKind, UserError> {
+    use clap::ValueEnum;
+    IdKind::from_str(s, false).map_err(|_| {
+        let names: Vec<String> = IdKind::value_variants()
+            .iter()
+            .filter_map(|k| k.to_possible_value().map(|p| p.get_name().to_owned()))
+            .collect();
+        UserError::usage(format!(
+            "--id-type {s:?} is not a CleverTap identifier type: use one of {}",
+            names.join(", ")
+        ))
     })
 }
 
@@ -320,16 +479,7 @@ pub fn intake(i: &InputArgs, v: &VendorArgs) -> anyhow::Result<IntakeSpec> {
         (None, None) => ColumnSel::Whole,
     };
     let vendor = vendor_of(v)?;
-    let fixed_kind = match vendor {
-        VendorKind::Lytics => v.field.clone(),
-        VendorKind::Mparticle => v.identity_type.clone(),
-        VendorKind::Clevertap => v.id_kind.map(|k| match k {
-            IdKind::Identity => "identity".to_owned(),
-            IdKind::Guid => "guid".to_owned(),
-        }),
-        VendorKind::Segment => v.id_type.clone(),
-        VendorKind::Hightouch => v.identifier_type.clone(),
-    };
+    let fixed_kind = id_type(v, vendor);
     let kind = match (fixed_kind, &v.id_type_column) {
         (Some(_), Some(_)) => {
             return Err(UserError::usage(
@@ -348,14 +498,10 @@ pub fn intake(i: &InputArgs, v: &VendorArgs) -> anyhow::Result<IntakeSpec> {
             .into());
         }
         (None, None) => {
-            let flag = match vendor {
-                VendorKind::Lytics => "--field",
-                VendorKind::Mparticle => "--identity-type",
-                VendorKind::Clevertap => "--id-kind",
-                VendorKind::Segment => "--id-type or --id-type-column",
-                VendorKind::Hightouch => "--identifier-type or --id-type-column",
-            };
-            return Err(UserError::usage(format!("--vendor {vendor} needs {flag}")).into());
+            return Err(require(v, vendor, Stage::Plan, None)
+                .err()
+                .unwrap_or_else(|| UserError::usage(format!("--vendor {vendor} needs --id-type")))
+                .into());
         }
     };
     let lookup = match (vendor, &v.user_id_column) {

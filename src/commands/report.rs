@@ -78,7 +78,7 @@ struct Overall {
 #[derive(Debug, Serialize)]
 struct CsvRow<'a> {
     vendor: &'a str,
-    // Text from the command line or a vendor's answer: defused in `--format csv`.
+    // Text from the command line or a vendor's answer: defused in `--csv`.
     input_file: Cow<'a, str>,
     row: u64,
     id_hmac: &'a str,
@@ -455,7 +455,7 @@ fn render_text(ledger: &str, o: &Overall, runs: &[RunReport]) -> String {
                 r.vendor_ids.len(),
                 first.join(", "),
                 if more > 0 {
-                    format!(", ... ({more} more in --format csv or json)")
+                    format!(", ... ({more} more with --csv or --json)")
                 } else {
                     String::new()
                 }

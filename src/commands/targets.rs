@@ -52,7 +52,7 @@ pub fn list(cfg: &Config) -> Vec<Listed> {
 }
 
 fn base_url(t: &TargetConfig) -> Option<String> {
-    settings::target(&t.args, t.batch_size, false)
+    settings::target(&t.args, t.batch_size, settings::Stage::Plan, false)
         .ok()
         .map(|t| t.base_url)
 }

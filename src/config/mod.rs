@@ -35,28 +35,10 @@ pub const ENV_VAR: &str = "CDP_PURGE_CONFIG";
 /// Retries per batch when neither a flag nor the config file sets `max_retries`.
 pub const DEFAULT_MAX_RETRIES: u32 = 8;
 
-/// The vendor-specific keys; each mirrors the command-line flag of the same name.
-pub fn vendor_keys(kind: VendorKind) -> &'static [&'static str] {
-    match kind {
-        VendorKind::Lytics => &["table", "field"],
-        VendorKind::Mparticle => &["pod", "environment", "identity_type"],
-        VendorKind::Clevertap => &["region", "id_kind"],
-        VendorKind::Segment => &[
-            "region",
-            "space",
-            "id_type",
-            "id_type_column",
-            "user_id_column",
-        ],
-        VendorKind::Hightouch => &[
-            "graph",
-            "identifier_type",
-            "id_type_column",
-            "block",
-            "path",
-            "source_data_deleted",
-        ],
-    }
+/// The vendor-specific keys (current names); each mirrors the command-line flag of the same
+/// name. One table, [`crate::vendor::params::PARAMS`], serves both.
+pub fn vendor_keys(kind: VendorKind) -> Vec<&'static str> {
+    crate::vendor::params::keys(kind)
 }
 
 /// The keys of a target's `credentials` and `secrets` tables, and the standard environment
@@ -209,6 +191,8 @@ pub struct Config {
     pub targets: BTreeMap<String, TargetConfig>,
     /// Non-fatal problems (already printed by [`load`]).
     pub warnings: Vec<String>,
+    /// Old key names in use (already logged by [`load`], like `warnings`).
+    pub deprecations: Vec<String>,
 }
 
 impl Config {
@@ -325,6 +309,9 @@ pub fn load(explicit: Option<&Path>) -> anyhow::Result<Config> {
     // Through the log, which the printer shows as `cdp-purge: warning: …` (not with -q).
     for w in &cfg.warnings {
         tracing::warn!("{w}");
+    }
+    for d in &cfg.deprecations {
+        tracing::warn!("{d}");
     }
     Ok(cfg)
 }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::{Config, TargetConfig, TargetLimits, credential_roles, vendor_keys};
 use crate::cli::{Environment, IdKind, Pod, VendorArgs};
 use crate::error::UserError;
-use crate::vendor::{Secret, VendorKind};
+use crate::vendor::{Secret, VendorKind, params};
 
 /// Keys every target may have, whatever its vendor.
 const COMMON_KEYS: &[&str] = &[
@@ -63,6 +63,11 @@ impl Config {
             .check("[defaults]")
             .map_err(|m| usage_in(&file, m))?;
         for (name, t) in raw.targets {
+            for (old, _) in t.old_id_types() {
+                cfg.deprecations.push(format!(
+                    "{file}: [targets.{name}]: `{old}` is deprecated and will be removed in a future release; use `id_type`"
+                ));
+            }
             let t = t.into_target(&name, &file, secrets_allowed)?;
             if t.secrets_ignored {
                 cfg.warnings.push(format!(
@@ -184,7 +189,9 @@ fn check_keys(doc: &toml::Table, file: &str) -> Result<(), UserError> {
         let own = vendor_keys(vendor);
         for key in t.keys() {
             let k = key.as_str();
-            if COMMON_KEYS.contains(&k) || own.contains(&k) {
+            let old_own = params::param(k)
+                .is_some_and(|p| p.renamed_to.is_some() && p.vendors.contains(&vendor));
+            if COMMON_KEYS.contains(&k) || own.contains(&k) || old_own {
                 continue;
             }
             let underscored = k.replace('-', "_");
@@ -196,15 +203,13 @@ fn check_keys(doc: &toml::Table, file: &str) -> Result<(), UserError> {
             } else {
                 format!(
                     "{vendor} targets take {}, {}",
-                    key_list(own),
+                    key_list(&own),
                     key_list(COMMON_KEYS)
                 )
             };
-            let owners: Vec<&str> = VendorKind::value_variants()
-                .iter()
-                .filter(|v| vendor_keys(**v).contains(&k))
-                .map(|v| v.id())
-                .collect();
+            let owners: Vec<&str> = params::param(k)
+                .map(|p| p.vendors.iter().map(|v| v.id()).collect())
+                .unwrap_or_default();
             let msg = if owners.is_empty() {
                 format!("unknown key `{k}` in [targets.{name}]")
             } else {
@@ -325,6 +330,21 @@ struct RawTarget {
     source_data_deleted: Option<bool>,
 }
 
+impl RawTarget {
+    /// The old per-vendor keys of the identifier type this target sets.
+    fn old_id_types(&self) -> Vec<(&'static str, &String)> {
+        [
+            ("field", &self.field),
+            ("identity_type", &self.identity_type),
+            ("id_kind", &self.id_kind),
+            ("identifier_type", &self.identifier_type),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+        .collect()
+    }
+}
+
 fn parse_enum<T: ValueEnum>(
     v: &Option<String>,
     key: &str,
@@ -360,6 +380,24 @@ impl RawTarget {
             max_retries: self.max_retries,
         };
         limits.check(&format!("[targets.{name}]")).map_err(err)?;
+        // The identifier type under its one name; an old key (already noted as deprecated)
+        // still works, and only one may be given.
+        let old = self.old_id_types();
+        let id_type = match (&self.id_type, old.as_slice()) {
+            (None, []) => None,
+            (Some(v), []) => Some(v.clone()),
+            (None, [(_, v)]) => Some((*v).clone()),
+            (Some(_), [(k, _), ..]) | (None, [(k, _), _, ..]) => {
+                return Err(err(format!(
+                    "[targets.{name}]: `{k}` is the old name of `id_type`; set `id_type` only"
+                )));
+            }
+        };
+        if vendor == VendorKind::Clevertap
+            && let Some(v) = &id_type
+        {
+            parse_enum::<IdKind>(&Some(v.clone()), "id_type", name).map_err(err)?;
+        }
         if let Some(n) = self.batch_size
             && (n == 0 || n > info.max_batch)
         {
@@ -422,19 +460,15 @@ impl RawTarget {
                 settings.insert(k.to_owned(), v);
             }
         };
+        note("id_type", id_type.clone());
         note("table", self.table.clone());
-        note("field", self.field.clone());
         note("pod", self.pod.clone());
         note("environment", self.environment.clone());
-        note("identity_type", self.identity_type.clone());
         note("region", self.region.clone());
-        note("id_kind", self.id_kind.clone());
         note("space", self.space.clone());
-        note("id_type", self.id_type.clone());
         note("id_type_column", self.id_type_column.clone());
         note("user_id_column", self.user_id_column.clone());
         note("graph", self.graph.clone());
-        note("identifier_type", self.identifier_type.clone());
         note("block", self.block.map(|b| b.to_string()));
         note("path", self.path.clone());
         note(
@@ -445,20 +479,16 @@ impl RawTarget {
         let args = VendorArgs {
             vendor: Some(vendor),
             base_url: self.base_url,
+            id_type,
             table: self.table,
-            field: self.field,
             pod: parse_enum::<Pod>(&self.pod, "pod", name).map_err(err)?,
             environment: parse_enum::<Environment>(&self.environment, "environment", name)
                 .map_err(err)?,
-            identity_type: self.identity_type,
-            id_kind: parse_enum::<IdKind>(&self.id_kind, "id_kind", name).map_err(err)?,
             region: self.region,
             space: self.space,
-            id_type: self.id_type,
             id_type_column: self.id_type_column,
             user_id_column: self.user_id_column,
             graph: self.graph,
-            identifier_type: self.identifier_type,
             no_block: self.block == Some(false),
             source_data_deleted: self.source_data_deleted == Some(true),
             ..VendorArgs::default()

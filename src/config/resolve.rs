@@ -15,8 +15,9 @@ use super::{Config, TargetConfig, TargetLimits, create_hint, credential_roles};
 use crate::cli::{DeliveryArgs, InputArgs, VendorArgs};
 use crate::error::UserError;
 use crate::input::IntakeSpec;
-use crate::settings::{self, Target, VendorParams};
+use crate::settings::{self, Stage, Target, VendorParams};
 use crate::vendor::Secret;
+use crate::vendor::VendorKind;
 
 /// One target ready to plan or run.
 #[derive(Debug, Clone)]
@@ -46,8 +47,17 @@ pub fn resolve_all(
     with_credentials: bool,
 ) -> anyhow::Result<Vec<Resolved>> {
     let flag_limits = delivery.map(TargetLimits::from_flags).unwrap_or_default();
+    let stage = if delivery.is_some() {
+        Stage::Send
+    } else {
+        Stage::Plan
+    };
     if flags.targets.is_empty() && !flags.all_targets {
-        let target = settings::target(flags, input.batch_size, with_credentials)?;
+        if let Some(kind) = flags.vendor {
+            settings::check_applicable(flags, &[kind], &format!("--vendor {kind}"))?;
+            settings::require(flags, kind, stage, Some(&input.inputs))?;
+        }
+        let target = settings::target(flags, input.batch_size, stage, with_credentials)?;
         let intake = settings::intake(input, flags)?;
         return Ok(vec![Resolved {
             target,
@@ -58,6 +68,10 @@ pub fn resolve_all(
     }
     let cfg = super::load(config)?;
     let names = select(&cfg, flags)?;
+    check_applicable(&cfg, &names, flags)?;
+    if input.inputs.is_empty() {
+        return Err(UserError::usage("no input: give FILE, -i FILE, or - for stdin").into());
+    }
     if names.len() > 1 && input.inputs.iter().any(|p| p.as_os_str() == "-") {
         return Err(UserError::usage(format!(
             "stdin (-i -) can be read for one target only, and {} were selected",
@@ -70,6 +84,25 @@ pub fn resolve_all(
         .iter()
         .map(|name| resolve_target(name, &cfg, flags, input, delivery, with_credentials))
         .collect()
+}
+
+/// The vendor flags of a command line over config targets: each must belong to the vendor of
+/// at least one selected target (it applies to those only).
+fn check_applicable(cfg: &Config, names: &[String], flags: &VendorArgs) -> anyhow::Result<()> {
+    let mut vendors: Vec<VendorKind> = names
+        .iter()
+        .filter_map(|n| cfg.targets.get(n).map(|t| t.vendor))
+        .collect();
+    vendors.sort();
+    vendors.dedup();
+    let whom = match names {
+        [one] => format!("target `{one}` ({})", vendors[0]),
+        _ => format!(
+            "none of the selected targets ({}) is of that vendor, and it",
+            names.join(", ")
+        ),
+    };
+    Ok(settings::check_applicable(flags, &vendors, &whom)?)
 }
 
 /// The target names `--target`/`--all-targets` select, checked against the file.
@@ -122,8 +155,13 @@ pub fn resolve_target(
     delivery: Option<&DeliveryArgs>,
     with_credentials: bool,
 ) -> anyhow::Result<Resolved> {
+    let stage = if delivery.is_some() {
+        Stage::Send
+    } else {
+        Stage::Plan
+    };
     let (target, merged, limits) =
-        configured_target(name, cfg, flags, input.batch_size, with_credentials)?;
+        configured_target(name, cfg, flags, input.batch_size, stage, with_credentials)?;
     let context = || format!("target `{name}` (from {})", cfg.display_path());
     let intake = settings::intake(input, &merged).with_context(context)?;
     let flag_limits = delivery.map(TargetLimits::from_flags).unwrap_or_default();
@@ -142,12 +180,24 @@ pub fn resolve_targets_only(
     with_credentials: bool,
 ) -> anyhow::Result<Vec<Target>> {
     if flags.targets.is_empty() && !flags.all_targets {
-        return Ok(vec![settings::target(flags, None, with_credentials)?]);
+        if let Some(kind) = flags.vendor {
+            settings::check_applicable(flags, &[kind], &format!("--vendor {kind}"))?;
+        }
+        return Ok(vec![settings::target(
+            flags,
+            None,
+            Stage::Check,
+            with_credentials,
+        )?]);
     }
     let cfg = super::load(config)?;
-    select(&cfg, flags)?
+    let names = select(&cfg, flags)?;
+    check_applicable(&cfg, &names, flags)?;
+    names
         .iter()
-        .map(|name| Ok(configured_target(name, &cfg, flags, None, with_credentials)?.0))
+        .map(|name| {
+            Ok(configured_target(name, &cfg, flags, None, Stage::Check, with_credentials)?.0)
+        })
         .collect()
 }
 
@@ -158,6 +208,7 @@ fn configured_target(
     cfg: &Config,
     flags: &VendorArgs,
     batch_size: Option<usize>,
+    stage: Stage,
     with_credentials: bool,
 ) -> anyhow::Result<(Target, VendorArgs, TargetLimits)> {
     let t = cfg.get(name)?;
@@ -174,8 +225,8 @@ fn configured_target(
     }
     let merged = merge(&t.args, flags);
     let context = || format!("target `{name}` (from {file})");
-    let mut target =
-        settings::target(&merged, batch_size.or(t.batch_size), false).with_context(context)?;
+    let mut target = settings::target(&merged, batch_size.or(t.batch_size), stage, false)
+        .with_context(context)?;
     target.name = name.to_owned();
     if let (VendorParams::Hightouch { path, .. }, Some(p)) = (&mut target.params, &t.path) {
         *path = p.clone();
@@ -187,39 +238,51 @@ fn configured_target(
     Ok((target, merged, t.limits.or(cfg.defaults)))
 }
 
-/// The file's vendor settings with every flag given on the command line laid over them.
+/// The file's vendor settings with every flag given on the command line laid over them. The
+/// file's old key names were folded into `id_type` when it was read; the command line's old
+/// flags are folded here, for this target's vendor only.
 fn merge(file: &VendorArgs, flags: &VendorArgs) -> VendorArgs {
-    fn or<T: Clone>(flag: &Option<T>, file: &Option<T>) -> Option<T> {
-        flag.clone().or_else(|| file.clone())
+    // A flag of another vendor was checked to belong to some selected target: it applies to
+    // those only, and leaves this target's settings alone.
+    let takes = |key: &str| {
+        file.vendor.is_some_and(|k| {
+            crate::vendor::params::param(key).is_some_and(|p| p.vendors.contains(&k))
+        })
+    };
+    fn or<T: Clone>(takes: bool, flag: &Option<T>, file: &Option<T>) -> Option<T> {
+        if takes { flag.clone() } else { None }.or_else(|| file.clone())
     }
+    let flag_type = file.vendor.and_then(|k| settings::id_type(flags, k));
+    let flag_column = or(takes("id_type_column"), &flags.id_type_column, &None);
     // The identifier kind is one choice (a fixed type or a type column), so a flag for
     // either replaces the file's choice as a whole rather than clashing with it.
-    let kind_flagged = flags.id_type.is_some()
-        || flags.identifier_type.is_some()
-        || flags.id_type_column.is_some();
-    let kind_src = if kind_flagged { flags } else { file };
+    let (id_type, id_type_column) = if flag_type.is_some() || flag_column.is_some() {
+        (flag_type, flag_column)
+    } else {
+        (file.id_type.clone(), file.id_type_column.clone())
+    };
     VendorArgs {
         vendor: file.vendor,
-        base_url: or(&flags.base_url, &file.base_url),
+        base_url: or(true, &flags.base_url, &file.base_url),
         allow_insecure_http: flags.allow_insecure_http,
         credentials_file: flags.credentials_file.clone(),
-        table: or(&flags.table, &file.table),
-        field: or(&flags.field, &file.field),
-        pod: or(&flags.pod, &file.pod),
-        environment: or(&flags.environment, &file.environment),
-        identity_type: or(&flags.identity_type, &file.identity_type),
-        id_kind: or(&flags.id_kind, &file.id_kind),
-        region: or(&flags.region, &file.region),
-        space: or(&flags.space, &file.space),
-        id_type: kind_src.id_type.clone(),
-        id_type_column: kind_src.id_type_column.clone(),
-        user_id_column: or(&flags.user_id_column, &file.user_id_column),
-        graph: or(&flags.graph, &file.graph),
-        identifier_type: kind_src.identifier_type.clone(),
-        no_block: flags.no_block || file.no_block,
-        source_data_deleted: flags.source_data_deleted || file.source_data_deleted,
-        targets: Vec::new(),
-        all_targets: false,
+        id_type,
+        id_type_column,
+        table: or(takes("table"), &flags.table, &file.table),
+        pod: or(takes("pod"), &flags.pod, &file.pod),
+        environment: or(takes("environment"), &flags.environment, &file.environment),
+        region: or(takes("region"), &flags.region, &file.region),
+        space: or(takes("space"), &flags.space, &file.space),
+        user_id_column: or(
+            takes("user_id_column"),
+            &flags.user_id_column,
+            &file.user_id_column,
+        ),
+        graph: or(takes("graph"), &flags.graph, &file.graph),
+        no_block: (takes("block") && flags.no_block) || file.no_block,
+        source_data_deleted: (takes("source_data_deleted") && flags.source_data_deleted)
+            || file.source_data_deleted,
+        ..VendorArgs::default()
     }
 }
 

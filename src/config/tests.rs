@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use clap::{Parser, ValueEnum};
+use clap::ValueEnum;
 
 use super::resolve::{credential_status_with, load_credentials_with};
 use super::*;
@@ -54,7 +54,7 @@ max_retries = 5
 vendor = "mparticle"
 pod = "eu1"
 environment = "production"
-identity_type = "customerid"
+id_type = "customerid"
 batch_size = 50
 max_items_per_sec = 1200
 credentials = { key = "MP_PROD_KEY", secret = "MP_PROD_SECRET" }
@@ -127,12 +127,16 @@ fn unknown_key_names_the_key_the_target_and_the_file() {
     assert!(msg.contains("[targets.mp-prod]"), "{msg}");
     assert!(msg.contains(FILE), "{msg}");
     assert!(
-        msg.contains("identity_type"),
+        msg.contains("id_type"),
         "the hint lists the valid keys: {msg}"
     );
+    assert!(
+        !msg.contains("identity_type"),
+        "old names stay out of the hint: {msg}"
+    );
 
-    let msg = parse_err(&MP.replace("identity_type =", "identity-type ="));
-    assert!(msg.contains("did you mean `identity_type`"), "{msg}");
+    let msg = parse_err(&MP.replace("id_type =", "id-type ="));
+    assert!(msg.contains("did you mean `id_type`"), "{msg}");
 
     let msg = parse_err("[target.x]\nvendor = \"lytics\"\n");
     assert!(
@@ -160,7 +164,7 @@ fn a_key_of_another_vendor_is_an_error() {
         r#"
 [targets.lytics-eu]
 vendor = "lytics"
-field = "email"
+id_type = "email"
 pod = "eu1"
 "#,
     );
@@ -173,7 +177,7 @@ pod = "eu1"
 
 #[test]
 fn bad_values_are_errors_naming_the_target() {
-    let msg = parse_err("[targets.x]\nfield = \"email\"\n");
+    let msg = parse_err("[targets.x]\nid_type = \"email\"\n");
     assert!(msg.contains("[targets.x] has no `vendor`"), "{msg}");
     let msg = parse_err("[targets.x]\nvendor = \"braze\"\n");
     assert!(
@@ -212,7 +216,7 @@ fn a_secret_where_a_variable_name_belongs_is_refused_without_echoing_it() {
 const WITH_SECRETS: &str = r#"
 [targets.lytics-eu]
 vendor = "lytics"
-field = "email"
+id_type = "email"
 credentials = { token = "LYTICS_EU_TOKEN" }
 
 [targets.lytics-eu.secrets]
@@ -313,7 +317,7 @@ fn credentials_env_first_then_credentials_file_then_literal() {
 
 #[test]
 fn unnamed_credentials_default_to_the_standard_variables() {
-    let cfg = parse("[targets.ct]\nvendor = \"clevertap\"\nid_kind = \"guid\"\n").unwrap();
+    let cfg = parse("[targets.ct]\nvendor = \"clevertap\"\nid_type = \"guid\"\n").unwrap();
     let t = cfg.get("ct").unwrap();
     let env = |n: &str| n.starts_with("CLEVERTAP_").then(|| format!("v-{n}"));
     let creds = load_credentials_with(t, None, FILE, &env).unwrap();
@@ -424,7 +428,7 @@ fn hightouch_path_and_block_come_from_the_file() {
 [targets.ht]
 vendor = "hightouch"
 graph = "g1"
-identifier_type = "email"
+id_type = "email"
 block = false
 path = "/api/v2/idr/{graph}/queue"
 "#,
@@ -443,7 +447,7 @@ path = "/api/v2/idr/{graph}/queue"
     );
 
     let confirmed = parse(
-        "[targets.ht]\nvendor = \"hightouch\"\ngraph = \"g1\"\nidentifier_type = \"email\"\nsource_data_deleted = true\n",
+        "[targets.ht]\nvendor = \"hightouch\"\ngraph = \"g1\"\nid_type = \"email\"\nsource_data_deleted = true\n",
     )
     .unwrap();
     let r = resolve_target("ht", &confirmed, &p.vendor, &p.input, None, false).unwrap();
@@ -462,7 +466,7 @@ path = "/api/v2/idr/{graph}/queue"
 #[test]
 fn selection_errors_name_what_exists() {
     let cfg = parse(&format!(
-        "{MP}\n[targets.lyt]\nvendor = \"lytics\"\nfield = \"email\"\n"
+        "{MP}\n[targets.lyt]\nvendor = \"lytics\"\nid_type = \"email\"\n"
     ))
     .unwrap();
     let p = plan_args(&["--target", "mp-dev"]);
@@ -491,15 +495,54 @@ fn selection_errors_name_what_exists() {
 }
 
 #[test]
-fn a_missing_setting_names_the_target() {
-    let cfg = parse("[targets.mp]\nvendor = \"mparticle\"\nidentity_type = \"email\"\n").unwrap();
+fn a_missing_setting_names_the_target_and_plan_asks_only_for_what_changes_the_plan() {
+    let cfg = parse("[targets.mp]\nvendor = \"mparticle\"\nid_type = \"email\"\n").unwrap();
     let p = plan_args(&["--target", "mp"]);
-    let e = resolve_target("mp", &cfg, &p.vendor, &p.input, None, false).unwrap_err();
+    // The environment changes where a deletion goes, not the plan.
+    resolve_target("mp", &cfg, &p.vendor, &p.input, None, false).unwrap();
+    let Command::Delete(d) =
+        Cli::try_parse_from(["cdp-purge", "delete", "ids.csv", "--target", "mp"])
+            .unwrap()
+            .command
+    else {
+        unreachable!()
+    };
+    let e = resolve_target("mp", &cfg, &d.vendor, &d.input, Some(&d.delivery), false).unwrap_err();
     let msg = error_text(&e);
     assert!(
         msg.contains("target `mp`") && msg.contains("--environment"),
         "{msg}"
     );
+}
+
+#[test]
+fn old_key_names_still_work_with_a_deprecation_note() {
+    let cfg = parse(&MP.replace("id_type =", "identity_type =")).unwrap();
+    assert_eq!(cfg.deprecations.len(), 1, "{:?}", cfg.deprecations);
+    assert!(
+        cfg.deprecations[0].contains("`identity_type` is deprecated")
+            && cfg.deprecations[0].contains("use `id_type`")
+            && cfg.deprecations[0].contains("[targets.mp-prod]"),
+        "{:?}",
+        cfg.deprecations
+    );
+    let p = plan_args(&["--target", "mp-prod"]);
+    let r = resolve_target("mp-prod", &cfg, &p.vendor, &p.input, None, false).unwrap();
+    let VendorParams::Mparticle { identity_type, .. } = r.target.params else {
+        panic!()
+    };
+    assert_eq!(identity_type, "customerid");
+    assert!(parse(MP).unwrap().deprecations.is_empty());
+
+    // Both names at once is ambiguous.
+    let msg = parse_err(&MP.replace("id_type =", "identity_type = \"email\"\nid_type ="));
+    assert!(msg.contains("old name of `id_type`"), "{msg}");
+    // An old name stays its vendor's: `field` is Lytics'.
+    let msg = parse_err(&MP.replace("id_type =", "field ="));
+    assert!(msg.contains("is for lytics targets"), "{msg}");
+    // CleverTap's values are checked as before, and listed.
+    let msg = parse_err("[targets.ct]\nvendor = \"clevertap\"\nid_type = \"email\"\n");
+    assert!(msg.contains("identity, guid"), "{msg}");
 }
 
 #[test]
@@ -528,10 +571,10 @@ fn parse_errors_never_echo_a_secret() {
     let cases = [
         // A syntax error on the secret's own line (an unterminated string).
         format!(
-            "[targets.ly]\nvendor = \"lytics\"\nfield = \"email\"\n\n[targets.ly.secrets]\ntoken = \"{sentinel}\n"
+            "[targets.ly]\nvendor = \"lytics\"\nid_type = \"email\"\n\n[targets.ly.secrets]\ntoken = \"{sentinel}\n"
         ),
         // A type error repeats the value in toml's message.
-        "[targets.cl]\nvendor = \"clevertap\"\nid_kind = \"identity\"\n[targets.cl.secrets]\npasscode = 98765432123\n".to_owned(),
+        "[targets.cl]\nvendor = \"clevertap\"\nid_type = \"identity\"\n[targets.cl.secrets]\npasscode = 98765432123\n".to_owned(),
         // An inline table.
         format!("[targets.ly]\nvendor = \"lytics\"\nsecrets = {{ token = \"{sentinel} }}\n"),
         // A syntax error on a later line quotes nothing either.

@@ -187,7 +187,7 @@ impl Adapter for Lytics {
             400 => match wire::common(self.spec(), batch, resp) {
                 Verdict::Failed { reason, .. } => Verdict::Failed {
                     reason: format!(
-                        "{reason} (request rejected as a whole; check --table and --field)"
+                        "{reason} (request rejected as a whole; check --table and --id-type)"
                     ),
                     bisect: false,
                 },
@@ -250,7 +250,7 @@ impl Adapter for Lytics {
             Diagnosis {
                 auth: false,
                 hint: format!(
-                    "check --field {} and --table {}: `cdp-purge check` lists the table's identity fields (GET /v2/schema/{}/idconfig)",
+                    "check --id-type {} and --table {}: `cdp-purge check` lists the table's identity fields (GET /v2/schema/{}/idconfig)",
                     self.field, self.table, self.table
                 ),
             }
@@ -258,7 +258,7 @@ impl Adapter for Lytics {
             Diagnosis {
                 auth: false,
                 hint: format!(
-                    "Lytics refused every value alike: check --field {} and --table {}, and the token in {}",
+                    "Lytics refused every value alike: check --id-type {} and --table {}, and the token in {}",
                     self.field, self.table, self.token_var
                 ),
             }
@@ -471,7 +471,7 @@ fn read_idconfig(status: u16, body: &[u8], table: &str, field: &str, var: &str) 
     }
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
         return Finding::Unverified(format!(
-            "token accepted; the identity configuration is not JSON, so --field {field} is not checked"
+            "token accepted; the identity configuration is not JSON, so --id-type {field} is not checked"
         ));
     };
     let mut names = Vec::new();
@@ -482,14 +482,14 @@ fn read_idconfig(status: u16, body: &[u8], table: &str, field: &str, var: &str) 
         ))
     } else if names.is_empty() {
         Finding::Unverified(format!(
-            "token accepted; the identity configuration names no fields this tool can read, so --field {field} is not checked"
+            "token accepted; the identity configuration names no fields this tool can read, so --id-type {field} is not checked"
         ))
     } else {
         names.sort();
         names.dedup();
         let shown: Vec<&str> = names.iter().take(12).map(String::as_str).collect();
         Finding::Failed(format!(
-            "{field} is not an identity field of table {table} (it has {}{}): check --field",
+            "{field} is not an identity field of table {table} (it has {}{}): check --id-type",
             shown.join(", "),
             if names.len() > shown.len() {
                 ", ..."
@@ -792,7 +792,7 @@ mod tests {
         assert!(!d.hint.contains(TOKEN), "{}", d.hint);
         let d = a.systemic("unknown identity field emial");
         assert!(!d.auth);
-        assert!(d.hint.contains("--field email"), "{}", d.hint);
+        assert!(d.hint.contains("--id-type email"), "{}", d.hint);
         // A 401 names the variable the target reads too.
         let b = batch("lytics", "email", &["a@x.io"]);
         let h = HeaderMap::new();

@@ -17,6 +17,7 @@ pub mod hightouch;
 pub mod lytics;
 pub mod mparticle;
 pub mod mparticle_lookup;
+pub mod params;
 pub mod segment;
 pub mod target;
 pub mod wire;
@@ -115,7 +116,7 @@ pub static VENDORS: &[VendorSpec] = &[
         },
         default_concurrency: 8,
         one_kind_per_request: true,
-        id_kinds: "one identity field per request (--field, e.g. email, member_id) of --table (default user)",
+        id_kinds: "one identity field per request (--id-type, e.g. email, member_id) of --table (default user)",
         credentials: &["LYTICS_API_TOKEN"],
         default_base_url: "https://api.lytics.io",
         completion: "asynchronous; poll GET /v2/identity/deletestatus/{request_id} until state done",
@@ -147,7 +148,7 @@ pub static VENDORS: &[VendorSpec] = &[
         // 74 requests/s of 20: enough in flight to keep the pace at ~1 s latency.
         default_concurrency: 96,
         one_kind_per_request: false,
-        id_kinds: "mpid (signed 64-bit, sent as a string) or a unique identity type (--identity-type, e.g. customerid, email)",
+        id_kinds: "mpid (signed 64-bit, sent as a string) or a unique identity type (--id-type, e.g. customerid, email)",
         credentials: &["MPARTICLE_API_KEY", "MPARTICLE_API_SECRET"],
         default_base_url: "https://s2s.mparticle.com",
         completion: "logical deletion; no status API (verify through the Profile API)",
@@ -174,7 +175,7 @@ pub static VENDORS: &[VendorSpec] = &[
         },
         default_concurrency: 3,
         one_kind_per_request: true,
-        id_kinds: "identity or guid (--id-kind), never both in one request",
+        id_kinds: "identity or guid (--id-type), never both in one request",
         credentials: &["CLEVERTAP_ACCOUNT_ID", "CLEVERTAP_PASSCODE"],
         default_base_url: "https://api.clevertap.com",
         completion: "queued; processed after 24 hours and cannot be undone; no status API",
@@ -234,7 +235,7 @@ pub static VENDORS: &[VendorSpec] = &[
         },
         default_concurrency: 8,
         one_kind_per_request: false,
-        id_kinds: "identifier name from the graph's model (--identifier-type or a type column), e.g. email, phone",
+        id_kinds: "identifier name from the graph's model (--id-type or a type column), e.g. email, phone",
         credentials: &["HIGHTOUCH_API_KEY"],
         default_base_url: "https://api.hightouch.com",
         completion: "queued; acted on in the next IDR run; poll reprocess-status/{requestId}",

@@ -8,7 +8,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const TOKEN: &str = "lytics-secret-token-123";
 
 fn check(server: &str, vendor_args: &[&str]) -> Command {
-    let mut c = Command::cargo_bin("cdp-purge").expect("binary");
+    let mut c = crate::support::assert_cdp_purge();
     c.arg("check")
         .args(vendor_args)
         .args(["--base-url", server])
@@ -37,12 +37,12 @@ async fn lytics_token_accepted_and_refused() {
         .mount(&server)
         .await;
 
-    check(&server.uri(), &["--vendor", "lytics", "--field", "email"])
+    check(&server.uri(), &["--vendor", "lytics", "--id-type", "email"])
         .assert()
         .code(0)
         .stdout(predicate::str::starts_with("ok"));
 
-    let out = check(&server.uri(), &["--vendor", "lytics", "--field", "email"])
+    let out = check(&server.uri(), &["--vendor", "lytics", "--id-type", "email"])
         .env("LYTICS_API_TOKEN", "wrong-token-456")
         .output()
         .expect("runs");
@@ -115,7 +115,7 @@ async fn mparticle_is_configured_but_unverified_and_sends_nothing() {
             "mparticle",
             "--environment",
             "production",
-            "--identity-type",
+            "--id-type",
             "customerid",
         ],
     )
@@ -137,9 +137,8 @@ async fn mparticle_is_configured_but_unverified_and_sends_nothing() {
 
 #[test]
 fn missing_credentials_name_the_variable() {
-    Command::cargo_bin("cdp-purge")
-        .expect("binary")
-        .args(["check", "--vendor", "lytics", "--field", "email"])
+    crate::support::assert_cdp_purge()
+        .args(["check", "--vendor", "lytics", "--id-type", "email"])
         .env_remove("LYTICS_API_TOKEN")
         .env_remove("CDP_PURGE_CONFIG")
         .assert()
@@ -160,12 +159,12 @@ fn check_against_the_sandbox() {
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
     let cases: [&[&str]; 3] = [
-        &["--vendor", "lytics", "--field", "email"],
+        &["--vendor", "lytics", "--id-type", "email"],
         &["--vendor", "segment", "--space", "spa_sandbox"],
         &["--vendor", "hightouch", "--graph", "g-1"],
     ];
     for args in cases {
-        let mut ok = Command::cargo_bin("cdp-purge").expect("binary");
+        let mut ok = crate::support::assert_cdp_purge();
         ok.arg("check")
             .args(args)
             .args(["--base-url", &sandbox.base_url()]);
@@ -175,7 +174,7 @@ fn check_against_the_sandbox() {
             .code(0)
             .stdout(predicate::str::starts_with("ok"));
 
-        let mut bad = Command::cargo_bin("cdp-purge").expect("binary");
+        let mut bad = crate::support::assert_cdp_purge();
         bad.arg("check")
             .args(args)
             .args(["--base-url", &sandbox.base_url()]);

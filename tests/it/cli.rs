@@ -8,10 +8,21 @@ use std::path::Path;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+mod names;
+
 fn bin() -> Command {
-    let mut c = Command::cargo_bin("cdp-purge").expect("binary is built");
+    let mut c = crate::support::assert_cdp_purge();
     // clap wraps help at $COLUMNS when set: the committed copies use its default width.
     c.env_remove("COLUMNS").env_remove("LINES");
+    // Help shows the value of a flag's variable when it is set.
+    for v in [
+        "CDP_PURGE_BASE_URL",
+        "MPARTICLE_ORG_ID",
+        "MPARTICLE_ACCOUNT_ID",
+        "MPARTICLE_WORKSPACE_ID",
+    ] {
+        c.env_remove(v);
+    }
     c
 }
 
@@ -40,6 +51,25 @@ fn committed_completions_are_current() {
         ("elvish", "completions/cdp-purge.elv"),
     ] {
         check_generated(&["completions", shell], file);
+    }
+}
+
+/// Each command's `--help`, committed, so that a renamed or added flag shows in review.
+#[test]
+fn committed_help_is_current() {
+    check_generated(&["--help"], "tests/it/cli/help/cdp-purge.txt");
+    for cmd in [
+        "plan",
+        "delete",
+        "status",
+        "report",
+        "vendors",
+        "targets",
+        "check",
+        "sandbox",
+        "completions",
+    ] {
+        check_generated(&[cmd, "--help"], &format!("tests/it/cli/help/{cmd}.txt"));
     }
 }
 
@@ -96,7 +126,7 @@ fn usage_errors_exit_2() {
         ])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("--field"));
+        .stderr(predicate::str::contains("--id-type"));
     // Batch size above the cap names the cap.
     bin()
         .args([
@@ -105,7 +135,7 @@ fn usage_errors_exit_2() {
             "mparticle",
             "--environment",
             "production",
-            "--identity-type",
+            "--id-type",
             "customerid",
             "-i",
             "x.csv",
@@ -130,7 +160,7 @@ fn a_closed_stdout_exits_quietly() {
     ] {
         let (reader, writer) = std::io::pipe().expect("pipe");
         drop(reader);
-        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("cdp-purge"))
+        let out = crate::support::cdp_purge()
             .args(args)
             .stdout(writer)
             .stderr(std::process::Stdio::piped())

@@ -14,22 +14,11 @@ use std::process::{Command, Stdio};
 use cdp_purge::sandbox::{Fault, FaultPlan};
 use support::*;
 
-/// mParticle customer ids from column `id`.
-const MPARTICLE: [&str; 8] = [
-    "--vendor",
-    "mparticle",
-    "--environment",
-    "production",
-    "--identity-type",
-    "customerid",
-    "--column",
-    "id",
-];
-
-/// `cdp-purge <sub> <MPARTICLE flags> <args>`.
+/// `cdp-purge <sub> <mParticle customer ids from column id> <args>`.
 fn mp(sub: &[&str], args: &[&str]) -> Command {
     let mut c = cdp_purge();
-    c.args(sub).args(MPARTICLE).args(args);
+    c.args(sub);
+    mparticle_args(&mut c, "production", "customerid", "id").args(args);
     c
 }
 
@@ -84,14 +73,14 @@ fn row_numbers_are_physical_lines_in_rejects_ledger_and_report() {
     );
     for (id, line) in [("A1", 3), ("A2", 4), ("B3", 6), ("C4", 11)] {
         let (code, out, err) = run(cdp_purge()
-            .args(["report", "--format", "json", "--lookup", id, "--ledger"])
+            .args(["report", "--json", "--lookup", id, "--ledger"])
             .arg(&ledger));
         assert_eq!(code, Some(0), "{err}");
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v[0]["rows"][0]["row"], line, "{id}: {out}");
     }
     let (_, csv, _) = run(cdp_purge()
-        .args(["report", "--format", "csv", "--ledger"])
+        .args(["report", "--csv", "--ledger"])
         .arg(&ledger));
     let mut rows: Vec<u64> = csv
         .lines()
@@ -112,7 +101,13 @@ fn rejects_with_values_are_private_and_safe_in_a_spreadsheet() {
     std::fs::set_permissions(&rejects, std::fs::Permissions::from_mode(0o644)).unwrap();
     let (code, _, err) = run(cdp_purge()
         .args([
-            "plan", "--vendor", "lytics", "--field", "email", "--column", "email",
+            "plan",
+            "--vendor",
+            "lytics",
+            "--id-type",
+            "email",
+            "--column",
+            "email",
         ])
         .arg("-i")
         .arg(&input)
@@ -137,7 +132,13 @@ fn rejects_with_values_are_private_and_safe_in_a_spreadsheet() {
     let plain = dir.path().join("plain.csv");
     let (code, _, _) = run(cdp_purge()
         .args([
-            "plan", "--vendor", "lytics", "--field", "email", "--column", "email",
+            "plan",
+            "--vendor",
+            "lytics",
+            "--id-type",
+            "email",
+            "--column",
+            "email",
         ])
         .arg("-i")
         .arg(&input)
@@ -160,7 +161,7 @@ fn report_csv_cells_are_safe_in_a_spreadsheet() {
         run(sandbox_delete(Path::new("=cmd.csv"), &ledger).current_dir(dir.path()));
     assert_eq!(code, Some(0), "{err}");
     let (_, csv, _) = run(cdp_purge()
-        .args(["report", "--format", "csv", "--ledger"])
+        .args(["report", "--csv", "--ledger"])
         .arg(&ledger));
     let row = csv.lines().nth(1).unwrap();
     assert!(row.contains(",'=cmd.csv,"), "{csv}");

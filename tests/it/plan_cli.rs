@@ -4,7 +4,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 struct Out {
@@ -39,7 +38,7 @@ impl Out {
 }
 
 fn cdp(args: &[&str], stdin: Option<&[u8]>) -> Out {
-    let mut cmd = Command::cargo_bin("cdp-purge").expect("binary is built");
+    let mut cmd = crate::support::assert_cdp_purge();
     cmd.args(args).timeout(std::time::Duration::from_secs(60));
     if let Some(input) = stdin {
         cmd.write_stdin(input.to_vec());
@@ -52,11 +51,20 @@ fn cdp(args: &[&str], stdin: Option<&[u8]>) -> Out {
     }
 }
 
-/// `plan --vendor lytics --field email -i FILE --column email --json` plus `extra`.
+/// `plan --vendor lytics --id-type email -i FILE --column email --json` plus `extra`.
 fn plan(file: &Path, extra: &[&str]) -> Out {
     let f = file.to_str().expect("utf-8 temp path");
     let mut args = vec![
-        "plan", "--vendor", "lytics", "--field", "email", "-i", f, "--column", "email", "--json",
+        "plan",
+        "--vendor",
+        "lytics",
+        "--id-type",
+        "email",
+        "-i",
+        f,
+        "--column",
+        "email",
+        "--json",
     ];
     args.extend_from_slice(extra);
     cdp(&args, None)
@@ -162,7 +170,7 @@ fn json_array_of_objects_with_dotted_path() {
             "plan",
             "--vendor",
             "lytics",
-            "--field",
+            "--id-type",
             "email",
             "-i",
             f,
@@ -201,7 +209,15 @@ fn ndjson_rejects_broken_lines_and_skips_blank_ones() {
 fn stdin_defaults_to_csv() {
     let out = cdp(
         &[
-            "plan", "--vendor", "lytics", "--field", "email", "-i", "-", "--column", "email",
+            "plan",
+            "--vendor",
+            "lytics",
+            "--id-type",
+            "email",
+            "-i",
+            "-",
+            "--column",
+            "email",
             "--json",
         ],
         Some(b"email\nalice@example.com\nbob@example.org\nalice@example.com\n"),
@@ -304,7 +320,14 @@ fn headerless_file_mistaken_for_header_does_not_leak_the_first_row() {
     let f_str = f.to_str().unwrap();
     let out = cdp(
         &[
-            "plan", "--vendor", "lytics", "--field", "email", "-i", f_str, "--json",
+            "plan",
+            "--vendor",
+            "lytics",
+            "--id-type",
+            "email",
+            "-i",
+            f_str,
+            "--json",
         ],
         None,
     );
@@ -318,7 +341,7 @@ fn headerless_file_mistaken_for_header_does_not_leak_the_first_row() {
             "plan",
             "--vendor",
             "lytics",
-            "--field",
+            "--id-type",
             "email",
             "-i",
             f,
@@ -447,7 +470,7 @@ fn batch_size_above_the_vendor_cap_is_refused() {
             "mparticle",
             "--environment",
             "production",
-            "--identity-type",
+            "--id-type",
             "customerid",
             "-i",
             f.to_str().unwrap(),
@@ -478,7 +501,7 @@ fn mpids_must_be_signed_64_bit_integers() {
             "mparticle",
             "--environment",
             "production",
-            "--identity-type",
+            "--id-type",
             "mpid",
             "-i",
             f.to_str().unwrap(),
@@ -533,7 +556,7 @@ fn several_inputs_are_one_run() {
             "plan",
             "--vendor",
             "lytics",
-            "--field",
+            "--id-type",
             "email",
             "-i",
             a.to_str().unwrap(),
@@ -575,7 +598,7 @@ fn text_plan_shows_counts_not_values() {
             "plan",
             "--vendor",
             "lytics",
-            "--field",
+            "--id-type",
             "email",
             "-i",
             f.to_str().unwrap(),
@@ -646,7 +669,7 @@ fn ragged_rows_and_missing_cells_are_rejects() {
             "plan",
             "--vendor",
             "lytics",
-            "--field",
+            "--id-type",
             "email",
             "-i",
             f.to_str().unwrap(),

@@ -12,14 +12,10 @@ use cdp_purge::sandbox::{FaultPlan, SandboxConfig};
 use cdp_purge::vendor::{Quota, Rate, VendorKind};
 use support::*;
 
-/// `delete --vendor lytics --field email` against `base` (no --ledger: the default one).
+/// `delete --vendor lytics --id-type email` against `base` (no --ledger: the default one).
 fn lytics(base: &str, input: &Path) -> Command {
-    let mut cmd = cdp_purge();
-    cmd.env("LYTICS_API_TOKEN", "sandbox-token")
-        .args(["delete", "--vendor", "lytics", "--field", "email"])
-        .args(["--column", "email", "--yes", "--json", "--base-url", base])
-        .arg("-i")
-        .arg(input);
+    let mut cmd = lytics_delete_to(base, input);
+    cmd.arg("--json");
     cmd
 }
 
@@ -68,7 +64,7 @@ fn a_sandbox_rehearsal_leaves_the_real_run_everything_to_send() {
             "--sandbox",
             "--vendor",
             "lytics",
-            "--field",
+            "--id-type",
             "email",
         ])
         .args(["--column", "email", "--yes", "-i"])
@@ -112,12 +108,9 @@ fn a_sandbox_rehearsal_leaves_the_real_run_everything_to_send() {
 }
 
 fn mparticle(fake: &Fake, env: &str, input: &Path) -> Command {
-    let c = fake.credentials();
     let mut cmd = cdp_purge();
-    cmd.env("MPARTICLE_API_KEY", &c.mparticle_key)
-        .env("MPARTICLE_API_SECRET", &c.mparticle_secret)
-        .args(["delete", "--vendor", "mparticle", "--environment", env])
-        .args(["--identity-type", "customerid", "--column", "customerid"])
+    credentials(&mut cmd, fake.credentials()).arg("delete");
+    mparticle_args(&mut cmd, env, "customerid", "customerid")
         .args(["--yes", "--json", "--base-url", &fake.base_url(), "-i"])
         .arg(input);
     cmd
@@ -373,7 +366,7 @@ fn stdin_a_pipe_and_a_named_fifo_deliver_everything() {
         .env("LYTICS_API_TOKEN", "sandbox-token")
         .arg("-c")
         .arg(format!(
-            "\"$0\" delete --vendor lytics --field email --column email --yes \
+            "\"$0\" delete --vendor lytics --id-type email --column email --yes \
              --base-url {} -i <(cat \"$1\")",
             fake.base_url()
         ))
@@ -481,23 +474,10 @@ fn a_missing_or_empty_key_is_refused_and_a_full_disk_leaves_no_empty_key() {
 
     // First run on a disk with room for almost nothing (RLIMIT_FSIZE; SIGXFSZ ignored): the
     // key cannot be written, the run stops before sending, and no empty key is left behind.
-    let bin = assert_cmd::cargo::cargo_bin("cdp-purge");
-    let out = Command::new("/bin/sh")
-        .env("LYTICS_API_TOKEN", "sandbox-token")
-        .arg("-c")
-        .arg("ulimit -f 0; trap '' XFSZ; exec \"$@\"")
-        .arg("sh")
-        .arg(&bin)
-        .args([
-            "delete", "--vendor", "lytics", "--field", "email", "--column", "email",
-        ])
-        .args(["--yes", "--base-url", &fake.base_url(), "--ledger"])
-        .arg(&ledger)
-        .arg("-i")
-        .arg(&input)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let mut cmd = lytics_delete_to(&fake.base_url(), &input);
+    cmd.arg("--ledger").arg(&ledger);
+    with_disk_full_at(&mut cmd, 0);
+    let out = cmd.output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains(".key"), "{}", text(&out.stderr));
     assert!(!key.exists(), "a key file was left by a failed write");
@@ -558,7 +538,13 @@ fn an_output_that_is_an_input_is_refused_and_the_input_untouched() {
     }
     let mut plan = cdp_purge();
     plan.args([
-        "plan", "--vendor", "lytics", "--field", "email", "--column", "email",
+        "plan",
+        "--vendor",
+        "lytics",
+        "--id-type",
+        "email",
+        "--column",
+        "email",
     ])
     .arg("--rejects")
     .arg(&link)

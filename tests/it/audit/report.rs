@@ -26,7 +26,7 @@ fn csv_has_one_line_per_kept_row_and_no_identifier() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = delete_lytics(&sb, dir.path(), "users.csv", &messy());
 
-    let (code, out, err) = run(report(&ledger).args(["--format", "csv"]));
+    let (code, out, err) = run(report(&ledger).args(["--csv"]));
     assert_eq!(code, Some(0), "{err}");
     assert!(err.is_empty(), "a finished run warns about nothing: {err}");
     let mut rd = csv::Reader::from_reader(out.as_bytes());
@@ -82,7 +82,7 @@ fn csv_has_one_line_per_kept_row_and_no_identifier() {
         .args(["status", "--max-rps", "200", "--ledger"])
         .arg(&ledger));
     assert!(matches!(code, Some(0 | 1)), "{err}");
-    let (_, out, _) = run(report(&ledger).args(["--format", "json"]));
+    let (_, out, _) = run(report(&ledger).args(["--json"]));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["overall"]["rows_recorded"], 21);
     assert_eq!(v["runs"][0]["vendor_ids"].as_array().unwrap().len(), 20);
@@ -104,7 +104,13 @@ fn an_unfinished_run_is_reported_on_stderr() {
     let input = write_csv(dir.path(), "users.csv", "email", &emails(30));
     let (code, _, err) = run(bin()
         .args([
-            "delete", "--vendor", "lytics", "--field", "email", "--column", "email",
+            "delete",
+            "--vendor",
+            "lytics",
+            "--id-type",
+            "email",
+            "--column",
+            "email",
         ])
         .args([
             "--batch-size",
@@ -161,9 +167,7 @@ fn lookup_finds_a_person_in_a_ledger_of_hashes_without_printing_them() {
 
     let list = dir.path().join("people.txt");
     std::fs::write(&list, "user7@example.com\n\nnobody@example.com\n").unwrap();
-    let (code, out, _) = run(report(&ledger)
-        .args(["--format", "json", "--lookup-file"])
-        .arg(&list));
+    let (code, out, _) = run(report(&ledger).args(["--json", "--lookup-file"]).arg(&list));
     assert_eq!(code, Some(1), "a value with no row exits 1: {out}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v[0]["rows"].as_array().unwrap().len(), 1);

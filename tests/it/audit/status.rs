@@ -163,7 +163,7 @@ fn hightouch_requests_reach_reprocessed_and_a_failed_one_fails_the_exit_code() {
         let (code, _, err) = run(bin()
             .args(["delete", "--vendor", "hightouch", "--graph", "g1"])
             .args([
-                "--identifier-type",
+                "--id-type",
                 "email",
                 "--column",
                 "email",
@@ -216,7 +216,7 @@ fn vendors_without_a_status_api_are_accepted_with_their_documented_delay() {
             "delete",
             "--vendor",
             "clevertap",
-            "--id-kind",
+            "--id-type",
             "identity",
             "--column",
             "id",
@@ -236,9 +236,7 @@ fn vendors_without_a_status_api_are_accepted_with_their_documented_delay() {
         "{out}"
     );
     assert!(sb.log().is_empty(), "nothing to poll");
-    let (_, out, _) = run(bin()
-        .args(["report", "--format", "csv", "--ledger"])
-        .arg(&ledger));
+    let (_, out, _) = run(bin().args(["report", "--csv", "--ledger"]).arg(&ledger));
     assert_eq!(
         out.matches("queued (processed after 24 h)").count(),
         5,

@@ -5,12 +5,8 @@ use cdp_purge::sandbox::{MparticleErrors, Sandbox, SandboxConfig, SegmentWrongSp
 use super::*;
 
 fn lytics_delete(sb: &Sandbox, input: &Path) -> Command {
-    let mut c = bin();
-    c.args([
-        "delete", "--vendor", "lytics", "--field", "email", "--column", "email", "--yes",
-    ])
-    .args(["--concurrency", "1", "--base-url", &sb.base_url(), "-i"])
-    .arg(input);
+    let mut c = support::lytics_delete_to(&sb.base_url(), input);
+    c.args(["--concurrency", "1"]);
     c
 }
 
@@ -64,14 +60,20 @@ fn a_misspelt_lytics_field_stops_with_exit_2_and_points_at_the_field() {
     let input = write_csv(dir.path(), "users.csv", "email", &emails(150));
     let mut c = bin();
     c.args([
-        "delete", "--vendor", "lytics", "--field", "emial", "--column", "email",
+        "delete",
+        "--vendor",
+        "lytics",
+        "--id-type",
+        "emial",
+        "--column",
+        "email",
     ])
     .args(["--yes", "--no-validate", "--concurrency", "1"])
     .args(["--base-url", &sb.base_url(), "-i"])
     .arg(&input);
     let (code, _, err) = run(&mut c);
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("emial") && err.contains("--field"), "{err}");
+    assert!(err.contains("emial") && err.contains("--id-type"), "{err}");
     assert_eq!(deletions(&sb.log()), 1);
 }
 

@@ -22,7 +22,10 @@ fn lytics_check_reads_the_field_from_the_identity_configuration_in_any_shape() {
             ..SandboxConfig::default()
         })
         .unwrap();
-        let (code, out, _) = check(&sb.base_url(), &["--vendor", "lytics", "--field", "email"]);
+        let (code, out, _) = check(
+            &sb.base_url(),
+            &["--vendor", "lytics", "--id-type", "email"],
+        );
         assert_eq!(code, Some(0), "{shape:?}: {out}");
         assert!(out.starts_with("ok"), "{out}");
         assert!(
@@ -35,7 +38,10 @@ fn lytics_check_reads_the_field_from_the_identity_configuration_in_any_shape() {
             "{out}"
         );
 
-        let (code, out, _) = check(&sb.base_url(), &["--vendor", "lytics", "--field", "emial"]);
+        let (code, out, _) = check(
+            &sb.base_url(),
+            &["--vendor", "lytics", "--id-type", "emial"],
+        );
         assert_eq!(code, Some(2), "{shape:?}: {out}");
         assert!(
             out.starts_with("failed") && out.contains("emial is not an identity field"),

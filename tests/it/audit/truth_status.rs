@@ -22,7 +22,13 @@ fn lytics_ledger(sb: &Sandbox, dir: &Path, n: usize) -> PathBuf {
     let input = write_csv(dir, "users.csv", "email", &emails(n));
     let (code, _, err) = run(bin()
         .args([
-            "delete", "--vendor", "lytics", "--field", "email", "--column", "email",
+            "delete",
+            "--vendor",
+            "lytics",
+            "--id-type",
+            "email",
+            "--column",
+            "email",
         ])
         .args(["--yes", "--batch-size", "1000", "--max-rps", "1000", "-q"])
         .args(["--base-url", &sb.base_url(), "-i"])
@@ -216,9 +222,7 @@ fn lytics_transitions_and_hightouch_completions_reach_the_ledger_and_the_report(
         }
     }
     assert!(by_id.values().any(|rs| rs.len() > 1), "{by_id:?}");
-    let (_, csv, _) = run(bin()
-        .args(["report", "--format", "csv", "--ledger"])
-        .arg(&ledger));
+    let (_, csv, _) = run(bin().args(["report", "--csv", "--ledger"]).arg(&ledger));
     let mut rd = csv::Reader::from_reader(csv.as_bytes());
     let h = rd.headers().unwrap().clone();
     let col = |n: &str| h.iter().position(|x| x == n).unwrap();
@@ -230,7 +234,7 @@ fn lytics_transitions_and_hightouch_completions_reach_the_ledger_and_the_report(
     let input = write_csv(dir.path(), "ht.csv", "email", &emails(4));
     let (code, _, err) = run(bin()
         .args(["delete", "--vendor", "hightouch", "--graph", "g1"])
-        .args(["--identifier-type", "email", "--column", "email", "--yes"])
+        .args(["--id-type", "email", "--column", "email", "--yes"])
         .args(["--source-data-deleted", "--base-url", &sb.base_url(), "-i"])
         .arg(&input));
     assert_eq!(code, Some(0), "{err}");
@@ -252,9 +256,7 @@ fn lytics_transitions_and_hightouch_completions_reach_the_ledger_and_the_report(
     );
     let (_, text, _) = run(bin().args(["report", "--ledger"]).arg(&ledger));
     assert!(text.contains("completed  4 of 4 acknowledged"), "{text}");
-    let (_, csv, _) = run(bin()
-        .args(["report", "--format", "csv", "--ledger"])
-        .arg(&ledger));
+    let (_, csv, _) = run(bin().args(["report", "--csv", "--ledger"]).arg(&ledger));
     assert!(csv.contains(",vendor,run-"), "{csv}");
 }
 

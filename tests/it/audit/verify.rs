@@ -34,7 +34,13 @@ fn ledger(dir: &Path) -> (PathBuf, PathBuf, Sandbox) {
     let input = write_csv(dir, "users.csv", "email", &emails(25));
     let (code, _, err) = run(bin()
         .args([
-            "delete", "--vendor", "lytics", "--field", "email", "--column", "email",
+            "delete",
+            "--vendor",
+            "lytics",
+            "--id-type",
+            "email",
+            "--column",
+            "email",
         ])
         .args([
             "--batch-size",
@@ -91,7 +97,7 @@ fn one_changed_byte_is_named_by_line_and_record() {
         "{broken}"
     );
 
-    let (code, out, _) = run(verify(&ledger).args(["--format", "json"]));
+    let (code, out, _) = run(verify(&ledger).args(["--json"]));
     assert_eq!(code, Some(1));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["chain"]["broken"]["line"], 6);
