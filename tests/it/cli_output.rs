@@ -27,19 +27,15 @@ fn vendors_table() {
 fn plan_text_and_json() {
     let ctx = TestContext::new();
     ctx.file("users.csv", USERS);
-    let plan = [
-        "plan",
-        "--vendor",
-        "lytics",
-        "--id-type",
-        "email",
-        "-i",
-        "users.csv",
-    ];
-    let text = ctx.run(ctx.cmd().args(plan));
+    let plan = || {
+        let mut cmd = ctx.lytics("plan");
+        cmd.args(["-i", "users.csv"]);
+        cmd
+    };
+    let text = ctx.run(&mut plan());
     assert_eq!(text.code, Some(0), "{}", text.stderr);
     snapshot(&ctx, "plan_text", &text);
-    let json = ctx.run(ctx.cmd().args(plan).arg("--json"));
+    let json = ctx.run(plan().arg("--json"));
     assert_eq!(json.code, Some(0), "{}", json.stderr);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("plan --json is JSON");
     assert_eq!(v["kept"], 2);
@@ -52,17 +48,10 @@ fn plan_text_and_json() {
 fn sandbox_delete_summary_then_report() {
     let ctx = TestContext::new();
     ctx.file("users.csv", USERS);
-    let delete = ctx.run(ctx.cmd().args([
-        "delete",
-        "--sandbox",
-        "--vendor",
-        "lytics",
-        "--id-type",
-        "email",
-        "-i",
-        "users.csv",
-        "--yes",
-    ]));
+    let delete = ctx.run(
+        ctx.lytics("delete")
+            .args(["--sandbox", "--yes", "-i", "users.csv"]),
+    );
     assert_eq!(delete.code, Some(0), "{}", delete.stderr);
     snapshot(&ctx, "sandbox_delete", &delete);
 

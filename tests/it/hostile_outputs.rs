@@ -6,7 +6,6 @@
 
 use crate::support;
 
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -33,16 +32,13 @@ fn run(c: &mut Command) -> (Option<i32>, String, String) {
     (o.status.code(), text(&o.stdout), text(&o.stderr))
 }
 
-/// A pipe whose reader is already gone: every write to it fails with EPIPE.
+/// A pipe whose reader is already gone: every write to it fails with EPIPE. From
+/// `std::io::pipe` (close-on-exec): a raw pipe(2) could leak its read end into a child that
+/// another test spawns meanwhile, and that child would keep the "closed" pipe open.
 fn closed() -> Stdio {
-    let mut fds = [0; 2];
-    // SAFETY: pipe(2) fills two fds we then own.
-    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
-    // SAFETY: we own both ends; the read end is closed at once.
-    unsafe {
-        drop(OwnedFd::from_raw_fd(fds[0]));
-        Stdio::from(OwnedFd::from_raw_fd(fds[1]))
-    }
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    Stdio::from(writer)
 }
 
 fn mode(p: &Path) -> u32 {

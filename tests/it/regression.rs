@@ -37,17 +37,8 @@ fn issue11_a_sandbox_rehearsal_does_not_turn_the_real_run_into_a_no_op() {
     let ctx = TestContext::with_fake(SandboxConfig::default());
     let input = ctx.file("users.csv", USERS);
     let rehearsal = ctx.run(
-        ctx.cmd()
-            .args([
-                "delete",
-                "--sandbox",
-                "--vendor",
-                "lytics",
-                "--id-type",
-                "email",
-                "--yes",
-                "-i",
-            ])
+        ctx.lytics("delete")
+            .args(["--sandbox", "--yes", "-i"])
             .arg(&input),
     );
     assert_eq!(rehearsal.code, Some(0), "{}", rehearsal.stderr);
@@ -79,13 +70,8 @@ fn issue11_process_substitution_input_delivers_every_row() {
 fn issue11_rejects_naming_the_input_is_refused_and_the_input_kept() {
     let ctx = TestContext::new();
     let input = ctx.file("users.csv", USERS);
-    let out = ctx.run(ctx.cmd().args([
-        "delete",
+    let out = ctx.run(ctx.lytics("delete").args([
         "--sandbox",
-        "--vendor",
-        "lytics",
-        "--id-type",
-        "email",
         "--yes",
         "-i",
         "users.csv",
@@ -131,15 +117,7 @@ fn issue12_utf16_input_is_named_as_utf16() {
         bytes.extend(u.to_le_bytes());
     }
     ctx.file("users.csv", bytes);
-    let out = ctx.run(ctx.cmd().args([
-        "plan",
-        "--vendor",
-        "lytics",
-        "--id-type",
-        "email",
-        "-i",
-        "users.csv",
-    ]));
+    let out = ctx.run(ctx.lytics("plan").args(["-i", "users.csv"]));
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(out.stderr.contains("UTF-16"), "{}", out.stderr);
     assert!(
@@ -171,17 +149,10 @@ fn issue12_a_closed_stderr_does_not_exit_101() {
 fn issue12_an_empty_csv_is_not_a_silent_success() {
     let ctx = TestContext::new();
     ctx.file("empty.csv", "");
-    let out = ctx.run(ctx.cmd().args([
-        "delete",
-        "--sandbox",
-        "--vendor",
-        "lytics",
-        "--id-type",
-        "email",
-        "--yes",
-        "-i",
-        "empty.csv",
-    ]));
+    let out = ctx.run(
+        ctx.lytics("delete")
+            .args(["--sandbox", "--yes", "-i", "empty.csv"]),
+    );
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(out.stderr.contains("no rows read"), "{}", out.stderr);
 }

@@ -120,6 +120,16 @@ pub fn with_disk_full_at(cmd: &mut Command, limit: u64) {
     }
 }
 
+/// Held by the tests that load the CPU hardest (the memory-measured corpus runs, gzip bombs)
+/// and by those whose checks need the child to get its share of it (pacing windows, a file
+/// changed while a run is under way): in one process they would otherwise run side by side
+/// on a 2-core machine, and a starved child misses a quota it would meet alone.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // A test that failed while holding it poisons it; the next one still runs.
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// What a finished command did.
 #[derive(Debug)]
 pub struct Outcome {
@@ -223,6 +233,14 @@ impl TestContext {
     pub fn cmd_with_credentials(&self) -> Command {
         let mut cmd = self.cmd();
         sandbox_credentials(&mut cmd);
+        cmd
+    }
+
+    /// `cdp-purge <sub> --vendor lytics --id-type email --column email`, confined.
+    pub fn lytics(&self, sub: &str) -> Command {
+        let mut cmd = self.cmd();
+        cmd.arg(sub);
+        lytics_args(&mut cmd);
         cmd
     }
 
