@@ -18,7 +18,6 @@
 
 mod faults;
 mod http;
-mod quota;
 mod server;
 mod state;
 mod vendors;
@@ -29,8 +28,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub use crate::engine::window::{Competing, SlidingWindow};
 pub use faults::{FAULT_SPEC_HELP, Fault, FaultPlan, FaultSpecError, RetryAfter};
-pub use quota::{Competing, SlidingWindow};
 
 use crate::vendor::{Quota, VendorKind};
 use state::Shared;

@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::faults::FaultSource;
-use super::quota::{Competing, SlidingWindow};
 use super::vendors::{hightouch, lytics, segment};
 use super::{RequestRecord, SandboxConfig};
+use crate::engine::window::{Competing, SlidingWindow};
 use crate::vendor::VendorKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

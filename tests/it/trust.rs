@@ -245,6 +245,7 @@ fn change_mid_run(mut cmd: Command, ledger: &Path, change: impl FnOnce()) -> (Op
 
 #[test]
 fn an_input_that_changes_mid_run_stops_it_and_nothing_outside_the_list_is_sent() {
+    let _serial = serial();
     const N: usize = 40_000;
     type Change = fn(&Path, &[String]);
     let cases: [(&str, Change, &str); 3] = [
@@ -296,7 +297,9 @@ fn an_input_that_changes_mid_run_stops_it_and_nothing_outside_the_list_is_sent()
         let input = ids_csv(dir.path(), "users.csv", "email", &ids);
         let ledger = dir.path().join("run.ledger.jsonl");
         let mut cmd = lytics(&fake.base_url(), &input);
-        cmd.args(["--batch-size", "1000", "--max-rps", "30", "--ledger"])
+        // 10 requests of 1000 a second: the second read ends about 2 s in, time enough for a
+        // starved test thread to make its change first (30/s left it 0.8 s; once too little).
+        cmd.args(["--batch-size", "1000", "--max-rps", "10", "--ledger"])
             .arg(&ledger);
         let started = Instant::now();
         let (code, err) = change_mid_run(cmd, &ledger, || change(&input, &ids));

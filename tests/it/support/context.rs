@@ -120,6 +120,16 @@ pub fn with_disk_full_at(cmd: &mut Command, limit: u64) {
     }
 }
 
+/// Held by the tests that load the CPU hardest (the memory-measured corpus runs, gzip bombs)
+/// and by those whose checks need the child to get its share of it (pacing windows, a file
+/// changed while a run is under way): in one process they would otherwise run side by side
+/// on a 2-core machine, and a starved child misses a quota it would meet alone.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // A test that failed while holding it poisons it; the next one still runs.
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// What a finished command did.
 #[derive(Debug)]
 pub struct Outcome {

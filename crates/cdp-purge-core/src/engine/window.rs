@@ -1,4 +1,5 @@
-//! Exact quota accounting: a sliding window over a ring buffer of timestamps.
+//! Exact quota accounting: a sliding window over a ring buffer of timestamps. The sandbox's
+//! fake vendors enforce quotas with it, and the pacing simulation's vendor counts with it.
 //!
 //! Vendors state quotas as "N per second"; the engine must stay under N in *every* window of
 //! one second, not on average. A token bucket or a fixed-window counter would let bursts of

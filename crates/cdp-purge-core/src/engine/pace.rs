@@ -26,7 +26,7 @@ use governor::{Quota as GQuota, RateLimiter};
 
 use super::limiter::{Budget, Limits};
 use super::share::{Reaction, Share};
-use crate::vendor::Rate;
+use crate::protocol::Rate;
 
 /// How much closer together than we sent them requests may arrive at the vendor (network
 /// and scheduling jitter); the window guard counts each request this much longer than the

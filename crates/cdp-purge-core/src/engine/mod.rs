@@ -13,6 +13,7 @@ pub mod retry;
 mod share;
 #[cfg(test)]
 mod sim;
+pub mod window;
 
 pub use dispatch::{Engine, EngineConfig, RunEnd, StopReason, Stopper};
 
@@ -91,11 +92,11 @@ impl Stats {
         c.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn add(c: &AtomicU64, n: u64) {
+    pub fn add(c: &AtomicU64, n: u64) {
         c.fetch_add(n, Ordering::Relaxed);
     }
 
-    pub(crate) fn settle(&self, statuses: impl IntoIterator<Item = ItemStatus>) {
+    pub fn settle(&self, statuses: impl IntoIterator<Item = ItemStatus>) {
         let mut failed = self.failed.lock().expect("stats lock");
         for s in statuses {
             Self::add(&self.items_done, 1);
