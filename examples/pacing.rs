@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cdp_purge::sandbox::{Credentials, Fault, FaultPlan, RetryAfter, Sandbox, SandboxConfig};
+use cdp_purge_sandbox::{Credentials, Fault, FaultPlan, RetryAfter, Sandbox, SandboxConfig};
 
 const N: usize = 60_000;
 

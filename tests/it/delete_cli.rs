@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use assert_cmd::cargo::CommandCargoExt;
-use cdp_purge::sandbox::{Credentials, Sandbox, SandboxConfig};
+use cdp_purge_sandbox::{Credentials, Sandbox, SandboxConfig};
 use support::default_ledger;
 
 fn ids_csv(dir: &Path, name: &str, header: &str, values: &[String]) -> PathBuf {

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use assert_cmd::cargo::CommandCargoExt;
-use cdp_purge::sandbox::{Credentials, Sandbox, SandboxConfig};
+use cdp_purge_sandbox::{Credentials, Sandbox, SandboxConfig};
 
 #[test]
 fn a_rerun_after_sigkill_sends_the_rest_and_nothing_acknowledged_twice() {

@@ -8,8 +8,8 @@ use std::process::Stdio;
 use std::process::Command;
 
 use assert_cmd::cargo::CommandCargoExt;
-use cdp_purge::sandbox::{Fault, RetryAfter, Sandbox, SandboxConfig};
-use cdp_purge::vendor::VendorKind;
+use cdp_purge_sandbox::VendorKind;
+use cdp_purge_sandbox::{Fault, RetryAfter, Sandbox, SandboxConfig};
 
 struct Case {
     vendor: VendorKind,

@@ -11,7 +11,7 @@ use super::faults::FaultSource;
 use super::quota::SlidingWindow;
 use super::vendors::{hightouch, lytics, segment};
 use super::{RequestRecord, SandboxConfig};
-use crate::vendor::VendorKind;
+use crate::facts::VendorKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Unit {

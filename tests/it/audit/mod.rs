@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 pub use std::process::{Command, Output, Stdio};
 
 use assert_cmd::cargo::CommandCargoExt;
-use cdp_purge::sandbox::{Credentials, RequestRecord, Sandbox};
+use cdp_purge_sandbox::{Credentials, RequestRecord, Sandbox};
 
 pub fn write_csv(dir: &Path, name: &str, header: &str, values: &[String]) -> PathBuf {
     let p = dir.join(name);

@@ -16,8 +16,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use assert_cmd::cargo::CommandCargoExt;
-use cdp_purge::sandbox::{Credentials, Fault, FaultPlan, RequestRecord, Sandbox, SandboxConfig};
-use cdp_purge::vendor::{Quota, Rate, VendorKind};
+use cdp_purge_sandbox::{Credentials, Fault, FaultPlan, RequestRecord, Sandbox, SandboxConfig};
+use cdp_purge_sandbox::{Quota, Rate, VendorKind};
 use sha2::{Digest, Sha256};
 
 /// Backoff, Retry-After and 429 pauses are multiplied by this in the child (no real sleeps).
@@ -30,7 +30,7 @@ pub fn fault_mix(seed: u64) -> FaultPlan {
         ..FaultPlan::none()
     }
     .with_rate(
-        Fault::TooManyRequests(cdp_purge::sandbox::RetryAfter::Seconds(1)),
+        Fault::TooManyRequests(cdp_purge_sandbox::RetryAfter::Seconds(1)),
         0.10,
     )
     .with_rate(Fault::Unavailable(None), 0.05)
@@ -46,7 +46,6 @@ pub fn mparticle_quota(items: u32) -> Quota {
         requests: None,
         items: Some(Rate::per_second(items)),
         in_flight: None,
-        documented: true,
     }
 }
 
