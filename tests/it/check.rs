@@ -8,7 +8,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const TOKEN: &str = "lytics-secret-token-123";
 
 fn check(server: &str, vendor_args: &[&str]) -> Command {
-    let mut c = Command::cargo_bin("cdp-purge").expect("binary");
+    let mut c = crate::support::assert_cdp_purge();
     c.arg("check")
         .args(vendor_args)
         .args(["--base-url", server])
@@ -137,8 +137,7 @@ async fn mparticle_is_configured_but_unverified_and_sends_nothing() {
 
 #[test]
 fn missing_credentials_name_the_variable() {
-    Command::cargo_bin("cdp-purge")
-        .expect("binary")
+    crate::support::assert_cdp_purge()
         .args(["check", "--vendor", "lytics", "--id-type", "email"])
         .env_remove("LYTICS_API_TOKEN")
         .env_remove("CDP_PURGE_CONFIG")
@@ -165,7 +164,7 @@ fn check_against_the_sandbox() {
         &["--vendor", "hightouch", "--graph", "g-1"],
     ];
     for args in cases {
-        let mut ok = Command::cargo_bin("cdp-purge").expect("binary");
+        let mut ok = crate::support::assert_cdp_purge();
         ok.arg("check")
             .args(args)
             .args(["--base-url", &sandbox.base_url()]);
@@ -175,7 +174,7 @@ fn check_against_the_sandbox() {
             .code(0)
             .stdout(predicate::str::starts_with("ok"));
 
-        let mut bad = Command::cargo_bin("cdp-purge").expect("binary");
+        let mut bad = crate::support::assert_cdp_purge();
         bad.arg("check")
             .args(args)
             .args(["--base-url", &sandbox.base_url()]);

@@ -11,7 +11,7 @@ use predicates::prelude::*;
 mod names;
 
 fn bin() -> Command {
-    let mut c = Command::cargo_bin("cdp-purge").expect("binary is built");
+    let mut c = crate::support::assert_cdp_purge();
     // clap wraps help at $COLUMNS when set: the committed copies use its default width.
     c.env_remove("COLUMNS").env_remove("LINES");
     // Help shows the value of a flag's variable when it is set.
@@ -160,7 +160,7 @@ fn a_closed_stdout_exits_quietly() {
     ] {
         let (reader, writer) = std::io::pipe().expect("pipe");
         drop(reader);
-        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("cdp-purge"))
+        let out = crate::support::cdp_purge()
             .args(args)
             .stdout(writer)
             .stderr(std::process::Stdio::piped())

@@ -64,7 +64,7 @@ impl Home {
     }
 
     fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("cdp-purge").expect("binary is built");
+        let mut c = crate::support::assert_cdp_purge();
         c.env("HOME", self.path())
             .env("XDG_CONFIG_HOME", self.xdg())
             .env_remove("CDP_PURGE_CONFIG")

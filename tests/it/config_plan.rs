@@ -33,7 +33,7 @@ fn setup() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
 }
 
 fn cmd(home: &Path) -> Command {
-    let mut c = Command::cargo_bin("cdp-purge").unwrap();
+    let mut c = crate::support::assert_cdp_purge();
     c.env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join("xdg"))
         .env_remove("CDP_PURGE_CONFIG")

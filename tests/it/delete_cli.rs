@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use assert_cmd::cargo::CommandCargoExt;
 use cdp_purge_sandbox::{Credentials, Sandbox, SandboxConfig};
 use support::default_ledger;
 
@@ -27,51 +26,26 @@ fn customer_ids(n: usize) -> Vec<String> {
 
 /// The binary set up for the sandbox's mParticle, with fast (scaled) backoff.
 fn mparticle_cmd(sb: &Sandbox, input: &Path) -> Command {
-    let c = Credentials::default();
-    let mut cmd = Command::cargo_bin("cdp-purge").unwrap();
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("MPARTICLE_API_KEY", c.mparticle_key)
-        .env("MPARTICLE_API_SECRET", c.mparticle_secret)
-        .env("CDP_PURGE_TIME_SCALE", "0.01")
-        .args([
-            "delete",
-            "--vendor",
-            "mparticle",
-            "--environment",
-            "production",
-        ])
-        .args(["--id-type", "customerid", "--column", "customerid"])
+    let mut cmd = support::cdp_purge_with_credentials();
+    cmd.arg("delete");
+    support::mparticle_args(&mut cmd, "production", "customerid", "customerid")
         // Full batches, so request counts in these tests are easy to reason about.
         .args(["--batch-size", "100"])
         .arg("--base-url")
         .arg(sb.base_url())
         .arg("-i")
-        .arg(input)
-        .stdin(Stdio::null());
+        .arg(input);
     cmd
 }
 
 fn lytics_cmd(sb: &Sandbox, input: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("cdp-purge").unwrap();
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("LYTICS_API_TOKEN", Credentials::default().lytics_token)
-        .env("CDP_PURGE_TIME_SCALE", "0.01")
-        .args([
-            "delete",
-            "--vendor",
-            "lytics",
-            "--id-type",
-            "email",
-            "--column",
-            "email",
-        ])
+    let mut cmd = support::cdp_purge_with_credentials();
+    cmd.arg("delete");
+    support::lytics_args(&mut cmd)
         .arg("--base-url")
         .arg(sb.base_url())
         .arg("-i")
-        .arg(input)
-        .stdin(Stdio::null());
+        .arg(input);
     cmd
 }
 
@@ -315,31 +289,11 @@ fn an_unwritable_ledger_stops_the_run_before_more_deletions() {
     let sb = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let input = ids_csv(dir.path(), "ids.csv", "customerid", &customer_ids(3000));
-    let bin = assert_cmd::cargo::cargo_bin("cdp-purge");
-    let c = Credentials::default();
-    let out = Command::new("/bin/sh")
-        .arg("-c")
-        .arg("ulimit -f 40; trap '' XFSZ; exec \"$@\"")
-        .arg("sh")
-        .arg(bin)
-        .args([
-            "delete",
-            "--vendor",
-            "mparticle",
-            "--environment",
-            "production",
-        ])
-        .args(["--id-type", "customerid", "--column", "customerid", "--yes"])
-        .args(["--concurrency", "2"])
-        .arg("--base-url")
-        .arg(sb.base_url())
-        .arg("-i")
-        .arg(&input)
-        .env("MPARTICLE_API_KEY", &c.mparticle_key)
-        .env("MPARTICLE_API_SECRET", &c.mparticle_secret)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    // `ulimit -f 40`: 40 blocks of 512 bytes.
+    let mut cmd = support::mparticle_delete_to(&sb.base_url(), "customerid", "customerid", &input);
+    cmd.args(["--concurrency", "2"]);
+    support::with_disk_full_at(&mut cmd, 40 * 512);
+    let out = cmd.output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("ledger"), "{stderr}");
@@ -378,8 +332,7 @@ fn run_two_targets(
         .map(|i| format!("{prefix}{i}@example.com"))
         .collect();
     let input = ids_csv(dir, "ids.csv", "email", &emails);
-    Command::cargo_bin("cdp-purge")
-        .unwrap()
+    support::cdp_purge()
         .env("HOME", dir)
         .env("XDG_CONFIG_HOME", dir.join("xdg"))
         .env_remove("CDP_PURGE_CONFIG")
@@ -497,10 +450,7 @@ fn sandbox_flag_deletes_the_example_list_without_an_account() {
     let dir = tempfile::tempdir().unwrap();
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/suppression-list.csv");
     let ledger = dir.path().join("example.ledger.jsonl");
-    let out = Command::cargo_bin("cdp-purge")
-        .unwrap()
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
+    let out = support::cdp_purge()
         .args([
             "delete",
             "--sandbox",
@@ -547,10 +497,7 @@ fn vendor_caveats_and_the_hightouch_warehouse_warning() {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let list = examples.join("suppression-list.csv");
     let run = |n: usize, vendor_args: &[&str], input: &Path, column: &str| {
-        let out = Command::cargo_bin("cdp-purge")
-            .unwrap()
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
+        let out = support::cdp_purge()
             .args(["delete", "--sandbox", "--yes", "--ledger"])
             .arg(dir.path().join(format!("l{n}.jsonl")))
             .args(vendor_args)

@@ -3,10 +3,9 @@
 
 use std::collections::HashSet;
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use assert_cmd::cargo::CommandCargoExt;
 use cdp_purge_sandbox::{Credentials, Sandbox, SandboxConfig};
 
 #[test]
@@ -28,7 +27,7 @@ fn a_rerun_after_sigkill_sends_the_rest_and_nothing_acknowledged_twice() {
     let ledger = dir.path().join("run.ledger.jsonl");
     let c = Credentials::default();
     let cmd = || {
-        let mut cmd = Command::cargo_bin("cdp-purge").unwrap();
+        let mut cmd = crate::support::cdp_purge();
         cmd.env("MPARTICLE_API_KEY", &c.mparticle_key)
             .env("MPARTICLE_API_SECRET", &c.mparticle_secret)
             .env("CDP_PURGE_TIME_SCALE", "0.01")

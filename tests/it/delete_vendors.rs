@@ -5,9 +5,6 @@
 use std::path::Path;
 use std::process::Stdio;
 
-use std::process::Command;
-
-use assert_cmd::cargo::CommandCargoExt;
 use cdp_purge_sandbox::VendorKind;
 use cdp_purge_sandbox::{Fault, RetryAfter, Sandbox, SandboxConfig};
 
@@ -93,13 +90,8 @@ fn every_vendor_retries_its_429_and_503_and_deletes_once() {
         );
         sb.push_fault(Some(case.vendor), Fault::Unavailable(None));
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut cmd = Command::cargo_bin("cdp-purge").expect("binary");
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("CDP_PURGE_TIME_SCALE", "0.01");
-        for (k, v) in sb.credentials().env_lines() {
-            cmd.env(k, v);
-        }
+        let mut cmd = crate::support::cdp_purge();
+        crate::support::credentials(&mut cmd, sb.credentials());
         let out = cmd
             .args(["delete", "--yes", "--json", "--base-url", &sb.base_url()])
             .args(case.args)

@@ -19,6 +19,7 @@ const IDS: usize = 20_000;
 const QUOTA: u32 = 10_000;
 
 fn run_seed(seed: u64) {
+    let _serial = serial();
     let fake = Fake::mparticle(fault_mix(seed), QUOTA, Duration::ZERO);
     let dir = tempfile::tempdir().unwrap();
     let ids = customer_ids(&format!("S{seed}"), IDS);
@@ -131,6 +132,7 @@ fn fault_mix_seed_3() {
 /// retry.
 #[test]
 fn without_429s_the_client_runs_at_the_quota_and_never_over() {
+    let _serial = serial();
     let faults = cdp_purge_sandbox::FaultPlan {
         seed: 11,
         ..cdp_purge_sandbox::FaultPlan::none()
@@ -237,6 +239,7 @@ fn the_checks_catch_a_duplicate_and_a_burst() {
 /// answers.
 #[test]
 fn a_timeout_after_the_vendor_applied_is_resent_and_the_ledger_says_why() {
+    let _serial = serial();
     let fake = Fake::mparticle(
         cdp_purge_sandbox::FaultPlan::none(),
         100_000,
@@ -277,6 +280,7 @@ fn a_timeout_after_the_vendor_applied_is_resent_and_the_ledger_says_why() {
 /// timeout while the fake answers its first request.
 #[test]
 fn a_paused_client_takes_the_answer_that_arrived_instead_of_resending() {
+    let _serial = serial();
     // Each request takes the fake 400 ms: the pause starts while the first one is there.
     let fake = Fake::mparticle(
         cdp_purge_sandbox::FaultPlan::none(),

@@ -223,6 +223,7 @@ fn label(cmd: Cmd) -> &'static str {
 
 /// Run every case with `cmd`; print the figures; fail with every problem at once.
 fn every_case(cmd: Cmd) {
+    let _serial = serial();
     let base = baseline(cmd);
     let (mut bad, mut worst, mut slowest) = (Vec::new(), (0u64, ""), (Duration::ZERO, ""));
     let table = table();
@@ -315,6 +316,7 @@ fn a_directory_and_a_missing_file_are_clear_errors() {
 
 #[test]
 fn a_10_mb_single_field_is_one_reject_and_the_rest_is_kept() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let mut body = b"id\nA1\n".to_vec();
     body.extend(std::iter::repeat_n(b'x', 10 << 20));

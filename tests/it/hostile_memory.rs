@@ -102,6 +102,7 @@ fn bomb(dir: &Path, name: &str, head: &[u8], block: &[u8], members: usize) -> st
 
 #[test]
 fn endless_inputs_stop_with_an_error_in_seconds_and_bounded_memory() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let other = tempfile::tempdir().unwrap();
     let ok = write_file(other.path(), "ok.csv", b"id\nA1\nA2\n");
@@ -207,6 +208,7 @@ fn endless_inputs_stop_with_an_error_in_seconds_and_bounded_memory() {
 /// reject with its row, every valid row kept and sent.
 #[test]
 fn a_bomb_of_long_records_is_read_through_in_bounded_memory() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     // The baseline's own ledger: resume would skip what it acknowledged.
     let other = tempfile::tempdir().unwrap();

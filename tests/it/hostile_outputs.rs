@@ -6,7 +6,6 @@
 
 use crate::support;
 
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -14,22 +13,11 @@ use std::process::{Command, Stdio};
 use cdp_purge_sandbox::{Fault, FaultPlan};
 use support::*;
 
-/// mParticle customer ids from column `id`.
-const MPARTICLE: [&str; 8] = [
-    "--vendor",
-    "mparticle",
-    "--environment",
-    "production",
-    "--id-type",
-    "customerid",
-    "--column",
-    "id",
-];
-
-/// `cdp-purge <sub> <MPARTICLE flags> <args>`.
+/// `cdp-purge <sub> <mParticle customer ids from column id> <args>`.
 fn mp(sub: &[&str], args: &[&str]) -> Command {
     let mut c = cdp_purge();
-    c.args(sub).args(MPARTICLE).args(args);
+    c.args(sub);
+    mparticle_args(&mut c, "production", "customerid", "id").args(args);
     c
 }
 
@@ -44,16 +32,13 @@ fn run(c: &mut Command) -> (Option<i32>, String, String) {
     (o.status.code(), text(&o.stdout), text(&o.stderr))
 }
 
-/// A pipe whose reader is already gone: every write to it fails with EPIPE.
+/// A pipe whose reader is already gone: every write to it fails with EPIPE. From
+/// `std::io::pipe` (close-on-exec): a raw pipe(2) could leak its read end into a child that
+/// another test spawns meanwhile, and that child would keep the "closed" pipe open.
 fn closed() -> Stdio {
-    let mut fds = [0; 2];
-    // SAFETY: pipe(2) fills two fds we then own.
-    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
-    // SAFETY: we own both ends; the read end is closed at once.
-    unsafe {
-        drop(OwnedFd::from_raw_fd(fds[0]));
-        Stdio::from(OwnedFd::from_raw_fd(fds[1]))
-    }
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    Stdio::from(writer)
 }
 
 fn mode(p: &Path) -> u32 {

@@ -7,7 +7,6 @@
 use crate::support;
 
 use std::collections::HashSet;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -104,25 +103,6 @@ fn a_401_mid_run_stops_every_worker_and_a_rerun_finishes() {
         "figures: 401 after 10 successes: in_flight_at_401={in_flight} requests_after_401={after} (workers {WORKERS}), \
          first_run_requests={sent_first}, rerun lost=0 resent_acknowledged=0"
     );
-}
-
-/// Run `cmd` with the ledger's file size capped at `limit` bytes: a disk that fills there.
-/// Writes past it fail (EFBIG; SIGXFSZ is ignored so the write returns the error).
-fn with_disk_full_at(cmd: &mut std::process::Command, limit: u64) {
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-            let lim = libc::rlimit {
-                rlim_cur: limit,
-                rlim_max: limit,
-            };
-            if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
 }
 
 /// Wait for a child at most `limit`, killing it after (a hung or runaway child must fail the

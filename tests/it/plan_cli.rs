@@ -4,7 +4,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 struct Out {
@@ -39,7 +38,7 @@ impl Out {
 }
 
 fn cdp(args: &[&str], stdin: Option<&[u8]>) -> Out {
-    let mut cmd = Command::cargo_bin("cdp-purge").expect("binary is built");
+    let mut cmd = crate::support::assert_cdp_purge();
     cmd.args(args).timeout(std::time::Duration::from_secs(60));
     if let Some(input) = stdin {
         cmd.write_stdin(input.to_vec());

@@ -14,12 +14,8 @@ use support::*;
 
 /// `delete --vendor lytics --id-type email` against `base` (no --ledger: the default one).
 fn lytics(base: &str, input: &Path) -> Command {
-    let mut cmd = cdp_purge();
-    cmd.env("LYTICS_API_TOKEN", "sandbox-token")
-        .args(["delete", "--vendor", "lytics", "--id-type", "email"])
-        .args(["--column", "email", "--yes", "--json", "--base-url", base])
-        .arg("-i")
-        .arg(input);
+    let mut cmd = lytics_delete_to(base, input);
+    cmd.arg("--json");
     cmd
 }
 
@@ -111,12 +107,9 @@ fn a_sandbox_rehearsal_leaves_the_real_run_everything_to_send() {
 }
 
 fn mparticle(fake: &Fake, env: &str, input: &Path) -> Command {
-    let c = fake.credentials();
     let mut cmd = cdp_purge();
-    cmd.env("MPARTICLE_API_KEY", &c.mparticle_key)
-        .env("MPARTICLE_API_SECRET", &c.mparticle_secret)
-        .args(["delete", "--vendor", "mparticle", "--environment", env])
-        .args(["--id-type", "customerid", "--column", "customerid"])
+    credentials(&mut cmd, fake.credentials()).arg("delete");
+    mparticle_args(&mut cmd, env, "customerid", "customerid")
         .args(["--yes", "--json", "--base-url", &fake.base_url(), "-i"])
         .arg(input);
     cmd
@@ -251,6 +244,7 @@ fn change_mid_run(mut cmd: Command, ledger: &Path, change: impl FnOnce()) -> (Op
 
 #[test]
 fn an_input_that_changes_mid_run_stops_it_and_nothing_outside_the_list_is_sent() {
+    let _serial = serial();
     const N: usize = 40_000;
     type Change = fn(&Path, &[String]);
     let cases: [(&str, Change, &str); 3] = [
@@ -302,7 +296,9 @@ fn an_input_that_changes_mid_run_stops_it_and_nothing_outside_the_list_is_sent()
         let input = ids_csv(dir.path(), "users.csv", "email", &ids);
         let ledger = dir.path().join("run.ledger.jsonl");
         let mut cmd = lytics(&fake.base_url(), &input);
-        cmd.args(["--batch-size", "1000", "--max-rps", "30", "--ledger"])
+        // 10 requests of 1000 a second: the second read ends about 2 s in, time enough for a
+        // starved test thread to make its change first (30/s left it 0.8 s; once too little).
+        cmd.args(["--batch-size", "1000", "--max-rps", "10", "--ledger"])
             .arg(&ledger);
         let started = Instant::now();
         let (code, err) = change_mid_run(cmd, &ledger, || change(&input, &ids));
@@ -480,29 +476,10 @@ fn a_missing_or_empty_key_is_refused_and_a_full_disk_leaves_no_empty_key() {
 
     // First run on a disk with room for almost nothing (RLIMIT_FSIZE; SIGXFSZ ignored): the
     // key cannot be written, the run stops before sending, and no empty key is left behind.
-    let bin = assert_cmd::cargo::cargo_bin("cdp-purge");
-    let out = Command::new("/bin/sh")
-        .env("LYTICS_API_TOKEN", "sandbox-token")
-        .arg("-c")
-        .arg("ulimit -f 0; trap '' XFSZ; exec \"$@\"")
-        .arg("sh")
-        .arg(&bin)
-        .args([
-            "delete",
-            "--vendor",
-            "lytics",
-            "--id-type",
-            "email",
-            "--column",
-            "email",
-        ])
-        .args(["--yes", "--base-url", &fake.base_url(), "--ledger"])
-        .arg(&ledger)
-        .arg("-i")
-        .arg(&input)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let mut cmd = lytics_delete_to(&fake.base_url(), &input);
+    cmd.arg("--ledger").arg(&ledger);
+    with_disk_full_at(&mut cmd, 0);
+    let out = cmd.output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains(".key"), "{}", text(&out.stderr));
     assert!(!key.exists(), "a key file was left by a failed write");

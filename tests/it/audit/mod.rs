@@ -23,8 +23,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 pub use std::process::{Command, Output, Stdio};
 
-use assert_cmd::cargo::CommandCargoExt;
-use cdp_purge_sandbox::{Credentials, RequestRecord, Sandbox};
+use cdp_purge_sandbox::{RequestRecord, Sandbox};
 
 pub fn write_csv(dir: &Path, name: &str, header: &str, values: &[String]) -> PathBuf {
     let p = dir.join(name);
@@ -48,20 +47,7 @@ pub fn emails(n: usize) -> Vec<String> {
 }
 
 /// The binary with a clean environment, the sandbox's credentials and scaled waits.
-pub fn bin() -> Command {
-    let c = Credentials::default();
-    let mut cmd = Command::cargo_bin("cdp-purge").unwrap();
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("LYTICS_API_TOKEN", &c.lytics_token)
-        .env("HIGHTOUCH_API_KEY", &c.hightouch_api_key)
-        .env("MPARTICLE_API_KEY", &c.mparticle_key)
-        .env("MPARTICLE_API_SECRET", &c.mparticle_secret)
-        .env("SEGMENT_TOKEN", &c.segment_token)
-        .env("CDP_PURGE_TIME_SCALE", "0.01")
-        .stdin(Stdio::null());
-    cmd
-}
+pub use support::cdp_purge_with_credentials as bin;
 
 pub fn run(cmd: &mut Command) -> (Option<i32>, String, String) {
     let out: Output = cmd.output().unwrap();
@@ -76,18 +62,7 @@ pub fn run(cmd: &mut Command) -> (Option<i32>, String, String) {
 /// `<dir>/<name>`.
 pub fn delete_lytics(sb: &Sandbox, dir: &Path, name: &str, values: &[String]) -> PathBuf {
     let input = write_csv(dir, name, "email", values);
-    let (code, _, err) = run(bin()
-        .args([
-            "delete",
-            "--vendor",
-            "lytics",
-            "--id-type",
-            "email",
-            "--column",
-            "email",
-        ])
-        .args(["--yes", "--base-url", &sb.base_url(), "-i"])
-        .arg(&input));
+    let (code, _, err) = run(&mut support::lytics_delete_to(&sb.base_url(), &input));
     assert!(matches!(code, Some(0 | 1)), "delete failed: {err}");
     ledger_of(&input)
 }
@@ -114,18 +89,7 @@ pub fn mparticle_delete(base: &str, input: &Path) -> Command {
 
 /// [`mparticle_delete`] by another identity type, read from `column`.
 pub fn mparticle_delete_by(base: &str, input: &Path, identity_type: &str, column: &str) -> Command {
-    let mut c = bin();
-    c.args([
-        "delete",
-        "--vendor",
-        "mparticle",
-        "--environment",
-        "production",
-    ])
-    .args(["--id-type", identity_type, "--column", column])
-    .args(["--yes", "--base-url", base, "-i"])
-    .arg(input);
-    c
+    support::mparticle_delete_to(base, identity_type, column, input)
 }
 
 /// Every item result of every top-level outcome, as (status, message).

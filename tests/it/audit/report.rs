@@ -102,25 +102,8 @@ fn an_unfinished_run_is_reported_on_stderr() {
     let sb = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let input = write_csv(dir.path(), "users.csv", "email", &emails(30));
-    let (code, _, err) = run(bin()
-        .args([
-            "delete",
-            "--vendor",
-            "lytics",
-            "--id-type",
-            "email",
-            "--column",
-            "email",
-        ])
-        .args([
-            "--batch-size",
-            "10",
-            "--yes",
-            "--base-url",
-            &sb.base_url(),
-            "-i",
-        ])
-        .arg(&input));
+    let (code, _, err) =
+        run(support::lytics_delete_to(&sb.base_url(), &input).args(["--batch-size", "10"]));
     assert_eq!(code, Some(0), "{err}");
     let ledger = ledger_of(&input);
     // What a crash after the first batch leaves: everything up to its outcome.

@@ -5,19 +5,8 @@ use cdp_purge_sandbox::{MparticleErrors, Sandbox, SandboxConfig, SegmentWrongSpa
 use super::*;
 
 fn lytics_delete(sb: &Sandbox, input: &Path) -> Command {
-    let mut c = bin();
-    c.args([
-        "delete",
-        "--vendor",
-        "lytics",
-        "--id-type",
-        "email",
-        "--column",
-        "email",
-        "--yes",
-    ])
-    .args(["--concurrency", "1", "--base-url", &sb.base_url(), "-i"])
-    .arg(input);
+    let mut c = support::lytics_delete_to(&sb.base_url(), input);
+    c.args(["--concurrency", "1"]);
     c
 }
 

@@ -20,19 +20,13 @@ fn sandbox(step_ms: u64) -> SandboxConfig {
 /// so the client's pace is raised with it).
 fn lytics_ledger(sb: &Sandbox, dir: &Path, n: usize) -> PathBuf {
     let input = write_csv(dir, "users.csv", "email", &emails(n));
-    let (code, _, err) = run(bin()
-        .args([
-            "delete",
-            "--vendor",
-            "lytics",
-            "--id-type",
-            "email",
-            "--column",
-            "email",
-        ])
-        .args(["--yes", "--batch-size", "1000", "--max-rps", "1000", "-q"])
-        .args(["--base-url", &sb.base_url(), "-i"])
-        .arg(&input));
+    let (code, _, err) = run(support::lytics_delete_to(&sb.base_url(), &input).args([
+        "--batch-size",
+        "1000",
+        "--max-rps",
+        "1000",
+        "-q",
+    ]));
     assert_eq!(code, Some(0), "{err}");
     ledger_of(&input)
 }

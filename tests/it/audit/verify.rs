@@ -32,25 +32,8 @@ fn ledger(dir: &Path) -> (PathBuf, PathBuf, Sandbox) {
     })
     .unwrap();
     let input = write_csv(dir, "users.csv", "email", &emails(25));
-    let (code, _, err) = run(bin()
-        .args([
-            "delete",
-            "--vendor",
-            "lytics",
-            "--id-type",
-            "email",
-            "--column",
-            "email",
-        ])
-        .args([
-            "--batch-size",
-            "5",
-            "--yes",
-            "--base-url",
-            &sb.base_url(),
-            "-i",
-        ])
-        .arg(&input));
+    let (code, _, err) =
+        run(support::lytics_delete_to(&sb.base_url(), &input).args(["--batch-size", "5"]));
     assert_eq!(code, Some(0), "{err}");
     (ledger_of(&input), input, sb)
 }

@@ -611,22 +611,13 @@ pub fn vendor_args(cmd: &mut Command, kind: Kind) {
     match kind {
         Customer | Column(_) => {
             let col = if let Column(c) = kind { c } else { "id" };
-            cmd.args(["--vendor", "mparticle", "--environment", "production"])
-                .args(["--id-type", "customerid", "--column", col]);
+            crate::support::mparticle_args(cmd, "production", "customerid", col);
         }
         Mpid => {
-            cmd.args(["--vendor", "mparticle", "--environment", "production"])
-                .args(["--id-type", "mpid", "--column", "mpid"]);
+            crate::support::mparticle_args(cmd, "production", "mpid", "mpid");
         }
         Email => {
-            cmd.args([
-                "--vendor",
-                "lytics",
-                "--id-type",
-                "email",
-                "--column",
-                "email",
-            ]);
+            crate::support::lytics_args(cmd);
         }
         Segment => {
             cmd.args(["--vendor", "segment", "--space", "spa_corpus"])

@@ -7,15 +7,17 @@
 //! a client that lies about what it did still fails.
 #![allow(dead_code)]
 
+mod context;
 pub mod measure;
+
+pub use context::*;
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use assert_cmd::cargo::CommandCargoExt;
 use cdp_purge_sandbox::{Credentials, Fault, FaultPlan, RequestRecord, Sandbox, SandboxConfig};
 use cdp_purge_sandbox::{Quota, Rate, VendorKind};
 use sha2::{Digest, Sha256};
@@ -264,39 +266,13 @@ pub fn customer_ids(prefix: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| format!("{prefix}-{i:07}")).collect()
 }
 
-/// The binary with a clean environment: PATH, scaled time, nothing else.
-pub fn cdp_purge() -> Command {
-    let mut cmd = Command::cargo_bin("cdp-purge").unwrap();
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("CDP_PURGE_TIME_SCALE", TIME_SCALE)
-        .stdin(Stdio::null());
-    cmd
-}
-
 /// `cdp-purge delete --vendor mparticle` (customer ids) against `fake`, confirmed, quiet.
 pub fn mparticle_delete(fake: &Fake, input: &Path, ledger: &Path) -> Command {
-    let c = fake.credentials();
-    let mut cmd = cdp_purge();
-    cmd.env("MPARTICLE_API_KEY", &c.mparticle_key)
-        .env("MPARTICLE_API_SECRET", &c.mparticle_secret)
-        .args([
-            "delete",
-            "--vendor",
-            "mparticle",
-            "--environment",
-            "production",
-        ])
-        .args(["--id-type", "customerid", "--column", "customerid"])
-        // Full batches: the scenarios count batches of 100.
-        .args(["--batch-size", "100"])
-        .args(["--yes", "--quiet"])
-        .arg("--base-url")
-        .arg(fake.base_url())
-        .arg("--ledger")
-        .arg(ledger)
-        .arg("-i")
-        .arg(input);
+    let mut cmd = mparticle_delete_to(&fake.base_url(), "customerid", "customerid", input);
+    credentials(&mut cmd, fake.credentials());
+    // Full batches: the scenarios count batches of 100.
+    cmd.args(["--batch-size", "100", "--quiet", "--ledger"])
+        .arg(ledger);
     cmd
 }
 
