@@ -9,6 +9,12 @@ use crate::exit::EXIT_CODES_HELP;
 pub use crate::printer::ColorChoice;
 use crate::vendor::VendorKind;
 
+// The domain enums own themselves (input formats in the intake, pods and environments in
+// the mParticle adapter, identifier kinds in CleverTap's); the CLI only parses into them.
+pub use crate::input::Format;
+pub use crate::vendor::clevertap::IdKind;
+pub use crate::vendor::mparticle::{Environment, Pod};
+
 #[derive(Debug, Parser)]
 #[command(
     name = "cdp-purge",
@@ -233,15 +239,6 @@ pub struct InputArgs {
     pub batch_size: Option<usize>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    Csv,
-    Tsv,
-    Json,
-    Ndjson,
-}
-
 /// Which vendor and where: shared by `plan` and `delete`.
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Vendor")]
@@ -359,29 +356,6 @@ pub struct VendorArgs {
         conflicts_with = "id_type"
     )]
     pub old_identifier_type: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Pod {
-    Us1,
-    Us2,
-    Eu1,
-    Au1,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Environment {
-    Production,
-    Development,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum IdKind {
-    Identity,
-    Guid,
 }
 
 #[derive(Debug, Clone, Args)]

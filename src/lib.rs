@@ -20,6 +20,7 @@ pub mod ledger;
 pub mod output;
 pub mod printer;
 pub mod progress;
+pub mod protocol;
 pub mod sandbox;
 pub mod settings;
 pub mod status;

@@ -9,91 +9,11 @@ use crate::exit::UserError;
 use crate::input::{ColumnSel, DEFAULT_NULL_VALUES, IntakeSpec, KindSource};
 use crate::vendor::{Secret, VendorKind, params};
 
+pub use crate::vendor::target::{HIGHTOUCH_DEFAULT_PATH, Target, VendorParams};
+
 pub use crate::config::{
     Resolved, TargetLimits, resolve_all, resolve_target, resolve_targets_only,
 };
-
-/// Hightouch's reprocessing path template when the config file sets none.
-pub const HIGHTOUCH_DEFAULT_PATH: &str = "/api/v1/idr/{graph}/queue-for-reprocessing";
-
-/// Vendor-specific parameters of a target.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(tag = "vendor", rename_all = "lowercase")]
-pub enum VendorParams {
-    Lytics {
-        table: String,
-        field: String,
-    },
-    Mparticle {
-        pod: Pod,
-        environment: Environment,
-        identity_type: String,
-    },
-    Clevertap {
-        region: String,
-        id_kind: IdKind,
-    },
-    Segment {
-        region: String,
-        space: String,
-    },
-    Hightouch {
-        graph: String,
-        block: bool,
-        path: String,
-    },
-}
-
-/// One place to delete from: vendor, host, parameters, credentials.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// Name shown in output (the config target name, or the vendor id).
-    pub name: String,
-    pub vendor: VendorKind,
-    /// Scheme and host, no trailing slash.
-    pub base_url: String,
-    pub params: VendorParams,
-    /// Credentials by environment-variable name. Empty for `plan`.
-    pub credentials: BTreeMap<&'static str, Secret>,
-    pub batch_size: usize,
-}
-
-impl Target {
-    /// Where the credential the vendor calls `standard` (e.g. `LYTICS_API_TOKEN`) was read
-    /// from for this target: the variable a config target names, or the standard name. For
-    /// hints that must send the user to the variable they actually set.
-    pub fn var(&self, standard: &str) -> String {
-        self.credentials
-            .get(standard)
-            .and_then(Secret::origin)
-            .unwrap_or(standard)
-            .to_owned()
-    }
-
-    /// [`Target::var`] of every credential, joined with " and ".
-    pub fn vars(&self) -> String {
-        self.vendor
-            .info()
-            .credentials
-            .iter()
-            .map(|c| self.var(c))
-            .collect::<Vec<_>>()
-            .join(" and ")
-    }
-
-    pub fn credential(&self, name: &str) -> anyhow::Result<&str> {
-        self.credentials
-            .get(name)
-            .map(Secret::expose)
-            .ok_or_else(|| {
-                UserError::usage(format!("{name} is not set"))
-                    .with_hint(format!(
-                        "export {name}=... or put {name}=... in a --credentials-file"
-                    ))
-                    .into()
-            })
-    }
-}
 
 /// What a command does with a target, which decides the settings it must be given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

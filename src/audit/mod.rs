@@ -54,44 +54,6 @@ pub fn require_ledger(path: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// What a deletion at this vendor does not cover: how a deleted profile comes back.
-pub fn reingestion_note(vendor: &str) -> Option<&'static str> {
-    match vendor {
-        "lytics" => Some(
-            "Lytics: delete the source data (or block its collection) first: new events for a \
-             deleted identity create the profile again",
-        ),
-        "hightouch" => Some(
-            "Hightouch: delete the rows from the warehouse source tables first: rows still \
-             there come back in the next IDR run",
-        ),
-        "segment" => Some(
-            "Segment: replaying events from the Event Archive (or rebuilding the space) \
-             reintroduces deleted identifiers; run the deletions again after a replay",
-        ),
-        _ => None,
-    }
-}
-
-/// For vendors without a status API: what an accepted deletion means and when it is done.
-pub fn no_status_note(vendor: &str) -> Option<&'static str> {
-    match vendor {
-        "clevertap" => Some(
-            "accepted; no status API: CleverTap processes deletions after 24 h, and they \
-             cannot be undone",
-        ),
-        "segment" => Some(
-            "accepted; no status API: synchronous for the identity graph (gone on a 200); \
-             profile storage follows within minutes, destinations are not touched",
-        ),
-        "mparticle" => Some(
-            "accepted; no status API: a 202 can come back even when nothing matched; prove \
-             the deletion with `status --verify` (Profile API lookups)",
-        ),
-        _ => None,
-    }
-}
-
 /// Lifecycle order for state counts: Lytics, Hightouch, mParticle verification, then the rest.
 pub fn state_rank(state: &str) -> (usize, &str) {
     const ORDER: &[&str] = &[

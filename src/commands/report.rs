@@ -352,7 +352,7 @@ fn overall(
     }
     let mut notes = Vec::new();
     for run in &view.runs {
-        if let Some(n) = audit::reingestion_note(run.vendor())
+        if let Some(n) = crate::vendor::reingestion_note(run.vendor())
             && !notes.contains(&n)
         {
             notes.push(n);
@@ -634,7 +634,7 @@ fn print_lookups(
     let mut vs: Vec<&str> = vendors.into_keys().collect();
     vs.sort_unstable();
     for v in vs {
-        if let Some(n) = audit::reingestion_note(v) {
+        if let Some(n) = crate::vendor::reingestion_note(v) {
             writeln!(out, "note: {n}")?;
         }
     }

@@ -15,9 +15,9 @@ use crate::ledger::Ledger;
 use crate::printer::Printer;
 use crate::settings;
 use crate::status::jobs::{self, MpidSource};
-use crate::status::mparticle::{self, ProfileApi, ProfileApiConfig};
 use crate::status::obs::Interner;
 use crate::status::{Poller, sample};
+use crate::vendor::mparticle_lookup::{self as mparticle, ProfileApi, ProfileApiConfig};
 use crate::vendor::{self, Quota, Rate, VendorKind};
 
 mod poll;
@@ -79,15 +79,21 @@ pub fn run(
     }
 
     let mut tracked = Vec::new();
-    for g in jobs::job_groups(&view, args.base_url.as_deref(), &mut strings)? {
-        let info = g.vendor.info();
+    for g in jobs::job_groups(
+        vendor::VENDORS,
+        &view,
+        args.base_url.as_deref(),
+        &mut strings,
+    )? {
+        let info = g.vendor;
+        let kind = VendorKind::of(info);
         // A refused credential's hint names the variables this invocation read.
         let mut auth_hint = None;
         let lookup = if poll::has_open_jobs(&g) {
-            let mut target = g.target()?;
-            target.credentials = match target_creds.get(&g.vendor) {
+            let mut target = vendor::Target::of_group(&g)?;
+            target.credentials = match target_creds.get(&kind) {
                 Some(c) => c.clone(),
-                None => settings::load_credentials(g.vendor, args.credentials_file.as_deref())?,
+                None => settings::load_credentials(kind, args.credentials_file.as_deref())?,
             };
             auth_hint = Some(format!("check {}", target.vars()));
             Lookup::Job(vendor::adapter(&target)?)
@@ -134,7 +140,14 @@ pub fn run(
             column: v.column.as_deref(),
             format: v.format,
         };
-        let (group, other) = jobs::mparticle_group(&view, &key, &base, &src, &mut strings)?;
+        let (group, other) = jobs::lookup_group(
+            VendorKind::Mparticle.info(),
+            &view,
+            &key,
+            &base,
+            &src,
+            &mut strings,
+        )?;
         unverifiable = other;
         if let Some(g) = group {
             let lookup = if poll::has_open_jobs(&g) {
@@ -166,7 +179,7 @@ pub fn run(
                 mparticle::CLIENT_SECRET
             );
             let poller = Poller::new(
-                VendorKind::Mparticle,
+                VendorKind::Mparticle.info(),
                 limits,
                 retry.clone(),
                 p.timeout,
@@ -179,7 +192,7 @@ pub fn run(
         for t in &tracked {
             tracing::info!(
                 "{}: sampling {} of {} (seed {seed})",
-                t.group.vendor.info().name,
+                t.group.vendor.name,
                 n.min(t.group.jobs.len() as u64),
                 t.group.jobs.len()
             );

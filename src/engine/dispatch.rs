@@ -16,7 +16,7 @@ use super::pause::PauseGate;
 use super::retry::RetryPolicy;
 use crate::batch::{Batch, BatchHash};
 use crate::ledger::{self, Attempt, ItemResult, ItemStatus, LedgerHandle, Outcome, Phase, Record};
-use crate::vendor::{Adapter, Response, Verdict};
+use crate::protocol::{Adapter, Response, Verdict};
 
 /// How long an answer may still be taken after the request's deadline passed, if it is
 /// already there (see `send`).
@@ -323,7 +323,7 @@ impl Inner {
         if self.tripped.swap(true, std::sync::atomic::Ordering::SeqCst) {
             return;
         }
-        let vendor = self.adapter.kind().info().name;
+        let vendor = self.adapter.spec().name;
         let d = self.adapter.systemic(reason);
         tracing::warn!("breaker: the first {items} identifiers all failed alike; stopping");
         self.stop(StopReason::Fatal {
@@ -605,7 +605,7 @@ impl Inner {
     /// Split a refused batch in halves and deliver each, so one bad identifier does not sink
     /// the good ones. Costs at most two requests per level, about 2·log2(n) per bad item.
     async fn bisect(&self, batch: &Batch, top: BatchHash, attempts: u32) -> Option<Settled> {
-        let (a, b) = batch.split(self.adapter.kind().id());
+        let (a, b) = batch.split(self.adapter.spec().id);
         let mut results = Vec::with_capacity(batch.len());
         for half in [a, b] {
             let s = Box::pin(self.deliver(&half, Some(top))).await?;
@@ -630,7 +630,7 @@ impl Inner {
 
     async fn send(
         &self,
-        req: &crate::vendor::Request,
+        req: &crate::protocol::Request,
         batch: &Batch,
         attempt: u32,
         maybe_delivered_before: bool,

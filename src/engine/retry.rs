@@ -84,7 +84,7 @@ pub fn scale(d: Duration, factor: f64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vendor::parse_retry_after;
+    use crate::protocol::parse_retry_after;
     use std::time::{SystemTime, UNIX_EPOCH};
 
     fn p() -> RetryPolicy {

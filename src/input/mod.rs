@@ -27,13 +27,22 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 
 use crate::batch::Item;
-use crate::cli::Format;
 use crate::error::UserError;
 
 pub use oneread::OneRead;
 pub use source::refuse_outputs_over_inputs;
 pub use split::{MAX_FIELDS, MAX_RECORD_BYTES, MAX_SKIP_BYTES};
 pub use validate::MAX_VALUE_BYTES;
+
+/// An input's format (`--format`); sniffed from the name and bytes when not given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Tsv,
+    Json,
+    Ndjson,
+}
 
 /// Which column/key holds a value.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use super::oneread::{FileIdentity, InputChanged, OneRead};
 
 use sha2::{Digest, Sha256};
 
-use crate::cli::Format;
+use super::Format;
 use crate::error::UserError;
 
 /// Read buffer size for every input layer.

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Destination;
 use crate::batch::BatchHash;
-use crate::vendor::OutcomeClass;
+use crate::protocol::OutcomeClass;
 
 /// 2: headers name the destination, outcomes carry each identifier's resume `key`, and the
 /// first `sent` record of a batch lists the keys it carries. Version 1 ledgers are still

@@ -7,12 +7,10 @@ use std::path::PathBuf;
 
 use super::obs::{Interner, Obs};
 use crate::audit::View;
-use crate::cli::{Environment, Format, IdKind, Pod};
 use crate::error::UserError;
-use crate::input::{self, ColumnSel, IntakeSpec, KindSource};
+use crate::input::{self, ColumnSel, Format, IntakeSpec, KindSource};
 use crate::ledger::{self, Header};
-use crate::settings::{Target, VendorParams};
-use crate::vendor::VendorKind;
+use crate::protocol::{StatusSupport, VendorSpec};
 
 /// What one lookup is about.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -54,53 +52,12 @@ impl Job {
 /// Where one vendor's jobs are polled.
 #[derive(Debug, Clone)]
 pub struct Group {
-    pub vendor: VendorKind,
+    pub vendor: &'static VendorSpec,
     /// The scheme and host the runs talked to (or `--base-url`).
     pub base_url: String,
     pub account: BTreeMap<String, String>,
     pub run_ids: Vec<String>,
     pub jobs: Vec<Job>,
-}
-
-impl Group {
-    /// The target to build the vendor adapter from (credentials filled in by the caller).
-    pub fn target(&self) -> anyhow::Result<Target> {
-        let a = |k: &str| self.account.get(k).cloned();
-        let params = match self.vendor {
-            VendorKind::Lytics => VendorParams::Lytics {
-                table: a("table").unwrap_or_else(|| "user".into()),
-                field: a("field").unwrap_or_default(),
-            },
-            VendorKind::Hightouch => VendorParams::Hightouch {
-                graph: a("graph").ok_or_else(|| {
-                    UserError::usage("the ledger header does not name the Hightouch graph")
-                })?,
-                block: a("block").is_none_or(|b| b != "false"),
-                path: "/api/v1/idr/{graph}/queue-for-reprocessing".into(),
-            },
-            VendorKind::Mparticle => VendorParams::Mparticle {
-                pod: Pod::Us1,
-                environment: Environment::Production,
-                identity_type: a("identity_type").unwrap_or_default(),
-            },
-            VendorKind::Clevertap => VendorParams::Clevertap {
-                region: a("region").unwrap_or_default(),
-                id_kind: IdKind::Identity,
-            },
-            VendorKind::Segment => VendorParams::Segment {
-                region: a("region").unwrap_or_default(),
-                space: a("space").unwrap_or_default(),
-            },
-        };
-        Ok(Target {
-            name: self.vendor.id().to_owned(),
-            vendor: self.vendor,
-            base_url: self.base_url.clone(),
-            params,
-            credentials: BTreeMap::new(),
-            batch_size: self.vendor.info().default_batch,
-        })
-    }
 }
 
 /// `https://host:port` of a header's endpoint (`DELETE https://host/path...`).
@@ -111,13 +68,15 @@ pub fn host_of(endpoint: &str) -> Option<String> {
     (!host.is_empty()).then(|| format!("{scheme}://{host}"))
 }
 
-pub fn vendor_of(h: &Header) -> Option<VendorKind> {
-    serde_json::from_value(serde_json::Value::String(h.vendor.clone())).ok()
+/// The row of the vendor a run's header names, among `vendors` (the adapters' registry).
+pub fn vendor_of(h: &Header, vendors: &'static [VendorSpec]) -> Option<&'static VendorSpec> {
+    vendors.iter().find(|v| v.id == h.vendor)
 }
 
 /// Vendor jobs per target, for the vendors with a status API. Jobs whose latest recorded
 /// state is terminal are left out (nothing will change); `done` counts them.
 pub fn job_groups(
+    vendors: &'static [VendorSpec],
     view: &View,
     base_override: Option<&str>,
     strings: &mut Interner,
@@ -126,10 +85,10 @@ pub fn job_groups(
     let mut groups: Vec<Group> = Vec::new();
     let mut run_group: HashMap<usize, usize> = HashMap::new();
     for (i, run) in view.runs.iter().enumerate() {
-        let Some(kind) = vendor_of(&run.header) else {
+        let Some(kind) = vendor_of(&run.header, vendors) else {
             continue;
         };
-        if !matches!(kind, VendorKind::Lytics | VendorKind::Hightouch) {
+        if kind.status != StatusSupport::Jobs {
             continue;
         }
         let base_url = match base_override {
@@ -143,7 +102,7 @@ pub fn job_groups(
             })?,
         };
         let g = match groups.iter().position(|g| {
-            g.vendor == kind && g.base_url == base_url && g.account == run.header.account
+            g.vendor.id == kind.id && g.base_url == base_url && g.account == run.header.account
         }) {
             Some(g) => g,
             None => {
@@ -193,25 +152,30 @@ pub struct MpidSource<'a> {
     pub format: Option<Format>,
 }
 
-/// The mParticle profiles to verify: acknowledged items of runs that deleted by MPID.
-/// Returns the group and the runs that cannot be verified this way (deleted by another
-/// identity type).
-pub fn mparticle_group(
+/// The profiles of a vendor whose deletions are confirmed by looking profiles up
+/// ([`StatusSupport::Lookup`], mParticle): acknowledged items of its runs that deleted by the
+/// identifier type the lookups take (mParticle: MPID). Returns the group and the runs that
+/// cannot be confirmed this way (deleted by another identity type).
+pub fn lookup_group(
+    vendor: &'static VendorSpec,
     view: &View,
     key: &[u8; 32],
     base_url: &str,
     src: &MpidSource<'_>,
     strings: &mut Interner,
 ) -> anyhow::Result<(Option<Group>, Vec<String>)> {
+    let StatusSupport::Lookup { by } = vendor.status else {
+        return Ok((None, Vec::new()));
+    };
     let recorded = view.profile_states();
     let mut by_mpid = Vec::new();
     let mut other = Vec::new();
     let mut account = BTreeMap::new();
     for (i, run) in view.runs.iter().enumerate() {
-        if vendor_of(&run.header) != Some(VendorKind::Mparticle) {
+        if run.header.vendor != vendor.id {
             continue;
         }
-        if run.header.account.get("identity_type").map(String::as_str) == Some("mpid") {
+        if run.header.account.get("identity_type").map(String::as_str) == Some(by) {
             by_mpid.push(i);
             account = run.header.account.clone();
         } else {
@@ -249,11 +213,11 @@ pub fn mparticle_group(
         .filter(|j| j.mpid.is_none() && !j.recorded.as_ref().is_some_and(|c| c.phase.is_terminal()))
         .count();
     if missing > 0 {
-        recover_mpids(&mut jobs, key, src, missing)?;
+        recover_mpids(&mut jobs, key, src, by, missing)?;
     }
     Ok((
         Some(Group {
-            vendor: VendorKind::Mparticle,
+            vendor,
             base_url: base_url.trim_end_matches('/').to_owned(),
             account,
             run_ids,
@@ -268,6 +232,7 @@ fn recover_mpids(
     jobs: &mut [Job],
     key: &[u8; 32],
     src: &MpidSource<'_>,
+    by: &str,
     missing: usize,
 ) -> anyhow::Result<()> {
     if src.inputs.is_empty() {
@@ -283,7 +248,7 @@ fn recover_mpids(
             src.inputs.to_vec(),
             src.column
                 .map_or(ColumnSel::Whole, |c| ColumnSel::Name(c.to_owned())),
-            KindSource::Fixed("mpid".into()),
+            KindSource::Fixed(by.into()),
         )
     };
     let mut wanted: HashMap<String, usize> = jobs

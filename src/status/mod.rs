@@ -3,7 +3,6 @@
 //! behaves exactly like delivery towards the vendor's quota.
 
 pub mod jobs;
-pub mod mparticle;
 pub mod obs;
 pub mod sample;
 
@@ -16,7 +15,7 @@ use tokio::sync::Semaphore;
 use crate::engine::limiter::{Limits, Pacer};
 use crate::engine::pause::PauseGate;
 use crate::engine::retry::RetryPolicy;
-use crate::vendor::{Request, Response, VendorKind, Verdict, classify_common};
+use crate::protocol::{Request, Response, VendorSpec, Verdict, classify_common};
 
 /// What one lookup came to, after retries.
 #[derive(Debug)]
@@ -63,7 +62,7 @@ pub struct Poller {
     slots: Semaphore,
     concurrency: usize,
     retry: RetryPolicy,
-    kind: VendorKind,
+    spec: &'static VendorSpec,
     /// Replaces the hint of a refused credential (the Profile API uses other credentials
     /// than the deletion API).
     auth_hint: Option<String>,
@@ -74,7 +73,7 @@ pub struct Poller {
 
 impl Poller {
     pub fn new(
-        kind: VendorKind,
+        spec: &'static VendorSpec,
         limits: Limits,
         retry: RetryPolicy,
         timeout: Duration,
@@ -88,7 +87,7 @@ impl Poller {
             pacer: Pacer::new(limits),
             pause: PauseGate::new(),
             retry,
-            kind,
+            spec,
             auth_hint,
             stats: PollStats::default(),
             stopped: AtomicBool::new(false),
@@ -187,7 +186,7 @@ impl Poller {
                     drop(slot);
                     tracing::info!(
                         "{} lookup attempt {attempt}: {reason}; retry in {delay:?}",
-                        self.kind
+                        self.spec.id
                     );
                     if !self.retry.may_retry(attempt) {
                         break Fetched::GaveUp {
@@ -255,7 +254,7 @@ impl Poller {
             return Answer::Success { status, body };
         }
         let verdict = classify_common(
-            self.kind,
+            self.spec,
             &Response {
                 status,
                 headers: &headers,

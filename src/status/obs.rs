@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::ledger::StatusCheck;
-use crate::vendor::{JobReport, JobState};
+use crate::protocol::{JobReport, JobState};
 
 /// What is known of a job (or, with `--verify`, an mParticle profile).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -7,14 +7,21 @@ use anyhow::bail;
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 
+use super::target::{Target, VendorParams};
 use super::wire;
-use super::{Adapter, ItemOutcome, Request, Response, VendorKind, Verdict};
+use super::{Adapter, ItemOutcome, Request, Response, VendorKind, VendorSpec, Verdict};
 use crate::batch::Batch;
-use crate::cli::IdKind;
-use crate::settings::{Target, VendorParams};
 
 const ACCOUNT: &str = "CLEVERTAP_ACCOUNT_ID";
 const PASSCODE: &str = "CLEVERTAP_PASSCODE";
+
+/// Which CleverTap identifier a request carries: one kind per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdKind {
+    Identity,
+    Guid,
+}
 
 #[derive(Debug)]
 pub struct Clevertap {
@@ -90,8 +97,8 @@ impl Clevertap {
 }
 
 impl Adapter for Clevertap {
-    fn kind(&self) -> VendorKind {
-        VendorKind::Clevertap
+    fn spec(&self) -> &'static VendorSpec {
+        VendorKind::Clevertap.info()
     }
 
     fn build(&self, batch: &Batch) -> anyhow::Result<Request> {
@@ -136,7 +143,7 @@ impl Adapter for Clevertap {
             },
             // 429 "Too many concurrent requests" and 503 "Server Error. Please retry later"
             // are retryable there.
-            _ => wire::common(self.kind(), batch, resp),
+            _ => wire::common(self.spec(), batch, resp),
         }
     }
 

@@ -9,11 +9,13 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde::{Deserialize, Serialize};
 
 use super::preflight::{self, Finding, Preflight, Probe};
+use super::target::{Target, VendorParams};
 use super::wire;
-use super::{Adapter, ItemOutcome, JobReport, JobState, Request, Response, VendorKind, Verdict};
+use super::{
+    Adapter, ItemOutcome, JobReport, JobState, Request, Response, VendorKind, VendorSpec, Verdict,
+};
 use crate::batch::Batch;
 use crate::error::UserError;
-use crate::settings::{Target, VendorParams};
 
 /// The API prefix the OpenAPI's server value ends in; the tool adds it itself.
 const API_PREFIX: &str = "/api/v1";
@@ -87,8 +89,8 @@ impl Hightouch {
 }
 
 impl Adapter for Hightouch {
-    fn kind(&self) -> VendorKind {
-        VendorKind::Hightouch
+    fn spec(&self) -> &'static VendorSpec {
+        VendorKind::Hightouch.info()
     }
 
     fn build(&self, batch: &Batch) -> anyhow::Result<Request> {
@@ -171,7 +173,7 @@ impl Adapter for Hightouch {
                 ),
                 auth: true,
             },
-            _ => wire::common(self.kind(), batch, resp),
+            _ => wire::common(self.spec(), batch, resp),
         }
     }
 

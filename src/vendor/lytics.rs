@@ -12,13 +12,13 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde::Deserialize;
 
 use super::preflight::{self, Finding, Preflight, Probe};
+use super::target::{Target, VendorParams};
 use super::wire::{self, REDACTED};
 use super::{
-    Adapter, Diagnosis, ItemOutcome, JobReport, JobState, Request, Response, VendorKind, Verdict,
-    is_permission_message,
+    Adapter, Diagnosis, ItemOutcome, JobReport, JobState, Request, Response, VendorKind,
+    VendorSpec, Verdict, is_permission_message,
 };
 use crate::batch::Batch;
-use crate::settings::{Target, VendorParams};
 
 const TOKEN: &str = "LYTICS_API_TOKEN";
 
@@ -142,8 +142,8 @@ impl Lytics {
 }
 
 impl Adapter for Lytics {
-    fn kind(&self) -> VendorKind {
-        VendorKind::Lytics
+    fn spec(&self) -> &'static VendorSpec {
+        VendorKind::Lytics.info()
     }
 
     fn build(&self, batch: &Batch) -> anyhow::Result<Request> {
@@ -184,7 +184,7 @@ impl Adapter for Lytics {
             // Bad values come back inside a 202 under `errors`; a 400 means Lytics could not
             // read the request itself (body shape, table or field), which every batch would
             // repeat, so halving the batch would only multiply the failure.
-            400 => match wire::common(self.kind(), batch, resp) {
+            400 => match wire::common(self.spec(), batch, resp) {
                 Verdict::Failed { reason, .. } => Verdict::Failed {
                     reason: format!(
                         "{reason} (request rejected as a whole; check --table and --id-type)"
@@ -208,7 +208,7 @@ impl Adapter for Lytics {
                 ),
                 auth: false,
             },
-            401 | 403 => match wire::common(self.kind(), batch, resp) {
+            401 | 403 => match wire::common(self.spec(), batch, resp) {
                 Verdict::Fatal { reason, auth, .. } => Verdict::Fatal {
                     reason,
                     hint: format!(
@@ -219,7 +219,7 @@ impl Adapter for Lytics {
                 },
                 other => other,
             },
-            _ => wire::common(self.kind(), batch, resp),
+            _ => wire::common(self.spec(), batch, resp),
         }
     }
 
@@ -873,10 +873,7 @@ mod tests {
 
     #[test]
     fn registry_builds_it_and_missing_token_names_the_variable() {
-        assert_eq!(
-            adapter(&target()).expect("adapter").kind(),
-            VendorKind::Lytics
-        );
+        assert_eq!(adapter(&target()).expect("adapter").spec().id, "lytics");
         let mut t = target();
         t.credentials.clear();
         let e = adapter(&t).err().expect("missing token");

@@ -10,14 +10,30 @@ use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde::Serialize;
 
+use super::target::{Target, VendorParams};
 use super::wire;
-use super::{Adapter, ItemOutcome, Request, Response, VendorKind, Verdict};
+use super::{Adapter, ItemOutcome, Request, Response, VendorKind, VendorSpec, Verdict};
 use crate::batch::Batch;
-use crate::cli::{Environment, Pod};
-use crate::settings::{Target, VendorParams};
 
 const KEY: &str = "MPARTICLE_API_KEY";
 const SECRET: &str = "MPARTICLE_API_SECRET";
+
+/// The mParticle pod (data centre) a workspace lives in: it picks the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pod {
+    Us1,
+    Us2,
+    Eu1,
+    Au1,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Production,
+    Development,
+}
 
 #[derive(Debug)]
 pub struct Mparticle {
@@ -77,8 +93,8 @@ impl Mparticle {
 }
 
 impl Adapter for Mparticle {
-    fn kind(&self) -> VendorKind {
-        VendorKind::Mparticle
+    fn spec(&self) -> &'static VendorSpec {
+        VendorKind::Mparticle.info()
     }
 
     fn build(&self, batch: &Batch) -> anyhow::Result<Request> {
@@ -162,7 +178,7 @@ impl Adapter for Mparticle {
                 ),
                 auth: true,
             },
-            _ => wire::common(self.kind(), batch, resp),
+            _ => wire::common(self.spec(), batch, resp),
         }
     }
 

@@ -11,13 +11,13 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde::Serialize;
 
 use super::preflight::{self, Finding, Preflight, Probe};
+use super::target::{Target, VendorParams};
 use super::wire;
 use super::{
-    Adapter, Diagnosis, ItemOutcome, OutcomeClass, Request, Response, VendorKind, Verdict,
-    is_permission_message,
+    Adapter, Diagnosis, ItemOutcome, OutcomeClass, Request, Response, VendorKind, VendorSpec,
+    Verdict, is_permission_message,
 };
 use crate::batch::Batch;
-use crate::settings::{Target, VendorParams};
 
 const TOKEN: &str = "SEGMENT_TOKEN";
 
@@ -94,8 +94,8 @@ impl Segment {
 }
 
 impl Adapter for Segment {
-    fn kind(&self) -> VendorKind {
-        VendorKind::Segment
+    fn spec(&self) -> &'static VendorSpec {
+        VendorKind::Segment.info()
     }
 
     fn build(&self, batch: &Batch) -> anyhow::Result<Request> {
@@ -219,7 +219,7 @@ impl Adapter for Segment {
             },
             // 429 rate_limit_error (per space or per profile) and 5xx retry; the common
             // table honours Retry-After.
-            _ => wire::common(self.kind(), batch, resp),
+            _ => wire::common(self.spec(), batch, resp),
         }
     }
 

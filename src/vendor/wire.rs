@@ -5,8 +5,9 @@ use anyhow::anyhow;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 
-use super::{ItemOutcome, OutcomeClass, Response, VendorKind, Verdict, classify_common};
+use super::{ItemOutcome, Response, VendorSpec, Verdict, classify_common};
 use crate::batch::Batch;
+pub use crate::protocol::{error_fields, error_fields_of};
 
 /// Everything but RFC 3986 unreserved characters gets escaped. Stricter than the URL spec
 /// needs for a path segment on purpose: Segment's Profile API reads a raw `+` as a space and
@@ -127,7 +128,7 @@ fn replace_ascii_ci(hay: &str, needle: &str, with: &str) -> Option<String> {
 /// [`classify_common`] for a batch, with the batch's identifiers redacted from the body
 /// before it is quoted. Redacting the whole body (not the already-truncated snippet) means an
 /// identifier cut off at the truncation point cannot leak half of itself.
-pub fn common(kind: VendorKind, batch: &Batch, resp: &Response<'_>) -> Verdict {
+pub fn common(spec: &VendorSpec, batch: &Batch, resp: &Response<'_>) -> Verdict {
     // Error bodies are small; a huge one (an HTML error page) is not worth quoting.
     let body = if resp.body.len() <= 16 * 1024 {
         redact(&String::from_utf8_lossy(resp.body), batch).into_bytes()
@@ -135,7 +136,7 @@ pub fn common(kind: VendorKind, batch: &Batch, resp: &Response<'_>) -> Verdict {
         Vec::new()
     };
     classify_common(
-        kind,
+        spec,
         &Response {
             body: &body,
             ..*resp
@@ -146,80 +147,6 @@ pub fn common(kind: VendorKind, batch: &Batch, resp: &Response<'_>) -> Verdict {
 /// The same outcome for every item of the batch.
 pub fn all(batch: &Batch, outcome: ItemOutcome) -> Verdict {
     Verdict::Items(vec![outcome; batch.len()])
-}
-
-impl ItemOutcome {
-    pub fn new(class: OutcomeClass) -> Self {
-        Self {
-            class,
-            vendor_id: None,
-            message: None,
-        }
-    }
-    pub fn acknowledged(vendor_id: Option<String>) -> Self {
-        Self {
-            vendor_id,
-            ..Self::new(OutcomeClass::Acknowledged)
-        }
-    }
-    pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(OutcomeClass::Invalid).with_message(message)
-    }
-    pub fn with_message(mut self, message: impl Into<String>) -> Self {
-        self.message = Some(message.into());
-        self
-    }
-}
-
-/// The `code` and `message` of an error body, raw (not scrubbed). Every envelope the
-/// vendors document is read, first match wins:
-/// - `{"errors":[{"code","message"}]}`: mParticle's s2s APIs and Lytics `/v2` endpoints;
-/// - `{"error":{"code","message"}}`: Segment's Profile API;
-/// - a top-level `{"code","message"}` (Segment, Lytics `/api`, Hightouch);
-/// - `{"error":"…"}` (a bare string; CleverTap) and OAuth's `error_description`.
-///
-/// A numeric `code` is kept as its text.
-pub fn error_fields(body: &[u8]) -> (Option<String>, Option<String>) {
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(v) => error_fields_of(&v),
-        Err(_) => (None, None),
-    }
-}
-
-/// [`error_fields`] of an already parsed body.
-pub fn error_fields_of(v: &serde_json::Value) -> (Option<String>, Option<String>) {
-    let text = |x: Option<&serde_json::Value>| match x {
-        Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
-        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    };
-    // The first entry of an `errors` array that says anything.
-    let first = v.get("errors").and_then(|e| e.as_array()).and_then(|a| {
-        a.iter()
-            .find(|e| text(e.get("message")).is_some() || e.is_string())
-            .or_else(|| a.first())
-    });
-    let (ecode, emsg) = match first {
-        Some(serde_json::Value::String(s)) => (None, Some(s.clone())),
-        Some(e) => (
-            text(e.get("code")),
-            text(e.get("message")).or_else(|| text(e.get("detail"))),
-        ),
-        None => (None, None),
-    };
-    let code = ecode
-        .or_else(|| text(v.pointer("/error/code")))
-        .or_else(|| {
-            // A top-level numeric `code`/`status` beside a message is an HTTP status
-            // echo, not a vendor code.
-            v.get("code").and_then(|c| c.as_str()).map(str::to_owned)
-        });
-    let message = emsg
-        .or_else(|| text(v.pointer("/error/message")))
-        .or_else(|| text(v.get("message")))
-        .or_else(|| text(v.get("error")))
-        .or_else(|| text(v.get("error_description")));
-    (code, message)
 }
 
 /// A JSON scalar as an ID string (vendors document strings; accept numbers too).

@@ -73,7 +73,7 @@ pub fn run(
         let name = r.target.name.clone();
         // The destination names the default ledger, so `--all-targets`, `--target NAME` and
         // plain flags all find the same one, and a sandbox rehearsal never shares it.
-        let dest = Destination::of(&r.target, sandbox.is_some());
+        let dest = r.target.destination(sandbox.is_some());
         let mut input = args.input.clone();
         let ledger_path = args
             .delivery
@@ -541,7 +541,7 @@ fn confirm(
         .collect();
     let line = printer.ask(&format!(
         "Delete {count} profiles from {} ({})? Type yes to continue: ",
-        adapter.kind().info().name,
+        adapter.spec().name,
         if account.is_empty() {
             adapter.endpoint()
         } else {

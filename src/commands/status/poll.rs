@@ -20,10 +20,10 @@ use crate::ledger::{self, LedgerHandle, Record};
 use crate::printer::Printer;
 use crate::progress::{Progress, Tick};
 use crate::status::jobs::{Group, Job, Subject};
-use crate::status::mparticle::{Profile, ProfileApi};
 use crate::status::obs::{About, Interner, Obs, Phase};
 use crate::status::{Fetched, Poller, sample};
 use crate::vendor::Adapter;
+use crate::vendor::mparticle_lookup::{Profile, ProfileApi};
 
 /// How a group's subjects are looked up.
 #[derive(Clone)]
@@ -82,7 +82,7 @@ impl Tracked {
             Some(k) => sample::pick(
                 n,
                 usize::try_from(k).unwrap_or(usize::MAX),
-                seed ^ sample::seed_of(&format!("{}{:?}", group.vendor, group.account)),
+                seed ^ sample::seed_of(&format!("{}{:?}", group.vendor.id, group.account)),
             ),
             None => (0..n).collect(),
         };
@@ -267,7 +267,7 @@ fn record(t: &Tracked, i: usize, o: &Obs, check_id: &str, previous: Option<&str>
     Record::Status(o.to_check(&About {
         check_id,
         run_id,
-        vendor: t.group.vendor.id(),
+        vendor: t.group.vendor.id,
         vendor_id: job.vendor_id(),
         id_hmac: job.id_hmac(),
         previous_state: previous,
@@ -404,7 +404,7 @@ async fn from_list(
         t.list = ListUse::Off;
         return Ok(pending);
     };
-    let name = t.group.vendor.info().name;
+    let name = t.group.vendor.name;
     tracing::info!("{name}: asking the account-wide status list");
     let started = std::time::Instant::now();
     let (fetched, attempts) = t.poller.fetch(&req).await;
@@ -530,7 +530,7 @@ async fn look_up(poller: &Poller, lookup: &Lookup, job: &Job) -> Option<Obs> {
 }
 
 fn job_vendor(a: &dyn Adapter) -> &'static str {
-    a.kind().info().name
+    a.spec().name
 }
 
 /// The progress display of one round: a bar on a terminal, a line every 5 s (scaled in

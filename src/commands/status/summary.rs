@@ -14,7 +14,7 @@ use crate::status::PollStats;
 use crate::status::jobs::vendor_of;
 use crate::status::obs::Phase;
 use crate::status::sample;
-use crate::vendor::VendorKind;
+use crate::vendor::{StatusSupport, VENDORS};
 
 /// What a sample says about all the jobs.
 #[derive(Debug, Serialize)]
@@ -88,7 +88,7 @@ pub(super) struct Summary {
 
 fn group_summary(t: &Tracked, seed: Option<u64>) -> GroupSummary {
     let mut g = GroupSummary {
-        vendor: t.group.vendor.info().name,
+        vendor: t.group.vendor.name,
         endpoint: t.group.base_url.clone(),
         account: t.group.account.clone(),
         runs: t.group.run_ids.clone(),
@@ -167,22 +167,25 @@ impl Summary {
         let mut no_status_api = Vec::new();
         let mut notes = Vec::new();
         for run in &view.runs {
-            let Some(kind) = vendor_of(&run.header) else {
+            let Some(spec) = vendor_of(&run.header, VENDORS) else {
                 continue;
             };
-            if let Some(n) = audit::reingestion_note(kind.id())
+            if let Some(n) = spec.reingestion
                 && !notes.contains(&n)
             {
                 notes.push(n);
             }
-            let polled = matches!(kind, VendorKind::Lytics | VendorKind::Hightouch)
-                || (kind == VendorKind::Mparticle
-                    && verified
-                    && !not_verifiable.contains(&run.header.run_id));
+            let polled = match spec.status {
+                StatusSupport::Jobs => true,
+                StatusSupport::Lookup { .. } => {
+                    verified && !not_verifiable.contains(&run.header.run_id)
+                }
+                StatusSupport::None => false,
+            };
             if polled {
                 continue;
             }
-            if let Some(note) = audit::no_status_note(kind.id()) {
+            if let Some(note) = spec.accepted_means {
                 let acknowledged = run
                     .outcomes
                     .iter()
@@ -190,7 +193,7 @@ impl Summary {
                     .filter(|r| r.status.is_success())
                     .count() as u64;
                 no_status_api.push(NoStatus {
-                    vendor: kind.info().name.to_owned(),
+                    vendor: spec.name.to_owned(),
                     run_id: run.header.run_id.clone(),
                     acknowledged,
                     note,

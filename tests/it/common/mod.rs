@@ -11,7 +11,7 @@ use cdp_purge::engine::retry::RetryPolicy;
 use cdp_purge::engine::{Engine, EngineConfig, RunEnd, Stats};
 use cdp_purge::ledger::Ledger;
 use cdp_purge::vendor::{
-    Adapter, ItemOutcome, OutcomeClass, Rate, Request, Response, VendorKind, Verdict,
+    Adapter, ItemOutcome, OutcomeClass, Rate, Request, Response, VendorKind, VendorSpec, Verdict,
     classify_common,
 };
 
@@ -22,8 +22,8 @@ pub struct TestAdapter {
 }
 
 impl Adapter for TestAdapter {
-    fn kind(&self) -> VendorKind {
-        VendorKind::Lytics
+    fn spec(&self) -> &'static VendorSpec {
+        VendorKind::Lytics.info()
     }
     fn build(&self, batch: &Batch) -> anyhow::Result<Request> {
         let values: Vec<&str> = batch.items.iter().map(|i| i.value.as_str()).collect();
@@ -61,7 +61,7 @@ impl Adapter for TestAdapter {
                     .collect(),
             );
         }
-        classify_common(VendorKind::Lytics, resp)
+        classify_common(VendorKind::Lytics.info(), resp)
     }
     fn account(&self) -> Vec<(String, String)> {
         vec![("account".into(), "test".into())]

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 
-use super::{Fetched, Poller};
-use crate::vendor::{Request, Secret, wire};
+use super::{Request, Secret, wire};
+use crate::status::{Fetched, Poller};
 
 /// Variables holding the Profile API credential (not the bulk-deletion key/secret).
 pub const CLIENT_ID: &str = "MPARTICLE_CLIENT_ID";
@@ -285,7 +285,7 @@ mod tests {
         };
         let retry = RetryPolicy::new(1, Duration::from_secs(1), 0.0);
         let poller = Poller::new(
-            VendorKind::Mparticle,
+            VendorKind::Mparticle.info(),
             limits,
             retry,
             Duration::from_secs(5),

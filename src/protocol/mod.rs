@@ -1,0 +1,645 @@
+//! The protocol between the engine and the vendor adapters: the facts a vendor row gives
+//! ([`VendorSpec`], [`Quota`], [`Rate`]), the [`Adapter`] trait the adapters implement, and
+//! the values that cross it ([`Request`], [`Response`], [`Verdict`], [`JobReport`]). The
+//! engine, the ledger and `status` work from these alone; which vendors exist is the
+//! adapters' business.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::batch::Batch;
+
+pub mod preflight;
+
+pub use preflight::{Finding, Preflight, Probe};
+
+/// A quota: at most `count` events in any window of `per`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Rate {
+    pub count: u32,
+    #[serde(with = "duration_secs")]
+    pub per: Duration,
+}
+
+impl Rate {
+    pub const fn per_second(count: u32) -> Self {
+        Self {
+            count,
+            per: Duration::from_secs(1),
+        }
+    }
+    /// Average events per second.
+    pub fn per_sec(&self) -> f64 {
+        f64::from(self.count) / self.per.as_secs_f64()
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.per == Duration::from_secs(1) {
+            write!(f, "{}/s", self.count)
+        } else {
+            write!(f, "{} per {}s", self.count, self.per.as_secs_f64())
+        }
+    }
+}
+
+mod duration_secs {
+    pub fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+}
+
+/// What the vendor allows. `None` means the vendor publishes no such limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Quota {
+    pub requests: Option<Rate>,
+    pub items: Option<Rate>,
+    /// Requests in flight at once (CleverTap limits this, not a rate).
+    pub in_flight: Option<u32>,
+    /// True when the numbers above are documented by the vendor; false when they are our
+    /// conservative defaults for a vendor that publishes none.
+    pub documented: bool,
+}
+
+impl fmt::Display for Quota {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(r) = self.requests {
+            parts.push(format!("{r} requests"));
+        }
+        if let Some(r) = self.items {
+            parts.push(format!("{r} items"));
+        }
+        if let Some(n) = self.in_flight {
+            parts.push(format!("{n} in flight"));
+        }
+        let s = if parts.is_empty() {
+            "none published".to_owned()
+        } else {
+            parts.join(", ")
+        };
+        if self.documented {
+            f.write_str(&s)
+        } else {
+            write!(f, "{s} (not published; conservative default)")
+        }
+    }
+}
+
+/// One vendor's facts (see ../shared/vendor-apis.md): what the engine, `plan`, `vendors`
+/// and `status` need to know about a vendor, as data. The adapters crate holds one row per
+/// vendor; the core names a vendor by [`VendorSpec::id`] only.
+#[derive(Debug, serde::Serialize)]
+pub struct VendorSpec {
+    /// The `--vendor` value.
+    pub id: &'static str,
+    pub name: &'static str,
+    /// The API this tool calls.
+    pub api: &'static str,
+    /// Largest number of identifiers one request may carry (the hard cap).
+    pub max_batch: usize,
+    /// Batch size used when `--batch-size` is not given.
+    pub default_batch: usize,
+    /// Whether the per-request cap is the vendor's documented one.
+    pub max_batch_documented: bool,
+    pub quota: Quota,
+    /// Default cap on requests in flight.
+    pub default_concurrency: u32,
+    /// One identifier kind per request.
+    pub one_kind_per_request: bool,
+    /// What identifiers it takes.
+    pub id_kinds: &'static str,
+    /// Environment variables holding credentials.
+    pub credentials: &'static [&'static str],
+    /// Default host (region/pod flags may change it).
+    pub default_base_url: &'static str,
+    /// How deletion completes after the vendor accepts it.
+    pub completion: &'static str,
+    /// What a user must know once a run is over, printed under the summary.
+    pub caveat: &'static str,
+    /// How `status` follows an accepted deletion.
+    #[serde(skip)]
+    pub status: StatusSupport,
+    /// How a deleted profile comes back (for the report), when the vendor documents it.
+    #[serde(skip)]
+    pub reingestion: Option<&'static str>,
+    /// For vendors without a status API: what an accepted deletion means and when it is done.
+    #[serde(skip)]
+    pub accepted_means: Option<&'static str>,
+}
+
+/// How `status` follows up on what a vendor accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusSupport {
+    /// A status API for the jobs the vendor acknowledged (Lytics, Hightouch).
+    Jobs,
+    /// No job API, but profiles can be looked up to confirm they are gone (mParticle), by
+    /// the identifier type named in `by` (`mpid`).
+    Lookup { by: &'static str },
+    /// Nothing to ask: the acceptance is all there is.
+    None,
+}
+
+/// An HTTP request an adapter wants sent. Header values may hold secrets: the engine never
+/// logs them.
+#[derive(Clone)]
+pub struct Request {
+    pub method: reqwest::Method,
+    /// Full URL (the adapter joins its base URL and path). May hold personal data (Segment
+    /// puts the lookup user_id in the path): never log it.
+    pub url: String,
+    pub headers: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
+    pub body: Vec<u8>,
+}
+
+/// `scheme://host[:port]` of a URL: what may be printed of a request's address (paths can
+/// carry personal data, as Segment's `user_id:` does).
+pub fn origin(url: &str) -> Option<String> {
+    reqwest::Url::parse(url)
+        .ok()
+        .map(|u| u.origin().ascii_serialization())
+}
+
+/// Debug shows only what is safe to log: the method, the scheme and host, and sizes. The
+/// path (Segment puts a user_id there), the body and the headers (secrets) are left out.
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let origin = origin(&self.url).unwrap_or_else(|| "<unparsable url>".to_owned());
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("origin", &origin)
+            .field("headers", &self.headers.len())
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
+}
+
+/// A response as the adapter sees it.
+#[derive(Debug)]
+pub struct Response<'a> {
+    pub status: u16,
+    pub headers: &'a reqwest::header::HeaderMap,
+    pub body: &'a [u8],
+    /// 1-based attempt number of this request.
+    pub attempt: u32,
+    /// An earlier attempt of this batch may have reached the vendor (it timed out or the
+    /// connection dropped after sending), so "already gone" answers can mean our own success.
+    pub maybe_delivered_before: bool,
+}
+
+/// How one item ended.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeClass {
+    /// The vendor accepted the deletion.
+    Acknowledged,
+    /// Already absent or already queued (a success).
+    AlreadyDone,
+    /// The vendor does not know the identifier (documented per vendor).
+    NotFound,
+    /// Permanently refused, with the vendor's message.
+    Invalid,
+}
+
+impl OutcomeClass {
+    pub fn is_success(self) -> bool {
+        matches!(self, Self::Acknowledged | Self::AlreadyDone)
+    }
+}
+
+/// One item's outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemOutcome {
+    pub class: OutcomeClass,
+    /// The vendor's ID for this item or request (Lytics request_id, Hightouch requestId).
+    pub vendor_id: Option<String>,
+    /// The vendor's message for a failure. Must not echo the identifier.
+    pub message: Option<String>,
+}
+
+/// What to do with a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Handled: one outcome per item, in the batch's order.
+    Items(Vec<ItemOutcome>),
+    /// Retry the whole batch. `throttled` marks a 429 (pauses every worker).
+    /// `retry_after` is the vendor's `Retry-After`, already parsed, if any.
+    Retry {
+        throttled: bool,
+        retry_after: Option<Duration>,
+        reason: String,
+    },
+    /// The whole batch failed permanently. `bisect`: the vendor did not name the bad item,
+    /// so splitting the batch may save the good ones.
+    Failed { reason: String, bisect: bool },
+    /// Stop the whole run (bad credentials, feature not enabled, wrong space).
+    Fatal {
+        reason: String,
+        hint: String,
+        auth: bool,
+    },
+}
+
+/// A vendor adapter: request building and response classification, nothing else.
+pub trait Adapter: Send + Sync {
+    /// The vendor's facts row.
+    fn spec(&self) -> &'static VendorSpec;
+    /// Build the request for a batch (including auth headers).
+    fn build(&self, batch: &Batch) -> anyhow::Result<Request>;
+    /// Classify the vendor's answer.
+    fn classify(&self, batch: &Batch, resp: &Response<'_>) -> Verdict;
+    /// Identifiers of the account/workspace for the ledger header (never secrets).
+    fn account(&self) -> Vec<(String, String)>;
+    /// The endpoint for the ledger header, without personal data.
+    fn endpoint(&self) -> String;
+
+    /// The request asking for the state of a job the vendor acknowledged with `vendor_id`,
+    /// or `None` when the vendor has no status API (then verification is out of band; see
+    /// docs/vendors.md).
+    fn status_request(&self, vendor_id: &str) -> anyhow::Result<Option<Request>> {
+        let _ = vendor_id;
+        Ok(None)
+    }
+
+    /// Read a 2xx answer to [`Adapter::status_request`]. Non-2xx answers are the caller's to
+    /// classify (retry, auth) before calling this. `Err` means the body is not in the
+    /// vendor's documented terms: the job's state is unknown.
+    fn parse_status(&self, body: &[u8]) -> anyhow::Result<JobReport> {
+        let _ = body;
+        anyhow::bail!("{} has no status API", self.spec().name)
+    }
+
+    /// One request for the state of every deletion job of the account, where the vendor
+    /// has such a list (Lytics `deletestatus/list`), so `status` need not ask per job.
+    fn status_list_request(&self) -> anyhow::Result<Option<Request>> {
+        Ok(None)
+    }
+
+    /// Read a 2xx answer to [`Adapter::status_list_request`]: the jobs it lists, by ID.
+    /// `None` when the body is not a list this adapter can read (the caller falls back to
+    /// asking per job). Entries it cannot read are left out.
+    fn parse_status_list(&self, body: &[u8]) -> Option<Vec<(String, JobReport)>> {
+        let _ = body;
+        None
+    }
+
+    /// The read-only calls that prove what they can of the credentials and configuration
+    /// without deleting anything (`cdp-purge check`), and what no call can prove.
+    fn preflight(&self) -> anyhow::Result<Preflight> {
+        Ok(Preflight {
+            probes: Vec::new(),
+            unchecked: vec![format!(
+                "the credentials: {} offers no read-only call to prove them, so a refusal shows on the first batch (which stops the run)",
+                self.spec().name
+            )],
+        })
+    }
+
+    /// What it means when the first identifiers of a run all failed permanently with
+    /// `reason` (the systemic-failure breaker stops the run with this diagnosis). The
+    /// default tells a refused permission from a configuration mistake by the vendor's
+    /// words.
+    fn systemic(&self, reason: &str) -> Diagnosis {
+        let name = self.spec().name;
+        if is_permission_message(reason) {
+            Diagnosis {
+                auth: true,
+                hint: format!("{name} refused the permission: check the credentials' role"),
+            }
+        } else {
+            Diagnosis {
+                auth: false,
+                hint: format!(
+                    "check the target's settings: {name} rejected every identifier alike, which points at the configuration rather than the data"
+                ),
+            }
+        }
+    }
+}
+
+/// What a run-wide failure means, for the message that stops the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnosis {
+    /// A refused permission (exit 3) rather than a configuration mistake (exit 2).
+    pub auth: bool,
+    /// What to do about it.
+    pub hint: String,
+}
+
+/// Words vendors use for a refused permission.
+pub fn is_permission_message(reason: &str) -> bool {
+    let r = reason.to_ascii_lowercase();
+    [
+        "permission",
+        "not authorized",
+        "not authorised",
+        "unauthorized",
+        "unauthorised",
+        "forbidden",
+        "access denied",
+        "not allowed",
+        "entity: delete",
+        "insufficient scope",
+    ]
+    .iter()
+    .any(|w| r.contains(w))
+}
+
+/// Where an acknowledged deletion job stands, as the vendor's status API reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobState {
+    /// Not finished; the vendor's state name.
+    Pending(String),
+    /// Finished: the data is gone.
+    Done,
+    /// Finished without deleting; the vendor's state or error message.
+    Failed(String),
+}
+
+/// A job's state and what else the vendor said about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobReport {
+    pub state: JobState,
+    /// The vendor's word for the state (`secondary`, `queued`, `reprocessed`, ...).
+    pub vendor_state: Option<String>,
+    /// When the vendor says the job completed (Hightouch `reprocessedAt`), if it says.
+    pub completed_at: Option<String>,
+    /// The vendor's run that completed it (Hightouch `reprocessedRunId`).
+    pub vendor_run_id: Option<String>,
+}
+
+impl JobReport {
+    pub fn new(state: JobState) -> Self {
+        Self {
+            state,
+            vendor_state: None,
+            completed_at: None,
+            vendor_run_id: None,
+        }
+    }
+    pub fn with_vendor_state(mut self, s: &str) -> Self {
+        self.vendor_state = Some(s.chars().filter(|c| !c.is_control()).take(64).collect());
+        self
+    }
+}
+
+/// A secret value: never printed, not even by `Debug`. It remembers where it was read
+/// from (the variable a config target names, a credentials file, a literal in the config),
+/// so messages about it can name that place instead of the vendor's standard variable.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret {
+    value: String,
+    origin: Option<String>,
+}
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self {
+            value: s.into(),
+            origin: None,
+        }
+    }
+    /// A secret read from `origin` (a variable name, or a phrase such as
+    /// "token in [targets.prod.secrets]").
+    pub fn from_origin(s: impl Into<String>, origin: impl Into<String>) -> Self {
+        Self {
+            value: s.into(),
+            origin: Some(origin.into()),
+        }
+    }
+    pub fn expose(&self) -> &str {
+        &self.value
+    }
+    /// Where it was read from, if recorded.
+    pub fn origin(&self) -> Option<&str> {
+        self.origin.as_deref()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.origin {
+            Some(o) => write!(f, "Secret({o}: ***)"),
+            None => f.write_str("Secret(***)"),
+        }
+    }
+}
+
+/// Parse a `Retry-After` value: delta-seconds or an HTTP-date. A date in the past means
+/// "now" (zero); garbage gives `None` so the caller falls back to its backoff policy.
+pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    if let Ok(secs) = v.parse::<f64>()
+        && secs.is_finite()
+        && secs >= 0.0
+    {
+        return Some(Duration::from_secs_f64(secs.min(1e9)));
+    }
+    let when = httpdate::parse_http_date(v).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// The `Retry-After` header of a response, parsed.
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    parse_retry_after(v, std::time::SystemTime::now())
+}
+
+/// The classification every vendor shares for statuses it does not treat specially.
+/// 2xx is not handled here: the adapter decides what success means.
+pub fn classify_common(spec: &VendorSpec, resp: &Response<'_>) -> Verdict {
+    let s = resp.status;
+    let snippet = error_message(resp.body);
+    match s {
+        408 | 425 | 429 | 500 | 502 | 503 | 504 => Verdict::Retry {
+            throttled: s == 429,
+            retry_after: if s == 429 || s == 503 {
+                retry_after(resp.headers)
+            } else {
+                None
+            },
+            reason: format!(
+                "HTTP {s}{}",
+                snippet.map(|m| format!(": {m}")).unwrap_or_default()
+            ),
+        },
+        401 | 403 => Verdict::Fatal {
+            reason: format!(
+                "{} refused the credentials (HTTP {s}{})",
+                spec.name,
+                snippet.map(|m| format!(": {m}")).unwrap_or_default()
+            ),
+            hint: format!("check {}", spec.credentials.join(" and ")),
+            auth: true,
+        },
+        400 | 422 => Verdict::Failed {
+            reason: format!(
+                "HTTP {s}{}",
+                snippet.map(|m| format!(": {m}")).unwrap_or_default()
+            ),
+            bisect: true,
+        },
+        s if (500..600).contains(&s) => Verdict::Retry {
+            throttled: false,
+            retry_after: None,
+            reason: format!("HTTP {s}"),
+        },
+        _ => Verdict::Failed {
+            reason: format!(
+                "HTTP {s}{}",
+                snippet.map(|m| format!(": {m}")).unwrap_or_default()
+            ),
+            bisect: false,
+        },
+    }
+}
+
+/// A short message out of a vendor error body (every envelope [`error_fields`]
+/// reads), bounded in length. Vendors sometimes echo identifiers in messages; adapters for
+/// those vendors must not pass this through without care.
+pub fn error_message(body: &[u8]) -> Option<String> {
+    let (_, m) = error_fields(body);
+    let mut m: String = m?.chars().filter(|c| !c.is_control()).take(200).collect();
+    if m.trim().is_empty() {
+        return None;
+    }
+    m.shrink_to_fit();
+    Some(m)
+}
+
+impl ItemOutcome {
+    pub fn new(class: OutcomeClass) -> Self {
+        Self {
+            class,
+            vendor_id: None,
+            message: None,
+        }
+    }
+    pub fn acknowledged(vendor_id: Option<String>) -> Self {
+        Self {
+            vendor_id,
+            ..Self::new(OutcomeClass::Acknowledged)
+        }
+    }
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(OutcomeClass::Invalid).with_message(message)
+    }
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into());
+        self
+    }
+}
+
+/// The `code` and `message` of an error body, raw (not scrubbed). Every envelope the
+/// vendors document is read, first match wins:
+/// - `{"errors":[{"code","message"}]}`: mParticle's s2s APIs and Lytics `/v2` endpoints;
+/// - `{"error":{"code","message"}}`: Segment's Profile API;
+/// - a top-level `{"code","message"}` (Segment, Lytics `/api`, Hightouch);
+/// - `{"error":"…"}` (a bare string; CleverTap) and OAuth's `error_description`.
+///
+/// A numeric `code` is kept as its text.
+pub fn error_fields(body: &[u8]) -> (Option<String>, Option<String>) {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) => error_fields_of(&v),
+        Err(_) => (None, None),
+    }
+}
+
+/// [`error_fields`] of an already parsed body.
+pub fn error_fields_of(v: &serde_json::Value) -> (Option<String>, Option<String>) {
+    let text = |x: Option<&serde_json::Value>| match x {
+        Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    // The first entry of an `errors` array that says anything.
+    let first = v.get("errors").and_then(|e| e.as_array()).and_then(|a| {
+        a.iter()
+            .find(|e| text(e.get("message")).is_some() || e.is_string())
+            .or_else(|| a.first())
+    });
+    let (ecode, emsg) = match first {
+        Some(serde_json::Value::String(s)) => (None, Some(s.clone())),
+        Some(e) => (
+            text(e.get("code")),
+            text(e.get("message")).or_else(|| text(e.get("detail"))),
+        ),
+        None => (None, None),
+    };
+    let code = ecode
+        .or_else(|| text(v.pointer("/error/code")))
+        .or_else(|| {
+            // A top-level numeric `code`/`status` beside a message is an HTTP status
+            // echo, not a vendor code.
+            v.get("code").and_then(|c| c.as_str()).map(str::to_owned)
+        });
+    let message = emsg
+        .or_else(|| text(v.pointer("/error/message")))
+        .or_else(|| text(v.get("message")))
+        .or_else(|| text(v.get("error")))
+        .or_else(|| text(v.get("error_description")));
+    (code, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    #[test]
+    fn request_debug_hides_path_body_and_headers() {
+        let r = Request {
+            method: reqwest::Method::POST,
+            url: "https://profiles.segment.com/v1/spaces/s/collections/users/profiles/user_id:alice%40x.com/external_ids/delete".into(),
+            headers: vec![(
+                reqwest::header::AUTHORIZATION,
+                reqwest::header::HeaderValue::from_static("Basic c2VjcmV0Og=="),
+            )],
+            body: br#"{"id":"alice@x.com"}"#.to_vec(),
+        };
+        let d = format!("{r:?}");
+        assert!(d.contains("https://profiles.segment.com"), "{d}");
+        for leak in ["alice", "c2VjcmV0", "user_id:"] {
+            assert!(!d.contains(leak), "{leak} leaked in {d}");
+        }
+    }
+
+    #[test]
+    fn permission_words() {
+        assert!(is_permission_message(
+            "Token lacks the Entity: Delete permission"
+        ));
+        assert!(is_permission_message("403 Forbidden"));
+        assert!(is_permission_message("Not authorized to delete entities"));
+        assert!(!is_permission_message("field emial does not exist"));
+        assert!(!is_permission_message("no profile with that user_id"));
+        assert!(!is_permission_message(
+            "Invalid request. The identity type(s) must be unique. Please check your identity settings"
+        ));
+    }
+
+    #[test]
+    fn retry_after_both_forms() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        assert_eq!(
+            parse_retry_after(&later, now),
+            Some(Duration::from_secs(30))
+        );
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
+        assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-3", now), None);
+        let _ = SystemTime::now();
+    }
+}
