@@ -2,13 +2,20 @@
 //!
 //! Every integration test is a module here, not a file of its own under `tests/`: each
 //! `tests/*.rs` is linked into a separate binary against the whole crate, so a one-line
-//! change used to relink nineteen of them. Add new tests as modules of this crate (and
+//! change used to relink all twenty-one of them. Add new tests as modules of this crate (and
 //! shared helpers under `support/`); `layout` fails when a stray binary appears.
 //!
 //! All modules share one process and run on parallel threads: a test must not change
 //! anything process-wide (environment variables, current directory, signal dispositions,
 //! resource limits, a global tracing subscriber). Set such things on the child `Command`
-//! instead; `layout` checks the sources for the usual culprits.
+//! instead; `layout` checks the sources for the usual culprits. Tests that load the CPU
+//! hardest, or whose checks need the child to get its share of it, hold `support::serial()`.
+//!
+//! Commands come from `support` (`cdp_purge()`, `TestContext`): a clean environment, the
+//! vendor flags and sandbox credentials written once. Whole-CLI output is snapshotted in
+//! `cli_output` (`tests/it/snapshots/`; after an intended change run
+//! `INSTA_UPDATE=always cargo test --test it cli_output` and read the diff); one test per
+//! reported bug is in `regression`.
 
 mod audit;
 mod bad_corpus;

@@ -87,11 +87,11 @@ impl Stats {
         c.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn add(c: &AtomicU64, n: u64) {
+    pub fn add(c: &AtomicU64, n: u64) {
         c.fetch_add(n, Ordering::Relaxed);
     }
 
-    pub(crate) fn settle(&self, statuses: impl IntoIterator<Item = ItemStatus>) {
+    pub fn settle(&self, statuses: impl IntoIterator<Item = ItemStatus>) {
         let mut failed = self.failed.lock().expect("stats lock");
         for s in statuses {
             Self::add(&self.items_done, 1);
