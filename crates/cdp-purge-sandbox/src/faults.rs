@@ -399,4 +399,14 @@ mod tests {
         let hits = a.iter().filter(|f| **f == Fault::ServerError).count();
         assert!((850..1150).contains(&hits), "{hits} of 4000 at rate 0.25");
     }
+
+    #[test]
+    fn durations_are_seconds_or_humantime() {
+        assert_eq!(parse_duration("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("-1").is_err());
+        assert!(parse_duration("NaN").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
 }
