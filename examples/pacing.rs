@@ -24,8 +24,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cdp_purge::sandbox::{CompetingLoad, Credentials, Fault, FaultPlan, Sandbox, SandboxConfig};
-use cdp_purge::vendor::VendorKind;
+use cdp_purge_sandbox::{
+    CompetingLoad, Credentials, Fault, FaultPlan, Sandbox, SandboxConfig, VendorKind,
+};
 
 const LATENCY: Duration = Duration::from_millis(100);
 const MP_QUOTA: f64 = 1500.0;

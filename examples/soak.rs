@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cdp_purge::sandbox::{Fault, FaultPlan, RetryAfter, Sandbox, SandboxConfig};
-use cdp_purge::vendor::{Quota, Rate, VendorKind};
+use cdp_purge_sandbox::{Fault, FaultPlan, RetryAfter, Sandbox, SandboxConfig};
+use cdp_purge_sandbox::{Quota, Rate, VendorKind};
 
 fn binary() -> PathBuf {
     if let Ok(p) = std::env::var("CDP_PURGE_BIN") {
@@ -79,7 +79,6 @@ fn soak(ids: usize, quota: u32, seed: u64) -> anyhow::Result<Report> {
         requests: None,
         items: Some(Rate::per_second(quota)),
         in_flight: None,
-        documented: true,
     };
     let sb = Sandbox::start_blocking(
         SandboxConfig {

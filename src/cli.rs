@@ -715,7 +715,7 @@ pub struct SandboxArgs {
     pub port: u16,
 
     /// Faults to inject, e.g. 429=0.1,503=0.05,reset=0.02,seed=7 (see `--help`)
-    #[arg(long, value_name = "SPEC", value_parser = parse_faults, long_help = crate::sandbox::FAULT_SPEC_HELP)]
+    #[arg(long, value_name = "SPEC", value_parser = crate::sandbox::parse_faults, long_help = crate::sandbox::FAULT_SPEC_HELP)]
     pub faults: Option<crate::sandbox::FaultPlan>,
 
     /// Do not enforce the vendors' quotas (no 429 for pace or concurrency)
@@ -751,11 +751,6 @@ Examples:
   cdp-purge sandbox --port 0 --faults 429=0.1,reset=0.02,seed=7
   cdp-purge sandbox --competing-rate 500 --competing-for 20s
   cdp-purge delete --vendor lytics --base-url http://127.0.0.1:8787 ...";
-
-fn parse_faults(s: &str) -> Result<crate::sandbox::FaultPlan, String> {
-    s.parse()
-        .map_err(|e: crate::sandbox::FaultSpecError| e.to_string())
-}
 
 #[derive(Debug, Clone, Args)]
 pub struct CompletionsArgs {

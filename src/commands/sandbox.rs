@@ -1,16 +1,32 @@
 //! `cdp-purge sandbox`: serve the fake vendors until Ctrl-C or SIGTERM, then exit 0 (a
 //! server asked to stop has done what it was asked).
 
+#[cfg(feature = "sandbox")]
 use std::collections::BTreeMap;
 
+#[cfg(feature = "sandbox")]
 use anyhow::Context as _;
+#[cfg(feature = "sandbox")]
+use cdp_purge_sandbox::{CompetingLoad, Sandbox, SandboxConfig};
 
 use crate::cli::SandboxArgs;
+#[cfg(feature = "sandbox")]
 use crate::commands::signals::Signals;
-use crate::exit::{Code, UserError};
+use crate::exit::Code;
+#[cfg(feature = "sandbox")]
+use crate::exit::UserError;
 use crate::printer::Printer;
-use crate::sandbox::{CompetingLoad, Sandbox, SandboxConfig};
 
+#[cfg(not(feature = "sandbox"))]
+pub fn run(
+    _args: &SandboxArgs,
+    _printer: &Printer,
+    _rt: &tokio::runtime::Runtime,
+) -> anyhow::Result<Code> {
+    Err(crate::sandbox::built_without("cdp-purge sandbox").into())
+}
+
+#[cfg(feature = "sandbox")]
 pub fn run(
     args: &SandboxArgs,
     printer: &Printer,
@@ -30,6 +46,7 @@ pub fn run(
     rt.block_on(serve(cfg, printer))
 }
 
+#[cfg(feature = "sandbox")]
 async fn serve(cfg: SandboxConfig, printer: &Printer) -> anyhow::Result<Code> {
     let port = cfg.port;
     let faults = cfg.faults.clone();

@@ -150,7 +150,7 @@ fn missing_credentials_name_the_variable() {
 /// sandbox credentials and refuse others, and nothing is deleted.
 #[test]
 fn check_against_the_sandbox() {
-    use cdp_purge::sandbox::{Sandbox, SandboxConfig};
+    use cdp_purge_sandbox::{Sandbox, SandboxConfig};
     let sandbox = Sandbox::start_blocking(SandboxConfig::default()).expect("sandbox starts");
     let creds: Vec<(String, String)> = sandbox
         .credentials()

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use cdp_purge::sandbox::{Credentials, Sandbox, SandboxConfig};
+use cdp_purge_sandbox::{Credentials, Sandbox, SandboxConfig};
 use support::default_ledger;
 
 fn ids_csv(dir: &Path, name: &str, header: &str, values: &[String]) -> PathBuf {

@@ -6,8 +6,8 @@ use crate::common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use cdp_purge::sandbox::{Fault, RetryAfter, Sandbox, SandboxConfig};
-use cdp_purge::vendor::VendorKind;
+use cdp_purge_sandbox::VendorKind;
+use cdp_purge_sandbox::{Fault, RetryAfter, Sandbox, SandboxConfig};
 use common::*;
 
 #[tokio::test]
@@ -54,17 +54,23 @@ async fn resets_truncation_hangs_and_5xx_are_retried_and_applied_once() {
 #[tokio::test]
 async fn the_mparticle_fake_enforces_a_quota_the_pacer_keeps_under() {
     // A small quota keeps the test short: 300 items/s over every window, batches of 50.
-    let quota = cdp_purge::vendor::Quota {
+    let quota = cdp_purge_sandbox::Quota {
+        requests: None,
+        items: Some(cdp_purge_sandbox::Rate::per_second(300)),
+        in_flight: None,
+    };
+    let sb = Sandbox::start(SandboxConfig::default().with_quota(VendorKind::Mparticle, quota))
+        .await
+        .unwrap();
+    // The client is told the same quota; the fake keeps its own copy.
+    let told = cdp_purge::vendor::Quota {
         requests: None,
         items: Some(cdp_purge::vendor::Rate::per_second(300)),
         in_flight: None,
         documented: true,
     };
-    let sb = Sandbox::start(SandboxConfig::default().with_quota(VendorKind::Mparticle, quota))
-        .await
-        .unwrap();
     let (limits, _) = cdp_purge::engine::limiter::resolve(
-        &quota,
+        &told,
         8,
         50,
         cdp_purge::engine::limiter::Overrides::default(),

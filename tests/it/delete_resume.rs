@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 
-use cdp_purge::sandbox::{Credentials, Sandbox, SandboxConfig};
+use cdp_purge_sandbox::{Credentials, Sandbox, SandboxConfig};
 
 #[test]
 fn a_rerun_after_sigkill_sends_the_rest_and_nothing_acknowledged_twice() {

@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::process::Stdio;
 
-use cdp_purge::sandbox::{Fault, RetryAfter, Sandbox, SandboxConfig};
-use cdp_purge::vendor::VendorKind;
+use cdp_purge_sandbox::VendorKind;
+use cdp_purge_sandbox::{Fault, RetryAfter, Sandbox, SandboxConfig};
 
 struct Case {
     vendor: VendorKind,

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cdp_purge::sandbox::FaultPlan;
+use cdp_purge_sandbox::FaultPlan;
 use support::*;
 
 const IDS: usize = 9_000;

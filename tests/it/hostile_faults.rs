@@ -12,7 +12,7 @@ use crate::support;
 
 use std::time::{Duration, Instant};
 
-use cdp_purge::sandbox::Fault;
+use cdp_purge_sandbox::Fault;
 use support::*;
 
 const IDS: usize = 20_000;
@@ -133,22 +133,22 @@ fn fault_mix_seed_3() {
 #[test]
 fn without_429s_the_client_runs_at_the_quota_and_never_over() {
     let _serial = serial();
-    let faults = cdp_purge::sandbox::FaultPlan {
+    let faults = cdp_purge_sandbox::FaultPlan {
         seed: 11,
-        ..cdp_purge::sandbox::FaultPlan::none()
+        ..cdp_purge_sandbox::FaultPlan::none()
     }
     .with_rate(Fault::Unavailable(None), 0.05)
     .with_rate(Fault::Reset, 0.02)
     .with_rate(Fault::Truncate, 0.01);
     let quota = 5_000;
     let fake = Fake::start(
-        cdp_purge::sandbox::SandboxConfig {
+        cdp_purge_sandbox::SandboxConfig {
             faults,
             enforce_quota: false,
-            ..cdp_purge::sandbox::SandboxConfig::default()
+            ..cdp_purge_sandbox::SandboxConfig::default()
         }
         .with_quota(
-            cdp_purge::vendor::VendorKind::Mparticle,
+            cdp_purge_sandbox::VendorKind::Mparticle,
             mparticle_quota(quota),
         ),
     );
@@ -192,11 +192,11 @@ fn without_429s_the_client_runs_at_the_quota_and_never_over() {
 /// second carried 2× the quota is caught by the same helpers.
 #[test]
 fn the_checks_catch_a_duplicate_and_a_burst() {
-    use cdp_purge::sandbox::RequestRecord;
+    use cdp_purge_sandbox::RequestRecord;
     let t0 = Instant::now();
     let rec = |ms: u64, hash: u64, values: &[&str]| RequestRecord {
         at: t0 + Duration::from_millis(ms),
-        vendor: Some(cdp_purge::vendor::VendorKind::Mparticle),
+        vendor: Some(cdp_purge_sandbox::VendorKind::Mparticle),
         method: "POST".into(),
         path: "/userprofile/bulkdelete".into(),
         status: Some(202),
@@ -241,12 +241,12 @@ fn the_checks_catch_a_duplicate_and_a_burst() {
 fn a_timeout_after_the_vendor_applied_is_resent_and_the_ledger_says_why() {
     let _serial = serial();
     let fake = Fake::mparticle(
-        cdp_purge::sandbox::FaultPlan::none(),
+        cdp_purge_sandbox::FaultPlan::none(),
         100_000,
         Duration::ZERO,
     );
     fake.push_fault(
-        Some(cdp_purge::vendor::VendorKind::Mparticle),
+        Some(cdp_purge_sandbox::VendorKind::Mparticle),
         Fault::HangAfterProcessing,
     );
     let dir = tempfile::tempdir().unwrap();
@@ -283,7 +283,7 @@ fn a_paused_client_takes_the_answer_that_arrived_instead_of_resending() {
     let _serial = serial();
     // Each request takes the fake 400 ms: the pause starts while the first one is there.
     let fake = Fake::mparticle(
-        cdp_purge::sandbox::FaultPlan::none(),
+        cdp_purge_sandbox::FaultPlan::none(),
         100_000,
         Duration::from_millis(400),
     );

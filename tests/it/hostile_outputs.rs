@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use cdp_purge::sandbox::{Fault, FaultPlan};
+use cdp_purge_sandbox::{Fault, FaultPlan};
 use support::*;
 
 /// `cdp-purge <sub> <mParticle customer ids from column id> <args>`.
@@ -256,9 +256,9 @@ fn a_closed_stderr_or_stdout_never_panics_nor_changes_the_exit_code() {
     assert!(!text(&o.stderr).contains("panicked"));
 
     // A partial failure stays exit 1 when nobody reads the summary.
-    let fake = Fake::start(cdp_purge::sandbox::SandboxConfig {
+    let fake = Fake::start(cdp_purge_sandbox::SandboxConfig {
         faults: FaultPlan::none().with_rate(Fault::Unavailable(None), 1.0),
-        ..cdp_purge::sandbox::SandboxConfig::default()
+        ..cdp_purge_sandbox::SandboxConfig::default()
     });
     let ids = ids_csv(dir.path(), "c.csv", "customerid", &customer_ids("P", 3));
     let o = mparticle_delete(&fake, &ids, &dir.path().join("l3.jsonl"))

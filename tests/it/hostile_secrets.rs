@@ -8,8 +8,8 @@
 use crate::support;
 
 use base64::Engine as _;
-use cdp_purge::sandbox::{Credentials, Fault, RetryAfter, SandboxConfig};
-use cdp_purge::vendor::VendorKind;
+use cdp_purge_sandbox::VendorKind;
+use cdp_purge_sandbox::{Credentials, Fault, RetryAfter, SandboxConfig};
 use support::*;
 
 fn sentinel_credentials() -> Credentials {

@@ -10,8 +10,8 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use cdp_purge::sandbox::{Fault, FaultPlan};
-use cdp_purge::vendor::VendorKind;
+use cdp_purge_sandbox::VendorKind;
+use cdp_purge_sandbox::{Fault, FaultPlan};
 use support::*;
 
 fn acked(ledger: &Path) -> HashSet<String> {

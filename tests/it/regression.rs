@@ -6,7 +6,7 @@
 //! Issue 14's "Why" reports figures, not bugs (pacing ratios, CPU, memory): they are
 //! benchmarks (BENCHMARKS.md), and its window checks are in `hostile_faults`.
 
-use cdp_purge::sandbox::SandboxConfig;
+use cdp_purge_sandbox::SandboxConfig;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::{

@@ -8,8 +8,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use cdp_purge::sandbox::{FaultPlan, SandboxConfig};
-use cdp_purge::vendor::{Quota, Rate, VendorKind};
+use cdp_purge_sandbox::{FaultPlan, SandboxConfig};
+use cdp_purge_sandbox::{Quota, Rate, VendorKind};
 use support::*;
 
 /// `delete --vendor lytics --id-type email` against `base` (no --ledger: the default one).
@@ -47,7 +47,6 @@ fn fast_lytics_fake() -> Fake {
             requests: Some(Rate::per_second(5000)),
             items: None,
             in_flight: None,
-            documented: false,
         },
     ))
 }

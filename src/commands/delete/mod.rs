@@ -146,25 +146,20 @@ struct Run<'a> {
     several: bool,
 }
 
-/// Start the built-in sandbox for `delete --sandbox`; it stops when dropped. On a thread of
-/// its own, like a vendor's server: sharing the run's thread would delay its answers and
-/// skew the arrival times its quotas are enforced on.
+/// Start the built-in sandbox for `delete --sandbox`; it stops when dropped.
 fn start_sandbox(printer: &Printer) -> anyhow::Result<crate::sandbox::Sandbox> {
-    let sb = crate::sandbox::Sandbox::start_blocking(crate::sandbox::SandboxConfig::default())
-        .map_err(|e| UserError::usage(format!("cannot start the sandbox: {e}")))?;
+    let sb = crate::sandbox::start_blocking()?;
     printer.info(format!(
         "sandbox: fake vendors at {} (their documented quotas enforced; nothing real is deleted)",
-        sb.base_url()
+        crate::sandbox::base_url(&sb)
     ));
     Ok(sb)
 }
 
 /// Point a target at the sandbox with the sandbox's credentials.
 fn point_at_sandbox(target: &mut settings::Target, sb: &crate::sandbox::Sandbox) {
-    target.base_url = sb.base_url();
-    target.credentials = sb
-        .credentials()
-        .env_lines()
+    target.base_url = crate::sandbox::base_url(sb);
+    target.credentials = crate::sandbox::credentials(sb)
         .into_iter()
         .filter(|(name, _)| target.vendor.info().credentials.contains(name))
         .map(|(name, value)| (name, crate::vendor::Secret::new(value)))

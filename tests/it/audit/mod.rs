@@ -23,7 +23,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 pub use std::process::{Command, Output, Stdio};
 
-use cdp_purge::sandbox::{RequestRecord, Sandbox};
+use cdp_purge_sandbox::{RequestRecord, Sandbox};
 
 pub fn write_csv(dir: &Path, name: &str, header: &str, values: &[String]) -> PathBuf {
     let p = dir.join(name);

@@ -1,4 +1,4 @@
-use cdp_purge::sandbox::{Sandbox, SandboxConfig};
+use cdp_purge_sandbox::{Sandbox, SandboxConfig};
 use wiremock::matchers::{body_partial_json, header, method, path, path_regex, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

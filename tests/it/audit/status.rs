@@ -1,7 +1,7 @@
 use std::time::Duration;
 
-use cdp_purge::sandbox::{Fault, RetryAfter, Sandbox, SandboxConfig};
-use cdp_purge::vendor::VendorKind;
+use cdp_purge_sandbox::VendorKind;
+use cdp_purge_sandbox::{Fault, RetryAfter, Sandbox, SandboxConfig};
 
 use super::*;
 
@@ -208,7 +208,7 @@ fn vendors_without_a_status_api_are_accepted_with_their_documented_delay() {
     let sb = sandbox(0);
     let dir = tempfile::tempdir().unwrap();
     let input = write_csv(dir.path(), "ids.csv", "id", &emails(5));
-    let c = cdp_purge::sandbox::Credentials::default();
+    let c = cdp_purge_sandbox::Credentials::default();
     let (code, _, err) = run(bin()
         .env("CLEVERTAP_ACCOUNT_ID", &c.clevertap_account_id)
         .env("CLEVERTAP_PASSCODE", &c.clevertap_passcode)

@@ -1,6 +1,6 @@
 //! The systemic-failure breaker, vendor by vendor, and the error envelopes it reads.
 
-use cdp_purge::sandbox::{MparticleErrors, Sandbox, SandboxConfig, SegmentWrongSpace};
+use cdp_purge_sandbox::{MparticleErrors, Sandbox, SandboxConfig, SegmentWrongSpace};
 
 use super::*;
 

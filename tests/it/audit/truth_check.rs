@@ -1,6 +1,6 @@
 //! `check` proves what it says, in every shape the fakes answer in.
 
-use cdp_purge::sandbox::{LyticsIdConfigShape, Sandbox, SandboxConfig, SegmentWrongSpace};
+use cdp_purge_sandbox::{LyticsIdConfigShape, Sandbox, SandboxConfig, SegmentWrongSpace};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

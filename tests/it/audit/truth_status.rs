@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use cdp_purge::sandbox::{LyticsListShape, LyticsStatusShape, Sandbox, SandboxConfig};
+use cdp_purge_sandbox::{LyticsListShape, LyticsStatusShape, Sandbox, SandboxConfig};
 
 use super::*;
 
@@ -278,7 +278,7 @@ fn status_reads_and_names_the_variables_a_config_target_names() {
     assert_eq!(code, Some(3), "{out}\n{err}");
     assert!(err.contains("check SBX_LYTICS_TOKEN"), "{err}");
     assert!(!err.contains("LYTICS_API_TOKEN"), "{err}");
-    let token = cdp_purge::sandbox::Credentials::default().lytics_token;
+    let token = cdp_purge_sandbox::Credentials::default().lytics_token;
     let (code, out, err) = run(&mut with_target(&token));
     assert_eq!(code, Some(0), "{out}\n{err}");
     assert!(out.contains("done 5"), "{out}");

@@ -2,7 +2,7 @@
 //! documented "MPID could not be found"; a wrong org, account or workspace stops before a
 //! single profile is recorded.
 
-use cdp_purge::sandbox::{Sandbox, SandboxConfig};
+use cdp_purge_sandbox::{Sandbox, SandboxConfig};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

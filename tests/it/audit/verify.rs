@@ -1,4 +1,4 @@
-use cdp_purge::sandbox::{Sandbox, SandboxConfig};
+use cdp_purge_sandbox::{Sandbox, SandboxConfig};
 
 use super::*;
 

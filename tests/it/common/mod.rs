@@ -191,7 +191,7 @@ pub fn mparticle(base: &str) -> Arc<dyn Adapter> {
     use cdp_purge::cli::{Environment, Pod};
     use cdp_purge::settings::{Target, VendorParams};
     use cdp_purge::vendor::Secret;
-    let creds = cdp_purge::sandbox::Credentials::default();
+    let creds = cdp_purge_sandbox::Credentials::default();
     let target = Target {
         name: "mparticle".into(),
         vendor: VendorKind::Mparticle,
@@ -217,7 +217,7 @@ pub fn clevertap(base: &str) -> Arc<dyn Adapter> {
     use cdp_purge::cli::IdKind;
     use cdp_purge::settings::{Target, VendorParams};
     use cdp_purge::vendor::Secret;
-    let creds = cdp_purge::sandbox::Credentials::default();
+    let creds = cdp_purge_sandbox::Credentials::default();
     let target = Target {
         name: "clevertap".into(),
         vendor: VendorKind::Clevertap,

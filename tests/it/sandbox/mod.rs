@@ -8,8 +8,8 @@ mod vendors;
 use std::io::ErrorKind;
 use std::time::Duration;
 
-use cdp_purge::sandbox::{Fault, FaultPlan, RetryAfter, Sandbox, SandboxConfig};
-use cdp_purge::vendor::{Quota, Rate, VendorKind};
+use cdp_purge_sandbox::{Fault, FaultPlan, RetryAfter, Sandbox, SandboxConfig};
+use cdp_purge_sandbox::{Quota, Rate, VendorKind};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 

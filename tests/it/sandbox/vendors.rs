@@ -406,7 +406,6 @@ async fn segment_quota_is_per_space_over_a_sliding_second() {
         requests: Some(Rate::per_second(10)),
         items: None,
         in_flight: None,
-        documented: true,
     };
     let (sb, c) = start(SandboxConfig::default().with_quota(VendorKind::Segment, quota)).await;
     let mut limited = 0;
@@ -426,7 +425,7 @@ async fn segment_quota_is_per_space_over_a_sliding_second() {
         .into_iter()
         .filter(|r| r.status == Some(200))
         .collect();
-    let busiest = cdp_purge::sandbox::peak(
+    let busiest = cdp_purge_sandbox::peak(
         &accepted,
         VendorKind::Segment,
         Duration::from_secs(1),
@@ -520,7 +519,6 @@ async fn hightouch_status_polls_spend_the_api_quota_too() {
         }),
         items: None,
         in_flight: None,
-        documented: true,
     };
     let cfg = SandboxConfig::default().with_quota(VendorKind::Hightouch, quota);
     let (sb, c) = start(cfg).await;
@@ -532,7 +530,7 @@ async fn hightouch_status_polls_spend_the_api_quota_too() {
         hightouch_status(&sb, &c, "g1", id).await.0,
         StatusCode::TOO_MANY_REQUESTS
     );
-    let peak = cdp_purge::sandbox::peak(
+    let peak = cdp_purge_sandbox::peak(
         &sb.log(),
         VendorKind::Hightouch,
         Duration::from_secs(10),

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use assert_cmd::cargo::CommandCargoExt;
-use cdp_purge::sandbox::{Credentials, SandboxConfig};
+use cdp_purge_sandbox::{Credentials, SandboxConfig};
 
 use super::{Fake, TIME_SCALE};
 

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use cdp_purge::sandbox::{Credentials, Fault, FaultPlan, RequestRecord, Sandbox, SandboxConfig};
-use cdp_purge::vendor::{Quota, Rate, VendorKind};
+use cdp_purge_sandbox::{Credentials, Fault, FaultPlan, RequestRecord, Sandbox, SandboxConfig};
+use cdp_purge_sandbox::{Quota, Rate, VendorKind};
 use sha2::{Digest, Sha256};
 
 /// Backoff, Retry-After and 429 pauses are multiplied by this in the child (no real sleeps).
@@ -32,7 +32,7 @@ pub fn fault_mix(seed: u64) -> FaultPlan {
         ..FaultPlan::none()
     }
     .with_rate(
-        Fault::TooManyRequests(cdp_purge::sandbox::RetryAfter::Seconds(1)),
+        Fault::TooManyRequests(cdp_purge_sandbox::RetryAfter::Seconds(1)),
         0.10,
     )
     .with_rate(Fault::Unavailable(None), 0.05)
@@ -48,7 +48,6 @@ pub fn mparticle_quota(items: u32) -> Quota {
         requests: None,
         items: Some(Rate::per_second(items)),
         in_flight: None,
-        documented: true,
     }
 }
 

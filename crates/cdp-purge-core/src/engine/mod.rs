@@ -13,7 +13,6 @@ pub mod retry;
 mod share;
 #[cfg(test)]
 mod sim;
-pub mod window;
 
 pub use dispatch::{Engine, EngineConfig, RunEnd, StopReason, Stopper};
 

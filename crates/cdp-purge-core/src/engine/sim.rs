@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::limiter::Limits;
 use super::pace::{Answer, PaceState, Ticket};
 use super::share::Reaction;
-use super::window::{Competing, SlidingWindow};
+use cdp_purge_sandbox::{Competing, SlidingWindow};
 
 /// One simulated run.
 #[derive(Debug, Clone)]

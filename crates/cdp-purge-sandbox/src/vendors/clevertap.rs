@@ -7,9 +7,9 @@
 use serde_json::{Value, json};
 
 use super::{Handled, error};
-use crate::sandbox::http::{Request, Response};
-use crate::sandbox::state::Shared;
-use crate::vendor::VendorKind;
+use crate::facts::VendorKind;
+use crate::http::{Request, Response};
+use crate::state::Shared;
 
 const MAX_VALUES: usize = 100;
 

@@ -4,14 +4,14 @@
 //! body; 1500 profiles per second counted over any sliding one-second window. The page
 //! documents the error messages but not the body around them: its sibling s2s APIs use
 //! `{"errors":[{"code","message"}]}`, which is the default here, with `{"message"}` as the
-//! other plausible shape ([`crate::sandbox::MparticleErrors`]).
+//! other plausible shape ([`crate::MparticleErrors`]).
 
 use serde_json::Value;
 
 use super::{Handled, basic_auth, error_for};
-use crate::sandbox::http::{Request, Response};
-use crate::sandbox::state::Shared;
-use crate::vendor::VendorKind;
+use crate::facts::VendorKind;
+use crate::http::{Request, Response};
+use crate::state::Shared;
 
 const MAX_PROFILES: usize = 100;
 

@@ -17,7 +17,7 @@ use super::http::{self, Request, Response, WriteMode};
 use super::state::{InFlight, Shared};
 use super::vendors;
 use super::{RequestRecord, SandboxConfig};
-use crate::vendor::VendorKind;
+use crate::facts::VendorKind;
 
 /// Bind the listener; the returned future serves until the stop signal.
 pub(crate) async fn bind(

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::MparticleErrors;
 use super::http::{Request, Response};
 use super::state::Shared;
-use crate::vendor::VendorKind;
+use crate::facts::VendorKind;
 
 /// A vendor endpoint, with its path parameters (still percent-encoded).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,6 @@
-//! Exact quota accounting: a sliding window over a ring buffer of timestamps. The sandbox's
-//! fake vendors enforce quotas with it, and the pacing simulation's vendor counts with it.
+//! Exact quota accounting: a sliding window over a ring buffer of timestamps. The fake
+//! vendors enforce quotas with it, and the core's pacing simulation counts with it (a
+//! dev-dependency: the vendor side of the simulation is the sandbox's, not the pacer's).
 //!
 //! Vendors state quotas as "N per second"; the engine must stay under N in *every* window of
 //! one second, not on average. A token bucket or a fixed-window counter would let bursts of

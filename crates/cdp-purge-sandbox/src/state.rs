@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::faults::FaultSource;
+use super::quota::{Competing, SlidingWindow};
 use super::vendors::{hightouch, lytics, segment};
 use super::{RequestRecord, SandboxConfig};
-use crate::engine::window::{Competing, SlidingWindow};
-use crate::vendor::VendorKind;
+use crate::facts::VendorKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Unit {

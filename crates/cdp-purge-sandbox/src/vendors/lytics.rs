@@ -7,7 +7,7 @@
 //! a missing *Entity: Delete* permission or a field that is not an identity field reported
 //! per value under `errors`. Errors use Lytics' `/v2` envelope. Answers no page shows (the
 //! status list, the identity configuration, the status body itself) come in the shapes
-//! [`crate::sandbox::SandboxConfig`] selects.
+//! [`crate::SandboxConfig`] selects.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 
 use super::{Handled, error};
-use crate::sandbox::http::{Request, Response};
-use crate::sandbox::state::Shared;
-use crate::sandbox::{LyticsIdConfigShape, LyticsListShape, LyticsStatusShape};
-use crate::vendor::VendorKind;
+use crate::facts::VendorKind;
+use crate::http::{Request, Response};
+use crate::state::Shared;
+use crate::{LyticsIdConfigShape, LyticsListShape, LyticsStatusShape};
 
 const STATES: [&str; 5] = ["initial", "primary", "archive", "secondary", "done"];
 const SECONDARY: usize = 3;

@@ -9,10 +9,10 @@ use std::collections::HashSet;
 use serde_json::{Value, json};
 
 use super::{Handled, basic_auth, decode};
-use crate::sandbox::SegmentWrongSpace;
-use crate::sandbox::http::{Request, Response};
-use crate::sandbox::state::Shared;
-use crate::vendor::VendorKind;
+use crate::SegmentWrongSpace;
+use crate::facts::VendorKind;
+use crate::http::{Request, Response};
+use crate::state::Shared;
 
 #[derive(Debug, Default)]
 pub(crate) struct State {

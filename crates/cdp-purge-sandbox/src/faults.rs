@@ -11,7 +11,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::vendor::VendorKind;
+use crate::facts::VendorKind;
 
 /// The `Retry-After` header of an injected 429.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,7 +197,7 @@ impl FromStr for FaultPlan {
                 .ok_or_else(|| err(format!("`{part}` is not KEY=VALUE")))?;
             let (key, value) = (key.trim(), value.trim());
             let duration = || {
-                crate::cli::parse_duration(value)
+                parse_duration(value)
                     .map_err(|e| err(format!("`{key}`: `{value}` is not a duration: {e}")))
             };
             match key {
@@ -259,6 +259,18 @@ impl FromStr for FaultPlan {
             script: Vec::new(),
         })
     }
+}
+
+/// A duration as the CLI takes one: seconds as a plain number (`0.5`) or humantime
+/// (`500ms`, `2s`).
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    if let Ok(secs) = s.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Ok(Duration::from_secs_f64(secs));
+        }
+        return Err("a duration must be a non-negative number".into());
+    }
+    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30s, 2m, 500ms)"))
 }
 
 fn fault_for(key: &str, retry_after: u64, drip: Duration, down_for: Duration) -> Option<Fault> {
@@ -386,5 +398,15 @@ mod tests {
         assert_eq!(a, draws(&plan), "same seed, same faults");
         let hits = a.iter().filter(|f| **f == Fault::ServerError).count();
         assert!((850..1150).contains(&hits), "{hits} of 4000 at rate 0.25");
+    }
+
+    #[test]
+    fn durations_are_seconds_or_humantime() {
+        assert_eq!(parse_duration("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("-1").is_err());
+        assert!(parse_duration("NaN").is_err());
+        assert!(parse_duration("soon").is_err());
     }
 }

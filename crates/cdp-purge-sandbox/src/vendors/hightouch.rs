@@ -11,9 +11,9 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::{Map, Value, json};
 
 use super::{Handled, error, rfc3339};
-use crate::sandbox::http::{Request, Response};
-use crate::sandbox::state::Shared;
-use crate::vendor::VendorKind;
+use crate::facts::VendorKind;
+use crate::http::{Request, Response};
+use crate::state::Shared;
 
 /// A queued value containing this makes the request end `failed`.
 const FAIL_MARKER: &str = "htfail";

@@ -16,8 +16,10 @@
 //! Every request is recorded ([`Sandbox::log`]) with whether the deletion was applied, so a
 //! test can check that a retried batch was deleted once, or at all.
 
+mod facts;
 mod faults;
 mod http;
+mod quota;
 mod server;
 mod state;
 mod vendors;
@@ -28,10 +30,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use crate::engine::window::{Competing, SlidingWindow};
 pub use faults::{FAULT_SPEC_HELP, Fault, FaultPlan, FaultSpecError, RetryAfter};
+pub use quota::{Competing, SlidingWindow};
 
-use crate::vendor::{Quota, VendorKind};
+pub use facts::{Quota, Rate, VendorKind};
 use state::Shared;
 
 /// The secrets the sandbox expects. The defaults are printed by `cdp-purge sandbox`.
@@ -256,17 +258,7 @@ pub struct CompetingLoad {
 /// The quota the sandbox enforces by default: the vendor's documented one, and none where
 /// the vendor documents none (Lytics).
 pub fn default_quota(vendor: VendorKind) -> Quota {
-    let q = vendor.info().quota;
-    if q.documented {
-        q
-    } else {
-        Quota {
-            requests: None,
-            items: None,
-            in_flight: None,
-            documented: false,
-        }
-    }
+    vendor.documented_quota()
 }
 
 /// One request the sandbox received.
@@ -460,34 +452,15 @@ mod tests {
     }
 
     #[test]
-    fn printed_credentials_use_the_names_the_vendor_table_documents() {
-        let printed: Vec<&str> = Credentials::default()
-            .env_lines()
-            .iter()
-            .map(|(k, _)| *k)
-            .collect();
-        let documented: Vec<&str> = crate::vendor::VENDORS
-            .iter()
-            .flat_map(|v| v.credentials.iter().copied())
-            .collect();
-        assert_eq!(printed, documented);
-    }
-
-    #[test]
     fn default_quotas_are_the_documented_ones() {
-        use crate::vendor::Rate;
         let q = default_quota;
         assert_eq!(q(VendorKind::Mparticle).items, Some(Rate::per_second(1500)));
         assert_eq!(q(VendorKind::Segment).requests, Some(Rate::per_second(100)));
         assert_eq!(q(VendorKind::Clevertap).in_flight, Some(3));
         let ht = q(VendorKind::Hightouch).requests.unwrap();
         assert_eq!((ht.count, ht.per), (200, Duration::from_secs(10)));
-        // Lytics publishes none; the engine's conservative default is not a vendor limit.
-        let lytics = q(VendorKind::Lytics);
-        assert_eq!(
-            (lytics.requests, lytics.items, lytics.in_flight),
-            (None, None, None)
-        );
+        // Lytics publishes none; a client's conservative default is not a vendor limit.
+        assert_eq!(q(VendorKind::Lytics), Quota::NONE);
     }
 
     #[test]
