@@ -41,14 +41,13 @@ fn main() -> ExitCode {
     code.into()
 }
 
-/// The one async runtime, for every command. Two workers: the current pacer and ledger
-/// writer fall short of a 5,000/s quota on one thread of a loaded 2-core machine
-/// (hostile_faults' pacing test, measured). Issue 14's pacer is built for one thread; when
-/// it lands, this is the one place to switch to `new_current_thread`.
+/// The one async runtime, on the main thread. A run sends at most a few hundred requests a
+/// second (the vendors' quotas), far below what one thread serves, and a multi-threaded
+/// scheduler spends its CPU waking idle workers to steal work that is not there (issue 14's
+/// CPU benchmark in BENCHMARKS.md). Intake and the ledger have threads of their own.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     use anyhow::Context as _;
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")
