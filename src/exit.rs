@@ -131,7 +131,7 @@ pub fn report(printer: &Printer, err: &anyhow::Error) -> Code {
     let mut chain = err.chain();
     let first = chain.next().map(ToString::to_string).unwrap_or_default();
     let causes: Vec<String> = chain.map(ToString::to_string).collect();
-    if Classified::of(err) == Classified::Unexpected {
+    if UserError::find(err).is_none() {
         tracing::debug!("unclassified error: exit {}", code as u8);
     }
     printer.error(first, &causes, hint.as_deref());

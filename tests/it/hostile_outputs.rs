@@ -95,16 +95,7 @@ fn rejects_with_values_are_private_and_safe_in_a_spreadsheet() {
     // An existing world-readable file must not stay so once it holds values.
     std::fs::write(&rejects, "old").unwrap();
     std::fs::set_permissions(&rejects, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let (code, _, err) = run(cdp_purge()
-        .args([
-            "plan",
-            "--vendor",
-            "lytics",
-            "--id-type",
-            "email",
-            "--column",
-            "email",
-        ])
+    let (code, _, err) = run(lytics_args(cdp_purge().arg("plan"))
         .arg("-i")
         .arg(&input)
         .arg("--rejects")
@@ -126,16 +117,7 @@ fn rejects_with_values_are_private_and_safe_in_a_spreadsheet() {
     );
     // Without values nothing personal is in it, and its mode is left to the umask.
     let plain = dir.path().join("plain.csv");
-    let (code, _, _) = run(cdp_purge()
-        .args([
-            "plan",
-            "--vendor",
-            "lytics",
-            "--id-type",
-            "email",
-            "--column",
-            "email",
-        ])
+    let (code, _, _) = run(lytics_args(cdp_purge().arg("plan"))
         .arg("-i")
         .arg(&input)
         .arg("--rejects")

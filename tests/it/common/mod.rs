@@ -72,18 +72,33 @@ impl Adapter for TestAdapter {
 }
 
 pub fn batches(n_batches: usize, per: usize) -> Vec<Batch> {
+    numbered_batches(n_batches, per, "lytics", "email", Some("email"), |n| {
+        format!("user{n}@example.com")
+    })
+}
+
+/// `n_batches` batches of `per` identifiers of `kind` for `vendor`, the n-th identifier
+/// being `value(n)` on input row n + 2 (after the header).
+fn numbered_batches(
+    n_batches: usize,
+    per: usize,
+    vendor: &str,
+    kind: &str,
+    field: Option<&str>,
+    value: impl Fn(usize) -> String,
+) -> Vec<Batch> {
     (0..n_batches)
         .map(|b| {
             let items = (0..per)
                 .map(|i| Item {
                     file: 0,
                     row: (b * per + i + 2) as u64,
-                    value: format!("user{}@example.com", b * per + i),
-                    kind: "email".into(),
+                    value: value(b * per + i),
+                    kind: kind.into(),
                     lookup: None,
                 })
                 .collect();
-            Batch::new(b as u64, "lytics", Some("email".into()), items)
+            Batch::new(b as u64, vendor, field.map(Into::into), items)
         })
         .collect()
 }
@@ -242,20 +257,9 @@ pub fn clevertap(base: &str) -> Arc<dyn Adapter> {
 
 /// Batches of mParticle customer ids.
 pub fn mp_batches(n_batches: usize, per: usize) -> Vec<Batch> {
-    (0..n_batches)
-        .map(|b| {
-            let items = (0..per)
-                .map(|i| Item {
-                    file: 0,
-                    row: (b * per + i + 2) as u64,
-                    value: format!("C-{}", b * per + i),
-                    kind: "customerid".into(),
-                    lookup: None,
-                })
-                .collect();
-            Batch::new(b as u64, "mparticle", None, items)
-        })
-        .collect()
+    numbered_batches(n_batches, per, "mparticle", "customerid", None, |n| {
+        format!("C-{n}")
+    })
 }
 
 /// Run the engine with any adapter.
