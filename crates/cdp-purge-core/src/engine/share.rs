@@ -215,8 +215,8 @@ impl Share {
         // after a pause) says little about how much is left, and noise looks the same. It
         // is undone as soon as something larger goes through.
         let provisional = to < current * 0.5;
-        let to = if provisional { current * 0.5 } else { to };
-        self.cut(now, to.max(Self::FLOOR), usage.min(1.0), provisional);
+        let to = if provisional { current * 0.5 } else { to }.max(Self::FLOOR);
+        self.cut(now, to, usage.min(1.0), provisional);
         Reaction::Slowed(to)
     }
 
