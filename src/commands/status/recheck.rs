@@ -73,17 +73,15 @@ impl Pass {
         let n = t.latest.len();
         let mut before = Vec::with_capacity(n);
         let mut answered = vec![false; n];
-        for i in 0..n {
-            let key = t.group.jobs[i]
-                .vendor_id()
-                .or(t.group.jobs[i].id_hmac())
-                .unwrap_or_default();
+        for (i, done) in answered.iter_mut().enumerate() {
+            let job = &t.group.jobs[i];
+            let key = job.vendor_id().or(job.id_hmac()).unwrap_or_default();
             match self.prior.get(key) {
                 Some(c) => {
                     let was = c.recheck.as_ref().map_or("acknowledged", |r| &r.before);
                     before.push(before_of(was));
                     t.latest[i] = Some(Obs::from_check(c, strings));
-                    answered[i] = true;
+                    *done = true;
                 }
                 None => {
                     before.push(t.latest[i].as_ref().map(|o| o.phase));
