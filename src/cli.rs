@@ -310,6 +310,26 @@ pub struct VendorArgs {
     #[arg(long, value_name = "NAME", help_heading = "Segment")]
     pub user_id_column: Option<String>,
 
+    /// Segment: find each row's profile by this external id type (email, anonymous_id, any
+    /// type of the space) through the Profile API, instead of a user_id column. The lookups
+    /// share the space's quota with the deletions
+    #[arg(
+        long,
+        value_name = "TYPE",
+        help_heading = "Segment",
+        conflicts_with = "user_id_column"
+    )]
+    pub lookup_type: Option<String>,
+
+    /// Segment: with --lookup-type, the column holding the value to look up [default: --column]
+    #[arg(
+        long,
+        value_name = "NAME",
+        help_heading = "Segment",
+        requires = "lookup_type"
+    )]
+    pub lookup_column: Option<String>,
+
     /// Hightouch: the identity graph ID (not needed by `plan`)
     #[arg(long, value_name = "GRAPH", help_heading = "Hightouch")]
     pub graph: Option<String>,

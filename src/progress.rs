@@ -171,6 +171,11 @@ pub struct Summary {
     pub acknowledged: u64,
     pub failed: BTreeMap<String, u64>,
     pub failed_total: u64,
+    /// Rows a lookup found no profile for (Segment `--lookup-type`): recorded `not_found`,
+    /// not failures (nothing of that person to delete).
+    pub no_profile: u64,
+    /// Of `requests`, the profile lookups.
+    pub lookups: u64,
     /// Items neither settled now nor earlier (the run stopped): a rerun sends them.
     pub unsent_items: u64,
     pub requests: u64,
@@ -198,13 +203,18 @@ impl Summary {
         let sent = Stats::get(&stats.items_done);
         let skipped = Stats::get(&stats.skipped_items);
         let failed_earlier = Stats::get(&stats.skipped_failed);
-        let failed: BTreeMap<String, u64> = stats
+        let no_profile = Stats::get(&stats.absent);
+        let mut failed: BTreeMap<String, u64> = stats
             .failed
             .lock()
             .expect("stats lock")
             .iter()
             .map(|(k, v)| ((*k).to_owned(), *v))
             .collect();
+        if let Some(n) = failed.get_mut("not_found") {
+            *n = n.saturating_sub(no_profile);
+        }
+        failed.retain(|_, n| *n > 0);
         Self {
             vendor: vendor.to_owned(),
             run_id: run_id.to_owned(),
@@ -219,6 +229,8 @@ impl Summary {
             acknowledged: Stats::get(&stats.items_ok),
             failed_total: failed.values().sum(),
             failed,
+            no_profile,
+            lookups: Stats::get(&stats.lookups),
             unsent_items: planned_items.saturating_sub(sent + skipped + failed_earlier),
             requests: Stats::get(&stats.requests),
             retries: Stats::get(&stats.retries),
@@ -263,6 +275,13 @@ impl Summary {
         for (k, v) in &self.failed {
             let _ = writeln!(s, "    {k:<18} {v}");
         }
+        if self.no_profile > 0 {
+            let _ = writeln!(
+                s,
+                "  no profile   {} (the lookup found none: nothing to delete; recorded not_found)",
+                self.no_profile
+            );
+        }
         if self.unsent_items > 0 {
             let _ = writeln!(
                 s,
@@ -272,8 +291,16 @@ impl Summary {
         }
         let _ = writeln!(
             s,
-            "  requests     {} ({} retries, {} throttled with 429, {} for bisection)",
-            self.requests, self.retries, self.throttled, self.bisection_requests
+            "  requests     {} ({} retries, {} throttled with 429, {} for bisection{})",
+            self.requests,
+            self.retries,
+            self.throttled,
+            self.bisection_requests,
+            if self.lookups > 0 {
+                format!(", {} profile lookups", self.lookups)
+            } else {
+                String::new()
+            }
         );
         let _ = writeln!(
             s,

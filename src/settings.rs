@@ -155,8 +155,10 @@ pub fn require(
             if reading && !has_kind {
                 missing.push("--id-type or --id-type-column (the external id type, e.g. email)");
             }
-            if reading && v.user_id_column.is_none() {
-                missing.push("--user-id-column (the column with each row's lookup user_id)");
+            if reading && v.user_id_column.is_none() && v.lookup_type.is_none() {
+                missing.push(
+                    "--user-id-column (the column with each row's lookup user_id), or --lookup-type (email, anonymous_id, ...) to find it",
+                );
             }
         }
         VendorKind::Hightouch => {
@@ -260,6 +262,7 @@ pub fn target(
                 VendorParams::Segment {
                     region,
                     space: given(&v.space),
+                    lookup_type: v.lookup_type.clone(),
                 },
                 host.to_owned(),
             )
@@ -506,6 +509,12 @@ pub fn intake(i: &InputArgs, v: &VendorArgs) -> anyhow::Result<IntakeSpec> {
     };
     let lookup = match (vendor, &v.user_id_column) {
         (VendorKind::Segment, Some(c)) => Some(ColumnSel::Name(c.clone())),
+        // Found through the Profile API: the value to look up, by default the identifier.
+        (VendorKind::Segment, None) if v.lookup_type.is_some() => Some(
+            v.lookup_column
+                .clone()
+                .map_or_else(|| column.clone(), ColumnSel::Name),
+        ),
         (VendorKind::Segment, None) => {
             return Err(UserError::usage("--vendor segment needs --user-id-column (the column with each row's lookup user_id)").into());
         }
@@ -535,6 +544,7 @@ pub fn intake(i: &InputArgs, v: &VendorArgs) -> anyhow::Result<IntakeSpec> {
         lowercase: i.lowercase,
         validate: !i.no_validate,
         kind,
+        lookup_by_value: vendor == VendorKind::Segment && v.lookup_type.is_some(),
         lookup,
         one_read: None,
     })

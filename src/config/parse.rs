@@ -323,6 +323,8 @@ struct RawTarget {
     id_type: Option<String>,
     id_type_column: Option<String>,
     user_id_column: Option<String>,
+    lookup_type: Option<String>,
+    lookup_column: Option<String>,
     graph: Option<String>,
     identifier_type: Option<String>,
     block: Option<bool>,
@@ -468,6 +470,8 @@ impl RawTarget {
         note("space", self.space.clone());
         note("id_type_column", self.id_type_column.clone());
         note("user_id_column", self.user_id_column.clone());
+        note("lookup_type", self.lookup_type.clone());
+        note("lookup_column", self.lookup_column.clone());
         note("graph", self.graph.clone());
         note("block", self.block.map(|b| b.to_string()));
         note("path", self.path.clone());
@@ -488,6 +492,8 @@ impl RawTarget {
             space: self.space,
             id_type_column: self.id_type_column,
             user_id_column: self.user_id_column,
+            lookup_type: self.lookup_type,
+            lookup_column: self.lookup_column,
             graph: self.graph,
             no_block: self.block == Some(false),
             source_data_deleted: self.source_data_deleted == Some(true),

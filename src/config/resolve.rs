@@ -278,6 +278,12 @@ fn merge(file: &VendorArgs, flags: &VendorArgs) -> VendorArgs {
             &flags.user_id_column,
             &file.user_id_column,
         ),
+        lookup_type: or(takes("lookup_type"), &flags.lookup_type, &file.lookup_type),
+        lookup_column: or(
+            takes("lookup_column"),
+            &flags.lookup_column,
+            &file.lookup_column,
+        ),
         graph: or(takes("graph"), &flags.graph, &file.graph),
         no_block: (takes("block") && flags.no_block) || file.no_block,
         source_data_deleted: (takes("source_data_deleted") && flags.source_data_deleted)

@@ -298,6 +298,7 @@ mod tests {
             VendorKind::Segment => VendorParams::Segment {
                 region: "us".into(),
                 space: "spa_1".into(),
+                lookup_type: None,
             },
             VendorKind::Hightouch => VendorParams::Hightouch {
                 graph: "g".into(),

@@ -42,6 +42,8 @@ pub static PARAMS: &[Param] = &[
     p("space", &[Segment]),
     p("id_type_column", &[Segment, Hightouch]),
     p("user_id_column", &[Segment]),
+    p("lookup_type", &[Segment]),
+    p("lookup_column", &[Segment]),
     p("graph", &[Hightouch]),
     p("block", &[Hightouch]),
     p("path", &[Hightouch]),

@@ -14,10 +14,10 @@ use super::preflight::{self, Finding, Preflight, Probe};
 use super::target::{Target, VendorParams};
 use super::wire;
 use super::{
-    Adapter, Diagnosis, ItemOutcome, OutcomeClass, Request, Response, VendorKind, VendorSpec,
-    Verdict, is_permission_message,
+    Adapter, Diagnosis, ItemOutcome, OutcomeClass, Request, Resolution, Response, VendorKind,
+    VendorSpec, Verdict, is_permission_message,
 };
-use crate::batch::Batch;
+use crate::batch::{Batch, Item};
 
 const TOKEN: &str = "SEGMENT_TOKEN";
 
@@ -52,6 +52,9 @@ pub struct Segment {
     auth: HeaderValue,
     /// The variable the token was read from, for hints.
     token_var: String,
+    /// `--lookup-type`: rows are found by this external id type through the Profile API
+    /// (`item.lookup` holds the value), not by a user_id column.
+    lookup_type: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -68,7 +71,12 @@ struct ExternalId<'a> {
 
 impl Segment {
     pub fn new(target: &Target) -> anyhow::Result<Self> {
-        let VendorParams::Segment { region, space } = &target.params else {
+        let VendorParams::Segment {
+            region,
+            space,
+            lookup_type,
+        } = &target.params
+        else {
             bail!(
                 "internal error: Segment adapter built for a {} target",
                 target.vendor
@@ -85,6 +93,30 @@ impl Segment {
             // The token is the username; the password is empty.
             auth: wire::basic_auth(target.credential(TOKEN)?, "", &target.var(TOKEN))?,
             token_var: target.var(TOKEN),
+            lookup_type: lookup_type.clone(),
+        })
+    }
+
+    /// The deletion of `item`'s identifier from the profile found by `user_id`.
+    fn delete_request(&self, item: &Item, user_id: &str) -> anyhow::Result<Request> {
+        let body = serde_json::to_vec(&Body {
+            delete_external_ids: [ExternalId {
+                id: &item.value,
+                kind: &item.kind,
+            }],
+        })?;
+        Ok(Request {
+            method: Method::POST,
+            url: format!(
+                "{}{}/external_ids/delete",
+                self.prefix,
+                wire::segment(user_id)
+            ),
+            headers: vec![
+                (AUTHORIZATION, self.auth.clone()),
+                wire::json_content_type(),
+            ],
+            body,
         })
     }
 
@@ -105,6 +137,9 @@ impl Adapter for Segment {
                 batch.len()
             );
         };
+        if self.lookup_type.is_some() {
+            bail!("internal error: a Segment row found by --lookup-type is sent once resolved");
+        }
         let Some(user_id) = item.lookup.as_deref().filter(|u| !u.is_empty()) else {
             bail!(
                 "input {} row {}: no user_id to find the profile by",
@@ -112,25 +147,92 @@ impl Adapter for Segment {
                 item.row
             );
         };
-        let body = serde_json::to_vec(&Body {
-            delete_external_ids: [ExternalId {
-                id: &item.value,
-                kind: &item.kind,
-            }],
-        })?;
-        Ok(Request {
-            method: Method::POST,
+        self.delete_request(item, user_id)
+    }
+
+    /// `--lookup-type T`: `GET …/profiles/T:{value}/external_ids?include=user_id&limit=100`
+    /// (Profile API, same host and token), which lists the profile's user_ids.
+    fn resolve_request(&self, item: &Item) -> anyhow::Result<Option<Request>> {
+        let Some(kind) = &self.lookup_type else {
+            return Ok(None);
+        };
+        let Some(value) = item.lookup.as_deref().filter(|v| !v.is_empty()) else {
+            bail!(
+                "input {} row {}: no value to look the profile up by",
+                item.file + 1,
+                item.row
+            );
+        };
+        let base = self.prefix.trim_end_matches("user_id:");
+        Ok(Some(Request {
+            method: Method::GET,
             url: format!(
-                "{}{}/external_ids/delete",
-                self.prefix,
-                wire::segment(user_id)
+                "{base}{}:{}/external_ids?include=user_id&limit=100",
+                wire::segment(kind),
+                wire::segment(value)
             ),
-            headers: vec![
-                (AUTHORIZATION, self.auth.clone()),
-                wire::json_content_type(),
-            ],
-            body,
-        })
+            headers: vec![(AUTHORIZATION, self.auth.clone())],
+            body: Vec::new(),
+        }))
+    }
+
+    fn classify_resolve(&self, item: &Item, resp: &Response<'_>) -> Resolution {
+        let kind = self.lookup_type.as_deref().unwrap_or("lookup");
+        if (200..300).contains(&resp.status) {
+            return match user_ids(resp.body) {
+                Some((ids, more)) => match (ids.as_slice(), more) {
+                    ([uid], false) => Resolution::Found(uid.clone()),
+                    ([], false) => Resolution::Refused(format!(
+                        "the profile found by {kind} has no user_id, and Segment deletes by user_id only"
+                    )),
+                    (ids, more) => Resolution::Refused(format!(
+                        "the profile found by {kind} has {}{} user_ids: refused rather than guess which (give the one to use with --user-id-column)",
+                        if more { "more than " } else { "" },
+                        ids.len()
+                    )),
+                },
+                None => Resolution::Refused(format!(
+                    "the Profile API answered HTTP {} in a shape it does not document for external_ids",
+                    resp.status
+                )),
+            };
+        }
+        let (code, message) = wire::error_fields(resp.body);
+        let lower = message.as_deref().unwrap_or_default().to_ascii_lowercase();
+        match (resp.status, code.as_deref()) {
+            // The documented answer for no such profile (SEG-PAPI).
+            (404, Some("not_found")) if message.as_deref() == Some(PROFILE_NOT_FOUND) => {
+                Resolution::Absent(format!("no profile with that {kind}"))
+            }
+            // Anything else is judged like the deletion's answers: a space refused, the
+            // token refused, a retry; a 404 that is not the documented one is not "absent".
+            (404, _) if !about_space(&lower) => Resolution::Again(Verdict::Failed {
+                reason: format!(
+                    "the Profile API answered HTTP 404 without its documented \"Profile was not found.\" ({})",
+                    wire::scrub(
+                        message.as_deref().unwrap_or("no message"),
+                        &Batch::new(0, "segment", None, vec![item.clone()])
+                    )
+                ),
+                bisect: false,
+            }),
+            _ => match self.classify(&Batch::new(0, "segment", None, vec![item.clone()]), resp) {
+                Verdict::Items(o) => Resolution::Refused(
+                    o.into_iter()
+                        .next()
+                        .and_then(|o| o.message)
+                        .unwrap_or_else(|| format!("HTTP {}", resp.status)),
+                ),
+                v => Resolution::Again(v),
+            },
+        }
+    }
+
+    fn build_resolved(&self, batch: &Batch, user_id: &str) -> anyhow::Result<Request> {
+        let [item] = batch.items.as_slice() else {
+            bail!("a resolved Segment batch carries one identifier");
+        };
+        self.delete_request(item, user_id)
     }
 
     fn classify(&self, batch: &Batch, resp: &Response<'_>) -> Verdict {
@@ -290,6 +392,37 @@ impl Adapter for Segment {
     }
 }
 
+/// The user_ids a Profile API `external_ids` page lists (`{"data":[{"type","id"}…],
+/// "cursor":{"has_more"}}`, SEG-PAPI), and whether more pages follow; `None` when the body
+/// is not that shape.
+fn user_ids(body: &[u8]) -> Option<(Vec<String>, bool)> {
+    #[derive(serde::Deserialize)]
+    struct Page {
+        data: Vec<Eid>,
+        #[serde(default)]
+        cursor: Option<Cursor>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Eid {
+        #[serde(rename = "type")]
+        kind: String,
+        id: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Cursor {
+        #[serde(default)]
+        has_more: bool,
+    }
+    let page: Page = serde_json::from_slice(body).ok()?;
+    let ids = page
+        .data
+        .into_iter()
+        .filter(|e| e.kind == "user_id" && !e.id.is_empty())
+        .map(|e| e.id)
+        .collect();
+    Some((ids, page.cursor.is_some_and(|c| c.has_more)))
+}
+
 /// The answer to the preflight lookup.
 fn read_lookup(status: u16, body: &[u8], space: &str, var: &str) -> Finding {
     let (code, message) = wire::error_fields(body);
@@ -341,6 +474,7 @@ mod tests {
             params: VendorParams::Segment {
                 region: "us".into(),
                 space: "spa_abc123".into(),
+                lookup_type: None,
             },
             credentials: [(TOKEN, Secret::new("token"))].into_iter().collect(),
             batch_size: 1,

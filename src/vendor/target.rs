@@ -33,6 +33,9 @@ pub enum VendorParams {
     Segment {
         region: String,
         space: String,
+        /// Rows are found by this external id type through the Profile API, not by a
+        /// user_id column.
+        lookup_type: Option<String>,
     },
     Hightouch {
         graph: String,
@@ -127,9 +130,16 @@ impl Target {
                     put("account_id", a.to_owned());
                 }
             }
-            VendorParams::Segment { region, space } => {
+            VendorParams::Segment {
+                region,
+                space,
+                lookup_type,
+            } => {
                 put("region", region.clone());
                 put("space", space.clone());
+                if let Some(t) = lookup_type {
+                    put("lookup_type", t.clone());
+                }
             }
             VendorParams::Hightouch { graph, path, .. } => {
                 put("graph", graph.clone());
@@ -176,6 +186,7 @@ impl Target {
             VendorKind::Segment => VendorParams::Segment {
                 region: a("region").unwrap_or_default(),
                 space: a("space").unwrap_or_default(),
+                lookup_type: a("lookup_type"),
             },
         };
         Ok(Target {

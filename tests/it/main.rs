@@ -42,5 +42,6 @@ mod layout;
 mod plan_cli;
 mod regression;
 mod sandbox;
+mod segment_lookup;
 mod support;
 mod trust;

@@ -21,6 +21,8 @@ pub struct Request {
     pub method: String,
     /// The path without the query string, still percent-encoded.
     pub path: String,
+    /// The query string (without `?`), still percent-encoded.
+    pub query: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     /// The client wants the connection kept open after the response.
@@ -28,6 +30,18 @@ pub struct Request {
 }
 
 impl Request {
+    /// The first query parameter with this name, percent-decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        self.query.split('&').find_map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (k == name).then(|| {
+                percent_encoding::percent_decode_str(&v.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+        })
+    }
+
     /// The first header with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -151,7 +165,10 @@ pub async fn read_request(
 /// The request line and headers, with an empty body.
 fn head(parsed: &httparse::Request<'_, '_>) -> Result<Request, ReadError> {
     let target = parsed.path.unwrap_or("/");
-    let path = target.split_once('?').map_or(target, |(p, _)| p).to_owned();
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p.to_owned(), q.to_owned()),
+        None => (target.to_owned(), String::new()),
+    };
     let mut headers = Vec::with_capacity(parsed.headers.len());
     for h in parsed.headers.iter() {
         let value = std::str::from_utf8(h.value)
@@ -161,6 +178,7 @@ fn head(parsed: &httparse::Request<'_, '_>) -> Result<Request, ReadError> {
     let mut req = Request {
         method: parsed.method.unwrap_or("GET").to_owned(),
         path,
+        query,
         headers,
         body: Vec::new(),
         keep_alive: true,

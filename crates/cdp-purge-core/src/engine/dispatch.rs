@@ -16,7 +16,7 @@ use super::pause::PauseGate;
 use super::retry::RetryPolicy;
 use crate::batch::{Batch, BatchHash};
 use crate::ledger::{self, Attempt, ItemResult, ItemStatus, LedgerHandle, Outcome, Phase, Record};
-use crate::protocol::{Adapter, Response, Verdict};
+use crate::protocol::{Adapter, Request, Resolution, Response, Verdict};
 
 /// How long an answer may still be taken after the request's deadline passed, if it is
 /// already there (see `send`).
@@ -107,6 +107,9 @@ struct Settled {
     /// The last attempt's result record, written together with the outcome: one round
     /// trip to the ledger writer instead of two (each wakes two idle threads).
     last_attempt: Option<Attempt>,
+    /// What a one-item batch's lookup resolved to (Segment: the user_id), for its keyed hash
+    /// in the outcome.
+    resolved: Option<String>,
 }
 
 /// What came back from one attempt.
@@ -370,6 +373,7 @@ impl Inner {
                     vendor_id: vendor_id.clone(),
                     message,
                     value: self.cfg.include_identifiers.then(|| it.value.clone()),
+                    lookup_hmac: s.resolved.as_deref().map(|v| self.hasher.id_hmac(v)),
                 }
             })
             .collect::<Vec<_>>();
@@ -412,9 +416,154 @@ impl Inner {
             .iter()
             .map(|it| ledger::key_hex(self.hasher.item_key(it)))
             .collect();
-        let mut s = self.deliver_keyed(batch, parent, &keys).await?;
+        let (request, resolved) = match self.request_for(batch).await? {
+            Ok(r) => r,
+            Err(mut s) => {
+                s.keys = keys;
+                return Some(s);
+            }
+        };
+        let mut s = self.deliver_keyed(batch, parent, &keys, request).await?;
         s.keys = keys;
+        s.resolved = resolved;
         Some(s)
+    }
+
+    /// The deletion request for `batch`, and what its lookup resolved to. Where the adapter
+    /// must find the profile first (one item: Segment by email), the lookup goes through
+    /// the same gate, slot and pacer as a deletion — it spends the same quota — and is
+    /// retried like one; a profile it does not find, or finds ambiguously, settles the item
+    /// without a deletion. `None`: the run stopped.
+    async fn request_for(
+        &self,
+        batch: &Batch,
+    ) -> Option<Result<(Request, Option<String>), Settled>> {
+        let n = batch.len();
+        let invalid = |e: anyhow::Error| {
+            let msg = format!("could not build the request: {e}");
+            uniform(n, ItemStatus::Invalid, Some(msg), 0)
+        };
+        let lookup = match batch.items.as_slice() {
+            [item] => match self.adapter.resolve_request(item) {
+                Ok(l) => l.map(|r| (item, r)),
+                Err(e) => return Some(Err(invalid(e))),
+            },
+            _ => None,
+        };
+        let Some((item, req)) = lookup else {
+            return Some(
+                self.adapter
+                    .build(batch)
+                    .map(|r| (r, None))
+                    .map_err(invalid),
+            );
+        };
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let (slot, ticket) = loop {
+                self.or_stop(self.pause.wait()).await?;
+                let slot = self.or_stop(self.inflight.acquire()).await?;
+                let ticket = self.or_stop(self.pacer.acquire(1)).await?;
+                if self.pause.remaining().is_none() {
+                    break (slot, ticket);
+                }
+            };
+            if self.stopped() {
+                return None;
+            }
+            Stats::add(&self.stats.requests, 1);
+            Stats::add(&self.stats.lookups, 1);
+            self.pacer.sent(&ticket);
+            let mut said = None;
+            let ans = self
+                .send_with(&req, attempt, false, |r| {
+                    said = Some(self.adapter.classify_resolve(item, r));
+                    Verdict::Items(Vec::new())
+                })
+                .await;
+            let settled = |st, m: String| {
+                let m = if m.is_empty() {
+                    "the profile lookup's answer cannot be acted on".to_owned()
+                } else {
+                    m
+                };
+                Err(uniform(1, st, Some(m), attempt))
+            };
+            let done = match said {
+                Some(Resolution::Again(v)) => Err(v),
+                Some(Resolution::Found(v)) => Ok(match self.adapter.build_resolved(batch, &v) {
+                    Ok(r) => Ok((r, Some(v))),
+                    Err(e) => Err(invalid(e)),
+                }),
+                Some(Resolution::Absent(m)) => {
+                    Stats::add(&self.stats.absent, 1);
+                    Ok(settled(ItemStatus::NotFound, m))
+                }
+                Some(Resolution::Refused(m)) => Ok(settled(ItemStatus::Invalid, m)),
+                // No answer to read (transport): the send's own retry verdict.
+                None => Err(ans.verdict.clone()),
+            };
+            let verdict = match done {
+                Ok(result) => {
+                    self.pacer.on_answer(&ticket, PaceAnswer::Accepted);
+                    drop(slot);
+                    return Some(result);
+                }
+                Err(v) => v,
+            };
+            let pace = pace_answer(&Answer {
+                verdict: verdict.clone(),
+                ..ans
+            });
+            let reaction = self.pacer.on_answer(&ticket, pace);
+            match verdict {
+                Verdict::Retry {
+                    throttled,
+                    retry_after,
+                    reason,
+                } => {
+                    let delay = self.cfg.retry.delay(attempt, retry_after, fastrand::f64());
+                    if throttled {
+                        Stats::add(&self.stats.throttled, 1);
+                        self.on_throttled(reaction, retry_after, delay);
+                    }
+                    drop(slot);
+                    tracing::info!("lookup for batch {} attempt {attempt}: {reason}", batch.seq);
+                    if !self.cfg.retry.may_retry(attempt) {
+                        if throttled {
+                            Stats::add(&self.stats.throttled_out, 1);
+                        }
+                        let msg = format!(
+                            "the profile lookup gave up after {attempt} attempts: {reason}"
+                        );
+                        return Some(Err(uniform(
+                            1,
+                            ItemStatus::FailedRetryable,
+                            Some(msg),
+                            attempt,
+                        )));
+                    }
+                    Stats::add(&self.stats.retries, 1);
+                    self.or_stop(tokio::time::sleep(self.cfg.retry.scaled(delay)))
+                        .await?;
+                }
+                Verdict::Fatal { reason, hint, auth } => {
+                    self.stop(StopReason::Fatal { reason, hint, auth });
+                    return None;
+                }
+                Verdict::Failed { reason, .. } => {
+                    drop(slot);
+                    let msg = format!("the profile lookup failed: {reason}");
+                    return Some(Err(uniform(1, ItemStatus::Invalid, Some(msg), attempt)));
+                }
+                Verdict::Items(_) => {
+                    drop(slot);
+                    let msg = "the profile lookup gave no answer this tool can read".to_owned();
+                    return Some(Err(uniform(1, ItemStatus::Invalid, Some(msg), attempt)));
+                }
+            }
+        }
     }
 
     async fn deliver_keyed(
@@ -422,15 +571,9 @@ impl Inner {
         batch: &Batch,
         parent: Option<BatchHash>,
         keys: &[String],
+        request: Request,
     ) -> Option<Settled> {
         let n = batch.len();
-        let request = match self.adapter.build(batch) {
-            Ok(r) => r,
-            Err(e) => {
-                let msg = format!("could not build the request: {e}");
-                return Some(uniform(n, ItemStatus::Invalid, Some(msg), 0));
-            }
-        };
         let mut attempt = 0u32;
         // An earlier run may have delivered it already (its request never got an answer).
         let mut maybe_delivered = batch.maybe_delivered;
@@ -513,6 +656,7 @@ impl Inner {
                         attempts: attempt,
                         bisected: false,
                         last_attempt: None,
+                        resolved: None,
                     };
                     ("done", Some(s), None)
                 }
@@ -662,6 +806,7 @@ impl Inner {
             attempts,
             bisected: true,
             last_attempt: None,
+            resolved: None,
         })
     }
 
@@ -673,10 +818,25 @@ impl Inner {
 
     async fn send(
         &self,
-        req: &crate::protocol::Request,
+        req: &Request,
         batch: &Batch,
         attempt: u32,
         maybe_delivered_before: bool,
+    ) -> Answer {
+        self.send_with(req, attempt, maybe_delivered_before, |r| {
+            self.adapter.classify(batch, r)
+        })
+        .await
+    }
+
+    /// Send once and read the answer with `classify` (transport failures are retry
+    /// verdicts of their own).
+    async fn send_with(
+        &self,
+        req: &Request,
+        attempt: u32,
+        maybe_delivered_before: bool,
+        classify: impl FnOnce(&Response<'_>) -> Verdict,
     ) -> Answer {
         let mut rb = self
             .client
@@ -757,16 +917,13 @@ impl Inner {
             }
         };
         let request_ids = request_ids_of(&headers);
-        let verdict = self.adapter.classify(
-            batch,
-            &Response {
-                status,
-                headers: &headers,
-                body: &body,
-                attempt,
-                maybe_delivered_before,
-            },
-        );
+        let verdict = classify(&Response {
+            status,
+            headers: &headers,
+            body: &body,
+            attempt,
+            maybe_delivered_before,
+        });
         Answer {
             verdict,
             status: Some(status),
@@ -798,6 +955,7 @@ fn uniform(n: usize, status: ItemStatus, msg: Option<String>, attempts: u32) -> 
         attempts,
         bisected: false,
         last_attempt: None,
+        resolved: None,
     }
 }
 

@@ -40,8 +40,13 @@ pub struct Stats {
     pub items_done: AtomicU64,
     pub items_ok: AtomicU64,
     pub batches_done: AtomicU64,
-    /// HTTP requests sent (including retries and bisection).
+    /// HTTP requests sent (including retries, bisection and lookups).
     pub requests: AtomicU64,
+    /// Of `requests`, profile lookups made before a deletion (Segment `--lookup-type`).
+    pub lookups: AtomicU64,
+    /// Items whose lookup found no profile: recorded `not_found`, but not a failure of the
+    /// run (there is nothing of that person to delete).
+    pub absent: AtomicU64,
     pub retries: AtomicU64,
     pub throttled: AtomicU64,
     pub bisect_requests: AtomicU64,
@@ -79,6 +84,8 @@ impl Stats {
             items_ok: AtomicU64::new(0),
             batches_done: AtomicU64::new(0),
             requests: AtomicU64::new(0),
+            lookups: AtomicU64::new(0),
+            absent: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
             bisect_requests: AtomicU64::new(0),
@@ -119,6 +126,7 @@ impl Stats {
     }
 
     pub fn failed_total(&self) -> u64 {
-        self.failed.lock().expect("stats lock").values().sum()
+        let failed: u64 = self.failed.lock().expect("stats lock").values().sum();
+        failed.saturating_sub(Self::get(&self.absent))
     }
 }

@@ -46,6 +46,7 @@ struct Config {
     kind_col: String,
     lookup_col: String,
     has_lookup: bool,
+    lookup_by_value: bool,
 }
 
 /// The null tokens, matched case-insensitively after trimming (`NULL`, ` null `, `Nan` and
@@ -201,6 +202,7 @@ impl Cleaner {
                 kind_col,
                 lookup_col: spec.lookup.as_ref().map(column_label).unwrap_or_default(),
                 has_lookup: spec.lookup.is_some(),
+                lookup_by_value: spec.lookup_by_value,
             },
             sink: Out {
                 tx,
@@ -301,7 +303,12 @@ impl Cleaner {
         let lookup = if cfg.has_lookup {
             match cfg.present(&lookup) {
                 Some(l) if junk(l).is_some() => {
-                    let why = format!("the lookup user_id {}", junk(l).unwrap_or_default());
+                    let what = if cfg.lookup_by_value {
+                        "the lookup value"
+                    } else {
+                        "the lookup user_id"
+                    };
+                    let why = format!("{what} {}", junk(l).unwrap_or_default());
                     let raw = Some(l.to_owned());
                     return sink.reject(
                         file,
@@ -311,7 +318,7 @@ impl Cleaner {
                         raw,
                     );
                 }
-                Some(l) if l == v => {
+                Some(l) if l == v && !cfg.lookup_by_value => {
                     return sink.reject(
                         file,
                         row,

@@ -77,8 +77,12 @@ pub struct IntakeSpec {
     pub lowercase: bool,
     pub validate: bool,
     pub kind: KindSource,
-    /// Segment: each row's lookup user_id.
+    /// Segment: each row's lookup user_id (or, with `lookup_by_value`, the value its
+    /// user_id is looked up by).
     pub lookup: Option<ColumnSel>,
+    /// The lookup column holds a value to find the profile by (Segment `--lookup-type`),
+    /// which may well be the identifier itself, not a user_id that must differ from it.
+    pub lookup_by_value: bool,
     /// `delete`'s two reads: the first is recorded, the second verified against it (and
     /// inputs that cannot be read twice are read back from a private copy). See
     /// [`OneRead`]. `None`: a single read (`plan`, `status --verify`).
@@ -104,6 +108,7 @@ impl IntakeSpec {
             validate: true,
             kind,
             lookup: None,
+            lookup_by_value: false,
             one_read: None,
         }
     }

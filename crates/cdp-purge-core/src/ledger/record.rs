@@ -171,6 +171,10 @@ pub struct ItemResult {
     /// The raw identifier, only with `--ledger-include-identifiers`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// What a profile lookup resolved the row to (Segment `--lookup-type`: the user_id the
+    /// deletion went to), as a keyed hash like `id_hmac`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup_hmac: Option<String>,
 }
 
 /// The final outcome of one batch (and of each bisected sub-batch).

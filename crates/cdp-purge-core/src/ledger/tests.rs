@@ -60,6 +60,7 @@ fn outcome(key: &[u8; 32], run: &str, batch: BatchHash, items: &[(&str, ItemStat
                 vendor_id: None,
                 message: None,
                 value: None,
+                lookup_hmac: None,
             })
             .collect(),
     })

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::batch::Batch;
+use crate::batch::{Batch, Item};
 
 pub mod preflight;
 
@@ -246,6 +246,20 @@ pub enum Verdict {
     },
 }
 
+/// What a lookup said about an item's profile ([`Adapter::resolve_request`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// The value to find the profile by (Segment: the one `user_id`).
+    Found(String),
+    /// The vendor's documented "no such profile": the row is `not_found`.
+    Absent(String),
+    /// An answer that cannot be acted on (several profiles, an undocumented shape): the
+    /// row is refused with this reason, and nothing is deleted.
+    Refused(String),
+    /// Retry, stop the run, or a failure of the lookup request itself.
+    Again(Verdict),
+}
+
 /// A vendor adapter: request building and response classification, nothing else.
 pub trait Adapter: Send + Sync {
     /// The vendor's facts row.
@@ -258,6 +272,26 @@ pub trait Adapter: Send + Sync {
     fn account(&self) -> Vec<(String, String)>;
     /// The endpoint for the ledger header, without personal data.
     fn endpoint(&self) -> String;
+
+    /// A lookup that must answer before `item` can be deleted (Segment with
+    /// `--lookup-type`: the profile's `user_id` from an email), or `None`. It is paced with
+    /// the deletions, against the same quota.
+    fn resolve_request(&self, item: &Item) -> anyhow::Result<Option<Request>> {
+        let _ = item;
+        Ok(None)
+    }
+
+    /// Read the answer to [`Adapter::resolve_request`].
+    fn classify_resolve(&self, item: &Item, resp: &Response<'_>) -> Resolution {
+        let _ = (item, resp);
+        Resolution::Refused(format!("{} resolves nothing", self.spec().name))
+    }
+
+    /// Build the deletion of a one-item batch whose lookup resolved to `found`.
+    fn build_resolved(&self, batch: &Batch, found: &str) -> anyhow::Result<Request> {
+        let _ = found;
+        self.build(batch)
+    }
 
     /// The request asking for the state of a job the vendor acknowledged with `vendor_id`,
     /// or `None` when the vendor has no status API (then verification is out of band; see

@@ -4,7 +4,7 @@
 //! 100 requests per second per space over any sliding window. A repeated delete of an
 //! identifier already removed answers 404 `eid_not_found`, which is what the docs imply.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Value, json};
 
@@ -18,6 +18,8 @@ use crate::state::Shared;
 pub(crate) struct State {
     /// (space, user_id, type, id) already deleted.
     deleted: HashSet<(String, String, String, String)>,
+    /// (space, user_id) → the external ids a lookup found on that profile.
+    profiles: HashMap<(String, String), Vec<(String, String)>>,
 }
 
 impl State {
@@ -145,9 +147,15 @@ pub(crate) fn delete(
     ))
 }
 
-/// Profile API lookup of a profile's external ids. The sandbox keeps no profiles, so a
-/// valid call answers 404 `not_found` "Profile was not found.", as Segment does for an
-/// unknown user_id; wrong credentials and inactive spaces answer as for a deletion.
+/// Profile API `GET …/profiles/{type}:{value}/external_ids` (SEG-PAPI): the profile's
+/// external ids, `include` filtering by type, `limit` (1–100, default 10) and `next` paging,
+/// or 404 `not_found` "Profile was not found.".
+///
+/// The sandbox's people: any value of a type other than `user_id` belongs to one profile
+/// whose user_id is derived from it, except values containing `unknown` (no profile) and
+/// `multi` (a profile carrying two user_ids). A `user_id:` lookup finds the profiles earlier
+/// lookups found (others, like the preflight's, are not found). An external id deleted from
+/// a profile no longer finds it, and is no longer listed.
 pub(crate) fn lookup(shared: &Shared, req: &Request, space: &str, lookup: &str) -> Handled {
     let token_ok = matches!(
         basic_auth(req),
@@ -156,7 +164,7 @@ pub(crate) fn lookup(shared: &Shared, req: &Request, space: &str, lookup: &str) 
     if !token_ok {
         return fail(401, "unauthorized", "The specified token is invalid");
     }
-    let (Some(space), Some(_lookup)) = (decode(space), decode(lookup)) else {
+    let (Some(space), Some(lookup)) = (decode(space), decode(lookup)) else {
         return fail(400, "bad_request", "Missing required parameters in URL");
     };
     if let Some(h) = wrong_space(shared, &space) {
@@ -165,7 +173,132 @@ pub(crate) fn lookup(shared: &Shared, req: &Request, space: &str, lookup: &str) 
     if !shared.admit(VendorKind::Segment, &space, 1) {
         return Handled::unchanged(super::throttled(VendorKind::Segment));
     }
-    fail(404, "not_found", "Profile was not found.")
+    let Some((kind, value)) = lookup
+        .split_once(':')
+        .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+    else {
+        return fail(400, "bad_request", "Missing required parameters in URL");
+    };
+    let limit = match req.query_param("limit") {
+        None => 10,
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) if (1..=100).contains(&n) => n,
+            _ => {
+                return fail(
+                    400,
+                    "validation_error",
+                    "The parameter `limit` must be between 1 and 100",
+                );
+            }
+        },
+    };
+    let mut state = shared.segment.lock().expect("segment lock");
+    let Some((uid, ids)) = state.profile(&space, kind, value) else {
+        return fail(404, "not_found", "Profile was not found.");
+    };
+    let include = req.query_param("include");
+    let wanted = |t: &str| {
+        include
+            .as_deref()
+            .is_none_or(|inc| inc.split(',').any(|i| i.trim() == t))
+    };
+    let listed: Vec<&(String, String)> = ids.iter().filter(|(t, _)| wanted(t)).collect();
+    let from: usize = req
+        .query_param("next")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let page: Vec<Value> = listed
+        .iter()
+        .skip(from)
+        .take(limit)
+        .map(|(t, id)| {
+            json!({
+                "source_id": "sandbox",
+                "collection": "users",
+                "id": id,
+                "type": t,
+                "created_at": "2026-01-20T00:00:00.000Z",
+                "encoding": "none",
+            })
+        })
+        .collect();
+    let has_more = from + page.len() < listed.len();
+    Handled::unchanged(Response::json(
+        200,
+        &json!({
+            "data": page,
+            "cursor": {
+                "url": format!("/v1/spaces/{space}/collections/users/profiles/{uid}/external_ids"),
+                "has_more": has_more,
+                "next": if has_more { (from + page.len()).to_string() } else { String::new() },
+            }
+        }),
+    ))
+}
+
+impl State {
+    /// The profile a lookup finds: its first user_id and its external ids (user_ids
+    /// first), or `None`.
+    fn profile(
+        &mut self,
+        space: &str,
+        kind: &str,
+        value: &str,
+    ) -> Option<(String, Vec<(String, String)>)> {
+        let uids: Vec<String> = if kind == "user_id" {
+            if !self
+                .profiles
+                .contains_key(&(space.to_owned(), value.to_owned()))
+            {
+                return None;
+            }
+            vec![value.to_owned()]
+        } else if value.contains("unknown") {
+            return None;
+        } else if value.contains("multi") {
+            vec![uid_of(value, "a"), uid_of(value, "b")]
+        } else {
+            vec![uid_of(value, "")]
+        };
+        let gone = |uid: &str, t: &str, v: &str| {
+            self.deleted
+                .contains(&(space.to_owned(), uid.to_owned(), t.to_owned(), v.to_owned()))
+        };
+        if kind != "user_id" && uids.iter().all(|u| gone(u, kind, value)) {
+            return None;
+        }
+        let first = uids[0].clone();
+        if kind != "user_id" {
+            let known = self
+                .profiles
+                .entry((space.to_owned(), first.clone()))
+                .or_default();
+            if !known.iter().any(|(t, v)| t == kind && v == value) {
+                known.push((kind.to_owned(), value.to_owned()));
+            }
+            for u in &uids[1..] {
+                self.profiles
+                    .entry((space.to_owned(), u.clone()))
+                    .or_default();
+            }
+        }
+        let mut ids: Vec<(String, String)> = uids
+            .iter()
+            .map(|u| ("user_id".to_owned(), u.clone()))
+            .collect();
+        if let Some(known) = self.profiles.get(&(space.to_owned(), first.clone())) {
+            ids.extend(known.iter().filter(|(t, v)| !gone(&first, t, v)).cloned());
+        }
+        Some((first, ids))
+    }
+}
+
+/// The sandbox's user_id for the person with this external id value.
+fn uid_of(value: &str, which: &str) -> String {
+    format!(
+        "uid-{:016x}{which}",
+        xxhash_rust::xxh3::xxh3_64(value.as_bytes())
+    )
 }
 
 /// The one `{"id","type"}` of `delete_external_ids`.
