@@ -97,6 +97,9 @@ struct Pending {
     settled: Settled,
 }
 
+/// A deletion request, and what its item's lookup resolved to.
+type Resolved = (Request, Option<String>);
+
 /// How a (sub-)batch settled.
 struct Settled {
     results: Vec<(ItemStatus, Option<String>, Option<String>)>,
@@ -420,7 +423,7 @@ impl Inner {
             Ok(r) => r,
             Err(mut s) => {
                 s.keys = keys;
-                return Some(s);
+                return Some(*s);
             }
         };
         let mut s = self.deliver_keyed(batch, parent, &keys, request).await?;
@@ -434,14 +437,11 @@ impl Inner {
     /// the same gate, slot and pacer as a deletion — it spends the same quota — and is
     /// retried like one; a profile it does not find, or finds ambiguously, settles the item
     /// without a deletion. `None`: the run stopped.
-    async fn request_for(
-        &self,
-        batch: &Batch,
-    ) -> Option<Result<(Request, Option<String>), Settled>> {
+    async fn request_for(&self, batch: &Batch) -> Option<Result<Resolved, Box<Settled>>> {
         let n = batch.len();
         let invalid = |e: anyhow::Error| {
             let msg = format!("could not build the request: {e}");
-            uniform(n, ItemStatus::Invalid, Some(msg), 0)
+            Box::new(uniform(n, ItemStatus::Invalid, Some(msg), 0))
         };
         let lookup = match batch.items.as_slice() {
             [item] => match self.adapter.resolve_request(item) {
@@ -488,7 +488,7 @@ impl Inner {
                 } else {
                     m
                 };
-                Err(uniform(1, st, Some(m), attempt))
+                Err(Box::new(uniform(1, st, Some(m), attempt)))
             };
             let done = match said {
                 Some(Resolution::Again(v)) => Err(v),
@@ -537,12 +537,12 @@ impl Inner {
                         let msg = format!(
                             "the profile lookup gave up after {attempt} attempts: {reason}"
                         );
-                        return Some(Err(uniform(
+                        return Some(Err(Box::new(uniform(
                             1,
                             ItemStatus::FailedRetryable,
                             Some(msg),
                             attempt,
-                        )));
+                        ))));
                     }
                     Stats::add(&self.stats.retries, 1);
                     self.or_stop(tokio::time::sleep(self.cfg.retry.scaled(delay)))
@@ -555,12 +555,22 @@ impl Inner {
                 Verdict::Failed { reason, .. } => {
                     drop(slot);
                     let msg = format!("the profile lookup failed: {reason}");
-                    return Some(Err(uniform(1, ItemStatus::Invalid, Some(msg), attempt)));
+                    return Some(Err(Box::new(uniform(
+                        1,
+                        ItemStatus::Invalid,
+                        Some(msg),
+                        attempt,
+                    ))));
                 }
                 Verdict::Items(_) => {
                     drop(slot);
                     let msg = "the profile lookup gave no answer this tool can read".to_owned();
-                    return Some(Err(uniform(1, ItemStatus::Invalid, Some(msg), attempt)));
+                    return Some(Err(Box::new(uniform(
+                        1,
+                        ItemStatus::Invalid,
+                        Some(msg),
+                        attempt,
+                    ))));
                 }
             }
         }
