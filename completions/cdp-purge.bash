@@ -111,7 +111,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__check)
-            opts="-q -v -h -V --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --json --timeout --quiet --verbose --color --config --help --version"
+            opts="-q -v -h -V --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --space --user-id-column --lookup-type --lookup-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --json --timeout --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -162,6 +162,14 @@ _cdp__purge() {
                     return 0
                     ;;
                 --user-id-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lookup-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lookup-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -227,7 +235,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__delete)
-            opts="-i -y -q -v -h -V --input --format --column --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --ledger --ledger-include-identifiers --ledger-any-destination --max-rps --max-items-per-sec --concurrency --max-retries --max-backoff --timeout --retry-failed --breaker-after --no-breaker --json --yes --dry-run --sandbox --quiet --verbose --color --config --help --version"
+            opts="-i -y -q -v -h -V --input --format --column --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --space --user-id-column --lookup-type --lookup-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --ledger --ledger-include-identifiers --ledger-any-destination --max-rps --max-items-per-sec --concurrency --max-retries --max-backoff --timeout --retry-failed --breaker-after --no-breaker --json --yes --dry-run --sandbox --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -314,6 +322,14 @@ _cdp__purge() {
                     return 0
                     ;;
                 --user-id-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lookup-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lookup-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -575,7 +591,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__plan)
-            opts="-i -q -v -h -V --input --format --column --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --json --quiet --verbose --color --config --help --version"
+            opts="-i -q -v -h -V --input --format --column --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --space --user-id-column --lookup-type --lookup-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --json --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -662,6 +678,14 @@ _cdp__purge() {
                     return 0
                     ;;
                 --user-id-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lookup-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lookup-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -74,6 +74,8 @@ development\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l region -d 'CleverTap or Segment: region of the account' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l space -d 'Segment: the Unify space ID (not needed by `plan`)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l user-id-column -d 'Segment: column holding each row\'s lookup user_id' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l lookup-type -d 'Segment: find each row\'s profile by this external id type (email, anonymous_id, any type of the space) through the Profile API, instead of a user_id column. The lookups share the space\'s quota with the deletions' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l lookup-column -d 'Segment: with --lookup-type, the column holding the value to look up [default: --column]' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l graph -d 'Hightouch: the identity graph ID (not needed by `plan`)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l field -d 'Old name of --id-type for Lytics (deprecated)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l identity-type -d 'Old name of --id-type for mParticle (deprecated)' -r
@@ -128,6 +130,8 @@ development\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l region -d 'CleverTap or Segment: region of the account' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l space -d 'Segment: the Unify space ID (not needed by `plan`)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l user-id-column -d 'Segment: column holding each row\'s lookup user_id' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l lookup-type -d 'Segment: find each row\'s profile by this external id type (email, anonymous_id, any type of the space) through the Profile API, instead of a user_id column. The lookups share the space\'s quota with the deletions' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l lookup-column -d 'Segment: with --lookup-type, the column holding the value to look up [default: --column]' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l graph -d 'Hightouch: the identity graph ID (not needed by `plan`)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l field -d 'Old name of --id-type for Lytics (deprecated)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l identity-type -d 'Old name of --id-type for mParticle (deprecated)' -r
@@ -261,6 +265,8 @@ development\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l region -d 'CleverTap or Segment: region of the account' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l space -d 'Segment: the Unify space ID (not needed by `plan`)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l user-id-column -d 'Segment: column holding each row\'s lookup user_id' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l lookup-type -d 'Segment: find each row\'s profile by this external id type (email, anonymous_id, any type of the space) through the Profile API, instead of a user_id column. The lookups share the space\'s quota with the deletions' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l lookup-column -d 'Segment: with --lookup-type, the column holding the value to look up [default: --column]' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l graph -d 'Hightouch: the identity graph ID (not needed by `plan`)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l field -d 'Old name of --id-type for Lytics (deprecated)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l identity-type -d 'Old name of --id-type for mParticle (deprecated)' -r
