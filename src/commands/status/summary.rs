@@ -72,6 +72,10 @@ pub(super) struct NoStatus {
     run_id: String,
     acknowledged: u64,
     note: &'static str,
+    /// CleverTap: its deletions are processed 24 h after they were queued; nothing can
+    /// verify them before this time (the run's end + 24 h).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_verifiable_before: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -196,11 +200,16 @@ impl Summary {
             }
             if let Some(note) = spec.accepted_means {
                 let acknowledged = run.acknowledged;
+                let not_verifiable_before = (spec.id == "clevertap")
+                    .then(|| run.end.as_ref().map(|e| e.ended_at.as_str()))
+                    .flatten()
+                    .and_then(crate::audit::view::verifiable_after);
                 no_status_api.push(NoStatus {
                     vendor: spec.name.to_owned(),
                     run_id: run.header.run_id.clone(),
                     acknowledged,
                     note,
+                    not_verifiable_before,
                 });
             }
         }
@@ -346,8 +355,23 @@ impl Summary {
         for n in &self.no_status_api {
             let _ = writeln!(
                 s,
-                "{} (run {}): {} identifiers {}",
-                n.vendor, n.run_id, n.acknowledged, n.note
+                "{} (run {}): {} identifiers {}{}",
+                n.vendor,
+                n.run_id,
+                n.acknowledged,
+                n.note,
+                n.not_verifiable_before
+                    .as_deref()
+                    .map(|t| {
+                        let past = humantime::parse_rfc3339_weak(t)
+                            .is_ok_and(|at| at <= std::time::SystemTime::now());
+                        if past {
+                            format!(" (verifiable since {t}; this tool does not look CleverTap profiles up)")
+                        } else {
+                            format!(" (not yet verifiable before {t})")
+                        }
+                    })
+                    .unwrap_or_default()
             );
         }
         for r in &self.not_verifiable {

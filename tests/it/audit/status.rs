@@ -236,12 +236,23 @@ fn vendors_without_a_status_api_are_accepted_with_their_documented_delay() {
         "{out}"
     );
     assert!(sb.log().is_empty(), "nothing to poll");
+    // Issue 17: until CleverTap has processed them (24 h after they were queued), nothing
+    // can verify them, and both status and the report say until when.
+    let when = |text: &str| {
+        let at = text.find("not yet verifiable before ").expect(text) + 26;
+        let t = humantime::parse_rfc3339_weak(&text[at..at + 20]).unwrap();
+        t.duration_since(std::time::SystemTime::now()).unwrap()
+    };
+    let wait = when(&out);
+    assert!(wait > std::time::Duration::from_secs(23 * 3600), "{out}");
+    assert!(wait <= std::time::Duration::from_secs(24 * 3600), "{out}");
     let (_, out, _) = run(bin().args(["report", "--csv", "--ledger"]).arg(&ledger));
     assert_eq!(
-        out.matches("queued (processed after 24 h)").count(),
+        out.matches("queued (not yet verifiable before ").count(),
         5,
         "{out}"
     );
+    assert!(when(&out) > std::time::Duration::from_secs(23 * 3600), "{out}");
 }
 
 #[test]

@@ -599,9 +599,11 @@ pub fn row_state<'a>(
         };
         return (s, Some(c));
     }
+    if vendor == "clevertap" {
+        return (clevertap_state(row.at.as_deref()), None);
+    }
     let s = match vendor {
         "lytics" | "hightouch" => "accepted (not polled yet)",
-        "clevertap" => "queued (processed after 24 h)",
         "segment" => "deleted (synchronous)",
         "mparticle" => "accepted (not verified)",
         _ => "accepted",
@@ -609,9 +611,46 @@ pub fn row_state<'a>(
     (s.to_owned(), None)
 }
 
+/// CleverTap processes a deletion 24 hours after it queued it (seed 002); before then no
+/// lookup can show it.
+pub const CLEVERTAP_DELAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// When a CleverTap deletion answered at `at` (RFC 3339) can first be verified.
+pub fn verifiable_after(at: &str) -> Option<String> {
+    let t = humantime::parse_rfc3339_weak(at).ok()? + CLEVERTAP_DELAY;
+    Some(humantime::format_rfc3339_seconds(t).to_string())
+}
+
+/// A CleverTap row's state: queued, and until when nothing can be verified.
+fn clevertap_state(at: Option<&str>) -> String {
+    let Some(after) = at.and_then(verifiable_after) else {
+        return "queued (processed after 24 h)".into();
+    };
+    let due = humantime::parse_rfc3339_weak(&after).is_ok_and(|t| t <= std::time::SystemTime::now());
+    if due {
+        format!("queued (processed after 24 h: verifiable since {after}, not checked)")
+    } else {
+        format!("queued (not yet verifiable before {after})")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clevertap_rows_say_when_they_can_be_verified() {
+        assert_eq!(
+            verifiable_after("2026-11-30T12:00:00.123Z").as_deref(),
+            Some("2026-12-01T12:00:00Z")
+        );
+        assert_eq!(
+            clevertap_state(Some("2099-01-01T00:00:00Z")),
+            "queued (not yet verifiable before 2099-01-02T00:00:00Z)"
+        );
+        assert!(clevertap_state(Some("2020-01-01T00:00:00Z")).contains("verifiable since 2020-01-02"));
+        assert_eq!(clevertap_state(None), "queued (processed after 24 h)");
+    }
 
     const LEDGER: &str = r#"{"v":1,"type":"header","run_id":"r1","tool":"cdp-purge","version":"0","vendor":"lytics","endpoint":"DELETE http://h/v2/identity/queue/bulk/user/email","account":{"table":"user","field":"email"},"inputs":[{"index":0,"path":"a.csv","rows":3,"sha256":"aa"}],"limits":{},"started_at":"t0","plan":{"rows_read":3,"kept":3,"rejected":0,"duplicates":0,"batches":1},"resumed":false,"include_identifiers":false,"prev":null}
 {"v":1,"type":"attempt","phase":"result","run_id":"r1","batch":"0000000000000000000000000000000000000000000000000000000000000001","attempt":1,"items":2,"sent_at":"t1","received_at":"t2","status":429,"decision":"retry","prev":"x"}
