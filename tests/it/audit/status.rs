@@ -252,7 +252,10 @@ fn vendors_without_a_status_api_are_accepted_with_their_documented_delay() {
         5,
         "{out}"
     );
-    assert!(when(&out) > std::time::Duration::from_secs(23 * 3600), "{out}");
+    assert!(
+        when(&out) > std::time::Duration::from_secs(23 * 3600),
+        "{out}"
+    );
 }
 
 #[test]

@@ -626,7 +626,8 @@ fn clevertap_state(at: Option<&str>) -> String {
     let Some(after) = at.and_then(verifiable_after) else {
         return "queued (processed after 24 h)".into();
     };
-    let due = humantime::parse_rfc3339_weak(&after).is_ok_and(|t| t <= std::time::SystemTime::now());
+    let due =
+        humantime::parse_rfc3339_weak(&after).is_ok_and(|t| t <= std::time::SystemTime::now());
     if due {
         format!("queued (processed after 24 h: verifiable since {after}, not checked)")
     } else {
@@ -648,7 +649,9 @@ mod tests {
             clevertap_state(Some("2099-01-01T00:00:00Z")),
             "queued (not yet verifiable before 2099-01-02T00:00:00Z)"
         );
-        assert!(clevertap_state(Some("2020-01-01T00:00:00Z")).contains("verifiable since 2020-01-02"));
+        assert!(
+            clevertap_state(Some("2020-01-01T00:00:00Z")).contains("verifiable since 2020-01-02")
+        );
         assert_eq!(clevertap_state(None), "queued (processed after 24 h)");
     }
 
