@@ -275,6 +275,8 @@ mod tests {
                 "space",
                 "id_type_column",
                 "user_id_column",
+                "lookup_type",
+                "lookup_column",
                 "graph",
                 "block",
                 "path",
