@@ -297,9 +297,18 @@ pub struct VendorArgs {
     #[arg(long, value_enum, help_heading = "mParticle")]
     pub environment: Option<Environment>,
 
-    /// CleverTap or Segment: region of the account
-    #[arg(long, value_name = "REGION", help_heading = "CleverTap / Segment")]
+    /// Region of the account: CleverTap (in1, sg1, us1, aps3, mec1, eu1), Segment, Amplitude,
+    /// Iterable, PostHog (us or eu)
+    #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
+
+    /// Amplitude: who asked for the deletion (Amplitude's `requester`, for its audit trail)
+    #[arg(long, value_name = "EMAIL", help_heading = "Amplitude")]
+    pub requester: Option<String>,
+
+    /// PostHog: the project ID (not needed by `plan`)
+    #[arg(long, value_name = "ID", help_heading = "PostHog")]
+    pub project_id: Option<String>,
 
     /// Segment: the Unify space ID (not needed by `plan`)
     #[arg(long, value_name = "SPACE", help_heading = "Segment")]

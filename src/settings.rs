@@ -49,6 +49,7 @@ pub fn id_type(v: &VendorArgs, kind: VendorKind) -> Option<String> {
         VendorKind::Clevertap => &v.old_id_kind,
         VendorKind::Segment => &None,
         VendorKind::Hightouch => &v.old_identifier_type,
+        VendorKind::Amplitude | VendorKind::Iterable | VendorKind::Posthog => &None,
     };
     v.id_type.clone().or_else(|| old.clone())
 }
@@ -63,6 +64,8 @@ pub fn given(v: &VendorArgs) -> Vec<&'static str> {
         ("environment", v.environment.is_some()),
         ("region", v.region.is_some()),
         ("space", v.space.is_some()),
+        ("requester", v.requester.is_some()),
+        ("project_id", v.project_id.is_some()),
         ("id_type_column", v.id_type_column.is_some()),
         ("user_id_column", v.user_id_column.is_some()),
         ("graph", v.graph.is_some()),
@@ -165,6 +168,17 @@ pub fn require(
             }
             if reading && !has_kind {
                 missing.push("--id-type or --id-type-column (the identifier name, e.g. email)");
+            }
+        }
+        VendorKind::Amplitude if !has_type => missing.push("--id-type user_id|amplitude_id"),
+        VendorKind::Iterable if !has_type => missing.push("--id-type email|user_id"),
+        VendorKind::Amplitude | VendorKind::Iterable => {}
+        VendorKind::Posthog => {
+            if !has_type {
+                missing.push("--id-type distinct_id|id");
+            }
+            if sending && v.project_id.is_none() {
+                missing.push("--project-id (the PostHog project ID)");
             }
         }
     }
@@ -272,7 +286,30 @@ pub fn target(
             },
             info.default_base_url.to_owned(),
         ),
+        VendorKind::Amplitude => {
+            let region = v.region.clone().unwrap_or_else(|| "us".into());
+            let host = region_host(kind, &region, crate::vendor::amplitude::region_host)?;
+            let requester = v.requester.clone();
+            (VendorParams::Amplitude { region, requester }, host)
+        }
+        VendorKind::Iterable => {
+            let region = v.region.clone().unwrap_or_else(|| "us".into());
+            let host = region_host(kind, &region, crate::vendor::iterable::region_host)?;
+            (VendorParams::Iterable { region }, host)
+        }
+        VendorKind::Posthog => {
+            let region = v.region.clone().unwrap_or_else(|| "us".into());
+            let host = region_host(kind, &region, crate::vendor::posthog::region_host)?;
+            let project = given(&v.project_id);
+            (VendorParams::Posthog { project }, host)
+        }
     };
+    if let (VendorKind::Amplitude, Some(t))
+    | (VendorKind::Iterable, Some(t))
+    | (VendorKind::Posthog, Some(t)) = (kind, id_type(v, kind))
+    {
+        check_kind(kind, &t)?;
+    }
     let base_url = match &v.base_url {
         Some(u) => check_base_url(u, v.allow_insecure_http)?,
         None => default_host,
@@ -303,6 +340,36 @@ pub fn target(
         credentials,
         batch_size,
     })
+}
+
+/// The host of `region` for a vendor whose regions are a fixed list.
+fn region_host(
+    kind: VendorKind,
+    region: &str,
+    host: fn(&str) -> Option<&'static str>,
+) -> Result<String, UserError> {
+    host(region).map(str::to_owned).ok_or_else(|| {
+        UserError::usage(format!("unknown {} region {region:?}", kind.info().name))
+            .with_hint("use us or eu (or --base-url for a self-hosted instance)")
+    })
+}
+
+/// The identifier types a downstream vendor takes.
+fn check_kind(kind: VendorKind, t: &str) -> Result<(), UserError> {
+    let takes: &[&str] = match kind {
+        VendorKind::Amplitude => &["user_id", "amplitude_id"],
+        VendorKind::Iterable => &["email", "user_id"],
+        VendorKind::Posthog => &["distinct_id", "id"],
+        _ => return Ok(()),
+    };
+    if takes.contains(&t) {
+        return Ok(());
+    }
+    Err(UserError::usage(format!(
+        "{} takes no identifier type {t:?}",
+        kind.info().name
+    ))
+    .with_hint(format!("use --id-type {}", takes.join("|"))))
 }
 
 /// CleverTap's identifier type: one of the [`IdKind`] names, and the error lists them.

@@ -56,6 +56,12 @@ pub fn credential_roles(kind: VendorKind) -> &'static [(&'static str, &'static s
         ],
         VendorKind::Segment => &[("token", "SEGMENT_TOKEN")],
         VendorKind::Hightouch => &[("api_key", "HIGHTOUCH_API_KEY")],
+        VendorKind::Amplitude => &[
+            ("api_key", "AMPLITUDE_API_KEY"),
+            ("secret_key", "AMPLITUDE_SECRET_KEY"),
+        ],
+        VendorKind::Iterable => &[("api_key", "ITERABLE_API_KEY")],
+        VendorKind::Posthog => &[("api_key", "POSTHOG_PERSONAL_API_KEY")],
     }
 }
 

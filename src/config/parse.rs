@@ -320,6 +320,8 @@ struct RawTarget {
     region: Option<String>,
     id_kind: Option<String>,
     space: Option<String>,
+    requester: Option<String>,
+    project_id: Option<String>,
     id_type: Option<String>,
     id_type_column: Option<String>,
     user_id_column: Option<String>,
@@ -466,6 +468,8 @@ impl RawTarget {
         note("environment", self.environment.clone());
         note("region", self.region.clone());
         note("space", self.space.clone());
+        note("requester", self.requester.clone());
+        note("project_id", self.project_id.clone());
         note("id_type_column", self.id_type_column.clone());
         note("user_id_column", self.user_id_column.clone());
         note("graph", self.graph.clone());
@@ -486,6 +490,8 @@ impl RawTarget {
                 .map_err(err)?,
             region: self.region,
             space: self.space,
+            requester: self.requester,
+            project_id: self.project_id,
             id_type_column: self.id_type_column,
             user_id_column: self.user_id_column,
             graph: self.graph,

@@ -12,12 +12,15 @@ use std::time::Duration;
 // The protocol's names, for the adapters (and their callers) that know them from here.
 pub use crate::protocol::*;
 
+pub mod amplitude;
 pub mod clevertap;
 pub mod hightouch;
+pub mod iterable;
 pub mod lytics;
 pub mod mparticle;
 pub mod mparticle_lookup;
 pub mod params;
+pub mod posthog;
 pub mod segment;
 pub mod target;
 pub mod wire;
@@ -33,6 +36,9 @@ pub fn adapter(target: &Target) -> anyhow::Result<Arc<dyn Adapter>> {
         VendorKind::Clevertap => Arc::new(clevertap::Clevertap::new(target)?),
         VendorKind::Segment => Arc::new(segment::Segment::new(target)?),
         VendorKind::Hightouch => Arc::new(hightouch::Hightouch::new(target)?),
+        VendorKind::Amplitude => Arc::new(amplitude::Amplitude::new(target)?),
+        VendorKind::Iterable => Arc::new(iterable::Iterable::new(target)?),
+        VendorKind::Posthog => Arc::new(posthog::Posthog::new(target)?),
     })
 }
 
@@ -57,6 +63,9 @@ pub enum VendorKind {
     Clevertap,
     Segment,
     Hightouch,
+    Amplitude,
+    Iterable,
+    Posthog,
 }
 
 impl VendorKind {
@@ -245,6 +254,96 @@ pub static VENDORS: &[VendorSpec] = &[
         ),
         accepted_means: None,
     },
+    VendorSpec {
+        id: "amplitude",
+        name: "Amplitude",
+        api: "POST /api/2/deletions/users",
+        max_batch: 100,
+        default_batch: 100,
+        max_batch_documented: true,
+        // amplitude-docs user-privacy.md, "Limits": 1 HTTP request per second for
+        // /api/2/deletions/users (the job-list GET is the same endpoint).
+        quota: Quota {
+            requests: Some(Rate::per_second(1)),
+            items: None,
+            in_flight: None,
+            documented: true,
+        },
+        default_concurrency: 1,
+        one_kind_per_request: false,
+        id_kinds: "user_id or amplitude_id (--id-type); both may share a request",
+        credentials: &["AMPLITUDE_API_KEY", "AMPLITUDE_SECRET_KEY"],
+        default_base_url: "https://amplitude.com",
+        completion: "scheduled into a deletion job: staging until its day, then submitted, then done; GET /api/2/deletions/users?start_day&end_day",
+        caveat: "Amplitude only scheduled these users into a deletion job: it stays in staging for about three days, then runs, and reads done once backups are gone (up to 30 days). Follow it with `cdp-purge status --ledger LEDGER --watch`. Amplitude accepts new events from a deleted user: stop tracking them first.",
+        status: StatusSupport::Jobs,
+        reingestion: Some(
+            "Amplitude: new events for a deleted user create a new user; opt the user out of \
+             tracking (setOptOut) before deleting",
+        ),
+        accepted_means: None,
+    },
+    VendorSpec {
+        id: "iterable",
+        name: "Iterable",
+        api: "POST /api/users/forget",
+        max_batch: 1,
+        default_batch: 1,
+        max_batch_documented: true,
+        // Iterable's OpenAPI for forget and forgotten: "Rate limit: 3 requests/second, per
+        // project".
+        quota: Quota {
+            requests: Some(Rate::per_second(3)),
+            items: None,
+            in_flight: None,
+            documented: true,
+        },
+        default_concurrency: 3,
+        one_kind_per_request: true,
+        id_kinds: "email or user_id (--id-type), as the project type takes: email-based projects forget by email only, userID-based ones by user_id only",
+        credentials: &["ITERABLE_API_KEY"],
+        default_base_url: "https://api.iterable.com",
+        completion: "forgotten within about ten minutes; GET /api/users/forgotten lists the SHA-256 of each forgotten identifier",
+        caveat: "Iterable forgets a user within about ten minutes and then refuses data about them. Verify with `cdp-purge status --ledger LEDGER --watch`, which looks for each identifier's SHA-256 in the forgotten list.",
+        status: StatusSupport::Jobs,
+        reingestion: None,
+        accepted_means: None,
+    },
+    VendorSpec {
+        id: "posthog",
+        name: "PostHog",
+        api: "POST /api/projects/{project_id}/persons/bulk_delete/",
+        max_batch: 1000,
+        default_batch: 1000,
+        max_batch_documented: true,
+        // posthog.com/docs/api: persons endpoints allow 240 requests a minute and 1,200 an
+        // hour. One window of 20 a minute keeps both (20 x 60 = 1,200).
+        quota: Quota {
+            requests: Some(Rate {
+                count: 20,
+                per: Duration::from_secs(60),
+            }),
+            items: None,
+            in_flight: None,
+            documented: true,
+        },
+        default_concurrency: 4,
+        one_kind_per_request: true,
+        id_kinds: "distinct_id, or id (person UUID) (--id-type)",
+        credentials: &["POSTHOG_PERSONAL_API_KEY"],
+        default_base_url: "https://us.posthog.com",
+        completion: "queued: persons, their events and recordings captured before the request are deleted in the background; no status this tool can follow",
+        caveat: "PostHog queued these persons, their events and recordings for deletion: events captured after the request are kept, and reusing a deleted distinct_id is not supported. PostHog's deletion status is keyed by person UUID and tracks events only, so this tool does not follow it.",
+        status: StatusSupport::None,
+        reingestion: Some(
+            "PostHog: events captured after the request are not deleted; stop capturing for \
+             these users first",
+        ),
+        accepted_means: Some(
+            "queued; no status API this tool can follow: PostHog deletes the persons in the \
+             background (its deletion_status is keyed by person UUID and covers events only)",
+        ),
+    },
 ];
 
 #[cfg(test)]
@@ -303,6 +402,16 @@ mod tests {
                 graph: "g".into(),
                 block: true,
                 path: "/api/v1/idr/{graph}/queue-for-reprocessing".into(),
+            },
+            VendorKind::Amplitude => VendorParams::Amplitude {
+                region: "us".into(),
+                requester: None,
+            },
+            VendorKind::Iterable => VendorParams::Iterable {
+                region: "us".into(),
+            },
+            VendorKind::Posthog => VendorParams::Posthog {
+                project: "1".into(),
             },
         };
         use clap::ValueEnum;

@@ -1,7 +1,9 @@
 //! The settings a vendor takes: one table for the command-line flags and the config file's
 //! keys, so that the two cannot disagree about which vendor a setting belongs to.
 
-use super::VendorKind::{self, Clevertap, Hightouch, Lytics, Mparticle, Segment};
+use super::VendorKind::{
+    self, Amplitude, Clevertap, Hightouch, Iterable, Lytics, Mparticle, Posthog, Segment,
+};
 
 /// One vendor setting.
 #[derive(Debug)]
@@ -14,7 +16,9 @@ pub struct Param {
     pub renamed_to: Option<&'static str>,
 }
 
-const ALL: &[VendorKind] = &[Lytics, Mparticle, Clevertap, Segment, Hightouch];
+const ALL: &[VendorKind] = &[
+    Lytics, Mparticle, Clevertap, Segment, Hightouch, Amplitude, Iterable, Posthog,
+];
 
 const fn p(key: &'static str, vendors: &'static [VendorKind]) -> Param {
     Param {
@@ -38,7 +42,12 @@ pub static PARAMS: &[Param] = &[
     p("table", &[Lytics]),
     p("pod", &[Mparticle]),
     p("environment", &[Mparticle]),
-    p("region", &[Clevertap, Segment]),
+    p(
+        "region",
+        &[Clevertap, Segment, Amplitude, Iterable, Posthog],
+    ),
+    p("requester", &[Amplitude]),
+    p("project_id", &[Posthog]),
     p("space", &[Segment]),
     p("id_type_column", &[Segment, Hightouch]),
     p("user_id_column", &[Segment]),
@@ -114,9 +123,10 @@ mod tests {
             flag("source_data_deleted").unwrap(),
             "--source-data-deleted"
         );
+        assert_eq!(owners(param("space").unwrap()), "Twilio Segment");
         assert_eq!(
             owners(param("region").unwrap()),
-            "CleverTap and Twilio Segment"
+            "CleverTap, Twilio Segment, Amplitude, Iterable and PostHog"
         );
     }
 }

@@ -39,6 +39,17 @@ pub enum VendorParams {
         block: bool,
         path: String,
     },
+    Amplitude {
+        region: String,
+        /// Who asked (Amplitude's `requester`, for its audit trail).
+        requester: Option<String>,
+    },
+    Iterable {
+        region: String,
+    },
+    Posthog {
+        project: String,
+    },
 }
 
 /// One place to delete from: vendor, host, parameters, credentials.
@@ -137,6 +148,20 @@ impl Target {
                     put("path", path.clone());
                 }
             }
+            // A key names a project at Amplitude and Iterable: two projects are two places.
+            VendorParams::Amplitude { region, .. } => {
+                put("region", region.clone());
+                if let Some(k) = credential("AMPLITUDE_API_KEY") {
+                    put("project", fingerprint(target.vendor.id(), k));
+                }
+            }
+            VendorParams::Iterable { region } => {
+                put("region", region.clone());
+                if let Some(k) = credential("ITERABLE_API_KEY") {
+                    put("project", fingerprint(target.vendor.id(), k));
+                }
+            }
+            VendorParams::Posthog { project } => put("project", project.clone()),
         }
         Destination {
             vendor: target.vendor.id().to_owned(),
@@ -176,6 +201,16 @@ impl Target {
             VendorKind::Segment => VendorParams::Segment {
                 region: a("region").unwrap_or_default(),
                 space: a("space").unwrap_or_default(),
+            },
+            VendorKind::Amplitude => VendorParams::Amplitude {
+                region: a("region").unwrap_or_default(),
+                requester: None,
+            },
+            VendorKind::Iterable => VendorParams::Iterable {
+                region: a("region").unwrap_or_default(),
+            },
+            VendorKind::Posthog => VendorParams::Posthog {
+                project: a("project").unwrap_or_default(),
             },
         };
         Ok(Target {
