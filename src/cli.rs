@@ -195,6 +195,11 @@ pub struct InputArgs {
     #[arg(long, value_name = "NAME", conflicts_with = "column_index")]
     pub column: Option<String>,
 
+    /// The column one target reads, over its `column` in the config file and --column
+    /// (several targets reading one file with several identifier columns). Repeatable.
+    #[arg(long = "column-for", value_name = "TARGET=COLUMN")]
+    pub column_for: Vec<String>,
+
     /// 0-based column index holding the identifier (CSV/TSV)
     #[arg(long, value_name = "N")]
     pub column_index: Option<usize>,
@@ -255,6 +260,11 @@ pub struct VendorArgs {
     /// Every target in the config file (with --vendor: every target of that vendor)
     #[arg(long, conflicts_with = "targets")]
     pub all_targets: bool,
+
+    /// The targets of a group in the config file (`[groups] NAME = ["a", "b"]`): one run
+    /// per target, each with its own ledger, one summary line each
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["targets", "all_targets"])]
+    pub group: Option<String>,
 
     /// Override the vendor's host, e.g. a proxy or the local sandbox (https://, or http://
     /// to localhost; no credentials in it)
@@ -491,11 +501,27 @@ pub struct CheckArgs {
     pub timeout: Duration,
 }
 
+/// The placeholder of `--ledger` when `--group` names the ledgers instead (clap wants a
+/// non-empty default for a field that is not an `Option`; `required_unless_present` still
+/// demands one of the two).
+pub const NO_LEDGER: &str = "\u{0}no-ledger";
+
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
     /// The ledger a `delete` run wrote; status records are appended to it
-    #[arg(long, value_name = "FILE")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "group",
+        default_value = NO_LEDGER,
+        hide_default_value = true
+    )]
     pub ledger: PathBuf,
+
+    /// Every target of a `delete --group NAME` over the input given with -i (each target's
+    /// own ledger and credentials); the exit code is the most urgent one
+    #[arg(long, value_name = "NAME", conflicts_with = "ledger")]
+    pub group: Option<String>,
 
     /// Poll this host instead of the one recorded in the ledger (mParticle --verify: the
     /// Profile API host)
@@ -652,8 +678,19 @@ pub enum ReportFormat {
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
     /// The ledger to report on (read only)
-    #[arg(long, value_name = "FILE")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "group",
+        default_value = NO_LEDGER,
+        hide_default_value = true
+    )]
     pub ledger: PathBuf,
+
+    /// Per input row, the state at every target of a `delete --group NAME` over the input
+    /// given with -i (one column per target; --csv or --json)
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["ledger", "verify", "lookup", "lookup_file"])]
+    pub group: Option<String>,
 
     /// Print the report as JSON
     #[arg(long, conflicts_with = "csv")]
@@ -689,8 +726,9 @@ pub struct ReportArgs {
     #[arg(value_name = "FILE", requires = "verify")]
     pub files: Vec<PathBuf>,
 
-    /// An input to hash, as the FILE arguments. Repeatable.
-    #[arg(long = "input", short = 'i', value_name = "FILE", requires = "verify")]
+    /// An input to hash, as the FILE arguments (with --group: the input of the group's
+    /// `delete`). Repeatable.
+    #[arg(long = "input", short = 'i', value_name = "FILE")]
     pub inputs: Vec<PathBuf>,
 }
 

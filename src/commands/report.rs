@@ -157,9 +157,24 @@ impl CsvRow<'_> {
     }
 }
 
+mod group;
 mod verify;
 
 pub fn run(args: &ReportArgs, _global: &GlobalArgs, printer: &Printer) -> anyhow::Result<Code> {
+    if let Some(name) = &args.group {
+        return group::run(name, args, printer);
+    }
+    if !args.verify && !args.inputs.is_empty() {
+        return Err(UserError::usage(
+            "-i/--input is for --verify (the inputs to hash) or --group (the group's input)",
+        )
+        .into());
+    }
+    if args.ledger.as_os_str() == crate::cli::NO_LEDGER {
+        return Err(
+            UserError::usage("--ledger FILE is required (or --group NAME -i INPUT)").into(),
+        );
+    }
     audit::require_ledger(&args.ledger)?;
     if args.verify {
         return verify::run(args, printer);
