@@ -25,6 +25,8 @@ fn sentinel_credentials() -> Credentials {
         amplitude_secret_key: "SENTINEL-AMP-SECRET-5nC1".into(),
         iterable_api_key: "SENTINEL-IT-KEY-8dE4".into(),
         posthog_personal_api_key: "phx_SENTINEL-PH-KEY-1gF9".into(),
+        mparticle_client_id: "SENTINEL-MP-CLIENT-ID-5pL9".into(),
+        mparticle_client_secret: "SENTINEL-MP-CLIENT-SECRET-3vN6".into(),
     }
 }
 

@@ -50,6 +50,10 @@ pub struct Credentials {
     pub amplitude_secret_key: String,
     pub iterable_api_key: String,
     pub posthog_personal_api_key: String,
+    /// mParticle's Profile API credential (OAuth client credentials), which is not the
+    /// bulk-deletion key: `status --verify` and `--recheck` use it.
+    pub mparticle_client_id: String,
+    pub mparticle_client_secret: String,
 }
 
 impl Default for Credentials {
@@ -66,6 +70,8 @@ impl Default for Credentials {
             amplitude_secret_key: "sandbox-secret".into(),
             iterable_api_key: "sandbox-key".into(),
             posthog_personal_api_key: "phx_sandbox".into(),
+            mparticle_client_id: "sandbox-client-id".into(),
+            mparticle_client_secret: "sandbox-client-secret".into(),
         }
     }
 }
@@ -86,6 +92,15 @@ impl Credentials {
             ("AMPLITUDE_SECRET_KEY", &self.amplitude_secret_key),
             ("ITERABLE_API_KEY", &self.iterable_api_key),
             ("POSTHOG_PERSONAL_API_KEY", &self.posthog_personal_api_key),
+        ]
+    }
+
+    /// The credentials of the vendors' lookup APIs (used to verify, never to delete), by
+    /// the variable names `status` reads.
+    pub fn lookup_env_lines(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("MPARTICLE_CLIENT_ID", &self.mparticle_client_id),
+            ("MPARTICLE_CLIENT_SECRET", &self.mparticle_client_secret),
         ]
     }
 }
@@ -457,6 +472,13 @@ impl Sandbox {
     /// Iterable's forgetting delay (quotas keep real time).
     pub fn advance(&self, d: Duration) {
         self.shared.advance(d);
+    }
+
+    /// Re-create deleted profiles, as a vendor does when source data or a replay brings a
+    /// person back: the next lookup finds them again. `values` are what was deleted (an
+    /// mParticle MPID, a Segment external id value). Returns how many came back.
+    pub fn recreate(&self, vendor: VendorKind, values: &[&str]) -> usize {
+        self.shared.recreate(vendor, values)
     }
 
     /// Stop serving: close the listener and every connection. Same as dropping.

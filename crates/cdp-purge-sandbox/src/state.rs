@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::faults::FaultSource;
 use super::quota::{Competing, SlidingWindow};
-use super::vendors::{amplitude, hightouch, iterable, lytics, posthog, segment};
+use super::vendors::{amplitude, hightouch, iterable, lytics, mparticle, posthog, segment};
 use super::{RequestRecord, SandboxConfig};
 use crate::facts::VendorKind;
 
@@ -31,6 +31,7 @@ pub(crate) struct Shared {
     ids: Mutex<fastrand::Rng>,
     pub lytics: Mutex<lytics::State>,
     pub segment: Mutex<segment::State>,
+    pub mparticle: Mutex<mparticle::State>,
     pub hightouch: Mutex<hightouch::State>,
     pub amplitude: Mutex<amplitude::State>,
     pub iterable: Mutex<iterable::State>,
@@ -68,6 +69,7 @@ impl Shared {
             in_flight: Mutex::default(),
             lytics: Mutex::default(),
             segment: Mutex::default(),
+            mparticle: Mutex::default(),
             hightouch: Mutex::default(),
             amplitude: Mutex::new(amplitude::State::new()),
             iterable: Mutex::default(),
@@ -127,6 +129,19 @@ impl Shared {
 
     pub fn advance(&self, d: Duration) {
         *self.clock_offset.lock().expect("clock lock") += d;
+    }
+
+    /// Bring deleted profiles back (see [`crate::Sandbox::recreate`]).
+    pub fn recreate(&self, vendor: VendorKind, values: &[&str]) -> usize {
+        match vendor {
+            VendorKind::Mparticle => self
+                .mparticle
+                .lock()
+                .expect("mparticle lock")
+                .recreate(values),
+            VendorKind::Segment => self.segment.lock().expect("segment lock").recreate(values),
+            _ => 0,
+        }
     }
 
     /// From now on another caller takes `rate` units per second of every quota window.
