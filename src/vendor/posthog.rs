@@ -103,7 +103,7 @@ impl Adapter for Posthog {
 
     fn classify(&self, batch: &Batch, resp: &Response<'_>) -> Verdict {
         match resp.status {
-            200..=299 => summary(batch, resp.body),
+            200..=299 => summary(batch, resp.body, resp.maybe_delivered_before),
             401 => Verdict::Fatal {
                 reason: format!("PostHog refused the personal API key (HTTP 401: {})", detail(batch, resp.body)),
                 hint: format!("check {} (a personal API key, phx_…, not the project token)", self.key_var),
@@ -137,7 +137,7 @@ impl Adapter for Posthog {
 }
 
 /// The 202 summary as per-item outcomes, claiming no more than it says.
-fn summary(batch: &Batch, body: &[u8]) -> Verdict {
+fn summary(batch: &Batch, body: &[u8], maybe_delivered_before: bool) -> Verdict {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
         return Verdict::Failed {
             reason: "an answer that is not JSON: whether the persons were queued is unknown".into(),
@@ -171,10 +171,15 @@ fn summary(batch: &Batch, body: &[u8]) -> Verdict {
     };
     let n = batch.len() as u64;
     if found == 0 {
-        return wire::all(
-            batch,
-            ItemOutcome::new(OutcomeClass::NotFound).with_message("PostHog found no person for it"),
-        );
+        // After an earlier request that may have carried them (a bisected batch PostHog
+        // partly deleted, a lost answer), no person is what our own deletion leaves.
+        let outcome = if maybe_delivered_before {
+            ItemOutcome::new(OutcomeClass::AlreadyDone)
+                .with_message("no person left: deleted by an earlier request of this run")
+        } else {
+            ItemOutcome::new(OutcomeClass::NotFound).with_message("PostHog found no person for it")
+        };
+        return wire::all(batch, outcome);
     }
     let queued = queued.or(count("persons_deleted")).unwrap_or(0);
     let mut outcome = ItemOutcome::acknowledged(None);
