@@ -378,7 +378,7 @@ fn a_group_fans_one_multi_column_csv_out_and_resumes_each_target_after_sigkill()
         .filter(|r| r.applied)
         .count();
     assert!(
-        forgotten_before >= 3 && forgotten_before < 12,
+        (3..12).contains(&forgotten_before),
         "{forgotten_before}"
     );
     let cdp_before = deletions_of_method(ctx.fake(), VendorKind::Lytics, "DELETE");
