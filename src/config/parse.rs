@@ -185,13 +185,10 @@ fn check_keys(doc: &toml::Table, file: &str) -> Result<(), UserError> {
                 return Err(usage_in(file, format!("[targets.{name}] has no `vendor`"))
                     .with_hint(format!("add vendor = \"...\" (one of {})", vendor_names())));
             }
-            Some(v) => v
-                .as_str()
-                .and_then(|s| VendorKind::from_str(s, false).ok())
-                .ok_or_else(|| {
-                    usage_in(file, format!("[targets.{name}]: unknown vendor {v}"))
-                        .with_hint(format!("use one of {}", vendor_names()))
-                })?,
+            Some(v) => v.as_str().and_then(VendorKind::from_id).ok_or_else(|| {
+                usage_in(file, format!("[targets.{name}]: unknown vendor {v}"))
+                    .with_hint(format!("use one of {}", vendor_names()))
+            })?,
         };
         let own = vendor_keys(vendor);
         for key in t.keys() {
@@ -261,7 +258,7 @@ fn check_keys(doc: &toml::Table, file: &str) -> Result<(), UserError> {
 }
 
 fn vendor_names() -> String {
-    VendorKind::value_variants()
+    VendorKind::ALL
         .iter()
         .map(|v| v.id())
         .collect::<Vec<_>>()

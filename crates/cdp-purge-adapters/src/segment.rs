@@ -17,7 +17,7 @@ use super::{
     Adapter, Diagnosis, ItemOutcome, OutcomeClass, Request, Response, VendorKind, VendorSpec,
     Verdict, is_permission_message,
 };
-use crate::batch::Batch;
+use cdp_purge_core::batch::Batch;
 
 const TOKEN: &str = "SEGMENT_TOKEN";
 
@@ -328,8 +328,8 @@ fn read_lookup(status: u16, body: &[u8], space: &str, var: &str) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::batch::Item;
-    use crate::vendor::Secret;
+    use crate::Secret;
+    use cdp_purge_core::batch::Item;
     use reqwest::header::HeaderMap;
     use std::time::Duration;
 

@@ -14,8 +14,8 @@ use super::wire;
 use super::{
     Adapter, ItemOutcome, JobReport, JobState, Request, Response, VendorKind, VendorSpec, Verdict,
 };
-use crate::batch::Batch;
-use crate::error::UserError;
+use cdp_purge_core::batch::Batch;
+use cdp_purge_core::error::UserError;
 
 /// The API prefix the OpenAPI's server value ends in; the tool adds it itself.
 const API_PREFIX: &str = "/api/v1";
@@ -301,9 +301,9 @@ fn read_runs(status: u16, body: &[u8], graph: &str, var: &str) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::batch::Item;
-    use crate::vendor::wire::test_support::{body_json, header};
-    use crate::vendor::{OutcomeClass, Secret};
+    use crate::wire::test_support::{body_json, header};
+    use crate::{OutcomeClass, Secret};
+    use cdp_purge_core::batch::Item;
     use reqwest::header::HeaderMap;
 
     fn target(block: bool) -> Target {

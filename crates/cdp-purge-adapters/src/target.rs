@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use super::clevertap::IdKind;
 use super::mparticle::{Environment, Pod};
 use super::{Secret, VendorKind};
-use crate::error::UserError;
-use crate::ledger::{Destination, SANDBOX_ORIGIN, fingerprint};
-use crate::status::jobs::Group;
+use cdp_purge_core::error::UserError;
+use cdp_purge_core::ledger::{Destination, SANDBOX_ORIGIN, fingerprint};
+use cdp_purge_core::status::jobs::Group;
 
 /// Hightouch's reprocessing path template when the config file sets none.
 pub const HIGHTOUCH_DEFAULT_PATH: &str = "/api/v1/idr/{graph}/queue-for-reprocessing";

@@ -10,13 +10,14 @@ use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use super::target::{Target, VendorParams};
 use super::wire;
 use super::{Adapter, ItemOutcome, Request, Response, VendorKind, VendorSpec, Verdict};
-use crate::batch::Batch;
+use cdp_purge_core::batch::Batch;
 
 const ACCOUNT: &str = "CLEVERTAP_ACCOUNT_ID";
 const PASSCODE: &str = "CLEVERTAP_PASSCODE";
 
 /// Which CleverTap identifier a request carries: one kind per request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum IdKind {
     Identity,
@@ -163,8 +164,8 @@ impl Adapter for Clevertap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vendor::wire::test_support::{batch, body_json, header};
-    use crate::vendor::{OutcomeClass, Secret};
+    use crate::wire::test_support::{batch, body_json, header};
+    use crate::{OutcomeClass, Secret};
     use reqwest::header::HeaderMap;
 
     fn target(id_kind: IdKind) -> Target {

@@ -19,7 +19,7 @@ use super::wire;
 use super::{
     Adapter, ItemOutcome, OutcomeClass, Request, Response, VendorKind, VendorSpec, Verdict,
 };
-use crate::batch::Batch;
+use cdp_purge_core::batch::Batch;
 
 const KEY: &str = "POSTHOG_PERSONAL_API_KEY";
 

@@ -13,13 +13,14 @@ use serde::Serialize;
 use super::target::{Target, VendorParams};
 use super::wire;
 use super::{Adapter, ItemOutcome, Request, Response, VendorKind, VendorSpec, Verdict};
-use crate::batch::Batch;
+use cdp_purge_core::batch::Batch;
 
 const KEY: &str = "MPARTICLE_API_KEY";
 const SECRET: &str = "MPARTICLE_API_SECRET";
 
 /// The mParticle pod (data centre) a workspace lives in: it picks the host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Pod {
     Us1,
@@ -28,7 +29,8 @@ pub enum Pod {
     Au1,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Environment {
     Production,
@@ -198,8 +200,8 @@ impl Adapter for Mparticle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vendor::wire::test_support::{batch, body_json, header};
-    use crate::vendor::{OutcomeClass, Secret};
+    use crate::wire::test_support::{batch, body_json, header};
+    use crate::{OutcomeClass, Secret};
     use reqwest::header::HeaderMap;
 
     fn target(identity_type: &str) -> Target {

@@ -19,7 +19,7 @@ use super::wire;
 use super::{
     Adapter, ItemOutcome, JobReport, JobState, Request, Response, VendorKind, VendorSpec, Verdict,
 };
-use crate::batch::Batch;
+use cdp_purge_core::batch::Batch;
 
 const KEY: &str = "ITERABLE_API_KEY";
 

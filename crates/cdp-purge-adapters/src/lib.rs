@@ -1,16 +1,19 @@
-//! Vendors: the facts table and the registry of adapters.
+//! The vendor adapters: the facts table and the registry of adapters.
 //!
 //! An adapter is data plus two functions: build a request from a batch, and classify a
-//! response into per-item outcomes (the [`Adapter`] trait of [`crate::protocol`]). Pacing,
+//! response into per-item outcomes (the [`Adapter`] trait of [`cdp_purge_core::protocol`]). Pacing,
 //! retries, the ledger and progress live in the engine. Adding a vendor touches one file
 //! here and one row of [`VENDORS`].
+
+// Output belongs to the binary's printer.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 // The protocol's names, for the adapters (and their callers) that know them from here.
-pub use crate::protocol::*;
+pub use cdp_purge_core::protocol::*;
 
 pub mod amplitude;
 pub mod clevertap;
@@ -44,18 +47,9 @@ pub fn adapter(target: &Target) -> anyhow::Result<Arc<dyn Adapter>> {
 
 /// The supported vendors.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    clap::ValueEnum,
-    serde::Serialize,
-    serde::Deserialize,
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum VendorKind {
     Lytics,
@@ -69,6 +63,14 @@ pub enum VendorKind {
 }
 
 impl VendorKind {
+    /// Every vendor, in the order of [`VENDORS`].
+    pub const ALL: [VendorKind; 5] = [
+        VendorKind::Lytics,
+        VendorKind::Mparticle,
+        VendorKind::Clevertap,
+        VendorKind::Segment,
+        VendorKind::Hightouch,
+    ];
     /// The vendor's row of [`VENDORS`], which lists them in the enum's order.
     pub fn info(self) -> &'static VendorSpec {
         &VENDORS[self as usize]
@@ -82,11 +84,7 @@ impl VendorKind {
     }
     /// The vendor whose `--vendor` name is `id`.
     pub fn from_id(id: &str) -> Option<Self> {
-        use clap::ValueEnum;
-        Self::value_variants()
-            .iter()
-            .copied()
-            .find(|k| k.id() == id)
+        Self::ALL.into_iter().find(|k| k.id() == id)
     }
 }
 
@@ -352,21 +350,19 @@ mod tests {
 
     #[test]
     fn every_vendor_has_one_row_with_sane_caps() {
-        use clap::ValueEnum;
-        for k in VendorKind::value_variants() {
+        for k in VendorKind::ALL {
             let info = k.info();
-            let name = k.to_possible_value().expect("listed");
-            assert_eq!(info.id, name.get_name());
+            assert_eq!(VendorKind::from_id(info.id), Some(k));
             assert!(info.default_batch >= 1 && info.default_batch <= info.max_batch);
             assert!(!info.credentials.is_empty());
         }
-        assert_eq!(VENDORS.len(), VendorKind::value_variants().len());
+        assert_eq!(VENDORS.len(), VendorKind::ALL.len());
     }
 
     #[test]
     fn every_row_paces_within_its_quota() {
         for v in VENDORS {
-            crate::engine::limiter::check_row_pacing(
+            cdp_purge_core::engine::limiter::check_row_pacing(
                 &v.quota,
                 v.default_concurrency,
                 v.default_batch,
@@ -377,9 +373,9 @@ mod tests {
 
     #[test]
     fn registry_builds_the_adapter_for_each_vendor() {
-        use crate::vendor::VendorParams;
-        use crate::vendor::clevertap::IdKind;
-        use crate::vendor::mparticle::{Environment, Pod};
+        use crate::VendorParams;
+        use crate::clevertap::IdKind;
+        use crate::mparticle::{Environment, Pod};
         let params = |k: VendorKind| match k {
             VendorKind::Lytics => VendorParams::Lytics {
                 table: "user".into(),
@@ -414,8 +410,7 @@ mod tests {
                 project: "1".into(),
             },
         };
-        use clap::ValueEnum;
-        for &kind in VendorKind::value_variants() {
+        for kind in VendorKind::ALL {
             let info = kind.info();
             let mut target = Target {
                 name: info.id.into(),

@@ -18,7 +18,7 @@ use super::{
     Adapter, Diagnosis, ItemOutcome, JobReport, JobState, Request, Response, VendorKind,
     VendorSpec, Verdict, is_permission_message,
 };
-use crate::batch::Batch;
+use cdp_purge_core::batch::Batch;
 
 const TOKEN: &str = "LYTICS_API_TOKEN";
 
@@ -555,8 +555,8 @@ fn read_token_roles(status: u16, body: &[u8]) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vendor::wire::test_support::{batch, body_json, header};
-    use crate::vendor::{OutcomeClass, Secret, adapter};
+    use crate::wire::test_support::{batch, body_json, header};
+    use crate::{OutcomeClass, Secret, adapter};
     use reqwest::header::HeaderMap;
 
     fn target() -> Target {

@@ -22,7 +22,7 @@ use super::{
     Adapter, ItemOutcome, JobReport, JobState, OutcomeClass, Request, Response, VendorKind,
     VendorSpec, Verdict,
 };
-use crate::batch::Batch;
+use cdp_purge_core::batch::Batch;
 
 const KEY: &str = "AMPLITUDE_API_KEY";
 const SECRET: &str = "AMPLITUDE_SECRET_KEY";
