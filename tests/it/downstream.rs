@@ -377,10 +377,7 @@ fn a_group_fans_one_multi_column_csv_out_and_resumes_each_target_after_sigkill()
         .iter()
         .filter(|r| r.applied)
         .count();
-    assert!(
-        (3..12).contains(&forgotten_before),
-        "{forgotten_before}"
-    );
+    assert!((3..12).contains(&forgotten_before), "{forgotten_before}");
     let cdp_before = deletions_of_method(ctx.fake(), VendorKind::Lytics, "DELETE");
 
     let started = Instant::now();
