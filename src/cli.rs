@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::exit::EXIT_CODES_HELP;
 pub use crate::printer::ColorChoice;
-use crate::vendor::VendorKind;
+use crate::vendor::{Values, VendorKind};
 
 // The domain enums own themselves (input formats in the intake, pods and environments in
 // the mParticle adapter, identifier kinds in CleverTap's); the CLI only parses into them.
@@ -376,6 +376,77 @@ pub struct VendorArgs {
         conflicts_with = "id_type"
     )]
     pub old_identifier_type: Option<String>,
+
+    /// Hightouch: the reprocessing path template, from the config file only (no flag).
+    #[arg(skip)]
+    pub path: Option<String>,
+}
+
+impl VendorArgs {
+    /// The vendor settings given, by their key in the vendors' rows (`id_type`, `table`,
+    /// ...; old names included). A new vendor flag adds one line here and one in
+    /// [`VendorArgs::with_values`].
+    pub fn values(&self) -> Values {
+        let mut v = Values::default();
+        v.set_opt("id_type", self.id_type.clone());
+        v.set_opt("table", self.table.clone());
+        v.set_opt("pod", self.pod.as_ref().map(name));
+        v.set_opt("environment", self.environment.as_ref().map(name));
+        v.set_opt("region", self.region.clone());
+        v.set_opt("space", self.space.clone());
+        v.set_opt("requester", self.requester.clone());
+        v.set_opt("project_id", self.project_id.clone());
+        v.set_opt("id_type_column", self.id_type_column.clone());
+        v.set_opt("user_id_column", self.user_id_column.clone());
+        v.set_opt("graph", self.graph.clone());
+        v.set_opt("block", self.no_block.then_some("false"));
+        v.set_opt("path", self.path.clone());
+        v.set_opt(
+            "source_data_deleted",
+            self.source_data_deleted.then_some("true"),
+        );
+        v.set_opt("field", self.old_field.clone());
+        v.set_opt("identity_type", self.old_identity_type.clone());
+        v.set_opt("id_kind", self.old_id_kind.clone());
+        v.set_opt("identifier_type", self.old_identifier_type.clone());
+        v
+    }
+
+    /// These flags with the vendor settings replaced by `v` (current names only, as the
+    /// config file and [`crate::config`]'s merge give them; closed sets already checked).
+    pub fn with_values(self, v: &Values) -> VendorArgs {
+        let text = |k: &str| v.get(k).map(str::to_owned);
+        VendorArgs {
+            id_type: text("id_type"),
+            table: text("table"),
+            pod: v.get("pod").and_then(|s| Pod::from_str(s, false).ok()),
+            environment: v
+                .get("environment")
+                .and_then(|s| Environment::from_str(s, false).ok()),
+            region: text("region"),
+            space: text("space"),
+            requester: text("requester"),
+            project_id: text("project_id"),
+            id_type_column: text("id_type_column"),
+            user_id_column: text("user_id_column"),
+            graph: text("graph"),
+            no_block: v.switch("block") == Some(false),
+            path: text("path"),
+            source_data_deleted: v.switch("source_data_deleted") == Some(true),
+            old_field: None,
+            old_identity_type: None,
+            old_id_kind: None,
+            old_identifier_type: None,
+            ..self
+        }
+    }
+}
+
+/// A value enum's command-line name (`Pod::Eu1` → `eu1`).
+fn name(v: &impl ValueEnum) -> String {
+    v.to_possible_value()
+        .map(|p| p.get_name().to_owned())
+        .unwrap_or_default()
 }
 
 #[derive(Debug, Clone, Args)]

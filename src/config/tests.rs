@@ -545,7 +545,7 @@ fn old_key_names_still_work_with_a_deprecation_note() {
 
 #[test]
 fn credential_roles_match_the_vendor_table() {
-    for k in VendorKind::ALL {
+    for &k in VendorKind::ALL {
         let vars: Vec<&str> = credential_roles(k).iter().map(|(_, v)| *v).collect();
         assert_eq!(vars, k.info().credentials, "{k}");
     }

@@ -16,13 +16,16 @@ use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde_json::{Value, json};
 
-use super::target::{Target, VendorParams};
+use super::target::Target;
 use super::wire;
 use super::{
     Adapter, ItemOutcome, JobReport, JobState, OutcomeClass, Request, Response, VendorKind,
     VendorSpec, Verdict,
 };
+use super::{Credential, Param, Quota, Rate, StatusSupport, Vendor, VendorParams, params};
 use cdp_purge_core::batch::Batch;
+use cdp_purge_core::ledger::fingerprint;
+use std::sync::Arc;
 
 const KEY: &str = "AMPLITUDE_API_KEY";
 const SECRET: &str = "AMPLITUDE_SECRET_KEY";
@@ -30,14 +33,88 @@ const SECRET: &str = "AMPLITUDE_SECRET_KEY";
 const LIST_BACK_DAYS: i64 = 150;
 const LIST_AHEAD_DAYS: i64 = 30;
 
-/// The host of a data region (amplitude-docs user-privacy.md, "Regions").
-pub fn region_host(region: &str) -> Option<&'static str> {
-    match region {
-        "us" | "standard" | "default" => Some("https://amplitude.com"),
-        "eu" => Some("https://analytics.eu.amplitude.com"),
-        _ => None,
-    }
-}
+/// The hosts of the data regions (amplitude-docs user-privacy.md, "Regions").
+const HOSTS: &[(&str, &str)] = &[
+    ("us", "https://amplitude.com"),
+    ("eu", "https://analytics.eu.amplitude.com"),
+];
+
+/// Who asked for the deletion (Amplitude's `requester`, for its audit trail).
+const REQUESTER: Param = Param::text("requester");
+
+/// Amplitude's row of the registry.
+pub const VENDOR: Vendor = Vendor {
+    kind: VendorKind::Amplitude,
+    spec: VendorSpec {
+        id: "amplitude",
+        name: "Amplitude",
+        api: "POST /api/2/deletions/users",
+        max_batch: 100,
+        default_batch: 100,
+        max_batch_documented: true,
+        // amplitude-docs user-privacy.md, "Limits": 1 HTTP request per second for
+        // /api/2/deletions/users (the job-list GET is the same endpoint).
+        quota: Quota {
+            requests: Some(Rate::per_second(1)),
+            items: None,
+            in_flight: None,
+            documented: true,
+        },
+        default_concurrency: 1,
+        one_kind_per_request: false,
+        id_kinds: "user_id or amplitude_id (--id-type); both may share a request",
+        credentials: &[KEY, SECRET],
+        default_base_url: "https://amplitude.com",
+        completion: "scheduled into a deletion job: staging until its day, then submitted, then done; GET /api/2/deletions/users?start_day&end_day",
+        caveat: "Amplitude only scheduled these users into a deletion job: it stays in staging for about three days, then runs, and reads done once backups are gone (up to 30 days). Follow it with `cdp-purge status --ledger LEDGER --watch`. Amplitude accepts new events from a deleted user: stop tracking them first.",
+        status: StatusSupport::Jobs,
+        reingestion: Some(
+            "Amplitude: new events for a deleted user create a new user; opt the user out of \
+             tracking (setOptOut) before deleting",
+        ),
+        accepted_means: None,
+    },
+    params: &[&params::ID_TYPE, &params::REGION, &REQUESTER],
+    credentials: &[
+        Credential {
+            role: "api_key",
+            var: KEY,
+        },
+        Credential {
+            role: "secret_key",
+            var: SECRET,
+        },
+    ],
+    missing: |v, _| match v.id_type(VendorKind::Amplitude) {
+        None => vec!["--id-type user_id|amplitude_id"],
+        Some(_) => vec![],
+    },
+    resolve: |v| {
+        crate::id_type_in(v, VendorKind::Amplitude, &["user_id", "amplitude_id"])?;
+        let (region, host) = crate::region_host(v, "Amplitude", HOSTS)?;
+        let requester = v.get(REQUESTER.key).map(str::to_owned);
+        Ok((VendorParams::Amplitude { region, requester }, host))
+    },
+    // A key names a project: two projects are two places.
+    destination: |t| match &t.params {
+        VendorParams::Amplitude { region, .. } => {
+            let mut d = vec![("region", region.clone())];
+            if let Some(k) = t.credentials.get(KEY) {
+                d.push(("project", fingerprint(t.vendor.id(), k.expose())));
+            }
+            d
+        }
+        _ => vec![],
+    },
+    of_group: |g| {
+        let a = crate::recorded(g);
+        Ok(VendorParams::Amplitude {
+            region: a("region").unwrap_or_default(),
+            requester: None,
+        })
+    },
+    build: |t| Ok(Arc::new(Amplitude::new(t)?)),
+};
 
 #[derive(Debug)]
 pub struct Amplitude {

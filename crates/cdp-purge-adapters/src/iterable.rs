@@ -14,23 +14,86 @@ use reqwest::header::HeaderValue;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::target::{Target, VendorParams};
+use super::target::Target;
 use super::wire;
 use super::{
     Adapter, ItemOutcome, JobReport, JobState, Request, Response, VendorKind, VendorSpec, Verdict,
 };
+use super::{Credential, Quota, Rate, StatusSupport, Vendor, VendorParams, params};
 use cdp_purge_core::batch::Batch;
+use cdp_purge_core::ledger::fingerprint;
+use std::sync::Arc;
 
 const KEY: &str = "ITERABLE_API_KEY";
 
-/// The host of a data center (api.iterable.com, api.eu.iterable.com).
-pub fn region_host(region: &str) -> Option<&'static str> {
-    match region {
-        "us" => Some("https://api.iterable.com"),
-        "eu" => Some("https://api.eu.iterable.com"),
-        _ => None,
-    }
-}
+/// The hosts of the data centers (support.iterable.com 360029174171).
+const HOSTS: &[(&str, &str)] = &[
+    ("us", "https://api.iterable.com"),
+    ("eu", "https://api.eu.iterable.com"),
+];
+
+/// Iterable's row of the registry.
+pub const VENDOR: Vendor = Vendor {
+    kind: VendorKind::Iterable,
+    spec: VendorSpec {
+        id: "iterable",
+        name: "Iterable",
+        api: "POST /api/users/forget",
+        max_batch: 1,
+        default_batch: 1,
+        max_batch_documented: true,
+        // Iterable's OpenAPI for forget and forgotten: "Rate limit: 3 requests/second, per
+        // project".
+        quota: Quota {
+            requests: Some(Rate::per_second(3)),
+            items: None,
+            in_flight: None,
+            documented: true,
+        },
+        default_concurrency: 3,
+        one_kind_per_request: true,
+        id_kinds: "email or user_id (--id-type), as the project type takes: email-based projects forget by email only, userID-based ones by user_id only",
+        credentials: &[KEY],
+        default_base_url: "https://api.iterable.com",
+        completion: "forgotten within about ten minutes; GET /api/users/forgotten lists the SHA-256 of each forgotten identifier",
+        caveat: "Iterable forgets a user within about ten minutes and then refuses data about them. Verify with `cdp-purge status --ledger LEDGER --watch`, which looks for each identifier's SHA-256 in the forgotten list.",
+        status: StatusSupport::Jobs,
+        reingestion: None,
+        accepted_means: None,
+    },
+    params: &[&params::ID_TYPE, &params::REGION],
+    credentials: &[Credential {
+        role: "api_key",
+        var: KEY,
+    }],
+    missing: |v, _| match v.id_type(VendorKind::Iterable) {
+        None => vec!["--id-type email|user_id"],
+        Some(_) => vec![],
+    },
+    resolve: |v| {
+        crate::id_type_in(v, VendorKind::Iterable, &["email", "user_id"])?;
+        let (region, host) = crate::region_host(v, "Iterable", HOSTS)?;
+        Ok((VendorParams::Iterable { region }, host))
+    },
+    // A key names a project: two projects are two places.
+    destination: |t| match &t.params {
+        VendorParams::Iterable { region } => {
+            let mut d = vec![("region", region.clone())];
+            if let Some(k) = t.credentials.get(KEY) {
+                d.push(("project", fingerprint(t.vendor.id(), k.expose())));
+            }
+            d
+        }
+        _ => vec![],
+    },
+    of_group: |g| {
+        let a = crate::recorded(g);
+        Ok(VendorParams::Iterable {
+            region: a("region").unwrap_or_default(),
+        })
+    },
+    build: |t| Ok(Arc::new(Iterable::new(t)?)),
+};
 
 #[derive(Debug)]
 pub struct Iterable {

@@ -1,19 +1,23 @@
-//! The vendor adapters: the facts table and the registry of adapters.
+//! The vendor adapters and their registry: one file per vendor, holding its [`Vendor`] row
+//! (facts, settings, credentials, host resolution, destination identity, how to build its
+//! adapter) and the adapter itself; one line per vendor in [`registry!`] below.
 //!
 //! An adapter is data plus two functions: build a request from a batch, and classify a
-//! response into per-item outcomes (the [`Adapter`] trait of [`cdp_purge_core::protocol`]). Pacing,
-//! retries, the ledger and progress live in the engine. Adding a vendor touches one file
-//! here and one row of [`VENDORS`].
+//! response into per-item outcomes (the [`Adapter`] trait of [`cdp_purge_core::protocol`]).
+//! Pacing, retries, the ledger and progress live in the engine. Nothing outside this crate
+//! names a vendor: the binary and the core read the rows.
 
 // Output belongs to the binary's printer.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 // The protocol's names, for the adapters (and their callers) that know them from here.
 pub use cdp_purge_core::protocol::*;
+
+use cdp_purge_core::error::UserError;
+use cdp_purge_core::status::jobs::Group;
 
 pub mod amplitude;
 pub mod clevertap;
@@ -28,55 +32,127 @@ pub mod segment;
 pub mod target;
 pub mod wire;
 
-pub use target::{Target, VendorParams};
+pub use params::{Param, Stage, Values};
+pub use target::Target;
 
-/// The adapter for a target. Fails when a credential is missing or cannot be put in a
-/// header; the error names the variable, never its value.
-pub fn adapter(target: &Target) -> anyhow::Result<Arc<dyn Adapter>> {
-    Ok(match target.vendor {
-        VendorKind::Lytics => Arc::new(lytics::Lytics::new(target)?),
-        VendorKind::Mparticle => Arc::new(mparticle::Mparticle::new(target)?),
-        VendorKind::Clevertap => Arc::new(clevertap::Clevertap::new(target)?),
-        VendorKind::Segment => Arc::new(segment::Segment::new(target)?),
-        VendorKind::Hightouch => Arc::new(hightouch::Hightouch::new(target)?),
-        VendorKind::Amplitude => Arc::new(amplitude::Amplitude::new(target)?),
-        VendorKind::Iterable => Arc::new(iterable::Iterable::new(target)?),
-        VendorKind::Posthog => Arc::new(posthog::Posthog::new(target)?),
-    })
+use clevertap::IdKind;
+use mparticle::{Environment, Pod};
+
+/// The registry: one line per vendor, `Variant => module { its VendorParams fields }`. It
+/// makes the [`VendorKind`] variant, the [`VendorParams`] variant and the [`REGISTRY`] row
+/// (the module's `VENDOR`), in this order everywhere (`vendors`, messages, the ledger's
+/// vendor names). The module's `mod` line goes above (macros hide modules from rustfmt).
+macro_rules! registry {
+    ($($variant:ident => $module:ident { $($field:ident: $ty:ty),* $(,)? }),* $(,)?) => {
+        /// The supported vendors.
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize,
+            serde::Deserialize,
+        )]
+        #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+        #[serde(rename_all = "lowercase")]
+        pub enum VendorKind {
+            $($variant),*
+        }
+
+        impl VendorKind {
+            /// Every vendor, in registry order.
+            pub const ALL: &'static [VendorKind] = &[$(VendorKind::$variant),*];
+        }
+
+        /// Every vendor's row, in [`VendorKind`] order.
+        pub static REGISTRY: &[&Vendor] = &[$(&$module::VENDOR),*];
+
+        /// Every vendor's facts, in [`VendorKind`] order (the core's status and report read
+        /// them as a slice).
+        pub static VENDORS: &[VendorSpec] = &[$($module::VENDOR.spec),*];
+
+        /// Vendor-specific parameters of a target, as the vendor's row resolves them.
+        #[derive(Debug, Clone, serde::Serialize)]
+        #[serde(tag = "vendor", rename_all = "lowercase")]
+        pub enum VendorParams {
+            $($variant { $($field: $ty),* }),*
+        }
+    };
 }
 
-/// The supported vendors.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
-#[serde(rename_all = "lowercase")]
-pub enum VendorKind {
-    Lytics,
-    Mparticle,
-    Clevertap,
-    Segment,
-    Hightouch,
-    Amplitude,
-    Iterable,
-    Posthog,
+registry! {
+    Lytics => lytics { table: String, field: String },
+    Mparticle => mparticle { pod: Pod, environment: Environment, identity_type: String },
+    Clevertap => clevertap { region: String, id_kind: IdKind },
+    Segment => segment { region: String, space: String },
+    Hightouch => hightouch { graph: String, block: bool, path: String },
+    Amplitude => amplitude { region: String, requester: Option<String> },
+    Iterable => iterable { region: String },
+    Posthog => posthog { project: String },
+}
+
+/// A credential a vendor takes: its key in a config target's `credentials`/`secrets` tables
+/// and the environment variable that holds it by default (the name the adapter reads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Credential {
+    pub role: &'static str,
+    pub var: &'static str,
+}
+
+/// One vendor's row: everything the binary and the core need to know about it, as data and
+/// functions. Each vendor's module holds its row as `VENDOR`.
+pub struct Vendor {
+    pub kind: VendorKind,
+    /// The facts (caps, quota, status support, caveat, sources in the comments).
+    pub spec: VendorSpec,
+    /// The settings it takes (the same key for the flag and the config file), current
+    /// names first, in the order messages list them; then old names.
+    pub params: &'static [&'static Param],
+    /// Its credentials; the variables are `spec.credentials`, in the same order.
+    pub credentials: &'static [Credential],
+    /// Every setting `values` lacks for a command at `stage`, one phrase each naming the
+    /// flag (`--space (the Unify space ID)`).
+    pub missing: fn(&Values, Stage) -> Vec<&'static str>,
+    /// The parameters and the default host (region, pod) from its settings. Settings the
+    /// stage did not require are placeholders. Errors name the flag.
+    pub resolve: fn(&Values) -> Result<(VendorParams, String), UserError>,
+    /// What tells its destinations apart beyond the host (the ledger's destination
+    /// identity): `(key, value)` of the parameters and credentials that pick the account.
+    pub destination: fn(&Target) -> Vec<(&'static str, String)>,
+    /// The parameters `status` rebuilds from what a ledger header recorded.
+    pub of_group: fn(&Group) -> anyhow::Result<VendorParams>,
+    /// The adapter for a target of this vendor.
+    pub build: fn(&Target) -> anyhow::Result<Arc<dyn Adapter>>,
+}
+
+impl Vendor {
+    /// It takes the setting `key` (current or old name).
+    pub fn takes(&self, key: &str) -> bool {
+        self.param(key).is_some()
+    }
+    /// Its definition of the setting `key`.
+    pub fn param(&self, key: &str) -> Option<&'static Param> {
+        self.params.iter().copied().find(|p| p.key == key)
+    }
+}
+
+impl fmt::Debug for Vendor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Vendor").field("id", &self.spec.id).finish()
+    }
 }
 
 impl VendorKind {
-    /// Every vendor, in the order of [`VENDORS`].
-    pub const ALL: [VendorKind; 5] = [
-        VendorKind::Lytics,
-        VendorKind::Mparticle,
-        VendorKind::Clevertap,
-        VendorKind::Segment,
-        VendorKind::Hightouch,
-    ];
-    /// The vendor's row of [`VENDORS`], which lists them in the enum's order.
+    /// The vendor's registry row.
+    pub fn vendor(self) -> &'static Vendor {
+        REGISTRY[self as usize]
+    }
+    /// The vendor's facts (its row of [`VENDORS`]).
     pub fn info(self) -> &'static VendorSpec {
         &VENDORS[self as usize]
     }
     pub fn id(self) -> &'static str {
         self.info().id
+    }
+    /// It takes the setting `key` (current or old name).
+    pub fn takes(self, key: &str) -> bool {
+        self.vendor().takes(key)
     }
     /// The vendor of a facts row (every row is one of [`VENDORS`]).
     pub fn of(spec: &VendorSpec) -> Self {
@@ -84,7 +160,7 @@ impl VendorKind {
     }
     /// The vendor whose `--vendor` name is `id`.
     pub fn from_id(id: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.id() == id)
+        Self::ALL.iter().copied().find(|k| k.id() == id)
     }
 }
 
@@ -92,6 +168,12 @@ impl fmt::Display for VendorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.id())
     }
+}
+
+/// The adapter for a target. Fails when a credential is missing or cannot be put in a
+/// header; the error names the variable, never its value.
+pub fn adapter(target: &Target) -> anyhow::Result<Arc<dyn Adapter>> {
+    (target.vendor.vendor().build)(target)
 }
 
 /// The row of the vendor named `id` (as a ledger header records it), if there is one.
@@ -104,245 +186,75 @@ pub fn reingestion_note(id: &str) -> Option<&'static str> {
     spec(id).and_then(|s| s.reingestion)
 }
 
-/// The vendor facts, one row each. Used by `vendors`, `plan` and the engine.
-pub static VENDORS: &[VendorSpec] = &[
-    VendorSpec {
-        id: "lytics",
-        name: "Lytics",
-        api: "DELETE /v2/identity/queue/bulk/{table}/{field}",
-        // Lytics documents no hard cap ("many thousands"); batches stay small so one
-        // failure does not hold up much.
-        max_batch: 1000,
-        default_batch: 100,
-        max_batch_documented: false,
-        quota: Quota {
-            requests: Some(Rate::per_second(10)),
-            items: None,
-            in_flight: None,
-            documented: false,
-        },
-        default_concurrency: 8,
-        one_kind_per_request: true,
-        id_kinds: "one identity field per request (--id-type, e.g. email, member_id) of --table (default user)",
-        credentials: &["LYTICS_API_TOKEN"],
-        default_base_url: "https://api.lytics.io",
-        completion: "asynchronous; poll GET /v2/identity/deletestatus/{request_id} until state done",
-        caveat: "Lytics deletes asynchronously (hours to days): follow it with `cdp-purge status --ledger LEDGER --watch`. New events for a deleted identity create the profile again: delete or block the source data first.",
-        status: StatusSupport::Jobs,
-        reingestion: Some(
-            "Lytics: delete the source data (or block its collection) first: new events for a \
-             deleted identity create the profile again",
-        ),
-        accepted_means: None,
-    },
-    VendorSpec {
-        id: "mparticle",
-        name: "mParticle",
-        api: "POST /userprofile/bulkdelete",
-        max_batch: 100,
-        // The pacer keeps an exact window of its own admissions, so full batches use the
-        // whole quota (15 requests of 100 per second) with 5x fewer requests than 20s.
-        default_batch: 100,
-        max_batch_documented: true,
-        quota: Quota {
-            requests: None,
-            items: Some(Rate::per_second(1500)),
-            in_flight: None,
-            documented: true,
-        },
-        // 15 requests/s of 100: enough in flight to keep the pace at ~2 s latency.
-        default_concurrency: 32,
-        one_kind_per_request: false,
-        id_kinds: "mpid (signed 64-bit, sent as a string) or a unique identity type (--id-type, e.g. customerid, email)",
-        credentials: &["MPARTICLE_API_KEY", "MPARTICLE_API_SECRET"],
-        default_base_url: "https://s2s.mparticle.com",
-        completion: "logical deletion; no status API (verify through the Profile API)",
-        caveat: "mParticle's bulk deletion is logical and answers 202 even when no profile matched: verify with `cdp-purge status --ledger LEDGER --verify`. It is not meant for data-subject (GDPR/CCPA) requests: use the DSR API for those.",
-        status: StatusSupport::Lookup { by: "mpid" },
-        reingestion: None,
-        accepted_means: Some(
-            "accepted; no status API: a 202 can come back even when nothing matched; prove \
-             the deletion with `status --verify` (Profile API lookups)",
-        ),
-    },
-    VendorSpec {
-        id: "clevertap",
-        name: "CleverTap",
-        api: "POST /1/delete/profiles.json",
-        max_batch: 100,
-        default_batch: 100,
-        max_batch_documented: true,
-        quota: Quota {
-            requests: None,
-            items: None,
-            in_flight: Some(3),
-            documented: true,
-        },
-        default_concurrency: 3,
-        one_kind_per_request: true,
-        id_kinds: "identity or guid (--id-type), never both in one request",
-        credentials: &["CLEVERTAP_ACCOUNT_ID", "CLEVERTAP_PASSCODE"],
-        default_base_url: "https://api.clevertap.com",
-        completion: "queued; processed after 24 hours and cannot be undone; no status API",
-        caveat: "CleverTap only queued these deletions: it processes them after 24 hours, and once processed they cannot be undone. There is no status API to follow them.",
-        status: StatusSupport::None,
-        reingestion: None,
-        accepted_means: Some(
-            "accepted; no status API: CleverTap processes deletions after 24 h, and they \
-             cannot be undone",
-        ),
-    },
-    VendorSpec {
-        id: "segment",
-        name: "Twilio Segment",
-        api: "POST /v1/spaces/{space}/collections/users/profiles/user_id:{user_id}/external_ids/delete",
-        max_batch: 1,
-        default_batch: 1,
-        max_batch_documented: true,
-        quota: Quota {
-            requests: Some(Rate::per_second(100)),
-            items: None,
-            in_flight: None,
-            documented: true,
-        },
-        default_concurrency: 128,
-        one_kind_per_request: true,
-        id_kinds: "one external id (--id-type or --id-type-column) per request, found by its profile's user_id (--user-id-column)",
-        credentials: &["SEGMENT_TOKEN"],
-        default_base_url: "https://profiles.segment.com",
-        completion: "synchronous for the identity graph; downstream destinations are not touched",
-        caveat: "Segment removed the identifiers from the identity graph only: downstream destinations are not touched, and replaying archived events brings the identifiers back.",
-        status: StatusSupport::None,
-        reingestion: Some(
-            "Segment: replaying events from the Event Archive (or rebuilding the space) \
-             reintroduces deleted identifiers; run the deletions again after a replay",
-        ),
-        accepted_means: Some(
-            "accepted; no status API: synchronous for the identity graph (gone on a 200); \
-             profile storage follows within minutes, destinations are not touched",
-        ),
-    },
-    VendorSpec {
-        id: "hightouch",
-        name: "Hightouch",
-        api: "POST /api/v1/idr/{graph}/queue-for-reprocessing",
-        max_batch: 1000,
-        default_batch: 100,
-        max_batch_documented: false,
-        quota: Quota {
-            requests: Some(Rate {
-                count: 200,
-                per: Duration::from_secs(10),
-            }),
-            items: None,
-            in_flight: None,
-            documented: true,
-        },
-        default_concurrency: 8,
-        one_kind_per_request: false,
-        id_kinds: "identifier name from the graph's model (--id-type or a type column), e.g. email, phone",
-        credentials: &["HIGHTOUCH_API_KEY"],
-        default_base_url: "https://api.hightouch.com",
-        completion: "queued; acted on in the next IDR run; poll reprocess-status/{requestId}",
-        caveat: "Hightouch acts on the next IDR run: follow it with `cdp-purge status --ledger LEDGER --watch`. Rows still in the warehouse sources bring the profiles back.",
-        status: StatusSupport::Jobs,
-        reingestion: Some(
-            "Hightouch: delete the rows from the warehouse source tables first: rows still \
-             there come back in the next IDR run",
-        ),
-        accepted_means: None,
-    },
-    VendorSpec {
-        id: "amplitude",
-        name: "Amplitude",
-        api: "POST /api/2/deletions/users",
-        max_batch: 100,
-        default_batch: 100,
-        max_batch_documented: true,
-        // amplitude-docs user-privacy.md, "Limits": 1 HTTP request per second for
-        // /api/2/deletions/users (the job-list GET is the same endpoint).
-        quota: Quota {
-            requests: Some(Rate::per_second(1)),
-            items: None,
-            in_flight: None,
-            documented: true,
-        },
-        default_concurrency: 1,
-        one_kind_per_request: false,
-        id_kinds: "user_id or amplitude_id (--id-type); both may share a request",
-        credentials: &["AMPLITUDE_API_KEY", "AMPLITUDE_SECRET_KEY"],
-        default_base_url: "https://amplitude.com",
-        completion: "scheduled into a deletion job: staging until its day, then submitted, then done; GET /api/2/deletions/users?start_day&end_day",
-        caveat: "Amplitude only scheduled these users into a deletion job: it stays in staging for about three days, then runs, and reads done once backups are gone (up to 30 days). Follow it with `cdp-purge status --ledger LEDGER --watch`. Amplitude accepts new events from a deleted user: stop tracking them first.",
-        status: StatusSupport::Jobs,
-        reingestion: Some(
-            "Amplitude: new events for a deleted user create a new user; opt the user out of \
-             tracking (setOptOut) before deleting",
-        ),
-        accepted_means: None,
-    },
-    VendorSpec {
-        id: "iterable",
-        name: "Iterable",
-        api: "POST /api/users/forget",
-        max_batch: 1,
-        default_batch: 1,
-        max_batch_documented: true,
-        // Iterable's OpenAPI for forget and forgotten: "Rate limit: 3 requests/second, per
-        // project".
-        quota: Quota {
-            requests: Some(Rate::per_second(3)),
-            items: None,
-            in_flight: None,
-            documented: true,
-        },
-        default_concurrency: 3,
-        one_kind_per_request: true,
-        id_kinds: "email or user_id (--id-type), as the project type takes: email-based projects forget by email only, userID-based ones by user_id only",
-        credentials: &["ITERABLE_API_KEY"],
-        default_base_url: "https://api.iterable.com",
-        completion: "forgotten within about ten minutes; GET /api/users/forgotten lists the SHA-256 of each forgotten identifier",
-        caveat: "Iterable forgets a user within about ten minutes and then refuses data about them. Verify with `cdp-purge status --ledger LEDGER --watch`, which looks for each identifier's SHA-256 in the forgotten list.",
-        status: StatusSupport::Jobs,
-        reingestion: None,
-        accepted_means: None,
-    },
-    VendorSpec {
-        id: "posthog",
-        name: "PostHog",
-        api: "POST /api/projects/{project_id}/persons/bulk_delete/",
-        max_batch: 1000,
-        default_batch: 1000,
-        max_batch_documented: true,
-        // posthog.com/docs/api: persons endpoints allow 240 requests a minute and 1,200 an
-        // hour. One window of 20 a minute keeps both (20 x 60 = 1,200).
-        quota: Quota {
-            requests: Some(Rate {
-                count: 20,
-                per: Duration::from_secs(60),
-            }),
-            items: None,
-            in_flight: None,
-            documented: true,
-        },
-        default_concurrency: 4,
-        one_kind_per_request: true,
-        id_kinds: "distinct_id, or id (person UUID) (--id-type)",
-        credentials: &["POSTHOG_PERSONAL_API_KEY"],
-        default_base_url: "https://us.posthog.com",
-        completion: "queued: persons, their events and recordings captured before the request are deleted in the background; no status this tool can follow",
-        caveat: "PostHog queued these persons, their events and recordings for deletion: events captured after the request are kept, and reusing a deleted distinct_id is not supported. PostHog's deletion status is keyed by person UUID and tracks events only, so this tool does not follow it.",
-        status: StatusSupport::None,
-        reingestion: Some(
-            "PostHog: events captured after the request are not deleted; stop capturing for \
-             these users first",
-        ),
-        accepted_means: Some(
-            "queued; no status API this tool can follow: PostHog deletes the persons in the \
-             background (its deletion_status is keyed by person UUID and covers events only)",
-        ),
-    },
-];
+/// `value` as one of an enum's serde names (the names its settings take).
+pub(crate) fn from_name<T: serde::de::DeserializeOwned>(value: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(value.to_owned())).ok()
+}
+
+/// A setting with a closed set of names, as its enum; `default` when not given.
+pub(crate) fn choice<T: serde::de::DeserializeOwned>(
+    v: &Values,
+    p: &Param,
+    default: T,
+) -> Result<T, UserError> {
+    match v.get(p.key) {
+        None => Ok(default),
+        Some(s) => from_name(s).ok_or_else(|| {
+            UserError::usage(format!(
+                "{} {s:?} is not one of {}",
+                params::flag(p.key).unwrap_or_else(|| p.key.to_owned()),
+                p.choices.unwrap_or_default().join(", ")
+            ))
+        }),
+    }
+}
+
+/// An enum's serde name (`Pod::Eu1` → `eu1`).
+pub(crate) fn name_of(v: &impl serde::Serialize) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The region setting of a vendor whose hosts are a fixed table (`(region, host)`, the
+/// first the default): the region and its host.
+pub(crate) fn region_host(
+    v: &Values,
+    name: &str,
+    hosts: &[(&'static str, &'static str)],
+) -> Result<(String, String), UserError> {
+    let region = v.get(params::REGION.key).unwrap_or(hosts[0].0);
+    match hosts.iter().find(|(r, _)| *r == region) {
+        Some((r, h)) => Ok(((*r).to_owned(), (*h).to_owned())),
+        None => {
+            let names: Vec<&str> = hosts.iter().map(|(r, _)| *r).collect();
+            Err(
+                UserError::usage(format!("unknown {name} region {region:?}")).with_hint(format!(
+                    "use {} (or --base-url for another host)",
+                    names.join(" or ")
+                )),
+            )
+        }
+    }
+}
+
+/// The identifier type, when given, is one a vendor with a closed set takes.
+pub(crate) fn id_type_in(v: &Values, kind: VendorKind, takes: &[&str]) -> Result<(), UserError> {
+    match v.id_type(kind) {
+        Some(t) if !takes.contains(&t) => Err(UserError::usage(format!(
+            "{} takes no identifier type {t:?}",
+            kind.info().name
+        ))
+        .with_hint(format!("use --id-type {}", takes.join("|")))),
+        _ => Ok(()),
+    }
+}
+
+/// A ledger group's recorded account, by key.
+pub(crate) fn recorded(group: &Group) -> impl Fn(&str) -> Option<String> + '_ {
+    |k| group.account.get(k).cloned()
+}
 
 #[cfg(test)]
 mod tests {
@@ -350,13 +262,73 @@ mod tests {
 
     #[test]
     fn every_vendor_has_one_row_with_sane_caps() {
-        for k in VendorKind::ALL {
+        for &k in VendorKind::ALL {
             let info = k.info();
             assert_eq!(VendorKind::from_id(info.id), Some(k));
             assert!(info.default_batch >= 1 && info.default_batch <= info.max_batch);
             assert!(!info.credentials.is_empty());
         }
         assert_eq!(VENDORS.len(), VendorKind::ALL.len());
+    }
+
+    #[test]
+    fn rows_are_in_kind_order_and_credentials_match_the_facts() {
+        for (i, v) in REGISTRY.iter().enumerate() {
+            assert_eq!(v.kind as usize, i, "{}", v.spec.id);
+            assert_eq!(v.kind.info().id, v.spec.id);
+            let vars: Vec<&str> = v.credentials.iter().map(|c| c.var).collect();
+            assert_eq!(vars, v.spec.credentials, "{}", v.spec.id);
+            // Every vendor says what its values are.
+            assert!(v.takes("id_type"), "{}", v.spec.id);
+        }
+    }
+
+    /// The clap names of `--vendor` are the rows' ids (the binary turns the feature on).
+    #[cfg(feature = "clap")]
+    #[test]
+    fn clap_names_are_the_ids() {
+        use clap::ValueEnum;
+        let names: Vec<String> = VendorKind::value_variants()
+            .iter()
+            .map(|k| k.to_possible_value().expect("listed").get_name().to_owned())
+            .collect();
+        let ids: Vec<&str> = VENDORS.iter().map(|v| v.id).collect();
+        assert_eq!(names, ids);
+    }
+
+    #[test]
+    fn every_row_resolves_its_defaults_and_names_what_is_missing() {
+        for v in REGISTRY {
+            let mut values = Values::default();
+            values.set(
+                "id_type",
+                match v.kind {
+                    VendorKind::Clevertap => "guid",
+                    VendorKind::Amplitude => "user_id",
+                    VendorKind::Posthog => "distinct_id",
+                    _ => "email",
+                },
+            );
+            let (params, host) = (v.resolve)(&values).expect("defaults resolve");
+            assert!(host.starts_with("https://"), "{host}");
+            let t = Target {
+                name: v.spec.id.into(),
+                vendor: v.kind,
+                base_url: host,
+                params,
+                credentials: Default::default(),
+                batch_size: 1,
+            };
+            // Its destination says which account, and never a credential it lacks.
+            let _ = (v.destination)(&t);
+            // With nothing given, a send names at least the identifier type.
+            let missing = (v.missing)(&Values::default(), Stage::Send);
+            assert!(
+                missing.iter().any(|m| m.contains("--id-type")),
+                "{}: {missing:?}",
+                v.spec.id
+            );
+        }
     }
 
     #[test]
@@ -373,9 +345,6 @@ mod tests {
 
     #[test]
     fn registry_builds_the_adapter_for_each_vendor() {
-        use crate::VendorParams;
-        use crate::clevertap::IdKind;
-        use crate::mparticle::{Environment, Pod};
         let params = |k: VendorKind| match k {
             VendorKind::Lytics => VendorParams::Lytics {
                 table: "user".into(),
@@ -410,7 +379,7 @@ mod tests {
                 project: "1".into(),
             },
         };
-        for kind in VendorKind::ALL {
+        for &kind in VendorKind::ALL {
             let info = kind.info();
             let mut target = Target {
                 name: info.id.into(),

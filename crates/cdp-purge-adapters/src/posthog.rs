@@ -14,23 +14,98 @@ use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde_json::{Value, json};
 
-use super::target::{Target, VendorParams};
+use super::target::Target;
 use super::wire;
 use super::{
     Adapter, ItemOutcome, OutcomeClass, Request, Response, VendorKind, VendorSpec, Verdict,
 };
+use super::{Credential, Param, Quota, Rate, StatusSupport, Vendor, VendorParams, params};
 use cdp_purge_core::batch::Batch;
+use std::sync::Arc;
+use std::time::Duration;
 
 const KEY: &str = "POSTHOG_PERSONAL_API_KEY";
 
-/// The private-API host of a PostHog Cloud region; self-hosted instances use --base-url.
-pub fn region_host(region: &str) -> Option<&'static str> {
-    match region {
-        "us" => Some("https://us.posthog.com"),
-        "eu" => Some("https://eu.posthog.com"),
-        _ => None,
-    }
-}
+/// The private-API hosts of PostHog Cloud (posthog.com/docs/api); a self-hosted instance
+/// is a --base-url.
+const HOSTS: &[(&str, &str)] = &[
+    ("us", "https://us.posthog.com"),
+    ("eu", "https://eu.posthog.com"),
+];
+
+const PROJECT_ID: Param = Param::text("project_id");
+
+/// PostHog's row of the registry.
+pub const VENDOR: Vendor = Vendor {
+    kind: VendorKind::Posthog,
+    spec: VendorSpec {
+        id: "posthog",
+        name: "PostHog",
+        api: "POST /api/projects/{project_id}/persons/bulk_delete/",
+        max_batch: 1000,
+        default_batch: 1000,
+        max_batch_documented: true,
+        // posthog.com/docs/api: persons endpoints allow 240 requests a minute and 1,200 an
+        // hour. One window of 20 a minute keeps both (20 x 60 = 1,200).
+        quota: Quota {
+            requests: Some(Rate {
+                count: 20,
+                per: Duration::from_secs(60),
+            }),
+            items: None,
+            in_flight: None,
+            documented: true,
+        },
+        default_concurrency: 4,
+        one_kind_per_request: true,
+        id_kinds: "distinct_id, or id (person UUID) (--id-type)",
+        credentials: &[KEY],
+        default_base_url: "https://us.posthog.com",
+        completion: "queued: persons, their events and recordings captured before the request are deleted in the background; no status this tool can follow",
+        caveat: "PostHog queued these persons, their events and recordings for deletion: events captured after the request are kept, and reusing a deleted distinct_id is not supported. PostHog's deletion status is keyed by person UUID and tracks events only, so this tool does not follow it.",
+        status: StatusSupport::None,
+        reingestion: Some(
+            "PostHog: events captured after the request are not deleted; stop capturing for \
+             these users first",
+        ),
+        accepted_means: Some(
+            "queued; no status API this tool can follow: PostHog deletes the persons in the \
+             background (its deletion_status is keyed by person UUID and covers events only)",
+        ),
+    },
+    params: &[&params::ID_TYPE, &params::REGION, &PROJECT_ID],
+    credentials: &[Credential {
+        role: "api_key",
+        var: KEY,
+    }],
+    missing: |v, stage| {
+        let mut missing = Vec::new();
+        if v.id_type(VendorKind::Posthog).is_none() {
+            missing.push("--id-type distinct_id|id");
+        }
+        if stage.sending() && !v.has(PROJECT_ID.key) {
+            missing.push("--project-id (the PostHog project ID)");
+        }
+        missing
+    },
+    resolve: |v| {
+        crate::id_type_in(v, VendorKind::Posthog, &["distinct_id", "id"])?;
+        let (_, host) = crate::region_host(v, "PostHog", HOSTS)?;
+        let project = v.text(PROJECT_ID.key);
+        Ok((VendorParams::Posthog { project }, host))
+    },
+    destination: |t| match &t.params {
+        VendorParams::Posthog { project } => vec![("project", project.clone())],
+        _ => vec![],
+    },
+    of_group: |g| {
+        let a = crate::recorded(g);
+        Ok(VendorParams::Posthog {
+            project: a("project").unwrap_or_default(),
+        })
+    },
+    build: |t| Ok(Arc::new(Posthog::new(t)?)),
+};
 
 #[derive(Debug)]
 pub struct Posthog {
