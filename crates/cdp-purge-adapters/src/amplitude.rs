@@ -377,17 +377,7 @@ mod tests {
     }
 
     fn answer(status: u16, body: &str, b: &Batch) -> Verdict {
-        let headers = reqwest::header::HeaderMap::new();
-        adapter().classify(
-            b,
-            &Response {
-                status,
-                headers: &headers,
-                body: body.as_bytes(),
-                attempt: 1,
-                maybe_delivered_before: false,
-            },
-        )
+        super::super::wire::test_support::classify(&adapter(), status, body, b)
     }
 
     #[test]
