@@ -426,6 +426,11 @@ pub struct DeliveryArgs {
     #[arg(long, value_name = "N")]
     pub max_items_per_sec: Option<f64>,
 
+    /// The account's own quota terms, N/DURATION from 1s to 30d (e.g. 200000/30d): replaces
+    /// the vendor's documented item quota (or request quota where it counts requests)
+    #[arg(long, value_name = "N/DURATION")]
+    pub max_per_window: Option<crate::vendor::Rate>,
+
     /// Requests in flight at once (default: the vendor's, enough to reach the quota at ~1 s latency)
     #[arg(long, value_name = "N")]
     pub concurrency: Option<u32>,

@@ -108,6 +108,7 @@ fn a_valid_file_parses_into_targets_and_limits() {
             max_items_per_sec: Some(1200.0),
             concurrency: Some(8),
             max_retries: Some(5),
+            max_per_window: None,
         }
     );
 }

@@ -21,6 +21,10 @@ fn sentinel_credentials() -> Credentials {
         clevertap_passcode: "SENTINEL-CT-PASSCODE-2mQ5".into(),
         segment_token: "SENTINEL-SEG-TOKEN-8rT1".into(),
         hightouch_api_key: "SENTINEL-HT-KEY-6yU3".into(),
+        segment_public_api_token: "SENTINEL-SEGPAPI-TOKEN-3vB7".into(),
+        mixpanel_gdpr_token: "SENTINEL-MP-GDPR-5nL1".into(),
+        mixpanel_project_token: "SENTINEL-MP-PROJECT-8kD4".into(),
+        braze_api_key: "SENTINEL-BRAZE-KEY-1pS6".into(),
     }
 }
 

@@ -16,15 +16,21 @@ pub enum VendorKind {
     Clevertap,
     Segment,
     Hightouch,
+    SegmentRegs,
+    Mixpanel,
+    Braze,
 }
 
 impl VendorKind {
-    pub const ALL: [VendorKind; 5] = [
+    pub const ALL: [VendorKind; 8] = [
         VendorKind::Lytics,
         VendorKind::Mparticle,
         VendorKind::Clevertap,
         VendorKind::Segment,
         VendorKind::Hightouch,
+        VendorKind::SegmentRegs,
+        VendorKind::Mixpanel,
+        VendorKind::Braze,
     ];
 
     /// The lowercase name, as `cdp-purge --vendor` spells it.
@@ -35,6 +41,9 @@ impl VendorKind {
             VendorKind::Clevertap => "clevertap",
             VendorKind::Segment => "segment",
             VendorKind::Hightouch => "hightouch",
+            VendorKind::SegmentRegs => "segment-regs",
+            VendorKind::Mixpanel => "mixpanel",
+            VendorKind::Braze => "braze",
         }
     }
 
@@ -67,6 +76,33 @@ impl VendorKind {
                 requests: Some(Rate {
                     count: 200,
                     per: Duration::from_secs(10),
+                }),
+                ..Quota::NONE
+            },
+            // [SEG-PRIV] segment-docs src/privacy/user-deletion-and-suppression.md: "the
+            // deletion manager can only accommodate 110,000 users within a 30-day period";
+            // the Public API answers 429 and reports X-Regulation-RateLimit-* headers
+            // (segment-public-api DeletionAndSuppressionApi). Counted per workspace.
+            VendorKind::SegmentRegs => Quota {
+                items: Some(Rate {
+                    count: 110_000,
+                    per: Duration::from_secs(30 * 86_400),
+                }),
+                ..Quota::NONE
+            },
+            // [MP-GDPR] mixpanel/docs reference/GDPR API: "a rate limit of 1 request per
+            // second for GDPR APIs" (status checks are GDPR API calls too).
+            VendorKind::Mixpanel => Quota {
+                requests: Some(Rate::per_second(1)),
+                ..Quota::NONE
+            },
+            // [BRAZE-DEL] braze.com/docs/api/endpoints/user_data/post_user_delete: "a shared
+            // rate limit of 20,000 requests per minute", shared with /users/alias/new,
+            // /users/identify, /users/merge and /users/alias/update.
+            VendorKind::Braze => Quota {
+                requests: Some(Rate {
+                    count: 20_000,
+                    per: Duration::from_secs(60),
                 }),
                 ..Quota::NONE
             },

@@ -21,6 +21,8 @@ pub struct Request {
     pub method: String,
     /// The path without the query string, still percent-encoded.
     pub path: String,
+    /// The query string (after `?`), still percent-encoded; empty without one.
+    pub query: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     /// The client wants the connection kept open after the response.
@@ -151,7 +153,8 @@ pub async fn read_request(
 /// The request line and headers, with an empty body.
 fn head(parsed: &httparse::Request<'_, '_>) -> Result<Request, ReadError> {
     let target = parsed.path.unwrap_or("/");
-    let path = target.split_once('?').map_or(target, |(p, _)| p).to_owned();
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let (path, query) = (path.to_owned(), query.to_owned());
     let mut headers = Vec::with_capacity(parsed.headers.len());
     for h in parsed.headers.iter() {
         let value = std::str::from_utf8(h.value)
@@ -161,6 +164,7 @@ fn head(parsed: &httparse::Request<'_, '_>) -> Result<Request, ReadError> {
     let mut req = Request {
         method: parsed.method.unwrap_or("GET").to_owned(),
         path,
+        query,
         headers,
         body: Vec::new(),
         keep_alive: true,

@@ -46,6 +46,10 @@ pub struct Credentials {
     pub clevertap_passcode: String,
     pub segment_token: String,
     pub hightouch_api_key: String,
+    pub segment_public_api_token: String,
+    pub mixpanel_gdpr_token: String,
+    pub mixpanel_project_token: String,
+    pub braze_api_key: String,
 }
 
 impl Default for Credentials {
@@ -58,6 +62,10 @@ impl Default for Credentials {
             clevertap_passcode: "sandbox-passcode".into(),
             segment_token: "sandbox-token".into(),
             hightouch_api_key: "sandbox-token".into(),
+            segment_public_api_token: "sandbox-token".into(),
+            mixpanel_gdpr_token: "sandbox-token".into(),
+            mixpanel_project_token: "sandbox-project".into(),
+            braze_api_key: "sandbox-token".into(),
         }
     }
 }
@@ -74,6 +82,10 @@ impl Credentials {
             ("CLEVERTAP_PASSCODE", &self.clevertap_passcode),
             ("SEGMENT_TOKEN", &self.segment_token),
             ("HIGHTOUCH_API_KEY", &self.hightouch_api_key),
+            ("SEGMENT_PUBLIC_API_TOKEN", &self.segment_public_api_token),
+            ("MIXPANEL_GDPR_TOKEN", &self.mixpanel_gdpr_token),
+            ("MIXPANEL_PROJECT_TOKEN", &self.mixpanel_project_token),
+            ("BRAZE_API_KEY", &self.braze_api_key),
         ]
     }
 }
@@ -127,6 +139,39 @@ pub struct SandboxConfig {
     /// answers for one that does not (not documented).
     pub segment_spaces: Option<Vec<String>>,
     pub segment_wrong_space: SegmentWrongSpace,
+    /// Time per Segment regulation status (INITIALIZED → RUNNING → terminal).
+    pub segment_regs_state_step: Duration,
+    /// Segment sources that do not exist (404 on a source-scoped regulation).
+    pub segment_regs_unknown_sources: Vec<String>,
+    /// Time per Mixpanel deletion task status (PENDING → STAGING → STARTED → SUCCESS).
+    pub mixpanel_state_step: Duration,
+    /// How Mixpanel answers a new task that names ids already pending (not documented by
+    /// Mixpanel; seen in rudder-transformer #5578).
+    pub mixpanel_conflict: MixpanelConflict,
+    /// Which of Mixpanel's two documented "task created" bodies to answer.
+    pub mixpanel_created: MixpanelCreated,
+    /// Data groups of the Mixpanel project: the per-request cap falls to
+    /// floor(2000 / (groups + 1)) (shared research, not on the reference page).
+    pub mixpanel_data_groups: u32,
+}
+
+/// Mixpanel's 409 for distinct_ids that already have a deletion task running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MixpanelConflict {
+    /// `{"status":"error","error",…,"conflicting_distinct_ids":[…]}`: the request created
+    /// nothing and names the ids in the way.
+    NamesIds,
+    /// `{"status":"error","error"}` only: which ids are in the way is not said.
+    Bare,
+}
+
+/// The body of a created Mixpanel deletion task: the OpenAPI's `JobCreated`
+/// (`{"status":"ok","results":{"task_id"}}`, 201) or the reference page's example
+/// (`{"status":"ok","results":[{"tracking_id","status":"PENDING",…}]}`, 200).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MixpanelCreated {
+    TaskId,
+    TrackingList,
 }
 
 /// The body of `GET /v2/identity/deletestatus/{id}`. Seed 003 names `state` and `completed`
@@ -225,6 +270,12 @@ impl Default for SandboxConfig {
             mparticle_errors: MparticleErrors::ErrorsArray,
             segment_spaces: None,
             segment_wrong_space: SegmentWrongSpace::ResourceNotFound,
+            segment_regs_state_step: Duration::from_secs(2),
+            segment_regs_unknown_sources: strings(&["missing"]),
+            mixpanel_state_step: Duration::from_secs(2),
+            mixpanel_conflict: MixpanelConflict::NamesIds,
+            mixpanel_created: MixpanelCreated::TaskId,
+            mixpanel_data_groups: 0,
         }
     }
 }
@@ -396,6 +447,13 @@ impl Sandbox {
             .lock()
             .expect("faults lock")
             .push(vendor, fault);
+    }
+
+    /// Run the sandbox's clock `by` ahead: quota windows slide and vendor jobs progress as
+    /// if that much time had passed (a test of a 30-day quota need not wait 30 days). Not
+    /// combined with a competing load, which plays on the real clock.
+    pub fn advance(&self, by: Duration) {
+        self.shared.advance(by);
     }
 
     /// From now on another caller takes `rate` units per second of every quota (0 stops it).

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::faults::FaultSource;
 use super::quota::{Competing, SlidingWindow};
-use super::vendors::{hightouch, lytics, segment};
+use super::vendors::{braze, hightouch, lytics, mixpanel, segment, segment_regs};
 use super::{RequestRecord, SandboxConfig};
 use crate::facts::VendorKind;
 
@@ -32,6 +32,13 @@ pub(crate) struct Shared {
     pub lytics: Mutex<lytics::State>,
     pub segment: Mutex<segment::State>,
     pub hightouch: Mutex<hightouch::State>,
+    pub segment_regs: Mutex<segment_regs::State>,
+    pub mixpanel: Mutex<mixpanel::State>,
+    pub braze: Mutex<braze::State>,
+    /// How far the sandbox's clock runs ahead of the real one ([`crate::Sandbox::advance`]):
+    /// quota windows and job progressions read [`Shared::now`], so a test can let 30 days
+    /// pass without waiting for them.
+    skew: Mutex<Duration>,
     down_until: Mutex<Option<Instant>>,
     /// Wakes the accept loop to close the listener.
     pub down: tokio::sync::Notify,
@@ -64,6 +71,10 @@ impl Shared {
             lytics: Mutex::default(),
             segment: Mutex::default(),
             hightouch: Mutex::default(),
+            segment_regs: Mutex::default(),
+            mixpanel: Mutex::default(),
+            braze: Mutex::default(),
+            skew: Mutex::default(),
             down_until: Mutex::default(),
             down: tokio::sync::Notify::new(),
         }
@@ -78,7 +89,12 @@ impl Shared {
         }
         let quota = self.cfg.quota(vendor);
         let competing = self.competing.lock().expect("competing lock").clone();
-        let now = Instant::now();
+        // A competitor plays its ticks on the real clock: the skew applies without one.
+        let now = if competing.is_empty() {
+            self.now()
+        } else {
+            Instant::now()
+        };
         let mut windows = self.windows.lock().expect("quota lock");
         let checks = [
             (Unit::Requests, quota.requests, 1),
@@ -109,6 +125,35 @@ impl Shared {
             }
         }
         true
+    }
+
+    /// The sandbox's clock: the real one plus what [`Shared::advance`] added.
+    pub fn now(&self) -> Instant {
+        Instant::now() + *self.skew.lock().expect("skew lock")
+    }
+
+    /// The wall-clock counterpart of [`Shared::now`].
+    pub fn wall(&self) -> std::time::SystemTime {
+        std::time::SystemTime::now() + *self.skew.lock().expect("skew lock")
+    }
+
+    pub fn advance(&self, by: Duration) {
+        *self.skew.lock().expect("skew lock") += by;
+    }
+
+    /// Units of `vendor`'s item (or request) quota used in the window ending now, and when
+    /// the oldest of them leaves it: what the vendors' rate-limit headers report.
+    pub fn window_use(
+        &self,
+        vendor: VendorKind,
+        scope: &str,
+        items: bool,
+    ) -> Option<(u64, Option<Instant>)> {
+        let now = self.now();
+        let unit = if items { Unit::Items } else { Unit::Requests };
+        let mut windows = self.windows.lock().expect("quota lock");
+        let w = windows.get_mut(&(vendor, scope.to_owned(), unit))?;
+        Some((w.in_window(now), w.oldest().map(|t| t + w.window())))
     }
 
     /// From now on another caller takes `rate` units per second of every quota window.

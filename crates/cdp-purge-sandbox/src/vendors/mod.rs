@@ -1,11 +1,14 @@
 //! Routing and the pieces every fake vendor shares: error shapes, auth parsing, identifier
 //! extraction for the request log.
 
+pub(crate) mod braze;
 pub(crate) mod clevertap;
 pub(crate) mod hightouch;
 pub(crate) mod lytics;
+pub(crate) mod mixpanel;
 pub(crate) mod mparticle;
 pub(crate) mod segment;
+pub(crate) mod segment_regs;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -59,6 +62,20 @@ pub(crate) enum Route {
     HightouchRuns {
         graph: String,
     },
+    /// Segment Public API `POST /regulations` (workspace) or
+    /// `POST /regulations/sources/{source}`.
+    SegmentRegs {
+        source: Option<String>,
+    },
+    SegmentRegsStatus {
+        id: String,
+    },
+    /// `POST /api/app/data-deletions/v3.0/` (with or without the trailing slash).
+    Mixpanel,
+    MixpanelStatus {
+        id: String,
+    },
+    Braze,
 }
 
 impl Route {
@@ -75,6 +92,11 @@ impl Route {
             Route::HightouchQueue { .. }
             | Route::HightouchStatus { .. }
             | Route::HightouchRuns { .. } => VendorKind::Hightouch,
+            Route::SegmentRegs { .. } | Route::SegmentRegsStatus { .. } => {
+                VendorKind::SegmentRegs
+            }
+            Route::Mixpanel | Route::MixpanelStatus { .. } => VendorKind::Mixpanel,
+            Route::Braze => VendorKind::Braze,
         }
     }
 
@@ -87,7 +109,9 @@ impl Route {
             | Route::LyticsIdConfig { .. }
             | Route::SegmentLookup { .. }
             | Route::HightouchStatus { .. }
-            | Route::HightouchRuns { .. } => "GET",
+            | Route::HightouchRuns { .. }
+            | Route::SegmentRegsStatus { .. }
+            | Route::MixpanelStatus { .. } => "GET",
             _ => "POST",
         }
     }
@@ -101,6 +125,8 @@ impl Route {
                 | Route::Clevertap
                 | Route::Segment { .. }
                 | Route::HightouchQueue { .. }
+                | Route::Mixpanel
+                | Route::Braze
         )
     }
 }
@@ -156,6 +182,18 @@ pub(crate) fn route(path: &str) -> Option<Route> {
             id: s(id),
         },
         ["api", "v1", "idr", graph, "runs"] => Route::HightouchRuns { graph: s(graph) },
+        ["regulations"] => Route::SegmentRegs { source: None },
+        ["regulations", "sources", source] => Route::SegmentRegs {
+            source: Some(s(source)),
+        },
+        ["regulations", id] => Route::SegmentRegsStatus { id: s(id) },
+        ["api", "app", "data-deletions", "v3.0"] | ["api", "app", "data-deletions", "v3.0", ""] => {
+            Route::Mixpanel
+        }
+        ["api", "app", "data-deletions", "v3.0", id] | ["api", "app", "data-deletions", "v3.0", id, ""] => {
+            Route::MixpanelStatus { id: s(id) }
+        }
+        ["users", "delete"] => Route::Braze,
         _ => return None,
     })
 }
@@ -211,6 +249,11 @@ pub(crate) fn handle(shared: &Shared, route: &Route, req: &Request) -> Handled {
         } => segment::delete(shared, req, space, collection, lookup),
         Route::HightouchQueue { graph } => hightouch::queue(shared, req, graph),
         Route::HightouchStatus { graph, id } => hightouch::status(shared, req, graph, id),
+        Route::SegmentRegs { source } => segment_regs::create(shared, req, source.as_deref()),
+        Route::SegmentRegsStatus { id } => segment_regs::status(shared, req, id),
+        Route::Mixpanel => mixpanel::create(shared, req),
+        Route::MixpanelStatus { id } => mixpanel::status(shared, req, id),
+        Route::Braze => braze::delete(shared, req),
     }
 }
 
@@ -264,7 +307,13 @@ fn shaped(vendor: VendorKind, status: u16, message: &str, mp: MparticleErrors) -
             }),
             MparticleErrors::Message => json!({ "message": message }),
         },
-        VendorKind::Hightouch => json!({ "message": message }),
+        VendorKind::Hightouch | VendorKind::Braze => json!({ "message": message }),
+        // The Public API's `{"errors":[{"type","message"}]}`.
+        VendorKind::SegmentRegs => json!({
+            "errors": [{ "type": segment_regs::error_type(status), "message": message }]
+        }),
+        // The GDPR OpenAPI's error schema.
+        VendorKind::Mixpanel => json!({ "error": message, "status": "error" }),
     };
     Response::json(status, &body)
 }
@@ -300,6 +349,10 @@ pub(crate) fn throttled(vendor: VendorKind) -> Response {
         }
         VendorKind::Mparticle => "Too many requests: rate limiting applied",
         VendorKind::Lytics | VendorKind::Hightouch => "Too Many Requests",
+        VendorKind::SegmentRegs => "Too many requests: regulation quota exceeded",
+        // As rudder-transformer #5578 quotes it.
+        VendorKind::Mixpanel => "Too Many Requests, this API is limited to 1 req/s",
+        VendorKind::Braze => "API rate limit exceeded",
     };
     error(vendor, 429, message)
 }
@@ -369,13 +422,18 @@ pub(crate) fn values(route: &Route, req: &Request) -> Vec<String> {
                     .collect()
             })
             .unwrap_or_default(),
+        Route::SegmentRegs { .. } => each(body.get("subjectIds")),
+        Route::Mixpanel => each(body.get("distinct_ids")),
+        Route::Braze => braze::values(&body),
         Route::LyticsStatus { .. }
         | Route::LyticsOverview
         | Route::LyticsList
         | Route::LyticsIdConfig { .. }
         | Route::SegmentLookup { .. }
         | Route::HightouchStatus { .. }
-        | Route::HightouchRuns { .. } => Vec::new(),
+        | Route::HightouchRuns { .. }
+        | Route::SegmentRegsStatus { .. }
+        | Route::MixpanelStatus { .. } => Vec::new(),
     }
 }
 
