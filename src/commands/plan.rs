@@ -159,7 +159,10 @@ pub fn estimate(q: &Quota, requests: u64, items: u64) -> Option<f64> {
     // A quota over a long window is not a pace: a run that fits goes out at once, and one
     // that does not is refused (see `long_window`).
     let short = |r: &crate::vendor::Rate| r.per < crate::ledger::window::LONG_WINDOW;
-    let by_req = q.requests.filter(short).map(|r| requests as f64 / r.per_sec());
+    let by_req = q
+        .requests
+        .filter(short)
+        .map(|r| requests as f64 / r.per_sec());
     let by_items = q.items.filter(short).map(|r| items as f64 / r.per_sec());
     match (by_req, by_items) {
         (Some(a), Some(b)) => Some(a.max(b)),

@@ -39,6 +39,7 @@ mod hostile_secrets;
 mod hostile_systemic;
 mod intake_props;
 mod layout;
+mod long_window;
 mod plan_cli;
 mod regression;
 mod sandbox;

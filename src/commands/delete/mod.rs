@@ -23,9 +23,8 @@ mod resume;
 use crate::vendor::{self, Adapter};
 use crate::{config, settings};
 use resume::{
-    check_long_windows,
-    Feed, Tally, check_destination, explain_exit, restrict_to_owner, spawn_feeder, state_of,
-    warn_if_input_changed,
+    Feed, Tally, check_destination, check_long_windows, explain_exit, restrict_to_owner,
+    spawn_feeder, state_of, warn_if_input_changed,
 };
 
 pub fn run(

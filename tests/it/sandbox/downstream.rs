@@ -59,21 +59,34 @@ async fn segment_regs_counts_users_over_thirty_days_and_says_when_the_quota_rese
         "2",
         "12 - 10"
     );
-    assert!(resp.headers().contains_key("x-regulation-ratelimit-quota-reset"));
+    assert!(
+        resp.headers()
+            .contains_key("x-regulation-ratelimit-quota-reset")
+    );
     let (_, v) = json_of(resp).await;
     let id = v["data"]["regulateId"].as_str().unwrap().to_owned();
     // Source scope spends the same workspace quota: 3 more do not fit, 2 do.
-    let resp = regs(&sb, &c, "/regulations/sources/src1", &regulation(&users("v", 3)))
-        .send()
-        .await
-        .unwrap();
+    let resp = regs(
+        &sb,
+        &c,
+        "/regulations/sources/src1",
+        &regulation(&users("v", 3)),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     let (_, v) = json_of(resp).await;
     assert_eq!(v["errors"][0]["type"], "rate-limit", "{v}");
-    let resp = regs(&sb, &c, "/regulations/sources/src1", &regulation(&users("v", 2)))
-        .send()
-        .await
-        .unwrap();
+    let resp = regs(
+        &sb,
+        &c,
+        "/regulations/sources/src1",
+        &regulation(&users("v", 2)),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     // The regulation moves on with the sandbox's clock, as does the window.
     assert_eq!(regs_status(&sb, &c, &id).await, "INITIALIZED");
@@ -99,7 +112,13 @@ async fn segment_regs_validates_like_the_public_api_and_ends_in_every_documented
     };
     let (sb, c) = start(cfg).await;
     let too_many = regulation(&users("u", 5001));
-    let (status, v) = json_of(regs(&sb, &c, "/regulations", &too_many).send().await.unwrap()).await;
+    let (status, v) = json_of(
+        regs(&sb, &c, "/regulations", &too_many)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(v["errors"][0]["type"], "validation");
     let (status, _) = json_of(
@@ -111,10 +130,15 @@ async fn segment_regs_validates_like_the_public_api_and_ends_in_every_documented
     .await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = json_of(
-        regs(&sb, &c, "/regulations/sources/missing", &regulation(&users("u", 1)))
-            .send()
-            .await
-            .unwrap(),
+        regs(
+            &sb,
+            &c,
+            "/regulations/sources/missing",
+            &regulation(&users("u", 1)),
+        )
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -234,8 +258,8 @@ async fn mixpanel_allows_one_call_per_second_and_refuses_ids_already_pending() {
 
 #[tokio::test]
 async fn mixpanel_checks_both_tokens_and_the_documented_cap() {
-    let (sb, c) = start(SandboxConfig::default().with_quota(VendorKind::Mixpanel, Quota::NONE))
-        .await;
+    let (sb, c) =
+        start(SandboxConfig::default().with_quota(VendorKind::Mixpanel, Quota::NONE)).await;
     let (status, v) = json_of(mixpanel(&sb, &c, "other", &["a"]).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(v["status"], "error");

@@ -93,6 +93,10 @@ impl Fake {
     pub fn go_unreachable(&self, d: Duration) {
         self.sb.go_unreachable(d);
     }
+    /// Run the fake's clock ahead (its quota windows and job states), not the child's.
+    pub fn advance(&self, by: Duration) {
+        self.sb.advance(by);
+    }
 }
 
 /// Deletion requests only (no status polls, no stray paths).

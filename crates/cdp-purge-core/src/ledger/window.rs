@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::time::{Duration, SystemTime};
 
+use super::Phase;
 use super::resume::Scan;
 use crate::audit::verify;
-use super::Phase;
 use crate::batch::BatchHash;
 use crate::protocol::Rate;
 

@@ -39,7 +39,10 @@ impl fmt::Display for Rate {
         let secs = self.per.as_secs_f64();
         if self.per == Duration::from_secs(1) {
             write!(f, "{}/s", self.count)
-        } else if self.per.subsec_nanos() == 0 && secs >= 86_400.0 && self.per.as_secs() % 86_400 == 0 {
+        } else if self.per.subsec_nanos() == 0
+            && secs >= 86_400.0
+            && self.per.as_secs() % 86_400 == 0
+        {
             write!(f, "{} per {} days", self.count, self.per.as_secs() / 86_400)
         } else if self.per.subsec_nanos() == 0 && secs >= 60.0 && self.per.as_secs() % 60 == 0 {
             write!(f, "{} per {} min", self.count, self.per.as_secs() / 60)
@@ -63,12 +66,10 @@ impl std::str::FromStr for Rate {
             .ok()
             .filter(|&c| c > 0)
             .ok_or_else(|| format!("{s:?}: the count must be a whole number above 0 ({hint})"))?;
-        let per = humantime::parse_duration(per.trim())
-            .map_err(|e| format!("{s:?}: {e} ({hint})"))?;
+        let per =
+            humantime::parse_duration(per.trim()).map_err(|e| format!("{s:?}: {e} ({hint})"))?;
         if per < Duration::from_secs(1) || per > Duration::from_secs(30 * 86_400) {
-            return Err(format!(
-                "{s:?}: the window must be from 1s to 30d ({hint})"
-            ));
+            return Err(format!("{s:?}: the window must be from 1s to 30d ({hint})"));
         }
         Ok(Rate { count, per })
     }
@@ -667,12 +668,24 @@ mod tests {
     #[test]
     fn per_window_quotas_parse_from_one_second_to_thirty_days() {
         let r: Rate = "110000/30d".parse().unwrap();
-        assert_eq!((r.count, r.per), (110_000, Duration::from_secs(30 * 86_400)));
+        assert_eq!(
+            (r.count, r.per),
+            (110_000, Duration::from_secs(30 * 86_400))
+        );
         assert_eq!(r.to_string(), "110000 per 30 days");
         let r: Rate = "20_000/1m".parse().unwrap();
         assert_eq!(r.to_string(), "20000 per 1 min");
         assert_eq!("1/1s".parse::<Rate>().unwrap(), Rate::per_second(1));
-        for bad in ["", "5", "0/1s", "-1/1s", "1/500ms", "1/31d", "x/1s", "1/forever"] {
+        for bad in [
+            "",
+            "5",
+            "0/1s",
+            "-1/1s",
+            "1/500ms",
+            "1/31d",
+            "x/1s",
+            "1/forever",
+        ] {
             assert!(bad.parse::<Rate>().is_err(), "{bad}");
         }
     }

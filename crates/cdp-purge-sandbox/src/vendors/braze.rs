@@ -172,7 +172,10 @@ mod tests {
         let many: Vec<String> = (0..51).map(|i| i.to_string()).collect();
         assert!(parse(&obj(json!({ "email_addresses": many }))).is_err());
         assert_eq!(
-            parse(&obj(json!({"user_aliases":[{"alias_name":"n","alias_label":"l"}]}))).unwrap(),
+            parse(&obj(
+                json!({"user_aliases":[{"alias_name":"n","alias_label":"l"}]})
+            ))
+            .unwrap(),
             ["alias:l:n"]
         );
         assert!(parse(&obj(json!({"user_aliases":["n"]}))).is_err());

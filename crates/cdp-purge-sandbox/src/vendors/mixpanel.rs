@@ -114,7 +114,9 @@ pub(crate) fn create(shared: &Shared, req: &Request) -> Handled {
     };
     let compliance = match body.get("compliance_type") {
         None | Some(Value::Null) => "GDPR".to_owned(),
-        Some(Value::String(c)) if c.eq_ignore_ascii_case("gdpr") || c.eq_ignore_ascii_case("ccpa") => {
+        Some(Value::String(c))
+            if c.eq_ignore_ascii_case("gdpr") || c.eq_ignore_ascii_case("ccpa") =>
+        {
             c.to_ascii_uppercase()
         }
         _ => return fail(400, "compliance_type must be GDPR or CCPA"),
@@ -168,9 +170,10 @@ pub(crate) fn create(shared: &Shared, req: &Request) -> Handled {
         },
     );
     let resp = match shared.cfg.mixpanel_created {
-        MixpanelCreated::TaskId => {
-            Response::json(201, &json!({ "status": "ok", "results": { "task_id": id } }))
-        }
+        MixpanelCreated::TaskId => Response::json(
+            201,
+            &json!({ "status": "ok", "results": { "task_id": id } }),
+        ),
         MixpanelCreated::TrackingList => Response::json(
             200,
             &json!({ "status": "ok", "results": [{

@@ -92,9 +92,7 @@ impl Route {
             Route::HightouchQueue { .. }
             | Route::HightouchStatus { .. }
             | Route::HightouchRuns { .. } => VendorKind::Hightouch,
-            Route::SegmentRegs { .. } | Route::SegmentRegsStatus { .. } => {
-                VendorKind::SegmentRegs
-            }
+            Route::SegmentRegs { .. } | Route::SegmentRegsStatus { .. } => VendorKind::SegmentRegs,
             Route::Mixpanel | Route::MixpanelStatus { .. } => VendorKind::Mixpanel,
             Route::Braze => VendorKind::Braze,
         }
@@ -190,9 +188,8 @@ pub(crate) fn route(path: &str) -> Option<Route> {
         ["api", "app", "data-deletions", "v3.0"] | ["api", "app", "data-deletions", "v3.0", ""] => {
             Route::Mixpanel
         }
-        ["api", "app", "data-deletions", "v3.0", id] | ["api", "app", "data-deletions", "v3.0", id, ""] => {
-            Route::MixpanelStatus { id: s(id) }
-        }
+        ["api", "app", "data-deletions", "v3.0", id]
+        | ["api", "app", "data-deletions", "v3.0", id, ""] => Route::MixpanelStatus { id: s(id) },
         ["users", "delete"] => Route::Braze,
         _ => return None,
     })

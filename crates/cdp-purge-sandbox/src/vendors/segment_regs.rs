@@ -74,8 +74,14 @@ fn authorized(shared: &Shared, req: &Request) -> bool {
 /// The media types the generated clients send: JSON or Segment's versioned JSON.
 fn json_media(req: &Request) -> bool {
     req.header("content-type").is_some_and(|ct| {
-        let m = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        m == "application/json" || (m.starts_with("application/vnd.segment.") && m.ends_with("+json"))
+        let m = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        m == "application/json"
+            || (m.starts_with("application/vnd.segment.") && m.ends_with("+json"))
     })
 }
 
@@ -84,9 +90,18 @@ pub(crate) fn create(shared: &Shared, req: &Request, source: Option<&str>) -> Ha
         return fail(401, "Unauthorized");
     }
     if !json_media(req) {
-        return fail(415, "Unsupported Media Type: send Content-Type: application/json");
+        return fail(
+            415,
+            "Unsupported Media Type: send Content-Type: application/json",
+        );
     }
-    if source.is_some_and(|s| shared.cfg.segment_regs_unknown_sources.iter().any(|u| u == s)) {
+    if source.is_some_and(|s| {
+        shared
+            .cfg
+            .segment_regs_unknown_sources
+            .iter()
+            .any(|u| u == s)
+    }) {
         return fail(404, "Resource not found");
     }
     if req.body.len() > MAX_BODY {
