@@ -297,9 +297,35 @@ pub struct VendorArgs {
     #[arg(long, value_enum, help_heading = "mParticle")]
     pub environment: Option<Environment>,
 
-    /// CleverTap or Segment: region of the account
-    #[arg(long, value_name = "REGION", help_heading = "CleverTap / Segment")]
+    /// Region of the account: CleverTap (in1, sg1, us1, aps3, mec1, eu1), Segment and
+    /// Segment regulations (us, eu), Mixpanel (us, eu, in)
+    #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
+
+    /// Segment regulations: regulate one source instead of the whole workspace
+    #[arg(long, value_name = "SOURCE_ID", help_heading = "Segment regulations")]
+    pub source: Option<String>,
+
+    /// Segment regulations: SUPPRESS_WITH_DELETE (default), DELETE_ONLY,
+    /// SUPPRESS_WITH_DELETE_INTERNAL, DELETE_INTERNAL, SUPPRESS_ONLY or UNSUPPRESS
+    #[arg(long, value_name = "TYPE", help_heading = "Segment regulations")]
+    pub regulation_type: Option<String>,
+
+    /// Mixpanel: GDPR (default) or CCPA
+    #[arg(long, value_name = "TYPE", help_heading = "Mixpanel")]
+    pub compliance_type: Option<String>,
+
+    /// Mixpanel: the project's data groups (each lowers the per-request cap: 2000/(N+1))
+    #[arg(long, value_name = "N", help_heading = "Mixpanel")]
+    pub data_groups: Option<u32>,
+
+    /// Braze: the REST instance of the workspace (iad-01 ... iad-08, us-10, fra-01, fra-02, au-01, ...)
+    #[arg(long, value_name = "INSTANCE", help_heading = "Braze")]
+    pub instance: Option<String>,
+
+    /// Braze: the alias_label of the user aliases deleted with --id-type user_alias
+    #[arg(long, value_name = "LABEL", help_heading = "Braze")]
+    pub alias_label: Option<String>,
 
     /// Segment: the Unify space ID (not needed by `plan`)
     #[arg(long, value_name = "SPACE", help_heading = "Segment")]

@@ -47,8 +47,15 @@ pub fn id_type(v: &VendorArgs, kind: VendorKind) -> Option<String> {
         VendorKind::Lytics => &v.old_field,
         VendorKind::Mparticle => &v.old_identity_type,
         VendorKind::Clevertap => &v.old_id_kind,
-        VendorKind::Segment => &None,
+        VendorKind::Segment | VendorKind::Braze => &None,
         VendorKind::Hightouch => &v.old_identifier_type,
+        // One identifier type: the flag is optional.
+        VendorKind::SegmentRegs => {
+            return Some(v.id_type.clone().unwrap_or_else(|| "user_id".into()));
+        }
+        VendorKind::Mixpanel => {
+            return Some(v.id_type.clone().unwrap_or_else(|| "distinct_id".into()));
+        }
     };
     v.id_type.clone().or_else(|| old.clone())
 }
@@ -63,6 +70,12 @@ pub fn given(v: &VendorArgs) -> Vec<&'static str> {
         ("environment", v.environment.is_some()),
         ("region", v.region.is_some()),
         ("space", v.space.is_some()),
+        ("source", v.source.is_some()),
+        ("regulation_type", v.regulation_type.is_some()),
+        ("compliance_type", v.compliance_type.is_some()),
+        ("data_groups", v.data_groups.is_some()),
+        ("instance", v.instance.is_some()),
+        ("alias_label", v.alias_label.is_some()),
         ("id_type_column", v.id_type_column.is_some()),
         ("user_id_column", v.user_id_column.is_some()),
         ("graph", v.graph.is_some()),
@@ -157,6 +170,15 @@ pub fn require(
             }
             if reading && v.user_id_column.is_none() {
                 missing.push("--user-id-column (the column with each row's lookup user_id)");
+            }
+        }
+        VendorKind::SegmentRegs | VendorKind::Mixpanel => {}
+        VendorKind::Braze => {
+            if !has_type {
+                missing.push("--id-type external_id|braze_id|email|phone|user_alias");
+            }
+            if sending && v.instance.is_none() && v.base_url.is_none() {
+                missing.push("--instance (the REST instance, e.g. iad-01, fra-02)");
             }
         }
         VendorKind::Hightouch => {
@@ -272,20 +294,87 @@ pub fn target(
             },
             info.default_base_url.to_owned(),
         ),
+        VendorKind::SegmentRegs => {
+            let region = v.region.clone().unwrap_or_else(|| "us".into());
+            let host = crate::vendor::segment_regs::host(&region)?;
+            if id_type(v, kind).as_deref() != Some("user_id") {
+                return Err(UserError::usage(
+                    "Segment regulations take userIds only: drop --id-type or give --id-type user_id",
+                )
+                .into());
+            }
+            let regulation = crate::vendor::segment_regs::regulation_type(
+                v.regulation_type
+                    .as_deref()
+                    .unwrap_or(crate::vendor::segment_regs::DEFAULT_REGULATION),
+            )?;
+            (
+                VendorParams::SegmentRegs {
+                    region,
+                    source: v.source.clone(),
+                    regulation,
+                },
+                host.to_owned(),
+            )
+        }
+        VendorKind::Mixpanel => {
+            let region = v.region.clone().unwrap_or_else(|| "us".into());
+            let host = crate::vendor::mixpanel::host(&region)?;
+            if id_type(v, kind).as_deref() != Some("distinct_id") {
+                return Err(UserError::usage(
+                    "Mixpanel deletes by distinct_id only: drop --id-type or give --id-type distinct_id",
+                )
+                .into());
+            }
+            (
+                VendorParams::Mixpanel {
+                    region,
+                    compliance: v
+                        .compliance_type
+                        .clone()
+                        .unwrap_or_else(|| "GDPR".into())
+                        .to_ascii_uppercase(),
+                    data_groups: v.data_groups.unwrap_or(0),
+                },
+                host.to_owned(),
+            )
+        }
+        VendorKind::Braze => {
+            crate::vendor::braze::body_key(&given(&id_type(v, kind)))?;
+            if id_type(v, kind).as_deref() == Some("user_alias") && v.alias_label.is_none() {
+                return Err(UserError::usage(
+                    "--id-type user_alias needs --alias-label (the aliases' alias_label)",
+                )
+                .into());
+            }
+            let instance = v.instance.clone().unwrap_or_else(|| "iad-01".into());
+            (
+                VendorParams::Braze {
+                    instance: instance.clone(),
+                    alias_label: v.alias_label.clone(),
+                },
+                crate::vendor::braze::host(&instance)?,
+            )
+        }
     };
     let base_url = match &v.base_url {
         Some(u) => check_base_url(u, v.allow_insecure_http)?,
         None => default_host,
     };
+    // Mixpanel's cap falls with the project's data groups.
+    let max_batch = match &params {
+        VendorParams::Mixpanel { data_groups, .. } => crate::vendor::mixpanel::cap(*data_groups),
+        _ => info.max_batch,
+    };
     let batch_size = match batch_size {
-        None => info.default_batch,
+        None => info.default_batch.min(max_batch),
         Some(0) => return Err(UserError::usage("--batch-size must be at least 1").into()),
-        Some(n) if n > info.max_batch => {
+        Some(n) if n > max_batch => {
             return Err(UserError::usage(format!(
-                "--batch-size {n} is above {}'s cap of {} identifiers per request",
-                info.name, info.max_batch
+                "--batch-size {n} is above {}'s cap of {max_batch} identifiers per request",
+                info.name
             ))
-            .with_hint(format!("use --batch-size {} or less", info.max_batch))
+            .with_hint(format!("use --batch-size {max_batch} or less"))
             .into());
         }
         Some(n) => n,

@@ -56,6 +56,12 @@ pub fn credential_roles(kind: VendorKind) -> &'static [(&'static str, &'static s
         ],
         VendorKind::Segment => &[("token", "SEGMENT_TOKEN")],
         VendorKind::Hightouch => &[("api_key", "HIGHTOUCH_API_KEY")],
+        VendorKind::SegmentRegs => &[("token", "SEGMENT_PUBLIC_API_TOKEN")],
+        VendorKind::Mixpanel => &[
+            ("gdpr_token", "MIXPANEL_GDPR_TOKEN"),
+            ("project_token", "MIXPANEL_PROJECT_TOKEN"),
+        ],
+        VendorKind::Braze => &[("api_key", "BRAZE_API_KEY")],
     }
 }
 

@@ -328,6 +328,12 @@ struct RawTarget {
     region: Option<String>,
     id_kind: Option<String>,
     space: Option<String>,
+    source: Option<String>,
+    regulation_type: Option<String>,
+    compliance_type: Option<String>,
+    data_groups: Option<u32>,
+    instance: Option<String>,
+    alias_label: Option<String>,
     id_type: Option<String>,
     id_type_column: Option<String>,
     user_id_column: Option<String>,
@@ -475,6 +481,12 @@ impl RawTarget {
         note("environment", self.environment.clone());
         note("region", self.region.clone());
         note("space", self.space.clone());
+        note("source", self.source.clone());
+        note("regulation_type", self.regulation_type.clone());
+        note("compliance_type", self.compliance_type.clone());
+        note("data_groups", self.data_groups.map(|g| g.to_string()));
+        note("instance", self.instance.clone());
+        note("alias_label", self.alias_label.clone());
         note("id_type_column", self.id_type_column.clone());
         note("user_id_column", self.user_id_column.clone());
         note("graph", self.graph.clone());
@@ -495,6 +507,12 @@ impl RawTarget {
                 .map_err(err)?,
             region: self.region,
             space: self.space,
+            source: self.source,
+            regulation_type: self.regulation_type,
+            compliance_type: self.compliance_type,
+            data_groups: self.data_groups,
+            instance: self.instance,
+            alias_label: self.alias_label,
             id_type_column: self.id_type_column,
             user_id_column: self.user_id_column,
             graph: self.graph,

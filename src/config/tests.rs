@@ -180,7 +180,7 @@ pod = "eu1"
 fn bad_values_are_errors_naming_the_target() {
     let msg = parse_err("[targets.x]\nid_type = \"email\"\n");
     assert!(msg.contains("[targets.x] has no `vendor`"), "{msg}");
-    let msg = parse_err("[targets.x]\nvendor = \"braze\"\n");
+    let msg = parse_err("[targets.x]\nvendor = \"klaviyo\"\n");
     assert!(
         msg.contains("unknown vendor") && msg.contains("lytics, mparticle"),
         "{msg}"

@@ -12,13 +12,16 @@ use std::time::Duration;
 // The protocol's names, for the adapters (and their callers) that know them from here.
 pub use crate::protocol::*;
 
+pub mod braze;
 pub mod clevertap;
 pub mod hightouch;
 pub mod lytics;
+pub mod mixpanel;
 pub mod mparticle;
 pub mod mparticle_lookup;
 pub mod params;
 pub mod segment;
+pub mod segment_regs;
 pub mod target;
 pub mod wire;
 
@@ -33,6 +36,9 @@ pub fn adapter(target: &Target) -> anyhow::Result<Arc<dyn Adapter>> {
         VendorKind::Clevertap => Arc::new(clevertap::Clevertap::new(target)?),
         VendorKind::Segment => Arc::new(segment::Segment::new(target)?),
         VendorKind::Hightouch => Arc::new(hightouch::Hightouch::new(target)?),
+        VendorKind::SegmentRegs => Arc::new(segment_regs::SegmentRegs::new(target)?),
+        VendorKind::Mixpanel => Arc::new(mixpanel::Mixpanel::new(target)?),
+        VendorKind::Braze => Arc::new(braze::Braze::new(target)?),
     })
 }
 
@@ -57,6 +63,11 @@ pub enum VendorKind {
     Clevertap,
     Segment,
     Hightouch,
+    #[serde(rename = "segment-regs")]
+    #[value(name = "segment-regs")]
+    SegmentRegs,
+    Mixpanel,
+    Braze,
 }
 
 impl VendorKind {
@@ -245,6 +256,109 @@ pub static VENDORS: &[VendorSpec] = &[
         ),
         accepted_means: None,
     },
+    VendorSpec {
+        id: "segment-regs",
+        name: "Twilio Segment regulations",
+        api: "POST /regulations (or /regulations/sources/{source})",
+        // segment-docs user-deletion-and-suppression.md: "up to 5000 userIds per call".
+        max_batch: 5000,
+        default_batch: 5000,
+        max_batch_documented: true,
+        // Same page: the deletion manager takes 110,000 users per 30 days per workspace; the
+        // Public API answers 429 beyond (X-Regulation-RateLimit-* headers). Planned from the
+        // ledger before a run (ledger::window).
+        quota: Quota {
+            requests: None,
+            items: Some(Rate {
+                count: 110_000,
+                per: Duration::from_secs(30 * 86_400),
+            }),
+            in_flight: None,
+            documented: true,
+        },
+        default_concurrency: 2,
+        one_kind_per_request: true,
+        id_kinds: "userId only (subjectType USER_ID); --regulation-type picks SUPPRESS_WITH_DELETE (default), DELETE_ONLY, ...",
+        credentials: &["SEGMENT_PUBLIC_API_TOKEN"],
+        default_base_url: "https://api.segmentapis.com",
+        completion: "asynchronous, up to 30 days; poll GET /regulations/{regulateId} until overallStatus FINISHED",
+        caveat: "Segment regulations run for up to 30 days: follow them with `cdp-purge status --ledger LEDGER --watch`. Segment forwards deletions to a fixed list of destinations and cannot guarantee them there: delete from those tools too (Braze, Amplitude, Mixpanel, ...).",
+        status: StatusSupport::Jobs,
+        reingestion: Some(
+            "Segment: with SUPPRESS_WITH_DELETE new events for these userIds are blocked; \
+             with DELETE_ONLY they are collected again",
+        ),
+        accepted_means: None,
+    },
+    VendorSpec {
+        id: "mixpanel",
+        name: "Mixpanel",
+        api: "POST /api/app/data-deletions/v3.0/?token={project_token}",
+        // mixpanel/docs reference/GDPR API: "up to 1999 distinct IDs" for a deletion task
+        // (fewer with data groups: --data-groups).
+        max_batch: 1999,
+        default_batch: 1999,
+        max_batch_documented: true,
+        // Same page: "a rate limit of 1 request per second for GDPR APIs".
+        quota: Quota {
+            requests: Some(Rate::per_second(1)),
+            items: None,
+            in_flight: None,
+            documented: true,
+        },
+        // One at a time: at 1 request/s a second request in flight only bunches arrivals
+        // into 429s (rudder-transformer #5578 learnt the same).
+        default_concurrency: 1,
+        one_kind_per_request: true,
+        id_kinds: "distinct_id only",
+        credentials: &["MIXPANEL_GDPR_TOKEN", "MIXPANEL_PROJECT_TOKEN"],
+        default_base_url: "https://mixpanel.com",
+        completion: "asynchronous, up to 30 days; poll GET /data-deletions/v3.0/{task_id} until SUCCESS",
+        caveat: "Mixpanel deletion tasks take up to 30 days: follow them with `cdp-purge status --ledger LEDGER --watch` (status checks share the 1 request/s limit).",
+        status: StatusSupport::Jobs,
+        reingestion: Some(
+            "Mixpanel: events sent later for a deleted distinct_id create it again; stop \
+             tracking the user first",
+        ),
+        accepted_means: None,
+    },
+    VendorSpec {
+        id: "braze",
+        name: "Braze",
+        api: "POST /users/delete",
+        // braze.com/docs/api/endpoints/user_data/post_user_delete: up to 50 identifiers of
+        // one type per request.
+        max_batch: 50,
+        default_batch: 50,
+        max_batch_documented: true,
+        // Same page: 20,000 requests per minute, shared with /users/alias/new,
+        // /users/identify, /users/merge and /users/alias/update.
+        quota: Quota {
+            requests: Some(Rate {
+                count: 20_000,
+                per: Duration::from_secs(60),
+            }),
+            items: None,
+            in_flight: None,
+            documented: true,
+        },
+        default_concurrency: 64,
+        one_kind_per_request: true,
+        id_kinds: "external_id, braze_id, email, phone or user_alias (with --alias-label) (--id-type), one type per request",
+        credentials: &["BRAZE_API_KEY"],
+        default_base_url: "https://rest.iad-01.braze.com",
+        completion: "queued; cannot be undone; no status API",
+        caveat: "Braze deletions cannot be undone and Braze offers no status API. Its answer counts the profiles deleted, not which: identifiers of a request that deleted fewer than it carried are reported as ambiguous (not_found), never as deleted. The 20,000 requests a minute are shared with other Braze user endpoints.",
+        status: StatusSupport::None,
+        reingestion: Some(
+            "Braze: a later /users/track or SDK session for the identifier creates a new \
+             profile; stop sending it first",
+        ),
+        accepted_means: Some(
+            "queued for deletion (Braze's `deleted` count covered it); no status API, and \
+             deletion cannot be undone",
+        ),
+    },
 ];
 
 #[cfg(test)]
@@ -303,6 +417,20 @@ mod tests {
                 graph: "g".into(),
                 block: true,
                 path: "/api/v1/idr/{graph}/queue-for-reprocessing".into(),
+            },
+            VendorKind::SegmentRegs => VendorParams::SegmentRegs {
+                region: "us".into(),
+                source: None,
+                regulation: "SUPPRESS_WITH_DELETE".into(),
+            },
+            VendorKind::Mixpanel => VendorParams::Mixpanel {
+                region: "us".into(),
+                compliance: "GDPR".into(),
+                data_groups: 0,
+            },
+            VendorKind::Braze => VendorParams::Braze {
+                instance: "iad-01".into(),
+                alias_label: None,
             },
         };
         use clap::ValueEnum;

@@ -1,7 +1,9 @@
 //! The settings a vendor takes: one table for the command-line flags and the config file's
 //! keys, so that the two cannot disagree about which vendor a setting belongs to.
 
-use super::VendorKind::{self, Clevertap, Hightouch, Lytics, Mparticle, Segment};
+use super::VendorKind::{
+    self, Braze, Clevertap, Hightouch, Lytics, Mixpanel, Mparticle, Segment, SegmentRegs,
+};
 
 /// One vendor setting.
 #[derive(Debug)]
@@ -14,7 +16,16 @@ pub struct Param {
     pub renamed_to: Option<&'static str>,
 }
 
-const ALL: &[VendorKind] = &[Lytics, Mparticle, Clevertap, Segment, Hightouch];
+const ALL: &[VendorKind] = &[
+    Lytics,
+    Mparticle,
+    Clevertap,
+    Segment,
+    Hightouch,
+    SegmentRegs,
+    Mixpanel,
+    Braze,
+];
 
 const fn p(key: &'static str, vendors: &'static [VendorKind]) -> Param {
     Param {
@@ -38,7 +49,13 @@ pub static PARAMS: &[Param] = &[
     p("table", &[Lytics]),
     p("pod", &[Mparticle]),
     p("environment", &[Mparticle]),
-    p("region", &[Clevertap, Segment]),
+    p("region", &[Clevertap, Segment, SegmentRegs, Mixpanel]),
+    p("source", &[SegmentRegs]),
+    p("regulation_type", &[SegmentRegs]),
+    p("compliance_type", &[Mixpanel]),
+    p("data_groups", &[Mixpanel]),
+    p("instance", &[Braze]),
+    p("alias_label", &[Braze]),
     p("space", &[Segment]),
     p("id_type_column", &[Segment, Hightouch]),
     p("user_id_column", &[Segment]),
@@ -116,7 +133,7 @@ mod tests {
         );
         assert_eq!(
             owners(param("region").unwrap()),
-            "CleverTap and Twilio Segment"
+            "CleverTap, Twilio Segment, Twilio Segment regulations and Mixpanel"
         );
     }
 }

@@ -39,6 +39,25 @@ pub enum VendorParams {
         block: bool,
         path: String,
     },
+    #[serde(rename = "segment-regs")]
+    SegmentRegs {
+        region: String,
+        /// Source scope; `None`: the whole workspace.
+        source: Option<String>,
+        regulation: String,
+    },
+    Mixpanel {
+        region: String,
+        /// GDPR or CCPA.
+        compliance: String,
+        /// The project's data groups, which lower the per-request cap.
+        data_groups: u32,
+    },
+    Braze {
+        instance: String,
+        /// The label of the user aliases deleted by `--id-type user_alias`.
+        alias_label: Option<String>,
+    },
 }
 
 /// One place to delete from: vendor, host, parameters, credentials.
@@ -137,6 +156,28 @@ impl Target {
                     put("path", path.clone());
                 }
             }
+            // The quota is per workspace, which the token picks.
+            VendorParams::SegmentRegs { region, source, .. } => {
+                put("region", region.clone());
+                if let Some(s) = source {
+                    put("source", s.clone());
+                }
+                if let Some(t) = credential("SEGMENT_PUBLIC_API_TOKEN") {
+                    put("workspace", fingerprint(target.vendor.id(), t));
+                }
+            }
+            VendorParams::Mixpanel { region, .. } => {
+                put("region", region.clone());
+                if let Some(t) = credential("MIXPANEL_PROJECT_TOKEN") {
+                    put("project", fingerprint(target.vendor.id(), t));
+                }
+            }
+            VendorParams::Braze { instance, .. } => {
+                put("instance", instance.clone());
+                if let Some(k) = credential("BRAZE_API_KEY") {
+                    put("workspace", fingerprint(target.vendor.id(), k));
+                }
+            }
         }
         Destination {
             vendor: target.vendor.id().to_owned(),
@@ -176,6 +217,20 @@ impl Target {
             VendorKind::Segment => VendorParams::Segment {
                 region: a("region").unwrap_or_default(),
                 space: a("space").unwrap_or_default(),
+            },
+            VendorKind::SegmentRegs => VendorParams::SegmentRegs {
+                region: a("region").unwrap_or_default(),
+                source: a("source"),
+                regulation: a("regulation_type").unwrap_or_else(|| "SUPPRESS_WITH_DELETE".into()),
+            },
+            VendorKind::Mixpanel => VendorParams::Mixpanel {
+                region: a("region").unwrap_or_default(),
+                compliance: a("compliance_type").unwrap_or_else(|| "GDPR".into()),
+                data_groups: 0,
+            },
+            VendorKind::Braze => VendorParams::Braze {
+                instance: a("instance").unwrap_or_default(),
+                alias_label: a("alias_label"),
             },
         };
         Ok(Target {
