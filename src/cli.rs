@@ -86,6 +86,7 @@ impl Command {
             Command::Status(a) => in_order(m, &mut a.verify.inputs, &mut a.verify.files),
             Command::Report(a) => {
                 in_order(m, &mut a.inputs, &mut a.files);
+                a.ledger = a.ledgers.first().cloned().unwrap_or_default();
                 a.format = match (a.json, a.csv) {
                     (true, _) => ReportFormat::Json,
                     (_, true) => ReportFormat::Csv,
@@ -572,6 +573,13 @@ pub struct StatusArgs {
     #[arg(long)]
     pub per_job: bool,
 
+    /// Look again at every identifier the ledger shows as deleted, even those already
+    /// verified (deleted profiles come back), and record each answer with its time. Exit 1
+    /// when any came back. An interrupted re-check is finished by the next one. mParticle
+    /// needs the --verify settings and the input (-i FILE --column NAME)
+    #[arg(long, conflicts_with_all = ["watch", "sample"])]
+    pub recheck: bool,
+
     #[command(flatten)]
     pub polling: PollArgs,
 
@@ -658,10 +666,13 @@ Examples:
   cdp-purge status --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl --watch --until 2h
   cdp-purge status --ledger mpids.csv.ledger.mparticle-3f9a1c2b.jsonl --verify --org-id 1 --account-id 2 \\
       --workspace-id 3 mpids.csv --column mpid
+  cdp-purge status --ledger mpids.csv.ledger.mparticle-3f9a1c2b.jsonl --recheck --org-id 1 --account-id 2 \\
+      --workspace-id 3 -i mpids.csv --column mpid
 
 Exit status: 0 when every polled job finished and succeeded; 1 when some are still pending
-(Lytics `secondary` is not done) or failed; 3 when the vendor refused the credentials; 4 when
-only rate limits (429) kept status from an answer.";
+(Lytics `secondary` is not done) or failed, and with --recheck when a profile is present again
+or an answer is unknown; 3 when the vendor refused the credentials; 4 when only rate limits
+(429) kept status from an answer.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
@@ -673,9 +684,21 @@ pub enum ReportFormat {
 
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// The ledger to report on (read only)
-    #[arg(long, value_name = "FILE")]
+    /// The ledger to report on (read only). Repeatable with --proof: one ledger per
+    /// destination
+    #[arg(long = "ledger", value_name = "FILE", required = true)]
+    pub ledgers: Vec<PathBuf>,
+
+    /// The first --ledger (the only one outside --proof).
+    #[arg(skip)]
     pub ledger: PathBuf,
+
+    /// Print the proof of a deletion for a data-subject-request ticket: per --ledger, what
+    /// was sent and when, the vendor's IDs, every later check and its answer, and the
+    /// ledger's chain head at each step. ROW is an input row number as `report --csv` shows
+    /// it (FILE:ROW for one input file); or give --lookup VALUE
+    #[arg(long, value_name = "ROW", num_args = 0.., value_delimiter = ',')]
+    pub proof: Option<Vec<String>>,
 
     /// Print the report as JSON
     #[arg(long, conflicts_with = "csv")]
@@ -722,8 +745,10 @@ Examples:
   cdp-purge report --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl --csv > dsr-1234.csv
   cdp-purge report --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl --lookup ann@example.com
   cdp-purge report --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl --verify /archive/users.csv
+  cdp-purge report --proof 12 --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl \\
+      --ledger users.csv.ledger.segment-5e6f7a8b.jsonl > dsr-1234-proof.txt
 
-Exit status: 0; 1 when --verify finds a change or a --lookup matches no row.";
+Exit status: 0; 1 when --verify finds a change, or a --lookup or --proof row matches no row.";
 
 #[derive(Debug, Clone, Args)]
 pub struct VendorsArgs {

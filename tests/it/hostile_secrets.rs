@@ -25,6 +25,8 @@ fn sentinel_credentials() -> Credentials {
         mixpanel_gdpr_token: "SENTINEL-MP-GDPR-5nL1".into(),
         mixpanel_project_token: "SENTINEL-MP-PROJECT-8kD4".into(),
         braze_api_key: "SENTINEL-BRAZE-KEY-1pS6".into(),
+        mparticle_client_id: "SENTINEL-MP-CLIENT-ID-5pL9".into(),
+        mparticle_client_secret: "SENTINEL-MP-CLIENT-SECRET-3vN6".into(),
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::faults::FaultSource;
 use super::quota::{Competing, SlidingWindow};
-use super::vendors::{braze, hightouch, lytics, mixpanel, segment, segment_regs};
+use super::vendors::{braze, hightouch, lytics, mixpanel, mparticle, segment, segment_regs};
 use super::{RequestRecord, SandboxConfig};
 use crate::facts::VendorKind;
 
@@ -31,6 +31,7 @@ pub(crate) struct Shared {
     ids: Mutex<fastrand::Rng>,
     pub lytics: Mutex<lytics::State>,
     pub segment: Mutex<segment::State>,
+    pub mparticle: Mutex<mparticle::State>,
     pub hightouch: Mutex<hightouch::State>,
     pub segment_regs: Mutex<segment_regs::State>,
     pub mixpanel: Mutex<mixpanel::State>,
@@ -70,6 +71,7 @@ impl Shared {
             in_flight: Mutex::default(),
             lytics: Mutex::default(),
             segment: Mutex::default(),
+            mparticle: Mutex::default(),
             hightouch: Mutex::default(),
             segment_regs: Mutex::default(),
             mixpanel: Mutex::default(),
@@ -154,6 +156,19 @@ impl Shared {
         let mut windows = self.windows.lock().expect("quota lock");
         let w = windows.get_mut(&(vendor, scope.to_owned(), unit))?;
         Some((w.in_window(now), w.oldest().map(|t| t + w.window())))
+    }
+
+    /// Bring deleted profiles back (see [`crate::Sandbox::recreate`]).
+    pub fn recreate(&self, vendor: VendorKind, values: &[&str]) -> usize {
+        match vendor {
+            VendorKind::Mparticle => self
+                .mparticle
+                .lock()
+                .expect("mparticle lock")
+                .recreate(values),
+            VendorKind::Segment => self.segment.lock().expect("segment lock").recreate(values),
+            _ => 0,
+        }
     }
 
     /// From now on another caller takes `rate` units per second of every quota window.

@@ -97,6 +97,10 @@ impl Fake {
     pub fn advance(&self, by: Duration) {
         self.sb.advance(by);
     }
+    /// Bring deleted profiles back (a re-ingestion, a replay).
+    pub fn recreate(&self, vendor: VendorKind, values: &[&str]) -> usize {
+        self.sb.recreate(vendor, values)
+    }
 }
 
 /// Deletion requests only (no status polls, no stray paths).
