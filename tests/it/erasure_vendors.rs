@@ -55,6 +55,31 @@ fn status(cx: &TestContext, ledger: &Path) -> Outcome {
     cx.run(&mut cmd)
 }
 
+/// The most Mixpanel calls the fake answered (429s aside) in any second.
+fn mixpanel_peak(fake: &Fake) -> u64 {
+    let answered: Vec<_> = fake
+        .log()
+        .into_iter()
+        .filter(|r| r.status != Some(429))
+        .collect();
+    cdp_purge_sandbox::peak(
+        &answered,
+        VendorKind::Mixpanel,
+        Duration::from_secs(1),
+        false,
+    )
+}
+
+/// The instant a refusal says enough of the window frees up.
+pub fn frees_up_at(stderr: &str) -> SystemTime {
+    stderr
+        .split("frees up at ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| humantime::parse_rfc3339(s).ok())
+        .unwrap_or_else(|| panic!("no time in: {stderr}"))
+}
+
 fn items_of(fake: &Fake) -> Vec<usize> {
     deletions(&fake.log()).iter().map(|r| r.items).collect()
 }
@@ -110,13 +135,7 @@ fn segment_regs_batches_5000_fills_the_30_day_quota_exactly_then_refuses_with_th
         3,
         "the refused run sent nothing"
     );
-    let at = out
-        .stderr
-        .split("frees up at ")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|s| humantime::parse_rfc3339(s).ok())
-        .unwrap_or_else(|| panic!("no date in: {}", out.stderr));
+    let at = frees_up_at(&out.stderr);
     assert!(at <= before + thirty_days && at + Duration::from_secs(300) >= before + thirty_days);
 
     let out = run("c", 300);
@@ -285,20 +304,7 @@ fn mixpanel_paces_one_request_a_second_and_takes_a_409_as_already_pending() {
     );
     let log = cx.fake().log();
     assert!(log.iter().any(|r| r.status == Some(409)));
-    let answered: Vec<_> = log
-        .iter()
-        .filter(|r| r.status != Some(429))
-        .cloned()
-        .collect();
-    assert_eq!(
-        cdp_purge_sandbox::peak(
-            &answered,
-            VendorKind::Mixpanel,
-            Duration::from_secs(1),
-            false
-        ),
-        1
-    );
+    assert_eq!(mixpanel_peak(cx.fake()), 1);
 
     // The fake's clock runs past the tasks' states: status finds them SUCCESS, at 1/s too.
     cx.fake().advance(Duration::from_secs(3600));
@@ -309,21 +315,7 @@ fn mixpanel_paces_one_request_a_second_and_takes_a_409_as_already_pending() {
         l.of_type("status")
             .all(|s| s["state"] == "done" && s["vendor_state"] == "SUCCESS")
     );
-    let answered: Vec<_> = cx
-        .fake()
-        .log()
-        .into_iter()
-        .filter(|r| r.status != Some(429))
-        .collect();
-    assert_eq!(
-        cdp_purge_sandbox::peak(
-            &answered,
-            VendorKind::Mixpanel,
-            Duration::from_secs(1),
-            false
-        ),
-        1
-    );
+    assert_eq!(mixpanel_peak(cx.fake()), 1);
 }
 
 #[test]
@@ -373,10 +365,14 @@ fn braze_batches_50_of_one_type_keeps_its_window_and_never_over_reads_the_count(
     values[111] = "an-unknown-2".into();
     let input = ids_file(&cx, "a.csv", "external_id", &values);
     let ledger = cx.dir().join("braze.ledger.jsonl");
-    let mut cmd = delete(&cx, &["braze"], "external_id", &input, &ledger);
-    cmd.args(["--id-type", "external_id", "--instance", "iad-01"])
-        .args(["--max-per-window", "3/2s"]);
-    let out = cx.run(&mut cmd);
+    let braze_run = |ledger: &Path, extra: &[&str]| {
+        let mut cmd = delete(&cx, &["braze"], "external_id", &input, ledger);
+        cmd.args(["--id-type", "external_id", "--instance", "iad-01"])
+            .args(["--max-per-window", "3/2s"])
+            .args(extra);
+        cx.run(&mut cmd)
+    };
+    let out = braze_run(&ledger, &[]);
     assert_eq!(
         out.code,
         Some(1),
@@ -409,10 +405,7 @@ fn braze_batches_50_of_one_type_keeps_its_window_and_never_over_reads_the_count(
 
     // Again: everything is gone, so Braze deletes nothing and says so.
     let ledger2 = cx.dir().join("braze2.ledger.jsonl");
-    let mut cmd = delete(&cx, &["braze"], "external_id", &input, &ledger2);
-    cmd.args(["--id-type", "external_id", "--instance", "iad-01"])
-        .args(["--max-per-window", "3/2s", "--no-breaker"]);
-    let out = cx.run(&mut cmd);
+    let out = braze_run(&ledger2, &["--no-breaker"]);
     assert_eq!(out.code, Some(1), "{}", out.stderr);
     assert_eq!(
         read_ledger(&ledger2).statuses().get("not_found"),

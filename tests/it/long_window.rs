@@ -52,13 +52,7 @@ fn a_run_past_a_long_window_is_refused_before_sending_with_the_time_it_fits() {
         "the refused run sent nothing"
     );
     // The first run's oldest request leaves the window two hours after it was sent.
-    let at = refused
-        .stderr
-        .split("frees up at ")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|s| humantime::parse_rfc3339(s).ok())
-        .unwrap_or_else(|| panic!("no time in: {}", refused.stderr));
+    let at = crate::erasure_vendors::frees_up_at(&refused.stderr);
     let two_hours = Duration::from_secs(7200);
     assert!(at <= before + two_hours, "{at:?}");
     assert!(

@@ -11,6 +11,11 @@ fn regs(sb: &Sandbox, c: &Client, path: &str, body: &Value) -> reqwest::RequestB
         .body(body.to_string())
 }
 
+/// POST a regulation of `ids` to `path`; the answer's status and body.
+async fn regulate(sb: &Sandbox, c: &Client, path: &str, ids: &[String]) -> (StatusCode, Value) {
+    json_of(regs(sb, c, path, &regulation(ids)).send().await.unwrap()).await
+}
+
 fn regulation(ids: &[String]) -> Value {
     json!({ "regulationType": "SUPPRESS_WITH_DELETE", "subjectType": "USER_ID", "subjectIds": ids })
 }
@@ -66,42 +71,22 @@ async fn segment_regs_counts_users_over_thirty_days_and_says_when_the_quota_rese
     let (_, v) = json_of(resp).await;
     let id = v["data"]["regulateId"].as_str().unwrap().to_owned();
     // Source scope spends the same workspace quota: 3 more do not fit, 2 do.
-    let resp = regs(
-        &sb,
-        &c,
-        "/regulations/sources/src1",
-        &regulation(&users("v", 3)),
-    )
-    .send()
-    .await
-    .unwrap();
-    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
-    let (_, v) = json_of(resp).await;
+    let (status, v) = regulate(&sb, &c, "/regulations/sources/src1", &users("v", 3)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(v["errors"][0]["type"], "rate-limit", "{v}");
-    let resp = regs(
-        &sb,
-        &c,
-        "/regulations/sources/src1",
-        &regulation(&users("v", 2)),
-    )
-    .send()
-    .await
-    .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
+    let (status, _) = regulate(&sb, &c, "/regulations/sources/src1", &users("v", 2)).await;
+    assert_eq!(status, StatusCode::OK);
     // The regulation moves on with the sandbox's clock, as does the window.
     assert_eq!(regs_status(&sb, &c, &id).await, "INITIALIZED");
     sb.advance(Duration::from_secs(3600));
     assert_eq!(regs_status(&sb, &c, &id).await, "RUNNING");
     sb.advance(Duration::from_secs(7200));
     assert_eq!(regs_status(&sb, &c, &id).await, "FINISHED");
-    let again = regs(&sb, &c, "/regulations", &regulation(&users("w", 1)));
-    assert_eq!(
-        again.send().await.unwrap().status(),
-        StatusCode::TOO_MANY_REQUESTS
-    );
+    let (status, _) = regulate(&sb, &c, "/regulations", &users("w", 1)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     sb.advance(thirty_days);
-    let again = regs(&sb, &c, "/regulations", &regulation(&users("w", 12)));
-    assert_eq!(again.send().await.unwrap().status(), StatusCode::OK);
+    let (status, _) = regulate(&sb, &c, "/regulations", &users("w", 12)).await;
+    assert_eq!(status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -111,36 +96,12 @@ async fn segment_regs_validates_like_the_public_api_and_ends_in_every_documented
         ..SandboxConfig::default()
     };
     let (sb, c) = start(cfg).await;
-    let too_many = regulation(&users("u", 5001));
-    let (status, v) = json_of(
-        regs(&sb, &c, "/regulations", &too_many)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, v) = regulate(&sb, &c, "/regulations", &users("u", 5001)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(v["errors"][0]["type"], "validation");
-    let (status, _) = json_of(
-        regs(&sb, &c, "/regulations", &regulation(&users("u", 5000)))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = regulate(&sb, &c, "/regulations", &users("u", 5000)).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = json_of(
-        regs(
-            &sb,
-            &c,
-            "/regulations/sources/missing",
-            &regulation(&users("u", 1)),
-        )
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
+    let (status, _) = regulate(&sb, &c, "/regulations/sources/missing", &users("u", 1)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let bad_token = c
         .post(format!("{}/regulations", sb.base_url()))
@@ -156,13 +117,7 @@ async fn segment_regs_validates_like_the_public_api_and_ends_in_every_documented
         ("oddstatus-1", "ARCHIVED"),
         ("plain", "FINISHED"),
     ] {
-        let (_, v) = json_of(
-            regs(&sb, &c, "/regulations", &regulation(&[id.to_owned()]))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (_, v) = regulate(&sb, &c, "/regulations", &[id.to_owned()]).await;
         let rid = v["data"]["regulateId"].as_str().unwrap().to_owned();
         assert_eq!(regs_status(&sb, &c, &rid).await, end, "{id}");
     }

@@ -41,10 +41,13 @@ impl fmt::Display for Rate {
             write!(f, "{}/s", self.count)
         } else if self.per.subsec_nanos() == 0
             && secs >= 86_400.0
-            && self.per.as_secs() % 86_400 == 0
+            && self.per.as_secs().is_multiple_of(86_400)
         {
             write!(f, "{} per {} days", self.count, self.per.as_secs() / 86_400)
-        } else if self.per.subsec_nanos() == 0 && secs >= 60.0 && self.per.as_secs() % 60 == 0 {
+        } else if self.per.subsec_nanos() == 0
+            && secs >= 60.0
+            && self.per.as_secs().is_multiple_of(60)
+        {
             write!(f, "{} per {} min", self.count, self.per.as_secs() / 60)
         } else {
             write!(f, "{} per {}s", self.count, secs)
