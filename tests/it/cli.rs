@@ -96,7 +96,16 @@ fn vendors_lists_every_vendor_with_caps_and_credentials() {
     let ids: Vec<_> = rows.iter().filter_map(|r| r["id"].as_str()).collect();
     assert_eq!(
         ids,
-        ["lytics", "mparticle", "clevertap", "segment", "hightouch"]
+        [
+            "lytics",
+            "mparticle",
+            "clevertap",
+            "segment",
+            "hightouch",
+            "segment-regs",
+            "mixpanel",
+            "braze"
+        ]
     );
     let mp = &rows[1];
     assert_eq!(mp["max_batch"], 100);
