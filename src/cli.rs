@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::exit::EXIT_CODES_HELP;
 pub use crate::printer::ColorChoice;
-use crate::vendor::VendorKind;
+use crate::vendor::{Values, VendorKind};
 
 // The domain enums own themselves (input formats in the intake, pods and environments in
 // the mParticle adapter, identifier kinds in CleverTap's); the CLI only parses into them.
@@ -318,7 +318,7 @@ pub struct VendorArgs {
 
     /// Mixpanel: the project's data groups (each lowers the per-request cap: 2000/(N+1))
     #[arg(long, value_name = "N", help_heading = "Mixpanel")]
-    pub data_groups: Option<u32>,
+    pub data_groups: Option<String>,
 
     /// Braze: the REST instance of the workspace (iad-01 ... iad-08, us-10, fra-01, fra-02, au-01, ...)
     #[arg(long, value_name = "INSTANCE", help_heading = "Braze")]
@@ -383,6 +383,85 @@ pub struct VendorArgs {
         conflicts_with = "id_type"
     )]
     pub old_identifier_type: Option<String>,
+
+    /// Hightouch: the reprocessing path template, from the config file only (no flag).
+    #[arg(skip)]
+    pub path: Option<String>,
+}
+
+impl VendorArgs {
+    /// The vendor settings given, by their key in the vendors' rows (`id_type`, `table`,
+    /// ...; old names included). A new vendor flag adds one line here and one in
+    /// [`VendorArgs::with_values`].
+    pub fn values(&self) -> Values {
+        let mut v = Values::default();
+        v.set_opt("id_type", self.id_type.clone());
+        v.set_opt("table", self.table.clone());
+        v.set_opt("pod", self.pod.as_ref().map(name));
+        v.set_opt("environment", self.environment.as_ref().map(name));
+        v.set_opt("region", self.region.clone());
+        v.set_opt("space", self.space.clone());
+        v.set_opt("source", self.source.clone());
+        v.set_opt("regulation_type", self.regulation_type.clone());
+        v.set_opt("compliance_type", self.compliance_type.clone());
+        v.set_opt("data_groups", self.data_groups.clone());
+        v.set_opt("instance", self.instance.clone());
+        v.set_opt("alias_label", self.alias_label.clone());
+        v.set_opt("id_type_column", self.id_type_column.clone());
+        v.set_opt("user_id_column", self.user_id_column.clone());
+        v.set_opt("graph", self.graph.clone());
+        v.set_opt("block", self.no_block.then_some("false"));
+        v.set_opt("path", self.path.clone());
+        v.set_opt(
+            "source_data_deleted",
+            self.source_data_deleted.then_some("true"),
+        );
+        v.set_opt("field", self.old_field.clone());
+        v.set_opt("identity_type", self.old_identity_type.clone());
+        v.set_opt("id_kind", self.old_id_kind.clone());
+        v.set_opt("identifier_type", self.old_identifier_type.clone());
+        v
+    }
+
+    /// These flags with the vendor settings replaced by `v` (current names only, as the
+    /// config file and [`crate::config`]'s merge give them; closed sets already checked).
+    pub fn with_values(self, v: &Values) -> VendorArgs {
+        let text = |k: &str| v.get(k).map(str::to_owned);
+        VendorArgs {
+            id_type: text("id_type"),
+            table: text("table"),
+            pod: v.get("pod").and_then(|s| Pod::from_str(s, false).ok()),
+            environment: v
+                .get("environment")
+                .and_then(|s| Environment::from_str(s, false).ok()),
+            region: text("region"),
+            space: text("space"),
+            source: text("source"),
+            regulation_type: text("regulation_type"),
+            compliance_type: text("compliance_type"),
+            data_groups: text("data_groups"),
+            instance: text("instance"),
+            alias_label: text("alias_label"),
+            id_type_column: text("id_type_column"),
+            user_id_column: text("user_id_column"),
+            graph: text("graph"),
+            no_block: v.switch("block") == Some(false),
+            path: text("path"),
+            source_data_deleted: v.switch("source_data_deleted") == Some(true),
+            old_field: None,
+            old_identity_type: None,
+            old_id_kind: None,
+            old_identifier_type: None,
+            ..self
+        }
+    }
+}
+
+/// A value enum's command-line name (`Pod::Eu1` → `eu1`).
+fn name(v: &impl ValueEnum) -> String {
+    v.to_possible_value()
+        .map(|p| p.get_name().to_owned())
+        .unwrap_or_default()
 }
 
 #[derive(Debug, Clone, Args)]

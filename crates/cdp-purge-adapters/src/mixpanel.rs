@@ -12,14 +12,17 @@ use anyhow::bail;
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 
-use super::target::{Target, VendorParams};
+use super::target::Target;
 use super::wire;
 use super::{
     Adapter, ItemOutcome, JobReport, JobState, OutcomeClass, Request, Response, VendorKind,
     VendorSpec, Verdict,
 };
-use crate::batch::Batch;
-use crate::error::UserError;
+use super::{Credential, Param, Quota, Rate, StatusSupport, Vendor, VendorParams, params};
+use cdp_purge_core::batch::Batch;
+use cdp_purge_core::error::UserError;
+use cdp_purge_core::ledger::fingerprint;
+use std::sync::Arc;
 
 const GDPR_TOKEN: &str = "MIXPANEL_GDPR_TOKEN";
 const PROJECT_TOKEN: &str = "MIXPANEL_PROJECT_TOKEN";
@@ -34,7 +37,7 @@ pub fn cap(data_groups: u32) -> usize {
 }
 
 /// The API host of a data-residency region.
-pub fn host(region: &str) -> anyhow::Result<&'static str> {
+pub fn host(region: &str) -> Result<&'static str, UserError> {
     match region {
         "us" => Ok("https://mixpanel.com"),
         "eu" => Ok("https://eu.mixpanel.com"),
@@ -46,6 +49,116 @@ pub fn host(region: &str) -> anyhow::Result<&'static str> {
         ),
     }
 }
+
+const COMPLIANCE_TYPE: Param = Param::one_of("compliance_type", &["GDPR", "CCPA"]);
+/// A number, kept as text like every setting.
+const DATA_GROUPS: Param = Param::text("data_groups");
+
+/// Mixpanel's row of the registry.
+pub const VENDOR: Vendor = Vendor {
+    kind: VendorKind::Mixpanel,
+    spec: VendorSpec {
+        id: "mixpanel",
+        name: "Mixpanel",
+        api: "POST /api/app/data-deletions/v3.0/?token={project_token}",
+        // mixpanel/docs reference/GDPR API: "up to 1999 distinct IDs" for a deletion task
+        // (fewer with data groups: --data-groups).
+        max_batch: MAX_IDS,
+        default_batch: MAX_IDS,
+        max_batch_documented: true,
+        // Same page: "a rate limit of 1 request per second for GDPR APIs".
+        quota: Quota {
+            requests: Some(Rate::per_second(1)),
+            items: None,
+            in_flight: None,
+            documented: true,
+        },
+        // One at a time: at 1 request/s a second request in flight only bunches arrivals
+        // into 429s (rudder-transformer #5578 learnt the same).
+        default_concurrency: 1,
+        one_kind_per_request: true,
+        id_kinds: "distinct_id only (--id-type distinct_id)",
+        credentials: &[GDPR_TOKEN, PROJECT_TOKEN],
+        default_base_url: "https://mixpanel.com",
+        completion: "asynchronous, up to 30 days; poll GET /data-deletions/v3.0/{task_id} until SUCCESS",
+        caveat: "Mixpanel deletion tasks take up to 30 days: follow them with `cdp-purge status --ledger LEDGER --watch` (status checks share the 1 request/s limit).",
+        status: StatusSupport::Jobs,
+        reingestion: Some(
+            "Mixpanel: events sent later for a deleted distinct_id create it again; stop \
+             tracking the user first",
+        ),
+        accepted_means: None,
+    },
+    params: &[
+        &params::ID_TYPE,
+        &params::REGION,
+        &COMPLIANCE_TYPE,
+        &DATA_GROUPS,
+    ],
+    credentials: &[
+        Credential {
+            role: "gdpr_token",
+            var: GDPR_TOKEN,
+        },
+        Credential {
+            role: "project_token",
+            var: PROJECT_TOKEN,
+        },
+    ],
+    missing: |v, stage| match v.id_type(VendorKind::Mixpanel) {
+        None if stage.reading() => vec!["--id-type distinct_id"],
+        _ => vec![],
+    },
+    resolve: |v| {
+        if let Some(t) = v
+            .id_type(VendorKind::Mixpanel)
+            .filter(|t| *t != "distinct_id")
+        {
+            return Err(UserError::usage(format!(
+                "--id-type {t:?}: Mixpanel deletes by distinct_id only (--id-type distinct_id)"
+            )));
+        }
+        let region = v.get(params::REGION.key).unwrap_or("us").to_owned();
+        let host = host(&region)?;
+        let data_groups = match v.get(DATA_GROUPS.key) {
+            None => 0,
+            Some(n) => n.trim().parse().map_err(|_| {
+                UserError::usage(format!("--data-groups {n:?} is not a whole number"))
+            })?,
+        };
+        Ok((
+            VendorParams::Mixpanel {
+                region,
+                compliance: v
+                    .get(COMPLIANCE_TYPE.key)
+                    .unwrap_or("GDPR")
+                    .to_ascii_uppercase(),
+                data_groups,
+            },
+            host.to_owned(),
+        ))
+    },
+    // The project token picks the project.
+    destination: |t| match &t.params {
+        VendorParams::Mixpanel { region, .. } => {
+            let mut d = vec![("region", region.clone())];
+            if let Some(k) = t.credentials.get(PROJECT_TOKEN) {
+                d.push(("project", fingerprint(t.vendor.id(), k.expose())));
+            }
+            d
+        }
+        _ => vec![],
+    },
+    of_group: |g| {
+        let a = crate::recorded(g);
+        Ok(VendorParams::Mixpanel {
+            region: a("region").unwrap_or_default(),
+            compliance: a("compliance_type").unwrap_or_else(|| "GDPR".into()),
+            data_groups: 0,
+        })
+    },
+    build: |t| Ok(Arc::new(Mixpanel::new(t)?)),
+};
 
 #[derive(Debug)]
 pub struct Mixpanel {
@@ -61,7 +174,9 @@ pub struct Mixpanel {
 impl Mixpanel {
     pub fn new(target: &Target) -> anyhow::Result<Self> {
         let VendorParams::Mixpanel {
-            region, compliance, ..
+            region,
+            compliance,
+            data_groups,
         } = &target.params
         else {
             bail!(
@@ -69,6 +184,15 @@ impl Mixpanel {
                 target.vendor
             );
         };
+        let most = cap(*data_groups);
+        if target.batch_size > most {
+            return Err(UserError::usage(format!(
+                "--batch-size {} is above Mixpanel's cap of {most} distinct_ids per request with {data_groups} data groups",
+                target.batch_size
+            ))
+            .with_hint(format!("use --batch-size {most} or less"))
+            .into());
+        }
         let compliance = compliance.to_ascii_uppercase();
         if compliance != "GDPR" && compliance != "CCPA" {
             return Err(UserError::usage(format!(
@@ -266,8 +390,8 @@ impl Adapter for Mixpanel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vendor::Secret;
-    use crate::vendor::wire::test_support::{batch, body_json, header};
+    use crate::Secret;
+    use crate::wire::test_support::{batch, body_json, header};
     use reqwest::header::HeaderMap;
 
     fn target() -> Target {

@@ -11,13 +11,17 @@ use anyhow::bail;
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 
-use super::target::{Target, VendorParams};
+use super::target::Target;
 use super::wire;
 use super::{
     Adapter, ItemOutcome, JobReport, JobState, Request, Response, VendorKind, VendorSpec, Verdict,
 };
-use crate::batch::Batch;
-use crate::error::UserError;
+use super::{Credential, Param, Quota, Rate, StatusSupport, Vendor, VendorParams, params};
+use cdp_purge_core::batch::Batch;
+use cdp_purge_core::error::UserError;
+use cdp_purge_core::ledger::fingerprint;
+use std::sync::Arc;
+use std::time::Duration;
 
 const TOKEN: &str = "SEGMENT_PUBLIC_API_TOKEN";
 
@@ -33,31 +37,124 @@ pub const REGULATION_TYPES: [&str; 6] = [
 pub const DEFAULT_REGULATION: &str = "SUPPRESS_WITH_DELETE";
 
 /// The Public API host of a region.
-pub fn host(region: &str) -> anyhow::Result<&'static str> {
+pub fn host(region: &str) -> Result<&'static str, UserError> {
     match region {
         "us" => Ok("https://api.segmentapis.com"),
         "eu" => Ok("https://eu1.api.segmentapis.com"),
         other => Err(
             UserError::usage(format!("unknown Segment Public API region {other:?}"))
-                .with_hint("use us or eu")
-                .into(),
+                .with_hint("use us or eu"),
         ),
     }
 }
 
 /// A regulation type as given, or the reason it is not one.
-pub fn regulation_type(t: &str) -> anyhow::Result<String> {
+pub fn regulation_type(t: &str) -> Result<String, UserError> {
     let up = t.to_ascii_uppercase();
     if REGULATION_TYPES.contains(&up.as_str()) {
         Ok(up)
     } else {
         Err(
             UserError::usage(format!("unknown Segment regulation type {t:?}"))
-                .with_hint(format!("use one of {}", REGULATION_TYPES.join(", ")))
-                .into(),
+                .with_hint(format!("use one of {}", REGULATION_TYPES.join(", "))),
         )
     }
 }
+
+const SOURCE: Param = Param::text("source");
+const REGULATION_TYPE: Param = Param::one_of("regulation_type", &REGULATION_TYPES);
+
+/// Segment regulations' row of the registry.
+pub const VENDOR: Vendor = Vendor {
+    kind: VendorKind::SegmentRegs,
+    spec: VendorSpec {
+        id: "segment-regs",
+        name: "Twilio Segment regulations",
+        api: "POST /regulations (or /regulations/sources/{source})",
+        // segment-docs user-deletion-and-suppression.md: "up to 5000 userIds per call".
+        max_batch: 5000,
+        default_batch: 5000,
+        max_batch_documented: true,
+        // Same page: the deletion manager takes 110,000 users per 30 days per workspace; the
+        // Public API answers 429 beyond (X-Regulation-RateLimit-* headers). Planned from the
+        // ledger before a run (ledger::window).
+        quota: Quota {
+            requests: None,
+            items: Some(Rate {
+                count: 110_000,
+                per: Duration::from_secs(30 * 86_400),
+            }),
+            in_flight: None,
+            documented: true,
+        },
+        default_concurrency: 2,
+        one_kind_per_request: true,
+        id_kinds: "userId only (--id-type user_id); --regulation-type picks SUPPRESS_WITH_DELETE (default), DELETE_ONLY, ...",
+        credentials: &[TOKEN],
+        default_base_url: "https://api.segmentapis.com",
+        completion: "asynchronous, up to 30 days; poll GET /regulations/{regulateId} until overallStatus FINISHED",
+        caveat: "Segment regulations run for up to 30 days: follow them with `cdp-purge status --ledger LEDGER --watch`. Segment forwards deletions to a fixed list of destinations and cannot guarantee them there: delete from those tools too (Braze, Amplitude, Mixpanel, ...).",
+        status: StatusSupport::Jobs,
+        reingestion: Some(
+            "Segment: with SUPPRESS_WITH_DELETE new events for these userIds are blocked; \
+             with DELETE_ONLY they are collected again",
+        ),
+        accepted_means: None,
+    },
+    params: &[&params::ID_TYPE, &params::REGION, &SOURCE, &REGULATION_TYPE],
+    credentials: &[Credential {
+        role: "token",
+        var: TOKEN,
+    }],
+    missing: |v, stage| match v.id_type(VendorKind::SegmentRegs) {
+        None if stage.reading() => vec!["--id-type user_id (regulations take userIds)"],
+        _ => vec![],
+    },
+    resolve: |v| {
+        if let Some(t) = v
+            .id_type(VendorKind::SegmentRegs)
+            .filter(|t| *t != "user_id")
+        {
+            return Err(UserError::usage(format!(
+                "--id-type {t:?}: Segment regulations take userIds only (--id-type user_id)"
+            )));
+        }
+        let region = v.get(params::REGION.key).unwrap_or("us").to_owned();
+        let host = host(&region)?;
+        let regulation = regulation_type(v.get(REGULATION_TYPE.key).unwrap_or(DEFAULT_REGULATION))?;
+        Ok((
+            VendorParams::SegmentRegs {
+                region,
+                source: v.get(SOURCE.key).map(str::to_owned),
+                regulation,
+            },
+            host.to_owned(),
+        ))
+    },
+    // The quota is per workspace, which the token picks.
+    destination: |t| match &t.params {
+        VendorParams::SegmentRegs { region, source, .. } => {
+            let mut d = vec![("region", region.clone())];
+            if let Some(s) = source {
+                d.push(("source", s.clone()));
+            }
+            if let Some(k) = t.credentials.get(TOKEN) {
+                d.push(("workspace", fingerprint(t.vendor.id(), k.expose())));
+            }
+            d
+        }
+        _ => vec![],
+    },
+    of_group: |g| {
+        let a = crate::recorded(g);
+        Ok(VendorParams::SegmentRegs {
+            region: a("region").unwrap_or_default(),
+            source: a("source"),
+            regulation: a("regulation_type").unwrap_or_else(|| DEFAULT_REGULATION.into()),
+        })
+    },
+    build: |t| Ok(Arc::new(SegmentRegs::new(t)?)),
+};
 
 #[derive(Debug)]
 pub struct SegmentRegs {
@@ -279,8 +376,8 @@ impl Adapter for SegmentRegs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vendor::wire::test_support::{batch, body_json, header};
-    use crate::vendor::{OutcomeClass, Secret};
+    use crate::wire::test_support::{batch, body_json, header};
+    use crate::{OutcomeClass, Secret};
     use reqwest::header::HeaderMap;
 
     fn target(source: Option<&str>) -> Target {

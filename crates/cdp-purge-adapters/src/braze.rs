@@ -13,13 +13,17 @@ use anyhow::bail;
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 
-use super::target::{Target, VendorParams};
+use super::target::Target;
 use super::wire;
 use super::{
     Adapter, ItemOutcome, OutcomeClass, Request, Response, VendorKind, VendorSpec, Verdict,
 };
-use crate::batch::Batch;
-use crate::error::UserError;
+use super::{Credential, Param, Quota, Rate, StatusSupport, Vendor, VendorParams, params};
+use cdp_purge_core::batch::Batch;
+use cdp_purge_core::error::UserError;
+use cdp_purge_core::ledger::fingerprint;
+use std::sync::Arc;
+use std::time::Duration;
 
 const KEY: &str = "BRAZE_API_KEY";
 
@@ -34,7 +38,7 @@ pub const ID_TYPES: [(&str, &str); 5] = [
 
 /// The REST host of an instance (`iad-01` → `https://rest.iad-01.braze.com`; the EU
 /// instances `fra-NN` are on `braze.eu`).
-pub fn host(instance: &str) -> anyhow::Result<String> {
+pub fn host(instance: &str) -> Result<String, UserError> {
     let i = instance.to_ascii_lowercase();
     let ok = i.split_once('-').is_some_and(|(a, n)| {
         !a.is_empty()
@@ -56,20 +60,114 @@ pub fn host(instance: &str) -> anyhow::Result<String> {
 }
 
 /// The body key of an identifier type, or the reason it is not one.
-pub fn body_key(id_type: &str) -> anyhow::Result<&'static str> {
+pub fn body_key(id_type: &str) -> Result<&'static str, UserError> {
     ID_TYPES
         .iter()
         .find(|(t, _)| *t == id_type)
         .map(|(_, k)| *k)
         .ok_or_else(|| {
-            UserError::usage(format!("unknown Braze identifier type {id_type:?}"))
-                .with_hint(format!(
-                    "use one of {}",
-                    ID_TYPES.map(|(t, _)| t).join(", ")
-                ))
-                .into()
+            UserError::usage(format!("unknown Braze identifier type {id_type:?}")).with_hint(
+                format!("use one of {}", ID_TYPES.map(|(t, _)| t).join(", ")),
+            )
         })
 }
+
+const INSTANCE: Param = Param::text("instance");
+const ALIAS_LABEL: Param = Param::text("alias_label");
+
+/// Braze's row of the registry.
+pub const VENDOR: Vendor = Vendor {
+    kind: VendorKind::Braze,
+    spec: VendorSpec {
+        id: "braze",
+        name: "Braze",
+        api: "POST /users/delete",
+        // braze.com/docs/api/endpoints/user_data/post_user_delete: up to 50 identifiers of
+        // one type per request.
+        max_batch: 50,
+        default_batch: 50,
+        max_batch_documented: true,
+        // Same page: 20,000 requests per minute, shared with /users/alias/new,
+        // /users/identify, /users/merge and /users/alias/update.
+        quota: Quota {
+            requests: Some(Rate {
+                count: 20_000,
+                per: Duration::from_secs(60),
+            }),
+            items: None,
+            in_flight: None,
+            documented: true,
+        },
+        default_concurrency: 64,
+        one_kind_per_request: true,
+        id_kinds: "external_id, braze_id, email, phone or user_alias (with --alias-label) (--id-type), one type per request",
+        credentials: &[KEY],
+        default_base_url: "https://rest.iad-01.braze.com",
+        completion: "queued; cannot be undone; no status API",
+        caveat: "Braze deletions cannot be undone and Braze offers no status API. Its answer counts the profiles deleted, not which: identifiers of a request that deleted fewer than it carried are reported as ambiguous (not_found), never as deleted. The 20,000 requests a minute are shared with other Braze user endpoints.",
+        status: StatusSupport::None,
+        reingestion: Some(
+            "Braze: a later /users/track or SDK session for the identifier creates a new \
+             profile; stop sending it first",
+        ),
+        accepted_means: Some(
+            "queued for deletion (Braze's `deleted` count covered it); no status API, and \
+             deletion cannot be undone",
+        ),
+    },
+    params: &[&params::ID_TYPE, &INSTANCE, &ALIAS_LABEL],
+    credentials: &[Credential {
+        role: "api_key",
+        var: KEY,
+    }],
+    missing: |v, stage| {
+        let mut missing = Vec::new();
+        if v.id_type(VendorKind::Braze).is_none() {
+            missing.push("--id-type external_id|braze_id|email|phone|user_alias");
+        }
+        if stage.sending() && !v.has(INSTANCE.key) {
+            missing.push("--instance (the REST instance, e.g. iad-01, fra-02)");
+        }
+        missing
+    },
+    resolve: |v| {
+        let id_type = v.id_type(VendorKind::Braze).unwrap_or("external_id");
+        body_key(id_type)?;
+        if id_type == "user_alias" && !v.has(ALIAS_LABEL.key) {
+            return Err(UserError::usage(
+                "--id-type user_alias needs --alias-label (the aliases' alias_label)",
+            ));
+        }
+        let instance = v.get(INSTANCE.key).unwrap_or("iad-01").to_owned();
+        let host = host(&instance)?;
+        Ok((
+            VendorParams::Braze {
+                instance,
+                alias_label: v.get(ALIAS_LABEL.key).map(str::to_owned),
+            },
+            host,
+        ))
+    },
+    // A key belongs to one workspace.
+    destination: |t| match &t.params {
+        VendorParams::Braze { instance, .. } => {
+            let mut d = vec![("instance", instance.clone())];
+            if let Some(k) = t.credentials.get(KEY) {
+                d.push(("workspace", fingerprint(t.vendor.id(), k.expose())));
+            }
+            d
+        }
+        _ => vec![],
+    },
+    of_group: |g| {
+        let a = crate::recorded(g);
+        Ok(VendorParams::Braze {
+            instance: a("instance").unwrap_or_default(),
+            alias_label: a("alias_label"),
+        })
+    },
+    build: |t| Ok(Arc::new(Braze::new(t)?)),
+};
 
 #[derive(Debug)]
 pub struct Braze {
@@ -259,8 +357,8 @@ fn reset_in(headers: &reqwest::header::HeaderMap) -> Option<std::time::Duration>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vendor::Secret;
-    use crate::vendor::wire::test_support::{batch, body_json, header};
+    use crate::Secret;
+    use crate::wire::test_support::{batch, body_json, header};
     use reqwest::header::HeaderMap;
 
     fn target(alias: Option<&str>) -> Target {
