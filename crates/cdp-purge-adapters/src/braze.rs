@@ -48,11 +48,9 @@ pub fn host(instance: &str) -> Result<String, UserError> {
     });
     if !ok {
         return Err(
-            UserError::usage(format!("unknown Braze instance {instance:?}"))
-                .with_hint(
-                    "give the instance of the dashboard URL, e.g. iad-01, iad-07, fra-02, au-01",
-                )
-                .into(),
+            UserError::usage(format!("unknown Braze instance {instance:?}")).with_hint(
+                "give the instance of the dashboard URL, e.g. iad-01, iad-07, fra-02, au-01",
+            ),
         );
     }
     let tld = if i.starts_with("fra-") { "eu" } else { "com" };

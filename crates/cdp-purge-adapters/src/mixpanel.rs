@@ -44,8 +44,7 @@ pub fn host(region: &str) -> Result<&'static str, UserError> {
         "in" => Ok("https://in.mixpanel.com"),
         other => Err(
             UserError::usage(format!("unknown Mixpanel region {other:?}"))
-                .with_hint("use us, eu or in (the project's data residency)")
-                .into(),
+                .with_hint("use us, eu or in (the project's data residency)"),
         ),
     }
 }
