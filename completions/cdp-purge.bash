@@ -111,17 +111,21 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__check)
-            opts="-q -v -h -V --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --source --regulation-type --compliance-type --data-groups --instance --alias-label --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --json --timeout --quiet --verbose --color --config --help --version"
+            opts="-q -v -h -V --vendor --target --all-targets --group --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --requester --project-id --region --source --regulation-type --compliance-type --data-groups --instance --alias-label --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --json --timeout --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --vendor)
-                    COMPREPLY=($(compgen -W "lytics mparticle clevertap segment hightouch segment-regs mixpanel braze" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "lytics mparticle clevertap segment hightouch amplitude iterable posthog segment-regs mixpanel braze" -- "${cur}"))
                     return 0
                     ;;
                 --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -151,6 +155,14 @@ _cdp__purge() {
                     ;;
                 --environment)
                     COMPREPLY=($(compgen -W "production development" -- "${cur}"))
+                    return 0
+                    ;;
+                --requester)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --region)
@@ -251,7 +263,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__delete)
-            opts="-i -y -q -v -h -V --input --format --column --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --source --regulation-type --compliance-type --data-groups --instance --alias-label --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --ledger --ledger-include-identifiers --ledger-any-destination --max-rps --max-items-per-sec --max-per-window --concurrency --max-retries --max-backoff --timeout --retry-failed --breaker-after --no-breaker --json --yes --dry-run --sandbox --quiet --verbose --color --config --help --version"
+            opts="-i -y -q -v -h -V --input --format --column --column-for --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --group --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --requester --project-id --region --source --regulation-type --compliance-type --data-groups --instance --alias-label --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --ledger --ledger-include-identifiers --ledger-any-destination --max-rps --max-items-per-sec --max-per-window --concurrency --max-retries --max-backoff --timeout --retry-failed --breaker-after --no-breaker --json --yes --dry-run --sandbox --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -270,6 +282,10 @@ _cdp__purge() {
                     return 0
                     ;;
                 --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --column-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -294,10 +310,14 @@ _cdp__purge() {
                     return 0
                     ;;
                 --vendor)
-                    COMPREPLY=($(compgen -W "lytics mparticle clevertap segment hightouch segment-regs mixpanel braze" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "lytics mparticle clevertap segment hightouch amplitude iterable posthog segment-regs mixpanel braze" -- "${cur}"))
                     return 0
                     ;;
                 --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -327,6 +347,14 @@ _cdp__purge() {
                     ;;
                 --environment)
                     COMPREPLY=($(compgen -W "production development" -- "${cur}"))
+                    return 0
+                    ;;
+                --requester)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --region)
@@ -627,7 +655,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__plan)
-            opts="-i -q -v -h -V --input --format --column --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --source --regulation-type --compliance-type --data-groups --instance --alias-label --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --json --quiet --verbose --color --config --help --version"
+            opts="-i -q -v -h -V --input --format --column --column-for --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --group --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --requester --project-id --region --source --regulation-type --compliance-type --data-groups --instance --alias-label --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --json --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -646,6 +674,10 @@ _cdp__purge() {
                     return 0
                     ;;
                 --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --column-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -670,10 +702,14 @@ _cdp__purge() {
                     return 0
                     ;;
                 --vendor)
-                    COMPREPLY=($(compgen -W "lytics mparticle clevertap segment hightouch segment-regs mixpanel braze" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "lytics mparticle clevertap segment hightouch amplitude iterable posthog segment-regs mixpanel braze" -- "${cur}"))
                     return 0
                     ;;
                 --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -703,6 +739,14 @@ _cdp__purge() {
                     ;;
                 --environment)
                     COMPREPLY=($(compgen -W "production development" -- "${cur}"))
+                    return 0
+                    ;;
+                --requester)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --region)
@@ -777,7 +821,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__report)
-            opts="-i -q -v -h -V --ledger --proof --json --csv --format --lookup --lookup-file --verify --input --quiet --verbose --color --config --help --version"
+            opts="-i -q -v -h -V --ledger --proof --group --json --csv --format --lookup --lookup-file --verify --input --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -788,6 +832,10 @@ _cdp__purge() {
                     return 0
                     ;;
                 --proof)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -869,13 +917,17 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__status)
-            opts="-i -q -v -h -V --ledger --base-url --allow-insecure-http --credentials-file --target --watch --until --interval --max-interval --json --sample --seed --per-job --recheck --max-rps --concurrency --max-retries --max-backoff --timeout --verify --auth-url --org-id --account-id --workspace-id --input --column --format --quiet --verbose --color --config --help --version"
+            opts="-i -q -v -h -V --ledger --group --base-url --allow-insecure-http --credentials-file --target --watch --until --interval --max-interval --json --sample --seed --per-job --recheck --max-rps --concurrency --max-retries --max-backoff --timeout --verify --auth-url --org-id --account-id --workspace-id --input --column --format --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --ledger)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -102,11 +102,21 @@ fn vendors_lists_every_vendor_with_caps_and_credentials() {
             "clevertap",
             "segment",
             "hightouch",
+            "amplitude",
+            "iterable",
+            "posthog",
             "segment-regs",
             "mixpanel",
             "braze"
         ]
     );
+    // The downstream vendors' documented caps and quotas.
+    assert_eq!(rows[5]["max_batch"], 100);
+    assert_eq!(rows[5]["quota"]["requests"]["count"], 1);
+    assert_eq!(rows[6]["max_batch"], 1);
+    assert_eq!(rows[6]["quota"]["requests"]["count"], 3);
+    assert_eq!(rows[7]["max_batch"], 1000);
+    assert_eq!(rows[7]["quota"]["requests"]["per"], 60.0);
     let mp = &rows[1];
     assert_eq!(mp["max_batch"], 100);
     assert_eq!(mp["quota"]["items"]["count"], 1500);

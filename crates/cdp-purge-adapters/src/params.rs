@@ -245,7 +245,7 @@ mod tests {
         );
         assert_eq!(
             owners(param("region").unwrap()),
-            "CleverTap, Twilio Segment, Twilio Segment regulations and Mixpanel"
+            "CleverTap, Twilio Segment, Amplitude, Iterable, PostHog, Twilio Segment regulations and Mixpanel"
         );
     }
 
@@ -279,6 +279,8 @@ mod tests {
                 "block",
                 "path",
                 "source_data_deleted",
+                "requester",
+                "project_id",
                 "source",
                 "regulation_type",
                 "compliance_type",

@@ -21,7 +21,7 @@ pub struct Request {
     pub method: String,
     /// The path without the query string, still percent-encoded.
     pub path: String,
-    /// The query string (after `?`), still percent-encoded; empty without one.
+    /// The query string after `?` (empty without one), still percent-encoded.
     pub query: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -36,6 +36,18 @@ impl Request {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The first query parameter with this name, percent-decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        self.query.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k == name).then(|| {
+                percent_encoding::percent_decode_str(&v.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+        })
     }
 }
 

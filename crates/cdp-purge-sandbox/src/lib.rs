@@ -46,6 +46,10 @@ pub struct Credentials {
     pub clevertap_passcode: String,
     pub segment_token: String,
     pub hightouch_api_key: String,
+    pub amplitude_api_key: String,
+    pub amplitude_secret_key: String,
+    pub iterable_api_key: String,
+    pub posthog_personal_api_key: String,
     pub segment_public_api_token: String,
     pub mixpanel_gdpr_token: String,
     pub mixpanel_project_token: String,
@@ -66,6 +70,10 @@ impl Default for Credentials {
             clevertap_passcode: "sandbox-passcode".into(),
             segment_token: "sandbox-token".into(),
             hightouch_api_key: "sandbox-token".into(),
+            amplitude_api_key: "sandbox-key".into(),
+            amplitude_secret_key: "sandbox-secret".into(),
+            iterable_api_key: "sandbox-key".into(),
+            posthog_personal_api_key: "phx_sandbox".into(),
             segment_public_api_token: "sandbox-token".into(),
             mixpanel_gdpr_token: "sandbox-token".into(),
             mixpanel_project_token: "sandbox-project".into(),
@@ -88,6 +96,10 @@ impl Credentials {
             ("CLEVERTAP_PASSCODE", &self.clevertap_passcode),
             ("SEGMENT_TOKEN", &self.segment_token),
             ("HIGHTOUCH_API_KEY", &self.hightouch_api_key),
+            ("AMPLITUDE_API_KEY", &self.amplitude_api_key),
+            ("AMPLITUDE_SECRET_KEY", &self.amplitude_secret_key),
+            ("ITERABLE_API_KEY", &self.iterable_api_key),
+            ("POSTHOG_PERSONAL_API_KEY", &self.posthog_personal_api_key),
             ("SEGMENT_PUBLIC_API_TOKEN", &self.segment_public_api_token),
             ("MIXPANEL_GDPR_TOKEN", &self.mixpanel_gdpr_token),
             ("MIXPANEL_PROJECT_TOKEN", &self.mixpanel_project_token),
@@ -154,6 +166,17 @@ pub struct SandboxConfig {
     /// answers for one that does not (not documented).
     pub segment_spaces: Option<Vec<String>>,
     pub segment_wrong_space: SegmentWrongSpace,
+    /// Real time per day of Amplitude's job calendar (a job is staged three days, then
+    /// submitted, then done). [`Sandbox::advance`] moves the calendar without waiting.
+    pub amplitude_day: Duration,
+    /// How long Iterable takes to list a forgotten user ("up to ten minutes").
+    pub iterable_forget_delay: Duration,
+    /// Which identifier an Iterable project forgets by.
+    pub iterable_project_type: IterableProjectType,
+    /// PostHog's hourly quota beside the per-minute one (`None`: not enforced).
+    pub posthog_hourly: Option<Rate>,
+    /// Personal API keys PostHog knows without the `person:write` scope (403).
+    pub posthog_read_only_keys: Vec<String>,
     /// Time per Segment regulation status (INITIALIZED → RUNNING → terminal).
     pub segment_regs_state_step: Duration,
     /// Segment sources that do not exist (404 on a source-scoped regulation).
@@ -168,6 +191,15 @@ pub struct SandboxConfig {
     /// Data groups of the Mixpanel project: the per-request cap falls to
     /// floor(2000 / (groups + 1)) (shared research, not on the reference page).
     pub mixpanel_data_groups: u32,
+}
+
+/// Iterable project types (support.iterable.com 360029174171): email-based projects forget
+/// by `email` only, userID-based ones by `userId` only, hybrid ones by either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IterableProjectType {
+    EmailBased,
+    UserIdBased,
+    Hybrid,
 }
 
 /// Mixpanel's 409 for distinct_ids that already have a deletion task running.
@@ -285,6 +317,14 @@ impl Default for SandboxConfig {
             mparticle_errors: MparticleErrors::ErrorsArray,
             segment_spaces: None,
             segment_wrong_space: SegmentWrongSpace::ResourceNotFound,
+            amplitude_day: Duration::from_secs(2),
+            iterable_forget_delay: Duration::from_secs(2),
+            iterable_project_type: IterableProjectType::Hybrid,
+            posthog_hourly: Some(Rate {
+                count: 1200,
+                per: Duration::from_secs(3600),
+            }),
+            posthog_read_only_keys: strings(&["phx_read_only"]),
             segment_regs_state_step: Duration::from_secs(2),
             segment_regs_unknown_sources: strings(&["missing"]),
             mixpanel_state_step: Duration::from_secs(2),
@@ -464,13 +504,6 @@ impl Sandbox {
             .push(vendor, fault);
     }
 
-    /// Run the sandbox's clock `by` ahead: quota windows slide and vendor jobs progress as
-    /// if that much time had passed (a test of a 30-day quota need not wait 30 days). Not
-    /// combined with a competing load, which plays on the real clock.
-    pub fn advance(&self, by: Duration) {
-        self.shared.advance(by);
-    }
-
     /// From now on another caller takes `rate` units per second of every quota (0 stops it).
     pub fn set_competing(&self, rate: f64) {
         self.shared.set_competing(rate);
@@ -484,6 +517,14 @@ impl Sandbox {
     /// Refuse connections (and reset open ones at their next request) for `d`.
     pub fn go_unreachable(&self, d: Duration) {
         self.shared.go_down(d);
+    }
+
+    /// Move the vendors' clocks forward by `d` without waiting: job calendars and states
+    /// (Amplitude, Iterable, Segment regulations, Mixpanel) and the quota windows, so a test
+    /// of a 30-day quota need not wait 30 days (with a competing load, which plays on the
+    /// real clock, the windows keep real time).
+    pub fn advance(&self, d: Duration) {
+        self.shared.advance(d);
     }
 
     /// Re-create deleted profiles, as a vendor does when source data or a replay brings a

@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 
 use super::faults::FaultSource;
 use super::quota::{Competing, SlidingWindow};
-use super::vendors::{braze, hightouch, lytics, mixpanel, mparticle, segment, segment_regs};
+use super::vendors::{
+    amplitude, braze, hightouch, iterable, lytics, mixpanel, mparticle, posthog, segment,
+    segment_regs,
+};
 use super::{RequestRecord, SandboxConfig};
 use crate::facts::VendorKind;
 
@@ -33,13 +36,14 @@ pub(crate) struct Shared {
     pub segment: Mutex<segment::State>,
     pub mparticle: Mutex<mparticle::State>,
     pub hightouch: Mutex<hightouch::State>,
+    pub amplitude: Mutex<amplitude::State>,
+    pub iterable: Mutex<iterable::State>,
+    pub posthog: Mutex<posthog::State>,
+    /// How far [`Shared::now`] runs ahead of real time.
+    clock_offset: Mutex<Duration>,
     pub segment_regs: Mutex<segment_regs::State>,
     pub mixpanel: Mutex<mixpanel::State>,
     pub braze: Mutex<braze::State>,
-    /// How far the sandbox's clock runs ahead of the real one ([`crate::Sandbox::advance`]):
-    /// quota windows and job progressions read [`Shared::now`], so a test can let 30 days
-    /// pass without waiting for them.
-    skew: Mutex<Duration>,
     down_until: Mutex<Option<Instant>>,
     /// Wakes the accept loop to close the listener.
     pub down: tokio::sync::Notify,
@@ -73,10 +77,13 @@ impl Shared {
             segment: Mutex::default(),
             mparticle: Mutex::default(),
             hightouch: Mutex::default(),
+            amplitude: Mutex::new(amplitude::State::new()),
+            iterable: Mutex::default(),
+            posthog: Mutex::default(),
+            clock_offset: Mutex::default(),
             segment_regs: Mutex::default(),
             mixpanel: Mutex::default(),
             braze: Mutex::default(),
-            skew: Mutex::default(),
             down_until: Mutex::default(),
             down: tokio::sync::Notify::new(),
         }
@@ -91,7 +98,7 @@ impl Shared {
         }
         let quota = self.cfg.quota(vendor);
         let competing = self.competing.lock().expect("competing lock").clone();
-        // A competitor plays its ticks on the real clock: the skew applies without one.
+        // A competitor plays its ticks on the real clock: the offset applies without one.
         let now = if competing.is_empty() {
             self.now()
         } else {
@@ -129,18 +136,18 @@ impl Shared {
         true
     }
 
-    /// The sandbox's clock: the real one plus what [`Shared::advance`] added.
+    /// The vendors' clock: real time plus whatever [`Shared::advance`] added.
     pub fn now(&self) -> Instant {
-        Instant::now() + *self.skew.lock().expect("skew lock")
+        Instant::now() + *self.clock_offset.lock().expect("clock lock")
+    }
+
+    pub fn advance(&self, d: Duration) {
+        *self.clock_offset.lock().expect("clock lock") += d;
     }
 
     /// The wall-clock counterpart of [`Shared::now`].
     pub fn wall(&self) -> std::time::SystemTime {
-        std::time::SystemTime::now() + *self.skew.lock().expect("skew lock")
-    }
-
-    pub fn advance(&self, by: Duration) {
-        *self.skew.lock().expect("skew lock") += by;
+        std::time::SystemTime::now() + *self.clock_offset.lock().expect("clock lock")
     }
 
     /// Units of `vendor`'s item (or request) quota used in the window ending now, and when
