@@ -36,18 +36,12 @@ pub fn cap(data_groups: u32) -> usize {
     MAX_IDS.min(2000 / (data_groups as usize + 1))
 }
 
-/// The API host of a data-residency region.
-pub fn host(region: &str) -> Result<&'static str, UserError> {
-    match region {
-        "us" => Ok("https://mixpanel.com"),
-        "eu" => Ok("https://eu.mixpanel.com"),
-        "in" => Ok("https://in.mixpanel.com"),
-        other => Err(
-            UserError::usage(format!("unknown Mixpanel region {other:?}"))
-                .with_hint("use us, eu or in (the project's data residency)"),
-        ),
-    }
-}
+/// The API hosts of the data-residency regions (the GDPR OpenAPI's servers).
+const HOSTS: &[(&str, &str)] = &[
+    ("us", "https://mixpanel.com"),
+    ("eu", "https://eu.mixpanel.com"),
+    ("in", "https://in.mixpanel.com"),
+];
 
 const COMPLIANCE_TYPE: Param = Param::one_of("compliance_type", &["GDPR", "CCPA"]);
 /// A number, kept as text like every setting.
@@ -109,16 +103,8 @@ pub const VENDOR: Vendor = Vendor {
         _ => vec![],
     },
     resolve: |v| {
-        if let Some(t) = v
-            .id_type(VendorKind::Mixpanel)
-            .filter(|t| *t != "distinct_id")
-        {
-            return Err(UserError::usage(format!(
-                "--id-type {t:?}: Mixpanel deletes by distinct_id only (--id-type distinct_id)"
-            )));
-        }
-        let region = v.get(params::REGION.key).unwrap_or("us").to_owned();
-        let host = host(&region)?;
+        crate::id_type_in(v, VendorKind::Mixpanel, &["distinct_id"])?;
+        let (region, host) = crate::region_host(v, "Mixpanel", HOSTS)?;
         let data_groups = match v.get(DATA_GROUPS.key) {
             None => 0,
             Some(n) => n.trim().parse().map_err(|_| {
@@ -134,7 +120,7 @@ pub const VENDOR: Vendor = Vendor {
                     .to_ascii_uppercase(),
                 data_groups,
             },
-            host.to_owned(),
+            host,
         ))
     },
     // The project token picks the project.

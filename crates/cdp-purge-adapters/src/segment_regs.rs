@@ -36,17 +36,11 @@ pub const REGULATION_TYPES: [&str; 6] = [
 ];
 pub const DEFAULT_REGULATION: &str = "SUPPRESS_WITH_DELETE";
 
-/// The Public API host of a region.
-pub fn host(region: &str) -> Result<&'static str, UserError> {
-    match region {
-        "us" => Ok("https://api.segmentapis.com"),
-        "eu" => Ok("https://eu1.api.segmentapis.com"),
-        other => Err(
-            UserError::usage(format!("unknown Segment Public API region {other:?}"))
-                .with_hint("use us or eu"),
-        ),
-    }
-}
+/// The Public API hosts (the EU workspaces' own).
+const HOSTS: &[(&str, &str)] = &[
+    ("us", "https://api.segmentapis.com"),
+    ("eu", "https://eu1.api.segmentapis.com"),
+];
 
 /// A regulation type as given, or the reason it is not one.
 pub fn regulation_type(t: &str) -> Result<String, UserError> {
@@ -111,16 +105,8 @@ pub const VENDOR: Vendor = Vendor {
         _ => vec![],
     },
     resolve: |v| {
-        if let Some(t) = v
-            .id_type(VendorKind::SegmentRegs)
-            .filter(|t| *t != "user_id")
-        {
-            return Err(UserError::usage(format!(
-                "--id-type {t:?}: Segment regulations take userIds only (--id-type user_id)"
-            )));
-        }
-        let region = v.get(params::REGION.key).unwrap_or("us").to_owned();
-        let host = host(&region)?;
+        crate::id_type_in(v, VendorKind::SegmentRegs, &["user_id"])?;
+        let (region, host) = crate::region_host(v, "Segment Public API", HOSTS)?;
         let regulation = regulation_type(v.get(REGULATION_TYPE.key).unwrap_or(DEFAULT_REGULATION))?;
         Ok((
             VendorParams::SegmentRegs {
@@ -128,7 +114,7 @@ pub const VENDOR: Vendor = Vendor {
                 source: v.get(SOURCE.key).map(str::to_owned),
                 regulation,
             },
-            host.to_owned(),
+            host,
         ))
     },
     // The quota is per workspace, which the token picks.
@@ -496,6 +482,14 @@ mod tests {
             "SUPPRESS_WITH_DELETE"
         );
         assert!(regulation_type("DELETE_EVERYTHING").is_err());
-        assert!(host("us").is_ok() && host("eu").is_ok() && host("in").is_err());
+        let mut v = crate::Values::default();
+        v.set("region", "eu");
+        let (_, host) = (VENDOR.resolve)(&v).unwrap();
+        assert_eq!(host, "https://eu1.api.segmentapis.com");
+        v.set("region", "in");
+        assert!((VENDOR.resolve)(&v).is_err());
+        v.set("region", "us");
+        v.set("id_type", "email");
+        assert!((VENDOR.resolve)(&v).is_err(), "userIds only");
     }
 }
