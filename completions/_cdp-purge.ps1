@@ -187,6 +187,7 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Keep polling until every job is finished (or --until passes)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the summary as one JSON object on stdout')
             [CompletionResult]::new('--per-job', '--per-job', [CompletionResultType]::ParameterName, 'Ask for each job''s status one by one, never through the vendor''s account-wide list (Lytics'' deletestatus/list)')
+            [CompletionResult]::new('--recheck', '--recheck', [CompletionResultType]::ParameterName, 'Look again at every identifier the ledger shows as deleted, even those already verified (deleted profiles come back), and record each answer with its time. Exit 1 when any came back. An interrupted re-check is finished by the next one. mParticle needs the --verify settings and the input (-i FILE --column NAME)')
             [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'Look every deleted MPID up in the Profile API: "not found" proves the deletion. Needs MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET (an API credential with Profile API access)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors (no progress, no summary text; --json output still goes to stdout)')
@@ -199,7 +200,8 @@ Register-ArgumentCompleter -Native -CommandName 'cdp-purge' -ScriptBlock {
             break
         }
         'cdp-purge;report' {
-            [CompletionResult]::new('--ledger', '--ledger', [CompletionResultType]::ParameterName, 'The ledger to report on (read only)')
+            [CompletionResult]::new('--ledger', '--ledger', [CompletionResultType]::ParameterName, 'The ledger to report on (read only). Repeatable with --proof: one ledger per destination')
+            [CompletionResult]::new('--proof', '--proof', [CompletionResultType]::ParameterName, 'Print the proof of a deletion for a data-subject-request ticket: per --ledger, what was sent and when, the vendor''s IDs, every later check and its answer, and the ledger''s chain head at each step. ROW is an input row number as `report --csv` shows it (FILE:ROW for one input file); or give --lookup VALUE')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Old name of --json / --csv (deprecated: --format names the input format elsewhere)')
             [CompletionResult]::new('--lookup', '--lookup', [CompletionResultType]::ParameterName, 'What happened to this person? Hashed with the ledger''s key (`<ledger>.key`); the value is never printed. Repeatable')
             [CompletionResult]::new('--lookup-file', '--lookup-file', [CompletionResultType]::ParameterName, 'Like --lookup, one value per line (keeps the values out of shell history and `ps`)')

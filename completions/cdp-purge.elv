@@ -181,6 +181,7 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand --watch 'Keep polling until every job is finished (or --until passes)'
             cand --json 'Print the summary as one JSON object on stdout'
             cand --per-job 'Ask for each job''s status one by one, never through the vendor''s account-wide list (Lytics'' deletestatus/list)'
+            cand --recheck 'Look again at every identifier the ledger shows as deleted, even those already verified (deleted profiles come back), and record each answer with its time. Exit 1 when any came back. An interrupted re-check is finished by the next one. mParticle needs the --verify settings and the input (-i FILE --column NAME)'
             cand --verify 'Look every deleted MPID up in the Profile API: "not found" proves the deletion. Needs MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET (an API credential with Profile API access)'
             cand -q 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
             cand --quiet 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
@@ -192,7 +193,8 @@ set edit:completion:arg-completer[cdp-purge] = {|@words|
             cand --version 'Print version'
         }
         &'cdp-purge;report'= {
-            cand --ledger 'The ledger to report on (read only)'
+            cand --ledger 'The ledger to report on (read only). Repeatable with --proof: one ledger per destination'
+            cand --proof 'Print the proof of a deletion for a data-subject-request ticket: per --ledger, what was sent and when, the vendor''s IDs, every later check and its answer, and the ledger''s chain head at each step. ROW is an input row number as `report --csv` shows it (FILE:ROW for one input file); or give --lookup VALUE'
             cand --format 'Old name of --json / --csv (deprecated: --format names the input format elsewhere)'
             cand --lookup 'What happened to this person? Hashed with the ledger''s key (`<ledger>.key`); the value is never printed. Repeatable'
             cand --lookup-file 'Like --lookup, one value per line (keeps the values out of shell history and `ps`)'

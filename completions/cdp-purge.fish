@@ -198,12 +198,14 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l allow-ins
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l watch -d 'Keep polling until every job is finished (or --until passes)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l json -d 'Print the summary as one JSON object on stdout'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l per-job -d 'Ask for each job\'s status one by one, never through the vendor\'s account-wide list (Lytics\' deletestatus/list)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l recheck -d 'Look again at every identifier the ledger shows as deleted, even those already verified (deleted profiles come back), and record each answer with its time. Exit 1 when any came back. An interrupted re-check is finished by the next one. mParticle needs the --verify settings and the input (-i FILE --column NAME)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l verify -d 'Look every deleted MPID up in the Profile API: "not found" proves the deletion. Needs MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET (an API credential with Profile API access)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -s h -l help -d 'Print help'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -s V -l version -d 'Print version'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l ledger -d 'The ledger to report on (read only)' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l ledger -d 'The ledger to report on (read only). Repeatable with --proof: one ledger per destination' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l proof -d 'Print the proof of a deletion for a data-subject-request ticket: per --ledger, what was sent and when, the vendor\'s IDs, every later check and its answer, and the ledger\'s chain head at each step. ROW is an input row number as `report --csv` shows it (FILE:ROW for one input file); or give --lookup VALUE' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l format -d 'Old name of --json / --csv (deprecated: --format names the input format elsewhere)' -r -f -a "text\t''
 json\t''
 csv\t'One line per kept input row: attach it to the data-subject request'"

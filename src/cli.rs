@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::exit::EXIT_CODES_HELP;
 pub use crate::printer::ColorChoice;
-use crate::vendor::VendorKind;
+use crate::vendor::{Values, VendorKind};
 
 // The domain enums own themselves (input formats in the intake, pods and environments in
 // the mParticle adapter, identifier kinds in CleverTap's); the CLI only parses into them.
@@ -86,6 +86,7 @@ impl Command {
             Command::Status(a) => in_order(m, &mut a.verify.inputs, &mut a.verify.files),
             Command::Report(a) => {
                 in_order(m, &mut a.inputs, &mut a.files);
+                a.ledger = a.ledgers.first().cloned().unwrap_or_default();
                 a.format = match (a.json, a.csv) {
                     (true, _) => ReportFormat::Json,
                     (_, true) => ReportFormat::Csv,
@@ -356,6 +357,73 @@ pub struct VendorArgs {
         conflicts_with = "id_type"
     )]
     pub old_identifier_type: Option<String>,
+
+    /// Hightouch: the reprocessing path template, from the config file only (no flag).
+    #[arg(skip)]
+    pub path: Option<String>,
+}
+
+impl VendorArgs {
+    /// The vendor settings given, by their key in the vendors' rows (`id_type`, `table`,
+    /// ...; old names included). A new vendor flag adds one line here and one in
+    /// [`VendorArgs::with_values`].
+    pub fn values(&self) -> Values {
+        let mut v = Values::default();
+        v.set_opt("id_type", self.id_type.clone());
+        v.set_opt("table", self.table.clone());
+        v.set_opt("pod", self.pod.as_ref().map(name));
+        v.set_opt("environment", self.environment.as_ref().map(name));
+        v.set_opt("region", self.region.clone());
+        v.set_opt("space", self.space.clone());
+        v.set_opt("id_type_column", self.id_type_column.clone());
+        v.set_opt("user_id_column", self.user_id_column.clone());
+        v.set_opt("graph", self.graph.clone());
+        v.set_opt("block", self.no_block.then_some("false"));
+        v.set_opt("path", self.path.clone());
+        v.set_opt(
+            "source_data_deleted",
+            self.source_data_deleted.then_some("true"),
+        );
+        v.set_opt("field", self.old_field.clone());
+        v.set_opt("identity_type", self.old_identity_type.clone());
+        v.set_opt("id_kind", self.old_id_kind.clone());
+        v.set_opt("identifier_type", self.old_identifier_type.clone());
+        v
+    }
+
+    /// These flags with the vendor settings replaced by `v` (current names only, as the
+    /// config file and [`crate::config`]'s merge give them; closed sets already checked).
+    pub fn with_values(self, v: &Values) -> VendorArgs {
+        let text = |k: &str| v.get(k).map(str::to_owned);
+        VendorArgs {
+            id_type: text("id_type"),
+            table: text("table"),
+            pod: v.get("pod").and_then(|s| Pod::from_str(s, false).ok()),
+            environment: v
+                .get("environment")
+                .and_then(|s| Environment::from_str(s, false).ok()),
+            region: text("region"),
+            space: text("space"),
+            id_type_column: text("id_type_column"),
+            user_id_column: text("user_id_column"),
+            graph: text("graph"),
+            no_block: v.switch("block") == Some(false),
+            path: text("path"),
+            source_data_deleted: v.switch("source_data_deleted") == Some(true),
+            old_field: None,
+            old_identity_type: None,
+            old_id_kind: None,
+            old_identifier_type: None,
+            ..self
+        }
+    }
+}
+
+/// A value enum's command-line name (`Pod::Eu1` → `eu1`).
+fn name(v: &impl ValueEnum) -> String {
+    v.to_possible_value()
+        .map(|p| p.get_name().to_owned())
+        .unwrap_or_default()
 }
 
 #[derive(Debug, Clone, Args)]
@@ -541,6 +609,13 @@ pub struct StatusArgs {
     #[arg(long)]
     pub per_job: bool,
 
+    /// Look again at every identifier the ledger shows as deleted, even those already
+    /// verified (deleted profiles come back), and record each answer with its time. Exit 1
+    /// when any came back. An interrupted re-check is finished by the next one. mParticle
+    /// needs the --verify settings and the input (-i FILE --column NAME)
+    #[arg(long, conflicts_with_all = ["watch", "sample"])]
+    pub recheck: bool,
+
     #[command(flatten)]
     pub polling: PollArgs,
 
@@ -627,10 +702,13 @@ Examples:
   cdp-purge status --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl --watch --until 2h
   cdp-purge status --ledger mpids.csv.ledger.mparticle-3f9a1c2b.jsonl --verify --org-id 1 --account-id 2 \\
       --workspace-id 3 mpids.csv --column mpid
+  cdp-purge status --ledger mpids.csv.ledger.mparticle-3f9a1c2b.jsonl --recheck --org-id 1 --account-id 2 \\
+      --workspace-id 3 -i mpids.csv --column mpid
 
 Exit status: 0 when every polled job finished and succeeded; 1 when some are still pending
-(Lytics `secondary` is not done) or failed; 3 when the vendor refused the credentials; 4 when
-only rate limits (429) kept status from an answer.";
+(Lytics `secondary` is not done) or failed, and with --recheck when a profile is present again
+or an answer is unknown; 3 when the vendor refused the credentials; 4 when only rate limits
+(429) kept status from an answer.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
@@ -642,9 +720,21 @@ pub enum ReportFormat {
 
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// The ledger to report on (read only)
-    #[arg(long, value_name = "FILE")]
+    /// The ledger to report on (read only). Repeatable with --proof: one ledger per
+    /// destination
+    #[arg(long = "ledger", value_name = "FILE", required = true)]
+    pub ledgers: Vec<PathBuf>,
+
+    /// The first --ledger (the only one outside --proof).
+    #[arg(skip)]
     pub ledger: PathBuf,
+
+    /// Print the proof of a deletion for a data-subject-request ticket: per --ledger, what
+    /// was sent and when, the vendor's IDs, every later check and its answer, and the
+    /// ledger's chain head at each step. ROW is an input row number as `report --csv` shows
+    /// it (FILE:ROW for one input file); or give --lookup VALUE
+    #[arg(long, value_name = "ROW", num_args = 0.., value_delimiter = ',')]
+    pub proof: Option<Vec<String>>,
 
     /// Print the report as JSON
     #[arg(long, conflicts_with = "csv")]
@@ -691,8 +781,10 @@ Examples:
   cdp-purge report --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl --csv > dsr-1234.csv
   cdp-purge report --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl --lookup ann@example.com
   cdp-purge report --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl --verify /archive/users.csv
+  cdp-purge report --proof 12 --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl \\
+      --ledger users.csv.ledger.segment-5e6f7a8b.jsonl > dsr-1234-proof.txt
 
-Exit status: 0; 1 when --verify finds a change or a --lookup matches no row.";
+Exit status: 0; 1 when --verify finds a change, or a --lookup or --proof row matches no row.";
 
 #[derive(Debug, Clone, Args)]
 pub struct VendorsArgs {

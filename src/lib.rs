@@ -8,6 +8,8 @@
 
 // The core crate's modules, under the names the rest of the binary (and the tests) use.
 pub use cdp_purge_core::{audit, batch, engine, error, input, ledger, protocol, status};
+// The adapters crate, under the name the binary and the tests have always used.
+pub use cdp_purge_adapters as vendor;
 
 pub mod cli;
 pub mod commands;
@@ -19,7 +21,6 @@ pub mod printer;
 pub mod progress;
 pub mod sandbox;
 pub mod settings;
-pub mod vendor;
 
 use cli::{Cli, Command};
 use exit::Code;

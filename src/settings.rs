@@ -4,30 +4,16 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::cli::{Environment, IdKind, InputArgs, Pod, VendorArgs};
+use crate::cli::{InputArgs, VendorArgs};
 use crate::exit::UserError;
 use crate::input::{ColumnSel, DEFAULT_NULL_VALUES, IntakeSpec, KindSource};
 use crate::vendor::{Secret, VendorKind, params};
 
-pub use crate::vendor::target::{HIGHTOUCH_DEFAULT_PATH, Target, VendorParams};
+pub use crate::vendor::{Stage, Target, VendorParams};
 
 pub use crate::config::{
     Resolved, TargetLimits, resolve_all, resolve_target, resolve_targets_only,
 };
-
-/// What a command does with a target, which decides the settings it must be given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    /// `plan`: read and batch the input. Only what changes the batches is required (the
-    /// identifier type, the type and user_id columns). Settings of the destination alone
-    /// (mParticle's environment, Segment's space, Hightouch's graph) are optional and hold
-    /// placeholders when not given: nothing is ever sent for a plan.
-    Plan,
-    /// `check`: call the vendor without reading any input.
-    Check,
-    /// `delete`: everything.
-    Send,
-}
 
 /// The vendor of a command line that names no `--target`: `--vendor` is required then.
 fn vendor_of(v: &VendorArgs) -> Result<VendorKind, UserError> {
@@ -43,39 +29,17 @@ fn vendor_of(v: &VendorArgs) -> Result<VendorKind, UserError> {
 
 /// The identifier type the flags give for `kind`: `--id-type`, else the vendor's old flag.
 pub fn id_type(v: &VendorArgs, kind: VendorKind) -> Option<String> {
-    let old = match kind {
-        VendorKind::Lytics => &v.old_field,
-        VendorKind::Mparticle => &v.old_identity_type,
-        VendorKind::Clevertap => &v.old_id_kind,
-        VendorKind::Segment => &None,
-        VendorKind::Hightouch => &v.old_identifier_type,
-    };
-    v.id_type.clone().or_else(|| old.clone())
+    v.values().id_type(kind).map(str::to_owned)
 }
 
-/// The vendor settings a command line gives, by their key in [`params::PARAMS`] (old names
-/// included), in the order the table lists them.
+/// The vendor settings a command line gives, by their key (old names included), in the
+/// order messages list them.
 pub fn given(v: &VendorArgs) -> Vec<&'static str> {
-    let set = [
-        ("id_type", v.id_type.is_some()),
-        ("table", v.table.is_some()),
-        ("pod", v.pod.is_some()),
-        ("environment", v.environment.is_some()),
-        ("region", v.region.is_some()),
-        ("space", v.space.is_some()),
-        ("id_type_column", v.id_type_column.is_some()),
-        ("user_id_column", v.user_id_column.is_some()),
-        ("graph", v.graph.is_some()),
-        ("block", v.no_block),
-        ("source_data_deleted", v.source_data_deleted),
-        ("field", v.old_field.is_some()),
-        ("identity_type", v.old_identity_type.is_some()),
-        ("id_kind", v.old_id_kind.is_some()),
-        ("identifier_type", v.old_identifier_type.is_some()),
-    ];
-    set.into_iter()
-        .filter(|(_, on)| *on)
-        .map(|(k, _)| k)
+    let values = v.values();
+    params::all()
+        .into_iter()
+        .map(|p| p.key)
+        .filter(|k| values.has(k))
         .collect()
 }
 
@@ -91,7 +55,7 @@ pub fn check_applicable(
     let foreign: Vec<&params::Param> = given(v)
         .into_iter()
         .filter_map(params::param)
-        .filter(|p| !p.vendors.iter().any(|k| vendors.contains(k)))
+        .filter(|p| !vendors.iter().any(|k| k.takes(p.key)))
         .collect();
     if foreign.is_empty() {
         return Ok(());
@@ -129,45 +93,7 @@ pub fn require(
     if inputs.is_some_and(<[_]>::is_empty) {
         missing.push("FILE (the input; or -i FILE, - for stdin)");
     }
-    let has_type = id_type(v, kind).is_some();
-    let has_kind = has_type || v.id_type_column.is_some();
-    let sending = stage != Stage::Plan;
-    let reading = stage != Stage::Check;
-    match kind {
-        VendorKind::Lytics if !has_type => {
-            missing.push("--id-type (the identity field, e.g. email, member_id)")
-        }
-        VendorKind::Lytics => {}
-        VendorKind::Mparticle => {
-            if !has_type {
-                missing.push("--id-type (mpid, or an identity type such as customerid, email)");
-            }
-            if sending && v.environment.is_none() {
-                missing.push("--environment production|development");
-            }
-        }
-        VendorKind::Clevertap if !has_type => missing.push("--id-type identity|guid"),
-        VendorKind::Clevertap => {}
-        VendorKind::Segment => {
-            if sending && v.space.is_none() {
-                missing.push("--space (the Unify space ID)");
-            }
-            if reading && !has_kind {
-                missing.push("--id-type or --id-type-column (the external id type, e.g. email)");
-            }
-            if reading && v.user_id_column.is_none() {
-                missing.push("--user-id-column (the column with each row's lookup user_id)");
-            }
-        }
-        VendorKind::Hightouch => {
-            if sending && v.graph.is_none() {
-                missing.push("--graph (the identity graph ID)");
-            }
-            if reading && !has_kind {
-                missing.push("--id-type or --id-type-column (the identifier name, e.g. email)");
-            }
-        }
-    }
+    missing.extend((kind.vendor().missing)(&v.values(), stage));
     if missing.is_empty() {
         return Ok(());
     }
@@ -193,86 +119,8 @@ pub fn target(
     let kind = vendor_of(v)?;
     require(v, kind, stage, None)?;
     let info = kind.info();
-    // `require` has checked what `stage` needs; the rest are plan-only placeholders.
-    let given = |o: &Option<String>| o.clone().unwrap_or_default();
-    let (params, default_host) = match kind {
-        VendorKind::Lytics => (
-            VendorParams::Lytics {
-                table: v.table.clone().unwrap_or_else(|| "user".into()),
-                field: given(&id_type(v, kind)),
-            },
-            info.default_base_url.to_owned(),
-        ),
-        VendorKind::Mparticle => {
-            let pod = v.pod.unwrap_or(Pod::Us1);
-            let host = match pod {
-                Pod::Us1 => "https://s2s.mparticle.com",
-                Pod::Us2 => "https://s2s.us2.mparticle.com",
-                Pod::Eu1 => "https://s2s.eu1.mparticle.com",
-                Pod::Au1 => "https://s2s.au1.mparticle.com",
-            };
-            (
-                VendorParams::Mparticle {
-                    pod,
-                    environment: v.environment.unwrap_or(Environment::Development),
-                    identity_type: given(&id_type(v, kind)),
-                },
-                host.to_owned(),
-            )
-        }
-        VendorKind::Clevertap => {
-            let region = v.region.clone().unwrap_or_else(|| "eu1".into());
-            let host = match region.as_str() {
-                "eu1" => "https://api.clevertap.com".to_owned(),
-                "in1" | "sg1" | "us1" | "aps3" | "mec1" => {
-                    format!("https://{region}.api.clevertap.com")
-                }
-                other => {
-                    return Err(
-                        UserError::usage(format!("unknown CleverTap region {other:?}"))
-                            .with_hint("use one of in1, sg1, us1, aps3, mec1, eu1")
-                            .into(),
-                    );
-                }
-            };
-            (
-                VendorParams::Clevertap {
-                    region,
-                    id_kind: clevertap_kind(&given(&id_type(v, kind)))?,
-                },
-                host,
-            )
-        }
-        VendorKind::Segment => {
-            let region = v.region.clone().unwrap_or_else(|| "us".into());
-            let host = match region.as_str() {
-                "us" => "https://profiles.segment.com",
-                "eu" => "https://profiles.euw1.segment.com",
-                other => {
-                    return Err(
-                        UserError::usage(format!("unknown Segment region {other:?}"))
-                            .with_hint("use us or eu")
-                            .into(),
-                    );
-                }
-            };
-            (
-                VendorParams::Segment {
-                    region,
-                    space: given(&v.space),
-                },
-                host.to_owned(),
-            )
-        }
-        VendorKind::Hightouch => (
-            VendorParams::Hightouch {
-                graph: given(&v.graph),
-                block: !v.no_block,
-                path: HIGHTOUCH_DEFAULT_PATH.into(),
-            },
-            info.default_base_url.to_owned(),
-        ),
-    };
+    // `require` has checked what `stage` needs; the rest are placeholders for `plan`.
+    let (params, default_host) = (kind.vendor().resolve)(&v.values())?;
     let base_url = match &v.base_url {
         Some(u) => check_base_url(u, v.allow_insecure_http)?,
         None => default_host,
@@ -305,19 +153,13 @@ pub fn target(
     })
 }
 
-/// CleverTap's identifier type: one of the [`IdKind`] names, and the error lists them.
-fn clevertap_kind(s: &str) -> Result<IdKind, UserError> {
-    use clap::ValueEnum;
-    IdKind::from_str(s, false).map_err(|_| {
-        let names: Vec<String> = IdKind::value_variants()
-            .iter()
-            .filter_map(|k| k.to_possible_value().map(|p| p.get_name().to_owned()))
-            .collect();
-        UserError::usage(format!(
-            "--id-type {s:?} is not a CleverTap identifier type: use one of {}",
-            names.join(", ")
-        ))
-    })
+/// The ids of the vendors that take `key`, joined with `sep`: `segment and hightouch`.
+fn ids_of(key: &str, sep: &str) -> String {
+    params::vendors_of(key)
+        .iter()
+        .map(|k| k.id())
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 /// A URL for messages: scheme, host, port and path only. The user name, password, query
@@ -488,12 +330,13 @@ pub fn intake(i: &InputArgs, v: &VendorArgs) -> anyhow::Result<IntakeSpec> {
             .into());
         }
         (Some(k), None) => KindSource::Fixed(k),
-        (None, Some(c)) if matches!(vendor, VendorKind::Segment | VendorKind::Hightouch) => {
+        (None, Some(c)) if vendor.takes("id_type_column") => {
             KindSource::Column(ColumnSel::Name(c.clone()))
         }
         (None, Some(_)) => {
             return Err(UserError::usage(format!(
-                "--id-type-column is for segment and hightouch, not {vendor}"
+                "--id-type-column is for {}, not {vendor}",
+                ids_of("id_type_column", " and ")
             ))
             .into());
         }
@@ -504,15 +347,23 @@ pub fn intake(i: &InputArgs, v: &VendorArgs) -> anyhow::Result<IntakeSpec> {
                 .into());
         }
     };
-    let lookup = match (vendor, &v.user_id_column) {
-        (VendorKind::Segment, Some(c)) => Some(ColumnSel::Name(c.clone())),
-        (VendorKind::Segment, None) => {
-            return Err(UserError::usage("--vendor segment needs --user-id-column (the column with each row's lookup user_id)").into());
+    // A vendor that takes a lookup column finds each profile by it: it is required.
+    let lookup = match (vendor.takes("user_id_column"), &v.user_id_column) {
+        (true, Some(c)) => Some(ColumnSel::Name(c.clone())),
+        (true, None) => {
+            return Err(UserError::usage(format!(
+                "--vendor {vendor} needs --user-id-column (the column with each row's lookup user_id)"
+            ))
+            .into());
         }
-        (_, Some(_)) => {
-            return Err(UserError::usage("--user-id-column is for --vendor segment only").into());
+        (false, Some(_)) => {
+            return Err(UserError::usage(format!(
+                "--user-id-column is for --vendor {} only",
+                ids_of("user_id_column", " or --vendor ")
+            ))
+            .into());
         }
-        (_, None) => None,
+        (false, None) => None,
     };
     if (matches!(kind, KindSource::Column(_)) || lookup.is_some()) && column == ColumnSel::Whole {
         return Err(UserError::usage(

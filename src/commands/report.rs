@@ -137,6 +137,8 @@ struct CsvRow<'a> {
     completed_source: &'a str,
     /// The vendor's run that completed it (Hightouch `reprocessedRunId`).
     completed_by: Cow<'a, str>,
+    /// When `status` last looked at it (`--verify`, `--recheck`, polling); empty if never.
+    last_checked_at: &'a str,
 }
 
 impl CsvRow<'_> {
@@ -157,9 +159,23 @@ impl CsvRow<'_> {
     }
 }
 
+mod proof;
 mod verify;
 
 pub fn run(args: &ReportArgs, _global: &GlobalArgs, printer: &Printer) -> anyhow::Result<Code> {
+    if let Some(rows) = &args.proof {
+        if args.verify || args.format == ReportFormat::Csv {
+            return Err(UserError::usage("--proof prints text or --json").into());
+        }
+        return proof::run(args, rows, &read_lookups(args)?, printer);
+    }
+    if args.ledgers.len() > 1 {
+        return Err(
+            UserError::usage("several --ledger are read only with --proof")
+                .with_hint("run `report` once per ledger")
+                .into(),
+        );
+    }
     audit::require_ledger(&args.ledger)?;
     if args.verify {
         return verify::run(args, printer);
@@ -578,6 +594,7 @@ fn csv_row<'a>(
             None => "",
         },
         completed_by: Cow::Borrowed(c.and_then(|c| c.run).unwrap_or("")),
+        last_checked_at: state.1.map_or("", |c| c.checked_at.as_str()),
     }
 }
 
@@ -611,6 +628,7 @@ fn csv_writer(printer: &Printer, empty: bool) -> anyhow::Result<csv::Writer<Stdo
             "completed_at",
             "completed_source",
             "completed_by",
+            "last_checked_at",
         ])?;
     }
     Ok(w)
@@ -658,7 +676,7 @@ fn print_lookups(
             vendors.insert(c.vendor, ());
             writeln!(
                 out,
-                "  {} {} row {}: {}; {}{}{}; batch {}; run {}",
+                "  {} {} row {}: {}; {}{}{}; batch {}; run {}{}",
                 c.vendor,
                 c.input_file,
                 c.row,
@@ -690,7 +708,12 @@ fn print_lookups(
                     format!(" (as of {})", c.when)
                 },
                 &c.batch[..16],
-                c.run_id
+                c.run_id,
+                if c.last_checked_at.is_empty() {
+                    String::new()
+                } else {
+                    format!("; last checked {}", c.last_checked_at)
+                }
             )?;
         }
     }

@@ -21,6 +21,7 @@ use crate::vendor::mparticle_lookup::{self as mparticle, ProfileApi, ProfileApiC
 use crate::vendor::{self, Quota, Rate, VendorKind};
 
 mod poll;
+mod recheck;
 mod summary;
 
 use poll::{Lookup, LoopOutcome, Tracked};
@@ -91,7 +92,7 @@ pub fn run(
         let kind = VendorKind::of(info);
         // A refused credential's hint names the variables this invocation read.
         let mut auth_hint = None;
-        let lookup = if poll::has_open_jobs(&g) {
+        let lookup = if args.recheck || poll::has_open_jobs(&g) {
             let mut target = vendor::Target::of_group(&g)?;
             target.credentials = match target_creds.get(&kind) {
                 Some(c) => c.clone(),
@@ -124,7 +125,7 @@ pub fn run(
         tracked.push(Tracked::new(g, lookup, poller, args.per_job));
     }
     let mut unverifiable = Vec::new();
-    if args.verify.verify {
+    if args.verify.verify || args.recheck {
         let v = &args.verify;
         let base = args
             .base_url
@@ -143,10 +144,11 @@ pub fn run(
             &src,
             &mut strings,
             sampling,
+            args.recheck,
         )?;
         unverifiable = other;
         if let Some(g) = group {
-            let lookup = if poll::has_open_jobs(&g) {
+            let lookup = if args.recheck || poll::has_open_jobs(&g) {
                 let api = ProfileApi::new(profile_config(args, &base, &file_creds)?);
                 Lookup::Profile(Arc::new(api))
             } else {
@@ -184,6 +186,22 @@ pub fn run(
             tracked.push(Tracked::new(g, lookup, poller, true));
         }
     }
+    let pass = args.recheck.then(|| recheck::Pass::find(&view));
+    if let Some(pass) = &pass {
+        for t in &mut tracked {
+            pass.begin(t, &mut strings);
+        }
+        recheck::set_size(&mut tracked, pass);
+        printer.info(format!(
+            "status: re-check pass {}{}",
+            pass.id,
+            if pass.resumed {
+                " (finishing the pass an earlier invocation started)"
+            } else {
+                ""
+            }
+        ));
+    }
     if let Some(n) = args.sample {
         for t in &tracked {
             tracing::info!(
@@ -207,8 +225,9 @@ pub fn run(
         &tracked,
         &unverifiable,
         &outcome,
-        args.verify.verify,
+        args.verify.verify || args.recheck,
         args.sample.map(|_| seed),
+        pass.as_ref().map(|p| p.resumed),
     );
     if args.json {
         printer.json_pretty(&report.json())?;

@@ -43,20 +43,12 @@ pub fn vendor_keys(kind: VendorKind) -> Vec<&'static str> {
 
 /// The keys of a target's `credentials` and `secrets` tables, and the standard environment
 /// variable each stands for (the names in `VENDORS[..].credentials`, which adapters read).
-pub fn credential_roles(kind: VendorKind) -> &'static [(&'static str, &'static str)] {
-    match kind {
-        VendorKind::Lytics => &[("token", "LYTICS_API_TOKEN")],
-        VendorKind::Mparticle => &[
-            ("key", "MPARTICLE_API_KEY"),
-            ("secret", "MPARTICLE_API_SECRET"),
-        ],
-        VendorKind::Clevertap => &[
-            ("account_id", "CLEVERTAP_ACCOUNT_ID"),
-            ("passcode", "CLEVERTAP_PASSCODE"),
-        ],
-        VendorKind::Segment => &[("token", "SEGMENT_TOKEN")],
-        VendorKind::Hightouch => &[("api_key", "HIGHTOUCH_API_KEY")],
-    }
+pub fn credential_roles(kind: VendorKind) -> Vec<(&'static str, &'static str)> {
+    kind.vendor()
+        .credentials
+        .iter()
+        .map(|c| (c.role, c.var))
+        .collect()
 }
 
 /// How the config file was found.

@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use clap::ValueEnum;
 use serde::Deserialize;
 
 use super::{Config, TargetConfig, TargetLimits, credential_roles, vendor_keys};
-use crate::cli::{Environment, IdKind, Pod, VendorArgs};
+use crate::cli::VendorArgs;
 use crate::error::UserError;
-use crate::vendor::{Secret, VendorKind, params};
+use crate::vendor::params::{self, ParamKind};
+use crate::vendor::{Secret, Values, VendorKind};
 
 /// Keys every target may have, whatever its vendor.
 const COMMON_KEYS: &[&str] = &[
@@ -62,13 +62,22 @@ impl Config {
         cfg.defaults
             .check("[defaults]")
             .map_err(|m| usage_in(&file, m))?;
+        let no_table = toml::Table::new();
         for (name, t) in raw.targets {
-            for (old, _) in t.old_id_types() {
+            // The vendor settings are read from the untyped table: which keys there are
+            // depends on the vendor's row (`check_keys` has refused the others).
+            let table = doc
+                .get("targets")
+                .and_then(|ts| ts.get(&name))
+                .and_then(toml::Value::as_table)
+                .unwrap_or(&no_table);
+            let values = vendor_values(t.vendor, table, &name).map_err(|m| usage_in(&file, m))?;
+            for old in old_id_types(&values) {
                 cfg.deprecations.push(format!(
                     "{file}: [targets.{name}]: `{old}` is deprecated and will be removed in a future release; use `id_type`"
                 ));
             }
-            let t = t.into_target(&name, &file, secrets_allowed)?;
+            let t = t.into_target(&name, &file, secrets_allowed, values)?;
             if t.secrets_ignored {
                 cfg.warnings.push(format!(
                     "{file} is readable by other users (mode {:04o}): ignoring the literal secrets in [targets.{name}.secrets]; run `chmod 600 {file}` to use them",
@@ -178,19 +187,18 @@ fn check_keys(doc: &toml::Table, file: &str) -> Result<(), UserError> {
                 return Err(usage_in(file, format!("[targets.{name}] has no `vendor`"))
                     .with_hint(format!("add vendor = \"...\" (one of {})", vendor_names())));
             }
-            Some(v) => v
-                .as_str()
-                .and_then(|s| VendorKind::from_str(s, false).ok())
-                .ok_or_else(|| {
-                    usage_in(file, format!("[targets.{name}]: unknown vendor {v}"))
-                        .with_hint(format!("use one of {}", vendor_names()))
-                })?,
+            Some(v) => v.as_str().and_then(VendorKind::from_id).ok_or_else(|| {
+                usage_in(file, format!("[targets.{name}]: unknown vendor {v}"))
+                    .with_hint(format!("use one of {}", vendor_names()))
+            })?,
         };
         let own = vendor_keys(vendor);
         for key in t.keys() {
             let k = key.as_str();
-            let old_own = params::param(k)
-                .is_some_and(|p| p.renamed_to.is_some() && p.vendors.contains(&vendor));
+            let old_own = vendor
+                .vendor()
+                .param(k)
+                .is_some_and(|p| p.renamed_to.is_some());
             if COMMON_KEYS.contains(&k) || own.contains(&k) || old_own {
                 continue;
             }
@@ -207,9 +215,7 @@ fn check_keys(doc: &toml::Table, file: &str) -> Result<(), UserError> {
                     key_list(COMMON_KEYS)
                 )
             };
-            let owners: Vec<&str> = params::param(k)
-                .map(|p| p.vendors.iter().map(|v| v.id()).collect())
-                .unwrap_or_default();
+            let owners: Vec<&str> = params::vendors_of(k).iter().map(|v| v.id()).collect();
             let msg = if owners.is_empty() {
                 format!("unknown key `{k}` in [targets.{name}]")
             } else {
@@ -254,7 +260,7 @@ fn check_keys(doc: &toml::Table, file: &str) -> Result<(), UserError> {
 }
 
 fn vendor_names() -> String {
-    VendorKind::value_variants()
+    VendorKind::ALL
         .iter()
         .map(|v| v.id())
         .collect::<Vec<_>>()
@@ -298,8 +304,9 @@ struct RawFile {
     targets: BTreeMap<String, RawTarget>,
 }
 
+/// A target's common keys, typed. Its vendor settings are read by [`vendor_values`]; the
+/// first pass refused unknown keys, so serde may skip those here.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawTarget {
     vendor: VendorKind,
     base_url: Option<String>,
@@ -312,55 +319,35 @@ struct RawTarget {
     credentials: BTreeMap<String, String>,
     #[serde(default)]
     secrets: BTreeMap<String, String>,
-    table: Option<String>,
-    field: Option<String>,
-    pod: Option<String>,
-    environment: Option<String>,
-    identity_type: Option<String>,
-    region: Option<String>,
-    id_kind: Option<String>,
-    space: Option<String>,
-    id_type: Option<String>,
-    id_type_column: Option<String>,
-    user_id_column: Option<String>,
-    graph: Option<String>,
-    identifier_type: Option<String>,
-    block: Option<bool>,
-    path: Option<String>,
-    source_data_deleted: Option<bool>,
 }
 
-impl RawTarget {
-    /// The old per-vendor keys of the identifier type this target sets.
-    fn old_id_types(&self) -> Vec<(&'static str, &String)> {
-        [
-            ("field", &self.field),
-            ("identity_type", &self.identity_type),
-            ("id_kind", &self.id_kind),
-            ("identifier_type", &self.identifier_type),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
-        .collect()
+/// The vendor settings of a target's table, by the keys its vendor's row lists, checked
+/// against their kind (text or true/false).
+fn vendor_values(vendor: VendorKind, t: &toml::Table, name: &str) -> Result<Values, String> {
+    let mut values = Values::default();
+    for p in vendor.vendor().params {
+        let Some(v) = t.get(p.key) else { continue };
+        let text = match (p.kind, v) {
+            (ParamKind::Text, toml::Value::String(s)) => s.clone(),
+            (ParamKind::Switch, toml::Value::Boolean(b)) => b.to_string(),
+            (ParamKind::Text, _) => {
+                return Err(format!("[targets.{name}]: {} must be a string", p.key));
+            }
+            (ParamKind::Switch, _) => {
+                return Err(format!("[targets.{name}]: {} must be true or false", p.key));
+            }
+        };
+        values.set(p.key, text);
     }
+    Ok(values)
 }
 
-fn parse_enum<T: ValueEnum>(
-    v: &Option<String>,
-    key: &str,
-    target: &str,
-) -> Result<Option<T>, String> {
-    let Some(s) = v else { return Ok(None) };
-    T::from_str(s, false).map(Some).map_err(|_| {
-        let names: Vec<String> = T::value_variants()
-            .iter()
-            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_owned()))
-            .collect();
-        format!(
-            "[targets.{target}]: {key} = {s:?} is not one of {}",
-            names.join(", ")
-        )
-    })
+/// The old per-vendor keys of the identifier type a target sets.
+fn old_id_types(values: &Values) -> Vec<&'static str> {
+    values
+        .keys()
+        .filter(|k| params::param(k).is_some_and(|p| p.renamed_to == Some("id_type")))
+        .collect()
 }
 
 impl RawTarget {
@@ -369,6 +356,7 @@ impl RawTarget {
         name: &str,
         file: &str,
         secrets_allowed: bool,
+        mut values: Values,
     ) -> Result<TargetConfig, UserError> {
         let err = |m: String| usage_in(file, m);
         let vendor = self.vendor;
@@ -382,21 +370,30 @@ impl RawTarget {
         limits.check(&format!("[targets.{name}]")).map_err(err)?;
         // The identifier type under its one name; an old key (already noted as deprecated)
         // still works, and only one may be given.
-        let old = self.old_id_types();
-        let id_type = match (&self.id_type, old.as_slice()) {
-            (None, []) => None,
-            (Some(v), []) => Some(v.clone()),
-            (None, [(_, v)]) => Some((*v).clone()),
-            (Some(_), [(k, _), ..]) | (None, [(k, _), _, ..]) => {
+        let old = old_id_types(&values);
+        match (values.has("id_type"), old.as_slice()) {
+            (_, []) => {}
+            (false, [k]) => {
+                let v = values.remove(k).unwrap_or_default();
+                values.set("id_type", v);
+            }
+            (true, [k, ..]) | (false, [k, _, ..]) => {
                 return Err(err(format!(
                     "[targets.{name}]: `{k}` is the old name of `id_type`; set `id_type` only"
                 )));
             }
-        };
-        if vendor == VendorKind::Clevertap
-            && let Some(v) = &id_type
-        {
-            parse_enum::<IdKind>(&Some(v.clone()), "id_type", name).map_err(err)?;
+        }
+        // A closed set (a pod, CleverTap's identifier types) is checked here, and listed.
+        for p in vendor.vendor().params {
+            if let (Some(choices), Some(v)) = (p.choices, values.get(p.key))
+                && !choices.contains(&v)
+            {
+                return Err(err(format!(
+                    "[targets.{name}]: {} = {v:?} is not one of {}",
+                    p.key,
+                    choices.join(", ")
+                )));
+            }
         }
         if let Some(n) = self.batch_size
             && (n == 0 || n > info.max_batch)
@@ -414,7 +411,7 @@ impl RawTarget {
                 "[targets.{name}]: base_url must start with https:// or http://"
             )));
         }
-        if let Some(p) = &self.path
+        if let Some(p) = values.get("path")
             && !p.starts_with('/')
         {
             return Err(err(format!(
@@ -454,50 +451,21 @@ impl RawTarget {
             }
         }
 
-        let mut settings = BTreeMap::new();
-        let mut note = |k: &str, v: Option<String>| {
-            if let Some(v) = v {
-                settings.insert(k.to_owned(), v);
-            }
-        };
-        note("id_type", id_type.clone());
-        note("table", self.table.clone());
-        note("pod", self.pod.clone());
-        note("environment", self.environment.clone());
-        note("region", self.region.clone());
-        note("space", self.space.clone());
-        note("id_type_column", self.id_type_column.clone());
-        note("user_id_column", self.user_id_column.clone());
-        note("graph", self.graph.clone());
-        note("block", self.block.map(|b| b.to_string()));
-        note("path", self.path.clone());
-        note(
-            "source_data_deleted",
-            self.source_data_deleted.map(|b| b.to_string()),
-        );
-
+        let settings = values
+            .keys()
+            .map(|k| (k.to_owned(), values.text(k)))
+            .collect();
         let args = VendorArgs {
             vendor: Some(vendor),
             base_url: self.base_url,
-            id_type,
-            table: self.table,
-            pod: parse_enum::<Pod>(&self.pod, "pod", name).map_err(err)?,
-            environment: parse_enum::<Environment>(&self.environment, "environment", name)
-                .map_err(err)?,
-            region: self.region,
-            space: self.space,
-            id_type_column: self.id_type_column,
-            user_id_column: self.user_id_column,
-            graph: self.graph,
-            no_block: self.block == Some(false),
-            source_data_deleted: self.source_data_deleted == Some(true),
             ..VendorArgs::default()
-        };
+        }
+        .with_values(&values);
         Ok(TargetConfig {
             name: name.to_owned(),
             vendor,
+            path: args.path.clone(),
             args,
-            path: self.path,
             batch_size: self.batch_size,
             limits,
             credentials,

@@ -15,9 +15,8 @@ use super::{Config, TargetConfig, TargetLimits, create_hint, credential_roles};
 use crate::cli::{DeliveryArgs, InputArgs, VendorArgs};
 use crate::error::UserError;
 use crate::input::IntakeSpec;
-use crate::settings::{self, Stage, Target, VendorParams};
-use crate::vendor::Secret;
-use crate::vendor::VendorKind;
+use crate::settings::{self, Stage, Target};
+use crate::vendor::{Secret, VendorKind, params};
 
 /// One target ready to plan or run.
 #[derive(Debug, Clone)]
@@ -228,9 +227,6 @@ fn configured_target(
     let mut target = settings::target(&merged, batch_size.or(t.batch_size), stage, false)
         .with_context(context)?;
     target.name = name.to_owned();
-    if let (VendorParams::Hightouch { path, .. }, Some(p)) = (&mut target.params, &t.path) {
-        *path = p.clone();
-    }
     if with_credentials {
         target.credentials =
             load_credentials(t, flags.credentials_file.as_deref(), &file).with_context(context)?;
@@ -242,48 +238,40 @@ fn configured_target(
 /// file's old key names were folded into `id_type` when it was read; the command line's old
 /// flags are folded here, for this target's vendor only.
 fn merge(file: &VendorArgs, flags: &VendorArgs) -> VendorArgs {
-    // A flag of another vendor was checked to belong to some selected target: it applies to
-    // those only, and leaves this target's settings alone.
-    let takes = |key: &str| {
-        file.vendor.is_some_and(|k| {
-            crate::vendor::params::param(key).is_some_and(|p| p.vendors.contains(&k))
-        })
+    let Some(kind) = file.vendor else {
+        return file.clone();
     };
-    fn or<T: Clone>(takes: bool, flag: &Option<T>, file: &Option<T>) -> Option<T> {
-        if takes { flag.clone() } else { None }.or_else(|| file.clone())
-    }
-    let flag_type = file.vendor.and_then(|k| settings::id_type(flags, k));
-    let flag_column = or(takes("id_type_column"), &flags.id_type_column, &None);
+    let mut values = file.values();
+    let given = flags.values();
     // The identifier kind is one choice (a fixed type or a type column), so a flag for
     // either replaces the file's choice as a whole rather than clashing with it.
-    let (id_type, id_type_column) = if flag_type.is_some() || flag_column.is_some() {
-        (flag_type, flag_column)
-    } else {
-        (file.id_type.clone(), file.id_type_column.clone())
-    };
+    let flag_type = given.id_type(kind).map(str::to_owned);
+    let flag_column = given
+        .get("id_type_column")
+        .filter(|_| kind.takes("id_type_column"))
+        .map(str::to_owned);
+    if flag_type.is_some() || flag_column.is_some() {
+        values.remove("id_type");
+        values.remove("id_type_column");
+        values.set_opt("id_type", flag_type);
+        values.set_opt("id_type_column", flag_column);
+    }
+    // A flag of another vendor was checked to belong to some selected target: it applies to
+    // those only, and leaves this target's settings alone. Old names were folded above.
+    for key in given.keys() {
+        let current = params::param(key).is_some_and(|p| p.renamed_to.is_none());
+        if current && kind.takes(key) && !matches!(key, "id_type" | "id_type_column") {
+            values.set(key, given.text(key));
+        }
+    }
     VendorArgs {
         vendor: file.vendor,
-        base_url: or(true, &flags.base_url, &file.base_url),
+        base_url: flags.base_url.clone().or_else(|| file.base_url.clone()),
         allow_insecure_http: flags.allow_insecure_http,
         credentials_file: flags.credentials_file.clone(),
-        id_type,
-        id_type_column,
-        table: or(takes("table"), &flags.table, &file.table),
-        pod: or(takes("pod"), &flags.pod, &file.pod),
-        environment: or(takes("environment"), &flags.environment, &file.environment),
-        region: or(takes("region"), &flags.region, &file.region),
-        space: or(takes("space"), &flags.space, &file.space),
-        user_id_column: or(
-            takes("user_id_column"),
-            &flags.user_id_column,
-            &file.user_id_column,
-        ),
-        graph: or(takes("graph"), &flags.graph, &file.graph),
-        no_block: (takes("block") && flags.no_block) || file.no_block,
-        source_data_deleted: (takes("source_data_deleted") && flags.source_data_deleted)
-            || file.source_data_deleted,
         ..VendorArgs::default()
     }
+    .with_values(&values)
 }
 
 /// Where one credential of a target stands. Never holds the value.
@@ -369,7 +357,7 @@ pub(super) fn load_credentials_with(
     };
     let mut out = BTreeMap::new();
     let mut missing = Vec::new();
-    for &(role, standard) in credential_roles(t.vendor) {
+    for (role, standard) in credential_roles(t.vendor) {
         let var = t.credential_var(standard);
         let value = env(var)
             .filter(|v| !v.is_empty())

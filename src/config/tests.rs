@@ -1,7 +1,5 @@
 use std::path::Path;
 
-use clap::ValueEnum;
-
 use super::resolve::{credential_status_with, load_credentials_with};
 use super::*;
 use crate::cli::{Cli, Command, Environment, PlanArgs, Pod};
@@ -547,8 +545,8 @@ fn old_key_names_still_work_with_a_deprecation_note() {
 
 #[test]
 fn credential_roles_match_the_vendor_table() {
-    for k in VendorKind::value_variants() {
-        let vars: Vec<&str> = credential_roles(*k).iter().map(|(_, v)| *v).collect();
+    for &k in VendorKind::ALL {
+        let vars: Vec<&str> = credential_roles(k).iter().map(|(_, v)| *v).collect();
         assert_eq!(vars, k.info().credentials, "{k}");
     }
 }

@@ -21,6 +21,8 @@ fn sentinel_credentials() -> Credentials {
         clevertap_passcode: "SENTINEL-CT-PASSCODE-2mQ5".into(),
         segment_token: "SENTINEL-SEG-TOKEN-8rT1".into(),
         hightouch_api_key: "SENTINEL-HT-KEY-6yU3".into(),
+        mparticle_client_id: "SENTINEL-MP-CLIENT-ID-5pL9".into(),
+        mparticle_client_secret: "SENTINEL-MP-CLIENT-SECRET-3vN6".into(),
     }
 }
 

@@ -46,6 +46,10 @@ pub struct Credentials {
     pub clevertap_passcode: String,
     pub segment_token: String,
     pub hightouch_api_key: String,
+    /// mParticle's Profile API credential (OAuth client credentials), which is not the
+    /// bulk-deletion key: `status --verify` and `--recheck` use it.
+    pub mparticle_client_id: String,
+    pub mparticle_client_secret: String,
 }
 
 impl Default for Credentials {
@@ -58,6 +62,8 @@ impl Default for Credentials {
             clevertap_passcode: "sandbox-passcode".into(),
             segment_token: "sandbox-token".into(),
             hightouch_api_key: "sandbox-token".into(),
+            mparticle_client_id: "sandbox-client-id".into(),
+            mparticle_client_secret: "sandbox-client-secret".into(),
         }
     }
 }
@@ -74,6 +80,15 @@ impl Credentials {
             ("CLEVERTAP_PASSCODE", &self.clevertap_passcode),
             ("SEGMENT_TOKEN", &self.segment_token),
             ("HIGHTOUCH_API_KEY", &self.hightouch_api_key),
+        ]
+    }
+
+    /// The credentials of the vendors' lookup APIs (used to verify, never to delete), by
+    /// the variable names `status` reads.
+    pub fn lookup_env_lines(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("MPARTICLE_CLIENT_ID", &self.mparticle_client_id),
+            ("MPARTICLE_CLIENT_SECRET", &self.mparticle_client_secret),
         ]
     }
 }
@@ -411,6 +426,13 @@ impl Sandbox {
     /// Refuse connections (and reset open ones at their next request) for `d`.
     pub fn go_unreachable(&self, d: Duration) {
         self.shared.go_down(d);
+    }
+
+    /// Re-create deleted profiles, as a vendor does when source data or a replay brings a
+    /// person back: the next lookup finds them again. `values` are what was deleted (an
+    /// mParticle MPID, a Segment external id value). Returns how many came back.
+    pub fn recreate(&self, vendor: VendorKind, values: &[&str]) -> usize {
+        self.shared.recreate(vendor, values)
     }
 
     /// Stop serving: close the listener and every connection. Same as dropping.

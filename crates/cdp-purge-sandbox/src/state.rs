@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::faults::FaultSource;
 use super::quota::{Competing, SlidingWindow};
-use super::vendors::{hightouch, lytics, segment};
+use super::vendors::{hightouch, lytics, mparticle, segment};
 use super::{RequestRecord, SandboxConfig};
 use crate::facts::VendorKind;
 
@@ -31,6 +31,7 @@ pub(crate) struct Shared {
     ids: Mutex<fastrand::Rng>,
     pub lytics: Mutex<lytics::State>,
     pub segment: Mutex<segment::State>,
+    pub mparticle: Mutex<mparticle::State>,
     pub hightouch: Mutex<hightouch::State>,
     down_until: Mutex<Option<Instant>>,
     /// Wakes the accept loop to close the listener.
@@ -63,6 +64,7 @@ impl Shared {
             in_flight: Mutex::default(),
             lytics: Mutex::default(),
             segment: Mutex::default(),
+            mparticle: Mutex::default(),
             hightouch: Mutex::default(),
             down_until: Mutex::default(),
             down: tokio::sync::Notify::new(),
@@ -109,6 +111,19 @@ impl Shared {
             }
         }
         true
+    }
+
+    /// Bring deleted profiles back (see [`crate::Sandbox::recreate`]).
+    pub fn recreate(&self, vendor: VendorKind, values: &[&str]) -> usize {
+        match vendor {
+            VendorKind::Mparticle => self
+                .mparticle
+                .lock()
+                .expect("mparticle lock")
+                .recreate(values),
+            VendorKind::Segment => self.segment.lock().expect("segment lock").recreate(values),
+            _ => 0,
+        }
     }
 
     /// From now on another caller takes `rate` units per second of every quota window.

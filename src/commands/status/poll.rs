@@ -63,6 +63,8 @@ pub(super) struct Tracked {
     /// The latest observation is not in the ledger yet (unchanged since the last record).
     unwritten: Vec<bool>,
     list: ListUse,
+    /// `--recheck`: this group's part in the pass.
+    pub recheck: Option<super::recheck::State>,
 }
 
 impl Tracked {
@@ -86,6 +88,7 @@ impl Tracked {
             latest,
             unwritten: vec![false; n],
             list,
+            recheck: None,
         }
     }
 
@@ -93,10 +96,12 @@ impl Tracked {
         self.scope
             .iter()
             .copied()
-            .filter(|&i| {
-                !self.latest[i]
+            .filter(|&i| match &self.recheck {
+                // A re-check asks once per subject, whatever it last showed.
+                Some(r) => !r.answered[i],
+                None => !self.latest[i]
                     .as_ref()
-                    .is_some_and(|o| o.phase.is_terminal())
+                    .is_some_and(|o| o.phase.is_terminal()),
             })
             .filter(|&i| match &self.group.jobs[i].subject {
                 Subject::Profile(_) => self.group.jobs[i].mpid.is_some(),
@@ -257,6 +262,7 @@ fn record(t: &Tracked, i: usize, o: &Obs, check_id: &str, previous: Option<&str>
         vendor_id: job.vendor_id(),
         id_hmac: job.id_hmac(),
         previous_state: previous,
+        recheck: t.recheck.as_ref().map(|r| r.record(i)),
     }))
 }
 
@@ -271,7 +277,12 @@ async fn settle(
 ) -> anyhow::Result<()> {
     o.intern(strings);
     let before = t.latest[i].as_ref();
-    let changed = o.changed_from(before);
+    // A re-check records every answer as it comes: that is what makes it resumable and
+    // what gives each row its last check time.
+    let changed = o.changed_from(before) || t.recheck.is_some();
+    if let Some(r) = &mut t.recheck {
+        r.answered[i] = true;
+    }
     if changed {
         let previous = before
             .filter(|b| b.phase != Phase::Error)

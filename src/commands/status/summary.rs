@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::poll::{LoopOutcome, Tracked};
+use super::recheck;
 use crate::audit::{self, View};
 use crate::exit::{self, Code, Signal};
 use crate::status::PollStats;
@@ -57,6 +58,9 @@ pub(super) struct GroupSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     sample: Option<SampleSummary>,
     all_done: bool,
+    /// `--recheck`: what this vendor's part of the pass found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recheck: Option<recheck::Counts>,
     /// Errors that are give-ups after 429s.
     #[serde(skip)]
     throttled_errors: u64,
@@ -84,9 +88,12 @@ pub(super) struct Summary {
     #[serde(skip)]
     signal: Option<Signal>,
     all_done: bool,
+    /// `--recheck`: profiles present again, over every vendor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    present_again: Option<u64>,
 }
 
-fn group_summary(t: &Tracked, seed: Option<u64>) -> GroupSummary {
+fn group_summary(t: &Tracked, seed: Option<u64>, resumed: bool) -> GroupSummary {
     let mut g = GroupSummary {
         vendor: t.group.vendor.name,
         endpoint: t.group.base_url.clone(),
@@ -110,6 +117,7 @@ fn group_summary(t: &Tracked, seed: Option<u64>) -> GroupSummary {
         list_unavailable: t.note_list().map(str::to_owned),
         sample: None,
         all_done: t.all_success(),
+        recheck: recheck::counts(t).map(|c| recheck::Counts { resumed, ..c }),
         throttled_errors: 0,
     };
     let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
@@ -159,10 +167,11 @@ impl Summary {
         out: &LoopOutcome,
         verified: bool,
         sample_seed: Option<u64>,
+        recheck_resumed: Option<bool>,
     ) -> Self {
         let groups: Vec<GroupSummary> = tracked
             .iter()
-            .map(|t| group_summary(t, sample_seed))
+            .map(|t| group_summary(t, sample_seed, recheck_resumed == Some(true)))
             .collect();
         let mut no_status_api = Vec::new();
         let mut notes = Vec::new();
@@ -196,7 +205,15 @@ impl Summary {
             }
         }
         let all_done = groups.iter().all(|g| g.all_done);
+        let present_again = recheck_resumed.map(|_| {
+            groups
+                .iter()
+                .filter_map(|g| g.recheck.as_ref())
+                .map(|c| c.present)
+                .sum()
+        });
         Self {
+            present_again,
             groups,
             no_status_api,
             not_verifiable: not_verifiable.to_vec(),
@@ -322,6 +339,9 @@ impl Summary {
             if let Some(why) = &g.list_unavailable {
                 let _ = writeln!(s, "  note      {why}; asked one by one");
             }
+            if let Some(r) = &g.recheck {
+                recheck_lines(&mut s, g.vendor, r);
+            }
         }
         for n in &self.no_status_api {
             let _ = writeln!(
@@ -341,6 +361,28 @@ impl Summary {
                 s,
                 "nothing to poll: the ledger records no acknowledged deletion"
             );
+        } else if let Some(present) = self.present_again {
+            let by_vendor: Vec<String> = self
+                .groups
+                .iter()
+                .filter_map(|g| g.recheck.as_ref().map(|r| (g.vendor, r.present)))
+                .filter(|(_, n)| *n > 0)
+                .map(|(v, n)| format!("{v} {n}"))
+                .collect();
+            let _ = if present > 0 {
+                writeln!(
+                    s,
+                    "result: {present} deleted profile(s) are present again ({})",
+                    by_vendor.join(", ")
+                )
+            } else if self.all_done {
+                writeln!(s, "result: every identifier re-checked is still deleted")
+            } else {
+                writeln!(
+                    s,
+                    "result: no profile found present again, but not every answer proves a deletion (see above)"
+                )
+            };
         } else if !self.groups.is_empty() {
             let pending: u64 = self.groups.iter().map(|g| g.pending + g.errors).sum();
             let failed: u64 = self.groups.iter().map(|g| g.failed).sum();
@@ -391,5 +433,37 @@ impl Summary {
             humantime::format_duration(until),
             pending.join("; ")
         )
+    }
+}
+
+/// A group's re-check, in words: what still holds and what does not.
+fn recheck_lines(s: &mut String, vendor: &str, r: &recheck::Counts) {
+    use std::fmt::Write as _;
+    let _ = writeln!(
+        s,
+        "  re-check  pass {}{}: {} checked: {} still deleted, {} present again ({} after a verified deletion), {} unknown{}{}",
+        r.pass,
+        if r.resumed { " (resumed)" } else { "" },
+        r.checked,
+        r.deleted,
+        r.present,
+        r.came_back,
+        r.unknown,
+        if r.not_done > 0 {
+            format!(", {} not done", r.not_done)
+        } else {
+            String::new()
+        },
+        if r.not_checked > 0 {
+            format!(", {} not checked", r.not_checked)
+        } else {
+            String::new()
+        }
+    );
+    if vendor != "mParticle" {
+        let _ = writeln!(
+            s,
+            "  note      {vendor}'s job status shows that the deletion ran; it cannot show a profile re-created since"
+        );
     }
 }

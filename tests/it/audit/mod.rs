@@ -10,6 +10,8 @@
 //! vendor documents none.
 
 mod mparticle;
+mod proof;
+mod recheck;
 mod report;
 mod status;
 use crate::support;

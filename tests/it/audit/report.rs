@@ -46,7 +46,8 @@ fn csv_has_one_line_per_kept_row_and_no_identifier() {
             "run_id",
             "completed_at",
             "completed_source",
-            "completed_by"
+            "completed_by",
+            "last_checked_at"
         ]
     );
     let rows: Vec<csv::StringRecord> = rd.records().map(Result::unwrap).collect();

@@ -93,6 +93,10 @@ impl Fake {
     pub fn go_unreachable(&self, d: Duration) {
         self.sb.go_unreachable(d);
     }
+    /// Bring deleted profiles back (a re-ingestion, a replay).
+    pub fn recreate(&self, vendor: VendorKind, values: &[&str]) -> usize {
+        self.sb.recreate(vendor, values)
+    }
 }
 
 /// Deletion requests only (no status polls, no stray paths).

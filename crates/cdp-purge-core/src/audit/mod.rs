@@ -1,6 +1,7 @@
 //! Reading a ledger back: the grouped view `status` and `report` work from, and the
 //! tamper-evidence checks of `report --verify`.
 
+pub mod proof;
 mod rows;
 pub mod verify;
 pub mod view;

@@ -251,6 +251,23 @@ pub struct StatusCheck {
     /// account-wide status list).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
+    /// Written by `status --recheck`: the pass this answer belongs to. Every subject of a
+    /// pass gets one record, so a pass with fewer distinct subjects than `of` was stopped
+    /// and the next `--recheck` finishes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recheck: Option<RecheckPass>,
+}
+
+/// One `status --recheck` pass over every identifier the ledger shows as deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecheckPass {
+    /// The `check_id` of the invocation that started the pass.
+    pub pass: String,
+    /// Subjects (jobs and profiles) the pass set out to check.
+    pub of: u64,
+    /// What the ledger showed before this answer: `deleted`, `done` (verified earlier) or
+    /// `acknowledged` (only the vendor's acceptance).
+    pub before: String,
 }
 
 impl StatusCheck {

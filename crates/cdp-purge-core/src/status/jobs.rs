@@ -258,7 +258,8 @@ pub struct MpidSource<'a> {
 /// The profiles of a vendor whose deletions are confirmed by looking profiles up
 /// ([`StatusSupport::Lookup`], mParticle): acknowledged items of its runs that deleted by the
 /// identifier type the lookups take (mParticle: MPID). Returns the group and the runs that
-/// cannot be confirmed this way (deleted by another identity type).
+/// cannot be confirmed this way (deleted by another identity type). With `recheck`, profiles
+/// already verified deleted are looked up again too, so their MPIDs are needed as well.
 pub fn lookup_group(
     vendor: &'static VendorSpec,
     view: &View,
@@ -267,6 +268,7 @@ pub fn lookup_group(
     src: &MpidSource<'_>,
     strings: &mut Interner,
     sample: Option<SampleSpec>,
+    recheck: bool,
 ) -> anyhow::Result<(Option<Group>, Vec<String>)> {
     let StatusSupport::Lookup { by } = vendor.status else {
         return Ok((None, Vec::new()));
@@ -316,7 +318,10 @@ pub fn lookup_group(
     };
     let missing = jobs
         .iter()
-        .filter(|j| j.mpid.is_none() && !j.recorded.as_ref().is_some_and(|c| c.phase.is_terminal()))
+        .filter(|j| {
+            j.mpid.is_none()
+                && (recheck || !j.recorded.as_ref().is_some_and(|c| c.phase.is_terminal()))
+        })
         .count();
     if missing > 0 {
         recover_mpids(&mut jobs, key, src, by, missing)?;
@@ -344,7 +349,7 @@ fn recover_mpids(
 ) -> anyhow::Result<()> {
     if src.inputs.is_empty() {
         return Err(UserError::usage(format!(
-            "--verify needs the MPIDs of {missing} profile(s), and the ledger stores only keyed hashes"
+            "looking profiles up (--verify, --recheck) needs the MPIDs of {missing} profile(s), and the ledger stores only keyed hashes"
         ))
         .with_hint("pass the input the delete run read: -i FILE --column NAME (it is matched by hash)")
         .into());

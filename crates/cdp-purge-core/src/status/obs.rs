@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::ledger::StatusCheck;
+use crate::ledger::{RecheckPass, StatusCheck};
 use crate::protocol::{JobReport, JobState};
 
 /// What is known of a job (or, with `--verify`, an mParticle profile).
@@ -173,6 +173,8 @@ pub struct About<'a> {
     pub id_hmac: Option<&'a str>,
     /// The vendor word of the record before this one, when it changed.
     pub previous_state: Option<&'a str>,
+    /// `status --recheck`: the pass this answer belongs to.
+    pub recheck: Option<RecheckPass>,
 }
 
 impl Obs {
@@ -194,6 +196,7 @@ impl Obs {
             completed_at: self.completed_at.as_deref().map(str::to_owned),
             vendor_run_id: self.vendor_run_id.as_deref().map(str::to_owned),
             via: self.via_list.then(|| "list".to_owned()),
+            recheck: about.recheck.clone(),
         }
     }
 }
@@ -242,6 +245,7 @@ mod tests {
             vendor_id: Some("req-1"),
             id_hmac: None,
             previous_state: Some("queued"),
+            recheck: None,
         };
         let c = o.to_check(&about);
         assert_eq!(c.state, "done");

@@ -5,6 +5,7 @@ pub(crate) mod clevertap;
 pub(crate) mod hightouch;
 pub(crate) mod lytics;
 pub(crate) mod mparticle;
+pub(crate) mod mparticle_profile;
 pub(crate) mod segment;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -37,6 +38,12 @@ pub(crate) enum Route {
         table: String,
     },
     Mparticle,
+    /// The OAuth token endpoint in front of mParticle's Profile API.
+    MparticleToken,
+    /// Profile API `GET /userprofile/v1/{org}/{account}/{workspace}/{mpid}`.
+    MparticleProfile {
+        path: [String; 4],
+    },
     Clevertap,
     Segment {
         space: String,
@@ -69,7 +76,9 @@ impl Route {
             | Route::LyticsOverview
             | Route::LyticsList
             | Route::LyticsIdConfig { .. } => VendorKind::Lytics,
-            Route::Mparticle => VendorKind::Mparticle,
+            Route::Mparticle | Route::MparticleToken | Route::MparticleProfile { .. } => {
+                VendorKind::Mparticle
+            }
             Route::Clevertap => VendorKind::Clevertap,
             Route::Segment { .. } | Route::SegmentLookup { .. } => VendorKind::Segment,
             Route::HightouchQueue { .. }
@@ -86,6 +95,7 @@ impl Route {
             | Route::LyticsList
             | Route::LyticsIdConfig { .. }
             | Route::SegmentLookup { .. }
+            | Route::MparticleProfile { .. }
             | Route::HightouchStatus { .. }
             | Route::HightouchRuns { .. } => "GET",
             _ => "POST",
@@ -98,6 +108,7 @@ impl Route {
             self,
             Route::LyticsBulk { .. }
                 | Route::Mparticle
+                | Route::MparticleToken
                 | Route::Clevertap
                 | Route::Segment { .. }
                 | Route::HightouchQueue { .. }
@@ -119,6 +130,10 @@ pub(crate) fn route(path: &str) -> Option<Route> {
         ["v2", "schema", table, "idconfig"] => Route::LyticsIdConfig { table: s(table) },
         ["v2", "identity", "deletestatus", id] => Route::LyticsStatus { id: s(id) },
         ["userprofile", "bulkdelete"] => Route::Mparticle,
+        ["oauth", "token"] => Route::MparticleToken,
+        ["userprofile", "v1", org, account, workspace, mpid] => Route::MparticleProfile {
+            path: [s(org), s(account), s(workspace), s(mpid)],
+        },
         ["1", "delete", "profiles.json"] => Route::Clevertap,
         [
             "v1",
@@ -203,6 +218,8 @@ pub(crate) fn handle(shared: &Shared, route: &Route, req: &Request) -> Handled {
         Route::HightouchRuns { graph } => hightouch::runs(shared, req, graph),
         Route::SegmentLookup { space, lookup } => segment::lookup(shared, req, space, lookup),
         Route::Mparticle => mparticle::bulk_delete(shared, req),
+        Route::MparticleToken => mparticle_profile::token(shared, req),
+        Route::MparticleProfile { path } => mparticle_profile::profile(shared, req, path),
         Route::Clevertap => clevertap::delete(shared, req),
         Route::Segment {
             space,
@@ -370,6 +387,8 @@ pub(crate) fn values(route: &Route, req: &Request) -> Vec<String> {
             })
             .unwrap_or_default(),
         Route::LyticsStatus { .. }
+        | Route::MparticleToken
+        | Route::MparticleProfile { .. }
         | Route::LyticsOverview
         | Route::LyticsList
         | Route::LyticsIdConfig { .. }

@@ -6,6 +6,8 @@
 //! `{"errors":[{"code","message"}]}`, which is the default here, with `{"message"}` as the
 //! other plausible shape ([`crate::MparticleErrors`]).
 
+use std::collections::HashSet;
+
 use serde_json::Value;
 
 use super::{Handled, basic_auth, error_for};
@@ -14,6 +16,56 @@ use crate::http::{Request, Response};
 use crate::state::Shared;
 
 const MAX_PROFILES: usize = 100;
+
+/// The profiles the sandbox deleted, for the Profile API fake: every MPID it has not
+/// deleted has a profile.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    /// MPIDs, as decimal text.
+    deleted: HashSet<String>,
+    /// (identity type, value) deleted by identity.
+    deleted_identities: HashSet<(String, String)>,
+}
+
+impl State {
+    pub fn is_deleted(&self, mpid: i64) -> bool {
+        self.deleted.contains(&mpid.to_string())
+    }
+
+    /// Un-delete MPIDs or identity values (any type).
+    pub fn recreate(&mut self, values: &[&str]) -> usize {
+        let mut n = 0;
+        for v in values {
+            let mpid = v.parse::<i64>().map(|m| m.to_string()).unwrap_or_default();
+            let before = self.deleted_identities.len();
+            self.deleted_identities.retain(|(_, value)| value != v);
+            if self.deleted.remove(&mpid) || self.deleted_identities.len() < before {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    fn delete(&mut self, profile: &Value) {
+        if let Some(mpid) = profile.get("mpid").filter(|m| !m.is_null()) {
+            let mpid = match mpid {
+                Value::String(s) => s.parse::<i64>().ok(),
+                v => v.as_i64(),
+            };
+            if let Some(m) = mpid {
+                self.deleted.insert(m.to_string());
+            }
+            return;
+        }
+        if let Some(Value::Object(ids)) = profile.get("identities") {
+            for (k, v) in ids {
+                if let Some(v) = v.as_str() {
+                    self.deleted_identities.insert((k.clone(), v.to_owned()));
+                }
+            }
+        }
+    }
+}
 
 fn fail(shared: &Shared, status: u16, message: &str) -> Handled {
     Handled::unchanged(error_for(shared, VendorKind::Mparticle, status, message))
@@ -67,7 +119,12 @@ pub(crate) fn bulk_delete(shared: &Shared, req: &Request) -> Handled {
     if !shared.admit(VendorKind::Mparticle, "", profiles.len()) {
         return Handled::unchanged(super::throttled(VendorKind::Mparticle));
     }
-    // Deletion is logical and a 202 confirms nothing per profile: there is nothing to keep.
+    // Deletion is logical and a 202 confirms nothing per profile; the Profile API fake
+    // answers "not found" for what was deleted.
+    let mut state = shared.mparticle.lock().expect("mparticle lock");
+    for p in profiles {
+        state.delete(p);
+    }
     Handled::applied(Response::empty(202))
 }
 

@@ -20,6 +20,16 @@ pub(crate) struct State {
     deleted: HashSet<(String, String, String, String)>,
 }
 
+impl State {
+    /// Give back deleted external ids with these values (an Event Archive replay).
+    pub fn recreate(&mut self, values: &[&str]) -> usize {
+        let before = self.deleted.len();
+        self.deleted
+            .retain(|(_, _, _, id)| !values.contains(&id.as_str()));
+        before - self.deleted.len()
+    }
+}
+
 /// The `code` Segment pairs with a status when nothing more specific applies.
 pub(crate) fn default_code(status: u16) -> &'static str {
     match status {

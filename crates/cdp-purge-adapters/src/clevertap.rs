@@ -7,16 +7,111 @@ use anyhow::bail;
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 
-use super::target::{Target, VendorParams};
+use super::target::Target;
 use super::wire;
 use super::{Adapter, ItemOutcome, Request, Response, VendorKind, VendorSpec, Verdict};
-use crate::batch::Batch;
+use super::{Credential, Param, Vendor, VendorParams, params};
+use super::{Quota, StatusSupport};
+use cdp_purge_core::batch::Batch;
+use cdp_purge_core::error::UserError;
+use std::sync::Arc;
 
 const ACCOUNT: &str = "CLEVERTAP_ACCOUNT_ID";
 const PASSCODE: &str = "CLEVERTAP_PASSCODE";
 
+/// CleverTap's identifier types (one per request).
+const ID_TYPE: Param = Param::one_of("id_type", &["identity", "guid"]);
+
+/// CleverTap's row of the registry.
+pub const VENDOR: Vendor = Vendor {
+    kind: VendorKind::Clevertap,
+    spec: VendorSpec {
+        id: "clevertap",
+        name: "CleverTap",
+        api: "POST /1/delete/profiles.json",
+        max_batch: 100,
+        default_batch: 100,
+        max_batch_documented: true,
+        quota: Quota {
+            requests: None,
+            items: None,
+            in_flight: Some(3),
+            documented: true,
+        },
+        default_concurrency: 3,
+        one_kind_per_request: true,
+        id_kinds: "identity or guid (--id-type), never both in one request",
+        credentials: &["CLEVERTAP_ACCOUNT_ID", "CLEVERTAP_PASSCODE"],
+        default_base_url: "https://api.clevertap.com",
+        completion: "queued; processed after 24 hours and cannot be undone; no status API",
+        caveat: "CleverTap only queued these deletions: it processes them after 24 hours, and once processed they cannot be undone. There is no status API to follow them.",
+        status: StatusSupport::None,
+        reingestion: None,
+        accepted_means: Some(
+            "accepted; no status API: CleverTap processes deletions after 24 h, and they \
+             cannot be undone",
+        ),
+    },
+    params: &[&ID_TYPE, &params::REGION, &Param::old("id_kind", "id_type")],
+    credentials: &[
+        Credential {
+            role: "account_id",
+            var: ACCOUNT,
+        },
+        Credential {
+            role: "passcode",
+            var: PASSCODE,
+        },
+    ],
+    missing: |v, _| match v.id_type(VendorKind::Clevertap) {
+        None => vec!["--id-type identity|guid"],
+        Some(_) => vec![],
+    },
+    resolve: |v| {
+        let region = v.get(params::REGION.key).unwrap_or("eu1").to_owned();
+        let host = match region.as_str() {
+            "eu1" => "https://api.clevertap.com".to_owned(),
+            "in1" | "sg1" | "us1" | "aps3" | "mec1" => {
+                format!("https://{region}.api.clevertap.com")
+            }
+            other => {
+                return Err(
+                    UserError::usage(format!("unknown CleverTap region {other:?}"))
+                        .with_hint("use one of in1, sg1, us1, aps3, mec1, eu1"),
+                );
+            }
+        };
+        let id_type = v.id_type(VendorKind::Clevertap).unwrap_or_default();
+        let id_kind = crate::from_name(id_type).ok_or_else(|| {
+            UserError::usage(format!(
+                "--id-type {id_type:?} is not a CleverTap identifier type: use one of {}",
+                ID_TYPE.choices.unwrap_or_default().join(", ")
+            ))
+        })?;
+        Ok((VendorParams::Clevertap { region, id_kind }, host))
+    },
+    destination: |t| match &t.params {
+        VendorParams::Clevertap { region, .. } => {
+            let mut d = vec![("region", region.clone())];
+            if let Some(a) = t.credentials.get(ACCOUNT) {
+                d.push(("account_id", a.expose().to_owned()));
+            }
+            d
+        }
+        _ => vec![],
+    },
+    of_group: |g| {
+        Ok(VendorParams::Clevertap {
+            region: crate::recorded(g)("region").unwrap_or_default(),
+            id_kind: IdKind::Identity,
+        })
+    },
+    build: |t| Ok(Arc::new(Clevertap::new(t)?)),
+};
+
 /// Which CleverTap identifier a request carries: one kind per request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum IdKind {
     Identity,
@@ -163,8 +258,8 @@ impl Adapter for Clevertap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vendor::wire::test_support::{batch, body_json, header};
-    use crate::vendor::{OutcomeClass, Secret};
+    use crate::wire::test_support::{batch, body_json, header};
+    use crate::{OutcomeClass, Secret};
     use reqwest::header::HeaderMap;
 
     fn target(id_kind: IdKind) -> Target {

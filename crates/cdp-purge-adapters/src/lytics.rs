@@ -12,15 +12,84 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde::Deserialize;
 
 use super::preflight::{self, Finding, Preflight, Probe};
-use super::target::{Target, VendorParams};
+use super::target::Target;
 use super::wire::{self, REDACTED};
 use super::{
     Adapter, Diagnosis, ItemOutcome, JobReport, JobState, Request, Response, VendorKind,
     VendorSpec, Verdict, is_permission_message,
 };
-use crate::batch::Batch;
+use super::{Credential, Param, Vendor, VendorParams, params};
+use super::{Quota, Rate, StatusSupport};
+use cdp_purge_core::batch::Batch;
+use std::sync::Arc;
 
 const TOKEN: &str = "LYTICS_API_TOKEN";
+
+const TABLE: Param = Param::text("table");
+
+/// Lytics' row of the registry.
+pub const VENDOR: Vendor = Vendor {
+    kind: VendorKind::Lytics,
+    spec: VendorSpec {
+        id: "lytics",
+        name: "Lytics",
+        api: "DELETE /v2/identity/queue/bulk/{table}/{field}",
+        // Lytics documents no hard cap ("many thousands"); batches stay small so one
+        // failure does not hold up much.
+        max_batch: 1000,
+        default_batch: 100,
+        max_batch_documented: false,
+        quota: Quota {
+            requests: Some(Rate::per_second(10)),
+            items: None,
+            in_flight: None,
+            documented: false,
+        },
+        default_concurrency: 8,
+        one_kind_per_request: true,
+        id_kinds: "one identity field per request (--id-type, e.g. email, member_id) of --table (default user)",
+        credentials: &["LYTICS_API_TOKEN"],
+        default_base_url: "https://api.lytics.io",
+        completion: "asynchronous; poll GET /v2/identity/deletestatus/{request_id} until state done",
+        caveat: "Lytics deletes asynchronously (hours to days): follow it with `cdp-purge status --ledger LEDGER --watch`. New events for a deleted identity create the profile again: delete or block the source data first.",
+        status: StatusSupport::Jobs,
+        reingestion: Some(
+            "Lytics: delete the source data (or block its collection) first: new events for a \
+             deleted identity create the profile again",
+        ),
+        accepted_means: None,
+    },
+    params: &[&params::ID_TYPE, &TABLE, &Param::old("field", "id_type")],
+    credentials: &[Credential {
+        role: "token",
+        var: TOKEN,
+    }],
+    missing: |v, _| match v.id_type(VendorKind::Lytics) {
+        None => vec!["--id-type (the identity field, e.g. email, member_id)"],
+        Some(_) => vec![],
+    },
+    resolve: |v| {
+        let params = VendorParams::Lytics {
+            table: v.get(TABLE.key).unwrap_or("user").to_owned(),
+            field: v.id_type(VendorKind::Lytics).unwrap_or_default().to_owned(),
+        };
+        Ok((params, VENDOR.spec.default_base_url.to_owned()))
+    },
+    destination: |t| match &t.params {
+        VendorParams::Lytics { table, field } => {
+            vec![("table", table.clone()), ("field", field.clone())]
+        }
+        _ => vec![],
+    },
+    of_group: |g| {
+        let a = crate::recorded(g);
+        Ok(VendorParams::Lytics {
+            table: a("table").unwrap_or_else(|| "user".into()),
+            field: a("field").unwrap_or_default(),
+        })
+    },
+    build: |t| Ok(Arc::new(Lytics::new(t)?)),
+};
 
 #[derive(Debug)]
 pub struct Lytics {
@@ -555,8 +624,8 @@ fn read_token_roles(status: u16, body: &[u8]) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vendor::wire::test_support::{batch, body_json, header};
-    use crate::vendor::{OutcomeClass, Secret, adapter};
+    use crate::wire::test_support::{batch, body_json, header};
+    use crate::{OutcomeClass, Secret, adapter};
     use reqwest::header::HeaderMap;
 
     fn target() -> Target {

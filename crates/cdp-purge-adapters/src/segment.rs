@@ -11,15 +11,110 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde::Serialize;
 
 use super::preflight::{self, Finding, Preflight, Probe};
-use super::target::{Target, VendorParams};
+use super::target::Target;
 use super::wire;
 use super::{
     Adapter, Diagnosis, ItemOutcome, OutcomeClass, Request, Response, VendorKind, VendorSpec,
     Verdict, is_permission_message,
 };
-use crate::batch::Batch;
+use super::{Credential, Param, Vendor, VendorParams, params};
+use super::{Quota, Rate, StatusSupport};
+use cdp_purge_core::batch::Batch;
+use cdp_purge_core::error::UserError;
+use std::sync::Arc;
 
 const TOKEN: &str = "SEGMENT_TOKEN";
+
+const SPACE: Param = Param::text("space");
+const USER_ID_COLUMN: Param = Param::text("user_id_column");
+
+/// Segment's row of the registry.
+pub const VENDOR: Vendor = Vendor {
+    kind: VendorKind::Segment,
+    spec: VendorSpec {
+        id: "segment",
+        name: "Twilio Segment",
+        api: "POST /v1/spaces/{space}/collections/users/profiles/user_id:{user_id}/external_ids/delete",
+        max_batch: 1,
+        default_batch: 1,
+        max_batch_documented: true,
+        quota: Quota {
+            requests: Some(Rate::per_second(100)),
+            items: None,
+            in_flight: None,
+            documented: true,
+        },
+        default_concurrency: 128,
+        one_kind_per_request: true,
+        id_kinds: "one external id (--id-type or --id-type-column) per request, found by its profile's user_id (--user-id-column)",
+        credentials: &["SEGMENT_TOKEN"],
+        default_base_url: "https://profiles.segment.com",
+        completion: "synchronous for the identity graph; downstream destinations are not touched",
+        caveat: "Segment removed the identifiers from the identity graph only: downstream destinations are not touched, and replaying archived events brings the identifiers back.",
+        status: StatusSupport::None,
+        reingestion: Some(
+            "Segment: replaying events from the Event Archive (or rebuilding the space) \
+             reintroduces deleted identifiers; run the deletions again after a replay",
+        ),
+        accepted_means: Some(
+            "accepted; no status API: synchronous for the identity graph (gone on a 200); \
+             profile storage follows within minutes, destinations are not touched",
+        ),
+    },
+    params: &[
+        &params::ID_TYPE,
+        &params::REGION,
+        &SPACE,
+        &params::ID_TYPE_COLUMN,
+        &USER_ID_COLUMN,
+    ],
+    credentials: &[Credential {
+        role: "token",
+        var: TOKEN,
+    }],
+    missing: |v, stage| {
+        let mut missing = Vec::new();
+        if stage.sending() && !v.has(SPACE.key) {
+            missing.push("--space (the Unify space ID)");
+        }
+        if stage.reading() && !v.has_kind(VendorKind::Segment) {
+            missing.push("--id-type or --id-type-column (the external id type, e.g. email)");
+        }
+        if stage.reading() && !v.has(USER_ID_COLUMN.key) {
+            missing.push("--user-id-column (the column with each row's lookup user_id)");
+        }
+        missing
+    },
+    resolve: |v| {
+        let region = v.get(params::REGION.key).unwrap_or("us").to_owned();
+        let host = match region.as_str() {
+            "us" => "https://profiles.segment.com",
+            "eu" => "https://profiles.euw1.segment.com",
+            other => {
+                return Err(
+                    UserError::usage(format!("unknown Segment region {other:?}"))
+                        .with_hint("use us or eu"),
+                );
+            }
+        };
+        let space = v.text(SPACE.key);
+        Ok((VendorParams::Segment { region, space }, host.to_owned()))
+    },
+    destination: |t| match &t.params {
+        VendorParams::Segment { region, space } => {
+            vec![("region", region.clone()), ("space", space.clone())]
+        }
+        _ => vec![],
+    },
+    of_group: |g| {
+        let a = crate::recorded(g);
+        Ok(VendorParams::Segment {
+            region: a("region").unwrap_or_default(),
+            space: a("space").unwrap_or_default(),
+        })
+    },
+    build: |t| Ok(Arc::new(Segment::new(t)?)),
+};
 
 const SOURCE_HINT: &str = "the first call creates the internal profile-api-source; check --space \
      and that the token's role is Workspace Owner, Identity Admin or Unify and Engage Admin";
@@ -328,8 +423,8 @@ fn read_lookup(status: u16, body: &[u8], space: &str, var: &str) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::batch::Item;
-    use crate::vendor::Secret;
+    use crate::Secret;
+    use cdp_purge_core::batch::Item;
     use reqwest::header::HeaderMap;
     use std::time::Duration;
 

@@ -17,7 +17,7 @@ use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 
 use super::{Request, Secret, wire};
-use crate::status::{Fetched, Poller};
+use cdp_purge_core::status::{Fetched, Poller};
 
 /// Variables holding the Profile API credential (not the bulk-deletion key/secret).
 pub const CLIENT_ID: &str = "MPARTICLE_CLIENT_ID";
@@ -237,9 +237,9 @@ impl ProfileApi {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::limiter::Limits;
-    use crate::engine::retry::RetryPolicy;
-    use crate::vendor::VendorKind;
+    use crate::VendorKind;
+    use cdp_purge_core::engine::limiter::Limits;
+    use cdp_purge_core::engine::retry::RetryPolicy;
     use wiremock::matchers::{method, path, path_regex};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 

@@ -9,18 +9,118 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde::{Deserialize, Serialize};
 
 use super::preflight::{self, Finding, Preflight, Probe};
-use super::target::{Target, VendorParams};
+use super::target::Target;
 use super::wire;
 use super::{
     Adapter, ItemOutcome, JobReport, JobState, Request, Response, VendorKind, VendorSpec, Verdict,
 };
-use crate::batch::Batch;
-use crate::error::UserError;
+use super::{Credential, Param, Vendor, VendorParams, params};
+use super::{Quota, Rate, StatusSupport};
+use cdp_purge_core::batch::Batch;
+use cdp_purge_core::error::UserError;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// The API prefix the OpenAPI's server value ends in; the tool adds it itself.
 const API_PREFIX: &str = "/api/v1";
 
 const KEY: &str = "HIGHTOUCH_API_KEY";
+
+/// The reprocessing path template when the config file sets none.
+pub const DEFAULT_PATH: &str = "/api/v1/idr/{graph}/queue-for-reprocessing";
+
+const GRAPH: Param = Param::text("graph");
+const BLOCK: Param = Param::switch("block");
+/// A proxy's path template (config file only).
+const PATH: Param = Param::text("path");
+const SOURCE_DATA_DELETED: Param = Param::switch("source_data_deleted");
+
+/// Hightouch's row of the registry.
+pub const VENDOR: Vendor = Vendor {
+    kind: VendorKind::Hightouch,
+    spec: VendorSpec {
+        id: "hightouch",
+        name: "Hightouch",
+        api: "POST /api/v1/idr/{graph}/queue-for-reprocessing",
+        max_batch: 1000,
+        default_batch: 100,
+        max_batch_documented: false,
+        quota: Quota {
+            requests: Some(Rate {
+                count: 200,
+                per: Duration::from_secs(10),
+            }),
+            items: None,
+            in_flight: None,
+            documented: true,
+        },
+        default_concurrency: 8,
+        one_kind_per_request: false,
+        id_kinds: "identifier name from the graph's model (--id-type or a type column), e.g. email, phone",
+        credentials: &["HIGHTOUCH_API_KEY"],
+        default_base_url: "https://api.hightouch.com",
+        completion: "queued; acted on in the next IDR run; poll reprocess-status/{requestId}",
+        caveat: "Hightouch acts on the next IDR run: follow it with `cdp-purge status --ledger LEDGER --watch`. Rows still in the warehouse sources bring the profiles back.",
+        status: StatusSupport::Jobs,
+        reingestion: Some(
+            "Hightouch: delete the rows from the warehouse source tables first: rows still \
+             there come back in the next IDR run",
+        ),
+        accepted_means: None,
+    },
+    params: &[
+        &params::ID_TYPE,
+        &params::ID_TYPE_COLUMN,
+        &GRAPH,
+        &BLOCK,
+        &PATH,
+        &SOURCE_DATA_DELETED,
+        &Param::old("identifier_type", "id_type"),
+    ],
+    credentials: &[Credential {
+        role: "api_key",
+        var: KEY,
+    }],
+    missing: |v, stage| {
+        let mut missing = Vec::new();
+        if stage.sending() && !v.has(GRAPH.key) {
+            missing.push("--graph (the identity graph ID)");
+        }
+        if stage.reading() && !v.has_kind(VendorKind::Hightouch) {
+            missing.push("--id-type or --id-type-column (the identifier name, e.g. email)");
+        }
+        missing
+    },
+    resolve: |v| {
+        let params = VendorParams::Hightouch {
+            graph: v.text(GRAPH.key),
+            block: v.switch(BLOCK.key).unwrap_or(true),
+            path: v.get(PATH.key).unwrap_or(DEFAULT_PATH).to_owned(),
+        };
+        Ok((params, VENDOR.spec.default_base_url.to_owned()))
+    },
+    destination: |t| match &t.params {
+        VendorParams::Hightouch { graph, path, .. } => {
+            let mut d = vec![("graph", graph.clone())];
+            if path != DEFAULT_PATH {
+                d.push(("path", path.clone()));
+            }
+            d
+        }
+        _ => vec![],
+    },
+    of_group: |g| {
+        let a = crate::recorded(g);
+        Ok(VendorParams::Hightouch {
+            graph: a("graph").ok_or_else(|| {
+                UserError::usage("the ledger header does not name the Hightouch graph")
+            })?,
+            block: a("block").is_none_or(|b| b != "false"),
+            path: DEFAULT_PATH.into(),
+        })
+    },
+    build: |t| Ok(Arc::new(Hightouch::new(t)?)),
+};
 
 #[derive(Debug)]
 pub struct Hightouch {
@@ -301,9 +401,9 @@ fn read_runs(status: u16, body: &[u8], graph: &str, var: &str) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::batch::Item;
-    use crate::vendor::wire::test_support::{body_json, header};
-    use crate::vendor::{OutcomeClass, Secret};
+    use crate::wire::test_support::{body_json, header};
+    use crate::{OutcomeClass, Secret};
+    use cdp_purge_core::batch::Item;
     use reqwest::header::HeaderMap;
 
     fn target(block: bool) -> Target {

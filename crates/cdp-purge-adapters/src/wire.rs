@@ -6,8 +6,8 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 
 use super::{ItemOutcome, Response, VendorSpec, Verdict, classify_common};
-use crate::batch::Batch;
-pub use crate::protocol::{error_fields, error_fields_of};
+use cdp_purge_core::batch::Batch;
+pub use cdp_purge_core::protocol::{error_fields, error_fields_of};
 
 /// Everything but RFC 3986 unreserved characters gets escaped. Stricter than the URL spec
 /// needs for a path segment on purpose: Segment's Profile API reads a raw `+` as a space and
@@ -160,7 +160,7 @@ pub fn id_string(v: &serde_json::Value) -> Option<String> {
 
 #[cfg(test)]
 pub(crate) mod test_support {
-    use crate::batch::{Batch, Item};
+    use cdp_purge_core::batch::{Batch, Item};
 
     pub fn batch(vendor: &str, kind: &str, values: &[&str]) -> Batch {
         let items = values

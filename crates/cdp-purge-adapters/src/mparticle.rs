@@ -10,16 +10,127 @@ use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde::Serialize;
 
-use super::target::{Target, VendorParams};
+use super::target::Target;
 use super::wire;
 use super::{Adapter, ItemOutcome, Request, Response, VendorKind, VendorSpec, Verdict};
-use crate::batch::Batch;
+use super::{Credential, Param, Vendor, VendorParams, params};
+use super::{Quota, Rate, StatusSupport};
+use cdp_purge_core::batch::Batch;
+use cdp_purge_core::ledger::fingerprint;
+use std::sync::Arc;
 
 const KEY: &str = "MPARTICLE_API_KEY";
 const SECRET: &str = "MPARTICLE_API_SECRET";
 
+const POD: Param = Param::one_of("pod", &["us1", "us2", "eu1", "au1"]);
+const ENVIRONMENT: Param = Param::one_of("environment", &["production", "development"]);
+
+/// mParticle's row of the registry.
+pub const VENDOR: Vendor = Vendor {
+    kind: VendorKind::Mparticle,
+    spec: VendorSpec {
+        id: "mparticle",
+        name: "mParticle",
+        api: "POST /userprofile/bulkdelete",
+        max_batch: 100,
+        // The pacer keeps an exact window of its own admissions, so full batches use the
+        // whole quota (15 requests of 100 per second) with 5x fewer requests than 20s.
+        default_batch: 100,
+        max_batch_documented: true,
+        quota: Quota {
+            requests: None,
+            items: Some(Rate::per_second(1500)),
+            in_flight: None,
+            documented: true,
+        },
+        // 15 requests/s of 100: enough in flight to keep the pace at ~2 s latency.
+        default_concurrency: 32,
+        one_kind_per_request: false,
+        id_kinds: "mpid (signed 64-bit, sent as a string) or a unique identity type (--id-type, e.g. customerid, email)",
+        credentials: &["MPARTICLE_API_KEY", "MPARTICLE_API_SECRET"],
+        default_base_url: "https://s2s.mparticle.com",
+        completion: "logical deletion; no status API (verify through the Profile API)",
+        caveat: "mParticle's bulk deletion is logical and answers 202 even when no profile matched: verify with `cdp-purge status --ledger LEDGER --verify`. It is not meant for data-subject (GDPR/CCPA) requests: use the DSR API for those.",
+        status: StatusSupport::Lookup { by: "mpid" },
+        reingestion: None,
+        accepted_means: Some(
+            "accepted; no status API: a 202 can come back even when nothing matched; prove \
+             the deletion with `status --verify` (Profile API lookups)",
+        ),
+    },
+    params: &[
+        &params::ID_TYPE,
+        &POD,
+        &ENVIRONMENT,
+        &Param::old("identity_type", "id_type"),
+    ],
+    credentials: &[
+        Credential {
+            role: "key",
+            var: KEY,
+        },
+        Credential {
+            role: "secret",
+            var: SECRET,
+        },
+    ],
+    missing: |v, stage| {
+        let mut missing = Vec::new();
+        if v.id_type(VendorKind::Mparticle).is_none() {
+            missing.push("--id-type (mpid, or an identity type such as customerid, email)");
+        }
+        if stage.sending() && !v.has(ENVIRONMENT.key) {
+            missing.push("--environment production|development");
+        }
+        missing
+    },
+    resolve: |v| {
+        let pod = crate::choice(v, &POD, Pod::Us1)?;
+        let host = match pod {
+            Pod::Us1 => "https://s2s.mparticle.com",
+            Pod::Us2 => "https://s2s.us2.mparticle.com",
+            Pod::Eu1 => "https://s2s.eu1.mparticle.com",
+            Pod::Au1 => "https://s2s.au1.mparticle.com",
+        };
+        let params = VendorParams::Mparticle {
+            pod,
+            environment: crate::choice(v, &ENVIRONMENT, Environment::Development)?,
+            identity_type: v
+                .id_type(VendorKind::Mparticle)
+                .unwrap_or_default()
+                .to_owned(),
+        };
+        Ok((params, host.to_owned()))
+    },
+    destination: |t| match &t.params {
+        VendorParams::Mparticle {
+            pod, environment, ..
+        } => {
+            let mut d = vec![
+                ("pod", crate::name_of(pod)),
+                ("environment", crate::name_of(environment)),
+            ];
+            // The workspace, without its key: the key's fingerprint.
+            if let Some(k) = t.credentials.get(KEY) {
+                d.push(("workspace", fingerprint(t.vendor.id(), k.expose())));
+            }
+            d
+        }
+        _ => vec![],
+    },
+    of_group: |g| {
+        Ok(VendorParams::Mparticle {
+            pod: Pod::Us1,
+            environment: Environment::Production,
+            identity_type: crate::recorded(g)("identity_type").unwrap_or_default(),
+        })
+    },
+    build: |t| Ok(Arc::new(Mparticle::new(t)?)),
+};
+
 /// The mParticle pod (data centre) a workspace lives in: it picks the host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Pod {
     Us1,
@@ -28,7 +139,8 @@ pub enum Pod {
     Au1,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Environment {
     Production,
@@ -198,8 +310,8 @@ impl Adapter for Mparticle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vendor::wire::test_support::{batch, body_json, header};
-    use crate::vendor::{OutcomeClass, Secret};
+    use crate::wire::test_support::{batch, body_json, header};
+    use crate::{OutcomeClass, Secret};
     use reqwest::header::HeaderMap;
 
     fn target(identity_type: &str) -> Target {

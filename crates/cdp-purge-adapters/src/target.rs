@@ -3,43 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use super::clevertap::IdKind;
-use super::mparticle::{Environment, Pod};
 use super::{Secret, VendorKind};
-use crate::error::UserError;
-use crate::ledger::{Destination, SANDBOX_ORIGIN, fingerprint};
-use crate::status::jobs::Group;
+use cdp_purge_core::error::UserError;
+use cdp_purge_core::ledger::{Destination, SANDBOX_ORIGIN};
+use cdp_purge_core::status::jobs::Group;
 
-/// Hightouch's reprocessing path template when the config file sets none.
-pub const HIGHTOUCH_DEFAULT_PATH: &str = "/api/v1/idr/{graph}/queue-for-reprocessing";
-
-/// Vendor-specific parameters of a target.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(tag = "vendor", rename_all = "lowercase")]
-pub enum VendorParams {
-    Lytics {
-        table: String,
-        field: String,
-    },
-    Mparticle {
-        pod: Pod,
-        environment: Environment,
-        identity_type: String,
-    },
-    Clevertap {
-        region: String,
-        id_kind: IdKind,
-    },
-    Segment {
-        region: String,
-        space: String,
-    },
-    Hightouch {
-        graph: String,
-        block: bool,
-        path: String,
-    },
-}
+pub use super::VendorParams;
 
 /// One place to delete from: vendor, host, parameters, credentials.
 #[derive(Debug, Clone)]
@@ -102,42 +71,10 @@ impl Target {
         } else {
             super::origin(&target.base_url).unwrap_or_else(|| target.base_url.clone())
         };
-        let mut params = BTreeMap::new();
-        let mut put = |k: &str, v: String| {
-            params.insert(k.to_owned(), v);
-        };
-        let credential = |name: &str| target.credentials.get(name).map(|s| s.expose());
-        match &target.params {
-            VendorParams::Lytics { table, field } => {
-                put("table", table.clone());
-                put("field", field.clone());
-            }
-            VendorParams::Mparticle {
-                pod, environment, ..
-            } => {
-                put("pod", enum_name(pod));
-                put("environment", enum_name(environment));
-                if let Some(k) = credential("MPARTICLE_API_KEY") {
-                    put("workspace", fingerprint(target.vendor.id(), k));
-                }
-            }
-            VendorParams::Clevertap { region, .. } => {
-                put("region", region.clone());
-                if let Some(a) = credential("CLEVERTAP_ACCOUNT_ID") {
-                    put("account_id", a.to_owned());
-                }
-            }
-            VendorParams::Segment { region, space } => {
-                put("region", region.clone());
-                put("space", space.clone());
-            }
-            VendorParams::Hightouch { graph, path, .. } => {
-                put("graph", graph.clone());
-                if path != HIGHTOUCH_DEFAULT_PATH {
-                    put("path", path.clone());
-                }
-            }
-        }
+        let params = (target.vendor.vendor().destination)(target)
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
         Destination {
             vendor: target.vendor.id().to_owned(),
             origin,
@@ -151,33 +88,7 @@ impl Target {
     /// and account the runs' headers recorded (credentials filled in by the caller).
     pub fn of_group(group: &Group) -> anyhow::Result<Target> {
         let kind = VendorKind::of(group.vendor);
-        let a = |k: &str| group.account.get(k).cloned();
-        let params = match kind {
-            VendorKind::Lytics => VendorParams::Lytics {
-                table: a("table").unwrap_or_else(|| "user".into()),
-                field: a("field").unwrap_or_default(),
-            },
-            VendorKind::Hightouch => VendorParams::Hightouch {
-                graph: a("graph").ok_or_else(|| {
-                    UserError::usage("the ledger header does not name the Hightouch graph")
-                })?,
-                block: a("block").is_none_or(|b| b != "false"),
-                path: HIGHTOUCH_DEFAULT_PATH.into(),
-            },
-            VendorKind::Mparticle => VendorParams::Mparticle {
-                pod: Pod::Us1,
-                environment: Environment::Production,
-                identity_type: a("identity_type").unwrap_or_default(),
-            },
-            VendorKind::Clevertap => VendorParams::Clevertap {
-                region: a("region").unwrap_or_default(),
-                id_kind: IdKind::Identity,
-            },
-            VendorKind::Segment => VendorParams::Segment {
-                region: a("region").unwrap_or_default(),
-                space: a("space").unwrap_or_default(),
-            },
-        };
+        let params = (kind.vendor().of_group)(group)?;
         Ok(Target {
             name: kind.id().to_owned(),
             vendor: kind,
@@ -189,16 +100,10 @@ impl Target {
     }
 }
 
-fn enum_name(v: &impl serde::Serialize) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mparticle::{Environment, Pod};
 
     fn mp(key: &str, env: Environment, base: &str) -> Target {
         Target {
