@@ -14,7 +14,7 @@ use crate::exit::{self, Code, UserError};
 use crate::ledger::Ledger;
 use crate::printer::Printer;
 use crate::settings;
-use crate::status::jobs::{self, MpidSource, SampleSpec};
+use crate::status::jobs::{self, MpidSource, SampleSpec, Selection};
 use crate::status::obs::Interner;
 use crate::status::{Poller, sample};
 use crate::vendor::mparticle_lookup::{self as mparticle, ProfileApi, ProfileApiConfig};
@@ -143,8 +143,10 @@ pub fn run(
             &base,
             &src,
             &mut strings,
-            sampling,
-            args.recheck,
+            Selection {
+                sample: sampling,
+                recheck: args.recheck,
+            },
         )?;
         unverifiable = other;
         if let Some(g) = group {

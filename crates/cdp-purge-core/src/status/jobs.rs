@@ -84,6 +84,14 @@ impl SampleSpec {
     }
 }
 
+/// Which profiles [`lookup_group`] returns: a sample or all of them, and whether those the
+/// ledger already shows deleted are looked at again (`--recheck`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Selection {
+    pub sample: Option<SampleSpec>,
+    pub recheck: bool,
+}
+
 /// Walks a ledger's final rows (in file order, once) for the distinct subjects of each
 /// group, building a [`Job`] only for the ones a sample keeps. A sampled ledger of millions
 /// of jobs never has them all in memory: a `Job` is a few hundred bytes, and 5 M of them
@@ -267,9 +275,9 @@ pub fn lookup_group(
     base_url: &str,
     src: &MpidSource<'_>,
     strings: &mut Interner,
-    sample: Option<SampleSpec>,
-    recheck: bool,
+    select: Selection,
 ) -> anyhow::Result<(Option<Group>, Vec<String>)> {
+    let Selection { sample, recheck } = select;
     let StatusSupport::Lookup { by } = vendor.status else {
         return Ok((None, Vec::new()));
     };
