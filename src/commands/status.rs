@@ -119,6 +119,7 @@ pub fn run(
                 max_rps: p.max_rps,
                 max_items_per_sec: None,
                 concurrency: p.concurrency,
+                max_per_window: None,
             },
         )?;
         warn(&warnings, printer);
@@ -172,6 +173,7 @@ pub fn run(
                     max_rps: p.max_rps,
                     max_items_per_sec: None,
                     concurrency: p.concurrency,
+                    max_per_window: None,
                 },
             )?;
             warn(&warnings, printer);
