@@ -14,7 +14,7 @@ use crate::exit::{self, Code, UserError};
 use crate::ledger::Ledger;
 use crate::printer::Printer;
 use crate::settings;
-use crate::status::jobs::{self, MpidSource};
+use crate::status::jobs::{self, MpidSource, SampleSpec, Selection};
 use crate::status::obs::Interner;
 use crate::status::{Poller, sample};
 use crate::vendor::mparticle_lookup::{self as mparticle, ProfileApi, ProfileApiConfig};
@@ -87,12 +87,14 @@ pub fn run(
         }
     }
 
+    let sampling = args.sample.map(|size| SampleSpec { size, seed });
     let mut tracked = Vec::new();
     for g in jobs::job_groups(
         vendor::VENDORS,
         &view,
         args.base_url.as_deref(),
         &mut strings,
+        sampling,
     )? {
         let info = g.vendor;
         let kind = VendorKind::of(info);
@@ -124,19 +126,12 @@ pub fn run(
         tracing::info!(
             "{}: {} jobs of run(s) {} at {}; limits: {limits}",
             info.name,
-            g.jobs.len(),
+            g.population,
             g.run_ids.join(", "),
             g.base_url
         );
         let poller = Poller::new(g.vendor, limits, retry.clone(), p.timeout, auth_hint)?;
-        tracked.push(Tracked::new(
-            g,
-            lookup,
-            poller,
-            args.sample,
-            seed,
-            args.per_job,
-        ));
+        tracked.push(Tracked::new(g, lookup, poller, args.per_job));
     }
     let mut unverifiable = Vec::new();
     if args.verify.verify || args.recheck {
@@ -157,7 +152,10 @@ pub fn run(
             &base,
             &src,
             &mut strings,
-            args.recheck,
+            Selection {
+                sample: sampling,
+                recheck: args.recheck,
+            },
         )?;
         unverifiable = other;
         if let Some(g) = group {
@@ -181,7 +179,7 @@ pub fn run(
             warn(&warnings, printer);
             tracing::info!(
                 "mParticle Profile API: {} profiles of run(s) {} at {}; limits: {limits}",
-                g.jobs.len(),
+                g.population,
                 g.run_ids.join(", "),
                 g.base_url
             );
@@ -197,7 +195,7 @@ pub fn run(
                 p.timeout,
                 Some(hint),
             )?;
-            tracked.push(Tracked::new(g, lookup, poller, args.sample, seed, true));
+            tracked.push(Tracked::new(g, lookup, poller, true));
         }
     }
     let pass = args.recheck.then(|| recheck::Pass::find(&view));
@@ -221,8 +219,8 @@ pub fn run(
             tracing::info!(
                 "{}: sampling {} of {} (seed {seed})",
                 t.group.vendor.name,
-                n.min(t.group.jobs.len() as u64),
-                t.group.jobs.len()
+                n.min(t.group.population),
+                t.group.population
             );
         }
     }

@@ -21,7 +21,7 @@ use crate::printer::Printer;
 use crate::progress::{Progress, Tick};
 use crate::status::jobs::{Group, Job, Subject};
 use crate::status::obs::{About, Interner, Obs, Phase};
-use crate::status::{Fetched, Poller, sample};
+use crate::status::{Fetched, Poller};
 use crate::vendor::mparticle_lookup::{Profile, ProfileApi};
 use crate::vendor::{Adapter, JobReport, JobState};
 
@@ -56,7 +56,7 @@ pub(super) struct Tracked {
     pub group: Group,
     lookup: Lookup,
     pub poller: Arc<Poller>,
-    /// The jobs this invocation looks at (indices into `group.jobs`): all, or a sample.
+    /// The jobs this invocation looks at (indices into `group.jobs`).
     pub scope: Vec<usize>,
     /// The latest observation per job (this invocation, or the ledger's).
     pub latest: Vec<Option<Obs>>,
@@ -68,26 +68,12 @@ pub(super) struct Tracked {
 }
 
 impl Tracked {
-    pub fn new(
-        mut group: Group,
-        lookup: Lookup,
-        poller: Poller,
-        sample_size: Option<u64>,
-        seed: u64,
-        per_job: bool,
-    ) -> Self {
+    /// `group` holds the jobs to look at: all of them, or the sample
+    /// [`jobs::job_groups`](crate::status::jobs::job_groups) picked.
+    pub fn new(mut group: Group, lookup: Lookup, poller: Poller, per_job: bool) -> Self {
         let latest: Vec<Option<Obs>> = group.jobs.iter_mut().map(|j| j.recorded.take()).collect();
         let n = latest.len();
-        let scope = match sample_size {
-            // Each group gets its own stream from the seed, so two vendors do not share
-            // positions; keyed by what the group is, not by the host it was reached at.
-            Some(k) => sample::pick(
-                n,
-                usize::try_from(k).unwrap_or(usize::MAX),
-                seed ^ sample::seed_of(&format!("{}{:?}", group.vendor.id, group.account)),
-            ),
-            None => (0..n).collect(),
-        };
+        let scope = (0..n).collect();
         let list = match &lookup {
             Lookup::Job(a) if !per_job && a.status_list_request().ok().flatten().is_some() => {
                 ListUse::Try

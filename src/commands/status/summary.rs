@@ -103,7 +103,7 @@ fn group_summary(t: &Tracked, seed: Option<u64>, resumed: bool) -> GroupSummary 
         endpoint: t.group.base_url.clone(),
         account: t.group.account.clone(),
         runs: t.group.run_ids.clone(),
-        jobs: t.latest.len() as u64,
+        jobs: t.group.population,
         states: t.states(),
         done: 0,
         failed: 0,

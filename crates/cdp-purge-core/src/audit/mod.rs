@@ -11,7 +11,7 @@ use std::path::Path;
 use crate::error::UserError;
 use crate::ledger;
 
-pub use view::{Row, Run, View};
+pub use view::{Brief, Row, Run, View};
 
 /// The ledger's HMAC key, without creating one: a missing key means lookups are impossible,
 /// and a fresh key would silently make them wrong.

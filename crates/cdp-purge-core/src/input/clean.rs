@@ -1,8 +1,10 @@
 //! The cleaner: turns raw fields into kept candidates or rejects and counts every reject.
 //!
-//! Readers hand it one row at a time as borrowed [`Field`]s; it allocates only for kept items
-//! (the value, kind and lookup `String`s of an [`Item`]) and for rejects, and sends them in
-//! input order to the de-dup stage (`dedupe::Dedup`) on the other thread.
+//! Readers hand it one row at a time as borrowed [`Field`]s; it copies each kept row's text
+//! into its chunk's arena (an [`Item`](crate::batch::Item)'s `String`s are made on the
+//! de-dup side, for the rows that are not duplicates, and freed by the thread that made
+//! them), allocates for rejects, and sends chunks in input order to the de-dup stage
+//! (`dedupe::Dedup`) on the other thread.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -12,7 +14,6 @@ use xxhash_rust::xxh3::xxh3_128;
 
 use super::validate::{Rule, junk, problem};
 use super::{ColumnSel, IntakeSpec, KindSource, Reject, RejectReason};
-use crate::batch::Item;
 
 /// One cell as a reader found it.
 #[derive(Debug, Clone)]
@@ -111,16 +112,73 @@ impl Config {
     }
 }
 
+/// Where a kept row's text is in its [`Chunk`]'s arena.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TextRef {
+    start: u32,
+    len: u32,
+}
+
+/// A clean identifier and its de-dup hash; it may still turn out to be a duplicate.
+pub(crate) struct Kept {
+    pub hash: u128,
+    pub file: u32,
+    pub row: u64,
+    pub value: TextRef,
+    /// `None`: the spec's fixed kind.
+    pub kind: Option<TextRef>,
+    pub lookup: Option<TextRef>,
+}
+
 /// What the cleaner hands to the de-duplicating side, in input order.
 pub(crate) enum Event {
-    /// A clean identifier and its de-dup hash; it may still turn out to be a duplicate.
-    Kept(u128, Item),
+    Kept(Kept),
     Rejected(Reject),
 }
 
 /// Events per message between the two sides: big enough that channel costs vanish, small
 /// enough that memory stays flat.
 pub(crate) const CHUNK: usize = 1024;
+
+/// Arena bytes that end a chunk early (long values): with a few chunks in flight, memory
+/// stays flat whatever the values' length.
+const CHUNK_TEXT: usize = 256 * 1024;
+
+/// Events and the text of their kept rows, back to back.
+#[derive(Default)]
+pub(crate) struct Chunk {
+    pub events: Vec<Event>,
+    pub text: String,
+}
+
+impl Chunk {
+    fn with_capacity() -> Self {
+        Self {
+            events: Vec::with_capacity(CHUNK),
+            text: String::with_capacity(CHUNK * 32),
+        }
+    }
+
+    fn full(&self) -> bool {
+        self.events.len() >= CHUNK || self.text.len() >= CHUNK_TEXT
+    }
+
+    fn add(&mut self, s: &str) -> TextRef {
+        // A chunk ends once its arena passes CHUNK_TEXT, and a value is at most a record
+        // (1 MiB): offsets stay far below u32::MAX.
+        let start = self.text.len() as u32;
+        self.text.push_str(s);
+        TextRef {
+            start,
+            len: s.len() as u32,
+        }
+    }
+}
+
+/// The text of `r` in `text` (a chunk's arena).
+pub(crate) fn text(text: &str, r: TextRef) -> &str {
+    &text[r.start as usize..r.start as usize + r.len as usize]
+}
 
 /// The receiving side went away (it failed and reported its own error).
 #[derive(Debug, thiserror::Error)]
@@ -129,8 +187,8 @@ pub(crate) struct Stopped;
 
 /// The reading side's output: events in chunks, plus the counts it owns.
 struct Out {
-    tx: SyncSender<Vec<Event>>,
-    buf: Vec<Event>,
+    tx: SyncSender<Chunk>,
+    buf: Chunk,
     scratch: Vec<u8>,
     /// Reject counts by reason code.
     rejected: BTreeMap<&'static str, u64>,
@@ -139,18 +197,18 @@ struct Out {
 
 impl Out {
     fn push(&mut self, e: Event) -> anyhow::Result<()> {
-        self.buf.push(e);
-        if self.buf.len() >= CHUNK {
+        self.buf.events.push(e);
+        if self.buf.full() {
             self.flush()?;
         }
         Ok(())
     }
 
     fn flush(&mut self) -> anyhow::Result<()> {
-        if self.buf.is_empty() {
+        if self.buf.events.is_empty() {
             return Ok(());
         }
-        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        let chunk = std::mem::replace(&mut self.buf, Chunk::with_capacity());
         self.tx.send(chunk).map_err(|_| Stopped.into())
     }
 
@@ -187,7 +245,7 @@ pub(crate) struct Cleaner {
 }
 
 impl Cleaner {
-    pub fn new(spec: &IntakeSpec, tx: SyncSender<Vec<Event>>) -> Self {
+    pub fn new(spec: &IntakeSpec, tx: SyncSender<Chunk>) -> Self {
         let (fixed_kind, kind_col) = match &spec.kind {
             KindSource::Fixed(k) => (Some((k.clone(), Rule::for_kind(k))), String::new()),
             KindSource::Column(sel) => (None, column_label(sel)),
@@ -206,7 +264,7 @@ impl Cleaner {
             },
             sink: Out {
                 tx,
-                buf: Vec::with_capacity(CHUNK),
+                buf: Chunk::with_capacity(),
                 scratch: Vec::new(),
                 rejected: BTreeMap::new(),
                 rows_read: 0,
@@ -377,16 +435,17 @@ impl Cleaner {
             }
             xxh3_128(s)
         };
-        sink.push(Event::Kept(
-            h,
-            Item {
-                file,
-                row,
-                value: v.into_owned(),
-                kind: kind.to_owned(),
-                lookup: lookup.map(str::to_owned),
-            },
-        ))
+        let value = sink.buf.add(&v);
+        let kind = cfg.fixed_kind.is_none().then(|| sink.buf.add(kind));
+        let lookup = lookup.map(|l| sink.buf.add(l));
+        sink.push(Event::Kept(Kept {
+            hash: h,
+            file,
+            row,
+            value,
+            kind,
+            lookup,
+        }))
     }
 
     /// Send what is buffered and return the counts.

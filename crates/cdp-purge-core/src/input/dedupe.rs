@@ -5,7 +5,7 @@
 //! while the old one is still alive. Here the set is split into shards picked by the top hash
 //! bits; each shard is an open-addressing table (linear probing) whose size is *not* a power
 //! of two (slot = fast range reduction of the low hash bits) and grows by 1.25×, so memory
-//! stays within 16 B / 0.68 per entry and a resize copies one shard (1/64 of the set): at
+//! stays within 16 B / 0.68 per entry and a resize copies one shard (1/16 of the set): at
 //! most 24 bytes per distinct identifier, whatever the number of rows.
 //!
 //! The table grows with what it holds, never with an estimate of the input: a file of 50 M
@@ -25,10 +25,12 @@ use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
 
 use super::Reject;
-use super::clean::{CHUNK, Event};
+use super::clean::{CHUNK, Chunk, Event, Kept, text};
 use crate::batch::Item;
 
-const SHARD_BITS: u32 = 6;
+/// 16 shards: at 10 M entries each is ~12 MiB, six huge pages (with 64, a shard of 3 MiB
+/// was mostly 4 KiB pages); a resize still copies only a sixteenth of the set.
+const SHARD_BITS: u32 = 4;
 const SHARDS: usize = 1 << SHARD_BITS;
 /// A shard grows when its load would pass LOAD_NUM / LOAD_DEN.
 const LOAD_NUM: usize = 17;
@@ -54,15 +56,28 @@ fn slots_for(n: usize) -> usize {
     (n * LOAD_DEN / LOAD_NUM + 1).max(MIN_SHARD_SLOTS)
 }
 
-/// The slots of one shard: a zeroed `[u128]` taken from the system allocator.
+/// Bytes of a transparent huge page (x86-64 and aarch64 with 4 KiB pages).
+const HUGE: usize = 2 << 20;
+
+/// Slots in one huge page.
+const HUGE_SLOTS: usize = HUGE / std::mem::size_of::<u128>();
+
+/// The slots of one shard: a zeroed `[u128]` mapped straight from the OS.
 ///
-/// The table is the one large, long-lived allocation of a run. Taken straight from the C
-/// allocator (mmap for sizes like these), a grown-out shard's memory goes back to the OS
-/// when it is freed, instead of lingering in the global allocator's caches (mimalloc keeps
-/// freed segments for a while: about +25 MiB peak RSS on 10 M rows read from gzip).
+/// The table is the one large, long-lived allocation of a run, and every insert lands at a
+/// random place in it: with 4 KiB pages each probe is a TLB miss as well as a cache miss
+/// (perf: a quarter of intake's CPU once the shards grew by steps instead of being sized
+/// once, with 64 shards too small for huge pages). A big shard is therefore its own
+/// anonymous mapping aligned to 2 MiB, with huge pages asked for (`madvise`): the kernel
+/// backs it with 2 MiB pages and zeroes it as it is touched. Freed, a grown-out shard goes straight
+/// back to the OS (the C allocator's heap, or mimalloc's caches, would keep it: about
+/// +25 MiB peak RSS on 10 M rows read from gzip). Small shards use the system allocator.
 struct Slots {
     ptr: NonNull<u128>,
     len: usize,
+    /// The whole mapping (start, bytes) when the slots are a huge-page mapping of their own.
+    #[cfg(target_os = "linux")]
+    mapped: Option<(NonNull<libc::c_void>, usize)>,
 }
 
 // SAFETY: `Slots` owns its buffer exclusively, like a `Vec<u128>`.
@@ -75,6 +90,8 @@ impl Default for Slots {
         Self {
             ptr: NonNull::dangling(),
             len: 0,
+            #[cfg(target_os = "linux")]
+            mapped: None,
         }
     }
 }
@@ -84,10 +101,16 @@ impl Slots {
         Layout::array::<u128>(len).unwrap_or_else(|_| handle_alloc_error(Layout::new::<u128>()))
     }
 
-    /// `len` empty slots, with huge pages requested for big tables (fewer TLB misses).
+    /// `len` empty slots.
     fn zeroed(len: usize) -> Self {
         if len == 0 {
             return Self::default();
+        }
+        #[cfg(target_os = "linux")]
+        if len >= HUGE_SLOTS
+            && let Some(s) = Self::mapped(len)
+        {
+            return s;
         }
         let layout = Self::layout(len);
         // SAFETY: the layout has a non-zero size.
@@ -95,10 +118,59 @@ impl Slots {
         let Some(ptr) = NonNull::new(raw.cast::<u128>()) else {
             handle_alloc_error(layout)
         };
-        let slots = Self { ptr, len };
-        #[cfg(target_os = "linux")]
-        advise_huge_pages(&slots);
-        slots
+        Self {
+            ptr,
+            len,
+            #[cfg(target_os = "linux")]
+            mapped: None,
+        }
+    }
+
+    /// A 2 MiB-aligned anonymous mapping of `len` slots, with huge pages asked for (the
+    /// whole 2 MiB pages get them; the tail past the last one stays in 4 KiB pages rather
+    /// than round the table up by up to a page per shard); `None` when the OS refuses (the
+    /// caller falls back).
+    #[cfg(target_os = "linux")]
+    fn mapped(len: usize) -> Option<Self> {
+        let bytes = len
+            .checked_mul(std::mem::size_of::<u128>())?
+            .checked_next_multiple_of(4096)?;
+        let total = bytes.checked_add(HUGE)?;
+        // SAFETY: a fresh private anonymous mapping; no existing memory is touched.
+        let raw = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                total,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if raw == libc::MAP_FAILED {
+            return None;
+        }
+        let start = raw as usize;
+        let aligned = start.next_multiple_of(HUGE);
+        let (head, tail) = (aligned - start, total - (aligned - start) - bytes);
+        // SAFETY: both ranges lie inside the mapping just made and are not used; unmapping
+        // them only gives address space back. MADV_HUGEPAGE changes no contents, and its
+        // failure (THP disabled) only costs speed.
+        unsafe {
+            if head > 0 {
+                libc::munmap(raw, head);
+            }
+            if tail > 0 {
+                libc::munmap((aligned + bytes) as *mut libc::c_void, tail);
+            }
+            libc::madvise(aligned as *mut libc::c_void, bytes, libc::MADV_HUGEPAGE);
+        }
+        let base = NonNull::new(aligned as *mut libc::c_void)?;
+        Some(Self {
+            ptr: base.cast::<u128>(),
+            len,
+            mapped: Some((base, bytes)),
+        })
     }
 }
 
@@ -120,28 +192,16 @@ impl DerefMut for Slots {
 
 impl Drop for Slots {
     fn drop(&mut self) {
+        #[cfg(target_os = "linux")]
+        if let Some((base, bytes)) = self.mapped {
+            // SAFETY: the mapping made in `mapped`, unmapped once.
+            unsafe { libc::munmap(base.as_ptr(), bytes) };
+            return;
+        }
         if self.len > 0 {
             // SAFETY: allocated in `zeroed` by the same allocator with the same layout.
             unsafe { System.dealloc(self.ptr.as_ptr().cast(), Self::layout(self.len)) }
         }
-    }
-}
-
-#[cfg(target_os = "linux")]
-fn advise_huge_pages(v: &[u128]) {
-    const HUGE: usize = 2 << 20;
-    let bytes = std::mem::size_of_val(v);
-    if bytes < 2 * HUGE {
-        return;
-    }
-    let start = v.as_ptr() as usize;
-    let page = 4096;
-    let aligned = start.next_multiple_of(page);
-    let len = (start + bytes - aligned) / page * page;
-    // SAFETY: the range lies inside `v`'s allocation; MADV_HUGEPAGE changes no contents and
-    // its failure (e.g. THP disabled) only costs speed, so the result is ignored.
-    unsafe {
-        libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
     }
 }
 
@@ -338,6 +398,8 @@ pub(crate) struct Dedup<'c> {
     on_reject: &'c mut dyn FnMut(&Reject) -> anyhow::Result<()>,
     seen: HashSet128,
     ahead: Vec<u128>,
+    /// The kind of every item when the spec fixes it (rows carry their own otherwise).
+    fixed_kind: String,
     pub kept: u64,
     pub duplicates: u64,
 }
@@ -352,6 +414,7 @@ impl<'c> Dedup<'c> {
             on_reject,
             seen: HashSet128::new(),
             ahead: Vec::with_capacity(CHUNK),
+            fixed_kind: String::new(),
             kept: 0,
             duplicates: 0,
         }
@@ -365,28 +428,38 @@ impl<'c> Dedup<'c> {
         self.seen.reserve(rows.min(START) as usize);
     }
 
-    pub fn consume(&mut self, chunk: Vec<Event>) -> anyhow::Result<()> {
+    /// The kind of items whose rows carry none (the spec's fixed kind).
+    pub fn fixed_kind(&mut self, kind: &str) {
+        kind.clone_into(&mut self.fixed_kind);
+    }
+
+    pub fn consume(&mut self, chunk: Chunk) -> anyhow::Result<()> {
+        let Chunk {
+            events,
+            text: arena,
+        } = chunk;
         // Every insert into a set far larger than the caches is a miss; prefetching a few
         // inserts ahead overlaps them.
         self.ahead.clear();
-        self.ahead.extend(chunk.iter().filter_map(|e| match e {
-            Event::Kept(h, _) => Some(*h),
+        self.ahead.extend(events.iter().filter_map(|e| match e {
+            Event::Kept(k) => Some(k.hash),
             Event::Rejected(_) => None,
         }));
         for &h in self.ahead.iter().take(PREFETCH_AHEAD) {
             self.seen.prefetch(h);
         }
         let mut next = PREFETCH_AHEAD;
-        for e in chunk {
+        for e in events {
             match e {
                 Event::Rejected(r) => (self.on_reject)(&r)?,
-                Event::Kept(h, item) => {
+                Event::Kept(k) => {
                     if let Some(&later) = self.ahead.get(next) {
                         self.seen.prefetch(later);
                     }
                     next += 1;
-                    if self.seen.insert(h) {
+                    if self.seen.insert(k.hash) {
                         self.kept += 1;
+                        let item = self.item(&arena, &k);
                         (self.on_item)(item)?;
                     } else {
                         self.duplicates += 1;
@@ -395,6 +468,22 @@ impl<'c> Dedup<'c> {
             }
         }
         Ok(())
+    }
+
+    /// The item of a row that is not a duplicate: its strings are made here, by the thread
+    /// that also frees them (the batcher's side), which costs mimalloc far less than
+    /// freeing what another thread allocated.
+    fn item(&self, arena: &str, k: &Kept) -> Item {
+        Item {
+            file: k.file,
+            row: k.row,
+            value: text(arena, k.value).to_owned(),
+            kind: match k.kind {
+                Some(r) => text(arena, r).to_owned(),
+                None => self.fixed_kind.clone(),
+            },
+            lookup: k.lookup.map(|r| text(arena, r).to_owned()),
+        }
     }
 }
 
@@ -479,7 +568,7 @@ mod tests {
                 s.insert(xxh3_128(&(s.len() as u64).to_le_bytes()));
             }
             let per = s.peak_bytes() as f64 / n as f64;
-            // Below a few thousand entries the 64 shards' minimum size dominates.
+            // Below a few thousand entries the 16 shards' minimum size dominates.
             assert!(n < 10_000 || per <= 24.0, "{n}: {per:.1} B per entry");
         }
     }

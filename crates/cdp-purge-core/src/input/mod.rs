@@ -302,6 +302,9 @@ pub fn run(
 ) -> anyhow::Result<IntakeStats> {
     check_stdin_once(spec)?;
     let mut dedup = dedupe::Dedup::new(on_item, on_reject);
+    if let KindSource::Fixed(k) = &spec.kind {
+        dedup.fixed_kind(k);
+    }
     dedup.reserve(
         spec.inputs
             .iter()
@@ -343,7 +346,7 @@ pub fn run(
 /// The reading thread: every input in order, through one cleaner.
 fn read_all(
     spec: &IntakeSpec,
-    tx: std::sync::mpsc::SyncSender<Vec<clean::Event>>,
+    tx: std::sync::mpsc::SyncSender<clean::Chunk>,
 ) -> anyhow::Result<(Vec<FileStats>, clean::ReadCounts)> {
     let mut cleaner = clean::Cleaner::new(spec, tx);
     let mut files = Vec::with_capacity(spec.inputs.len());

@@ -2,12 +2,16 @@
 //! (the host and account each run's header recorded), and for mParticle the profiles to
 //! verify with their raw MPIDs recovered from the ledger or the input.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
+use xxhash_rust::xxh3::xxh3_128_with_seed;
+
 use super::obs::{Interner, Obs};
-use crate::audit::View;
+use super::sample::{self, Reservoir};
+use crate::audit::{Brief, View};
 use crate::error::UserError;
+use crate::input::dedupe::HashSet128;
 use crate::input::{self, ColumnSel, Format, IntakeSpec, KindSource};
 use crate::ledger::{self, Header};
 use crate::protocol::{StatusSupport, VendorSpec};
@@ -57,7 +61,99 @@ pub struct Group {
     pub base_url: String,
     pub account: BTreeMap<String, String>,
     pub run_ids: Vec<String>,
+    /// The jobs looked at: all of them, or the sample.
     pub jobs: Vec<Job>,
+    /// Distinct jobs (or profiles) in the ledger, sampled or not.
+    pub population: u64,
+}
+
+/// `status --sample N`: how many jobs of each group to look at, and the seed that picks them.
+#[derive(Debug, Clone, Copy)]
+pub struct SampleSpec {
+    pub size: u64,
+    pub seed: u64,
+}
+
+impl SampleSpec {
+    /// The reservoir a group's jobs are drawn into. Each group gets its own stream from the
+    /// seed, so two vendors do not share positions; keyed by what the group is, not by the
+    /// host it was reached at.
+    fn reservoir(&self, vendor: &str, account: &BTreeMap<String, String>) -> Reservoir<Job> {
+        let seed = self.seed ^ sample::seed_of(&format!("{vendor}{account:?}"));
+        Reservoir::new(usize::try_from(self.size).unwrap_or(usize::MAX), seed)
+    }
+}
+
+/// Which profiles [`lookup_group`] returns: a sample or all of them, and whether those the
+/// ledger already shows deleted are looked at again (`--recheck`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Selection {
+    pub sample: Option<SampleSpec>,
+    pub recheck: bool,
+}
+
+/// Walks a ledger's final rows (in file order, once) for the distinct subjects of each
+/// group, building a [`Job`] only for the ones a sample keeps. A sampled ledger of millions
+/// of jobs never has them all in memory: a `Job` is a few hundred bytes, and 5 M of them
+/// were 2 GB. File order, not the report's sorted order: sorting holds a key per row, and
+/// which order the sample is drawn from does not matter as long as the same ledger and
+/// seed give the same jobs.
+struct Distinct {
+    /// 128-bit hashes of (group, subject): 16 bytes per distinct subject, not a `String`.
+    seen: HashSet128,
+    /// Distinct subjects met so far per group.
+    count: Vec<u64>,
+}
+
+impl Distinct {
+    fn new(groups: usize) -> Self {
+        Self {
+            seen: HashSet128::new(),
+            count: vec![0; groups],
+        }
+    }
+
+    /// Whether this is the subject's first row in its group.
+    fn first(&mut self, group: usize, subject: &str) -> bool {
+        let new = self
+            .seen
+            .insert(xxh3_128_with_seed(subject.as_bytes(), group as u64));
+        self.count[group] += u64::from(new);
+        new
+    }
+}
+
+/// The distinct subjects (`subject` of a row: `(group, key)`, or `None` to skip it) of every
+/// group, in ledger file order: `build` makes the `Job` of each one `sample` picks (all of
+/// them without a sample). Returns the jobs and the population of each group.
+fn distinct_jobs(
+    view: &View,
+    groups: &[(&str, &BTreeMap<String, String>)],
+    sample: Option<SampleSpec>,
+    subject: &dyn for<'a> Fn(&Brief<'a>) -> Option<(usize, &'a str)>,
+    build: &mut dyn FnMut(usize, &Brief<'_>) -> Job,
+) -> anyhow::Result<(Vec<Vec<Job>>, Vec<u64>)> {
+    let mut reservoirs: Option<Vec<Reservoir<Job>>> =
+        sample.map(|s| groups.iter().map(|(v, a)| s.reservoir(v, a)).collect());
+    let mut jobs: Vec<Vec<Job>> = (0..groups.len()).map(|_| Vec::new()).collect();
+    let mut d = Distinct::new(groups.len());
+    view.for_each_brief(&mut |row| {
+        let Some((g, key)) = subject(&row) else {
+            return Ok(());
+        };
+        if !d.first(g, key) {
+            return Ok(());
+        }
+        match reservoirs.as_mut() {
+            Some(r) => r[g].offer(|| build(g, &row)),
+            None => jobs[g].push(build(g, &row)),
+        }
+        Ok(())
+    })?;
+    if let Some(r) = reservoirs {
+        jobs = r.into_iter().map(Reservoir::into_sorted).collect();
+    }
+    Ok((jobs, d.count))
 }
 
 /// `https://host:port` of a header's endpoint (`DELETE https://host/path...`).
@@ -80,6 +176,7 @@ pub fn job_groups(
     view: &View,
     base_override: Option<&str>,
     strings: &mut Interner,
+    sample: Option<SampleSpec>,
 ) -> anyhow::Result<Vec<Group>> {
     let recorded = view.job_states();
     let mut groups: Vec<Group> = Vec::new();
@@ -112,6 +209,7 @@ pub fn job_groups(
                     account: run.header.account.clone(),
                     run_ids: Vec::new(),
                     jobs: Vec::new(),
+                    population: 0,
                 });
                 groups.len() - 1
             }
@@ -123,30 +221,38 @@ pub fn job_groups(
         // No run with a status API: no need to read the rows.
         return Ok(groups);
     }
-    let mut seen: HashSet<(usize, String)> = HashSet::new();
-    view.for_each_row_sorted(&mut |row| {
-        let (Some(&g), Some(id)) = (run_group.get(&row.run), &row.vendor_id) else {
-            return Ok(());
-        };
-        if !row.status.is_success() || !seen.insert((g, id.clone())) {
-            return Ok(());
-        }
-        let run_id = &view.runs[row.run].header.run_id;
-        let run = groups[g]
-            .run_ids
-            .iter()
-            .position(|r| r == run_id)
-            .unwrap_or_default() as u32;
-        groups[g].jobs.push(Job {
-            subject: Subject::Job(id.clone()),
-            run,
-            mpid: None,
-            recorded: recorded
-                .get(id.as_str())
-                .map(|c| Obs::from_check(c, strings)),
-        });
-        Ok(())
-    })?;
+    let keys: Vec<(&str, &BTreeMap<String, String>)> =
+        groups.iter().map(|g| (g.vendor.id, &g.account)).collect();
+    let run_ids: Vec<Vec<String>> = groups.iter().map(|g| g.run_ids.clone()).collect();
+    let (jobs, population) = distinct_jobs(
+        view,
+        &keys,
+        sample,
+        &|row| {
+            let g = *run_group.get(&row.run)?;
+            let id = row.vendor_id?;
+            row.status.is_success().then_some((g, id))
+        },
+        &mut |g, row| {
+            let id = row.vendor_id.unwrap_or_default().to_owned();
+            let run_id = &view.runs[row.run].header.run_id;
+            Job {
+                run: run_ids[g]
+                    .iter()
+                    .position(|r| r == run_id)
+                    .unwrap_or_default() as u32,
+                mpid: None,
+                recorded: recorded
+                    .get(id.as_str())
+                    .map(|c| Obs::from_check(c, strings)),
+                subject: Subject::Job(id),
+            }
+        },
+    )?;
+    for ((g, j), n) in groups.iter_mut().zip(jobs).zip(population) {
+        g.jobs = j;
+        g.population = n;
+    }
     Ok(groups)
 }
 
@@ -169,8 +275,9 @@ pub fn lookup_group(
     base_url: &str,
     src: &MpidSource<'_>,
     strings: &mut Interner,
-    recheck: bool,
+    select: Selection,
 ) -> anyhow::Result<(Option<Group>, Vec<String>)> {
+    let Selection { sample, recheck } = select;
     let StatusSupport::Lookup { by } = vendor.status else {
         return Ok((None, Vec::new()));
     };
@@ -196,26 +303,27 @@ pub fn lookup_group(
         .iter()
         .map(|&i| view.runs[i].header.run_id.clone())
         .collect();
-    let mut jobs = Vec::new();
-    let mut seen = HashSet::new();
-    view.for_each_row_sorted(&mut |row| {
-        if !by_mpid.contains(&row.run) || !row.status.is_success() {
-            return Ok(());
-        }
-        if !seen.insert(row.id_hmac.clone()) {
-            return Ok(());
-        }
-        let run_id = &view.runs[row.run].header.run_id;
-        jobs.push(Job {
-            subject: Subject::Profile(row.id_hmac.clone()),
-            run: run_ids.iter().position(|r| r == run_id).unwrap_or_default() as u32,
-            mpid: row.value.clone(),
-            recorded: recorded
-                .get(row.id_hmac.as_str())
-                .map(|c| Obs::from_check(c, strings)),
-        });
-        Ok(())
-    })?;
+    let (jobs, population) = distinct_jobs(
+        view,
+        &[(vendor.id, &account)],
+        sample,
+        &|row| (by_mpid.contains(&row.run) && row.status.is_success()).then_some((0, row.id_hmac)),
+        &mut |_, row| {
+            let run_id = &view.runs[row.run].header.run_id;
+            Job {
+                subject: Subject::Profile(row.id_hmac.to_owned()),
+                run: run_ids.iter().position(|r| r == run_id).unwrap_or_default() as u32,
+                mpid: row.value.map(str::to_owned),
+                recorded: recorded
+                    .get(row.id_hmac)
+                    .map(|c| Obs::from_check(c, strings)),
+            }
+        },
+    )?;
+    let (Some(mut jobs), Some(population)) = (jobs.into_iter().next(), population.first().copied())
+    else {
+        return Ok((None, other));
+    };
     let missing = jobs
         .iter()
         .filter(|j| {
@@ -233,6 +341,7 @@ pub fn lookup_group(
             account,
             run_ids,
             jobs,
+            population,
         }),
         other,
     ))

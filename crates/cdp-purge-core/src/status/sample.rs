@@ -1,24 +1,54 @@
 //! `status --sample N`: look up a random, reproducible sample of each vendor's jobs and say
 //! how far the sample's result carries to all of them.
 
-/// `n` distinct indices below `population`, chosen by a seeded random generator (the same
-/// seed picks the same sample), in ascending order. All of them when `n >= population`.
-pub fn pick(population: usize, n: usize, seed: u64) -> Vec<usize> {
-    if n >= population {
-        return (0..population).collect();
-    }
-    // Floyd's algorithm: n draws, no array of the whole population.
-    let mut rng = fastrand::Rng::with_seed(seed);
-    let mut chosen = std::collections::HashSet::with_capacity(n);
-    for j in population - n..population {
-        let t = rng.usize(..=j);
-        if !chosen.insert(t) {
-            chosen.insert(j);
+/// A uniform random sample of `size` from a stream of unknown length, drawn by a seeded
+/// generator (the same stream and seed keep the same sample): reservoir sampling, so the
+/// stream is read once and only the sample is held, whatever its length.
+pub struct Reservoir<T> {
+    size: usize,
+    rng: fastrand::Rng,
+    seen: u64,
+    /// (position in the stream, element).
+    kept: Vec<(u64, T)>,
+}
+
+impl<T> Reservoir<T> {
+    pub fn new(size: usize, seed: u64) -> Self {
+        Self {
+            size,
+            rng: fastrand::Rng::with_seed(seed),
+            seen: 0,
+            kept: Vec::new(),
         }
     }
-    let mut v: Vec<usize> = chosen.into_iter().collect();
-    v.sort_unstable();
-    v
+
+    /// Offer the stream's next element; `make` builds it only if it is kept (for now: a
+    /// later one may replace it).
+    pub fn offer(&mut self, make: impl FnOnce() -> T) {
+        let at = self.seen;
+        self.seen += 1;
+        if self.kept.len() < self.size {
+            self.kept.push((at, make()));
+            return;
+        }
+        let j = self.rng.u64(..=at);
+        if let Ok(j) = usize::try_from(j)
+            && j < self.size
+        {
+            self.kept[j] = (at, make());
+        }
+    }
+
+    /// Elements offered so far.
+    pub fn seen(&self) -> u64 {
+        self.seen
+    }
+
+    /// The sample, in stream order.
+    pub fn into_sorted(mut self) -> Vec<T> {
+        self.kept.sort_unstable_by_key(|(at, _)| *at);
+        self.kept.into_iter().map(|(_, t)| t).collect()
+    }
 }
 
 /// A stable seed from text (the ledger's first run ID), so a rerun samples the same jobs.
@@ -64,6 +94,15 @@ pub fn wilson95(k: u64, n: u64, population: u64) -> (f64, f64) {
 mod tests {
     use super::*;
 
+    fn pick(population: u64, n: usize, seed: u64) -> Vec<u64> {
+        let mut r = Reservoir::new(n, seed);
+        for i in 0..population {
+            r.offer(|| i);
+        }
+        assert_eq!(r.seen(), population);
+        r.into_sorted()
+    }
+
     #[test]
     fn samples_are_distinct_reproducible_and_depend_on_the_seed() {
         let a = pick(100_000, 100, 7);
@@ -75,6 +114,14 @@ mod tests {
         assert_eq!(pick(5, 10, 1), vec![0, 1, 2, 3, 4]);
         // Spread over the whole range, not bunched at one end.
         assert!(a[0] < 20_000 && a[99] > 80_000, "{a:?}");
+        // Uniform: over many seeds, each position is kept about n/population of the time.
+        let mut hits = [0u32; 10];
+        for seed in 0..2000 {
+            for i in pick(10, 3, seed) {
+                hits[i as usize] += 1;
+            }
+        }
+        assert!(hits.iter().all(|&h| (500..700).contains(&h)), "{hits:?}");
         assert_eq!(seed_of("run-1"), seed_of("run-1"));
         assert_ne!(seed_of("run-1"), seed_of("run-2"));
     }
