@@ -67,6 +67,7 @@ pub const VENDOR: Vendor = Vendor {
         &SPACE,
         &params::ID_TYPE_COLUMN,
         &USER_ID_COLUMN,
+        &params::OLD_ID_TYPE_COLUMN,
     ],
     credentials: &[Credential {
         role: "token",
@@ -164,10 +165,7 @@ struct ExternalId<'a> {
 impl Segment {
     pub fn new(target: &Target) -> anyhow::Result<Self> {
         let VendorParams::Segment { region, space } = &target.params else {
-            bail!(
-                "internal error: Segment adapter built for a {} target",
-                target.vendor
-            );
+            return Err(wire::wrong_target("Segment", target));
         };
         Ok(Self {
             region: region.clone(),
@@ -291,14 +289,13 @@ impl Adapter for Segment {
                 ),
                 auth: false,
             },
-            (401 | 403, _) => Verdict::Fatal {
-                reason: format!("Segment refused the token ({})", quoted()),
-                hint: format!(
+            (401 | 403, _) => wire::refused(
+                format!("Segment refused the token ({})", quoted()),
+                format!(
                     "check {} (Unify settings → API access) and --region {}",
                     self.token_var, self.region
                 ),
-                auth: true,
-            },
+            ),
             (400, "unsupported_eid_type") => {
                 Self::one(ItemOutcome::invalid("unsupported external id type"))
             }
@@ -319,10 +316,7 @@ impl Adapter for Segment {
     }
 
     fn account(&self) -> Vec<(String, String)> {
-        vec![
-            ("region".into(), self.region.clone()),
-            ("space".into(), self.space.clone()),
-        ]
+        wire::pairs(&[("region", &self.region), ("space", &self.space)])
     }
 
     fn endpoint(&self) -> String {
@@ -424,6 +418,7 @@ fn read_lookup(status: u16, body: &[u8], space: &str, var: &str) -> Finding {
 mod tests {
     use super::*;
     use crate::Secret;
+    use crate::wire::test_support::resp;
     use cdp_purge_core::batch::Item;
     use reqwest::header::HeaderMap;
     use std::time::Duration;
@@ -455,16 +450,6 @@ mod tests {
                 lookup: Some(user_id.into()),
             }],
         )
-    }
-
-    fn resp<'a>(status: u16, headers: &'a HeaderMap, body: &'a [u8]) -> Response<'a> {
-        Response {
-            status,
-            headers,
-            body,
-            attempt: 1,
-            maybe_delivered_before: false,
-        }
     }
 
     fn class(v: &Verdict) -> Option<OutcomeClass> {

@@ -75,7 +75,7 @@ pub(super) struct NoStatus {
 }
 
 #[derive(Debug, Serialize)]
-pub(super) struct Summary {
+pub(super) struct StatusSummary {
     groups: Vec<GroupSummary>,
     no_status_api: Vec<NoStatus>,
     /// mParticle runs that deleted by another identity than the MPID.
@@ -159,7 +159,7 @@ fn group_summary(t: &Tracked, seed: Option<u64>, resumed: bool) -> GroupSummary 
     g
 }
 
-impl Summary {
+impl StatusSummary {
     pub(super) fn build(
         view: &View,
         tracked: &[Tracked],

@@ -678,13 +678,7 @@ impl Inner {
         attempt: u32,
         maybe_delivered_before: bool,
     ) -> Answer {
-        let mut rb = self
-            .client
-            .request(req.method.clone(), &req.url)
-            .body(req.body.clone());
-        for (k, v) in &req.headers {
-            rb = rb.header(k, v);
-        }
+        let rb = req.builder(&self.client);
         let transport = |e: &reqwest::Error, body: bool| -> Answer {
             let kind = transport_kind(e, body);
             Answer {
