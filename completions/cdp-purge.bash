@@ -111,17 +111,21 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__check)
-            opts="-q -v -h -V --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --identifier-type-column --json --timeout --quiet --verbose --color --config --help --version"
+            opts="-q -v -h -V --vendor --target --all-targets --group --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --requester --project-id --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --identifier-type-column --json --timeout --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --vendor)
-                    COMPREPLY=($(compgen -W "lytics mparticle clevertap segment hightouch" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "lytics mparticle clevertap segment hightouch amplitude iterable posthog" -- "${cur}"))
                     return 0
                     ;;
                 --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -154,6 +158,14 @@ _cdp__purge() {
                     return 0
                     ;;
                 --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --requester)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project-id)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -231,7 +243,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__delete)
-            opts="-i -y -q -v -h -V --input --format --column --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --identifier-type-column --ledger --ledger-include-identifiers --ledger-any-destination --max-rps --max-items-per-sec --concurrency --max-retries --max-backoff --timeout --retry-failed --breaker-after --no-breaker --json --yes --dry-run --sandbox --quiet --verbose --color --config --help --version"
+            opts="-i -y -q -v -h -V --input --format --column --column-for --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --group --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --requester --project-id --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --identifier-type-column --ledger --ledger-include-identifiers --ledger-any-destination --max-rps --max-items-per-sec --concurrency --max-retries --max-backoff --timeout --retry-failed --breaker-after --no-breaker --json --yes --dry-run --sandbox --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -250,6 +262,10 @@ _cdp__purge() {
                     return 0
                     ;;
                 --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --column-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -274,10 +290,14 @@ _cdp__purge() {
                     return 0
                     ;;
                 --vendor)
-                    COMPREPLY=($(compgen -W "lytics mparticle clevertap segment hightouch" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "lytics mparticle clevertap segment hightouch amplitude iterable posthog" -- "${cur}"))
                     return 0
                     ;;
                 --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -310,6 +330,14 @@ _cdp__purge() {
                     return 0
                     ;;
                 --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --requester)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project-id)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -583,7 +611,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__plan)
-            opts="-i -q -v -h -V --input --format --column --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --identifier-type-column --json --quiet --verbose --color --config --help --version"
+            opts="-i -q -v -h -V --input --format --column --column-for --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --group --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --requester --project-id --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --identifier-type-column --json --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -602,6 +630,10 @@ _cdp__purge() {
                     return 0
                     ;;
                 --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --column-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -626,10 +658,14 @@ _cdp__purge() {
                     return 0
                     ;;
                 --vendor)
-                    COMPREPLY=($(compgen -W "lytics mparticle clevertap segment hightouch" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "lytics mparticle clevertap segment hightouch amplitude iterable posthog" -- "${cur}"))
                     return 0
                     ;;
                 --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -662,6 +698,14 @@ _cdp__purge() {
                     return 0
                     ;;
                 --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --requester)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project-id)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -713,7 +757,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__report)
-            opts="-i -q -v -h -V --ledger --proof --json --csv --format --lookup --lookup-file --verify --input --quiet --verbose --color --config --help --version"
+            opts="-i -q -v -h -V --ledger --proof --group --json --csv --format --lookup --lookup-file --verify --input --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -724,6 +768,10 @@ _cdp__purge() {
                     return 0
                     ;;
                 --proof)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -805,13 +853,17 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__status)
-            opts="-i -q -v -h -V --ledger --base-url --allow-insecure-http --credentials-file --target --watch --until --interval --max-interval --json --sample --seed --per-job --recheck --max-rps --concurrency --max-retries --max-backoff --timeout --verify --auth-url --org-id --account-id --workspace-id --input --column --format --quiet --verbose --color --config --help --version"
+            opts="-i -q -v -h -V --ledger --group --base-url --allow-insecure-http --credentials-file --target --watch --until --interval --max-interval --json --sample --seed --per-job --recheck --max-rps --concurrency --max-retries --max-backoff --timeout --verify --auth-url --org-id --account-id --workspace-id --input --column --format --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --ledger)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

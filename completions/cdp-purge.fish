@@ -49,6 +49,7 @@ tsv\t''
 json\t''
 ndjson\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l column -d 'Column (CSV header name) or key (JSON objects; dotted path for nested keys) holding the identifier' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l column-for -d 'The column one target reads, over its `column` in the config file and --column (several targets reading one file with several identifier columns). Repeatable' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l column-index -d '0-based column index holding the identifier (CSV/TSV)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l delimiter -d 'Field delimiter for CSV (default: `,`; `\\t` for .tsv)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l null-values -d 'Values treated as empty, comma-separated, matched ignoring case and surrounding spaces; replaces the built-in list [default: null,(null),<null>,none,nil,nan,undefined, n/a,na,#n/a,\\N,#null!,#value!,#ref!,#div/0!,#name?,#num!,-,0]' -r
@@ -58,8 +59,12 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l vendor -d '
 mparticle\t''
 clevertap\t''
 segment\t''
-hightouch\t''"
+hightouch\t''
+amplitude\t''
+iterable\t''
+posthog\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l target -d 'A target from the config file (see `cdp-purge targets`); flags override its settings. Repeatable' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l group -d 'The targets of a group in the config file (`[groups] NAME = ["a", "b"]`): one run per target, each with its own ledger, one summary line each' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l base-url -d 'Override the vendor\'s host, e.g. a proxy or the local sandbox (https://, or http:// to localhost; no credentials in it)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l credentials-file -d 'Read credentials from this file (KEY=VALUE lines, as the environment variables)' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l id-type -d 'What the values are: Lytics\' identity field (email, member_id), mParticle\'s identity type (mpid, customerid, email, ...), CleverTap\'s identity or guid, Segment\'s external id type (email, anonymous_id, ...), Hightouch\'s identifier name (email, phone, ...)' -r
@@ -71,7 +76,9 @@ eu1\t''
 au1\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l environment -d 'mParticle: environment_type of the deletion (not needed by `plan`)' -r -f -a "production\t''
 development\t''"
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l region -d 'CleverTap or Segment: region of the account' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l region -d 'Region of the account: CleverTap (in1, sg1, us1, aps3, mec1, eu1), Segment, Amplitude, Iterable, PostHog (us or eu)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l requester -d 'Amplitude: who asked for the deletion (Amplitude\'s `requester`, for its audit trail)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l project-id -d 'PostHog: the project ID (not needed by `plan`)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l space -d 'Segment: the Unify space ID (not needed by `plan`)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l user-id-column -d 'Segment: column holding each row\'s lookup user_id' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l graph -d 'Hightouch: the identity graph ID (not needed by `plan`)' -r
@@ -104,6 +111,7 @@ tsv\t''
 json\t''
 ndjson\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l column -d 'Column (CSV header name) or key (JSON objects; dotted path for nested keys) holding the identifier' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l column-for -d 'The column one target reads, over its `column` in the config file and --column (several targets reading one file with several identifier columns). Repeatable' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l column-index -d '0-based column index holding the identifier (CSV/TSV)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l delimiter -d 'Field delimiter for CSV (default: `,`; `\\t` for .tsv)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l null-values -d 'Values treated as empty, comma-separated, matched ignoring case and surrounding spaces; replaces the built-in list [default: null,(null),<null>,none,nil,nan,undefined, n/a,na,#n/a,\\N,#null!,#value!,#ref!,#div/0!,#name?,#num!,-,0]' -r
@@ -113,8 +121,12 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l vendor -d
 mparticle\t''
 clevertap\t''
 segment\t''
-hightouch\t''"
+hightouch\t''
+amplitude\t''
+iterable\t''
+posthog\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l target -d 'A target from the config file (see `cdp-purge targets`); flags override its settings. Repeatable' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l group -d 'The targets of a group in the config file (`[groups] NAME = ["a", "b"]`): one run per target, each with its own ledger, one summary line each' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l base-url -d 'Override the vendor\'s host, e.g. a proxy or the local sandbox (https://, or http:// to localhost; no credentials in it)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l credentials-file -d 'Read credentials from this file (KEY=VALUE lines, as the environment variables)' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l id-type -d 'What the values are: Lytics\' identity field (email, member_id), mParticle\'s identity type (mpid, customerid, email, ...), CleverTap\'s identity or guid, Segment\'s external id type (email, anonymous_id, ...), Hightouch\'s identifier name (email, phone, ...)' -r
@@ -126,7 +138,9 @@ eu1\t''
 au1\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l environment -d 'mParticle: environment_type of the deletion (not needed by `plan`)' -r -f -a "production\t''
 development\t''"
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l region -d 'CleverTap or Segment: region of the account' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l region -d 'Region of the account: CleverTap (in1, sg1, us1, aps3, mec1, eu1), Segment, Amplitude, Iterable, PostHog (us or eu)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l requester -d 'Amplitude: who asked for the deletion (Amplitude\'s `requester`, for its audit trail)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l project-id -d 'PostHog: the project ID (not needed by `plan`)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l space -d 'Segment: the Unify space ID (not needed by `plan`)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l user-id-column -d 'Segment: column holding each row\'s lookup user_id' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l graph -d 'Hightouch: the identity graph ID (not needed by `plan`)' -r
@@ -169,6 +183,7 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s v -l verb
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -s V -l version -d 'Print version'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l ledger -d 'The ledger a `delete` run wrote; status records are appended to it' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l group -d 'Every target of a `delete --group NAME` over the input given with -i (each target\'s own ledger and credentials); the exit code is the most urgent one' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l base-url -d 'Poll this host instead of the one recorded in the ledger (mParticle --verify: the Profile API host)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l credentials-file -d 'Read credentials from this file (KEY=VALUE lines, as the environment variables)' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l target -d 'Read a vendor\'s credentials from the variables this config target names (repeatable, one per vendor); other vendors use the standard variables' -r
@@ -208,12 +223,13 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -s h -l help
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -s V -l version -d 'Print version'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l ledger -d 'The ledger to report on (read only). Repeatable with --proof: one ledger per destination' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l proof -d 'Print the proof of a deletion for a data-subject-request ticket: per --ledger, what was sent and when, the vendor\'s IDs, every later check and its answer, and the ledger\'s chain head at each step. ROW is an input row number as `report --csv` shows it (FILE:ROW for one input file); or give --lookup VALUE' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l group -d 'Per input row, the state at every target of a `delete --group NAME` over the input given with -i (one column per target; --csv or --json)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l format -d 'Old name of --json / --csv (deprecated: --format names the input format elsewhere)' -r -f -a "text\t''
 json\t''
 csv\t'One line per kept input row: attach it to the data-subject request'"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l lookup -d 'What happened to this person? Hashed with the ledger\'s key (`<ledger>.key`); the value is never printed. Repeatable' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l lookup-file -d 'Like --lookup, one value per line (keeps the values out of shell history and `ps`)' -r -F
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -s i -l input -d 'An input to hash, as the FILE arguments. Repeatable' -r -F
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -s i -l input -d 'An input to hash, as the FILE arguments (with --group: the input of the group\'s `delete`). Repeatable' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand report" -l color -d 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -247,8 +263,12 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l vendor -d 
 mparticle\t''
 clevertap\t''
 segment\t''
-hightouch\t''"
+hightouch\t''
+amplitude\t''
+iterable\t''
+posthog\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l target -d 'A target from the config file (see `cdp-purge targets`); flags override its settings. Repeatable' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l group -d 'The targets of a group in the config file (`[groups] NAME = ["a", "b"]`): one run per target, each with its own ledger, one summary line each' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l base-url -d 'Override the vendor\'s host, e.g. a proxy or the local sandbox (https://, or http:// to localhost; no credentials in it)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l credentials-file -d 'Read credentials from this file (KEY=VALUE lines, as the environment variables)' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l id-type -d 'What the values are: Lytics\' identity field (email, member_id), mParticle\'s identity type (mpid, customerid, email, ...), CleverTap\'s identity or guid, Segment\'s external id type (email, anonymous_id, ...), Hightouch\'s identifier name (email, phone, ...)' -r
@@ -260,7 +280,9 @@ eu1\t''
 au1\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l environment -d 'mParticle: environment_type of the deletion (not needed by `plan`)' -r -f -a "production\t''
 development\t''"
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l region -d 'CleverTap or Segment: region of the account' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l region -d 'Region of the account: CleverTap (in1, sg1, us1, aps3, mec1, eu1), Segment, Amplitude, Iterable, PostHog (us or eu)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l requester -d 'Amplitude: who asked for the deletion (Amplitude\'s `requester`, for its audit trail)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l project-id -d 'PostHog: the project ID (not needed by `plan`)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l space -d 'Segment: the Unify space ID (not needed by `plan`)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l user-id-column -d 'Segment: column holding each row\'s lookup user_id' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l graph -d 'Hightouch: the identity graph ID (not needed by `plan`)' -r

@@ -196,6 +196,11 @@ pub struct InputArgs {
     #[arg(long, value_name = "NAME", conflicts_with = "column_index")]
     pub column: Option<String>,
 
+    /// The column one target reads, over its `column` in the config file and --column
+    /// (several targets reading one file with several identifier columns). Repeatable.
+    #[arg(long = "column-for", value_name = "TARGET=COLUMN")]
+    pub column_for: Vec<String>,
+
     /// 0-based column index holding the identifier (CSV/TSV)
     #[arg(long, value_name = "N")]
     pub column_index: Option<usize>,
@@ -257,6 +262,11 @@ pub struct VendorArgs {
     #[arg(long, conflicts_with = "targets")]
     pub all_targets: bool,
 
+    /// The targets of a group in the config file (`[groups] NAME = ["a", "b"]`): one run
+    /// per target, each with its own ledger, one summary line each
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["targets", "all_targets"])]
+    pub group: Option<String>,
+
     /// Override the vendor's host, e.g. a proxy or the local sandbox (https://, or http://
     /// to localhost; no credentials in it)
     #[arg(long, value_name = "URL", env = "CDP_PURGE_BASE_URL")]
@@ -293,9 +303,18 @@ pub struct VendorArgs {
     #[arg(long, value_enum, help_heading = "mParticle")]
     pub environment: Option<Environment>,
 
-    /// CleverTap or Segment: region of the account
-    #[arg(long, value_name = "REGION", help_heading = "CleverTap / Segment")]
+    /// Region of the account: CleverTap (in1, sg1, us1, aps3, mec1, eu1), Segment, Amplitude,
+    /// Iterable, PostHog (us or eu)
+    #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
+
+    /// Amplitude: who asked for the deletion (Amplitude's `requester`, for its audit trail)
+    #[arg(long, value_name = "EMAIL", help_heading = "Amplitude")]
+    pub requester: Option<String>,
+
+    /// PostHog: the project ID (not needed by `plan`)
+    #[arg(long, value_name = "ID", help_heading = "PostHog")]
+    pub project_id: Option<String>,
 
     /// Segment: the Unify space ID (not needed by `plan`)
     #[arg(long, value_name = "SPACE", help_heading = "Segment")]
@@ -379,6 +398,8 @@ impl VendorArgs {
         v.set_opt("environment", self.environment.as_ref().map(name));
         v.set_opt("region", self.region.clone());
         v.set_opt("space", self.space.clone());
+        v.set_opt("requester", self.requester.clone());
+        v.set_opt("project_id", self.project_id.clone());
         v.set_opt("id_type_column", self.id_type_column.clone());
         v.set_opt("user_id_column", self.user_id_column.clone());
         v.set_opt("graph", self.graph.clone());
@@ -412,6 +433,8 @@ impl VendorArgs {
                 .and_then(|s| Environment::from_str(s, false).ok()),
             region: text("region"),
             space: text("space"),
+            requester: text("requester"),
+            project_id: text("project_id"),
             id_type_column: text("id_type_column"),
             user_id_column: text("user_id_column"),
             graph: text("graph"),
@@ -559,11 +582,27 @@ pub struct CheckArgs {
     pub timeout: Duration,
 }
 
+/// The placeholder of `--ledger` when `--group` names the ledgers instead (clap wants a
+/// non-empty default for a field that is not an `Option`; `required_unless_present` still
+/// demands one of the two).
+pub const NO_LEDGER: &str = "\u{0}no-ledger";
+
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
     /// The ledger a `delete` run wrote; status records are appended to it
-    #[arg(long, value_name = "FILE")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "group",
+        default_value = NO_LEDGER,
+        hide_default_value = true
+    )]
     pub ledger: PathBuf,
+
+    /// Every target of a `delete --group NAME` over the input given with -i (each target's
+    /// own ledger and credentials); the exit code is the most urgent one
+    #[arg(long, value_name = "NAME", conflicts_with = "ledger")]
+    pub group: Option<String>,
 
     /// Poll this host instead of the one recorded in the ledger (mParticle --verify: the
     /// Profile API host)
@@ -731,7 +770,11 @@ pub enum ReportFormat {
 pub struct ReportArgs {
     /// The ledger to report on (read only). Repeatable with --proof: one ledger per
     /// destination
-    #[arg(long = "ledger", value_name = "FILE", required = true)]
+    #[arg(
+        long = "ledger",
+        value_name = "FILE",
+        required_unless_present = "group"
+    )]
     pub ledgers: Vec<PathBuf>,
 
     /// The first --ledger (the only one outside --proof).
@@ -744,6 +787,15 @@ pub struct ReportArgs {
     /// it (FILE:ROW for one input file); or give --lookup VALUE
     #[arg(long, value_name = "ROW", num_args = 0.., value_delimiter = ',')]
     pub proof: Option<Vec<String>>,
+
+    /// Per input row, the state at every target of a `delete --group NAME` over the input
+    /// given with -i (one column per target; --csv or --json)
+    #[arg(
+        long,
+        value_name = "NAME",
+        conflicts_with_all = ["ledgers", "verify", "lookup", "lookup_file", "proof"]
+    )]
+    pub group: Option<String>,
 
     /// Print the report as JSON
     #[arg(long, conflicts_with = "csv")]
@@ -779,8 +831,9 @@ pub struct ReportArgs {
     #[arg(value_name = "FILE", requires = "verify")]
     pub files: Vec<PathBuf>,
 
-    /// An input to hash, as the FILE arguments. Repeatable.
-    #[arg(long = "input", short = 'i', value_name = "FILE", requires = "verify")]
+    /// An input to hash, as the FILE arguments (with --group: the input of the group's
+    /// `delete`). Repeatable.
+    #[arg(long = "input", short = 'i', value_name = "FILE")]
     pub inputs: Vec<PathBuf>,
 }
 

@@ -159,10 +159,20 @@ impl CsvRow<'_> {
     }
 }
 
+mod group;
 mod proof;
 mod verify;
 
 pub fn run(args: &ReportArgs, _global: &GlobalArgs, printer: &Printer) -> anyhow::Result<Code> {
+    if let Some(name) = &args.group {
+        return group::run(name, args, printer);
+    }
+    if !args.verify && !args.inputs.is_empty() {
+        return Err(UserError::usage(
+            "-i/--input is for --verify (the inputs to hash) or --group (the group's input)",
+        )
+        .into());
+    }
     if let Some(rows) = &args.proof {
         if args.verify || args.format == ReportFormat::Csv {
             return Err(UserError::usage("--proof prints text or --json").into());

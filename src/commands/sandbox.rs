@@ -66,8 +66,13 @@ async fn serve(cfg: SandboxConfig, printer: &Printer) -> anyhow::Result<Code> {
         head.push_str(&format!("{key}={value}\n"));
     }
     printer.data(&head)?;
+    let fakes: Vec<&str> = cdp_purge_sandbox::VendorKind::ALL
+        .iter()
+        .map(|v| v.id())
+        .collect();
     printer.info(format!(
-        "cdp-purge sandbox: serving Lytics, mParticle, CleverTap, Segment and Hightouch at {}",
+        "cdp-purge sandbox: serving {} at {}",
+        fakes.join(", "),
         sandbox.base_url()
     ));
     printer.info("  the credentials above are fake; save them to a file for --credentials-file");

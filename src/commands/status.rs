@@ -33,6 +33,14 @@ pub fn run(
     printer: &Printer,
     rt: &tokio::runtime::Runtime,
 ) -> anyhow::Result<Code> {
+    if let Some(group) = &args.group {
+        return run_group(group, args, global, printer, rt);
+    }
+    if args.ledger.as_os_str() == crate::cli::NO_LEDGER {
+        return Err(
+            UserError::usage("--ledger FILE is required (or --group NAME -i INPUT)").into(),
+        );
+    }
     audit::require_ledger(&args.ledger)?;
     // status appends to the ledger: it must not be the --input it re-reads.
     crate::input::refuse_outputs_over_inputs(&args.verify.inputs, &[("--ledger", &args.ledger)])?;
@@ -329,4 +337,44 @@ fn profile_config(
         client_id,
         client_secret,
     })
+}
+
+/// `status --group NAME -i INPUT`: each target's ledger in turn, with that target's
+/// credentials; one line per target at the end and the most urgent exit code.
+fn run_group(
+    group: &str,
+    args: &StatusArgs,
+    global: &GlobalArgs,
+    printer: &Printer,
+    rt: &tokio::runtime::Runtime,
+) -> anyhow::Result<Code> {
+    let Some(input) = args.verify.inputs.first() else {
+        return Err(crate::exit::UserError::usage(format!(
+            "status --group {group} needs the input the group's `delete` read: -i FILE"
+        ))
+        .into());
+    };
+    let members = crate::commands::delete::group::read_index(input, group)?;
+    let mut results = Vec::with_capacity(members.len());
+    for m in &members {
+        printer.important(format!("cdp-purge: target {} ({}):", m.target, m.vendor));
+        let mut one = args.clone();
+        one.group = None;
+        one.ledger = m.ledger.clone();
+        one.targets = vec![m.target.clone()];
+        one.verify.inputs.clear();
+        let code = match run(&one, global, printer, rt) {
+            Ok(c) => c,
+            Err(e) => crate::exit::report(printer, &e),
+        };
+        results.push((m, code));
+        if code.is_signal() {
+            break;
+        }
+    }
+    crate::commands::delete::group::print_summary(
+        printer,
+        args.json,
+        results.iter().map(|(m, c)| (*m, *c)),
+    )
 }

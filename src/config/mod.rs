@@ -159,6 +159,8 @@ pub struct TargetConfig {
     pub secrets_ignored: bool,
     /// The vendor-specific keys as written, for `cdp-purge targets`.
     pub settings: BTreeMap<String, String>,
+    /// The input column this target reads (`column = "email"`), over `--column`.
+    pub column: Option<String>,
 }
 
 impl TargetConfig {
@@ -181,6 +183,8 @@ pub struct Config {
     pub found: bool,
     pub defaults: TargetLimits,
     pub targets: BTreeMap<String, TargetConfig>,
+    /// `[groups]`: name → target names, in the file's order (each checked to exist).
+    pub groups: BTreeMap<String, Vec<String>>,
     /// Non-fatal problems (already printed by [`load`]).
     pub warnings: Vec<String>,
     /// Old key names in use (already logged by [`load`], like `warnings`).

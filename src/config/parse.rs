@@ -24,6 +24,7 @@ const COMMON_KEYS: &[&str] = &[
     "max_retries",
     "credentials",
     "secrets",
+    "column",
 ];
 
 /// Keys allowed in `[defaults]`. `batch_size` is left out on purpose: the caps differ by two
@@ -86,6 +87,10 @@ impl Config {
             }
             cfg.targets.insert(name, t);
         }
+        for (group, members) in raw.groups {
+            check_group(&cfg, &group, &members).map_err(|m| usage_in(&file, m))?;
+            cfg.groups.insert(group, members);
+        }
         Ok(cfg)
     }
 }
@@ -142,11 +147,13 @@ fn key_list(keys: &[&str]) -> String {
 /// Unknown keys, wrong-vendor keys and misplaced tables, with the fix in the hint.
 fn check_keys(doc: &toml::Table, file: &str) -> Result<(), UserError> {
     for key in doc.keys() {
-        if !matches!(key.as_str(), "defaults" | "targets") {
+        if !matches!(key.as_str(), "defaults" | "targets" | "groups") {
             let hint = if key == "target" {
                 "target tables are spelled [targets.NAME]".to_owned()
+            } else if key == "group" {
+                "the table of groups is spelled [groups]".to_owned()
             } else {
-                "the top level has only [defaults] and [targets.NAME] tables".to_owned()
+                "the top level has only [defaults], [targets.NAME] and [groups] tables".to_owned()
             };
             return Err(usage_in(file, format!("unknown key `{key}`")).with_hint(hint));
         }
@@ -284,6 +291,31 @@ fn check_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// A group names at least one target, each defined and listed once.
+fn check_group(cfg: &Config, group: &str, members: &[String]) -> Result<(), String> {
+    check_name(group).map_err(|m| format!("[groups]: {m}"))?;
+    if members.is_empty() {
+        return Err(format!("[groups]: {group} = [] names no target"));
+    }
+    for (i, m) in members.iter().enumerate() {
+        if !cfg.targets.contains_key(m) {
+            let known: Vec<&str> = cfg.targets.keys().map(String::as_str).collect();
+            return Err(format!(
+                "[groups]: {group} names target `{m}`, which is not defined (targets: {})",
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            ));
+        }
+        if members[..i].contains(m) {
+            return Err(format!("[groups]: {group} names target `{m}` twice"));
+        }
+    }
+    Ok(())
+}
+
 /// An environment variable name, so that a secret pasted where its name belongs is caught
 /// (and never echoed).
 fn is_env_name(s: &str) -> bool {
@@ -302,6 +334,8 @@ struct RawFile {
     defaults: TargetLimits,
     #[serde(default)]
     targets: BTreeMap<String, RawTarget>,
+    #[serde(default)]
+    groups: BTreeMap<String, Vec<String>>,
 }
 
 /// A target's common keys, typed. Its vendor settings are read by [`vendor_values`]; the
@@ -319,6 +353,7 @@ struct RawTarget {
     credentials: BTreeMap<String, String>,
     #[serde(default)]
     secrets: BTreeMap<String, String>,
+    column: Option<String>,
 }
 
 /// The vendor settings of a target's table, by the keys its vendor's row lists, checked
@@ -468,6 +503,7 @@ impl RawTarget {
             secrets,
             secrets_ignored,
             settings,
+            column: self.column,
         })
     }
 }

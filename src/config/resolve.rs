@@ -51,7 +51,13 @@ pub fn resolve_all(
     } else {
         Stage::Plan
     };
-    if flags.targets.is_empty() && !flags.all_targets {
+    if flags.targets.is_empty() && !flags.all_targets && flags.group.is_none() {
+        if !input.column_for.is_empty() {
+            return Err(UserError::usage(
+                "--column-for names a target: use it with --target, --group or --all-targets",
+            )
+            .into());
+        }
         if let Some(kind) = flags.vendor {
             settings::check_applicable(flags, &[kind], &format!("--vendor {kind}"))?;
             settings::require(flags, kind, stage, Some(&input.inputs))?;
@@ -68,6 +74,7 @@ pub fn resolve_all(
     let cfg = super::load(config)?;
     let names = select(&cfg, flags)?;
     check_applicable(&cfg, &names, flags)?;
+    let columns = column_for(&input.column_for, &names)?;
     if input.inputs.is_empty() {
         return Err(UserError::usage("no input: give FILE, -i FILE, or - for stdin").into());
     }
@@ -81,8 +88,54 @@ pub fn resolve_all(
     }
     names
         .iter()
-        .map(|name| resolve_target(name, &cfg, flags, input, delivery, with_credentials))
+        .map(|name| {
+            // The column this target reads: --column-for, its `column`, then --column.
+            let column = columns
+                .get(name.as_str())
+                .map(|c| (*c).to_owned())
+                .or_else(|| cfg.targets.get(name).and_then(|t| t.column.clone()));
+            let own;
+            let input = match column {
+                Some(c) => {
+                    own = InputArgs {
+                        column: Some(c),
+                        column_index: None,
+                        ..input.clone()
+                    };
+                    &own
+                }
+                None => input,
+            };
+            resolve_target(name, &cfg, flags, input, delivery, with_credentials)
+        })
         .collect()
+}
+
+/// `--column-for TARGET=COLUMN` by target, each naming a selected target.
+fn column_for<'a>(
+    given: &'a [String],
+    names: &[String],
+) -> anyhow::Result<BTreeMap<&'a str, &'a str>> {
+    let mut out = BTreeMap::new();
+    for g in given {
+        let Some((target, column)) = g
+            .split_once('=')
+            .filter(|(t, c)| !t.is_empty() && !c.is_empty())
+        else {
+            return Err(
+                UserError::usage(format!("--column-for {g:?}: expected TARGET=COLUMN")).into(),
+            );
+        };
+        if !names.iter().any(|n| n == target) {
+            return Err(UserError::usage(format!(
+                "--column-for {target}=...: `{target}` is not one of the selected targets ({})",
+                names.join(", ")
+            ))
+            .into());
+        }
+        out.insert(target, column);
+    }
+    Ok(out)
 }
 
 /// The vendor flags of a command line over config targets: each must belong to the vendor of
@@ -106,6 +159,9 @@ fn check_applicable(cfg: &Config, names: &[String], flags: &VendorArgs) -> anyho
 
 /// The target names `--target`/`--all-targets` select, checked against the file.
 pub fn select(cfg: &Config, flags: &VendorArgs) -> anyhow::Result<Vec<String>> {
+    if let Some(group) = &flags.group {
+        return group_members(cfg, group).map(<[String]>::to_vec);
+    }
     if flags.all_targets {
         let names: Vec<String> = cfg
             .targets
@@ -145,6 +201,32 @@ pub fn select(cfg: &Config, flags: &VendorArgs) -> anyhow::Result<Vec<String>> {
     Ok(names)
 }
 
+/// The targets of `[groups] NAME`, in the file's order; the error lists the groups.
+pub fn group_members<'a>(cfg: &'a Config, group: &str) -> anyhow::Result<&'a [String]> {
+    if let Some(m) = cfg.groups.get(group) {
+        return Ok(m);
+    }
+    let path = cfg.display_path();
+    let err = if !cfg.found {
+        UserError::usage(format!(
+            "unknown group `{group}`: there is no config file at {path}"
+        ))
+        .with_hint(create_hint())
+    } else if cfg.groups.is_empty() {
+        UserError::usage(format!(
+            "unknown group `{group}`: {path} defines no [groups]"
+        ))
+        .with_hint("add [groups] NAME = [\"target\", ...]; see docs/config.md")
+    } else {
+        let names: Vec<&str> = cfg.groups.keys().map(String::as_str).collect();
+        UserError::usage(format!(
+            "unknown group `{group}` (configured in {path}: {})",
+            names.join(", ")
+        ))
+    };
+    Err(err.into())
+}
+
 /// One configured target with the command line laid over it.
 pub fn resolve_target(
     name: &str,
@@ -178,7 +260,7 @@ pub fn resolve_targets_only(
     config: Option<&Path>,
     with_credentials: bool,
 ) -> anyhow::Result<Vec<Target>> {
-    if flags.targets.is_empty() && !flags.all_targets {
+    if flags.targets.is_empty() && !flags.all_targets && flags.group.is_none() {
         if let Some(kind) = flags.vendor {
             settings::check_applicable(flags, &[kind], &format!("--vendor {kind}"))?;
         }

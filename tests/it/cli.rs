@@ -96,8 +96,24 @@ fn vendors_lists_every_vendor_with_caps_and_credentials() {
     let ids: Vec<_> = rows.iter().filter_map(|r| r["id"].as_str()).collect();
     assert_eq!(
         ids,
-        ["lytics", "mparticle", "clevertap", "segment", "hightouch"]
+        [
+            "lytics",
+            "mparticle",
+            "clevertap",
+            "segment",
+            "hightouch",
+            "amplitude",
+            "iterable",
+            "posthog"
+        ]
     );
+    // The downstream vendors' documented caps and quotas.
+    assert_eq!(rows[5]["max_batch"], 100);
+    assert_eq!(rows[5]["quota"]["requests"]["count"], 1);
+    assert_eq!(rows[6]["max_batch"], 1);
+    assert_eq!(rows[6]["quota"]["requests"]["count"], 3);
+    assert_eq!(rows[7]["max_batch"], 1000);
+    assert_eq!(rows[7]["quota"]["requests"]["per"], 60.0);
     let mp = &rows[1];
     assert_eq!(mp["max_batch"], 100);
     assert_eq!(mp["quota"]["items"]["count"], 1500);

@@ -21,6 +21,10 @@ fn sentinel_credentials() -> Credentials {
         clevertap_passcode: "SENTINEL-CT-PASSCODE-2mQ5".into(),
         segment_token: "SENTINEL-SEG-TOKEN-8rT1".into(),
         hightouch_api_key: "SENTINEL-HT-KEY-6yU3".into(),
+        amplitude_api_key: "SENTINEL-AMP-KEY-3vB7".into(),
+        amplitude_secret_key: "SENTINEL-AMP-SECRET-5nC1".into(),
+        iterable_api_key: "SENTINEL-IT-KEY-8dE4".into(),
+        posthog_personal_api_key: "phx_SENTINEL-PH-KEY-1gF9".into(),
         mparticle_client_id: "SENTINEL-MP-CLIENT-ID-5pL9".into(),
         mparticle_client_secret: "SENTINEL-MP-CLIENT-SECRET-3vN6".into(),
     }
@@ -38,6 +42,10 @@ fn secret_needles(c: &Credentials) -> Vec<String> {
         .collect();
     v.push(b64(&format!("{}:{}", c.mparticle_key, c.mparticle_secret)));
     v.push(b64(&format!("{}:", c.segment_token)));
+    v.push(b64(&format!(
+        "{}:{}",
+        c.amplitude_api_key, c.amplitude_secret_key
+    )));
     v.push("SENTINEL-WRONG".into());
     // Distinctive fragments, in case a secret is cut or quoted.
     v.extend(["q7Zx", "4hW8", "2mQ5", "8rT1", "6yU3"].map(String::from));

@@ -30,6 +30,7 @@ mod delete_engine;
 mod delete_faults;
 mod delete_resume;
 mod delete_vendors;
+mod downstream;
 mod hostile_crash;
 mod hostile_faults;
 mod hostile_input;

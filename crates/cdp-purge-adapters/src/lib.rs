@@ -19,12 +19,15 @@ pub use cdp_purge_core::protocol::*;
 use cdp_purge_core::error::UserError;
 use cdp_purge_core::status::jobs::Group;
 
+pub mod amplitude;
 pub mod clevertap;
 pub mod hightouch;
+pub mod iterable;
 pub mod lytics;
 pub mod mparticle;
 pub mod mparticle_lookup;
 pub mod params;
+pub mod posthog;
 pub mod segment;
 pub mod target;
 pub mod wire;
@@ -79,6 +82,9 @@ registry! {
     Clevertap => clevertap { region: String, id_kind: IdKind },
     Segment => segment { region: String, space: String },
     Hightouch => hightouch { graph: String, block: bool, path: String },
+    Amplitude => amplitude { region: String, requester: Option<String> },
+    Iterable => iterable { region: String },
+    Posthog => posthog { project: String },
 }
 
 /// A credential a vendor takes: its key in a config target's `credentials`/`secrets` tables
@@ -211,6 +217,40 @@ pub(crate) fn name_of(v: &impl serde::Serialize) -> String {
         .unwrap_or_default()
 }
 
+/// The region setting of a vendor whose hosts are a fixed table (`(region, host)`, the
+/// first the default): the region and its host.
+pub(crate) fn region_host(
+    v: &Values,
+    name: &str,
+    hosts: &[(&'static str, &'static str)],
+) -> Result<(String, String), UserError> {
+    let region = v.get(params::REGION.key).unwrap_or(hosts[0].0);
+    match hosts.iter().find(|(r, _)| *r == region) {
+        Some((r, h)) => Ok(((*r).to_owned(), (*h).to_owned())),
+        None => {
+            let names: Vec<&str> = hosts.iter().map(|(r, _)| *r).collect();
+            Err(
+                UserError::usage(format!("unknown {name} region {region:?}")).with_hint(format!(
+                    "use {} (or --base-url for another host)",
+                    names.join(" or ")
+                )),
+            )
+        }
+    }
+}
+
+/// The identifier type, when given, is one a vendor with a closed set takes.
+pub(crate) fn id_type_in(v: &Values, kind: VendorKind, takes: &[&str]) -> Result<(), UserError> {
+    match v.id_type(kind) {
+        Some(t) if !takes.contains(&t) => Err(UserError::usage(format!(
+            "{} takes no identifier type {t:?}",
+            kind.info().name
+        ))
+        .with_hint(format!("use --id-type {}", takes.join("|")))),
+        _ => Ok(()),
+    }
+}
+
 /// A ledger group's recorded account, by key.
 pub(crate) fn recorded(group: &Group) -> impl Fn(&str) -> Option<String> + '_ {
     |k| group.account.get(k).cloned()
@@ -262,10 +302,11 @@ mod tests {
             let mut values = Values::default();
             values.set(
                 "id_type",
-                if v.kind == VendorKind::Clevertap {
-                    "guid"
-                } else {
-                    "email"
+                match v.kind {
+                    VendorKind::Clevertap => "guid",
+                    VendorKind::Amplitude => "user_id",
+                    VendorKind::Posthog => "distinct_id",
+                    _ => "email",
                 },
             );
             let (params, host) = (v.resolve)(&values).expect("defaults resolve");
@@ -326,6 +367,16 @@ mod tests {
                 graph: "g".into(),
                 block: true,
                 path: "/api/v1/idr/{graph}/queue-for-reprocessing".into(),
+            },
+            VendorKind::Amplitude => VendorParams::Amplitude {
+                region: "us".into(),
+                requester: None,
+            },
+            VendorKind::Iterable => VendorParams::Iterable {
+                region: "us".into(),
+            },
+            VendorKind::Posthog => VendorParams::Posthog {
+                project: "1".into(),
             },
         };
         for &kind in VendorKind::ALL {

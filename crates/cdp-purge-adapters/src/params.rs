@@ -251,7 +251,7 @@ mod tests {
         );
         assert_eq!(
             owners(param("region").unwrap()),
-            "CleverTap and Twilio Segment"
+            "CleverTap, Twilio Segment, Amplitude, Iterable and PostHog"
         );
     }
 
@@ -285,6 +285,8 @@ mod tests {
                 "block",
                 "path",
                 "source_data_deleted",
+                "requester",
+                "project_id",
                 "field",
                 "identity_type",
                 "id_kind",

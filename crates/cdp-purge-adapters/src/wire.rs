@@ -227,6 +227,26 @@ pub(crate) mod test_support {
     pub fn body_json(req: &super::super::Request) -> serde_json::Value {
         serde_json::from_slice(&req.body).expect("request body is JSON")
     }
+
+    /// What `adapter` makes of a first attempt's answer `status` with `body`.
+    pub fn classify(
+        adapter: &dyn super::super::Adapter,
+        status: u16,
+        body: &str,
+        b: &Batch,
+    ) -> super::super::Verdict {
+        let headers = reqwest::header::HeaderMap::new();
+        adapter.classify(
+            b,
+            &super::super::Response {
+                status,
+                headers: &headers,
+                body: body.as_bytes(),
+                attempt: 1,
+                maybe_delivered_before: false,
+            },
+        )
+    }
 }
 
 #[cfg(test)]

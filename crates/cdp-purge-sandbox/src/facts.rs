@@ -16,15 +16,21 @@ pub enum VendorKind {
     Clevertap,
     Segment,
     Hightouch,
+    Amplitude,
+    Iterable,
+    Posthog,
 }
 
 impl VendorKind {
-    pub const ALL: [VendorKind; 5] = [
+    pub const ALL: [VendorKind; 8] = [
         VendorKind::Lytics,
         VendorKind::Mparticle,
         VendorKind::Clevertap,
         VendorKind::Segment,
         VendorKind::Hightouch,
+        VendorKind::Amplitude,
+        VendorKind::Iterable,
+        VendorKind::Posthog,
     ];
 
     /// The lowercase name, as `cdp-purge --vendor` spells it.
@@ -35,6 +41,9 @@ impl VendorKind {
             VendorKind::Clevertap => "clevertap",
             VendorKind::Segment => "segment",
             VendorKind::Hightouch => "hightouch",
+            VendorKind::Amplitude => "amplitude",
+            VendorKind::Iterable => "iterable",
+            VendorKind::Posthog => "posthog",
         }
     }
 
@@ -67,6 +76,32 @@ impl VendorKind {
                 requests: Some(Rate {
                     count: 200,
                     per: Duration::from_secs(10),
+                }),
+                ..Quota::NONE
+            },
+            // [AMP-PRIV] amplitude/amplitude-docs content/collections/api/en/user-privacy.md,
+            // "Limits": "/api/2/deletions/users has a rate limit of 1 HTTP request per
+            // second", up to 100 amplitude_ids or user_ids each. One endpoint, so the GET of
+            // the job list counts too.
+            VendorKind::Amplitude => Quota {
+                requests: Some(Rate::per_second(1)),
+                ..Quota::NONE
+            },
+            // [IT-API] Iterable's OpenAPI (api.iterable.com/api/docs, as generated clients
+            // carry it): POST /api/users/forget and GET /api/users/forgotten, "Rate limit: 3
+            // requests/second, per project". The GDPR article (support.iterable.com
+            // 360029174171) states none.
+            VendorKind::Iterable => Quota {
+                requests: Some(Rate::per_second(3)),
+                ..Quota::NONE
+            },
+            // [PH-RL] posthog.com/docs/api, rate limits: the persons endpoints are in the
+            // analytics class, 240 requests/minute and 1,200/hour per team. The minute is
+            // this quota; the fake counts the hour beside it (vendors/posthog.rs).
+            VendorKind::Posthog => Quota {
+                requests: Some(Rate {
+                    count: 240,
+                    per: Duration::from_secs(60),
                 }),
                 ..Quota::NONE
             },

@@ -21,6 +21,8 @@ pub struct Request {
     pub method: String,
     /// The path without the query string, still percent-encoded.
     pub path: String,
+    /// The query string after `?` (empty without one), still percent-encoded.
+    pub query: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     /// The client wants the connection kept open after the response.
@@ -34,6 +36,18 @@ impl Request {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The first query parameter with this name, percent-decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        self.query.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k == name).then(|| {
+                percent_encoding::percent_decode_str(&v.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+        })
     }
 }
 
@@ -151,7 +165,8 @@ pub async fn read_request(
 /// The request line and headers, with an empty body.
 fn head(parsed: &httparse::Request<'_, '_>) -> Result<Request, ReadError> {
     let target = parsed.path.unwrap_or("/");
-    let path = target.split_once('?').map_or(target, |(p, _)| p).to_owned();
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let (path, query) = (path.to_owned(), query.to_owned());
     let mut headers = Vec::with_capacity(parsed.headers.len());
     for h in parsed.headers.iter() {
         let value = std::str::from_utf8(h.value)
@@ -161,6 +176,7 @@ fn head(parsed: &httparse::Request<'_, '_>) -> Result<Request, ReadError> {
     let mut req = Request {
         method: parsed.method.unwrap_or("GET").to_owned(),
         path,
+        query,
         headers,
         body: Vec::new(),
         keep_alive: true,

@@ -46,6 +46,10 @@ pub struct Credentials {
     pub clevertap_passcode: String,
     pub segment_token: String,
     pub hightouch_api_key: String,
+    pub amplitude_api_key: String,
+    pub amplitude_secret_key: String,
+    pub iterable_api_key: String,
+    pub posthog_personal_api_key: String,
     /// mParticle's Profile API credential (OAuth client credentials), which is not the
     /// bulk-deletion key: `status --verify` and `--recheck` use it.
     pub mparticle_client_id: String,
@@ -62,6 +66,10 @@ impl Default for Credentials {
             clevertap_passcode: "sandbox-passcode".into(),
             segment_token: "sandbox-token".into(),
             hightouch_api_key: "sandbox-token".into(),
+            amplitude_api_key: "sandbox-key".into(),
+            amplitude_secret_key: "sandbox-secret".into(),
+            iterable_api_key: "sandbox-key".into(),
+            posthog_personal_api_key: "phx_sandbox".into(),
             mparticle_client_id: "sandbox-client-id".into(),
             mparticle_client_secret: "sandbox-client-secret".into(),
         }
@@ -80,6 +88,10 @@ impl Credentials {
             ("CLEVERTAP_PASSCODE", &self.clevertap_passcode),
             ("SEGMENT_TOKEN", &self.segment_token),
             ("HIGHTOUCH_API_KEY", &self.hightouch_api_key),
+            ("AMPLITUDE_API_KEY", &self.amplitude_api_key),
+            ("AMPLITUDE_SECRET_KEY", &self.amplitude_secret_key),
+            ("ITERABLE_API_KEY", &self.iterable_api_key),
+            ("POSTHOG_PERSONAL_API_KEY", &self.posthog_personal_api_key),
         ]
     }
 
@@ -142,6 +154,26 @@ pub struct SandboxConfig {
     /// answers for one that does not (not documented).
     pub segment_spaces: Option<Vec<String>>,
     pub segment_wrong_space: SegmentWrongSpace,
+    /// Real time per day of Amplitude's job calendar (a job is staged three days, then
+    /// submitted, then done). [`Sandbox::advance`] moves the calendar without waiting.
+    pub amplitude_day: Duration,
+    /// How long Iterable takes to list a forgotten user ("up to ten minutes").
+    pub iterable_forget_delay: Duration,
+    /// Which identifier an Iterable project forgets by.
+    pub iterable_project_type: IterableProjectType,
+    /// PostHog's hourly quota beside the per-minute one (`None`: not enforced).
+    pub posthog_hourly: Option<Rate>,
+    /// Personal API keys PostHog knows without the `person:write` scope (403).
+    pub posthog_read_only_keys: Vec<String>,
+}
+
+/// Iterable project types (support.iterable.com 360029174171): email-based projects forget
+/// by `email` only, userID-based ones by `userId` only, hybrid ones by either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IterableProjectType {
+    EmailBased,
+    UserIdBased,
+    Hybrid,
 }
 
 /// The body of `GET /v2/identity/deletestatus/{id}`. Seed 003 names `state` and `completed`
@@ -240,6 +272,14 @@ impl Default for SandboxConfig {
             mparticle_errors: MparticleErrors::ErrorsArray,
             segment_spaces: None,
             segment_wrong_space: SegmentWrongSpace::ResourceNotFound,
+            amplitude_day: Duration::from_secs(2),
+            iterable_forget_delay: Duration::from_secs(2),
+            iterable_project_type: IterableProjectType::Hybrid,
+            posthog_hourly: Some(Rate {
+                count: 1200,
+                per: Duration::from_secs(3600),
+            }),
+            posthog_read_only_keys: strings(&["phx_read_only"]),
         }
     }
 }
@@ -426,6 +466,12 @@ impl Sandbox {
     /// Refuse connections (and reset open ones at their next request) for `d`.
     pub fn go_unreachable(&self, d: Duration) {
         self.shared.go_down(d);
+    }
+
+    /// Move the vendors' clocks forward by `d` without waiting: Amplitude's job calendar and
+    /// Iterable's forgetting delay (quotas keep real time).
+    pub fn advance(&self, d: Duration) {
+        self.shared.advance(d);
     }
 
     /// Re-create deleted profiles, as a vendor does when source data or a replay brings a

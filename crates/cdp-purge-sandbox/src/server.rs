@@ -168,7 +168,7 @@ async fn handle(shared: &Shared, req: Request) -> (Action, Option<InFlight>) {
         fault: None,
         applied: false,
     };
-    let Some(route) = vendors::route(&req.path) else {
+    let Some(route) = vendors::route_for(&req.method, &req.path) else {
         let resp = Response::json(404, &serde_json::json!({ "message": "Not Found" }));
         rec.status = Some(404);
         shared.record(rec);

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::faults::FaultSource;
 use super::quota::{Competing, SlidingWindow};
-use super::vendors::{hightouch, lytics, mparticle, segment};
+use super::vendors::{amplitude, hightouch, iterable, lytics, mparticle, posthog, segment};
 use super::{RequestRecord, SandboxConfig};
 use crate::facts::VendorKind;
 
@@ -33,6 +33,11 @@ pub(crate) struct Shared {
     pub segment: Mutex<segment::State>,
     pub mparticle: Mutex<mparticle::State>,
     pub hightouch: Mutex<hightouch::State>,
+    pub amplitude: Mutex<amplitude::State>,
+    pub iterable: Mutex<iterable::State>,
+    pub posthog: Mutex<posthog::State>,
+    /// How far [`Shared::now`] runs ahead of real time.
+    clock_offset: Mutex<Duration>,
     down_until: Mutex<Option<Instant>>,
     /// Wakes the accept loop to close the listener.
     pub down: tokio::sync::Notify,
@@ -66,6 +71,10 @@ impl Shared {
             segment: Mutex::default(),
             mparticle: Mutex::default(),
             hightouch: Mutex::default(),
+            amplitude: Mutex::new(amplitude::State::new()),
+            iterable: Mutex::default(),
+            posthog: Mutex::default(),
+            clock_offset: Mutex::default(),
             down_until: Mutex::default(),
             down: tokio::sync::Notify::new(),
         }
@@ -111,6 +120,15 @@ impl Shared {
             }
         }
         true
+    }
+
+    /// The vendors' clock: real time plus whatever [`Shared::advance`] added.
+    pub fn now(&self) -> Instant {
+        Instant::now() + *self.clock_offset.lock().expect("clock lock")
+    }
+
+    pub fn advance(&self, d: Duration) {
+        *self.clock_offset.lock().expect("clock lock") += d;
     }
 
     /// Bring deleted profiles back (see [`crate::Sandbox::recreate`]).

@@ -19,6 +19,7 @@ use crate::ledger::{
 use crate::printer::Printer;
 use crate::progress::{Progress, RunSummary};
 
+pub mod group;
 mod resume;
 use crate::vendor::{self, Adapter};
 use crate::{config, settings};
@@ -68,18 +69,32 @@ pub fn run(
         )
         .into());
     }
-    let mut results: Vec<(String, Code)> = Vec::with_capacity(resolved.len());
-    for r in resolved {
+    // Each target's ledger, found by its destination: `--all-targets`, `--target NAME` and
+    // plain flags all find the same one, and a sandbox rehearsal never shares it.
+    let plan: Vec<(settings::Resolved, Destination, PathBuf)> = resolved
+        .into_iter()
+        .map(|r| {
+            let dest = r.target.destination(sandbox.is_some());
+            let ledger_path = args
+                .delivery
+                .ledger
+                .clone()
+                .unwrap_or_else(|| ledger::default_path(&args.input.inputs[0], &dest));
+            (r, dest, ledger_path)
+        })
+        .collect();
+    if let Some(group) = &args.vendor.group {
+        let members: Vec<group::Member> = plan
+            .iter()
+            .map(|(r, _, l)| group::Member::new(&r.target, l))
+            .collect();
+        group::write_index(&args.input.inputs[0], group, &members)?;
+    }
+    let mut results: Vec<(group::Member, Code)> = Vec::with_capacity(plan.len());
+    for (r, dest, ledger_path) in plan {
         let name = r.target.name.clone();
-        // The destination names the default ledger, so `--all-targets`, `--target NAME` and
-        // plain flags all find the same one, and a sandbox rehearsal never shares it.
-        let dest = r.target.destination(sandbox.is_some());
+        let member = group::Member::new(&r.target, &ledger_path);
         let mut input = args.input.clone();
-        let ledger_path = args
-            .delivery
-            .ledger
-            .clone()
-            .unwrap_or_else(|| ledger::default_path(&args.input.inputs[0], &dest));
         if several && let Some(p) = &input.rejects {
             input.rejects = Some(config::per_target_path(p, &r.target.name));
         }
@@ -100,41 +115,15 @@ pub fn run(
             }
             Err(e) => return Err(e),
         };
-        results.push((name, code));
+        results.push((member, code));
         if code.is_signal() {
             break;
         }
     }
-    let overall = exit::most_urgent(results.iter().map(|(_, c)| *c));
     if several {
-        let mut s = String::from("targets:\n");
-        for (name, code) in &results {
-            s.push_str(&format!(
-                "  {name:<20} exit {} ({})\n",
-                *code as u8,
-                code.describe()
-            ));
-        }
-        s.push_str(&format!(
-            "overall: exit {} ({})\n",
-            overall as u8,
-            overall.describe()
-        ));
-        if args.json {
-            printer.info(s.trim_end());
-        } else {
-            printer.summary(&s)?;
-        }
-        if args.json {
-            let targets: Vec<_> = results
-                .iter()
-                .map(|(name, code)| serde_json::json!({"target": name, "exit_code": *code as u8}))
-                .collect();
-            printer
-                .json_line(&serde_json::json!({"targets": targets, "exit_code": overall as u8}))?;
-        }
+        return group::print_summary(printer, args.json, results.iter().map(|(m, c)| (m, *c)));
     }
-    Ok(overall)
+    Ok(exit::most_urgent(results.iter().map(|(_, c)| *c)))
 }
 
 /// What every target of one `delete` shares.

@@ -22,8 +22,8 @@ use crate::progress::{Progress, Tick};
 use crate::status::jobs::{Group, Job, Subject};
 use crate::status::obs::{About, Interner, Obs, Phase};
 use crate::status::{Fetched, Poller, sample};
-use crate::vendor::Adapter;
 use crate::vendor::mparticle_lookup::{Profile, ProfileApi};
+use crate::vendor::{Adapter, JobReport, JobState};
 
 /// How a group's subjects are looked up.
 #[derive(Clone)]
@@ -419,12 +419,14 @@ async fn from_list(
     tracing::info!("{name}: asking the account-wide status list");
     let started = std::time::Instant::now();
     let (fetched, attempts) = t.poller.fetch(&req).await;
-    let entries = match fetched {
+    let (entries, list_status) = match fetched {
         Fetched::Ok { status, body } => match adapter.parse_status_list(&body) {
-            Some(e) => e
-                .into_iter()
-                .map(|(id, r)| (id, (r, status)))
-                .collect::<HashMap<_, _>>(),
+            Some(e) => (
+                e.into_iter()
+                    .map(|(id, r)| (id, (r, status)))
+                    .collect::<HashMap<_, _>>(),
+                status,
+            ),
             None => {
                 let why = format!(
                     "the status list answered in a shape this tool cannot read ({} bytes)",
@@ -456,9 +458,18 @@ async fn from_list(
     );
     let mut rest = Vec::new();
     let mut answered = 0u64;
+    // A complete list proves a job it lacks unfinished; otherwise ask about it alone.
+    let unlisted = adapter.status_list_complete().then(|| {
+        JobReport::new(JobState::Pending("not listed yet".into()))
+            .with_vendor_state("not in the list yet")
+    });
     for i in pending {
         let hit = t.group.jobs[i].vendor_id().and_then(|id| entries.get(id));
-        match hit {
+        let hit = match (hit, &unlisted) {
+            (None, Some(r)) => Some((r.clone(), list_status)),
+            (h, _) => h.cloned(),
+        };
+        match hit.as_ref() {
             Some((r, status)) => {
                 let mut o = Obs::from_report(r.clone(), *status);
                 o.via_list = true;
@@ -488,7 +499,7 @@ async fn look_up(poller: &Poller, lookup: &Lookup, job: &Job) -> Option<Obs> {
             };
             let (fetched, attempts) = poller.fetch(&req).await;
             let mut o = match fetched {
-                Fetched::Ok { status, body } => match adapter.parse_status(&body) {
+                Fetched::Ok { status, body } => match adapter.parse_status_of(id, &body) {
                     Ok(r) => Obs::from_report(r, status),
                     // Not in the vendor's documented terms: unknown, never done.
                     Err(e) => Obs::error(Some(status), format!("unknown: {e}")),

@@ -2,6 +2,7 @@
 //! Client helpers live here; the tests are in `vendors` and `faults`.
 
 mod cli;
+mod downstream;
 mod faults;
 mod vendors;
 

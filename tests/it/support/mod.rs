@@ -97,6 +97,10 @@ impl Fake {
     pub fn recreate(&self, vendor: VendorKind, values: &[&str]) -> usize {
         self.sb.recreate(vendor, values)
     }
+    /// Move the vendors' clocks on (Amplitude's job calendar, Iterable's delay).
+    pub fn advance(&self, d: Duration) {
+        self.sb.advance(d);
+    }
 }
 
 /// Deletion requests only (no status polls, no stray paths).

@@ -594,13 +594,21 @@ impl Inner {
                 s.last_attempt = Some(rec);
                 return Some(s);
             }
+            // A refusal in a 2xx (PostHog's `deletion_errors`) may have deleted the rest of
+            // the batch: its halves' "already gone" answers are then our own success.
+            let accepted = rec.status.is_some_and(|s| (200..300).contains(&s));
             if let Err(e) = self.ledger.write(Record::Attempt(rec)).await {
                 self.stop(StopReason::Ledger(e.to_string()));
                 return None;
             }
             if decision == "bisect" {
                 return self
-                    .bisect(batch, parent.unwrap_or(batch.hash), attempt)
+                    .bisect(
+                        batch,
+                        parent.unwrap_or(batch.hash),
+                        attempt,
+                        maybe_delivered || accepted,
+                    )
                     .await;
             }
             if let Some(d) = delay {
@@ -646,10 +654,17 @@ impl Inner {
 
     /// Split a refused batch in halves and deliver each, so one bad identifier does not sink
     /// the good ones. Costs at most two requests per level, about 2·log2(n) per bad item.
-    async fn bisect(&self, batch: &Batch, top: BatchHash, attempts: u32) -> Option<Settled> {
+    async fn bisect(
+        &self,
+        batch: &Batch,
+        top: BatchHash,
+        attempts: u32,
+        maybe_delivered: bool,
+    ) -> Option<Settled> {
         let (a, b) = batch.split(self.adapter.spec().id);
         let mut results = Vec::with_capacity(batch.len());
-        for half in [a, b] {
+        for mut half in [a, b] {
+            half.maybe_delivered |= maybe_delivered;
             let s = Box::pin(self.deliver(&half, Some(top))).await?;
             results.extend(s.results.iter().cloned());
             if self.record_outcome(half, Some(top), s).await.is_err() {

@@ -289,6 +289,21 @@ pub trait Adapter: Send + Sync {
         anyhow::bail!("{} has no status API", self.spec().name)
     }
 
+    /// [`Adapter::parse_status`] knowing which job was asked about, for vendors whose status
+    /// answer covers more than one job (Amplitude's job list by day, Iterable's list of
+    /// forgotten users).
+    fn parse_status_of(&self, vendor_id: &str, body: &[u8]) -> anyhow::Result<JobReport> {
+        let _ = vendor_id;
+        self.parse_status(body)
+    }
+
+    /// Whether [`Adapter::status_list_request`] lists every job the vendor has finished, so
+    /// a job missing from a readable list is still pending (Iterable: not yet forgotten)
+    /// rather than one to ask about alone.
+    fn status_list_complete(&self) -> bool {
+        false
+    }
+
     /// One request for the state of every deletion job of the account, where the vendor
     /// has such a list (Lytics `deletestatus/list`), so `status` need not ask per job.
     fn status_list_request(&self) -> anyhow::Result<Option<Request>> {

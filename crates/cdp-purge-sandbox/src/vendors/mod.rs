@@ -1,11 +1,14 @@
 //! Routing and the pieces every fake vendor shares: error shapes, auth parsing, identifier
 //! extraction for the request log.
 
+pub(crate) mod amplitude;
 pub(crate) mod clevertap;
 pub(crate) mod hightouch;
+pub(crate) mod iterable;
 pub(crate) mod lytics;
 pub(crate) mod mparticle;
 pub(crate) mod mparticle_profile;
+pub(crate) mod posthog;
 pub(crate) mod segment;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -66,6 +69,16 @@ pub(crate) enum Route {
     HightouchRuns {
         graph: String,
     },
+    /// `POST /api/2/deletions/users`.
+    AmplitudeDelete,
+    /// `GET /api/2/deletions/users?start_day&end_day` (same path; [`route_for`] tells them
+    /// apart by method).
+    AmplitudeJobs,
+    IterableForget,
+    IterableForgotten,
+    PosthogBulkDelete {
+        project: String,
+    },
 }
 
 impl Route {
@@ -84,6 +97,9 @@ impl Route {
             Route::HightouchQueue { .. }
             | Route::HightouchStatus { .. }
             | Route::HightouchRuns { .. } => VendorKind::Hightouch,
+            Route::AmplitudeDelete | Route::AmplitudeJobs => VendorKind::Amplitude,
+            Route::IterableForget | Route::IterableForgotten => VendorKind::Iterable,
+            Route::PosthogBulkDelete { .. } => VendorKind::Posthog,
         }
     }
 
@@ -97,7 +113,9 @@ impl Route {
             | Route::SegmentLookup { .. }
             | Route::MparticleProfile { .. }
             | Route::HightouchStatus { .. }
-            | Route::HightouchRuns { .. } => "GET",
+            | Route::HightouchRuns { .. }
+            | Route::AmplitudeJobs
+            | Route::IterableForgotten => "GET",
             _ => "POST",
         }
     }
@@ -112,7 +130,18 @@ impl Route {
                 | Route::Clevertap
                 | Route::Segment { .. }
                 | Route::HightouchQueue { .. }
+                | Route::AmplitudeDelete
+                | Route::IterableForget
+                | Route::PosthogBulkDelete { .. }
         )
+    }
+}
+
+/// [`route`], with the method where one path serves two endpoints.
+pub(crate) fn route_for(method: &str, path: &str) -> Option<Route> {
+    match route(path)? {
+        Route::AmplitudeDelete if method == "GET" => Some(Route::AmplitudeJobs),
+        r => Some(r),
     }
 }
 
@@ -171,6 +200,14 @@ pub(crate) fn route(path: &str) -> Option<Route> {
             id: s(id),
         },
         ["api", "v1", "idr", graph, "runs"] => Route::HightouchRuns { graph: s(graph) },
+        ["api", "2", "deletions", "users"] => Route::AmplitudeDelete,
+        ["api", "users", "forget"] => Route::IterableForget,
+        ["api", "users", "forgotten"] => Route::IterableForgotten,
+        // Django answers with and without the trailing slash PostHog's docs write.
+        ["api", "projects", project, "persons", "bulk_delete"]
+        | ["api", "projects", project, "persons", "bulk_delete", ""] => Route::PosthogBulkDelete {
+            project: s(project),
+        },
         _ => return None,
     })
 }
@@ -228,6 +265,11 @@ pub(crate) fn handle(shared: &Shared, route: &Route, req: &Request) -> Handled {
         } => segment::delete(shared, req, space, collection, lookup),
         Route::HightouchQueue { graph } => hightouch::queue(shared, req, graph),
         Route::HightouchStatus { graph, id } => hightouch::status(shared, req, graph, id),
+        Route::AmplitudeDelete => amplitude::create(shared, req),
+        Route::AmplitudeJobs => amplitude::jobs(shared, req),
+        Route::IterableForget => iterable::forget(shared, req),
+        Route::IterableForgotten => iterable::forgotten(shared, req),
+        Route::PosthogBulkDelete { project } => posthog::bulk_delete(shared, req, project),
     }
 }
 
@@ -248,7 +290,10 @@ fn is_json(content_type: Option<&str>) -> bool {
 ///   documents messages, not the body; [`MparticleErrors`] offers the other plausible shape);
 /// - CleverTap: `{"status":"fail","error","code"}` (seed 002);
 /// - Segment: `{"error":{"code","message"}}` (Profile API docs);
-/// - Hightouch: `{"message"}` (its 422 adds `details`).
+/// - Hightouch: `{"message"}` (its 422 adds `details`);
+/// - Amplitude: `{"error"}` (its page lists statuses, not bodies);
+/// - Iterable: `{"msg","code","params"}` (its OpenAPI's IterableApiResponse);
+/// - PostHog: Django REST framework's `{"type","code","detail","attr"}`.
 pub(crate) fn error(vendor: VendorKind, status: u16, message: &str) -> Response {
     shaped(vendor, status, message, MparticleErrors::ErrorsArray)
 }
@@ -282,6 +327,9 @@ fn shaped(vendor: VendorKind, status: u16, message: &str, mp: MparticleErrors) -
             MparticleErrors::Message => json!({ "message": message }),
         },
         VendorKind::Hightouch => json!({ "message": message }),
+        VendorKind::Amplitude => json!({ "error": message }),
+        VendorKind::Iterable => iterable::body(message, iterable::code(status)),
+        VendorKind::Posthog => posthog::error_body(status, message),
     };
     Response::json(status, &body)
 }
@@ -316,7 +364,11 @@ pub(crate) fn throttled(vendor: VendorKind) -> Response {
             "Attempted to delete more than 100 IDs per second for a single profile"
         }
         VendorKind::Mparticle => "Too many requests: rate limiting applied",
-        VendorKind::Lytics | VendorKind::Hightouch => "Too Many Requests",
+        VendorKind::Posthog => "Request was throttled.",
+        VendorKind::Lytics
+        | VendorKind::Hightouch
+        | VendorKind::Amplitude
+        | VendorKind::Iterable => "Too Many Requests",
     };
     error(vendor, 429, message)
 }
@@ -386,6 +438,22 @@ pub(crate) fn values(route: &Route, req: &Request) -> Vec<String> {
                     .collect()
             })
             .unwrap_or_default(),
+        Route::AmplitudeDelete => {
+            let mut v = each(body.get("amplitude_ids"));
+            v.extend(each(body.get("user_ids")));
+            v
+        }
+        Route::IterableForget => {
+            let mut v = each(body.get("email"));
+            v.extend(each(body.get("userId")));
+            v
+        }
+        Route::PosthogBulkDelete { .. } => {
+            let mut v = each(body.get("ids"));
+            v.extend(each(body.get("distinct_ids")));
+            v
+        }
+        Route::AmplitudeJobs | Route::IterableForgotten => Vec::new(),
         Route::LyticsStatus { .. }
         | Route::MparticleToken
         | Route::MparticleProfile { .. }
