@@ -111,14 +111,14 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__check)
-            opts="-q -v -h -V --vendor --target --all-targets --group --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --requester --project-id --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --identifier-type-column --json --timeout --quiet --verbose --color --config --help --version"
+            opts="-q -v -h -V --vendor --target --all-targets --group --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --requester --project-id --region --source --regulation-type --compliance-type --data-groups --instance --alias-label --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --identifier-type-column --json --timeout --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --vendor)
-                    COMPREPLY=($(compgen -W "lytics mparticle clevertap segment hightouch amplitude iterable posthog" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "lytics mparticle clevertap segment hightouch amplitude iterable posthog segment-regs mixpanel braze" -- "${cur}"))
                     return 0
                     ;;
                 --target)
@@ -157,15 +157,39 @@ _cdp__purge() {
                     COMPREPLY=($(compgen -W "production development" -- "${cur}"))
                     return 0
                     ;;
-                --region)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --requester)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --project-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --regulation-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compliance-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-groups)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --instance)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alias-label)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -243,7 +267,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__delete)
-            opts="-i -y -q -v -h -V --input --format --column --column-for --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --group --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --requester --project-id --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --identifier-type-column --ledger --ledger-include-identifiers --ledger-any-destination --max-rps --max-items-per-sec --concurrency --max-retries --max-backoff --timeout --retry-failed --breaker-after --no-breaker --json --yes --dry-run --sandbox --quiet --verbose --color --config --help --version"
+            opts="-i -y -q -v -h -V --input --format --column --column-for --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --group --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --requester --project-id --region --source --regulation-type --compliance-type --data-groups --instance --alias-label --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --identifier-type-column --ledger --ledger-include-identifiers --ledger-any-destination --max-rps --max-items-per-sec --max-per-window --concurrency --max-retries --max-backoff --timeout --retry-failed --breaker-after --no-breaker --json --yes --dry-run --sandbox --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -290,7 +314,7 @@ _cdp__purge() {
                     return 0
                     ;;
                 --vendor)
-                    COMPREPLY=($(compgen -W "lytics mparticle clevertap segment hightouch amplitude iterable posthog" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "lytics mparticle clevertap segment hightouch amplitude iterable posthog segment-regs mixpanel braze" -- "${cur}"))
                     return 0
                     ;;
                 --target)
@@ -329,15 +353,39 @@ _cdp__purge() {
                     COMPREPLY=($(compgen -W "production development" -- "${cur}"))
                     return 0
                     ;;
-                --region)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --requester)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --project-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --regulation-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compliance-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-groups)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --instance)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alias-label)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -382,6 +430,10 @@ _cdp__purge() {
                     return 0
                     ;;
                 --max-items-per-sec)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-per-window)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -611,7 +663,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__plan)
-            opts="-i -q -v -h -V --input --format --column --column-for --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --group --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --region --requester --project-id --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --identifier-type-column --json --quiet --verbose --color --config --help --version"
+            opts="-i -q -v -h -V --input --format --column --column-for --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --group --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --requester --project-id --region --source --regulation-type --compliance-type --data-groups --instance --alias-label --space --user-id-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --identifier-type-column --json --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -658,7 +710,7 @@ _cdp__purge() {
                     return 0
                     ;;
                 --vendor)
-                    COMPREPLY=($(compgen -W "lytics mparticle clevertap segment hightouch amplitude iterable posthog" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "lytics mparticle clevertap segment hightouch amplitude iterable posthog segment-regs mixpanel braze" -- "${cur}"))
                     return 0
                     ;;
                 --target)
@@ -697,15 +749,39 @@ _cdp__purge() {
                     COMPREPLY=($(compgen -W "production development" -- "${cur}"))
                     return 0
                     ;;
-                --region)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --requester)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --project-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --regulation-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compliance-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-groups)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --instance)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alias-label)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

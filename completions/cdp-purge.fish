@@ -62,7 +62,10 @@ segment\t''
 hightouch\t''
 amplitude\t''
 iterable\t''
-posthog\t''"
+posthog\t''
+segment-regs\t''
+mixpanel\t''
+braze\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l target -d 'A target from the config file (see `cdp-purge targets`); flags override its settings. Repeatable' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l group -d 'The targets of a group in the config file (`[groups] NAME = ["a", "b"]`): one run per target, each with its own ledger, one summary line each' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l base-url -d 'Override the vendor\'s host, e.g. a proxy or the local sandbox (https://, or http:// to localhost; no credentials in it)' -r
@@ -76,9 +79,15 @@ eu1\t''
 au1\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l environment -d 'mParticle: environment_type of the deletion (not needed by `plan`)' -r -f -a "production\t''
 development\t''"
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l region -d 'Region of the account: CleverTap (in1, sg1, us1, aps3, mec1, eu1), Segment, Amplitude, Iterable, PostHog (us or eu)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l requester -d 'Amplitude: who asked for the deletion (Amplitude\'s `requester`, for its audit trail)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l project-id -d 'PostHog: the project ID (not needed by `plan`)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l region -d 'Region of the account: CleverTap (in1, sg1, us1, aps3, mec1, eu1), Segment, Segment regulations, Amplitude, Iterable, PostHog (us or eu), Mixpanel (us, eu or in)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l source -d 'Segment regulations: regulate one source instead of the whole workspace' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l regulation-type -d 'Segment regulations: SUPPRESS_WITH_DELETE (default), DELETE_ONLY, SUPPRESS_WITH_DELETE_INTERNAL, DELETE_INTERNAL, SUPPRESS_ONLY or UNSUPPRESS' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l compliance-type -d 'Mixpanel: GDPR (default) or CCPA' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l data-groups -d 'Mixpanel: the project\'s data groups (each lowers the per-request cap: 2000/(N+1))' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l instance -d 'Braze: the REST instance of the workspace (iad-01 ... iad-08, us-10, fra-01, fra-02, au-01, ...)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l alias-label -d 'Braze: the alias_label of the user aliases deleted with --id-type user_alias' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l space -d 'Segment: the Unify space ID (not needed by `plan`)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l user-id-column -d 'Segment: column holding each row\'s lookup user_id' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l graph -d 'Hightouch: the identity graph ID (not needed by `plan`)' -r
@@ -124,7 +133,10 @@ segment\t''
 hightouch\t''
 amplitude\t''
 iterable\t''
-posthog\t''"
+posthog\t''
+segment-regs\t''
+mixpanel\t''
+braze\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l target -d 'A target from the config file (see `cdp-purge targets`); flags override its settings. Repeatable' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l group -d 'The targets of a group in the config file (`[groups] NAME = ["a", "b"]`): one run per target, each with its own ledger, one summary line each' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l base-url -d 'Override the vendor\'s host, e.g. a proxy or the local sandbox (https://, or http:// to localhost; no credentials in it)' -r
@@ -138,9 +150,15 @@ eu1\t''
 au1\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l environment -d 'mParticle: environment_type of the deletion (not needed by `plan`)' -r -f -a "production\t''
 development\t''"
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l region -d 'Region of the account: CleverTap (in1, sg1, us1, aps3, mec1, eu1), Segment, Amplitude, Iterable, PostHog (us or eu)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l requester -d 'Amplitude: who asked for the deletion (Amplitude\'s `requester`, for its audit trail)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l project-id -d 'PostHog: the project ID (not needed by `plan`)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l region -d 'Region of the account: CleverTap (in1, sg1, us1, aps3, mec1, eu1), Segment, Segment regulations, Amplitude, Iterable, PostHog (us or eu), Mixpanel (us, eu or in)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l source -d 'Segment regulations: regulate one source instead of the whole workspace' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l regulation-type -d 'Segment regulations: SUPPRESS_WITH_DELETE (default), DELETE_ONLY, SUPPRESS_WITH_DELETE_INTERNAL, DELETE_INTERNAL, SUPPRESS_ONLY or UNSUPPRESS' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l compliance-type -d 'Mixpanel: GDPR (default) or CCPA' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l data-groups -d 'Mixpanel: the project\'s data groups (each lowers the per-request cap: 2000/(N+1))' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l instance -d 'Braze: the REST instance of the workspace (iad-01 ... iad-08, us-10, fra-01, fra-02, au-01, ...)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l alias-label -d 'Braze: the alias_label of the user aliases deleted with --id-type user_alias' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l space -d 'Segment: the Unify space ID (not needed by `plan`)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l user-id-column -d 'Segment: column holding each row\'s lookup user_id' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l graph -d 'Hightouch: the identity graph ID (not needed by `plan`)' -r
@@ -152,6 +170,7 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l identifie
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l ledger -d 'Ledger file (JSON Lines) [default: <first input>.ledger.<destination>.jsonl, one per input and destination; cdp-purge-stdin.ledger.<destination>.jsonl for stdin and pipes]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-rps -d 'Requests per second (default: the vendor\'s quota; above it only with a warning)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-items-per-sec -d 'Identifiers per second (default: the vendor\'s quota; above it only with a warning)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-per-window -d 'The account\'s own quota terms, N/DURATION from 1s to 30d (e.g. 200000/30d): replaces the vendor\'s documented item quota (or request quota where it counts requests)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l concurrency -d 'Requests in flight at once (default: the vendor\'s, enough to reach the quota at ~1 s latency)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-retries -d 'Retries per batch after the first attempt [default: 8, or the config file\'s]' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-backoff -d 'Longest wait between two attempts (also caps Retry-After)' -r
@@ -266,7 +285,10 @@ segment\t''
 hightouch\t''
 amplitude\t''
 iterable\t''
-posthog\t''"
+posthog\t''
+segment-regs\t''
+mixpanel\t''
+braze\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l target -d 'A target from the config file (see `cdp-purge targets`); flags override its settings. Repeatable' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l group -d 'The targets of a group in the config file (`[groups] NAME = ["a", "b"]`): one run per target, each with its own ledger, one summary line each' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l base-url -d 'Override the vendor\'s host, e.g. a proxy or the local sandbox (https://, or http:// to localhost; no credentials in it)' -r
@@ -280,9 +302,15 @@ eu1\t''
 au1\t''"
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l environment -d 'mParticle: environment_type of the deletion (not needed by `plan`)' -r -f -a "production\t''
 development\t''"
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l region -d 'Region of the account: CleverTap (in1, sg1, us1, aps3, mec1, eu1), Segment, Amplitude, Iterable, PostHog (us or eu)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l requester -d 'Amplitude: who asked for the deletion (Amplitude\'s `requester`, for its audit trail)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l project-id -d 'PostHog: the project ID (not needed by `plan`)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l region -d 'Region of the account: CleverTap (in1, sg1, us1, aps3, mec1, eu1), Segment, Segment regulations, Amplitude, Iterable, PostHog (us or eu), Mixpanel (us, eu or in)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l source -d 'Segment regulations: regulate one source instead of the whole workspace' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l regulation-type -d 'Segment regulations: SUPPRESS_WITH_DELETE (default), DELETE_ONLY, SUPPRESS_WITH_DELETE_INTERNAL, DELETE_INTERNAL, SUPPRESS_ONLY or UNSUPPRESS' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l compliance-type -d 'Mixpanel: GDPR (default) or CCPA' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l data-groups -d 'Mixpanel: the project\'s data groups (each lowers the per-request cap: 2000/(N+1))' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l instance -d 'Braze: the REST instance of the workspace (iad-01 ... iad-08, us-10, fra-01, fra-02, au-01, ...)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l alias-label -d 'Braze: the alias_label of the user aliases deleted with --id-type user_alias' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l space -d 'Segment: the Unify space ID (not needed by `plan`)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l user-id-column -d 'Segment: column holding each row\'s lookup user_id' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l graph -d 'Hightouch: the identity graph ID (not needed by `plan`)' -r

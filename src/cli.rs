@@ -303,11 +303,6 @@ pub struct VendorArgs {
     #[arg(long, value_enum, help_heading = "mParticle")]
     pub environment: Option<Environment>,
 
-    /// Region of the account: CleverTap (in1, sg1, us1, aps3, mec1, eu1), Segment, Amplitude,
-    /// Iterable, PostHog (us or eu)
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-
     /// Amplitude: who asked for the deletion (Amplitude's `requester`, for its audit trail)
     #[arg(long, value_name = "EMAIL", help_heading = "Amplitude")]
     pub requester: Option<String>,
@@ -315,6 +310,36 @@ pub struct VendorArgs {
     /// PostHog: the project ID (not needed by `plan`)
     #[arg(long, value_name = "ID", help_heading = "PostHog")]
     pub project_id: Option<String>,
+
+    /// Region of the account: CleverTap (in1, sg1, us1, aps3, mec1, eu1), Segment, Segment
+    /// regulations, Amplitude, Iterable, PostHog (us or eu), Mixpanel (us, eu or in)
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Segment regulations: regulate one source instead of the whole workspace
+    #[arg(long, value_name = "SOURCE_ID", help_heading = "Segment regulations")]
+    pub source: Option<String>,
+
+    /// Segment regulations: SUPPRESS_WITH_DELETE (default), DELETE_ONLY,
+    /// SUPPRESS_WITH_DELETE_INTERNAL, DELETE_INTERNAL, SUPPRESS_ONLY or UNSUPPRESS
+    #[arg(long, value_name = "TYPE", help_heading = "Segment regulations")]
+    pub regulation_type: Option<String>,
+
+    /// Mixpanel: GDPR (default) or CCPA
+    #[arg(long, value_name = "TYPE", help_heading = "Mixpanel")]
+    pub compliance_type: Option<String>,
+
+    /// Mixpanel: the project's data groups (each lowers the per-request cap: 2000/(N+1))
+    #[arg(long, value_name = "N", help_heading = "Mixpanel")]
+    pub data_groups: Option<String>,
+
+    /// Braze: the REST instance of the workspace (iad-01 ... iad-08, us-10, fra-01, fra-02, au-01, ...)
+    #[arg(long, value_name = "INSTANCE", help_heading = "Braze")]
+    pub instance: Option<String>,
+
+    /// Braze: the alias_label of the user aliases deleted with --id-type user_alias
+    #[arg(long, value_name = "LABEL", help_heading = "Braze")]
+    pub alias_label: Option<String>,
 
     /// Segment: the Unify space ID (not needed by `plan`)
     #[arg(long, value_name = "SPACE", help_heading = "Segment")]
@@ -400,6 +425,12 @@ impl VendorArgs {
         v.set_opt("space", self.space.clone());
         v.set_opt("requester", self.requester.clone());
         v.set_opt("project_id", self.project_id.clone());
+        v.set_opt("source", self.source.clone());
+        v.set_opt("regulation_type", self.regulation_type.clone());
+        v.set_opt("compliance_type", self.compliance_type.clone());
+        v.set_opt("data_groups", self.data_groups.clone());
+        v.set_opt("instance", self.instance.clone());
+        v.set_opt("alias_label", self.alias_label.clone());
         v.set_opt("id_type_column", self.id_type_column.clone());
         v.set_opt("user_id_column", self.user_id_column.clone());
         v.set_opt("graph", self.graph.clone());
@@ -435,6 +466,12 @@ impl VendorArgs {
             space: text("space"),
             requester: text("requester"),
             project_id: text("project_id"),
+            source: text("source"),
+            regulation_type: text("regulation_type"),
+            compliance_type: text("compliance_type"),
+            data_groups: text("data_groups"),
+            instance: text("instance"),
+            alias_label: text("alias_label"),
             id_type_column: text("id_type_column"),
             user_id_column: text("user_id_column"),
             graph: text("graph"),
@@ -525,6 +562,11 @@ pub struct DeliveryArgs {
     /// Identifiers per second (default: the vendor's quota; above it only with a warning)
     #[arg(long, value_name = "N")]
     pub max_items_per_sec: Option<f64>,
+
+    /// The account's own quota terms, N/DURATION from 1s to 30d (e.g. 200000/30d): replaces
+    /// the vendor's documented item quota (or request quota where it counts requests)
+    #[arg(long, value_name = "N/DURATION")]
+    pub max_per_window: Option<crate::vendor::Rate>,
 
     /// Requests in flight at once (default: the vendor's, enough to reach the quota at ~1 s latency)
     #[arg(long, value_name = "N")]

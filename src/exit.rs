@@ -107,6 +107,10 @@ impl Classified {
                 class: Class::Auth, ..
             } => Code::Auth,
             Self::User {
+                class: Class::Quota,
+                ..
+            } => Code::RateLimited,
+            Self::User {
                 class: Class::Usage,
                 ..
             }

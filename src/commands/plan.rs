@@ -156,8 +156,14 @@ pub fn compute_with(
 
 /// Time to send at the quota: the binding one of the two budgets.
 pub fn estimate(q: &Quota, requests: u64, items: u64) -> Option<f64> {
-    let by_req = q.requests.map(|r| requests as f64 / r.per_sec());
-    let by_items = q.items.map(|r| items as f64 / r.per_sec());
+    // A quota over a long window is not a pace: a run that fits goes out at once, and one
+    // that does not is refused (see `long_window`).
+    let short = |r: &crate::vendor::Rate| r.per < crate::ledger::window::LONG_WINDOW;
+    let by_req = q
+        .requests
+        .filter(short)
+        .map(|r| requests as f64 / r.per_sec());
+    let by_items = q.items.filter(short).map(|r| items as f64 / r.per_sec());
     match (by_req, by_items) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
@@ -231,6 +237,24 @@ pub fn render(p: &Plan) -> String {
     );
     let _ = writeln!(s, "  requests     {}", p.requests);
     let _ = writeln!(s, "  quota        {}", p.quota);
+    for (rate, n, unit) in [
+        (p.quota.items, p.intake.kept, "identifiers"),
+        (p.quota.requests, p.requests, "requests"),
+    ] {
+        let Some(r) = rate.filter(|r| r.per >= crate::ledger::window::LONG_WINDOW) else {
+            continue;
+        };
+        let line = if n > u64::from(r.count) {
+            format!(
+                "{n} {unit} exceed one window of {r}: delete refuses it; split the list, or set the account's terms with --max-per-window"
+            )
+        } else {
+            format!(
+                "{n} of {r} {unit}; delete also counts what the ledger's earlier runs sent in the window, and refuses a run that would exceed it"
+            )
+        };
+        let _ = writeln!(s, "  window       {line}");
+    }
     match p.estimated_seconds {
         Some(secs) => {
             let _ = writeln!(s, "  estimate     {} at the quota", fmt_duration(secs));

@@ -117,6 +117,7 @@ pub fn run(
                 max_rps: p.max_rps,
                 max_items_per_sec: None,
                 concurrency: p.concurrency,
+                max_per_window: None,
             },
         )?;
         warn(&warnings, printer);
@@ -174,6 +175,7 @@ pub fn run(
                     max_rps: p.max_rps,
                     max_items_per_sec: None,
                     concurrency: p.concurrency,
+                    max_per_window: None,
                 },
             )?;
             warn(&warnings, printer);

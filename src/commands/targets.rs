@@ -90,6 +90,9 @@ fn limits_text(l: &TargetLimits, batch_size: Option<usize>) -> String {
     if let Some(v) = l.concurrency {
         parts.push(format!("concurrency={v}"));
     }
+    if let Some(v) = l.max_per_window {
+        parts.push(format!("max_per_window={v}"));
+    }
     if let Some(v) = l.max_retries {
         parts.push(format!("max_retries={v}"));
     }

@@ -13,9 +13,16 @@ pub fn run(args: &VendorsArgs, printer: &Printer) -> anyhow::Result<Code> {
         return Ok(Code::Success);
     }
     let mut s = String::new();
+    // Wide enough for the longest id (`segment-regs`).
+    let w = VENDORS
+        .iter()
+        .map(|v| v.id.len())
+        .max()
+        .unwrap_or(0)
+        .max(10);
     let _ = writeln!(
         s,
-        "{:<10} {:>9}  {:<44} credentials",
+        "{:<w$} {:>9}  {:<44} credentials",
         "vendor", "per req.", "quota"
     );
     for v in VENDORS {
@@ -26,7 +33,7 @@ pub fn run(args: &VendorsArgs, printer: &Printer) -> anyhow::Result<Code> {
         };
         let _ = writeln!(
             s,
-            "{:<10} {:>9}  {:<44} {}",
+            "{:<w$} {:>9}  {:<44} {}",
             v.id,
             cap,
             v.quota.to_string(),

@@ -91,6 +91,22 @@ pub struct TargetLimits {
     /// Retries per batch (`None`: [`DEFAULT_MAX_RETRIES`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_retries: Option<u32>,
+    /// The account's own quota terms, `N/DURATION` (`None`: the vendor's documented quota).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "per_window_text"
+    )]
+    pub max_per_window: Option<crate::vendor::Rate>,
+}
+
+fn per_window_text<S: serde::Serializer>(
+    r: &Option<crate::vendor::Rate>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match r {
+        Some(r) => s.serialize_str(&format!("{}/{}s", r.count, r.per.as_secs())),
+        None => s.serialize_none(),
+    }
 }
 
 impl TargetLimits {
@@ -101,6 +117,7 @@ impl TargetLimits {
             max_items_per_sec: self.max_items_per_sec.or(below.max_items_per_sec),
             concurrency: self.concurrency.or(below.concurrency),
             max_retries: self.max_retries.or(below.max_retries),
+            max_per_window: self.max_per_window.or(below.max_per_window),
         }
     }
 
@@ -111,6 +128,7 @@ impl TargetLimits {
             max_items_per_sec: d.max_items_per_sec,
             concurrency: d.concurrency,
             max_retries: d.max_retries,
+            max_per_window: d.max_per_window,
         }
     }
 

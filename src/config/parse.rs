@@ -22,6 +22,7 @@ const COMMON_KEYS: &[&str] = &[
     "max_items_per_sec",
     "concurrency",
     "max_retries",
+    "max_per_window",
     "credentials",
     "secrets",
     "column",
@@ -29,7 +30,13 @@ const COMMON_KEYS: &[&str] = &[
 
 /// Keys allowed in `[defaults]`. `batch_size` is left out on purpose: the caps differ by two
 /// orders of magnitude between vendors (Segment takes 1, Lytics 1000).
-const DEFAULT_KEYS: &[&str] = &["max_rps", "max_items_per_sec", "concurrency", "max_retries"];
+const DEFAULT_KEYS: &[&str] = &[
+    "max_rps",
+    "max_items_per_sec",
+    "concurrency",
+    "max_retries",
+    "max_per_window",
+];
 
 impl Config {
     /// Parse a config file's text. `mode` is the file's Unix permission bits (`None` where
@@ -349,6 +356,7 @@ struct RawTarget {
     max_items_per_sec: Option<f64>,
     concurrency: Option<u32>,
     max_retries: Option<u32>,
+    max_per_window: Option<crate::vendor::Rate>,
     #[serde(default)]
     credentials: BTreeMap<String, String>,
     #[serde(default)]
@@ -401,6 +409,7 @@ impl RawTarget {
             max_items_per_sec: self.max_items_per_sec,
             concurrency: self.concurrency,
             max_retries: self.max_retries,
+            max_per_window: self.max_per_window,
         };
         limits.check(&format!("[targets.{name}]")).map_err(err)?;
         // Each setting under its one name; an old key (already noted as deprecated) still

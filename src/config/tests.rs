@@ -106,6 +106,7 @@ fn a_valid_file_parses_into_targets_and_limits() {
             max_items_per_sec: Some(1200.0),
             concurrency: Some(8),
             max_retries: Some(5),
+            max_per_window: None,
         }
     );
 }
@@ -177,7 +178,7 @@ pod = "eu1"
 fn bad_values_are_errors_naming_the_target() {
     let msg = parse_err("[targets.x]\nid_type = \"email\"\n");
     assert!(msg.contains("[targets.x] has no `vendor`"), "{msg}");
-    let msg = parse_err("[targets.x]\nvendor = \"braze\"\n");
+    let msg = parse_err("[targets.x]\nvendor = \"klaviyo\"\n");
     assert!(
         msg.contains("unknown vendor") && msg.contains("lytics, mparticle"),
         "{msg}"
@@ -594,4 +595,46 @@ fn parse_errors_never_echo_a_secret() {
         "{msg}"
     );
     assert!(!msg.contains("concurrency = "), "{msg}");
+}
+
+#[test]
+fn groups_name_defined_targets_once_and_a_target_names_its_column() {
+    let base = r#"
+[targets.amp]
+vendor = "amplitude"
+id_type = "user_id"
+column = "user_id"
+
+[targets.it]
+vendor = "iterable"
+id_type = "email"
+"#;
+    let cfg = parse(&format!("{base}\n[groups]\nerasure = [\"it\", \"amp\"]\n")).unwrap();
+    assert_eq!(cfg.groups["erasure"], ["it", "amp"], "the file's order");
+    assert_eq!(cfg.targets["amp"].column.as_deref(), Some("user_id"));
+    assert_eq!(cfg.targets["it"].column, None);
+    let e = parse_err(&format!(
+        "{base}\n[groups]\nerasure = [\"it\", \"braze\"]\n"
+    ));
+    assert!(
+        e.contains("`braze`, which is not defined") && e.contains(FILE),
+        "{e}"
+    );
+    let e = parse_err(&format!("{base}\n[groups]\nerasure = [\"it\", \"it\"]\n"));
+    assert!(e.contains("names target `it` twice"), "{e}");
+    let e = parse_err(&format!("{base}\n[groups]\nerasure = []\n"));
+    assert!(e.contains("names no target"), "{e}");
+    let e = parse_err(&format!("{base}\n[group]\nerasure = [\"it\"]\n"));
+    assert!(e.contains("[groups]"), "{e}");
+    // --group picks the group's targets in its order; an unknown one lists the groups.
+    let mut flags = plan_args(&[]).vendor;
+    flags.group = Some("erasure".into());
+    let cfg = parse(&format!("{base}\n[groups]\nerasure = [\"it\", \"amp\"]\n")).unwrap();
+    assert_eq!(select(&cfg, &flags).unwrap(), ["it", "amp"]);
+    flags.group = Some("other".into());
+    let e = error_text(&select(&cfg, &flags).unwrap_err());
+    assert!(
+        e.contains("unknown group `other`") && e.contains("erasure"),
+        "{e}"
+    );
 }

@@ -104,7 +104,10 @@ fn vendors_lists_every_vendor_with_caps_and_credentials() {
             "hightouch",
             "amplitude",
             "iterable",
-            "posthog"
+            "posthog",
+            "segment-regs",
+            "mixpanel",
+            "braze"
         ]
     );
     // The downstream vendors' documented caps and quotas.

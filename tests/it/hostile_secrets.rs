@@ -25,6 +25,10 @@ fn sentinel_credentials() -> Credentials {
         amplitude_secret_key: "SENTINEL-AMP-SECRET-5nC1".into(),
         iterable_api_key: "SENTINEL-IT-KEY-8dE4".into(),
         posthog_personal_api_key: "phx_SENTINEL-PH-KEY-1gF9".into(),
+        segment_public_api_token: "SENTINEL-SEGPAPI-TOKEN-3vB7".into(),
+        mixpanel_gdpr_token: "SENTINEL-MP-GDPR-5nL1".into(),
+        mixpanel_project_token: "SENTINEL-MP-PROJECT-8kD4".into(),
+        braze_api_key: "SENTINEL-BRAZE-KEY-1pS6".into(),
         mparticle_client_id: "SENTINEL-MP-CLIENT-ID-5pL9".into(),
         mparticle_client_secret: "SENTINEL-MP-CLIENT-SECRET-3vN6".into(),
     }

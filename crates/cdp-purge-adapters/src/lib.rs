@@ -20,15 +20,18 @@ use cdp_purge_core::error::UserError;
 use cdp_purge_core::status::jobs::Group;
 
 pub mod amplitude;
+pub mod braze;
 pub mod clevertap;
 pub mod hightouch;
 pub mod iterable;
 pub mod lytics;
+pub mod mixpanel;
 pub mod mparticle;
 pub mod mparticle_lookup;
 pub mod params;
 pub mod posthog;
 pub mod segment;
+pub mod segment_regs;
 pub mod target;
 pub mod wire;
 
@@ -85,6 +88,9 @@ registry! {
     Amplitude => amplitude { region: String, requester: Option<String> },
     Iterable => iterable { region: String },
     Posthog => posthog { project: String },
+    SegmentRegs => segment_regs { region: String, source: Option<String>, regulation: String },
+    Mixpanel => mixpanel { region: String, compliance: String, data_groups: u32 },
+    Braze => braze { instance: String, alias_label: Option<String> },
 }
 
 /// A credential a vendor takes: its key in a config target's `credentials`/`secrets` tables
@@ -306,6 +312,8 @@ mod tests {
                     VendorKind::Clevertap => "guid",
                     VendorKind::Amplitude => "user_id",
                     VendorKind::Posthog => "distinct_id",
+                    VendorKind::SegmentRegs => "user_id",
+                    VendorKind::Mixpanel => "distinct_id",
                     _ => "email",
                 },
             );
@@ -377,6 +385,20 @@ mod tests {
             },
             VendorKind::Posthog => VendorParams::Posthog {
                 project: "1".into(),
+            },
+            VendorKind::SegmentRegs => VendorParams::SegmentRegs {
+                region: "us".into(),
+                source: None,
+                regulation: "SUPPRESS_WITH_DELETE".into(),
+            },
+            VendorKind::Mixpanel => VendorParams::Mixpanel {
+                region: "us".into(),
+                compliance: "GDPR".into(),
+                data_groups: 0,
+            },
+            VendorKind::Braze => VendorParams::Braze {
+                instance: "iad-01".into(),
+                alias_label: None,
             },
         };
         for &kind in VendorKind::ALL {

@@ -251,7 +251,7 @@ mod tests {
         );
         assert_eq!(
             owners(param("region").unwrap()),
-            "CleverTap, Twilio Segment, Amplitude, Iterable and PostHog"
+            "CleverTap, Twilio Segment, Amplitude, Iterable, PostHog, Twilio Segment regulations and Mixpanel"
         );
     }
 
@@ -287,6 +287,12 @@ mod tests {
                 "source_data_deleted",
                 "requester",
                 "project_id",
+                "source",
+                "regulation_type",
+                "compliance_type",
+                "data_groups",
+                "instance",
+                "alias_label",
                 "field",
                 "identity_type",
                 "id_kind",

@@ -9,6 +9,9 @@ pub enum Class {
     Usage,
     /// The vendor refused the credentials or the permission.
     Auth,
+    /// The run would exceed a vendor quota (over a long window) and was refused before
+    /// anything was sent.
+    Quota,
 }
 
 /// An error with what the user can do about it.
@@ -23,6 +26,9 @@ pub struct UserError {
 impl UserError {
     pub fn usage(message: impl Into<String>) -> Self {
         Self::new(Class::Usage, message)
+    }
+    pub fn quota(message: impl Into<String>) -> Self {
+        Self::new(Class::Quota, message)
     }
     pub fn auth(message: impl Into<String>) -> Self {
         Self::new(Class::Auth, message)

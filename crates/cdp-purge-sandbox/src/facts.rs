@@ -19,10 +19,13 @@ pub enum VendorKind {
     Amplitude,
     Iterable,
     Posthog,
+    SegmentRegs,
+    Mixpanel,
+    Braze,
 }
 
 impl VendorKind {
-    pub const ALL: [VendorKind; 8] = [
+    pub const ALL: [VendorKind; 11] = [
         VendorKind::Lytics,
         VendorKind::Mparticle,
         VendorKind::Clevertap,
@@ -31,6 +34,9 @@ impl VendorKind {
         VendorKind::Amplitude,
         VendorKind::Iterable,
         VendorKind::Posthog,
+        VendorKind::SegmentRegs,
+        VendorKind::Mixpanel,
+        VendorKind::Braze,
     ];
 
     /// The lowercase name, as `cdp-purge --vendor` spells it.
@@ -44,6 +50,9 @@ impl VendorKind {
             VendorKind::Amplitude => "amplitude",
             VendorKind::Iterable => "iterable",
             VendorKind::Posthog => "posthog",
+            VendorKind::SegmentRegs => "segment-regs",
+            VendorKind::Mixpanel => "mixpanel",
+            VendorKind::Braze => "braze",
         }
     }
 
@@ -101,6 +110,33 @@ impl VendorKind {
             VendorKind::Posthog => Quota {
                 requests: Some(Rate {
                     count: 240,
+                    per: Duration::from_secs(60),
+                }),
+                ..Quota::NONE
+            },
+            // [SEG-PRIV] segment-docs src/privacy/user-deletion-and-suppression.md: "the
+            // deletion manager can only accommodate 110,000 users within a 30-day period";
+            // the Public API answers 429 and reports X-Regulation-RateLimit-* headers
+            // (segment-public-api DeletionAndSuppressionApi). Counted per workspace.
+            VendorKind::SegmentRegs => Quota {
+                items: Some(Rate {
+                    count: 110_000,
+                    per: Duration::from_secs(30 * 86_400),
+                }),
+                ..Quota::NONE
+            },
+            // [MP-GDPR] mixpanel/docs reference/GDPR API: "a rate limit of 1 request per
+            // second for GDPR APIs" (status checks are GDPR API calls too).
+            VendorKind::Mixpanel => Quota {
+                requests: Some(Rate::per_second(1)),
+                ..Quota::NONE
+            },
+            // [BRAZE-DEL] braze.com/docs/api/endpoints/user_data/post_user_delete: "a shared
+            // rate limit of 20,000 requests per minute", shared with /users/alias/new,
+            // /users/identify, /users/merge and /users/alias/update.
+            VendorKind::Braze => Quota {
+                requests: Some(Rate {
+                    count: 20_000,
                     per: Duration::from_secs(60),
                 }),
                 ..Quota::NONE

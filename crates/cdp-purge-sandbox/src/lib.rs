@@ -50,6 +50,10 @@ pub struct Credentials {
     pub amplitude_secret_key: String,
     pub iterable_api_key: String,
     pub posthog_personal_api_key: String,
+    pub segment_public_api_token: String,
+    pub mixpanel_gdpr_token: String,
+    pub mixpanel_project_token: String,
+    pub braze_api_key: String,
     /// mParticle's Profile API credential (OAuth client credentials), which is not the
     /// bulk-deletion key: `status --verify` and `--recheck` use it.
     pub mparticle_client_id: String,
@@ -70,6 +74,10 @@ impl Default for Credentials {
             amplitude_secret_key: "sandbox-secret".into(),
             iterable_api_key: "sandbox-key".into(),
             posthog_personal_api_key: "phx_sandbox".into(),
+            segment_public_api_token: "sandbox-token".into(),
+            mixpanel_gdpr_token: "sandbox-token".into(),
+            mixpanel_project_token: "sandbox-project".into(),
+            braze_api_key: "sandbox-token".into(),
             mparticle_client_id: "sandbox-client-id".into(),
             mparticle_client_secret: "sandbox-client-secret".into(),
         }
@@ -92,6 +100,10 @@ impl Credentials {
             ("AMPLITUDE_SECRET_KEY", &self.amplitude_secret_key),
             ("ITERABLE_API_KEY", &self.iterable_api_key),
             ("POSTHOG_PERSONAL_API_KEY", &self.posthog_personal_api_key),
+            ("SEGMENT_PUBLIC_API_TOKEN", &self.segment_public_api_token),
+            ("MIXPANEL_GDPR_TOKEN", &self.mixpanel_gdpr_token),
+            ("MIXPANEL_PROJECT_TOKEN", &self.mixpanel_project_token),
+            ("BRAZE_API_KEY", &self.braze_api_key),
         ]
     }
 
@@ -165,6 +177,20 @@ pub struct SandboxConfig {
     pub posthog_hourly: Option<Rate>,
     /// Personal API keys PostHog knows without the `person:write` scope (403).
     pub posthog_read_only_keys: Vec<String>,
+    /// Time per Segment regulation status (INITIALIZED → RUNNING → terminal).
+    pub segment_regs_state_step: Duration,
+    /// Segment sources that do not exist (404 on a source-scoped regulation).
+    pub segment_regs_unknown_sources: Vec<String>,
+    /// Time per Mixpanel deletion task status (PENDING → STAGING → STARTED → SUCCESS).
+    pub mixpanel_state_step: Duration,
+    /// How Mixpanel answers a new task that names ids already pending (not documented by
+    /// Mixpanel; seen in rudder-transformer #5578).
+    pub mixpanel_conflict: MixpanelConflict,
+    /// Which of Mixpanel's two documented "task created" bodies to answer.
+    pub mixpanel_created: MixpanelCreated,
+    /// Data groups of the Mixpanel project: the per-request cap falls to
+    /// floor(2000 / (groups + 1)) (shared research, not on the reference page).
+    pub mixpanel_data_groups: u32,
 }
 
 /// Iterable project types (support.iterable.com 360029174171): email-based projects forget
@@ -174,6 +200,25 @@ pub enum IterableProjectType {
     EmailBased,
     UserIdBased,
     Hybrid,
+}
+
+/// Mixpanel's 409 for distinct_ids that already have a deletion task running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MixpanelConflict {
+    /// `{"status":"error","error",…,"conflicting_distinct_ids":[…]}`: the request created
+    /// nothing and names the ids in the way.
+    NamesIds,
+    /// `{"status":"error","error"}` only: which ids are in the way is not said.
+    Bare,
+}
+
+/// The body of a created Mixpanel deletion task: the OpenAPI's `JobCreated`
+/// (`{"status":"ok","results":{"task_id"}}`, 201) or the reference page's example
+/// (`{"status":"ok","results":[{"tracking_id","status":"PENDING",…}]}`, 200).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MixpanelCreated {
+    TaskId,
+    TrackingList,
 }
 
 /// The body of `GET /v2/identity/deletestatus/{id}`. Seed 003 names `state` and `completed`
@@ -280,6 +325,12 @@ impl Default for SandboxConfig {
                 per: Duration::from_secs(3600),
             }),
             posthog_read_only_keys: strings(&["phx_read_only"]),
+            segment_regs_state_step: Duration::from_secs(2),
+            segment_regs_unknown_sources: strings(&["missing"]),
+            mixpanel_state_step: Duration::from_secs(2),
+            mixpanel_conflict: MixpanelConflict::NamesIds,
+            mixpanel_created: MixpanelCreated::TaskId,
+            mixpanel_data_groups: 0,
         }
     }
 }
@@ -468,8 +519,10 @@ impl Sandbox {
         self.shared.go_down(d);
     }
 
-    /// Move the vendors' clocks forward by `d` without waiting: Amplitude's job calendar and
-    /// Iterable's forgetting delay (quotas keep real time).
+    /// Move the vendors' clocks forward by `d` without waiting: job calendars and states
+    /// (Amplitude, Iterable, Segment regulations, Mixpanel) and the quota windows, so a test
+    /// of a 30-day quota need not wait 30 days (with a competing load, which plays on the
+    /// real clock, the windows keep real time).
     pub fn advance(&self, d: Duration) {
         self.shared.advance(d);
     }

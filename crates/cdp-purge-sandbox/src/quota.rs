@@ -150,6 +150,15 @@ impl SlidingWindow {
         self.total
     }
 
+    /// When the oldest event still counted was admitted.
+    pub fn oldest(&self) -> Option<Instant> {
+        self.events.front().map(|e| e.0)
+    }
+
+    pub fn window(&self) -> Duration {
+        self.window
+    }
+
     /// Drop events that left the window. An event at `t` still counts at `t + window - ε`
     /// and no longer at `t + window`: windows are half-open, `(now - window, now]`.
     fn expire(&mut self, now: Instant) {

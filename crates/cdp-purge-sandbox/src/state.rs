@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 
 use super::faults::FaultSource;
 use super::quota::{Competing, SlidingWindow};
-use super::vendors::{amplitude, hightouch, iterable, lytics, mparticle, posthog, segment};
+use super::vendors::{
+    amplitude, braze, hightouch, iterable, lytics, mixpanel, mparticle, posthog, segment,
+    segment_regs,
+};
 use super::{RequestRecord, SandboxConfig};
 use crate::facts::VendorKind;
 
@@ -38,6 +41,9 @@ pub(crate) struct Shared {
     pub posthog: Mutex<posthog::State>,
     /// How far [`Shared::now`] runs ahead of real time.
     clock_offset: Mutex<Duration>,
+    pub segment_regs: Mutex<segment_regs::State>,
+    pub mixpanel: Mutex<mixpanel::State>,
+    pub braze: Mutex<braze::State>,
     down_until: Mutex<Option<Instant>>,
     /// Wakes the accept loop to close the listener.
     pub down: tokio::sync::Notify,
@@ -75,6 +81,9 @@ impl Shared {
             iterable: Mutex::default(),
             posthog: Mutex::default(),
             clock_offset: Mutex::default(),
+            segment_regs: Mutex::default(),
+            mixpanel: Mutex::default(),
+            braze: Mutex::default(),
             down_until: Mutex::default(),
             down: tokio::sync::Notify::new(),
         }
@@ -89,7 +98,12 @@ impl Shared {
         }
         let quota = self.cfg.quota(vendor);
         let competing = self.competing.lock().expect("competing lock").clone();
-        let now = Instant::now();
+        // A competitor plays its ticks on the real clock: the offset applies without one.
+        let now = if competing.is_empty() {
+            self.now()
+        } else {
+            Instant::now()
+        };
         let mut windows = self.windows.lock().expect("quota lock");
         let checks = [
             (Unit::Requests, quota.requests, 1),
@@ -129,6 +143,26 @@ impl Shared {
 
     pub fn advance(&self, d: Duration) {
         *self.clock_offset.lock().expect("clock lock") += d;
+    }
+
+    /// The wall-clock counterpart of [`Shared::now`].
+    pub fn wall(&self) -> std::time::SystemTime {
+        std::time::SystemTime::now() + *self.clock_offset.lock().expect("clock lock")
+    }
+
+    /// Units of `vendor`'s item (or request) quota used in the window ending now, and when
+    /// the oldest of them leaves it: what the vendors' rate-limit headers report.
+    pub fn window_use(
+        &self,
+        vendor: VendorKind,
+        scope: &str,
+        items: bool,
+    ) -> Option<(u64, Option<Instant>)> {
+        let now = self.now();
+        let unit = if items { Unit::Items } else { Unit::Requests };
+        let mut windows = self.windows.lock().expect("quota lock");
+        let w = windows.get_mut(&(vendor, scope.to_owned(), unit))?;
+        Some((w.in_window(now), w.oldest().map(|t| t + w.window())))
     }
 
     /// Bring deleted profiles back (see [`crate::Sandbox::recreate`]).

@@ -24,8 +24,8 @@ mod resume;
 use crate::vendor::{self, Adapter};
 use crate::{config, settings};
 use resume::{
-    Feed, Tally, check_destination, explain_exit, restrict_to_owner, spawn_feeder, state_of,
-    warn_if_input_changed,
+    Feed, Tally, check_destination, check_long_windows, explain_exit, restrict_to_owner,
+    spawn_feeder, state_of, warn_if_input_changed,
 };
 
 pub fn run(
@@ -185,6 +185,7 @@ fn run_target(
             max_rps: target_limits.max_rps,
             max_items_per_sec: target_limits.max_items_per_sec,
             concurrency: target_limits.concurrency,
+            max_per_window: target_limits.max_per_window,
         },
     )?;
     for w in &warnings {
@@ -296,6 +297,14 @@ fn run_target(
     }
     warn_if_input_changed(&resume, &plan.intake.files, printer);
     input::check_not_empty(&plan.intake, input_args.allow_empty)?;
+    check_long_windows(
+        &ledger,
+        &dest,
+        &limits,
+        tally.to_send,
+        to_send_batches,
+        printer,
+    )?;
     if tally.to_send > 0 {
         if let crate::settings::VendorParams::Hightouch { block, .. } = &target.params {
             hightouch_warnings(*block, source_data_deleted, printer);

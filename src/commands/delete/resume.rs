@@ -204,3 +204,62 @@ pub(super) fn spawn_feeder(
         }
     })
 }
+
+/// Quotas over long windows (Segment regulations: 110,000 users per 30 days) are planned
+/// here, before anything is sent: what this ledger's earlier runs to the vendor sent inside
+/// the window, plus this run, must fit, or the run is refused with the time it will fit.
+pub(super) fn check_long_windows(
+    ledger: &Ledger,
+    dest: &Destination,
+    limits: &crate::engine::limiter::Limits,
+    items: u64,
+    requests: u64,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    use crate::ledger::window::{self, LONG_WINDOW, Verdict};
+    let now = std::time::SystemTime::now();
+    for (budget, planned, unit) in [
+        (limits.items, items, "identifiers"),
+        (limits.requests, requests, "requests"),
+    ] {
+        let Some(quota) = budget.map(|b| b.quota).filter(|q| q.per >= LONG_WINDOW) else {
+            continue;
+        };
+        let since = now.checked_sub(quota.per).unwrap_or(std::time::UNIX_EPOCH);
+        let history = ledger.sent_since(&dest.vendor, &dest.origin, since)?;
+        let p = window::plan(&history, planned, quota, now);
+        let when = |t: std::time::SystemTime| humantime::format_rfc3339_seconds(t).to_string();
+        match p.verdict {
+            Verdict::Fits => printer.info(format!(
+                "quota window: {quota} {unit}; {} used by earlier runs in this ledger, {} in this run, {} left after it",
+                p.used,
+                p.planned,
+                u64::from(quota.count) - p.used - p.planned
+            )),
+            Verdict::FitsAt(at) => {
+                return Err(UserError::quota(format!(
+                    "this run would exceed the quota of {quota} {unit}: {} were sent in the window by earlier runs in {} and this run sends {}; nothing was sent",
+                    p.used,
+                    ledger.path.display(),
+                    p.planned
+                ))
+                .with_hint(format!(
+                    "enough of the quota frees up at {} (UTC): rerun then, or send fewer now; an account with other terms sets them with --max-per-window N/DURATION",
+                    when(at)
+                ))
+                .into());
+            }
+            Verdict::Never => {
+                return Err(UserError::quota(format!(
+                    "this run sends {} {unit}, more than the whole quota of {quota}; nothing was sent",
+                    p.planned
+                ))
+                .with_hint(
+                    "split the list into runs of at most the quota, one window apart, or, if the account has other terms, set them with --max-per-window N/DURATION",
+                )
+                .into());
+            }
+        }
+    }
+    Ok(())
+}

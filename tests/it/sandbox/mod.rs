@@ -4,6 +4,7 @@
 mod cli;
 mod downstream;
 mod faults;
+mod regs_mixpanel_braze;
 mod vendors;
 
 use std::io::ErrorKind;

@@ -93,13 +93,13 @@ impl Fake {
     pub fn go_unreachable(&self, d: Duration) {
         self.sb.go_unreachable(d);
     }
+    /// Run the fake's clock ahead (its quota windows and job states), not the child's.
+    pub fn advance(&self, by: Duration) {
+        self.sb.advance(by);
+    }
     /// Bring deleted profiles back (a re-ingestion, a replay).
     pub fn recreate(&self, vendor: VendorKind, values: &[&str]) -> usize {
         self.sb.recreate(vendor, values)
-    }
-    /// Move the vendors' clocks on (Amplitude's job calendar, Iterable's delay).
-    pub fn advance(&self, d: Duration) {
-        self.sb.advance(d);
     }
 }
 

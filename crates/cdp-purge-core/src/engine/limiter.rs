@@ -42,7 +42,14 @@ impl Budget {
         // 2% of the quota on top of a batch: a waiter that wakes late (timer granularity,
         // a busy machine) catches up instead of losing that time for good. The window
         // guard, not the bucket, keeps the quota, so this costs nothing in exactness.
-        let burst = batch.saturating_add(quota.count / 50).min(quota.count);
+        let burst = if quota.per >= crate::ledger::window::LONG_WINDOW {
+            // A window longer than a run (Segment regulations: 30 days) is planned from the
+            // ledger before the run starts; spacing its quota out would stretch a run that
+            // fits over weeks. The exact window still keeps it.
+            quota.count
+        } else {
+            batch.saturating_add(quota.count / 50).min(quota.count)
+        };
         Some(Self {
             rate: quota.per_sec() * SPREAD,
             burst,
@@ -68,6 +75,9 @@ pub struct Overrides {
     pub max_rps: Option<f64>,
     pub max_items_per_sec: Option<f64>,
     pub concurrency: Option<u32>,
+    /// `--max-per-window N/DURATION`: the account's own terms for the vendor's quota. It
+    /// replaces the item quota where the vendor counts items, else the request quota.
+    pub max_per_window: Option<Rate>,
 }
 
 /// Work out the effective limits. Returns the limits and warnings for stderr (overrides above
@@ -80,6 +90,24 @@ pub fn resolve(
 ) -> anyhow::Result<(Limits, Vec<String>)> {
     let mut warnings = Vec::new();
     let batch = u32::try_from(batch_size).unwrap_or(u32::MAX).max(1);
+    let mut terms = *quota;
+    if let Some(w) = o.max_per_window {
+        let slot = if quota.items.is_some() {
+            &mut terms.items
+        } else {
+            &mut terms.requests
+        };
+        if let Some(d) = *slot
+            && quota.documented
+            && w.per_sec() > d.per_sec()
+        {
+            warnings.push(format!(
+                "--max-per-window {w} is above the vendor's documented quota of {d}; expect 429s unless the account has these terms"
+            ));
+        }
+        *slot = Some(w);
+    }
+    let quota = &terms;
     let pick = |name: &str,
                 flag: &str,
                 documented: Option<Rate>,

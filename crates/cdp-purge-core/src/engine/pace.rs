@@ -110,6 +110,10 @@ struct Lane {
     /// may be counted longer than its successors).
     window: VecDeque<Admission>,
     total: u64,
+    /// A restamp or an out-of-order push may have left `window` unsorted by `until`; while
+    /// it is sorted (the usual case) expiry and `room` look at the front only, which keeps
+    /// a 20,000-request window (Braze's minute) cheap per admission.
+    unsorted: bool,
 }
 
 impl Lane {
@@ -121,7 +125,20 @@ impl Lane {
             spaced_for: 1.0,
             window: VecDeque::new(),
             total: 0,
+            unsorted: false,
         }
+    }
+
+    /// Whether `window` is in `until` order, checked again after a restamp.
+    fn sorted(&mut self) -> bool {
+        if self.unsorted {
+            let mut it = self.window.iter().map(|a| a.until);
+            let first = it.next();
+            self.unsorted = it
+                .try_fold(first, |prev, u| (prev <= Some(u)).then_some(Some(u)))
+                .is_none();
+        }
+        !self.unsorted
     }
 
     /// governor's bucket at the budget's rate, scaled to our share.
@@ -147,6 +164,13 @@ impl Lane {
     }
 
     fn expire(&mut self, now: Instant) {
+        if self.sorted() {
+            while let Some(a) = self.window.front().filter(|a| a.until <= now) {
+                self.total -= u64::from(a.weight);
+                self.window.pop_front();
+            }
+            return;
+        }
         // Restamped admissions may outlive later ones: drop every expired one, not only
         // those at the front, so one long-counted request does not hold the rest.
         if self.window.iter().any(|a| a.until <= now) {
@@ -169,10 +193,23 @@ impl Lane {
     }
 
     /// When `weight` more fits in the window (`Ok` now).
-    fn room(&self, now: Instant, weight: u32, allowance: f64) -> Result<(), Instant> {
+    fn room(&mut self, now: Instant, weight: u32, allowance: f64) -> Result<(), Instant> {
         let need = (self.total + u64::from(weight)) as f64 - allowance;
         if need <= 0.0 {
             return Ok(());
+        }
+        if self.sorted() {
+            // In `until` order already: the oldest leave first.
+            let mut freed = 0u64;
+            let mut latest = now;
+            for a in &self.window {
+                freed += u64::from(a.weight);
+                latest = latest.max(a.until);
+                if freed as f64 >= need {
+                    break;
+                }
+            }
+            return Err(latest);
         }
         // The earliest instant by which enough admissions have expired, whatever their
         // order in the window.
@@ -332,6 +369,7 @@ impl PaceState {
         for lane in &mut self.lanes {
             let weight = lane.weight(items);
             let until = now + lane.quota().per + self.margins.jitter;
+            lane.unsorted |= lane.window.back().is_some_and(|b| b.until > until);
             lane.window.push_back(Admission {
                 until,
                 weight,
@@ -356,6 +394,7 @@ impl PaceState {
         for lane in &mut self.lanes {
             let per = lane.quota().per;
             if let Some(a) = lane.window.iter_mut().rev().find(|a| a.id == ticket.id) {
+                lane.unsorted |= now + per + jitter > a.until;
                 a.until = a.until.max(now + per + jitter);
                 a.sent = a.sent.max(now);
             }
@@ -399,6 +438,7 @@ impl PaceState {
                     && t.saturating_duration_since(a.sent) > min_rtt + jitter
                 {
                     let arrived = t.checked_sub(min_rtt).unwrap_or(a.sent).max(a.sent);
+                    lane.unsorted |= arrived + per + jitter > a.until;
                     a.until = a.until.max(arrived + per + jitter);
                 }
             }

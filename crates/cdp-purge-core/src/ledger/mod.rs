@@ -9,6 +9,7 @@
 mod destination;
 mod record;
 mod resume;
+pub mod window;
 
 pub use destination::{Destination, SANDBOX_ORIGIN, fingerprint};
 pub use record::*;
@@ -334,6 +335,29 @@ impl Ledger {
             ))
         })?;
         resume::collect(f, &self.scan, dest).map_err(|e| {
+            UserError::usage(format!(
+                "cannot read the ledger {}: {e}",
+                self.path.display()
+            ))
+            .into()
+        })
+    }
+
+    /// What the ledger's runs to `vendor` at `origin` sent at or after `since`, for quotas
+    /// over long windows ([`window`]).
+    pub fn sent_since(
+        &self,
+        vendor: &str,
+        origin: &str,
+        since: std::time::SystemTime,
+    ) -> anyhow::Result<Vec<window::Sent>> {
+        let f = File::open(&self.path).map_err(|e| {
+            UserError::usage(format!(
+                "cannot read the ledger {}: {e}",
+                self.path.display()
+            ))
+        })?;
+        window::sent_since(f, &self.scan, vendor, origin, since).map_err(|e| {
             UserError::usage(format!(
                 "cannot read the ledger {}: {e}",
                 self.path.display()

@@ -36,11 +36,52 @@ impl Rate {
 
 impl fmt::Display for Rate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.per.as_secs_f64();
         if self.per == Duration::from_secs(1) {
             write!(f, "{}/s", self.count)
+        } else if self.per.subsec_nanos() == 0
+            && secs >= 86_400.0
+            && self.per.as_secs().is_multiple_of(86_400)
+        {
+            write!(f, "{} per {} days", self.count, self.per.as_secs() / 86_400)
+        } else if self.per.subsec_nanos() == 0
+            && secs >= 60.0
+            && self.per.as_secs().is_multiple_of(60)
+        {
+            write!(f, "{} per {} min", self.count, self.per.as_secs() / 60)
         } else {
-            write!(f, "{} per {}s", self.count, self.per.as_secs_f64())
+            write!(f, "{} per {}s", self.count, secs)
         }
+    }
+}
+
+/// `N/DURATION` (`110000/30d`, `20000/1m`, `1/1s`): a quota over any window from one
+/// second to 30 days, for `--max-per-window` and `max_per_window` in the config.
+impl std::str::FromStr for Rate {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let hint = "expected N/DURATION, e.g. 110000/30d, 20000/1m or 1/1s";
+        let (n, per) = s.split_once('/').ok_or_else(|| format!("{s:?}: {hint}"))?;
+        let count: u32 = n
+            .trim()
+            .replace('_', "")
+            .parse()
+            .ok()
+            .filter(|&c| c > 0)
+            .ok_or_else(|| format!("{s:?}: the count must be a whole number above 0 ({hint})"))?;
+        let per =
+            humantime::parse_duration(per.trim()).map_err(|e| format!("{s:?}: {e} ({hint})"))?;
+        if per < Duration::from_secs(1) || per > Duration::from_secs(30 * 86_400) {
+            return Err(format!("{s:?}: the window must be from 1s to 30d ({hint})"));
+        }
+        Ok(Rate { count, per })
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Rate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -654,6 +695,31 @@ mod tests {
         assert!(!is_permission_message(
             "Invalid request. The identity type(s) must be unique. Please check your identity settings"
         ));
+    }
+
+    #[test]
+    fn per_window_quotas_parse_from_one_second_to_thirty_days() {
+        let r: Rate = "110000/30d".parse().unwrap();
+        assert_eq!(
+            (r.count, r.per),
+            (110_000, Duration::from_secs(30 * 86_400))
+        );
+        assert_eq!(r.to_string(), "110000 per 30 days");
+        let r: Rate = "20_000/1m".parse().unwrap();
+        assert_eq!(r.to_string(), "20000 per 1 min");
+        assert_eq!("1/1s".parse::<Rate>().unwrap(), Rate::per_second(1));
+        for bad in [
+            "",
+            "5",
+            "0/1s",
+            "-1/1s",
+            "1/500ms",
+            "1/31d",
+            "x/1s",
+            "1/forever",
+        ] {
+            assert!(bad.parse::<Rate>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -2,14 +2,17 @@
 //! extraction for the request log.
 
 pub(crate) mod amplitude;
+pub(crate) mod braze;
 pub(crate) mod clevertap;
 pub(crate) mod hightouch;
 pub(crate) mod iterable;
 pub(crate) mod lytics;
+pub(crate) mod mixpanel;
 pub(crate) mod mparticle;
 pub(crate) mod mparticle_profile;
 pub(crate) mod posthog;
 pub(crate) mod segment;
+pub(crate) mod segment_regs;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -79,6 +82,20 @@ pub(crate) enum Route {
     PosthogBulkDelete {
         project: String,
     },
+    /// Segment Public API `POST /regulations` (workspace) or
+    /// `POST /regulations/sources/{source}`.
+    SegmentRegs {
+        source: Option<String>,
+    },
+    SegmentRegsStatus {
+        id: String,
+    },
+    /// `POST /api/app/data-deletions/v3.0/` (with or without the trailing slash).
+    Mixpanel,
+    MixpanelStatus {
+        id: String,
+    },
+    Braze,
 }
 
 impl Route {
@@ -100,6 +117,9 @@ impl Route {
             Route::AmplitudeDelete | Route::AmplitudeJobs => VendorKind::Amplitude,
             Route::IterableForget | Route::IterableForgotten => VendorKind::Iterable,
             Route::PosthogBulkDelete { .. } => VendorKind::Posthog,
+            Route::SegmentRegs { .. } | Route::SegmentRegsStatus { .. } => VendorKind::SegmentRegs,
+            Route::Mixpanel | Route::MixpanelStatus { .. } => VendorKind::Mixpanel,
+            Route::Braze => VendorKind::Braze,
         }
     }
 
@@ -116,6 +136,7 @@ impl Route {
             | Route::HightouchRuns { .. }
             | Route::AmplitudeJobs
             | Route::IterableForgotten => "GET",
+            Route::SegmentRegsStatus { .. } | Route::MixpanelStatus { .. } => "GET",
             _ => "POST",
         }
     }
@@ -133,6 +154,8 @@ impl Route {
                 | Route::AmplitudeDelete
                 | Route::IterableForget
                 | Route::PosthogBulkDelete { .. }
+                | Route::Mixpanel
+                | Route::Braze
         )
     }
 }
@@ -208,6 +231,17 @@ pub(crate) fn route(path: &str) -> Option<Route> {
         | ["api", "projects", project, "persons", "bulk_delete", ""] => Route::PosthogBulkDelete {
             project: s(project),
         },
+        ["regulations"] => Route::SegmentRegs { source: None },
+        ["regulations", "sources", source] => Route::SegmentRegs {
+            source: Some(s(source)),
+        },
+        ["regulations", id] => Route::SegmentRegsStatus { id: s(id) },
+        ["api", "app", "data-deletions", "v3.0"] | ["api", "app", "data-deletions", "v3.0", ""] => {
+            Route::Mixpanel
+        }
+        ["api", "app", "data-deletions", "v3.0", id]
+        | ["api", "app", "data-deletions", "v3.0", id, ""] => Route::MixpanelStatus { id: s(id) },
+        ["users", "delete"] => Route::Braze,
         _ => return None,
     })
 }
@@ -270,6 +304,11 @@ pub(crate) fn handle(shared: &Shared, route: &Route, req: &Request) -> Handled {
         Route::IterableForget => iterable::forget(shared, req),
         Route::IterableForgotten => iterable::forgotten(shared, req),
         Route::PosthogBulkDelete { project } => posthog::bulk_delete(shared, req, project),
+        Route::SegmentRegs { source } => segment_regs::create(shared, req, source.as_deref()),
+        Route::SegmentRegsStatus { id } => segment_regs::status(shared, req, id),
+        Route::Mixpanel => mixpanel::create(shared, req),
+        Route::MixpanelStatus { id } => mixpanel::status(shared, req, id),
+        Route::Braze => braze::delete(shared, req),
     }
 }
 
@@ -326,10 +365,16 @@ fn shaped(vendor: VendorKind, status: u16, message: &str, mp: MparticleErrors) -
             }),
             MparticleErrors::Message => json!({ "message": message }),
         },
-        VendorKind::Hightouch => json!({ "message": message }),
         VendorKind::Amplitude => json!({ "error": message }),
         VendorKind::Iterable => iterable::body(message, iterable::code(status)),
         VendorKind::Posthog => posthog::error_body(status, message),
+        VendorKind::Hightouch | VendorKind::Braze => json!({ "message": message }),
+        // The Public API's `{"errors":[{"type","message"}]}`.
+        VendorKind::SegmentRegs => json!({
+            "errors": [{ "type": segment_regs::error_type(status), "message": message }]
+        }),
+        // The GDPR OpenAPI's error schema.
+        VendorKind::Mixpanel => json!({ "error": message, "status": "error" }),
     };
     Response::json(status, &body)
 }
@@ -369,6 +414,10 @@ pub(crate) fn throttled(vendor: VendorKind) -> Response {
         | VendorKind::Hightouch
         | VendorKind::Amplitude
         | VendorKind::Iterable => "Too Many Requests",
+        VendorKind::SegmentRegs => "Too many requests: regulation quota exceeded",
+        // As rudder-transformer #5578 quotes it.
+        VendorKind::Mixpanel => "Too Many Requests, this API is limited to 1 req/s",
+        VendorKind::Braze => "API rate limit exceeded",
     };
     error(vendor, 429, message)
 }
@@ -454,6 +503,9 @@ pub(crate) fn values(route: &Route, req: &Request) -> Vec<String> {
             v
         }
         Route::AmplitudeJobs | Route::IterableForgotten => Vec::new(),
+        Route::SegmentRegs { .. } => each(body.get("subjectIds")),
+        Route::Mixpanel => each(body.get("distinct_ids")),
+        Route::Braze => braze::values(&body),
         Route::LyticsStatus { .. }
         | Route::MparticleToken
         | Route::MparticleProfile { .. }
@@ -462,7 +514,9 @@ pub(crate) fn values(route: &Route, req: &Request) -> Vec<String> {
         | Route::LyticsIdConfig { .. }
         | Route::SegmentLookup { .. }
         | Route::HightouchStatus { .. }
-        | Route::HightouchRuns { .. } => Vec::new(),
+        | Route::HightouchRuns { .. }
+        | Route::SegmentRegsStatus { .. }
+        | Route::MixpanelStatus { .. } => Vec::new(),
     }
 }
 

@@ -377,3 +377,47 @@ async fn the_async_pacer_waits_on_tokio_time() {
         assert!(w[10] - w[0] >= Duration::from_secs(1), "{w:?}");
     }
 }
+
+#[test]
+fn a_per_window_override_replaces_the_counted_quota_and_long_windows_do_not_space_out() {
+    let thirty_days = Duration::from_secs(30 * 86_400);
+    let regs = Quota {
+        requests: None,
+        items: Some(Rate {
+            count: 110_000,
+            per: thirty_days,
+        }),
+        in_flight: None,
+        documented: true,
+    };
+    let (l, w) = resolve(&regs, 2, 5000, Overrides::default()).unwrap();
+    let items = l.items.unwrap();
+    // The whole quota may leave at once: the ledger plans the window, not the spacing.
+    assert_eq!(items.burst, 110_000);
+    assert!(w.is_empty());
+    check_row_pacing(&regs, 2, 5000).unwrap();
+    let o = Overrides {
+        max_per_window: Some("200000/30d".parse().unwrap()),
+        ..Overrides::default()
+    };
+    let (l, w) = resolve(&regs, 2, 5000, o).unwrap();
+    assert_eq!(l.items.unwrap().quota.count, 200_000);
+    assert_eq!(w.len(), 1, "above the documented terms: {w:?}");
+    // A vendor that counts requests gets its request quota replaced.
+    let braze = Quota {
+        requests: Some(Rate {
+            count: 20_000,
+            per: Duration::from_secs(60),
+        }),
+        items: None,
+        in_flight: None,
+        documented: true,
+    };
+    let o = Overrides {
+        max_per_window: Some("5000/1m".parse().unwrap()),
+        ..Overrides::default()
+    };
+    let (l, w) = resolve(&braze, 8, 50, o).unwrap();
+    assert_eq!(l.requests.unwrap().quota.count, 5000);
+    assert!(w.is_empty());
+}
