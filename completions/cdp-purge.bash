@@ -111,7 +111,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__check)
-            opts="-q -v -h -V --vendor --target --all-targets --group --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --requester --project-id --region --source --regulation-type --compliance-type --data-groups --instance --alias-label --space --user-id-column --lookup-type --lookup-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --json --timeout --quiet --verbose --color --config --help --version"
+            opts="-q -v -h -V --vendor --target --all-targets --group --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --requester --project-id --region --source --regulation-type --compliance-type --data-groups --instance --alias-label --space --user-id-column --lookup-type --lookup-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --identifier-type-column --json --timeout --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -229,6 +229,10 @@ _cdp__purge() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --identifier-type-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -271,7 +275,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__delete)
-            opts="-i -y -q -v -h -V --input --format --column --column-for --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --group --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --requester --project-id --region --source --regulation-type --compliance-type --data-groups --instance --alias-label --space --user-id-column --lookup-type --lookup-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --ledger --ledger-include-identifiers --ledger-any-destination --max-rps --max-items-per-sec --max-per-window --concurrency --max-retries --max-backoff --timeout --retry-failed --breaker-after --no-breaker --json --yes --dry-run --sandbox --quiet --verbose --color --config --help --version"
+            opts="-i -y -q -v -h -V --input --format --column --column-for --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --group --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --requester --project-id --region --source --regulation-type --compliance-type --data-groups --instance --alias-label --space --user-id-column --lookup-type --lookup-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --identifier-type-column --ledger --ledger-include-identifiers --ledger-any-destination --max-rps --max-items-per-sec --max-per-window --concurrency --max-retries --max-backoff --timeout --retry-failed --breaker-after --no-breaker --json --yes --dry-run --sandbox --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -426,6 +430,10 @@ _cdp__purge() {
                     return 0
                     ;;
                 --identifier-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --identifier-type-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -671,7 +679,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__plan)
-            opts="-i -q -v -h -V --input --format --column --column-for --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --group --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --requester --project-id --region --source --regulation-type --compliance-type --data-groups --instance --alias-label --space --user-id-column --lookup-type --lookup-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --json --quiet --verbose --color --config --help --version"
+            opts="-i -q -v -h -V --input --format --column --column-for --column-index --delimiter --no-header --null-values --lowercase --no-validate --allow-empty --rejects --rejects-include-values --batch-size --vendor --target --all-targets --group --base-url --allow-insecure-http --credentials-file --id-type --id-type-column --table --pod --environment --requester --project-id --region --source --regulation-type --compliance-type --data-groups --instance --alias-label --space --user-id-column --lookup-type --lookup-column --graph --no-block --source-data-deleted --field --identity-type --id-kind --identifier-type --identifier-type-column --json --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -826,6 +834,10 @@ _cdp__purge() {
                     return 0
                     ;;
                 --identifier-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --identifier-type-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -97,6 +97,7 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l field -d 'O
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l identity-type -d 'Old name of --id-type for mParticle (deprecated)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l id-kind -d 'Old name of --id-type for CleverTap (deprecated)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l identifier-type -d 'Old name of --id-type for Hightouch (deprecated)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l identifier-type-column -d 'Old name of --id-type-column (deprecated)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand plan" -l color -d 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -169,6 +170,7 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l field -d 
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l identity-type -d 'Old name of --id-type for mParticle (deprecated)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l id-kind -d 'Old name of --id-type for CleverTap (deprecated)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l identifier-type -d 'Old name of --id-type for Hightouch (deprecated)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l identifier-type-column -d 'Old name of --id-type-column (deprecated)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l ledger -d 'Ledger file (JSON Lines) [default: <first input>.ledger.<destination>.jsonl, one per input and destination; cdp-purge-stdin.ledger.<destination>.jsonl for stdin and pipes]' -r -F
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-rps -d 'Requests per second (default: the vendor\'s quota; above it only with a warning)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand delete" -l max-items-per-sec -d 'Identifiers per second (default: the vendor\'s quota; above it only with a warning)' -r
@@ -322,6 +324,7 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l field -d '
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l identity-type -d 'Old name of --id-type for mParticle (deprecated)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l id-kind -d 'Old name of --id-type for CleverTap (deprecated)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l identifier-type -d 'Old name of --id-type for Hightouch (deprecated)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l identifier-type-column -d 'Old name of --id-type-column (deprecated)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l timeout -d 'Timeout of the preflight call' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand check" -l color -d 'Colour on stderr: auto (a terminal, and no NO_COLOR), always or never' -r -f -a "auto\t''
 always\t''

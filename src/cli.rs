@@ -288,12 +288,7 @@ pub struct VendorArgs {
     pub id_type: Option<String>,
 
     /// Segment / Hightouch: column holding each row's identifier type (instead of --id-type)
-    #[arg(
-        long,
-        value_name = "NAME",
-        alias = "identifier-type-column",
-        help_heading = "Segment / Hightouch"
-    )]
+    #[arg(long, value_name = "NAME", help_heading = "Segment / Hightouch")]
     pub id_type_column: Option<String>,
 
     /// Lytics: the table (default: user)
@@ -422,6 +417,15 @@ pub struct VendorArgs {
     )]
     pub old_identifier_type: Option<String>,
 
+    /// Old name of --id-type-column (deprecated)
+    #[arg(
+        long = "identifier-type-column",
+        value_name = "NAME",
+        hide = true,
+        conflicts_with = "id_type_column"
+    )]
+    pub old_identifier_type_column: Option<String>,
+
     /// Hightouch: the reprocessing path template, from the config file only (no flag).
     #[arg(skip)]
     pub path: Option<String>,
@@ -462,6 +466,10 @@ impl VendorArgs {
         v.set_opt("identity_type", self.old_identity_type.clone());
         v.set_opt("id_kind", self.old_id_kind.clone());
         v.set_opt("identifier_type", self.old_identifier_type.clone());
+        v.set_opt(
+            "identifier_type_column",
+            self.old_identifier_type_column.clone(),
+        );
         v
     }
 
@@ -498,6 +506,7 @@ impl VendorArgs {
             old_identity_type: None,
             old_id_kind: None,
             old_identifier_type: None,
+            old_identifier_type_column: None,
             ..self
         }
     }

@@ -153,7 +153,7 @@ pub fn progress_line(s: &Stats, state: &str) -> String {
 
 /// The final summary.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Summary {
+pub struct RunSummary {
     pub vendor: String,
     pub run_id: String,
     /// completed, interrupted, fatal, ledger_error.
@@ -187,7 +187,7 @@ pub struct Summary {
     pub exit_code: u8,
 }
 
-impl Summary {
+impl RunSummary {
     #[allow(clippy::too_many_arguments)]
     pub fn build(
         stats: &Stats,
@@ -326,7 +326,7 @@ mod tests {
         ]);
         Stats::add(&st.skipped_items, 3);
         Stats::add(&st.skipped_batches, 1);
-        let s = Summary::build(&st, "lytics", "r1", "completed", "l.jsonl", 10, 4, 1);
+        let s = RunSummary::build(&st, "lytics", "r1", "completed", "l.jsonl", 10, 4, 1);
         assert_eq!((s.sent_items, s.acknowledged, s.failed_total), (2, 1, 1));
         assert_eq!(s.unsent_items, 5);
         let text = s.render();

@@ -322,7 +322,11 @@ pub fn intake(i: &InputArgs, v: &VendorArgs) -> anyhow::Result<IntakeSpec> {
     };
     let vendor = vendor_of(v)?;
     let fixed_kind = id_type(v, vendor);
-    let kind = match (fixed_kind, &v.id_type_column) {
+    let column_of_kinds = v
+        .id_type_column
+        .clone()
+        .or_else(|| v.old_identifier_type_column.clone());
+    let kind = match (fixed_kind, &column_of_kinds) {
         (Some(_), Some(_)) => {
             return Err(UserError::usage(
                 "give either a fixed identifier type or --id-type-column, not both",

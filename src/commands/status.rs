@@ -25,7 +25,7 @@ mod recheck;
 mod summary;
 
 use poll::{Lookup, LoopOutcome, Tracked};
-use summary::Summary;
+use summary::StatusSummary;
 
 pub fn run(
     args: &StatusArgs,
@@ -232,7 +232,7 @@ pub fn run(
     let outcome: LoopOutcome = outcome?;
     closed?;
 
-    let report = Summary::build(
+    let report = StatusSummary::build(
         &view,
         &tracked,
         &unverifiable,

@@ -80,9 +80,9 @@ impl Config {
                 .and_then(toml::Value::as_table)
                 .unwrap_or(&no_table);
             let values = vendor_values(t.vendor, table, &name).map_err(|m| usage_in(&file, m))?;
-            for old in old_id_types(&values) {
+            for (old, new) in old_keys(&values) {
                 cfg.deprecations.push(format!(
-                    "{file}: [targets.{name}]: `{old}` is deprecated and will be removed in a future release; use `id_type`"
+                    "{file}: [targets.{name}]: `{old}` is deprecated and will be removed in a future release; use `{new}`"
                 ));
             }
             let t = t.into_target(&name, &file, secrets_allowed, values)?;
@@ -385,11 +385,11 @@ fn vendor_values(vendor: VendorKind, t: &toml::Table, name: &str) -> Result<Valu
     Ok(values)
 }
 
-/// The old per-vendor keys of the identifier type a target sets.
-fn old_id_types(values: &Values) -> Vec<&'static str> {
+/// The old keys a target sets, each with the key that replaces it.
+fn old_keys(values: &Values) -> Vec<(&'static str, &'static str)> {
     values
         .keys()
-        .filter(|k| params::param(k).is_some_and(|p| p.renamed_to == Some("id_type")))
+        .filter_map(|k| Some((k, params::param(k)?.renamed_to?)))
         .collect()
 }
 
@@ -412,20 +412,16 @@ impl RawTarget {
             max_per_window: self.max_per_window,
         };
         limits.check(&format!("[targets.{name}]")).map_err(err)?;
-        // The identifier type under its one name; an old key (already noted as deprecated)
-        // still works, and only one may be given.
-        let old = old_id_types(&values);
-        match (values.has("id_type"), old.as_slice()) {
-            (_, []) => {}
-            (false, [k]) => {
-                let v = values.remove(k).unwrap_or_default();
-                values.set("id_type", v);
-            }
-            (true, [k, ..]) | (false, [k, _, ..]) => {
+        // Each setting under its one name; an old key (already noted as deprecated) still
+        // works, and only one of the two may be given.
+        for (old, new) in old_keys(&values) {
+            if values.has(new) {
                 return Err(err(format!(
-                    "[targets.{name}]: `{k}` is the old name of `id_type`; set `id_type` only"
+                    "[targets.{name}]: `{old}` is the old name of `{new}`; set `{new}` only"
                 )));
             }
+            let v = values.remove(old).unwrap_or_default();
+            values.set(new, v);
         }
         // A closed set (a pod, CleverTap's identifier types) is checked here, and listed.
         for p in vendor.vendor().params {

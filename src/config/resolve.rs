@@ -329,7 +329,7 @@ fn merge(file: &VendorArgs, flags: &VendorArgs) -> VendorArgs {
     // either replaces the file's choice as a whole rather than clashing with it.
     let flag_type = given.id_type(kind).map(str::to_owned);
     let flag_column = given
-        .get("id_type_column")
+        .current(kind, "id_type_column")
         .filter(|_| kind.takes("id_type_column"))
         .map(str::to_owned);
     if flag_type.is_some() || flag_column.is_some() {

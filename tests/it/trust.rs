@@ -385,17 +385,34 @@ fn stdin_a_pipe_and_a_named_fifo_deliver_everything() {
     let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
     // SAFETY: mkfifo(3) on a NUL-terminated path we own.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-    let writer = {
+    let (done, written) = std::sync::mpsc::channel();
+    {
         let (fifo, csv) = (fifo.clone(), csv.clone());
-        std::thread::spawn(move || std::fs::write(fifo, csv).unwrap())
-    };
+        std::thread::spawn(move || done.send(std::fs::write(fifo, csv).map_err(|e| e.to_string())));
+    }
     let mut cmd = lytics(&fake.base_url(), &fifo);
     let out = cmd
         .current_dir(sub.path())
         .args(["--format", "csv"])
         .output()
         .unwrap();
-    writer.join().unwrap();
+    // A writer still blocked in open(2) means delete exited without opening the FIFO: a
+    // failure to report, not a test that waits forever. Opening the read end (without
+    // blocking) releases it.
+    let wrote = written
+        .recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| {
+            use std::os::unix::fs::OpenOptionsExt;
+            let _release = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&fifo);
+            panic!(
+                "FIFO: delete exited without reading the FIFO: {}",
+                text(&out.stderr)
+            )
+        });
+    wrote.unwrap_or_else(|e| panic!("FIFO: writing failed: {e}: {}", text(&out.stderr)));
     check("FIFO", out.status.code(), &text(&out.stderr));
 }
 

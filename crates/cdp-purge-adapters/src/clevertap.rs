@@ -3,7 +3,6 @@
 //! A 200 `{"status":"success"}` means queued: CleverTap deletes 24 hours later, for good.
 //! The limit is on requests in flight (3), not on a rate.
 
-use anyhow::bail;
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 
@@ -131,10 +130,7 @@ pub struct Clevertap {
 impl Clevertap {
     pub fn new(target: &Target) -> anyhow::Result<Self> {
         let VendorParams::Clevertap { region, id_kind } = &target.params else {
-            bail!(
-                "internal error: CleverTap adapter built for a {} target",
-                target.vendor
-            );
+            return Err(wire::wrong_target("CleverTap", target));
         };
         let account_id = target.credential(ACCOUNT)?.to_owned();
         let account_header = HeaderValue::from_str(&account_id).map_err(|_| {
@@ -228,14 +224,13 @@ impl Adapter for Clevertap {
                 }
             }
             400 => self.refused(batch, resp.status, resp.body),
-            401 | 403 => Verdict::Fatal {
-                reason: format!("CleverTap refused the credentials (HTTP {})", resp.status),
-                hint: format!(
+            401 | 403 => wire::refused(
+                format!("CleverTap refused the credentials (HTTP {})", resp.status),
+                format!(
                     "check {ACCOUNT} and {PASSCODE}, and --region {} (an account lives in one region)",
                     self.region
                 ),
-                auth: true,
-            },
+            ),
             // 429 "Too many concurrent requests" and 503 "Server Error. Please retry later"
             // are retryable there.
             _ => wire::common(self.spec(), batch, resp),
@@ -243,11 +238,11 @@ impl Adapter for Clevertap {
     }
 
     fn account(&self) -> Vec<(String, String)> {
-        vec![
-            ("region".into(), self.region.clone()),
-            ("account_id".into(), self.account_id.clone()),
-            ("id_kind".into(), self.key.into()),
-        ]
+        wire::pairs(&[
+            ("region", &self.region),
+            ("account_id", &self.account_id),
+            ("id_kind", self.key),
+        ])
     }
 
     fn endpoint(&self) -> String {
@@ -258,7 +253,7 @@ impl Adapter for Clevertap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::test_support::{batch, body_json, header};
+    use crate::wire::test_support::{batch, body_json, header, resp};
     use crate::{OutcomeClass, Secret};
     use reqwest::header::HeaderMap;
 
@@ -278,16 +273,6 @@ mod tests {
             .into_iter()
             .collect(),
             batch_size: 100,
-        }
-    }
-
-    fn resp<'a>(status: u16, headers: &'a HeaderMap, body: &'a [u8]) -> Response<'a> {
-        Response {
-            status,
-            headers,
-            body,
-            attempt: 1,
-            maybe_delivered_before: false,
         }
     }
 

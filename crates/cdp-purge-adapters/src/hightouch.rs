@@ -76,6 +76,7 @@ pub const VENDOR: Vendor = Vendor {
         &PATH,
         &SOURCE_DATA_DELETED,
         &Param::old("identifier_type", "id_type"),
+        &params::OLD_ID_TYPE_COLUMN,
     ],
     credentials: &[Credential {
         role: "api_key",
@@ -148,10 +149,7 @@ struct Identifier<'a> {
 impl Hightouch {
     pub fn new(target: &Target) -> anyhow::Result<Self> {
         let VendorParams::Hightouch { graph, block, path } = &target.params else {
-            bail!(
-                "internal error: Hightouch adapter built for a {} target",
-                target.vendor
-            );
+            return Err(wire::wrong_target("Hightouch", target));
         };
         if !path.starts_with('/') {
             bail!("the Hightouch path must start with '/'");
@@ -265,23 +263,19 @@ impl Adapter for Hightouch {
                     bisect: true,
                 }
             }
-            401 | 403 => Verdict::Fatal {
-                reason: format!("Hightouch refused the API key (HTTP {})", resp.status),
-                hint: format!(
+            401 | 403 => wire::refused(
+                format!("Hightouch refused the API key (HTTP {})", resp.status),
+                format!(
                     "check {}; it must be created by a workspace Admin, and identity resolution needs the Business tier",
                     self.key_var
                 ),
-                auth: true,
-            },
+            ),
             _ => wire::common(self.spec(), batch, resp),
         }
     }
 
     fn account(&self) -> Vec<(String, String)> {
-        vec![
-            ("graph".into(), self.graph.clone()),
-            ("block".into(), self.block.to_string()),
-        ]
+        wire::pairs(&[("graph", &self.graph), ("block", &self.block.to_string())])
     }
 
     fn endpoint(&self) -> String {
@@ -401,7 +395,7 @@ fn read_runs(status: u16, body: &[u8], graph: &str, var: &str) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::test_support::{body_json, header};
+    use crate::wire::test_support::{body_json, header, resp};
     use crate::{OutcomeClass, Secret};
     use cdp_purge_core::batch::Item;
     use reqwest::header::HeaderMap;
@@ -435,16 +429,6 @@ mod tests {
             None,
             vec![item("a@b.com", "email"), item("1234567890", "phone")],
         )
-    }
-
-    fn resp<'a>(status: u16, headers: &'a HeaderMap, body: &'a [u8]) -> Response<'a> {
-        Response {
-            status,
-            headers,
-            body,
-            attempt: 1,
-            maybe_delivered_before: false,
-        }
     }
 
     #[test]

@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 
-use anyhow::bail;
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde::Deserialize;
@@ -110,10 +109,7 @@ pub struct Lytics {
 impl Lytics {
     pub fn new(target: &Target) -> anyhow::Result<Self> {
         let VendorParams::Lytics { table, field } = &target.params else {
-            bail!(
-                "internal error: Lytics adapter built for a {} target",
-                target.vendor
-            );
+            return Err(wire::wrong_target("Lytics", target));
         };
         let base_url = target.base_url.clone();
         Ok(Self {
@@ -293,10 +289,7 @@ impl Adapter for Lytics {
     }
 
     fn account(&self) -> Vec<(String, String)> {
-        vec![
-            ("table".into(), self.table.clone()),
-            ("field".into(), self.field.clone()),
-        ]
+        wire::pairs(&[("table", &self.table), ("field", &self.field)])
     }
 
     fn endpoint(&self) -> String {
@@ -624,7 +617,7 @@ fn read_token_roles(status: u16, body: &[u8]) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::test_support::{batch, body_json, header};
+    use crate::wire::test_support::{batch, body_json, header, resp};
     use crate::{OutcomeClass, Secret, adapter};
     use reqwest::header::HeaderMap;
 
@@ -639,16 +632,6 @@ mod tests {
             },
             credentials: [(TOKEN, Secret::new("tok-123"))].into_iter().collect(),
             batch_size: 100,
-        }
-    }
-
-    fn resp<'a>(status: u16, headers: &'a HeaderMap, body: &'a [u8]) -> Response<'a> {
-        Response {
-            status,
-            headers,
-            body,
-            attempt: 1,
-            maybe_delivered_before: false,
         }
     }
 

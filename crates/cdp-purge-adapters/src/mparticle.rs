@@ -176,10 +176,7 @@ impl Mparticle {
             identity_type,
         } = &target.params
         else {
-            bail!(
-                "internal error: mParticle adapter built for a {} target",
-                target.vendor
-            );
+            return Err(wire::wrong_target("mParticle", target));
         };
         let pod = match pod {
             Pod::Us1 => "us1",
@@ -279,27 +276,26 @@ impl Adapter for Mparticle {
                     }
                 }
             }
-            401 | 403 => Verdict::Fatal {
-                reason: format!(
+            401 | 403 => wire::refused(
+                format!(
                     "mParticle refused the workspace key/secret (HTTP {})",
                     resp.status
                 ),
-                hint: format!(
+                format!(
                     "check {KEY} and {SECRET} (Workspace Settings) and --pod {}",
                     self.pod
                 ),
-                auth: true,
-            },
+            ),
             _ => wire::common(self.spec(), batch, resp),
         }
     }
 
     fn account(&self) -> Vec<(String, String)> {
-        vec![
-            ("pod".into(), self.pod.into()),
-            ("environment".into(), self.environment.into()),
-            ("identity_type".into(), self.identity_type.clone()),
-        ]
+        wire::pairs(&[
+            ("pod", self.pod),
+            ("environment", self.environment),
+            ("identity_type", &self.identity_type),
+        ])
     }
 
     fn endpoint(&self) -> String {
@@ -310,7 +306,7 @@ impl Adapter for Mparticle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::test_support::{batch, body_json, header};
+    use crate::wire::test_support::{batch, body_json, header, resp};
     use crate::{OutcomeClass, Secret};
     use reqwest::header::HeaderMap;
 
@@ -328,16 +324,6 @@ mod tests {
                 .into_iter()
                 .collect(),
             batch_size: 100,
-        }
-    }
-
-    fn resp<'a>(status: u16, headers: &'a HeaderMap, body: &'a [u8]) -> Response<'a> {
-        Response {
-            status,
-            headers,
-            body,
-            attempt: 1,
-            maybe_delivered_before: false,
         }
     }
 

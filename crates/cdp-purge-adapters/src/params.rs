@@ -92,6 +92,8 @@ impl Param {
 pub const ID_TYPE: Param = Param::text("id_type");
 /// The column holding each row's identifier type, for vendors that take several per run.
 pub const ID_TYPE_COLUMN: Param = Param::text("id_type_column");
+/// The old name of [`ID_TYPE_COLUMN`].
+pub const OLD_ID_TYPE_COLUMN: Param = Param::old("identifier_type_column", "id_type_column");
 /// The account's region, for vendors whose host depends on it.
 pub const REGION: Param = Param::text("region");
 
@@ -210,15 +212,19 @@ impl Values {
     }
     /// The identifier kind is given, as a fixed type or a type column.
     pub fn has_kind(&self, kind: VendorKind) -> bool {
-        self.id_type(kind).is_some() || self.has(ID_TYPE_COLUMN.key)
+        self.id_type(kind).is_some() || self.current(kind, ID_TYPE_COLUMN.key).is_some()
     }
     /// The identifier type for `kind`: `id_type`, else an old name of it that `kind` takes.
     pub fn id_type(&self, kind: VendorKind) -> Option<&str> {
-        self.get(ID_TYPE.key).or_else(|| {
+        self.current(kind, ID_TYPE.key)
+    }
+    /// The setting `key` for `kind`: under its name, else under an old name `kind` takes.
+    pub fn current(&self, kind: VendorKind, key: &str) -> Option<&str> {
+        self.get(key).or_else(|| {
             kind.vendor()
                 .params
                 .iter()
-                .filter(|p| p.renamed_to == Some(ID_TYPE.key))
+                .filter(|p| p.renamed_to == Some(key))
                 .find_map(|p| self.get(p.key))
         })
     }
@@ -292,6 +298,7 @@ mod tests {
                 "field",
                 "identity_type",
                 "id_kind",
+                "identifier_type_column",
                 "identifier_type"
             ]
         );

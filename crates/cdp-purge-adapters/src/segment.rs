@@ -73,6 +73,7 @@ pub const VENDOR: Vendor = Vendor {
         &USER_ID_COLUMN,
         &LOOKUP_TYPE,
         &LOOKUP_COLUMN,
+        &params::OLD_ID_TYPE_COLUMN,
     ],
     credentials: &[Credential {
         role: "token",
@@ -197,10 +198,7 @@ impl Segment {
             lookup_type,
         } = &target.params
         else {
-            bail!(
-                "internal error: Segment adapter built for a {} target",
-                target.vendor
-            );
+            return Err(wire::wrong_target("Segment", target));
         };
         Ok(Self {
             region: region.clone(),
@@ -418,14 +416,13 @@ impl Adapter for Segment {
                 ),
                 auth: false,
             },
-            (401 | 403, _) => Verdict::Fatal {
-                reason: format!("Segment refused the token ({})", quoted()),
-                hint: format!(
+            (401 | 403, _) => wire::refused(
+                format!("Segment refused the token ({})", quoted()),
+                format!(
                     "check {} (Unify settings → API access) and --region {}",
                     self.token_var, self.region
                 ),
-                auth: true,
-            },
+            ),
             (400, "unsupported_eid_type") => {
                 Self::one(ItemOutcome::invalid("unsupported external id type"))
             }
@@ -446,10 +443,7 @@ impl Adapter for Segment {
     }
 
     fn account(&self) -> Vec<(String, String)> {
-        vec![
-            ("region".into(), self.region.clone()),
-            ("space".into(), self.space.clone()),
-        ]
+        wire::pairs(&[("region", &self.region), ("space", &self.space)])
     }
 
     fn endpoint(&self) -> String {
@@ -582,6 +576,7 @@ fn read_lookup(status: u16, body: &[u8], space: &str, var: &str) -> Finding {
 mod tests {
     use super::*;
     use crate::Secret;
+    use crate::wire::test_support::resp;
     use cdp_purge_core::batch::Item;
     use reqwest::header::HeaderMap;
     use std::time::Duration;
@@ -614,16 +609,6 @@ mod tests {
                 lookup: Some(user_id.into()),
             }],
         )
-    }
-
-    fn resp<'a>(status: u16, headers: &'a HeaderMap, body: &'a [u8]) -> Response<'a> {
-        Response {
-            status,
-            headers,
-            body,
-            attempt: 1,
-            maybe_delivered_before: false,
-        }
     }
 
     fn class(v: &Verdict) -> Option<OutcomeClass> {

@@ -144,6 +144,31 @@ pub fn common(spec: &VendorSpec, batch: &Batch, resp: &Response<'_>) -> Verdict 
     )
 }
 
+/// An adapter handed another vendor's target: a bug in the caller, reported, not a panic.
+pub fn wrong_target(adapter: &str, target: &crate::Target) -> anyhow::Error {
+    anyhow!(
+        "internal error: {adapter} adapter built for a {} target",
+        target.vendor
+    )
+}
+
+/// A refused credential: the run stops, as an authentication failure (every batch would be
+/// refused alike), with the adapter's hint naming the variables and settings to check.
+pub fn refused(reason: String, hint: String) -> Verdict {
+    Verdict::Fatal {
+        reason,
+        hint,
+        auth: true,
+    }
+}
+
+/// An adapter's account settings, for the ledger header ([`crate::Adapter::account`]).
+pub fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+    p.iter()
+        .map(|&(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
 /// The same outcome for every item of the batch.
 pub fn all(batch: &Batch, outcome: ItemOutcome) -> Verdict {
     Verdict::Items(vec![outcome; batch.len()])
@@ -182,6 +207,21 @@ pub(crate) mod test_support {
             .iter()
             .find(|(n, _)| n.as_str().eq_ignore_ascii_case(name))
             .and_then(|(_, v)| v.to_str().ok())
+    }
+
+    /// A first attempt's answer.
+    pub fn resp<'a>(
+        status: u16,
+        headers: &'a reqwest::header::HeaderMap,
+        body: &'a [u8],
+    ) -> super::Response<'a> {
+        super::Response {
+            status,
+            headers,
+            body,
+            attempt: 1,
+            maybe_delivered_before: false,
+        }
     }
 
     pub fn body_json(req: &super::super::Request) -> serde_json::Value {

@@ -17,7 +17,7 @@ use crate::ledger::{
     self, Destination, End, Header, InputFile, KeyState, Ledger, PlanCounts, Record,
 };
 use crate::printer::Printer;
-use crate::progress::{Progress, Summary};
+use crate::progress::{Progress, RunSummary};
 
 pub mod group;
 mod resume;
@@ -424,7 +424,7 @@ fn run_target(
             input_changed: changed_after.is_some(),
         },
     );
-    let summary = Summary::build(
+    let summary = RunSummary::build(
         &stats,
         info.id,
         &run_id,

@@ -11,7 +11,7 @@ use crate::exit::UserError;
 use crate::input;
 use crate::ledger::{self, Destination, KeyState, Ledger, Resume};
 use crate::printer::Printer;
-use crate::progress::Summary;
+use crate::progress::RunSummary;
 use crate::settings;
 
 /// How this run's identifiers stand against what the ledger settled for the destination.
@@ -24,7 +24,7 @@ pub(super) struct Tally {
 }
 
 /// Why a run that is not a success ended as it did, in one line under the summary.
-pub(super) fn explain_exit(s: &Summary, maybe: u64, printer: &Printer) {
+pub(super) fn explain_exit(s: &RunSummary, maybe: u64, printer: &Printer) {
     let mut why = Vec::new();
     if s.failed_total > 0 {
         why.push(format!("{} failed in this run", s.failed_total));

@@ -79,7 +79,7 @@ pub(super) struct NoStatus {
 }
 
 #[derive(Debug, Serialize)]
-pub(super) struct Summary {
+pub(super) struct StatusSummary {
     groups: Vec<GroupSummary>,
     no_status_api: Vec<NoStatus>,
     /// mParticle runs that deleted by another identity than the MPID.
@@ -163,7 +163,7 @@ fn group_summary(t: &Tracked, seed: Option<u64>, resumed: bool) -> GroupSummary 
     g
 }
 
-impl Summary {
+impl StatusSummary {
     pub(super) fn build(
         view: &View,
         tracked: &[Tracked],

@@ -106,6 +106,53 @@ fn every_vendor_takes_id_type_and_its_old_name_with_a_note() {
 }
 
 #[test]
+fn the_old_type_column_name_works_with_the_same_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "ids.csv",
+        "id,kind,uid\nann@example.com,email,u1\n",
+    );
+    let f = f.to_str().unwrap();
+    for (vendor, extra) in [
+        ("segment", &["--user-id-column", "uid"][..]),
+        ("hightouch", &[][..]),
+    ] {
+        let base = ["--vendor", vendor, f, "--column", "id", "--json"];
+        let (code, out, err) = run(plan()
+            .args(base)
+            .args(["--id-type-column", "kind"])
+            .args(extra));
+        assert_eq!(code, 0, "{vendor}: {err}");
+        assert!(!err.contains("deprecated"), "{vendor}: {err}");
+        let (code, old_out, err) = run(plan()
+            .args(base)
+            .args(["--identifier-type-column", "kind"])
+            .args(extra));
+        assert_eq!(code, 0, "{vendor}: {err}");
+        assert_eq!(old_out, out, "{vendor}: the old name plans the same");
+        assert!(
+            err.contains("`--identifier-type-column` is deprecated")
+                && err.contains("use `--id-type-column`"),
+            "{vendor}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+    }
+    // A vendor without a type column names the ones that have it, as for the new name.
+    let (code, _, err) = run(plan().args([
+        "--vendor",
+        "lytics",
+        "--id-type",
+        "email",
+        "--identifier-type-column",
+        "kind",
+        f,
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("Twilio Segment and Hightouch"), "{err}");
+}
+
+#[test]
 fn each_vendor_accepts_the_values_it_did_and_clevertaps_are_listed() {
     let dir = tempfile::tempdir().unwrap();
     let f = write(dir.path(), "ids.csv", "id\n123\nnot-a-number\n");

@@ -863,13 +863,7 @@ impl Inner {
         maybe_delivered_before: bool,
         classify: impl FnOnce(&Response<'_>) -> Verdict,
     ) -> Answer {
-        let mut rb = self
-            .client
-            .request(req.method.clone(), &req.url)
-            .body(req.body.clone());
-        for (k, v) in &req.headers {
-            rb = rb.header(k, v);
-        }
+        let rb = req.builder(&self.client);
         let transport = |e: &reqwest::Error, body: bool| -> Answer {
             let kind = transport_kind(e, body);
             Answer {

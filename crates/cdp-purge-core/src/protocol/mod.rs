@@ -197,6 +197,20 @@ pub struct Request {
     pub body: Vec<u8>,
 }
 
+impl Request {
+    /// The request as reqwest sends it: one builder for the engine's deliveries and the
+    /// status polls alike.
+    pub fn builder(&self, client: &reqwest::Client) -> reqwest::RequestBuilder {
+        let mut rb = client
+            .request(self.method.clone(), &self.url)
+            .body(self.body.clone());
+        for (k, v) in &self.headers {
+            rb = rb.header(k, v);
+        }
+        rb
+    }
+}
+
 /// `scheme://host[:port]` of a URL: what may be printed of a request's address (paths can
 /// carry personal data, as Segment's `user_id:` does).
 pub fn origin(url: &str) -> Option<String> {

@@ -211,13 +211,7 @@ impl Poller {
 
     /// Send once and classify the answer like the engine does.
     async fn send(&self, req: &Request, attempt: u32) -> Answer {
-        let mut rb = self
-            .client
-            .request(req.method.clone(), &req.url)
-            .body(req.body.clone());
-        for (k, v) in &req.headers {
-            rb = rb.header(k, v);
-        }
+        let rb = req.builder(&self.client);
         // reqwest's error text holds the URL, which may hold an identifier (an MPID in the
         // Profile API path): say what failed, never where.
         let transport = |e: &reqwest::Error| {
