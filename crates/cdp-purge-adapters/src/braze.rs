@@ -356,7 +356,7 @@ fn reset_in(headers: &reqwest::header::HeaderMap) -> Option<std::time::Duration>
 mod tests {
     use super::*;
     use crate::Secret;
-    use crate::wire::test_support::{batch, body_json, header};
+    use crate::wire::test_support::{batch, body_json, header, resp};
     use reqwest::header::HeaderMap;
 
     fn target(alias: Option<&str>) -> Target {
@@ -370,16 +370,6 @@ mod tests {
             },
             credentials: [(KEY, Secret::new("braze-xyz"))].into_iter().collect(),
             batch_size: 50,
-        }
-    }
-
-    fn resp<'a>(status: u16, headers: &'a HeaderMap, body: &'a [u8]) -> Response<'a> {
-        Response {
-            status,
-            headers,
-            body,
-            attempt: 1,
-            maybe_delivered_before: false,
         }
     }
 

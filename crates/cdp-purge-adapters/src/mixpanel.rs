@@ -376,7 +376,7 @@ impl Adapter for Mixpanel {
 mod tests {
     use super::*;
     use crate::Secret;
-    use crate::wire::test_support::{batch, body_json, header};
+    use crate::wire::test_support::{batch, body_json, header, resp};
     use reqwest::header::HeaderMap;
 
     fn target() -> Target {
@@ -396,16 +396,6 @@ mod tests {
             .into_iter()
             .collect(),
             batch_size: 1999,
-        }
-    }
-
-    fn resp<'a>(status: u16, headers: &'a HeaderMap, body: &'a [u8]) -> Response<'a> {
-        Response {
-            status,
-            headers,
-            body,
-            attempt: 1,
-            maybe_delivered_before: false,
         }
     }
 

@@ -362,7 +362,7 @@ impl Adapter for SegmentRegs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::test_support::{batch, body_json, header};
+    use crate::wire::test_support::{batch, body_json, header, resp};
     use crate::{OutcomeClass, Secret};
     use reqwest::header::HeaderMap;
 
@@ -378,16 +378,6 @@ mod tests {
             },
             credentials: [(TOKEN, Secret::new("papi-xyz"))].into_iter().collect(),
             batch_size: 5000,
-        }
-    }
-
-    fn resp<'a>(status: u16, headers: &'a HeaderMap, body: &'a [u8]) -> Response<'a> {
-        Response {
-            status,
-            headers,
-            body,
-            attempt: 1,
-            maybe_delivered_before: false,
         }
     }
 
