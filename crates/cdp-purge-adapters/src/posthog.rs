@@ -257,14 +257,19 @@ fn summary(batch: &Batch, body: &[u8], maybe_delivered_before: bool) -> Verdict 
         return wire::all(batch, outcome);
     }
     let queued = queued.or(count("persons_deleted")).unwrap_or(0);
+    if queued < found {
+        // Some matched persons were neither queued nor reported as errors: which ones is
+        // not said, so no identifier of the batch is acknowledged; halve until each
+        // stands alone (the queued ones come back as "no person left").
+        return Verdict::Failed {
+            reason: format!("PostHog queued {queued} of {found} matched person(s)"),
+            bisect: true,
+        };
+    }
     let mut outcome = ItemOutcome::acknowledged(None);
     if found < n {
         outcome = outcome.with_message(format!(
             "PostHog matched {found} person(s) for {n} identifiers and does not say which matched none"
-        ));
-    } else if queued < found {
-        outcome = outcome.with_message(format!(
-            "PostHog queued {queued} of {found} matched person(s)"
         ));
     }
     wire::all(batch, outcome)
@@ -293,6 +298,25 @@ mod tests {
 
     fn answer(status: u16, body: &str, b: &Batch) -> Verdict {
         super::super::wire::test_support::classify(&adapter(), status, body, b)
+    }
+
+    #[test]
+    fn fewer_queued_than_matched_acknowledges_nothing() {
+        let h = reqwest::header::HeaderMap::new();
+        let b = batch("posthog", "distinct_id", &["a", "b"]);
+        for body in [
+            r#"{"persons_found":2,"persons_queued_for_deletion":1,"deletion_errors":[]}"#,
+            r#"{"persons_found":2,"deletion_errors":[]}"#,
+        ] {
+            let r = super::super::wire::test_support::resp(202, &h, body.as_bytes());
+            assert!(
+                matches!(
+                    adapter().classify(&b, &r),
+                    Verdict::Failed { bisect: true, .. }
+                ),
+                "{body}"
+            );
+        }
     }
 
     #[test]
