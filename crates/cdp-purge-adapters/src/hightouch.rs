@@ -5,7 +5,7 @@
 
 use anyhow::bail;
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::header::HeaderValue;
 use serde::{Deserialize, Serialize};
 
 use super::preflight::{self, Finding, Preflight, Probe};
@@ -82,6 +82,7 @@ pub const VENDOR: Vendor = Vendor {
         role: "api_key",
         var: KEY,
     }],
+    only_id_type: None,
     missing: |v, stage| {
         let mut missing = Vec::new();
         if stage.sending() && !v.has(GRAPH.key) {
@@ -203,15 +204,7 @@ impl Adapter for Hightouch {
                 .collect(),
             block: self.block,
         };
-        Ok(Request {
-            method: Method::POST,
-            url: self.url.clone(),
-            headers: vec![
-                (AUTHORIZATION, self.auth.clone()),
-                wire::json_content_type(),
-            ],
-            body: serde_json::to_vec(&body)?,
-        })
+        wire::json(Method::POST, self.url.clone(), &self.auth, &body)
     }
 
     fn classify(&self, batch: &Batch, resp: &Response<'_>) -> Verdict {
@@ -290,16 +283,11 @@ impl Adapter for Hightouch {
         Ok(Preflight {
             probes: vec![Probe {
                 what: "API key and graph",
-                request: Request {
-                    method: Method::GET,
-                    url: format!(
+                request: wire::get(format!(
                         "{}{API_PREFIX}/idr/{}/runs?limit=1",
                         self.base_url,
                         wire::segment(&self.graph)
-                    ),
-                    headers: vec![(AUTHORIZATION, self.auth.clone())],
-                    body: Vec::new(),
-                },
+                    ), &self.auth),
                 gate: true,
                 read: Box::new(move |status, body| read_runs(status, body, &graph, &var)),
             }],
@@ -310,17 +298,15 @@ impl Adapter for Hightouch {
     }
 
     fn status_request(&self, vendor_id: &str) -> anyhow::Result<Option<Request>> {
-        Ok(Some(Request {
-            method: Method::GET,
-            url: format!(
+        Ok(Some(wire::get(
+            format!(
                 "{}{API_PREFIX}/idr/{}/reprocess-status/{}",
                 self.base_url,
                 wire::segment(&self.graph),
                 wire::segment(vendor_id)
             ),
-            headers: vec![(AUTHORIZATION, self.auth.clone())],
-            body: Vec::new(),
-        }))
+            &self.auth,
+        )))
     }
 
     /// The OpenAPI's closed enum: `reprocessed` is the only success (with `reprocessedAt`
