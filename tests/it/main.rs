@@ -48,3 +48,4 @@ mod sandbox;
 mod segment_lookup;
 mod support;
 mod trust;
+mod unknown_outcome;

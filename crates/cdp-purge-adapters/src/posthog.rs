@@ -207,10 +207,12 @@ impl Adapter for Posthog {
 /// The 202 summary as per-item outcomes, claiming no more than it says.
 fn summary(batch: &Batch, body: &[u8], maybe_delivered_before: bool) -> Verdict {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
-        return Verdict::Failed {
-            reason: "an answer that is not JSON: whether the persons were queued is unknown".into(),
-            bisect: false,
-        };
+        return wire::all(
+            batch,
+            ItemOutcome::unknown(
+                "a 202 that is not JSON: whether the persons were queued is unknown",
+            ),
+        );
     };
     let count = |k: &str| v.get(k).and_then(Value::as_u64);
     let errors = v
@@ -231,10 +233,13 @@ fn summary(batch: &Batch, body: &[u8], maybe_delivered_before: bool) -> Verdict 
     }
     let (Some(found), queued) = (count("persons_found"), count("persons_queued_for_deletion"))
     else {
-        // The answer from before the summary existed (an empty 202): accepted, nothing more.
+        // PostHog answers 202 whether or not any person matched, so without the summary
+        // (persons_found) the answer proves nothing about these identifiers.
         return wire::all(
             batch,
-            ItemOutcome::acknowledged(None).with_message("accepted without a summary"),
+            ItemOutcome::unknown(
+                "a 202 without the deletion summary (persons_found): whether any person was queued is unknown",
+            ),
         );
     };
     let n = batch.len() as u64;
@@ -364,6 +369,14 @@ mod tests {
             panic!()
         };
         assert!(items.iter().all(|o| o.class == OutcomeClass::NotFound));
+        // A 202 comes whether or not anyone matched: without the summary it proves nothing.
+        for bare in ["", "{}", "<html>"] {
+            let v = answer(202, bare, &b);
+            assert!(
+                matches!(&v, Verdict::Items(i) if i.iter().all(|o| o.class == OutcomeClass::Unknown)),
+                "{bare:?}: {v:?}"
+            );
+        }
         let failed =
             r#"{"persons_found":2,"deletion_errors":[{"person_id":"x","step":"delete_person"}]}"#;
         assert!(matches!(
