@@ -192,6 +192,23 @@ impl Adapter for Hightouch {
         VendorKind::Hightouch.info()
     }
 
+    /// Hightouch re-ingests whatever is still in the warehouse, and `block: false` leaves
+    /// the values free to come back.
+    fn warnings_before_send(&self, source_data_deleted: bool) -> Vec<&'static str> {
+        let mut w = Vec::new();
+        if !source_data_deleted {
+            w.push(
+                "delete these rows from the warehouse source tables first, or the next IDR run brings the profiles back (pass --source-data-deleted once they are gone)",
+            );
+        }
+        if !self.block {
+            w.push(
+                "--no-block: the values are not blocklisted; use it to repair a supercluster, not to delete",
+            );
+        }
+        w
+    }
+
     fn build(&self, batch: &Batch) -> anyhow::Result<Request> {
         let body = Body {
             identifiers: batch
