@@ -20,6 +20,7 @@
 mod audit;
 mod bad_corpus;
 mod check;
+mod check_downstream;
 mod cli;
 mod cli_output;
 mod common;

@@ -266,6 +266,29 @@ impl Adapter for Amplitude {
             .ok_or_else(|| anyhow::anyhow!("Amplitude lists no deletion job on {day}"))
     }
 
+    /// The deletion jobs of today (`GET /api/2/deletions/users`): read-only, and it
+    /// answers only to the project's key and secret on the region's host.
+    fn preflight(&self) -> anyhow::Result<cdp_purge_core::protocol::Preflight> {
+        let day = day_string(today());
+        Ok(cdp_purge_core::protocol::Preflight {
+            probes: vec![wire::probe(
+                "API key, secret and region",
+                self.get(&day, &day),
+                "Amplitude",
+                format!("{KEY} and {SECRET}"),
+                format!(
+                    "key and secret accepted; the deletion job list of region {} answered",
+                    self.region
+                ),
+                "check --region and --base-url".into(),
+                |b| jobs_of(b).is_ok(),
+            )],
+            unchecked: vec![
+                "that the key may delete: Amplitude has one key pair per project and no read-only call that tells deletion rights apart".into(),
+            ],
+        })
+    }
+
     fn status_list_request(&self) -> anyhow::Result<Option<Request>> {
         let today = today();
         Ok(Some(self.get(

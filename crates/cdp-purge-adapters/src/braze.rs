@@ -289,6 +289,18 @@ impl Adapter for Braze {
         }
     }
 
+    /// Braze has no endpoint that proves a REST key without reading or changing user data
+    /// (and a key may hold `users.delete` alone), so nothing is called.
+    fn preflight(&self) -> anyhow::Result<cdp_purge_core::protocol::Preflight> {
+        Ok(cdp_purge_core::protocol::Preflight {
+            probes: Vec::new(),
+            unchecked: vec![format!(
+                "{} and --instance {}: Braze offers no read-only call that proves a REST API key without reading user data, so a refused key or a wrong instance shows on the first batch, which stops the run (exit 3, or exit 2 for a wrong instance's 404)",
+                self.key_var, self.instance
+            )],
+        })
+    }
+
     fn account(&self) -> Vec<(String, String)> {
         let mut a = vec![("instance".into(), self.instance.clone())];
         if let Some(l) = &self.alias_label {

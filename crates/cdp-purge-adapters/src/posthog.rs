@@ -202,6 +202,62 @@ impl Adapter for Posthog {
     fn endpoint(&self) -> String {
         format!("POST {}", self.url)
     }
+
+    /// The project (`GET /api/projects/{id}/`): read-only, it proves the key and that the
+    /// project exists on this host. A key without the `project:read` scope gets a 403
+    /// that says so: the key works, the project is not proven.
+    fn preflight(&self) -> anyhow::Result<cdp_purge_core::protocol::Preflight> {
+        use cdp_purge_core::protocol::Finding;
+        let base = self
+            .url
+            .split("/api/projects/")
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let project = self.project.clone();
+        let mut probe = wire::probe(
+            "personal API key and project",
+            wire::get(
+                format!("{base}/api/projects/{}/", wire::segment(&self.project)),
+                &self.auth,
+            ),
+            "PostHog",
+            self.key_var.clone(),
+            format!("personal API key accepted; project {project} found"),
+            format!(
+                "no project {project} on this host: check --project and --base-url (us.posthog.com or eu.posthog.com)"
+            ),
+            |b| {
+                serde_json::from_slice::<Value>(b)
+                    .ok()
+                    .is_some_and(|v| v.get("id").is_some())
+            },
+        );
+        let generic = probe.read;
+        probe.read = Box::new(move |status, body| {
+            let detail = serde_json::from_slice::<Value>(body)
+                .ok()
+                .and_then(|v| v.get("detail")?.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            if status == 403 && detail.contains("scope") {
+                return Finding::Unverified(format!(
+                    "the key works but lacks the project:read scope ({}), so project {project} is not proven",
+                    detail
+                        .chars()
+                        .filter(|c| !c.is_control())
+                        .take(120)
+                        .collect::<String>()
+                ));
+            }
+            generic(status, body)
+        });
+        Ok(cdp_purge_core::protocol::Preflight {
+            probes: vec![probe],
+            unchecked: vec![
+                "the person:write scope: PostHog shows a key's scopes only by refusing a call that needs one; a key without it stops the first batch (exit 3)".into(),
+            ],
+        })
+    }
 }
 
 /// The 202 summary as per-item outcomes, claiming no more than it says.
