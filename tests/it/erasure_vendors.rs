@@ -340,6 +340,37 @@ fn mixpanel_paces_one_request_a_second_and_takes_a_409_as_already_pending() {
 }
 
 #[test]
+fn one_request_a_second_holds_at_arrival_though_the_first_request_opened_the_connection() {
+    // The fake reads a new connection's first request 300 ms late (a TLS handshake in
+    // production). Spaced by departures alone, the second request reached it 0.7 s after
+    // the first and drew a 429. Nothing here depends on how fast the machine is: the
+    // second may only leave after the first's answer, so after the first arrived.
+    let cx = TestContext::with_fake(SandboxConfig {
+        handshake: Duration::from_millis(300),
+        mixpanel_state_step: Duration::from_secs(600),
+        ..SandboxConfig::default()
+    });
+    let _serial = crate::support::serial();
+    let input = ids_file(&cx, "h.csv", "distinct_id", &ids("h", 3));
+    let ledger = cx.dir().join("h.ledger.jsonl");
+    let mut cmd = delete(
+        &cx,
+        &["mixpanel", "--id-type", "distinct_id"],
+        "distinct_id",
+        &input,
+        &ledger,
+    );
+    let out = cx.run(cmd.args(["--batch-size", "1"]));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let log = cx.fake().log();
+    let refused = log.iter().filter(|r| r.status == Some(429)).count();
+    assert_eq!(refused, 0, "{log:?}");
+    assert_eq!(log.iter().filter(|r| r.applied).count(), 3, "{log:?}");
+    // Arrival times as the fake logged them: never two in one second.
+    assert_eq!(peak_of(&log), 1, "{log:?}");
+}
+
+#[test]
 fn mixpanel_retries_a_503_and_keeps_the_project_token_out_of_the_ledger() {
     let cx = TestContext::with_fake(SandboxConfig::default());
     cx.fake()
