@@ -27,9 +27,17 @@ fn vendor_of(v: &VendorArgs) -> Result<VendorKind, UserError> {
     })
 }
 
-/// The identifier type the flags give for `kind`: `--id-type`, else the vendor's old flag.
+/// The identifier type the flags give for `kind`: `--id-type`, else the vendor's old flag,
+/// else the one type the vendor takes (a type column, where taken, is the user's choice).
 pub fn id_type(v: &VendorArgs, kind: VendorKind) -> Option<String> {
-    v.values().id_type(kind).map(str::to_owned)
+    let values = v.values();
+    values
+        .id_type(kind)
+        .or_else(|| {
+            let by_column = values.current(kind, "id_type_column").is_some();
+            kind.vendor().only_id_type.filter(|_| !by_column)
+        })
+        .map(str::to_owned)
 }
 
 /// The vendor settings a command line gives, by their key (old names included), in the

@@ -217,13 +217,8 @@ fn segment_regs_statuses_that_prove_nothing_are_not_done() {
             "oddstatus-1".into(),
         ],
     );
-    let mut cmd = delete(
-        &cx,
-        &["segment-regs", "--id-type", "user_id"],
-        "user_id",
-        &input,
-        &ledger,
-    );
+    // No --id-type: userIds are all Segment regulations take, so it is the default.
+    let mut cmd = delete(&cx, &["segment-regs"], "user_id", &input, &ledger);
     cmd.args(["--batch-size", "1", "--regulation-type", "delete_only"]);
     let out = cx.run(&mut cmd);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
@@ -345,15 +340,47 @@ fn mixpanel_paces_one_request_a_second_and_takes_a_409_as_already_pending() {
 }
 
 #[test]
+fn one_request_a_second_holds_at_arrival_though_the_first_request_opened_the_connection() {
+    // The fake reads a new connection's first request 300 ms late (a TLS handshake in
+    // production). Spaced by departures alone, the second request reached it 0.7 s after
+    // the first and drew a 429. Nothing here depends on how fast the machine is: the
+    // second may only leave after the first's answer, so after the first arrived.
+    let cx = TestContext::with_fake(SandboxConfig {
+        handshake: Duration::from_millis(300),
+        mixpanel_state_step: Duration::from_secs(600),
+        ..SandboxConfig::default()
+    });
+    let _serial = crate::support::serial();
+    let input = ids_file(&cx, "h.csv", "distinct_id", &ids("h", 3));
+    let ledger = cx.dir().join("h.ledger.jsonl");
+    let mut cmd = delete(
+        &cx,
+        &["mixpanel", "--id-type", "distinct_id"],
+        "distinct_id",
+        &input,
+        &ledger,
+    );
+    let out = cx.run(cmd.args(["--batch-size", "1"]));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let log = cx.fake().log();
+    let refused = log.iter().filter(|r| r.status == Some(429)).count();
+    assert_eq!(refused, 0, "{log:?}");
+    assert_eq!(log.iter().filter(|r| r.applied).count(), 3, "{log:?}");
+    // Arrival times as the fake logged them: never two in one second.
+    assert_eq!(peak_of(&log), 1, "{log:?}");
+}
+
+#[test]
 fn mixpanel_retries_a_503_and_keeps_the_project_token_out_of_the_ledger() {
     let cx = TestContext::with_fake(SandboxConfig::default());
     cx.fake()
         .push_fault(Some(VendorKind::Mixpanel), Fault::Unavailable(None));
     let input = ids_file(&cx, "a.csv", "distinct_id", &ids("d", 3));
     let ledger = cx.dir().join("mp.ledger.jsonl");
+    // No --id-type: distinct_ids are all Mixpanel's deletions take, so it is the default.
     let out = cx.run(&mut delete(
         &cx,
-        &["mixpanel", "--id-type", "distinct_id"],
+        &["mixpanel"],
         "distinct_id",
         &input,
         &ledger,
@@ -361,6 +388,21 @@ fn mixpanel_retries_a_503_and_keeps_the_project_token_out_of_the_ledger() {
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let log = deletions(&cx.fake().log()).len();
     assert_eq!(log, 2, "one 503, then the retry");
+    // Another type is still refused before anything is sent.
+    let refused = cx.run(&mut delete(
+        &cx,
+        &["mixpanel", "--id-type", "email"],
+        "distinct_id",
+        &input,
+        &cx.dir().join("other.ledger.jsonl"),
+    ));
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("--id-type distinct_id"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(deletions(&cx.fake().log()).len(), 2, "nothing more sent");
     let text = std::fs::read_to_string(&ledger).unwrap();
     let project = &cx.fake().credentials().mixpanel_project_token;
     assert!(!text.contains(project.as_str()) && !out.stderr.contains(project.as_str()));

@@ -121,17 +121,23 @@ fn fault_mix_seed_3() {
 }
 
 /// The fault mix slows the client down (429s cut its rate), so the quota check above is
-/// rarely near its limit. Without 429s the client runs at the quota: its busiest second must
-/// come close to it (so the check has teeth) and never pass it.
+/// rarely near its limit. Without 429s the client runs as fast as its pacer lets it, with
+/// 16 requests in flight and 20,000 identifiers to send: four windows' worth that it would
+/// send in well under one without the pacer.
 ///
 /// The strict check is on what the client controls: when its pacer let each request go (the
-/// ledger's `sent` records). What the fake observes also carries the fake's own scheduling
-/// delays on a shared 2-core machine running every test at once, which compressed arrivals
-/// enough to read 5,100 and 5,200 in a second at 5,000/s; there only a gross overshoot
-/// (+10%) fails, and the fake does not refuse, so a scheduling hiccup cannot turn into a
-/// retry.
+/// ledger's `sent` records, on the client's own clock). What the fake observes also carries
+/// the fake's own scheduling delays on a shared 2-core machine running every test at once,
+/// which compressed arrivals enough to read 5,100 and 5,200 in a second at 5,000/s; there
+/// only a gross overshoot (+10%) fails, and the fake does not refuse, so a scheduling
+/// hiccup cannot turn into a retry.
+///
+/// How close to the quota the run gets is a speed, and a starved machine cannot reach it
+/// (busiest seconds of 2,300-3,700 items under load 14 on 2 cores). The pacer's ratio is
+/// proven on virtual time (`engine::limiter::tests`, >= 0.99 at every batch size) and
+/// measured by `examples/pacing` (BENCHMARKS.md), not asserted here.
 #[test]
-fn without_429s_the_client_runs_at_the_quota_and_never_over() {
+fn without_429s_the_client_never_goes_over_the_quota() {
     let _serial = serial();
     let faults = cdp_purge_sandbox::FaultPlan {
         seed: 11,
@@ -168,10 +174,6 @@ fn without_429s_the_client_runs_at_the_quota_and_never_over() {
         admitted <= u64::from(quota),
         "the client let {admitted} items go in one second (quota {quota})"
     );
-    assert!(
-        admitted * 10 >= u64::from(quota) * 8,
-        "{admitted} items in the busiest second: the run never came near the quota"
-    );
     let log = fake.log();
     let items = max_in_window(&log, Duration::from_secs(1), |r| r.items as u64);
     // A guard against gross overshoot only (a pacer with 10x its burst showed 6,300 here):
@@ -183,7 +185,7 @@ fn without_429s_the_client_runs_at_the_quota_and_never_over() {
     );
     assert_acked_exactly_once(&read_ledger(&ledger), &ids, "at the quota");
     eprintln!(
-        "figures: no-429 mix quota={quota} max_items_1s={items} requests={}",
+        "figures: no-429 mix quota={quota} max_sent_1s={admitted} max_items_1s={items} requests={}",
         log.len()
     );
 }

@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::bail;
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::header::HeaderValue;
 use serde_json::{Value, json};
 
 use super::target::Target;
@@ -24,7 +24,6 @@ use super::{
 };
 use super::{Credential, Param, Quota, Rate, StatusSupport, Vendor, VendorParams, params};
 use cdp_purge_core::batch::Batch;
-use cdp_purge_core::ledger::fingerprint;
 use std::sync::Arc;
 
 const KEY: &str = "AMPLITUDE_API_KEY";
@@ -85,6 +84,7 @@ pub const VENDOR: Vendor = Vendor {
             var: SECRET,
         },
     ],
+    only_id_type: None,
     missing: |v, _| match v.id_type(VendorKind::Amplitude) {
         None => vec!["--id-type user_id|amplitude_id"],
         Some(_) => vec![],
@@ -98,11 +98,7 @@ pub const VENDOR: Vendor = Vendor {
     // A key names a project: two projects are two places.
     destination: |t| match &t.params {
         VendorParams::Amplitude { region, .. } => {
-            let mut d = vec![("region", region.clone())];
-            if let Some(k) = t.credentials.get(KEY) {
-                d.push(("project", fingerprint(t.vendor.id(), k.expose())));
-            }
-            d
+            crate::keyed(t, vec![("region", region.clone())], "project", KEY)
         }
         _ => vec![],
     },
@@ -142,12 +138,10 @@ impl Amplitude {
     }
 
     fn get(&self, start: &str, end: &str) -> Request {
-        Request {
-            method: Method::GET,
-            url: format!("{}?start_day={start}&end_day={end}", self.url),
-            headers: vec![(AUTHORIZATION, self.auth.clone())],
-            body: Vec::new(),
-        }
+        wire::get(
+            format!("{}?start_day={start}&end_day={end}", self.url),
+            &self.auth,
+        )
     }
 }
 
@@ -185,15 +179,7 @@ impl Adapter for Amplitude {
         if let Some(r) = &self.requester {
             body["requester"] = json!(r);
         }
-        Ok(Request {
-            method: Method::POST,
-            url: self.url.clone(),
-            headers: vec![
-                (AUTHORIZATION, self.auth.clone()),
-                wire::json_content_type(),
-            ],
-            body: serde_json::to_vec(&body)?,
-        })
+        wire::json(Method::POST, self.url.clone(), &self.auth, &body)
     }
 
     fn classify(&self, batch: &Batch, resp: &Response<'_>) -> Verdict {

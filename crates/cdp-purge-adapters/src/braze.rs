@@ -11,7 +11,7 @@
 
 use anyhow::bail;
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::header::HeaderValue;
 
 use super::target::Target;
 use super::wire;
@@ -21,7 +21,6 @@ use super::{
 use super::{Credential, Param, Quota, Rate, StatusSupport, Vendor, VendorParams, params};
 use cdp_purge_core::batch::Batch;
 use cdp_purge_core::error::UserError;
-use cdp_purge_core::ledger::fingerprint;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -118,15 +117,16 @@ pub const VENDOR: Vendor = Vendor {
         role: "api_key",
         var: KEY,
     }],
+    only_id_type: None,
     missing: |v, stage| {
-        let mut missing = Vec::new();
-        if v.id_type(VendorKind::Braze).is_none() {
-            missing.push("--id-type external_id|braze_id|email|phone|user_alias");
-        }
-        if stage.sending() && !v.has(INSTANCE.key) {
-            missing.push("--instance (the REST instance, e.g. iad-01, fra-02)");
-        }
-        missing
+        crate::id_type_and(
+            v,
+            stage,
+            VendorKind::Braze,
+            "--id-type external_id|braze_id|email|phone|user_alias",
+            &INSTANCE,
+            "--instance (the REST instance, e.g. iad-01, fra-02)",
+        )
     },
     resolve: |v| {
         let id_type = v.id_type(VendorKind::Braze).unwrap_or("external_id");
@@ -149,11 +149,7 @@ pub const VENDOR: Vendor = Vendor {
     // A key belongs to one workspace.
     destination: |t| match &t.params {
         VendorParams::Braze { instance, .. } => {
-            let mut d = vec![("instance", instance.clone())];
-            if let Some(k) = t.credentials.get(KEY) {
-                d.push(("workspace", fingerprint(t.vendor.id(), k.expose())));
-            }
-            d
+            crate::keyed(t, vec![("instance", instance.clone())], "workspace", KEY)
         }
         _ => vec![],
     },
@@ -249,15 +245,7 @@ impl Adapter for Braze {
         }
         let mut body = serde_json::Map::new();
         body.insert(key.to_owned(), values.into());
-        Ok(Request {
-            method: Method::POST,
-            url: self.url.clone(),
-            headers: vec![
-                (AUTHORIZATION, self.auth.clone()),
-                wire::json_content_type(),
-            ],
-            body: serde_json::to_vec(&body)?,
-        })
+        wire::json(Method::POST, self.url.clone(), &self.auth, &body)
     }
 
     fn classify(&self, batch: &Batch, resp: &Response<'_>) -> Verdict {
@@ -279,17 +267,7 @@ impl Adapter for Braze {
                 ),
                 auth: false,
             },
-            400 => {
-                let (_, m) = wire::error_fields(resp.body);
-                Verdict::Failed {
-                    reason: format!(
-                        "HTTP 400: {}",
-                        m.map(|m| wire::scrub(&m, batch))
-                            .unwrap_or_else(|| "no message".into())
-                    ),
-                    bisect: true,
-                }
-            }
+            400 => wire::bad_request(batch, resp),
             // 429 with X-RateLimit-Reset (an epoch second) when there is no Retry-After.
             429 => match wire::common(self.spec(), batch, resp) {
                 Verdict::Retry {

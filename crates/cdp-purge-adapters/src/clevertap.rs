@@ -63,6 +63,7 @@ pub const VENDOR: Vendor = Vendor {
             var: PASSCODE,
         },
     ],
+    only_id_type: None,
     missing: |v, _| match v.id_type(VendorKind::Clevertap) {
         None => vec!["--id-type identity|guid"],
         Some(_) => vec![],

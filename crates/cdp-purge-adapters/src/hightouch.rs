@@ -5,7 +5,7 @@
 
 use anyhow::bail;
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::header::HeaderValue;
 use serde::{Deserialize, Serialize};
 
 use super::preflight::{self, Finding, Preflight, Probe};
@@ -82,6 +82,7 @@ pub const VENDOR: Vendor = Vendor {
         role: "api_key",
         var: KEY,
     }],
+    only_id_type: None,
     missing: |v, stage| {
         let mut missing = Vec::new();
         if stage.sending() && !v.has(GRAPH.key) {
@@ -191,6 +192,23 @@ impl Adapter for Hightouch {
         VendorKind::Hightouch.info()
     }
 
+    /// Hightouch re-ingests whatever is still in the warehouse, and `block: false` leaves
+    /// the values free to come back.
+    fn warnings_before_send(&self, source_data_deleted: bool) -> Vec<&'static str> {
+        let mut w = Vec::new();
+        if !source_data_deleted {
+            w.push(
+                "delete these rows from the warehouse source tables first, or the next IDR run brings the profiles back (pass --source-data-deleted once they are gone)",
+            );
+        }
+        if !self.block {
+            w.push(
+                "--no-block: the values are not blocklisted; use it to repair a supercluster, not to delete",
+            );
+        }
+        w
+    }
+
     fn build(&self, batch: &Batch) -> anyhow::Result<Request> {
         let body = Body {
             identifiers: batch
@@ -203,15 +221,7 @@ impl Adapter for Hightouch {
                 .collect(),
             block: self.block,
         };
-        Ok(Request {
-            method: Method::POST,
-            url: self.url.clone(),
-            headers: vec![
-                (AUTHORIZATION, self.auth.clone()),
-                wire::json_content_type(),
-            ],
-            body: serde_json::to_vec(&body)?,
-        })
+        wire::json(Method::POST, self.url.clone(), &self.auth, &body)
     }
 
     fn classify(&self, batch: &Batch, resp: &Response<'_>) -> Verdict {
@@ -290,16 +300,11 @@ impl Adapter for Hightouch {
         Ok(Preflight {
             probes: vec![Probe {
                 what: "API key and graph",
-                request: Request {
-                    method: Method::GET,
-                    url: format!(
+                request: wire::get(format!(
                         "{}{API_PREFIX}/idr/{}/runs?limit=1",
                         self.base_url,
                         wire::segment(&self.graph)
-                    ),
-                    headers: vec![(AUTHORIZATION, self.auth.clone())],
-                    body: Vec::new(),
-                },
+                    ), &self.auth),
                 gate: true,
                 read: Box::new(move |status, body| read_runs(status, body, &graph, &var)),
             }],
@@ -310,17 +315,15 @@ impl Adapter for Hightouch {
     }
 
     fn status_request(&self, vendor_id: &str) -> anyhow::Result<Option<Request>> {
-        Ok(Some(Request {
-            method: Method::GET,
-            url: format!(
+        Ok(Some(wire::get(
+            format!(
                 "{}{API_PREFIX}/idr/{}/reprocess-status/{}",
                 self.base_url,
                 wire::segment(&self.graph),
                 wire::segment(vendor_id)
             ),
-            headers: vec![(AUTHORIZATION, self.auth.clone())],
-            body: Vec::new(),
-        }))
+            &self.auth,
+        )))
     }
 
     /// The OpenAPI's closed enum: `reprocessed` is the only success (with `reprocessedAt`

@@ -21,7 +21,6 @@ use super::{
 };
 use super::{Credential, Quota, Rate, StatusSupport, Vendor, VendorParams, params};
 use cdp_purge_core::batch::Batch;
-use cdp_purge_core::ledger::fingerprint;
 use std::sync::Arc;
 
 const KEY: &str = "ITERABLE_API_KEY";
@@ -66,6 +65,7 @@ pub const VENDOR: Vendor = Vendor {
         role: "api_key",
         var: KEY,
     }],
+    only_id_type: None,
     missing: |v, _| match v.id_type(VendorKind::Iterable) {
         None => vec!["--id-type email|user_id"],
         Some(_) => vec![],
@@ -78,11 +78,7 @@ pub const VENDOR: Vendor = Vendor {
     // A key names a project: two projects are two places.
     destination: |t| match &t.params {
         VendorParams::Iterable { region } => {
-            let mut d = vec![("region", region.clone())];
-            if let Some(k) = t.credentials.get(KEY) {
-                d.push(("project", fingerprint(t.vendor.id(), k.expose())));
-            }
-            d
+            crate::keyed(t, vec![("region", region.clone())], "project", KEY)
         }
         _ => vec![],
     },

@@ -113,6 +113,9 @@ pub struct Vendor {
     pub params: &'static [&'static Param],
     /// Its credentials; the variables are `spec.credentials`, in the same order.
     pub credentials: &'static [Credential],
+    /// The one identifier type a vendor takes, used when none is given (Mixpanel's
+    /// `distinct_id`, Segment regulations' `user_id`): asking for it would only be ceremony.
+    pub only_id_type: Option<&'static str>,
     /// Every setting `values` lacks for a command at `stage`, one phrase each naming the
     /// flag (`--space (the Unify space ID)`).
     pub missing: fn(&Values, Stage) -> Vec<&'static str>,
@@ -258,6 +261,44 @@ pub(crate) fn id_type_in(v: &Values, kind: VendorKind, takes: &[&str]) -> Result
     }
 }
 
+/// A destination's settings `d`, plus the fingerprint of the credential `var` under
+/// `label` when it is set: a key names one project or workspace, so two keys are two
+/// places, and the key itself is never recorded.
+pub(crate) fn keyed(
+    t: &Target,
+    mut d: Vec<(&'static str, String)>,
+    label: &'static str,
+    var: &str,
+) -> Vec<(&'static str, String)> {
+    if let Some(k) = t.credentials.get(var) {
+        d.push((
+            label,
+            cdp_purge_core::ledger::fingerprint(t.vendor.id(), k.expose()),
+        ));
+    }
+    d
+}
+
+/// `missing` of a vendor that needs an identifier type for everything and one setting to
+/// send: the phrase `id_type` when no type is given, `setting` when `param` is not.
+pub(crate) fn id_type_and(
+    v: &Values,
+    stage: Stage,
+    kind: VendorKind,
+    id_type: &'static str,
+    param: &Param,
+    setting: &'static str,
+) -> Vec<&'static str> {
+    let mut missing = Vec::new();
+    if v.id_type(kind).is_none() {
+        missing.push(id_type);
+    }
+    if stage.sending() && !v.has(param.key) {
+        missing.push(setting);
+    }
+    missing
+}
+
 /// A ledger group's recorded account, by key.
 pub(crate) fn recorded(group: &Group) -> impl Fn(&str) -> Option<String> + '_ {
     |k| group.account.get(k).cloned()
@@ -330,13 +371,23 @@ mod tests {
             };
             // Its destination says which account, and never a credential it lacks.
             let _ = (v.destination)(&t);
-            // With nothing given, a send names at least the identifier type.
+            // With nothing given, a send names at least the identifier type, unless the
+            // vendor takes one type only, which is then the one it resolves with.
             let missing = (v.missing)(&Values::default(), Stage::Send);
-            assert!(
-                missing.iter().any(|m| m.contains("--id-type")),
-                "{}: {missing:?}",
-                v.spec.id
-            );
+            match v.only_id_type {
+                None => assert!(
+                    missing.iter().any(|m| m.contains("--id-type")),
+                    "{}: {missing:?}",
+                    v.spec.id
+                ),
+                Some(only) => {
+                    let mut given = Values::default();
+                    given.set("id_type", only);
+                    assert!((v.resolve)(&given).is_ok(), "{}", v.spec.id);
+                    given.set("id_type", "not-a-type");
+                    assert!((v.resolve)(&given).is_err(), "{}", v.spec.id);
+                }
+            }
         }
     }
 

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::header::HeaderValue;
 use serde::Deserialize;
 
 use super::preflight::{self, Finding, Preflight, Probe};
@@ -63,6 +63,7 @@ pub const VENDOR: Vendor = Vendor {
         role: "token",
         var: TOKEN,
     }],
+    only_id_type: None,
     missing: |v, _| match v.id_type(VendorKind::Lytics) {
         None => vec!["--id-type (the identity field, e.g. email, member_id)"],
         Some(_) => vec![],
@@ -128,12 +129,7 @@ impl Lytics {
     }
 
     fn get(&self, path: String) -> Request {
-        Request {
-            method: Method::GET,
-            url: format!("{}{path}", self.base_url),
-            headers: vec![(AUTHORIZATION, self.auth.clone())],
-            body: Vec::new(),
-        }
+        wire::get(format!("{}{path}", self.base_url), &self.auth)
     }
 
     /// Per-item outcomes of a 2xx body, or `None` when the body is not the documented shape.
@@ -216,18 +212,10 @@ impl Adapter for Lytics {
         struct Body<'a> {
             values: Vec<&'a str>,
         }
-        let body = serde_json::to_vec(&Body {
+        let body = Body {
             values: batch.items.iter().map(|it| it.value.as_str()).collect(),
-        })?;
-        Ok(Request {
-            method: Method::DELETE,
-            url: self.url.clone(),
-            headers: vec![
-                (AUTHORIZATION, self.auth.clone()),
-                wire::json_content_type(),
-            ],
-            body,
-        })
+        };
+        wire::json(Method::DELETE, self.url.clone(), &self.auth, &body)
     }
 
     fn classify(&self, batch: &Batch, resp: &Response<'_>) -> Verdict {

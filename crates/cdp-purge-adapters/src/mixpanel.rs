@@ -10,7 +10,7 @@
 
 use anyhow::bail;
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::header::HeaderValue;
 
 use super::target::Target;
 use super::wire;
@@ -21,7 +21,6 @@ use super::{
 use super::{Credential, Param, Quota, Rate, StatusSupport, Vendor, VendorParams, params};
 use cdp_purge_core::batch::Batch;
 use cdp_purge_core::error::UserError;
-use cdp_purge_core::ledger::fingerprint;
 use std::sync::Arc;
 
 const GDPR_TOKEN: &str = "MIXPANEL_GDPR_TOKEN";
@@ -98,10 +97,9 @@ pub const VENDOR: Vendor = Vendor {
             var: PROJECT_TOKEN,
         },
     ],
-    missing: |v, stage| match v.id_type(VendorKind::Mixpanel) {
-        None if stage.reading() => vec!["--id-type distinct_id"],
-        _ => vec![],
-    },
+    only_id_type: Some("distinct_id"),
+    // The one identifier type it takes is the default (`only_id_type`).
+    missing: |_, _| Vec::new(),
     resolve: |v| {
         crate::id_type_in(v, VendorKind::Mixpanel, &["distinct_id"])?;
         let (region, host) = crate::region_host(v, "Mixpanel", HOSTS)?;
@@ -125,13 +123,12 @@ pub const VENDOR: Vendor = Vendor {
     },
     // The project token picks the project.
     destination: |t| match &t.params {
-        VendorParams::Mixpanel { region, .. } => {
-            let mut d = vec![("region", region.clone())];
-            if let Some(k) = t.credentials.get(PROJECT_TOKEN) {
-                d.push(("project", fingerprint(t.vendor.id(), k.expose())));
-            }
-            d
-        }
+        VendorParams::Mixpanel { region, .. } => crate::keyed(
+            t,
+            vec![("region", region.clone())],
+            "project",
+            PROJECT_TOKEN,
+        ),
         _ => vec![],
     },
     of_group: |g| {
@@ -256,15 +253,12 @@ impl Adapter for Mixpanel {
     fn build(&self, batch: &Batch) -> anyhow::Result<Request> {
         let ids: Vec<&str> = batch.items.iter().map(|it| it.value.as_str()).collect();
         let body = serde_json::json!({ "distinct_ids": ids, "compliance_type": self.compliance });
-        Ok(Request {
-            method: Method::POST,
-            url: format!("{}?token={}", self.path(), self.project),
-            headers: vec![
-                (AUTHORIZATION, self.auth.clone()),
-                wire::json_content_type(),
-            ],
-            body: serde_json::to_vec(&body)?,
-        })
+        wire::json(
+            Method::POST,
+            format!("{}?token={}", self.path(), self.project),
+            &self.auth,
+            &body,
+        )
     }
 
     fn classify(&self, batch: &Batch, resp: &Response<'_>) -> Verdict {
@@ -303,17 +297,7 @@ impl Adapter for Mixpanel {
                     auth: true,
                 }
             }
-            400 => {
-                let (_, m) = wire::error_fields(resp.body);
-                Verdict::Failed {
-                    reason: format!(
-                        "HTTP 400: {}",
-                        m.map(|m| wire::scrub(&m, batch))
-                            .unwrap_or_else(|| "no message".into())
-                    ),
-                    bisect: true,
-                }
-            }
+            400 => wire::bad_request(batch, resp),
             _ => wire::common(self.spec(), batch, resp),
         }
     }
@@ -330,17 +314,15 @@ impl Adapter for Mixpanel {
     }
 
     fn status_request(&self, vendor_id: &str) -> anyhow::Result<Option<Request>> {
-        Ok(Some(Request {
-            method: Method::GET,
-            url: format!(
+        Ok(Some(wire::get(
+            format!(
                 "{}{}?token={}",
                 self.path(),
                 wire::segment(vendor_id),
                 self.project
             ),
-            headers: vec![(AUTHORIZATION, self.auth.clone())],
-            body: Vec::new(),
-        }))
+            &self.auth,
+        )))
     }
 
     /// SUCCESS is done; PENDING, STAGING and STARTED are under way; FAILURE and REVOKED

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use anyhow::bail;
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::header::HeaderValue;
 use serde::Serialize;
 
 use super::target::Target;
@@ -16,7 +16,6 @@ use super::{Adapter, ItemOutcome, Request, Response, VendorKind, VendorSpec, Ver
 use super::{Credential, Param, Vendor, VendorParams, params};
 use super::{Quota, Rate, StatusSupport};
 use cdp_purge_core::batch::Batch;
-use cdp_purge_core::ledger::fingerprint;
 use std::sync::Arc;
 
 const KEY: &str = "MPARTICLE_API_KEY";
@@ -74,15 +73,16 @@ pub const VENDOR: Vendor = Vendor {
             var: SECRET,
         },
     ],
+    only_id_type: None,
     missing: |v, stage| {
-        let mut missing = Vec::new();
-        if v.id_type(VendorKind::Mparticle).is_none() {
-            missing.push("--id-type (mpid, or an identity type such as customerid, email)");
-        }
-        if stage.sending() && !v.has(ENVIRONMENT.key) {
-            missing.push("--environment production|development");
-        }
-        missing
+        crate::id_type_and(
+            v,
+            stage,
+            VendorKind::Mparticle,
+            "--id-type (mpid, or an identity type such as customerid, email)",
+            &ENVIRONMENT,
+            "--environment production|development",
+        )
     },
     resolve: |v| {
         let pod = crate::choice(v, &POD, Pod::Us1)?;
@@ -105,17 +105,15 @@ pub const VENDOR: Vendor = Vendor {
     destination: |t| match &t.params {
         VendorParams::Mparticle {
             pod, environment, ..
-        } => {
-            let mut d = vec![
+        } => crate::keyed(
+            t,
+            vec![
                 ("pod", crate::name_of(pod)),
                 ("environment", crate::name_of(environment)),
-            ];
-            // The workspace, without its key: the key's fingerprint.
-            if let Some(k) = t.credentials.get(KEY) {
-                d.push(("workspace", fingerprint(t.vendor.id(), k.expose())));
-            }
-            d
-        }
+            ],
+            "workspace",
+            KEY,
+        ),
         _ => vec![],
     },
     of_group: |g| {
@@ -237,15 +235,7 @@ impl Adapter for Mparticle {
                 }
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Request {
-            method: Method::POST,
-            url: self.url.clone(),
-            headers: vec![
-                (AUTHORIZATION, self.auth.clone()),
-                wire::json_content_type(),
-            ],
-            body: serde_json::to_vec(&objects)?,
-        })
+        wire::json(Method::POST, self.url.clone(), &self.auth, &objects)
     }
 
     fn classify(&self, batch: &Batch, resp: &Response<'_>) -> Verdict {

@@ -11,7 +11,7 @@
 
 use anyhow::bail;
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::header::HeaderValue;
 use serde_json::{Value, json};
 
 use super::target::Target;
@@ -78,15 +78,16 @@ pub const VENDOR: Vendor = Vendor {
         role: "api_key",
         var: KEY,
     }],
+    only_id_type: None,
     missing: |v, stage| {
-        let mut missing = Vec::new();
-        if v.id_type(VendorKind::Posthog).is_none() {
-            missing.push("--id-type distinct_id|id");
-        }
-        if stage.sending() && !v.has(PROJECT_ID.key) {
-            missing.push("--project-id (the PostHog project ID)");
-        }
-        missing
+        crate::id_type_and(
+            v,
+            stage,
+            VendorKind::Posthog,
+            "--id-type distinct_id|id",
+            &PROJECT_ID,
+            "--project-id (the PostHog project ID)",
+        )
     },
     resolve: |v| {
         crate::id_type_in(v, VendorKind::Posthog, &["distinct_id", "id"])?;
@@ -165,15 +166,7 @@ impl Adapter for Posthog {
         };
         let values: Vec<&str> = batch.items.iter().map(|it| it.value.as_str()).collect();
         let body = json!({ key: values, "delete_events": true, "delete_recordings": true });
-        Ok(Request {
-            method: Method::POST,
-            url: self.url.clone(),
-            headers: vec![
-                (AUTHORIZATION, self.auth.clone()),
-                wire::json_content_type(),
-            ],
-            body: serde_json::to_vec(&body)?,
-        })
+        wire::json(Method::POST, self.url.clone(), &self.auth, &body)
     }
 
     fn classify(&self, batch: &Batch, resp: &Response<'_>) -> Verdict {

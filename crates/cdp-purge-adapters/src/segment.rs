@@ -7,7 +7,7 @@
 
 use anyhow::bail;
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::header::HeaderValue;
 use serde::Serialize;
 
 use super::preflight::{self, Finding, Preflight, Probe};
@@ -80,6 +80,7 @@ pub const VENDOR: Vendor = Vendor {
         role: "token",
         var: TOKEN,
     }],
+    only_id_type: None,
     missing: |v, stage| {
         let mut missing = Vec::new();
         if stage.sending() && !v.has(SPACE.key) {
@@ -218,25 +219,18 @@ impl Segment {
 
     /// The deletion of `item`'s identifier from the profile found by `user_id`.
     fn delete_request(&self, item: &Item, user_id: &str) -> anyhow::Result<Request> {
-        let body = serde_json::to_vec(&Body {
+        let body = Body {
             delete_external_ids: [ExternalId {
                 id: &item.value,
                 kind: &item.kind,
             }],
-        })?;
-        Ok(Request {
-            method: Method::POST,
-            url: format!(
-                "{}{}/external_ids/delete",
-                self.prefix,
-                wire::segment(user_id)
-            ),
-            headers: vec![
-                (AUTHORIZATION, self.auth.clone()),
-                wire::json_content_type(),
-            ],
-            body,
-        })
+        };
+        let url = format!(
+            "{}{}/external_ids/delete",
+            self.prefix,
+            wire::segment(user_id)
+        );
+        wire::json(Method::POST, url, &self.auth, &body)
     }
 
     fn one(outcome: ItemOutcome) -> Verdict {
@@ -283,16 +277,14 @@ impl Adapter for Segment {
             );
         };
         let base = self.prefix.trim_end_matches("user_id:");
-        Ok(Some(Request {
-            method: Method::GET,
-            url: format!(
+        Ok(Some(wire::get(
+            format!(
                 "{base}{}:{}/external_ids?include=user_id&limit=100",
                 wire::segment(kind),
                 wire::segment(value)
             ),
-            headers: vec![(AUTHORIZATION, self.auth.clone())],
-            body: Vec::new(),
-        }))
+            &self.auth,
+        )))
     }
 
     fn classify_resolve(&self, item: &Item, resp: &Response<'_>) -> Resolution {
@@ -488,15 +480,10 @@ impl Adapter for Segment {
         Ok(Preflight {
             probes: vec![Probe {
                 what: "token and space",
-                request: Request {
-                    method: Method::GET,
-                    url: format!(
+                request: wire::get(format!(
                         "{}cdp-purge-preflight/external_ids?include=user_id",
                         self.prefix
-                    ),
-                    headers: vec![(AUTHORIZATION, self.auth.clone())],
-                    body: Vec::new(),
-                },
+                    ), &self.auth),
                 gate: true,
                 read: Box::new(move |status, body| read_lookup(status, body, &space, &var)),
             }],
@@ -632,7 +619,7 @@ mod tests {
         let auth = req
             .headers
             .iter()
-            .find(|(n, _)| n == AUTHORIZATION)
+            .find(|(n, _)| n == reqwest::header::AUTHORIZATION)
             .map(|(_, v)| v)
             .expect("auth header");
         assert_eq!(auth.to_str().ok(), Some("Basic dG9rZW46"));

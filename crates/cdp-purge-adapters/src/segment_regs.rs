@@ -9,7 +9,7 @@
 
 use anyhow::bail;
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::header::HeaderValue;
 
 use super::target::Target;
 use super::wire;
@@ -19,7 +19,6 @@ use super::{
 use super::{Credential, Param, Quota, Rate, StatusSupport, Vendor, VendorParams, params};
 use cdp_purge_core::batch::Batch;
 use cdp_purge_core::error::UserError;
-use cdp_purge_core::ledger::fingerprint;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -100,10 +99,9 @@ pub const VENDOR: Vendor = Vendor {
         role: "token",
         var: TOKEN,
     }],
-    missing: |v, stage| match v.id_type(VendorKind::SegmentRegs) {
-        None if stage.reading() => vec!["--id-type user_id (regulations take userIds)"],
-        _ => vec![],
-    },
+    only_id_type: Some("user_id"),
+    // The one identifier type it takes is the default (`only_id_type`).
+    missing: |_, _| Vec::new(),
     resolve: |v| {
         crate::id_type_in(v, VendorKind::SegmentRegs, &["user_id"])?;
         let (region, host) = crate::region_host(v, "Segment Public API", HOSTS)?;
@@ -124,10 +122,7 @@ pub const VENDOR: Vendor = Vendor {
             if let Some(s) = source {
                 d.push(("source", s.clone()));
             }
-            if let Some(k) = t.credentials.get(TOKEN) {
-                d.push(("workspace", fingerprint(t.vendor.id(), k.expose())));
-            }
-            d
+            crate::keyed(t, d, "workspace", TOKEN)
         }
         _ => vec![],
     },
@@ -209,15 +204,7 @@ impl Adapter for SegmentRegs {
             "subjectType": "USER_ID",
             "subjectIds": ids,
         });
-        Ok(Request {
-            method: Method::POST,
-            url: self.url.clone(),
-            headers: vec![
-                (AUTHORIZATION, self.auth.clone()),
-                wire::json_content_type(),
-            ],
-            body: serde_json::to_vec(&body)?,
-        })
+        wire::json(Method::POST, self.url.clone(), &self.auth, &body)
     }
 
     fn classify(&self, batch: &Batch, resp: &Response<'_>) -> Verdict {
@@ -311,12 +298,10 @@ impl Adapter for SegmentRegs {
     }
 
     fn status_request(&self, vendor_id: &str) -> anyhow::Result<Option<Request>> {
-        Ok(Some(Request {
-            method: Method::GET,
-            url: format!("{}/regulations/{}", self.base_url, wire::segment(vendor_id)),
-            headers: vec![(AUTHORIZATION, self.auth.clone())],
-            body: Vec::new(),
-        }))
+        Ok(Some(wire::get(
+            format!("{}/regulations/{}", self.base_url, wire::segment(vendor_id)),
+            &self.auth,
+        )))
     }
 
     /// `overallStatus`: FINISHED is done; INITIALIZED and RUNNING are under way; FAILED,

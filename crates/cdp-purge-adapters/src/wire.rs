@@ -3,9 +3,10 @@
 
 use anyhow::anyhow;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
 
-use super::{ItemOutcome, Response, VendorSpec, Verdict, classify_common};
+use super::{ItemOutcome, Request, Response, VendorSpec, Verdict, classify_common};
 use cdp_purge_core::batch::Batch;
 pub use cdp_purge_core::protocol::{error_fields, error_fields_of};
 
@@ -43,6 +44,32 @@ pub fn basic_auth(user: &str, password: &str, vars: &str) -> anyhow::Result<Head
 /// `Content-Type: application/json`.
 pub fn json_content_type() -> (HeaderName, HeaderValue) {
     (CONTENT_TYPE, HeaderValue::from_static("application/json"))
+}
+
+/// A GET with the vendor's `Authorization` and no body: every status and lookup route.
+pub fn get(url: String, auth: &HeaderValue) -> Request {
+    Request {
+        method: Method::GET,
+        url,
+        headers: vec![(AUTHORIZATION, auth.clone())],
+        body: Vec::new(),
+    }
+}
+
+/// `body` as JSON with the vendor's `Authorization`: every deletion call but Iterable's
+/// (whose key goes in its own header).
+pub fn json(
+    method: Method,
+    url: String,
+    auth: &HeaderValue,
+    body: &impl serde::Serialize,
+) -> anyhow::Result<Request> {
+    Ok(Request {
+        method,
+        url,
+        headers: vec![(AUTHORIZATION, auth.clone()), json_content_type()],
+        body: serde_json::to_vec(body)?,
+    })
 }
 
 /// Standard base64 with padding (RFC 4648 §4); only ever used for Basic auth, so not worth
@@ -142,6 +169,20 @@ pub fn common(spec: &VendorSpec, batch: &Batch, resp: &Response<'_>) -> Verdict 
             ..*resp
         },
     )
+}
+
+/// A 400 that names no cause this tool can act on: the batch fails and is halved, so the
+/// request's offending item is isolated; the vendor's message is passed on scrubbed.
+pub fn bad_request(batch: &Batch, resp: &Response<'_>) -> Verdict {
+    let (_, m) = error_fields(resp.body);
+    Verdict::Failed {
+        reason: format!(
+            "HTTP 400: {}",
+            m.map(|m| scrub(&m, batch))
+                .unwrap_or_else(|| "no message".into())
+        ),
+        bisect: true,
+    }
 }
 
 /// An adapter handed another vendor's target: a bug in the caller, reported, not a panic.

@@ -148,6 +148,10 @@ pub struct SandboxConfig {
     /// Time every vendor request takes before its answer (holds it in flight, which is
     /// what makes CleverTap's concurrency limit observable).
     pub latency: Duration,
+    /// Time a new connection spends before its first request is read (a TLS handshake's
+    /// round trips in production): that request reaches the vendor, and is counted against
+    /// its quota, this much after it left. Requests on an open connection do not wait.
+    pub handshake: Duration,
     /// Lytics tokens that may read but not delete (no *Entity: Delete*): every value of a
     /// bulk deletion comes back under `errors` with `lytics_permission_message`.
     pub lytics_read_only_tokens: Vec<String>,
@@ -306,6 +310,7 @@ impl Default for SandboxConfig {
                 "phone_number_3",
             ]),
             latency: Duration::ZERO,
+            handshake: Duration::ZERO,
             lytics_read_only_tokens: strings(&["sandbox-read-only-token"]),
             lytics_permission_message:
                 "permission denied: token lacks the Entity: Delete permission".into(),

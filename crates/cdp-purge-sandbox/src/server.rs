@@ -105,6 +105,9 @@ enum Action {
 
 async fn serve_connection(shared: Arc<Shared>, mut stream: TcpStream) {
     let mut buf = Vec::with_capacity(8 * 1024);
+    if !shared.cfg.handshake.is_zero() {
+        tokio::time::sleep(shared.cfg.handshake).await;
+    }
     loop {
         let req = match http::read_request(&mut stream, &mut buf).await {
             Ok(Some(req)) => req,

@@ -306,8 +306,8 @@ fn run_target(
         printer,
     )?;
     if tally.to_send > 0 {
-        if let crate::settings::VendorParams::Hightouch { block, .. } = &target.params {
-            hightouch_warnings(*block, source_data_deleted, printer);
+        for w in adapter.warnings_before_send(source_data_deleted) {
+            printer.warn(w);
         }
         confirm(args, adapter.as_ref(), tally.to_send, printer)?;
     }
@@ -498,21 +498,6 @@ fn run_target(
         );
     }
     Ok(code)
-}
-
-/// Hightouch re-ingests whatever is still in the warehouse, and `block: false` leaves the
-/// values free to come back: say so before anything is sent.
-fn hightouch_warnings(block: bool, source_data_deleted: bool, printer: &Printer) {
-    if !source_data_deleted {
-        printer.warn(
-            "delete these rows from the warehouse source tables first, or the next IDR run brings the profiles back (pass --source-data-deleted once they are gone)",
-        );
-    }
-    if !block {
-        printer.warn(
-            "--no-block: the values are not blocklisted; use it to repair a supercluster, not to delete",
-        );
-    }
 }
 
 /// Ask before deleting, only on a terminal; refuse without `--yes` otherwise.

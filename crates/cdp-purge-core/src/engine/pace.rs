@@ -242,9 +242,48 @@ pub struct PaceState {
     epoch: Instant,
     margins: Margins,
     next_id: u64,
-    /// The shortest round trip seen: what an answer's round trip has beyond it was most
-    /// likely spent before the request reached the vendor (a new connection's handshake).
-    min_rtt: Option<Duration>,
+    rtts: Fastest,
+}
+
+/// The two shortest round trips seen. What an answer's round trip has beyond the shortest
+/// was most likely spent before the request reached the vendor (a new connection's
+/// handshake). A request is measured against the shortest of the *others*: the run's first
+/// answer has nothing to be compared with, and taking its own round trip as the norm would
+/// count a first request that spent 300 ms on a handshake from when it left.
+#[derive(Debug, Default)]
+struct Fastest {
+    first: Option<(u64, Duration)>,
+    second: Option<Duration>,
+}
+
+impl Fastest {
+    /// Record request `id`'s round trip; whether any request's floor changed.
+    fn record(&mut self, id: u64, rtt: Duration) -> bool {
+        match self.first {
+            Some((_, f)) if rtt >= f => {
+                let lower = self.second.is_none_or(|s| rtt < s);
+                if lower {
+                    self.second = Some(rtt);
+                }
+                lower
+            }
+            _ => {
+                self.second = self.first.map(|(_, f)| f);
+                self.first = Some((id, rtt));
+                true
+            }
+        }
+    }
+
+    /// The least time request `id` can have spent on the way out and back once there; zero
+    /// with nothing else measured yet (its arrival is then only known to precede its answer).
+    fn floor_for(&self, id: u64) -> Duration {
+        match self.first {
+            Some((fid, _)) if fid == id => self.second.unwrap_or(Duration::ZERO),
+            Some((_, f)) => f,
+            None => Duration::ZERO,
+        }
+    }
 }
 
 /// How much longer than the vendor's window each request is counted.
@@ -304,7 +343,7 @@ impl PaceState {
             epoch: now,
             margins: Margins::new(),
             next_id: 0,
-            min_rtt: None,
+            rtts: Fastest::default(),
         }
     }
 
@@ -405,10 +444,13 @@ impl PaceState {
     /// request on a new connection spends its handshake before it gets there (tens of ms on
     /// a busy machine, a TLS handshake's round trips in production), so counting it from
     /// when it left lets the request a window later arrive less than a window after it.
-    /// When its round trip exceeds the shortest seen by more than the jitter margin, its
-    /// arrival is estimated as the answer less the shortest round trip, and it is counted a
-    /// window from then. A new shortest round trip re-estimates every answered
-    /// request still counted (the first answers come before any warm one).
+    /// When its round trip exceeds the shortest of the others by more than the jitter
+    /// margin, its arrival is estimated as the answer less that round trip, and it is
+    /// counted a window from then. The run's first answer has no other to go by: it is
+    /// counted from the answer itself (at one request a second, the second request would
+    /// otherwise leave before anything shows that the first arrived late). A new shortest
+    /// round trip re-estimates every answered request still counted; an estimate only ever
+    /// moves later.
     fn answered(&mut self, ticket: &Ticket, now: Instant) {
         let mut rtt = None;
         for lane in &mut self.lanes {
@@ -420,24 +462,20 @@ impl PaceState {
         let Some(rtt) = rtt else {
             return;
         };
-        let shorter = self.min_rtt.is_none_or(|m| rtt < m);
-        if shorter {
-            self.min_rtt = Some(rtt);
-        }
-        let min_rtt = self.min_rtt.unwrap_or(rtt);
+        let changed = self.rtts.record(ticket.id, rtt);
         let jitter = self.margins.jitter;
         for lane in &mut self.lanes {
             let per = lane.quota().per;
             for a in lane.window.iter_mut() {
-                if !shorter && a.id != ticket.id {
+                if !changed && a.id != ticket.id {
                     continue;
                 }
+                let Some(t) = a.answered else { continue };
+                let floor = self.rtts.floor_for(a.id);
                 // A delay within the jitter margin is what the margin is for; counting
                 // those longer too would only cost throughput.
-                if let Some(t) = a.answered
-                    && t.saturating_duration_since(a.sent) > min_rtt + jitter
-                {
-                    let arrived = t.checked_sub(min_rtt).unwrap_or(a.sent).max(a.sent);
+                if t.saturating_duration_since(a.sent) > floor + jitter {
+                    let arrived = t.checked_sub(floor).unwrap_or(a.sent).max(a.sent);
                     lane.unsorted |= arrived + per + jitter > a.until;
                     a.until = a.until.max(arrived + per + jitter);
                 }

@@ -30,6 +30,9 @@ pub struct Scenario {
     pub slow_write: Option<(usize, Duration)>,
     /// Extra delay before a request reaches the vendor, uniform in `[0, jitter)`.
     pub jitter: Duration,
+    /// Extra delay before the run's first request reaches the vendor: the new
+    /// connection's handshake (the later ones ride it warm).
+    pub first_connect: Duration,
     /// Another caller's load: (from, rate) changes in seconds since the start.
     pub competing: Vec<(f64, f64)>,
     /// Share of requests answered 429 regardless of the quota.
@@ -152,7 +155,10 @@ pub fn run(s: &Scenario) -> Outcome {
                     pace.sent(&ticket, now);
                     in_flight += 1;
                     out.requests += 1;
-                    let jitter = s.jitter.mul_f64(rng.f64());
+                    let mut jitter = s.jitter.mul_f64(rng.f64());
+                    if out.requests == 1 {
+                        jitter += s.first_connect;
+                    }
                     push(
                         &mut events,
                         &mut payloads,

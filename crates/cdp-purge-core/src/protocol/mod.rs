@@ -349,6 +349,14 @@ pub trait Adapter: Send + Sync {
         self.build(batch)
     }
 
+    /// What the user must hear before anything is sent to this destination (data that
+    /// would bring the profiles back, a setting that weakens the deletion).
+    /// `source_data_deleted`: the user said the source rows are already gone.
+    fn warnings_before_send(&self, source_data_deleted: bool) -> Vec<&'static str> {
+        let _ = source_data_deleted;
+        Vec::new()
+    }
+
     /// The request asking for the state of a job the vendor acknowledged with `vendor_id`,
     /// or `None` when the vendor has no status API (then verification is out of band; see
     /// docs/vendors.md).

@@ -71,6 +71,7 @@ fn mparticle(batch: usize, n_items: usize) -> Scenario {
         slow_write: None,
         // Less than the guard's margin: arrivals bunch by up to 4 ms.
         jitter: MS(4),
+        first_connect: Duration::ZERO,
         competing: Vec::new(),
         random_429: 0.0,
         retry_after: None,
@@ -180,6 +181,46 @@ fn every_vendor_default_keeps_every_window() {
             v.id,
             o.max_window
         );
+    }
+}
+
+#[test]
+fn one_request_a_second_keeps_its_window_though_the_first_request_opened_the_connection() {
+    // Mixpanel and Amplitude allow one request a second. The run's first request spends a
+    // new connection's handshake before it reaches the vendor; the second rides the warm
+    // connection. Spaced by departures alone, the two arrive less than a second apart.
+    let one_a_second = Quota {
+        requests: Some(Rate::per_second(1)),
+        items: None,
+        in_flight: None,
+        documented: true,
+    };
+    for (connect, latency, concurrency) in [
+        (20, 1, 1),
+        (60, 100, 1),
+        (300, 100, 1),
+        (300, 20, 4),
+        (900, 50, 1),
+    ] {
+        let mut limits = limits_for(&one_a_second, 100);
+        limits.concurrency = concurrency;
+        let s = Scenario {
+            limits,
+            batch: 100,
+            batches: 8,
+            latency: MS(latency),
+            jitter: Duration::ZERO,
+            first_connect: MS(connect),
+            ..mparticle(100, 0)
+        };
+        let o = sim::run(&s);
+        let case = format!("{connect} ms handshake, {latency} ms latency");
+        assert_eq!(o.refused, 0, "{case}: {o:?}");
+        assert_eq!(o.max_window, 1, "{case}");
+        // What waiting for the first answer costs: its handshake and round trip, once.
+        let last = o.accepted.last().expect("accepted").0;
+        let bound = 7.0 * 1.01 + (2 * latency + connect) as f64 / 1000.0 + 0.01;
+        assert!(last <= bound, "{case}: the 8th arrived at {last:.3} s");
     }
 }
 
