@@ -15,8 +15,8 @@ use cdp_purge_core::batch::Batch;
 use cdp_purge_core::error::UserError;
 use std::sync::Arc;
 
-const ACCOUNT: &str = "CLEVERTAP_ACCOUNT_ID";
-const PASSCODE: &str = "CLEVERTAP_PASSCODE";
+pub(crate) const ACCOUNT: &str = "CLEVERTAP_ACCOUNT_ID";
+pub(crate) const PASSCODE: &str = "CLEVERTAP_PASSCODE";
 
 /// CleverTap's identifier types (one per request).
 const ID_TYPE: Param = Param::one_of("id_type", &["identity", "guid"]);
@@ -44,7 +44,8 @@ pub const VENDOR: Vendor = Vendor {
         default_base_url: "https://api.clevertap.com",
         completion: "queued; processed after 24 hours and cannot be undone; no status API",
         caveat: "CleverTap only queued these deletions: it processes them after 24 hours, and once processed they cannot be undone. There is no status API to follow them.",
-        status: StatusSupport::None,
+        // `status --verify`, 24 h after the deletion was queued: the profile lookup.
+        status: StatusSupport::Lookup { by: "identity" },
         reingestion: None,
         accepted_means: Some(
             "accepted; no status API: CleverTap processes deletions after 24 h, and they \

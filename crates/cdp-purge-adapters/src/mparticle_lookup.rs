@@ -39,6 +39,42 @@ pub fn is_mpid_not_found(message: &str) -> bool {
             || m.contains("does not exist"))
 }
 
+/// Whether an error message to a resolve says no profile has that identity: it names the
+/// profile, identity, user or MPID and says it was not found. mParticle documents no
+/// "not found" for the resolve route (its status table has 400 "the requested profile is
+/// invalid"), so only a message that says so counts; one about the workspace, account or
+/// organisation never does.
+pub fn is_identity_not_found(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    let about = ["profile", "identity", "user", "mpid", "mparticle id"]
+        .iter()
+        .any(|w| m.contains(w));
+    let missing = [
+        "not found",
+        "could not be found",
+        "cannot be found",
+        "does not exist",
+        "no match",
+        "no profile",
+    ]
+    .iter()
+    .any(|w| m.contains(w));
+    about
+        && missing
+        && !["workspace", "account", "org"]
+            .iter()
+            .any(|w| m.contains(w))
+}
+
+/// The identity type the resolve route takes for a bulk-deletion identity type: the
+/// Profile API spells the customer ID `customer_id`, the bulk-deletion API `customerid`.
+pub fn resolve_type(identity_type: &str) -> &str {
+    match identity_type {
+        "customerid" => "customer_id",
+        other => other,
+    }
+}
+
 /// The org, account and workspace IDs are numbers in mParticle; anything else is a typo
 /// that would only show as an undocumented 404 later.
 pub fn check_ids(org: &str, account: &str, workspace: &str) -> Result<(), String> {
@@ -78,6 +114,11 @@ pub enum Profile {
     Deleted,
     /// A profile came back: not deleted.
     Present,
+    /// The vendor's documented answer proves the identifier absent (HTTP status, and what
+    /// the answer was, in words that never quote the identifier).
+    Absent(u16, String),
+    /// The vendor's documented answer shows the identifier on a profile.
+    Found(u16, String),
     /// No usable answer (HTTP status if one came, and why).
     Unknown(Option<u16>, String),
 }
@@ -234,6 +275,96 @@ impl ProfileApi {
     }
 }
 
+impl ProfileApi {
+    /// `POST /userprofile/v1/resolve/{org}/{account}/{workspace}?fields=user_identities`
+    /// with `{environment_type, identity: {type, value}}`: the profile a (normally
+    /// immutable) identity resolves to. One profile object with an `mpid` means the identity
+    /// is still on a profile; the documented-in-words "not found" means it resolves to none;
+    /// several profiles or any other answer is unknown.
+    pub async fn resolve(
+        &self,
+        poller: &Poller,
+        environment: &str,
+        identity_type: &str,
+        value: &str,
+    ) -> Result<(Profile, u32), Fetched> {
+        let token = self.token(poller).await?;
+        let auth = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+            Fetched::Fatal {
+                reason: "the mParticle token cannot be sent in a header".into(),
+                hint: "check --auth-url".into(),
+                auth: true,
+            }
+        })?;
+        let c = &self.cfg;
+        let body = serde_json::json!({
+            "environment_type": environment,
+            "identity": { "type": resolve_type(identity_type), "value": value },
+        });
+        let req = Request {
+            method: Method::POST,
+            url: format!(
+                "{}/userprofile/v1/resolve/{}/{}/{}?fields=user_identities",
+                c.base_url,
+                wire::segment(&c.org_id),
+                wire::segment(&c.account_id),
+                wire::segment(&c.workspace_id),
+            ),
+            headers: vec![(AUTHORIZATION, auth), wire::json_content_type()],
+            body: serde_json::to_vec(&body).expect("serialisable"),
+        };
+        let (fetched, attempts) = poller.fetch(&req).await;
+        let redact = |t: &str| crate::verify::redact(t, value);
+        let p = match fetched {
+            Fetched::Ok { status, body } => {
+                match serde_json::from_slice::<serde_json::Value>(&body) {
+                    Ok(serde_json::Value::Object(o))
+                        if o.get("mpid").is_some_and(|m| !m.is_null()) =>
+                    {
+                        Profile::Found(
+                            status,
+                            "the identity still resolves to a profile (an MPID)".into(),
+                        )
+                    }
+                    Ok(serde_json::Value::Array(a)) => Profile::Unknown(
+                        Some(status),
+                        format!(
+                            "{} profiles for one identity: not the documented single profile",
+                            a.len()
+                        ),
+                    ),
+                    _ => Profile::Unknown(
+                        Some(status),
+                        "a 2xx answer that is not a profile object".into(),
+                    ),
+                }
+            }
+            Fetched::Refused {
+                status,
+                reason,
+                body,
+            } => {
+                let (_, message) = wire::error_fields(&body);
+                match message {
+                    Some(m) if matches!(status, 400 | 404) && is_identity_not_found(&m) => {
+                        Profile::Absent(status, "the identity resolves to no profile".into())
+                    }
+                    _ => Profile::Unknown(
+                        Some(status),
+                        format!(
+                            "{} (not an answer that says the identity resolves to no profile)",
+                            redact(&reason)
+                        ),
+                    ),
+                }
+            }
+            Fetched::GaveUp { reason, .. } => Profile::Unknown(None, redact(&reason)),
+            other => return Err(other),
+        };
+        Ok((p, attempts))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,6 +443,27 @@ mod tests {
         ] {
             assert!(!is_mpid_not_found(m), "{m}");
         }
+    }
+
+    #[test]
+    fn a_resolve_miss_is_only_a_message_about_the_identity() {
+        for m in [
+            "Profile not found",
+            "No profile could be found for the identity",
+            "user does not exist",
+        ] {
+            assert!(is_identity_not_found(m), "{m}");
+        }
+        for m in [
+            "Not Found",
+            "Workspace not found",
+            "Identity type is not immutable",
+            "The requested profile is invalid",
+        ] {
+            assert!(!is_identity_not_found(m), "{m}");
+        }
+        assert_eq!(resolve_type("customerid"), "customer_id");
+        assert_eq!(resolve_type("other"), "other");
     }
 
     #[test]

@@ -64,6 +64,9 @@ pub(super) struct GroupSummary {
     /// Errors that are give-ups after 429s.
     #[serde(skip)]
     throttled_errors: u64,
+    /// Profiles looked up (mParticle, Segment, CleverTap) rather than vendor jobs.
+    #[serde(skip)]
+    profiles: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -145,6 +148,7 @@ fn group_summary(t: &Tracked, seed: Option<u64>, resumed: bool) -> GroupSummary 
         all_done: t.all_success(),
         recheck: recheck::counts(t).map(|c| recheck::Counts { resumed, ..c }),
         throttled_errors: 0,
+        profiles: !t.group.run_kinds.is_empty(),
     };
     let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
     for &i in &t.scope {
@@ -243,12 +247,22 @@ impl StatusSummary {
                 .map(|c| c.present)
                 .sum()
         });
+        // CleverTap runs not yet 24 h old are listed with their time, above.
+        let not_verifiable = not_verifiable
+            .iter()
+            .filter(|r| {
+                view.runs
+                    .iter()
+                    .any(|run| &run.header.run_id == *r && run.header.vendor == "mparticle")
+            })
+            .cloned()
+            .collect();
         Self {
             present_again,
             unknown: unknown_rows(view),
             groups,
             no_status_api,
-            not_verifiable: not_verifiable.to_vec(),
+            not_verifiable,
             notes,
             rounds: out.rounds,
             timed_out: out.timed_out,
@@ -286,7 +300,7 @@ impl StatusSummary {
                 s,
                 "cdp-purge: {} {} without a usable answer, by reason:",
                 g.vendor,
-                if g.vendor == "mParticle" {
+                if g.profiles {
                     format!("{} profiles", g.errors)
                 } else {
                     format!("{} jobs", g.errors)
@@ -319,11 +333,7 @@ impl StatusSummary {
                 account.join(", "),
                 g.runs.join(", ")
             );
-            let what = if g.vendor == "mParticle" {
-                "profiles"
-            } else {
-                "jobs"
-            };
+            let what = if g.profiles { "profiles" } else { "jobs" };
             let looked = g.sample.as_ref().map_or(g.jobs, |x| x.size);
             if let Some(x) = &g.sample {
                 let _ = writeln!(
@@ -390,9 +400,9 @@ impl StatusSummary {
                     .as_deref()
                     .map(|t| {
                         let past = humantime::parse_rfc3339_weak(t)
-                            .is_ok_and(|at| at <= std::time::SystemTime::now());
+                            .is_ok_and(|at| at <= crate::audit::view::now());
                         if past {
-                            format!(" (verifiable since {t}; this tool does not look CleverTap profiles up)")
+                            format!(" (verifiable since {t}: `status --verify -i FILE --column NAME` looks the profiles up)")
                         } else {
                             format!(" (not yet verifiable before {t})")
                         }
@@ -403,7 +413,7 @@ impl StatusSummary {
         for r in &self.not_verifiable {
             let _ = writeln!(
                 s,
-                "mParticle (run {r}): deleted by an identity other than the MPID; --verify looks profiles up by MPID only"
+                "mParticle (run {r}): the ledger records no identity type; its profiles cannot be looked up"
             );
         }
         if self.unknown > 0 {

@@ -50,7 +50,13 @@ pub(crate) enum Route {
     MparticleProfile {
         path: [String; 4],
     },
+    /// Profile API `POST /userprofile/v1/resolve/{org}/{account}/{workspace}`.
+    MparticleResolve {
+        path: [String; 3],
+    },
     Clevertap,
+    /// `GET /1/profile.json?identity=…` (or `objectId`, `email`): one profile by ID.
+    ClevertapProfile,
     Segment {
         space: String,
         collection: String,
@@ -113,10 +119,11 @@ impl Route {
             | Route::LyticsOverview
             | Route::LyticsList
             | Route::LyticsIdConfig { .. } => VendorKind::Lytics,
-            Route::Mparticle | Route::MparticleToken | Route::MparticleProfile { .. } => {
-                VendorKind::Mparticle
-            }
-            Route::Clevertap => VendorKind::Clevertap,
+            Route::Mparticle
+            | Route::MparticleToken
+            | Route::MparticleProfile { .. }
+            | Route::MparticleResolve { .. } => VendorKind::Mparticle,
+            Route::Clevertap | Route::ClevertapProfile => VendorKind::Clevertap,
             Route::Segment { .. } | Route::SegmentLookup { .. } => VendorKind::Segment,
             Route::HightouchQueue { .. }
             | Route::HightouchStatus { .. }
@@ -141,6 +148,7 @@ impl Route {
             | Route::LyticsIdConfig { .. }
             | Route::SegmentLookup { .. }
             | Route::MparticleProfile { .. }
+            | Route::ClevertapProfile
             | Route::HightouchStatus { .. }
             | Route::HightouchRuns { .. }
             | Route::AmplitudeJobs
@@ -160,6 +168,7 @@ impl Route {
             Route::LyticsBulk { .. }
                 | Route::Mparticle
                 | Route::MparticleToken
+                | Route::MparticleResolve { .. }
                 | Route::Clevertap
                 | Route::Segment { .. }
                 | Route::HightouchQueue { .. }
@@ -196,10 +205,14 @@ pub(crate) fn route(path: &str) -> Option<Route> {
         ["v2", "identity", "deletestatus", id] => Route::LyticsStatus { id: s(id) },
         ["userprofile", "bulkdelete"] => Route::Mparticle,
         ["oauth", "token"] => Route::MparticleToken,
+        ["userprofile", "v1", "resolve", org, account, workspace] => Route::MparticleResolve {
+            path: [s(org), s(account), s(workspace)],
+        },
         ["userprofile", "v1", org, account, workspace, mpid] => Route::MparticleProfile {
             path: [s(org), s(account), s(workspace), s(mpid)],
         },
         ["1", "delete", "profiles.json"] => Route::Clevertap,
+        ["1", "profile.json"] => Route::ClevertapProfile,
         [
             "v1",
             "spaces",
@@ -307,7 +320,9 @@ pub(crate) fn handle(shared: &Shared, route: &Route, req: &Request) -> Handled {
         Route::Mparticle => mparticle::bulk_delete(shared, req),
         Route::MparticleToken => mparticle_profile::token(shared, req),
         Route::MparticleProfile { path } => mparticle_profile::profile(shared, req, path),
+        Route::MparticleResolve { path } => mparticle_profile::resolve(shared, req, path),
         Route::Clevertap => clevertap::delete(shared, req),
+        Route::ClevertapProfile => clevertap::profile(shared, req),
         Route::Segment {
             space,
             collection,
@@ -527,6 +542,8 @@ pub(crate) fn values(route: &Route, req: &Request) -> Vec<String> {
         Route::LyticsStatus { .. }
         | Route::MparticleToken
         | Route::MparticleProfile { .. }
+        | Route::MparticleResolve { .. }
+        | Route::ClevertapProfile
         | Route::LyticsOverview
         | Route::LyticsList
         | Route::LyticsIdConfig { .. }
