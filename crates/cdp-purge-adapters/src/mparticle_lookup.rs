@@ -212,74 +212,33 @@ impl ProfileApi {
 
     /// Look one MPID up. `Err` is fatal (credentials) or the run stopping.
     pub async fn lookup(&self, poller: &Poller, mpid: &str) -> Result<(Profile, u32), Fetched> {
-        let token = self.token(poller).await?;
-        let auth = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
-            Fetched::Fatal {
-                reason: "the mParticle token cannot be sent in a header".into(),
-                hint: "check --auth-url".into(),
-                auth: true,
-            }
-        })?;
         let c = &self.cfg;
-        let req = Request {
+        let url = format!(
+            "{}/userprofile/v1/{}/{}/{}/{}?fields=user_identities",
+            c.base_url,
+            wire::segment(&c.org_id),
+            wire::segment(&c.account_id),
+            wire::segment(&c.workspace_id),
+            wire::segment(mpid)
+        );
+        let ask = Ask {
             method: Method::GET,
-            url: format!(
-                "{}/userprofile/v1/{}/{}/{}/{}?fields=user_identities",
-                c.base_url,
-                wire::segment(&c.org_id),
-                wire::segment(&c.account_id),
-                wire::segment(&c.workspace_id),
-                wire::segment(mpid)
-            ),
-            headers: vec![(AUTHORIZATION, auth)],
-            body: Vec::new(),
-        };
-        let (fetched, attempts) = poller.fetch(&req).await;
-        let p = match fetched {
+            url,
+            body: None,
+            value: mpid,
             // The documented answer for a profile that is still there: its JSON object.
-            Fetched::Ok { status, body } => {
-                match serde_json::from_slice::<serde_json::Value>(&body) {
-                    Ok(v) if v.get("mpid").is_some() => Profile::Present,
-                    _ => Profile::Unknown(
-                        Some(status),
-                        "a 2xx answer that is not a profile object".into(),
-                    ),
-                }
-            }
-            // Error texts may quote the path or the MPID: never let it through to the ledger.
-            Fetched::Refused {
-                status,
-                reason,
-                body,
-            } => {
-                let (_, message) = wire::error_fields(&body);
-                match message {
-                    Some(m) if matches!(status, 400 | 404) && is_mpid_not_found(&m) => {
-                        Profile::Deleted
-                    }
-                    _ => Profile::Unknown(
-                        Some(status),
-                        format!(
-                            "{} (not the documented \"MPID could not be found\")",
-                            reason.replace(mpid, "<redacted>")
-                        ),
-                    ),
-                }
-            }
-            Fetched::GaveUp { reason, .. } => {
-                Profile::Unknown(None, reason.replace(mpid, "<redacted>"))
-            }
-            other => return Err(other),
+            found: |_, v| v.get("mpid").is_some().then_some(Profile::Present),
+            not_found: is_mpid_not_found,
+            absent: Profile::Deleted,
+            expected: "the documented \"MPID could not be found\"",
         };
-        Ok((p, attempts))
+        self.ask(poller, ask).await
     }
-}
 
-impl ProfileApi {
     /// `POST /userprofile/v1/resolve/{org}/{account}/{workspace}?fields=user_identities`
     /// with `{environment_type, identity: {type, value}}`: the profile a (normally
     /// immutable) identity resolves to. One profile object with an `mpid` means the identity
-    /// is still on a profile; the documented-in-words "not found" means it resolves to none;
+    /// is still on a profile; a message saying it was not found means it resolves to none;
     /// several profiles or any other answer is unknown.
     pub async fn resolve(
         &self,
@@ -288,20 +247,12 @@ impl ProfileApi {
         identity_type: &str,
         value: &str,
     ) -> Result<(Profile, u32), Fetched> {
-        let token = self.token(poller).await?;
-        let auth = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
-            Fetched::Fatal {
-                reason: "the mParticle token cannot be sent in a header".into(),
-                hint: "check --auth-url".into(),
-                auth: true,
-            }
-        })?;
         let c = &self.cfg;
         let body = serde_json::json!({
             "environment_type": environment,
             "identity": { "type": resolve_type(identity_type), "value": value },
         });
-        let req = Request {
+        let ask = Ask {
             method: Method::POST,
             url: format!(
                 "{}/userprofile/v1/resolve/{}/{}/{}?fields=user_identities",
@@ -310,59 +261,101 @@ impl ProfileApi {
                 wire::segment(&c.account_id),
                 wire::segment(&c.workspace_id),
             ),
-            headers: vec![(AUTHORIZATION, auth), wire::json_content_type()],
-            body: serde_json::to_vec(&body).expect("serialisable"),
-        };
-        let (fetched, attempts) = poller.fetch(&req).await;
-        let redact = |t: &str| crate::verify::redact(t, value);
-        let p = match fetched {
-            Fetched::Ok { status, body } => {
-                match serde_json::from_slice::<serde_json::Value>(&body) {
-                    Ok(serde_json::Value::Object(o))
-                        if o.get("mpid").is_some_and(|m| !m.is_null()) =>
-                    {
-                        Profile::Found(
-                            status,
-                            "the identity still resolves to a profile (an MPID)".into(),
-                        )
-                    }
-                    Ok(serde_json::Value::Array(a)) => Profile::Unknown(
-                        Some(status),
-                        format!(
-                            "{} profiles for one identity: not the documented single profile",
-                            a.len()
-                        ),
+            body: Some(serde_json::to_vec(&body).expect("serialisable")),
+            value,
+            found: |status, v| match v {
+                serde_json::Value::Object(o) if o.get("mpid").is_some_and(|m| !m.is_null()) => {
+                    Some(Profile::Found(
+                        status,
+                        "the identity still resolves to a profile (an MPID)".into(),
+                    ))
+                }
+                serde_json::Value::Array(a) => Some(Profile::Unknown(
+                    Some(status),
+                    format!(
+                        "{} profiles for one identity: not the documented single profile",
+                        a.len()
                     ),
-                    _ => Profile::Unknown(
+                )),
+                _ => None,
+            },
+            not_found: is_identity_not_found,
+            absent: Profile::Absent(0, "the identity resolves to no profile".into()),
+            expected: "an answer that says the identity resolves to no profile",
+        };
+        self.ask(poller, ask).await
+    }
+
+    /// Send one Profile API request with the shared token and read the answer in the
+    /// documented terms only. Error texts may quote the path or the value: never let it
+    /// through to the ledger.
+    async fn ask(&self, poller: &Poller, ask: Ask<'_>) -> Result<(Profile, u32), Fetched> {
+        let token = self.token(poller).await?;
+        let auth = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+            Fetched::Fatal {
+                reason: "the mParticle token cannot be sent in a header".into(),
+                hint: "check --auth-url".into(),
+                auth: true,
+            }
+        })?;
+        let mut headers = vec![(AUTHORIZATION, auth)];
+        if ask.body.is_some() {
+            headers.push(wire::json_content_type());
+        }
+        let req = Request {
+            method: ask.method,
+            url: ask.url,
+            headers,
+            body: ask.body.unwrap_or_default(),
+        };
+        let redact = |t: &str| crate::verify::redact(t, ask.value);
+        let (fetched, attempts) = poller.fetch(&req).await;
+        let p = match fetched {
+            Fetched::Ok { status, body } => serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| (ask.found)(status, &v))
+                .unwrap_or_else(|| {
+                    Profile::Unknown(
                         Some(status),
                         "a 2xx answer that is not a profile object".into(),
-                    ),
-                }
-            }
+                    )
+                }),
             Fetched::Refused {
                 status,
                 reason,
                 body,
-            } => {
-                let (_, message) = wire::error_fields(&body);
-                match message {
-                    Some(m) if matches!(status, 400 | 404) && is_identity_not_found(&m) => {
-                        Profile::Absent(status, "the identity resolves to no profile".into())
-                    }
-                    _ => Profile::Unknown(
-                        Some(status),
-                        format!(
-                            "{} (not an answer that says the identity resolves to no profile)",
-                            redact(&reason)
-                        ),
-                    ),
-                }
-            }
+            } => match wire::error_fields(&body).1 {
+                Some(m) if matches!(status, 400 | 404) && (ask.not_found)(&m) => match ask.absent {
+                    Profile::Absent(_, why) => Profile::Absent(status, why),
+                    other => other,
+                },
+                _ => Profile::Unknown(
+                    Some(status),
+                    format!("{} (not {})", redact(&reason), ask.expected),
+                ),
+            },
             Fetched::GaveUp { reason, .. } => Profile::Unknown(None, redact(&reason)),
             other => return Err(other),
         };
         Ok((p, attempts))
     }
+}
+
+/// One Profile API question and how to read its answer.
+struct Ask<'a> {
+    method: Method,
+    url: String,
+    body: Option<Vec<u8>>,
+    /// The identifier asked about, never quoted back.
+    value: &'a str,
+    /// What a 2xx JSON body says, if it is a documented answer.
+    found: fn(u16, &serde_json::Value) -> Option<Profile>,
+    /// Whether a 400/404 message says the subject was not found.
+    not_found: fn(&str) -> bool,
+    /// The answer for such a message.
+    absent: Profile,
+    /// The documented not-found, for the unknown answer's reason.
+    expected: &'static str,
 }
 
 #[cfg(test)]

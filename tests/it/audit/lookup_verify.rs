@@ -30,6 +30,52 @@ fn count(states: &std::collections::HashMap<String, String>, state: &str) -> usi
     states.values().filter(|s| *s == state).count()
 }
 
+/// `delete ARGS --yes -i input` against the context's fake, which must succeed; its ledger.
+fn deleted(cx: &TestContext, args: &[&str], input: &Path) -> PathBuf {
+    let mut del = cx.cmd_with_credentials();
+    del.arg("delete")
+        .args(args)
+        .args(["--yes", "--base-url", &cx.fake().base_url(), "-i"])
+        .arg(input);
+    let (code, out, err) = run(&mut del);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    ledger_of(input)
+}
+
+/// `n` identifiers `{prefix}{i}`, then three the fakes answer outside the documented shapes:
+/// several profiles, another shape, a 500 every time.
+fn with_odd_ones(prefix: &str, n: usize) -> Vec<String> {
+    let mut ids: Vec<String> = (0..n).map(|i| format!("{prefix}{i}")).collect();
+    ids.extend(["several", "undocumented", "broken"].map(|o| format!("{prefix}{o}")));
+    ids
+}
+
+/// Three deleted `values` come back at the fake; the re-check `recheck` finds exactly them
+/// and exits 1.
+fn three_come_back(
+    cx: &TestContext,
+    vendor: VendorKind,
+    values: &[&str],
+    recheck: &mut Command,
+    ledger: &Path,
+) {
+    assert_eq!(cx.fake().recreate(vendor, values), 3);
+    let (code, out, err) = run(recheck);
+    assert_eq!(code, Some(1), "{out}\n{err}");
+    let name = match vendor {
+        VendorKind::Mparticle => "mParticle",
+        VendorKind::Clevertap => "CleverTap",
+        _ => "Twilio Segment",
+    };
+    assert!(
+        out.contains(&format!(
+            "result: 3 deleted profile(s) are present again ({name} 3)"
+        )),
+        "{out}"
+    );
+    assert_eq!(count(&states(ledger), "present"), 3, "{out}");
+}
+
 fn lookups(cx: &TestContext, path_has: &str) -> usize {
     cx.fake()
         .log()
@@ -38,7 +84,14 @@ fn lookups(cx: &TestContext, path_has: &str) -> usize {
         .count()
 }
 
-fn segment_status(cx: &TestContext, ledger: &Path, input: &Path, extra: &[&str]) -> Command {
+/// `status EXTRA` against the context's fake, re-reading `input`'s `column`; one retry.
+fn lookup_status(
+    cx: &TestContext,
+    ledger: &Path,
+    input: &Path,
+    column: &str,
+    extra: &[&str],
+) -> Command {
     let mut c = cx.cmd_with_credentials();
     c.arg("status")
         .args(extra)
@@ -47,7 +100,13 @@ fn segment_status(cx: &TestContext, ledger: &Path, input: &Path, extra: &[&str])
         .arg(ledger)
         .arg("-i")
         .arg(input)
-        .args(["--column", "email", "--lookup-column", "user_id"]);
+        .args(["--column", column]);
+    c
+}
+
+fn segment_status(cx: &TestContext, ledger: &Path, input: &Path, extra: &[&str]) -> Command {
+    let mut c = lookup_status(cx, ledger, input, "email", extra);
+    c.args(["--lookup-column", "user_id"]);
     c
 }
 
@@ -66,16 +125,22 @@ fn segment_verifies_the_removed_external_id_is_absent_and_finds_it_again_after_a
         "people.csv",
         format!("user_id,email\n{}\n", rows.join("\n")),
     );
-    let mut del = cx.cmd_with_credentials();
-    del.args(["delete", "--vendor", "segment", "--space", "spa_1"])
-        .args(["--id-type", "email", "--column", "email"])
-        .args(["--user-id-column", "user_id", "--yes", "--base-url"])
-        .arg(cx.fake().base_url())
-        .arg("-i")
-        .arg(&input);
-    let (code, out, err) = run(&mut del);
-    assert_eq!(code, Some(0), "{out}\n{err}");
-    let ledger = ledger_of(&input);
+    let ledger = deleted(
+        &cx,
+        &[
+            "--vendor",
+            "segment",
+            "--space",
+            "spa_1",
+            "--id-type",
+            "email",
+            "--column",
+            "email",
+            "--user-id-column",
+            "user_id",
+        ],
+        &input,
+    );
 
     // Without the input, status says what it needs rather than guess.
     let mut bare = cx.cmd_with_credentials();
@@ -133,23 +198,22 @@ fn segment_runs_by_lookup_type_are_verified_by_the_value_looked_up() {
     let cx = TestContext::with_fake(SandboxConfig::default());
     let emails: Vec<String> = (0..6).map(|i| format!("p{i}@example.com")).collect();
     let input = write_csv(cx.dir(), "emails.csv", "email", &emails);
-    let mut del = cx.cmd_with_credentials();
-    del.args(["delete", "--vendor", "segment", "--space", "spa_1"])
-        .args([
+    let ledger = deleted(
+        &cx,
+        &[
+            "--vendor",
+            "segment",
+            "--space",
+            "spa_1",
             "--id-type",
             "email",
             "--column",
             "email",
             "--lookup-type",
             "email",
-        ])
-        .args(["--yes", "--base-url"])
-        .arg(cx.fake().base_url())
-        .arg("-i")
-        .arg(&input);
-    let (code, out, err) = run(&mut del);
-    assert_eq!(code, Some(0), "{out}\n{err}");
-    let ledger = ledger_of(&input);
+        ],
+        &input,
+    );
     cx.fake().clear_log();
     let mut st = cx.cmd_with_credentials();
     st.args(["status", "--verify", "--base-url", &cx.fake().base_url()])
@@ -168,12 +232,8 @@ fn segment_runs_by_lookup_type_are_verified_by_the_value_looked_up() {
 
 fn mparticle_status(cx: &TestContext, ledger: &Path, input: &Path, extra: &[&str]) -> Command {
     let base = cx.fake().base_url();
-    let mut c = cx.cmd_with_credentials();
-    for (k, v) in Credentials::default().lookup_env_lines() {
-        c.env(k, v);
-    }
-    c.arg("status")
-        .args(extra)
+    let mut c = lookup_status(cx, ledger, input, "cid", extra);
+    c.envs(Credentials::default().lookup_env_lines())
         .args([
             "--org-id",
             "11",
@@ -182,24 +242,14 @@ fn mparticle_status(cx: &TestContext, ledger: &Path, input: &Path, extra: &[&str
             "--workspace-id",
             "33",
         ])
-        .args(["--auth-url", &format!("{base}/oauth/token")])
-        .args(["--max-retries", "1", "--base-url", &base, "--ledger"])
-        .arg(ledger)
-        .arg("-i")
-        .arg(input)
-        .args(["--column", "cid"]);
+        .args(["--auth-url", &format!("{base}/oauth/token")]);
     c
 }
 
 #[test]
 fn mparticle_verifies_a_customerid_run_through_the_resolve_route() {
     let cx = TestContext::with_fake(SandboxConfig::default());
-    let mut ids: Vec<String> = (0..10).map(|i| format!("C-{i}")).collect();
-    ids.extend([
-        "C-several".into(),
-        "C-undocumented".into(),
-        "C-broken".into(),
-    ]);
+    let ids = with_odd_ones("C-", 10);
     let input = write_csv(cx.dir(), "customers.csv", "cid", &ids);
     let (code, out, err) = run(&mut mparticle_delete_by(
         &cx.fake().base_url(),
@@ -227,20 +277,16 @@ fn mparticle_verifies_a_customerid_run_through_the_resolve_route() {
     assert!(resolves.len() >= 13, "{}", resolves.len());
 
     // Re-created customers resolve to a profile again.
-    assert_eq!(
-        cx.fake()
-            .recreate(VendorKind::Mparticle, &["C-1", "C-2", "C-3"]),
-        3
+    three_come_back(
+        &cx,
+        VendorKind::Mparticle,
+        &["C-1", "C-2", "C-3"],
+        &mut mparticle_status(&cx, &ledger, &input, &["--recheck"]),
+        &ledger,
     );
-    let (code, out, err) = run(&mut mparticle_status(&cx, &ledger, &input, &["--recheck"]));
-    assert_eq!(code, Some(1), "{out}\n{err}");
-    assert!(
-        out.contains("result: 3 deleted profile(s) are present again (mParticle 3)"),
-        "{out}"
-    );
-    assert_eq!(count(&states(&ledger), "present"), 3);
 }
 
+/// `status` as if it ran at `now` (RFC 3339): CleverTap's 24 hours cannot be waited for.
 fn clevertap_status(
     cx: &TestContext,
     ledger: &Path,
@@ -248,45 +294,30 @@ fn clevertap_status(
     now: &str,
     extra: &[&str],
 ) -> Command {
-    let mut c = cx.cmd_with_credentials();
-    c.env("CDP_PURGE_NOW", now)
-        .arg("status")
-        .args(extra)
-        .args(["--max-retries", "1", "--base-url", &cx.fake().base_url()])
-        .arg("--ledger")
-        .arg(ledger)
-        .arg("-i")
-        .arg(input)
-        .args(["--column", "identity"]);
+    let mut c = lookup_status(cx, ledger, input, "identity", extra);
+    c.env("CDP_PURGE_NOW", now);
     c
 }
 
 #[test]
 fn clevertap_is_verified_by_profile_lookup_only_after_its_24_hour_delay() {
     let cx = TestContext::with_fake(SandboxConfig::default());
-    let mut ids: Vec<String> = (0..8).map(|i| format!("ct-{i}")).collect();
-    ids.extend([
-        "ct-several".into(),
-        "ct-undocumented".into(),
-        "ct-broken".into(),
-    ]);
+    let ids = with_odd_ones("ct-", 8);
     let input = write_csv(cx.dir(), "ct.csv", "identity", &ids);
-    let mut del = cx.cmd_with_credentials();
-    del.args(["delete", "--vendor", "clevertap", "--id-type", "identity"])
-        .args([
+    let ledger = deleted(
+        &cx,
+        &[
+            "--vendor",
+            "clevertap",
+            "--id-type",
+            "identity",
             "--column",
             "identity",
             "--region",
             "in1",
-            "--yes",
-            "--base-url",
-        ])
-        .arg(cx.fake().base_url())
-        .arg("-i")
-        .arg(&input);
-    let (code, out, err) = run(&mut del);
-    assert_eq!(code, Some(0), "{out}\n{err}");
-    let ledger = ledger_of(&input);
+        ],
+        &input,
+    );
     cx.fake().clear_log();
     let at = |d: Duration| {
         humantime::format_rfc3339_seconds(std::time::SystemTime::now() + d).to_string()
@@ -321,22 +352,11 @@ fn clevertap_is_verified_by_profile_lookup_only_after_its_24_hour_delay() {
     assert!(err.contains("2 profiles for one identifier"), "{err}");
     assert!(lookups(&cx, "/1/profile.json") >= 11);
 
-    assert_eq!(
-        cx.fake()
-            .recreate(VendorKind::Clevertap, &["ct-0", "ct-1", "ct-2"]),
-        3
-    );
-    let (code, out, err) = run(&mut clevertap_status(
+    three_come_back(
         &cx,
+        VendorKind::Clevertap,
+        &["ct-0", "ct-1", "ct-2"],
+        &mut clevertap_status(&cx, &ledger, &input, &later, &["--recheck"]),
         &ledger,
-        &input,
-        &later,
-        &["--recheck"],
-    ));
-    assert_eq!(code, Some(1), "{out}\n{err}");
-    assert!(
-        out.contains("result: 3 deleted profile(s) are present again (CleverTap 3)"),
-        "{out}"
     );
-    assert_eq!(count(&states(&ledger), "present"), 3);
 }

@@ -59,19 +59,26 @@ pub(crate) fn token(shared: &Shared, req: &Request) -> Handled {
     ))
 }
 
-pub(crate) fn profile(shared: &Shared, req: &Request, path: &[String; 4]) -> Handled {
+/// The answer to a request without the bearer token (401), or for an org, account or
+/// workspace that is not a number (the undocumented 404 a wrong path gets), if either.
+fn refuse(shared: &Shared, req: &Request, ids: [&String; 3]) -> Option<Handled> {
     if req.header("authorization") != Some(&format!("Bearer {TOKEN}")) {
-        return Handled::unchanged(error_for(
+        return Some(Handled::unchanged(error_for(
             shared,
             VendorKind::Mparticle,
             401,
             "Unauthorized: the bearer token is missing or invalid",
-        ));
+        )));
     }
-    let [org, account, workspace, mpid] = path;
     let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if ![org, account, workspace].iter().all(|s| numeric(s)) {
-        return Handled::unchanged(Response::json(404, &json!({ "message": "Not Found" })));
+    (!ids.iter().all(|s| numeric(s)))
+        .then(|| Handled::unchanged(Response::json(404, &json!({ "message": "Not Found" }))))
+}
+
+pub(crate) fn profile(shared: &Shared, req: &Request, path: &[String; 4]) -> Handled {
+    let [org, account, workspace, mpid] = path;
+    if let Some(refused) = refuse(shared, req, [org, account, workspace]) {
+        return refused;
     }
     let Ok(mpid) = mpid.parse::<i64>() else {
         return Handled::unchanged(error_for(
@@ -115,17 +122,9 @@ fn bulk_type(t: &str) -> &str {
 }
 
 pub(crate) fn resolve(shared: &Shared, req: &Request, path: &[String; 3]) -> Handled {
-    if req.header("authorization") != Some(&format!("Bearer {TOKEN}")) {
-        return Handled::unchanged(error_for(
-            shared,
-            VendorKind::Mparticle,
-            401,
-            "Unauthorized: the bearer token is missing or invalid",
-        ));
-    }
-    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !path.iter().all(|s| numeric(s)) {
-        return Handled::unchanged(Response::json(404, &json!({ "message": "Not Found" })));
+    let [org, account, workspace] = path;
+    if let Some(refused) = refuse(shared, req, [org, account, workspace]) {
+        return refused;
     }
     let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
     let env = body.get("environment_type").and_then(Value::as_str);
