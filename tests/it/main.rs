@@ -44,6 +44,7 @@ mod intake_props;
 mod layout;
 mod long_window;
 mod plan_cli;
+mod quota_unscaled;
 mod regression;
 mod sandbox;
 mod segment_lookup;
