@@ -33,6 +33,7 @@ mod delete_resume;
 mod delete_vendors;
 mod downstream;
 mod erasure_vendors;
+mod group_report;
 mod hostile_crash;
 mod hostile_faults;
 mod hostile_input;
