@@ -225,7 +225,8 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l org-id -d
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l account-id -d 'mParticle account ID' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l workspace-id -d 'mParticle workspace ID' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -s i -l input -d 'An input file, as the FILE arguments. Repeatable' -r -F
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l column -d 'Column (CSV header) or key (JSON) holding the MPIDs in --input' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l column -d 'Column (CSV header) or key (JSON) holding the deleted identifiers in --input (MPIDs, mParticle identities, CleverTap identities, Segment external ids)' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l lookup-column -l user-id-column -d 'Segment: the column holding each row\'s user_id (runs with --user-id-column) or the value its profile was looked up by (runs with --lookup-type) [default: --column]' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l format -d 'Input format of FILE (default: from the extension)' -r -f -a "csv\t''
 tsv\t''
 json\t''
@@ -239,7 +240,7 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l watch -d 
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l json -d 'Print the summary as one JSON object on stdout'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l per-job -d 'Ask for each job\'s status one by one, never through the vendor\'s account-wide list (Lytics\' deletestatus/list)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l recheck -d 'Look again at every identifier the ledger shows as deleted, even those already verified (deleted profiles come back), and record each answer with its time. Exit 1 when any came back. An interrupted re-check is finished by the next one. mParticle needs the --verify settings and the input (-i FILE --column NAME)'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l verify -d 'Look every deleted MPID up in the Profile API: "not found" proves the deletion. Needs MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET (an API credential with Profile API access)'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l verify -d 'Look every deleted identifier up in the vendor\'s profile API: mParticle by MPID or through its resolve route (needs MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET, a credential with Profile API access); Segment\'s profile external ids; CleverTap\'s profile, 24 h after the deletion. Only the vendor\'s documented "not found" proves a deletion; anything else is unknown'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -s q -l quiet -d 'Print only errors (no progress, no summary text; --json output still goes to stdout)'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -s v -l verbose -d 'More log output (-v: info, -vv: debug). Identifiers are never logged'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -s h -l help -d 'Print help'

@@ -762,13 +762,16 @@ pub struct PollArgs {
     pub timeout: Duration,
 }
 
-/// mParticle has no status API: `--verify` looks every MPID up in the Profile API instead.
+/// mParticle, Segment and CleverTap have no status API: `--verify` looks every deleted
+/// identifier up in the vendor's profile API instead.
 #[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "mParticle verification")]
+#[command(next_help_heading = "Verification by profile lookup")]
 pub struct MparticleVerifyArgs {
-    /// Look every deleted MPID up in the Profile API: "not found" proves the deletion.
-    /// Needs MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET (an API credential with
-    /// Profile API access)
+    /// Look every deleted identifier up in the vendor's profile API: mParticle by MPID or
+    /// through its resolve route (needs MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET, a
+    /// credential with Profile API access); Segment's profile external ids; CleverTap's
+    /// profile, 24 h after the deletion. Only the vendor's documented "not found" proves a
+    /// deletion; anything else is unknown
     #[arg(long)]
     pub verify: bool,
 
@@ -801,9 +804,15 @@ pub struct MparticleVerifyArgs {
     #[arg(long = "input", short = 'i', value_name = "FILE")]
     pub inputs: Vec<PathBuf>,
 
-    /// Column (CSV header) or key (JSON) holding the MPIDs in --input
+    /// Column (CSV header) or key (JSON) holding the deleted identifiers in --input (MPIDs,
+    /// mParticle identities, CleverTap identities, Segment external ids)
     #[arg(long, value_name = "NAME")]
     pub column: Option<String>,
+
+    /// Segment: the column holding each row's user_id (runs with --user-id-column) or the
+    /// value its profile was looked up by (runs with --lookup-type) [default: --column]
+    #[arg(long, visible_alias = "user-id-column", value_name = "NAME")]
+    pub lookup_column: Option<String>,
 
     /// Input format of FILE (default: from the extension)
     #[arg(long, value_enum)]
@@ -818,10 +827,13 @@ Examples:
       --workspace-id 3 mpids.csv --column mpid
   cdp-purge status --ledger mpids.csv.ledger.mparticle-3f9a1c2b.jsonl --recheck --org-id 1 --account-id 2 \\
       --workspace-id 3 -i mpids.csv --column mpid
+  cdp-purge status --ledger users.csv.ledger.segment-5e6f7a8b.jsonl --verify -i users.csv --column email \\
+      --lookup-column user_id
+  cdp-purge status --ledger ids.csv.ledger.clevertap-9c0d1e2f.jsonl --verify -i ids.csv --column identity
 
 Exit status: 0 when every polled job finished and succeeded; 1 when some are still pending
-(Lytics `secondary` is not done) or failed, and with --recheck when a profile is present again
-or an answer is unknown; 3 when the vendor refused the credentials; 4 when only rate limits
+(Lytics `secondary` is not done) or failed, or a looked-up identifier is present or its answer
+unknown (--verify), and with --recheck when a profile is present again or an answer is unknown; 3 when the vendor refused the credentials; 4 when only rate limits
 (429) kept status from an answer.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

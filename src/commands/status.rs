@@ -14,10 +14,12 @@ use crate::exit::{self, Code, UserError};
 use crate::ledger::Ledger;
 use crate::printer::Printer;
 use crate::settings;
-use crate::status::jobs::{self, MpidSource, SampleSpec, Selection};
+use crate::status::jobs::{self, LookupPlan, SampleSpec, Selection, ValueSource};
 use crate::status::obs::Interner;
 use crate::status::{Poller, sample};
 use crate::vendor::mparticle_lookup::{self as mparticle, ProfileApi, ProfileApiConfig};
+use crate::vendor::verify::clevertap::CleverTapProfiles;
+use crate::vendor::verify::segment::SegmentProfiles;
 use crate::vendor::{self, Quota, Rate, VendorKind};
 
 mod poll;
@@ -111,18 +113,7 @@ pub fn run(
         } else {
             Lookup::Idle
         };
-        let (limits, warnings) = limiter::resolve(
-            &info.quota,
-            info.default_concurrency,
-            1,
-            Overrides {
-                max_rps: p.max_rps,
-                max_items_per_sec: None,
-                concurrency: p.concurrency,
-                max_per_window: None,
-            },
-        )?;
-        warn(&warnings, printer);
+        let limits = polling_limits(&info.quota, info.default_concurrency, p, printer)?;
         tracing::info!(
             "{}: {} jobs of run(s) {} at {}; limits: {limits}",
             info.name,
@@ -135,66 +126,99 @@ pub fn run(
     }
     let mut unverifiable = Vec::new();
     if args.verify.verify || args.recheck {
-        let v = &args.verify;
-        let base = args
-            .base_url
-            .clone()
-            .unwrap_or_else(|| mparticle::DEFAULT_BASE_URL.into());
-        let src = MpidSource {
-            inputs: &v.inputs,
-            column: v.column.as_deref(),
-            format: v.format,
+        let src = ValueSource {
+            inputs: &args.verify.inputs,
+            column: args.verify.column.as_deref(),
+            lookup_column: args.verify.lookup_column.as_deref(),
+            format: args.verify.format,
         };
-        let (group, other) = jobs::lookup_group(
-            VendorKind::Mparticle.info(),
-            &view,
-            &key,
-            &base,
-            &src,
-            &mut strings,
-            Selection {
-                sample: sampling,
-                recheck: args.recheck,
-            },
-        )?;
-        unverifiable = other;
-        if let Some(g) = group {
-            let lookup = if args.recheck || poll::has_open_jobs(&g) {
-                let api = ProfileApi::new(profile_config(args, &base, &file_creds)?);
-                Lookup::Profile(Arc::new(api))
-            } else {
-                Lookup::Idle
+        for kind in [
+            VendorKind::Mparticle,
+            VendorKind::Segment,
+            VendorKind::Clevertap,
+        ] {
+            let info = kind.info();
+            let Some(first) = view.runs.iter().find(|r| r.header.vendor == info.id) else {
+                continue;
             };
-            let (limits, warnings) = limiter::resolve(
-                &profile_api_quota(),
-                8,
-                1,
-                Overrides {
-                    max_rps: p.max_rps,
-                    max_items_per_sec: None,
-                    concurrency: p.concurrency,
-                    max_per_window: None,
+            let base = match (&args.base_url, kind) {
+                (Some(b), _) => b.clone(),
+                (None, VendorKind::Mparticle) => mparticle::DEFAULT_BASE_URL.into(),
+                (None, _) => jobs::host_of(&first.header.endpoint)
+                    .unwrap_or_else(|| info.default_base_url.to_owned()),
+            };
+            let plan = lookup_plan(kind);
+            let (group, other) = jobs::lookup_group(
+                info,
+                &view,
+                &key,
+                &base,
+                &src,
+                &plan,
+                &mut strings,
+                Selection {
+                    sample: sampling,
+                    recheck: args.recheck,
                 },
             )?;
-            warn(&warnings, printer);
+            unverifiable.extend(other);
+            let Some(g) = group else { continue };
+            let open = args.recheck || poll::has_open_jobs(&g);
+            let (lookup, quota, concurrency, hint) = match kind {
+                VendorKind::Mparticle => (
+                    open.then(|| -> anyhow::Result<Lookup> {
+                        let api = ProfileApi::new(profile_config(args, &base, &file_creds)?);
+                        Ok(Lookup::Profile(Arc::new(api)))
+                    }),
+                    profile_api_quota(),
+                    8,
+                    format!(
+                        "check {} and {} (a credential with Profile API access)",
+                        mparticle::CLIENT_ID,
+                        mparticle::CLIENT_SECRET
+                    ),
+                ),
+                _ => {
+                    let target = open
+                        .then(|| -> anyhow::Result<vendor::Target> {
+                            let mut target = vendor::Target::of_group(&g)?;
+                            target.credentials = match target_creds.get(&kind) {
+                                Some(c) => c.clone(),
+                                None => settings::load_credentials(
+                                    kind,
+                                    args.credentials_file.as_deref(),
+                                )?,
+                            };
+                            Ok(target)
+                        })
+                        .transpose()?;
+                    let hint = target
+                        .as_ref()
+                        .map_or_else(String::new, |t| format!("check {}", t.vars()));
+                    let lookup = target.map(|t| -> anyhow::Result<Lookup> {
+                        Ok(match kind {
+                            VendorKind::Segment => {
+                                Lookup::Segment(Arc::new(SegmentProfiles::new(&t, key)?))
+                            }
+                            _ => Lookup::Clevertap(Arc::new(CleverTapProfiles::new(&t)?)),
+                        })
+                    });
+                    (lookup, info.quota, info.default_concurrency, hint)
+                }
+            };
+            let lookup = match lookup {
+                Some(l) => l?,
+                None => Lookup::Idle,
+            };
+            let limits = polling_limits(&quota, concurrency, p, printer)?;
             tracing::info!(
-                "mParticle Profile API: {} profiles of run(s) {} at {}; limits: {limits}",
+                "{} profile lookups: {} identifiers of run(s) {} at {}; limits: {limits}",
+                info.name,
                 g.population,
                 g.run_ids.join(", "),
                 g.base_url
             );
-            let hint = format!(
-                "check {} and {} (a credential with Profile API access)",
-                mparticle::CLIENT_ID,
-                mparticle::CLIENT_SECRET
-            );
-            let poller = Poller::new(
-                VendorKind::Mparticle.info(),
-                limits,
-                retry.clone(),
-                p.timeout,
-                Some(hint),
-            )?;
+            let poller = Poller::new(info, limits, retry.clone(), p.timeout, Some(hint))?;
             tracked.push(Tracked::new(g, lookup, poller, true));
         }
     }
@@ -271,6 +295,48 @@ pub fn run(
     Ok(report.code())
 }
 
+/// How each vendor verified by lookups looks a run's identifiers up, from its header.
+fn lookup_plan(kind: VendorKind) -> LookupPlan<'static> {
+    match kind {
+        // By MPID, or any other identity through the resolve route.
+        VendorKind::Mparticle => LookupPlan {
+            kind_of: &|run| run.header.account.get("identity_type").cloned(),
+            needs_lookup: false,
+            what: "MPIDs or identities",
+        },
+        // The profile is found the way the deletion found it.
+        VendorKind::Segment => LookupPlan {
+            // `lookup_type` is part of the destination (schema 2), or of the account.
+            kind_of: &|run| {
+                let h = &run.header;
+                let recorded = h
+                    .destination
+                    .as_ref()
+                    .and_then(|d| d.params.get("lookup_type"))
+                    .or_else(|| h.account.get("lookup_type"));
+                Some(recorded.cloned().unwrap_or_else(|| "user_id".into()))
+            },
+            needs_lookup: true,
+            what: "user_ids (or lookup values)",
+        },
+        // Only 24 h after the run's last answer: CleverTap processes deletions then.
+        _ => LookupPlan {
+            kind_of: &|run| {
+                let at = run.end.as_ref()?.ended_at.as_str();
+                crate::audit::view::verifiable_now(at).then(|| {
+                    run.header
+                        .account
+                        .get("id_kind")
+                        .cloned()
+                        .unwrap_or_else(|| "identity".into())
+                })
+            },
+            needs_lookup: false,
+            what: "identities",
+        },
+    }
+}
+
 /// The Profile API's own quota: mParticle's default service limits page says "starting at
 /// 15 requests per second"; `--max-rps` raises it for accounts with more.
 fn profile_api_quota() -> Quota {
@@ -280,6 +346,29 @@ fn profile_api_quota() -> Quota {
         in_flight: None,
         documented: true,
     }
+}
+
+/// The pace of status requests (one item each) under the vendor's quota and the user's
+/// `--max-rps`/`--concurrency`; the limiter's warnings are printed.
+fn polling_limits(
+    quota: &Quota,
+    concurrency: u32,
+    p: &crate::cli::PollArgs,
+    printer: &Printer,
+) -> anyhow::Result<limiter::Limits> {
+    let (limits, warnings) = limiter::resolve(
+        quota,
+        concurrency,
+        1,
+        Overrides {
+            max_rps: p.max_rps,
+            max_items_per_sec: None,
+            concurrency: p.concurrency,
+            max_per_window: None,
+        },
+    )?;
+    warn(&warnings, printer);
+    Ok(limits)
 }
 
 fn warn(warnings: &[String], printer: &Printer) {

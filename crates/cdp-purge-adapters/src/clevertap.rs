@@ -15,8 +15,8 @@ use cdp_purge_core::batch::Batch;
 use cdp_purge_core::error::UserError;
 use std::sync::Arc;
 
-const ACCOUNT: &str = "CLEVERTAP_ACCOUNT_ID";
-const PASSCODE: &str = "CLEVERTAP_PASSCODE";
+pub(crate) const ACCOUNT: &str = "CLEVERTAP_ACCOUNT_ID";
+pub(crate) const PASSCODE: &str = "CLEVERTAP_PASSCODE";
 
 /// CleverTap's identifier types (one per request).
 const ID_TYPE: Param = Param::one_of("id_type", &["identity", "guid"]);
@@ -44,7 +44,8 @@ pub const VENDOR: Vendor = Vendor {
         default_base_url: "https://api.clevertap.com",
         completion: "queued; processed after 24 hours and cannot be undone; no status API",
         caveat: "CleverTap only queued these deletions: it processes them after 24 hours, and once processed they cannot be undone. There is no status API to follow them.",
-        status: StatusSupport::None,
+        // `status --verify`, 24 h after the deletion was queued: the profile lookup.
+        status: StatusSupport::Lookup { by: "identity" },
         reingestion: None,
         accepted_means: Some(
             "accepted; no status API: CleverTap processes deletions after 24 h, and they \
@@ -213,12 +214,12 @@ impl Adapter for Clevertap {
                 match status.as_deref() {
                     Some("success") => wire::all(batch, ItemOutcome::acknowledged(None)),
                     Some("fail") => self.refused(batch, resp.status, resp.body),
-                    // A 2xx is documented only as "queued"; an unreadable body (truncated)
-                    // does not undo that, and resubmitting is not documented as safe.
+                    // CleverTap answers a refusal with a 2xx too (`"status":"fail"`), so a
+                    // 2xx without a readable status proves neither.
                     _ => wire::all(
                         batch,
-                        ItemOutcome::acknowledged(None).with_message(format!(
-                            "HTTP {} without a readable status; treated as queued",
+                        ItemOutcome::unknown(format!(
+                            "HTTP {} without a readable status: whether CleverTap queued it is unknown",
                             resp.status
                         )),
                     ),
@@ -317,6 +318,13 @@ mod tests {
             panic!("items");
         };
         assert!(items.iter().all(|o| o.class == OutcomeClass::Acknowledged));
+        // A 2xx that does not say success or fail proves neither.
+        for body in [&b"{}"[..], b"", br#"{"status":"queued"}"#] {
+            let Verdict::Items(items) = a.classify(&b, &resp(200, &h, body)) else {
+                panic!("items");
+            };
+            assert!(items.iter().all(|o| o.class == OutcomeClass::Unknown));
+        }
 
         let v = a.classify(
             &b,

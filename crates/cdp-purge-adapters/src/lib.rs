@@ -33,6 +33,7 @@ pub mod posthog;
 pub mod segment;
 pub mod segment_regs;
 pub mod target;
+pub mod verify;
 pub mod wire;
 
 pub use params::{Param, Stage, Values};

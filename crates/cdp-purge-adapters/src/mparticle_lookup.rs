@@ -39,6 +39,42 @@ pub fn is_mpid_not_found(message: &str) -> bool {
             || m.contains("does not exist"))
 }
 
+/// Whether an error message to a resolve says no profile has that identity: it names the
+/// profile, identity, user or MPID and says it was not found. mParticle documents no
+/// "not found" for the resolve route (its status table has 400 "the requested profile is
+/// invalid"), so only a message that says so counts; one about the workspace, account or
+/// organisation never does.
+pub fn is_identity_not_found(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    let about = ["profile", "identity", "user", "mpid", "mparticle id"]
+        .iter()
+        .any(|w| m.contains(w));
+    let missing = [
+        "not found",
+        "could not be found",
+        "cannot be found",
+        "does not exist",
+        "no match",
+        "no profile",
+    ]
+    .iter()
+    .any(|w| m.contains(w));
+    about
+        && missing
+        && !["workspace", "account", "org"]
+            .iter()
+            .any(|w| m.contains(w))
+}
+
+/// The identity type the resolve route takes for a bulk-deletion identity type: the
+/// Profile API spells the customer ID `customer_id`, the bulk-deletion API `customerid`.
+pub fn resolve_type(identity_type: &str) -> &str {
+    match identity_type {
+        "customerid" => "customer_id",
+        other => other,
+    }
+}
+
 /// The org, account and workspace IDs are numbers in mParticle; anything else is a typo
 /// that would only show as an undocumented 404 later.
 pub fn check_ids(org: &str, account: &str, workspace: &str) -> Result<(), String> {
@@ -78,6 +114,11 @@ pub enum Profile {
     Deleted,
     /// A profile came back: not deleted.
     Present,
+    /// The vendor's documented answer proves the identifier absent (HTTP status, and what
+    /// the answer was, in words that never quote the identifier).
+    Absent(u16, String),
+    /// The vendor's documented answer shows the identifier on a profile.
+    Found(u16, String),
     /// No usable answer (HTTP status if one came, and why).
     Unknown(Option<u16>, String),
 }
@@ -171,6 +212,84 @@ impl ProfileApi {
 
     /// Look one MPID up. `Err` is fatal (credentials) or the run stopping.
     pub async fn lookup(&self, poller: &Poller, mpid: &str) -> Result<(Profile, u32), Fetched> {
+        let c = &self.cfg;
+        let url = format!(
+            "{}/userprofile/v1/{}/{}/{}/{}?fields=user_identities",
+            c.base_url,
+            wire::segment(&c.org_id),
+            wire::segment(&c.account_id),
+            wire::segment(&c.workspace_id),
+            wire::segment(mpid)
+        );
+        let ask = Ask {
+            method: Method::GET,
+            url,
+            body: None,
+            value: mpid,
+            // The documented answer for a profile that is still there: its JSON object.
+            found: |_, v| v.get("mpid").is_some().then_some(Profile::Present),
+            not_found: is_mpid_not_found,
+            absent: Profile::Deleted,
+            expected: "the documented \"MPID could not be found\"",
+        };
+        self.ask(poller, ask).await
+    }
+
+    /// `POST /userprofile/v1/resolve/{org}/{account}/{workspace}?fields=user_identities`
+    /// with `{environment_type, identity: {type, value}}`: the profile a (normally
+    /// immutable) identity resolves to. One profile object with an `mpid` means the identity
+    /// is still on a profile; a message saying it was not found means it resolves to none;
+    /// several profiles or any other answer is unknown.
+    pub async fn resolve(
+        &self,
+        poller: &Poller,
+        environment: &str,
+        identity_type: &str,
+        value: &str,
+    ) -> Result<(Profile, u32), Fetched> {
+        let c = &self.cfg;
+        let body = serde_json::json!({
+            "environment_type": environment,
+            "identity": { "type": resolve_type(identity_type), "value": value },
+        });
+        let ask = Ask {
+            method: Method::POST,
+            url: format!(
+                "{}/userprofile/v1/resolve/{}/{}/{}?fields=user_identities",
+                c.base_url,
+                wire::segment(&c.org_id),
+                wire::segment(&c.account_id),
+                wire::segment(&c.workspace_id),
+            ),
+            body: Some(serde_json::to_vec(&body).expect("serialisable")),
+            value,
+            found: |status, v| match v {
+                serde_json::Value::Object(o) if o.get("mpid").is_some_and(|m| !m.is_null()) => {
+                    Some(Profile::Found(
+                        status,
+                        "the identity still resolves to a profile (an MPID)".into(),
+                    ))
+                }
+                serde_json::Value::Array(a) => Some(Profile::Unknown(
+                    Some(status),
+                    format!(
+                        "{} profiles for one identity: not the documented single profile",
+                        a.len()
+                    ),
+                )),
+                _ => None,
+            },
+            not_found: is_identity_not_found,
+            absent: Profile::Absent(0, "the identity resolves to no profile".into()),
+            expected: "an answer that says the identity resolves to no profile",
+        };
+        self.ask(poller, ask).await
+    }
+
+    /// Send one Profile API request with the shared token and read the answer in the
+    /// documented terms only. Error texts may quote the path or the value: never let it
+    /// through to the ledger.
+    async fn ask(&self, poller: &Poller, ask: Ask<'_>) -> Result<(Profile, u32), Fetched> {
         let token = self.token(poller).await?;
         let auth = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
             Fetched::Fatal {
@@ -179,59 +298,64 @@ impl ProfileApi {
                 auth: true,
             }
         })?;
-        let c = &self.cfg;
+        let mut headers = vec![(AUTHORIZATION, auth)];
+        if ask.body.is_some() {
+            headers.push(wire::json_content_type());
+        }
         let req = Request {
-            method: Method::GET,
-            url: format!(
-                "{}/userprofile/v1/{}/{}/{}/{}?fields=user_identities",
-                c.base_url,
-                wire::segment(&c.org_id),
-                wire::segment(&c.account_id),
-                wire::segment(&c.workspace_id),
-                wire::segment(mpid)
-            ),
-            headers: vec![(AUTHORIZATION, auth)],
-            body: Vec::new(),
+            method: ask.method,
+            url: ask.url,
+            headers,
+            body: ask.body.unwrap_or_default(),
         };
+        let redact = |t: &str| crate::verify::redact(t, ask.value);
         let (fetched, attempts) = poller.fetch(&req).await;
         let p = match fetched {
-            // The documented answer for a profile that is still there: its JSON object.
-            Fetched::Ok { status, body } => {
-                match serde_json::from_slice::<serde_json::Value>(&body) {
-                    Ok(v) if v.get("mpid").is_some() => Profile::Present,
-                    _ => Profile::Unknown(
+            Fetched::Ok { status, body } => serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| (ask.found)(status, &v))
+                .unwrap_or_else(|| {
+                    Profile::Unknown(
                         Some(status),
                         "a 2xx answer that is not a profile object".into(),
-                    ),
-                }
-            }
-            // Error texts may quote the path or the MPID: never let it through to the ledger.
+                    )
+                }),
             Fetched::Refused {
                 status,
                 reason,
                 body,
-            } => {
-                let (_, message) = wire::error_fields(&body);
-                match message {
-                    Some(m) if matches!(status, 400 | 404) && is_mpid_not_found(&m) => {
-                        Profile::Deleted
-                    }
-                    _ => Profile::Unknown(
-                        Some(status),
-                        format!(
-                            "{} (not the documented \"MPID could not be found\")",
-                            reason.replace(mpid, "<redacted>")
-                        ),
-                    ),
-                }
-            }
-            Fetched::GaveUp { reason, .. } => {
-                Profile::Unknown(None, reason.replace(mpid, "<redacted>"))
-            }
+            } => match wire::error_fields(&body).1 {
+                Some(m) if matches!(status, 400 | 404) && (ask.not_found)(&m) => match ask.absent {
+                    Profile::Absent(_, why) => Profile::Absent(status, why),
+                    other => other,
+                },
+                _ => Profile::Unknown(
+                    Some(status),
+                    format!("{} (not {})", redact(&reason), ask.expected),
+                ),
+            },
+            Fetched::GaveUp { reason, .. } => Profile::Unknown(None, redact(&reason)),
             other => return Err(other),
         };
         Ok((p, attempts))
     }
+}
+
+/// One Profile API question and how to read its answer.
+struct Ask<'a> {
+    method: Method,
+    url: String,
+    body: Option<Vec<u8>>,
+    /// The identifier asked about, never quoted back.
+    value: &'a str,
+    /// What a 2xx JSON body says, if it is a documented answer.
+    found: fn(u16, &serde_json::Value) -> Option<Profile>,
+    /// Whether a 400/404 message says the subject was not found.
+    not_found: fn(&str) -> bool,
+    /// The answer for such a message.
+    absent: Profile,
+    /// The documented not-found, for the unknown answer's reason.
+    expected: &'static str,
 }
 
 #[cfg(test)]
@@ -312,6 +436,27 @@ mod tests {
         ] {
             assert!(!is_mpid_not_found(m), "{m}");
         }
+    }
+
+    #[test]
+    fn a_resolve_miss_is_only_a_message_about_the_identity() {
+        for m in [
+            "Profile not found",
+            "No profile could be found for the identity",
+            "user does not exist",
+        ] {
+            assert!(is_identity_not_found(m), "{m}");
+        }
+        for m in [
+            "Not Found",
+            "Workspace not found",
+            "Identity type is not immutable",
+            "The requested profile is invalid",
+        ] {
+            assert!(!is_identity_not_found(m), "{m}");
+        }
+        assert_eq!(resolve_type("customerid"), "customer_id");
+        assert_eq!(resolve_type("other"), "other");
     }
 
     #[test]

@@ -23,7 +23,7 @@ use cdp_purge_core::batch::{Batch, Item};
 use cdp_purge_core::error::UserError;
 use std::sync::Arc;
 
-const TOKEN: &str = "SEGMENT_TOKEN";
+pub(crate) const TOKEN: &str = "SEGMENT_TOKEN";
 
 const SPACE: Param = Param::text("space");
 const USER_ID_COLUMN: Param = Param::text("user_id_column");
@@ -55,7 +55,8 @@ pub const VENDOR: Vendor = Vendor {
         default_base_url: "https://profiles.segment.com",
         completion: "synchronous for the identity graph; downstream destinations are not touched",
         caveat: "Segment removed the identifiers from the identity graph only: downstream destinations are not touched, and replaying archived events brings the identifiers back.",
-        status: StatusSupport::None,
+        // `status --verify`: the Profile API lists the profile's external ids.
+        status: StatusSupport::Lookup { by: "user_id" },
         reingestion: Some(
             "Segment: replaying events from the Event Archive (or rebuilding the space) \
              reintroduces deleted identifiers; run the deletions again after a replay",
@@ -149,7 +150,7 @@ const SOURCE_HINT: &str = "the first call creates the internal profile-api-sourc
 /// The Profile API's documented message for an unknown profile (SEG-PAPI). What a wrong
 /// space answers is not documented; an answer naming the space, or a not_found with another
 /// message, is read as one.
-const PROFILE_NOT_FOUND: &str = "Profile was not found.";
+pub(crate) const PROFILE_NOT_FOUND: &str = "Profile was not found.";
 
 /// A 404/403 message about the space rather than the profile.
 fn about_space(lower_message: &str) -> bool {

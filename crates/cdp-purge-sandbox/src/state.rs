@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use super::faults::FaultSource;
 use super::quota::{Competing, SlidingWindow};
 use super::vendors::{
-    amplitude, braze, hightouch, iterable, lytics, mixpanel, mparticle, posthog, segment,
-    segment_regs,
+    amplitude, braze, clevertap, hightouch, iterable, lytics, mixpanel, mparticle, posthog,
+    segment, segment_regs,
 };
 use super::{RequestRecord, SandboxConfig};
 use crate::facts::VendorKind;
@@ -35,6 +35,7 @@ pub(crate) struct Shared {
     pub lytics: Mutex<lytics::State>,
     pub segment: Mutex<segment::State>,
     pub mparticle: Mutex<mparticle::State>,
+    pub clevertap: Mutex<clevertap::State>,
     pub hightouch: Mutex<hightouch::State>,
     pub amplitude: Mutex<amplitude::State>,
     pub iterable: Mutex<iterable::State>,
@@ -76,6 +77,7 @@ impl Shared {
             lytics: Mutex::default(),
             segment: Mutex::default(),
             mparticle: Mutex::default(),
+            clevertap: Mutex::default(),
             hightouch: Mutex::default(),
             amplitude: Mutex::new(amplitude::State::new()),
             iterable: Mutex::default(),
@@ -174,6 +176,11 @@ impl Shared {
                 .expect("mparticle lock")
                 .recreate(values),
             VendorKind::Segment => self.segment.lock().expect("segment lock").recreate(values),
+            VendorKind::Clevertap => self
+                .clevertap
+                .lock()
+                .expect("clevertap lock")
+                .recreate(values),
             _ => 0,
         }
     }

@@ -23,13 +23,20 @@ use crate::status::jobs::{Group, Job, Subject};
 use crate::status::obs::{About, Interner, Obs, Phase};
 use crate::status::{Fetched, Poller};
 use crate::vendor::mparticle_lookup::{Profile, ProfileApi};
+use crate::vendor::verify::clevertap::CleverTapProfiles;
+use crate::vendor::verify::segment::SegmentProfiles;
 use crate::vendor::{Adapter, JobReport, JobState};
 
 /// How a group's subjects are looked up.
 #[derive(Clone)]
 pub(super) enum Lookup {
     Job(Arc<dyn Adapter>),
+    /// mParticle's Profile API: by MPID, or through its resolve route by identity.
     Profile(Arc<ProfileApi>),
+    /// Segment's Profile API: the profile's external ids.
+    Segment(Arc<SegmentProfiles>),
+    /// CleverTap's profile lookup, after its 24-hour delay.
+    Clevertap(Arc<CleverTapProfiles>),
     /// Every job already has a terminal state in the ledger: nothing to send, so no
     /// credentials are needed either.
     Idle,
@@ -103,9 +110,13 @@ impl Tracked {
                     .as_ref()
                     .is_some_and(|o| o.phase.is_terminal()),
             })
-            .filter(|&i| match &self.group.jobs[i].subject {
-                Subject::Profile(_) => self.group.jobs[i].mpid.is_some(),
-                Subject::Job(_) => true,
+            .filter(|&i| {
+                let j = &self.group.jobs[i];
+                match (&j.subject, &self.lookup) {
+                    (Subject::Profile(_), Lookup::Segment(_)) => j.lookup.is_some(),
+                    (Subject::Profile(_), _) => j.value.is_some(),
+                    (Subject::Job(_), _) => true,
+                }
             })
             .collect()
     }
@@ -127,6 +138,20 @@ impl Tracked {
                 .as_ref()
                 .is_some_and(|o| o.phase.is_success())
         })
+    }
+
+    /// What lookup tasks need of the group.
+    pub(super) fn shared_group(&self) -> LookupContext {
+        LookupContext {
+            vendor: self.group.vendor.name,
+            run_kinds: Arc::from(self.group.run_kinds.clone()),
+            environment: self
+                .group
+                .account
+                .get("environment")
+                .cloned()
+                .unwrap_or_else(|| "production".into()),
+        }
     }
 
     pub fn note_list(&self) -> Option<&str> {
@@ -324,25 +349,29 @@ async fn poll_round(
             return Ok(());
         }
     }
-    // mParticle: the first lookup goes alone. Its answer proves the account path (org,
-    // account, workspace, host) before hundreds of lookups could each record an
-    // undocumented 404; if it is neither a profile nor the documented "MPID not found",
-    // nothing more is asked.
-    if let Lookup::Profile(_) = &t.lookup
+    // Profile lookups: the first goes alone. Its answer proves the account path (org,
+    // account, workspace or space, and host) before hundreds of lookups could each record
+    // an undocumented answer; if it is not one of the documented answers, nothing more is
+    // asked.
+    if let Some(what) = t.lookup.documented_answers()
         && let Some((&first, rest)) = pending.split_first()
     {
         let job = t.group.jobs[first].clone();
-        let found = look_up(&t.poller, &t.lookup, &job).await;
+        let found = look_up(&t.poller, &t.lookup, &job, &t.shared_group()).await;
         counters.done.fetch_add(1, Ordering::Relaxed);
         let Some(o) = found else { return Ok(()) };
         if o.phase == Phase::Error && o.http_status.is_some() && !o.throttled {
             t.poller.set_fatal(
                 format!(
-                    "the Profile API's answer to the first lookup was neither a profile nor its documented \"MPID could not be found\" (HTTP {}: {})",
+                    "the {} answer to the first lookup was none of its documented answers ({what}) (HTTP {}: {})",
+                    t.group.vendor.name,
                     o.http_status.unwrap_or_default(),
                     o.message.as_deref().unwrap_or("no message")
                 ),
-                "check --org-id, --account-id, --workspace-id and --base-url (the Profile API host, https://api.mparticle.com); no profile was recorded as deleted".into(),
+                format!(
+                    "{}; no identifier was recorded as deleted",
+                    t.lookup.account_hint()
+                ),
                 false,
             );
             return Ok(());
@@ -367,9 +396,10 @@ async fn poll_round(
             let job = t.group.jobs[i].clone();
             let poller = t.poller.clone();
             let lookup = t.lookup.clone();
+            let group = t.shared_group();
             set.spawn(async move {
                 let _permit = permit;
-                (i, look_up(&poller, &lookup, &job).await)
+                (i, look_up(&poller, &lookup, &job, &group).await)
             });
         }
         let Some(joined) = set.join_next().await else {
@@ -475,7 +505,12 @@ async fn from_list(
 }
 
 /// One lookup. `None` when the run is stopping or a fatal answer stopped it.
-async fn look_up(poller: &Poller, lookup: &Lookup, job: &Job) -> Option<Obs> {
+async fn look_up(
+    poller: &Poller,
+    lookup: &Lookup,
+    job: &Job,
+    group: &LookupContext,
+) -> Option<Obs> {
     match (lookup, &job.subject) {
         (Lookup::Job(adapter), Subject::Job(id)) => {
             let req = match adapter.status_request(id) {
@@ -507,26 +542,26 @@ async fn look_up(poller: &Poller, lookup: &Lookup, job: &Job) -> Option<Obs> {
             o.attempts = attempts;
             Some(o)
         }
-        (Lookup::Profile(api), Subject::Profile(h)) => {
-            let mpid = job.mpid.as_deref()?;
-            let (profile, attempts) = api.lookup(poller, mpid).await.ok()?;
-            let mut o = match profile {
-                Profile::Deleted => {
-                    let mut o = Obs::new(Phase::Deleted);
-                    o.http_status = Some(404);
-                    o
+        (Lookup::Profile(_) | Lookup::Segment(_) | Lookup::Clevertap(_), Subject::Profile(h)) => {
+            let kind = group.kind_of(job);
+            let answer = match lookup {
+                Lookup::Profile(api) if kind == "mpid" => {
+                    api.lookup(poller, job.value.as_deref()?).await
                 }
-                Profile::Present => {
-                    let mut o = Obs::new(Phase::Present);
-                    o.http_status = Some(200);
-                    o.message = Some(Arc::from("the Profile API still returns this profile"));
-                    o
+                Lookup::Profile(api) => {
+                    api.resolve(poller, &group.environment, kind, job.value.as_deref()?)
+                        .await
                 }
-                Profile::Unknown(status, reason) => Obs::error(status, reason),
+                Lookup::Segment(api) => api.check(poller, kind, job.lookup.as_deref()?, h).await,
+                Lookup::Clevertap(api) => api.check(poller, kind, job.value.as_deref()?).await,
+                _ => return None,
             };
-            // The MPID is personal data: only a prefix of its keyed hash is logged.
+            let (profile, attempts) = answer.ok()?;
+            let mut o = profile_obs(profile);
+            // The identifier is personal data: only a prefix of its keyed hash is logged.
             tracing::debug!(
-                "mParticle profile {}…: {} ({attempts} attempt(s))",
+                "{} profile {}…: {} ({attempts} attempt(s))",
+                group.vendor,
                 &h[..h.len().min(12)],
                 o.label()
             );
@@ -534,6 +569,76 @@ async fn look_up(poller: &Poller, lookup: &Lookup, job: &Job) -> Option<Obs> {
             Some(o)
         }
         _ => None,
+    }
+}
+
+/// What a profile lookup's answer is as an observation.
+fn profile_obs(p: Profile) -> Obs {
+    let with = |phase, status, why: String| {
+        let mut o = Obs::new(phase);
+        o.http_status = Some(status);
+        o.message = Some(Arc::from(why.as_str()));
+        o
+    };
+    match p {
+        Profile::Deleted => {
+            let mut o = Obs::new(Phase::Deleted);
+            o.http_status = Some(404);
+            o
+        }
+        Profile::Present => with(
+            Phase::Present,
+            200,
+            "the Profile API still returns this profile".into(),
+        ),
+        Profile::Absent(status, why) => with(Phase::Deleted, status, why),
+        Profile::Found(status, why) => with(Phase::Present, status, why),
+        Profile::Unknown(status, reason) => Obs::error(status, reason),
+    }
+}
+
+/// What a lookup task needs of its group: owned, so tasks can be spawned.
+#[derive(Clone)]
+pub(super) struct LookupContext {
+    vendor: &'static str,
+    run_kinds: Arc<[String]>,
+    /// mParticle: the runs' environment (`production` or `development`), for resolve.
+    environment: String,
+}
+
+impl LookupContext {
+    fn kind_of(&self, j: &Job) -> &str {
+        self.run_kinds
+            .get(j.run as usize)
+            .map_or("", String::as_str)
+    }
+}
+
+impl Lookup {
+    /// For a profile lookup, its documented answers (for the first-lookup check).
+    fn documented_answers(&self) -> Option<&'static str> {
+        match self {
+            Lookup::Profile(_) => {
+                Some("a profile, \"MPID could not be found\", or an identity that resolves to none")
+            }
+            Lookup::Segment(_) => {
+                Some("the external_ids list, or 404 not_found \"Profile was not found.\"")
+            }
+            Lookup::Clevertap(_) => Some("a profile record, or a fail that no profile was found"),
+            Lookup::Job(_) | Lookup::Idle => None,
+        }
+    }
+
+    fn account_hint(&self) -> &'static str {
+        match self {
+            Lookup::Segment(_) => {
+                "check --base-url (the Profile API host) and the space the ledger recorded"
+            }
+            Lookup::Clevertap(_) => "check --base-url (the region's API host) and the account",
+            _ => {
+                "check --org-id, --account-id, --workspace-id and --base-url (the Profile API host, https://api.mparticle.com)"
+            }
+        }
     }
 }
 

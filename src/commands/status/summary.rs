@@ -64,6 +64,9 @@ pub(super) struct GroupSummary {
     /// Errors that are give-ups after 429s.
     #[serde(skip)]
     throttled_errors: u64,
+    /// Profiles looked up (mParticle, Segment, CleverTap) rather than vendor jobs.
+    #[serde(skip)]
+    profiles: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -95,6 +98,28 @@ pub(super) struct StatusSummary {
     /// `--recheck`: profiles present again, over every vendor.
     #[serde(skip_serializing_if = "Option::is_none")]
     present_again: Option<u64>,
+    /// Rows whose latest outcome is `unknown`: the vendor's answer proved nothing, so
+    /// nothing can be followed and they are not proven deleted (exit 1).
+    unknown: u64,
+}
+
+/// Rows whose latest outcome is `unknown` (the second pass over the ledger only when a run
+/// recorded any; should it fail, every `unknown` recorded counts).
+fn unknown_rows(view: &View) -> u64 {
+    let recorded: u64 = view
+        .runs
+        .iter()
+        .filter_map(|r| r.failed.get(crate::ledger::ItemStatus::Unknown.code()))
+        .sum();
+    if recorded == 0 {
+        return 0;
+    }
+    let mut n = 0;
+    let walked = view.for_each_brief(&mut |b| {
+        n += u64::from(b.status == crate::ledger::ItemStatus::Unknown);
+        Ok(())
+    });
+    if walked.is_ok() { n } else { recorded }
 }
 
 fn group_summary(t: &Tracked, seed: Option<u64>, resumed: bool) -> GroupSummary {
@@ -123,6 +148,7 @@ fn group_summary(t: &Tracked, seed: Option<u64>, resumed: bool) -> GroupSummary 
         all_done: t.all_success(),
         recheck: recheck::counts(t).map(|c| recheck::Counts { resumed, ..c }),
         throttled_errors: 0,
+        profiles: !t.group.run_kinds.is_empty(),
     };
     let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
     for &i in &t.scope {
@@ -221,11 +247,22 @@ impl StatusSummary {
                 .map(|c| c.present)
                 .sum()
         });
+        // CleverTap runs not yet 24 h old are listed with their time, above.
+        let not_verifiable = not_verifiable
+            .iter()
+            .filter(|r| {
+                view.runs
+                    .iter()
+                    .any(|run| &run.header.run_id == *r && run.header.vendor == "mparticle")
+            })
+            .cloned()
+            .collect();
         Self {
             present_again,
+            unknown: unknown_rows(view),
             groups,
             no_status_api,
-            not_verifiable: not_verifiable.to_vec(),
+            not_verifiable,
             notes,
             rounds: out.rounds,
             timed_out: out.timed_out,
@@ -242,7 +279,10 @@ impl StatusSummary {
         let only_throttled = self.groups.iter().all(|g| {
             g.all_done || (g.failed == 0 && g.pending == 0 && g.errors == g.throttled_errors)
         });
-        exit::polling(self.signal, self.all_done, only_throttled)
+        match exit::polling(self.signal, self.all_done, only_throttled) {
+            Code::Success if self.unknown > 0 => Code::Partial,
+            c => c,
+        }
     }
 
     pub(super) fn json(&self) -> serde_json::Value {
@@ -260,7 +300,7 @@ impl StatusSummary {
                 s,
                 "cdp-purge: {} {} without a usable answer, by reason:",
                 g.vendor,
-                if g.vendor == "mParticle" {
+                if g.profiles {
                     format!("{} profiles", g.errors)
                 } else {
                     format!("{} jobs", g.errors)
@@ -293,11 +333,7 @@ impl StatusSummary {
                 account.join(", "),
                 g.runs.join(", ")
             );
-            let what = if g.vendor == "mParticle" {
-                "profiles"
-            } else {
-                "jobs"
-            };
+            let what = if g.profiles { "profiles" } else { "jobs" };
             let looked = g.sample.as_ref().map_or(g.jobs, |x| x.size);
             if let Some(x) = &g.sample {
                 let _ = writeln!(
@@ -364,9 +400,9 @@ impl StatusSummary {
                     .as_deref()
                     .map(|t| {
                         let past = humantime::parse_rfc3339_weak(t)
-                            .is_ok_and(|at| at <= std::time::SystemTime::now());
+                            .is_ok_and(|at| at <= crate::audit::view::now());
                         if past {
-                            format!(" (verifiable since {t}; this tool does not look CleverTap profiles up)")
+                            format!(" (verifiable since {t}: `status --verify -i FILE --column NAME` looks the profiles up)")
                         } else {
                             format!(" (not yet verifiable before {t})")
                         }
@@ -377,7 +413,14 @@ impl StatusSummary {
         for r in &self.not_verifiable {
             let _ = writeln!(
                 s,
-                "mParticle (run {r}): deleted by an identity other than the MPID; --verify looks profiles up by MPID only"
+                "mParticle (run {r}): the ledger records no identity type; its profiles cannot be looked up"
+            );
+        }
+        if self.unknown > 0 {
+            let _ = writeln!(
+                s,
+                "unknown: {} identifiers have an unknown outcome (the vendor's answer proved neither deletion nor absence); nothing to follow, not proven deleted (see `report`)",
+                self.unknown
             );
         }
         if self.groups.is_empty() && self.no_status_api.is_empty() {

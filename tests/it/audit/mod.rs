@@ -9,6 +9,7 @@
 //! and runs `status` out loud and at scale — against fakes that offer several shapes where a
 //! vendor documents none.
 
+mod lookup_verify;
 mod mparticle;
 mod proof;
 mod recheck;

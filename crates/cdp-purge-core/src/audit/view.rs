@@ -650,6 +650,22 @@ pub fn row_state<'a>(
 /// lookup can show it.
 pub const CLEVERTAP_DELAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
+/// The time CleverTap's 24-hour delay is measured against: now, or for tests (which cannot
+/// wait a day) the RFC 3339 time in `CDP_PURGE_NOW`.
+pub fn now() -> std::time::SystemTime {
+    std::env::var("CDP_PURGE_NOW")
+        .ok()
+        .and_then(|t| humantime::parse_rfc3339_weak(&t).ok())
+        .unwrap_or_else(std::time::SystemTime::now)
+}
+
+/// Whether a CleverTap deletion answered at `at` (RFC 3339) can be verified now.
+pub fn verifiable_now(at: &str) -> bool {
+    verifiable_after(at)
+        .and_then(|t| humantime::parse_rfc3339_weak(&t).ok())
+        .is_some_and(|t| t <= now())
+}
+
 /// When a CleverTap deletion answered at `at` (RFC 3339) can first be verified.
 pub fn verifiable_after(at: &str) -> Option<String> {
     let t = humantime::parse_rfc3339_weak(at).ok()? + CLEVERTAP_DELAY;
@@ -661,8 +677,7 @@ fn clevertap_state(at: Option<&str>) -> String {
     let Some(after) = at.and_then(verifiable_after) else {
         return "queued (processed after 24 h)".into();
     };
-    let due =
-        humantime::parse_rfc3339_weak(&after).is_ok_and(|t| t <= std::time::SystemTime::now());
+    let due = humantime::parse_rfc3339_weak(&after).is_ok_and(|t| t <= now());
     if due {
         format!("queued (processed after 24 h: verifiable since {after}, not checked)")
     } else {

@@ -1,6 +1,7 @@
 //! What `status` has to look up, worked out from the ledger: the vendor jobs per target
-//! (the host and account each run's header recorded), and for mParticle the profiles to
-//! verify with their raw MPIDs recovered from the ledger or the input.
+//! (the host and account each run's header recorded), and for the vendors verified by
+//! looking profiles up (mParticle, Segment, CleverTap) the identifiers to verify, with the
+//! raw values the lookups need recovered from the ledger or the input.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -9,6 +10,7 @@ use xxhash_rust::xxh3::xxh3_128_with_seed;
 
 use super::obs::{Interner, Obs};
 use super::sample::{self, Reservoir};
+use crate::audit::view::Run;
 use crate::audit::{Brief, View};
 use crate::error::UserError;
 use crate::input::dedupe::HashSet128;
@@ -21,7 +23,7 @@ use crate::protocol::{StatusSupport, VendorSpec};
 pub enum Subject {
     /// A vendor request/job ID.
     Job(String),
-    /// An mParticle profile, by its keyed hash.
+    /// A deleted identifier looked up in the vendor's profile API, by its keyed hash.
     Profile(String),
 }
 
@@ -30,8 +32,12 @@ pub struct Job {
     pub subject: Subject,
     /// The run that recorded it: an index into [`Group::run_ids`].
     pub run: u32,
-    /// mParticle: the MPID to look up (personal data; never printed).
-    pub mpid: Option<String>,
+    /// The raw identifier (an MPID, a CleverTap identity, a Segment external id): personal
+    /// data, never printed.
+    pub value: Option<String>,
+    /// Segment: the value the profile is found by (the row's user_id, or with
+    /// `--lookup-type` the value looked up), from the re-read input.
+    pub lookup: Option<String>,
     /// The latest status the ledger already has.
     pub recorded: Option<Obs>,
 }
@@ -44,7 +50,7 @@ impl Job {
             Subject::Profile(_) => None,
         }
     }
-    /// The identifier hash, if it is an mParticle profile.
+    /// The identifier hash, if it is a profile lookup.
     pub fn id_hmac(&self) -> Option<&str> {
         match &self.subject {
             Subject::Profile(h) => Some(h),
@@ -65,6 +71,19 @@ pub struct Group {
     pub jobs: Vec<Job>,
     /// Distinct jobs (or profiles) in the ledger, sampled or not.
     pub population: u64,
+    /// Profile lookups: how each run's identifiers are looked up (parallel to `run_ids`):
+    /// `mpid` or an identity type to resolve (mParticle), `user_id` or the `--lookup-type`
+    /// (Segment), `identity` or `guid` (CleverTap). Empty for jobs.
+    pub run_kinds: Vec<String>,
+}
+
+impl Group {
+    /// How job `j`'s identifier is looked up (see [`Group::run_kinds`]).
+    pub fn kind_of(&self, j: &Job) -> &str {
+        self.run_kinds
+            .get(j.run as usize)
+            .map_or("", String::as_str)
+    }
 }
 
 /// `status --sample N`: how many jobs of each group to look at, and the seed that picks them.
@@ -210,6 +229,7 @@ pub fn job_groups(
                     run_ids: Vec::new(),
                     jobs: Vec::new(),
                     population: 0,
+                    run_kinds: Vec::new(),
                 });
                 groups.len() - 1
             }
@@ -241,7 +261,8 @@ pub fn job_groups(
                     .iter()
                     .position(|r| r == run_id)
                     .unwrap_or_default() as u32,
-                mpid: None,
+                value: None,
+                lookup: None,
                 recorded: recorded
                     .get(id.as_str())
                     .map(|c| Obs::from_check(c, strings)),
@@ -256,50 +277,71 @@ pub fn job_groups(
     Ok(groups)
 }
 
-/// Where the raw MPIDs come from when the ledger holds only hashes.
-pub struct MpidSource<'a> {
+/// Where the raw values come from when the ledger holds only hashes: the input the run
+/// read, re-read and matched by keyed hash.
+pub struct ValueSource<'a> {
     pub inputs: &'a [PathBuf],
+    /// The identifier column.
     pub column: Option<&'a str>,
+    /// Segment: the column with each row's user_id (or `--lookup-type` value); default
+    /// `column`.
+    pub lookup_column: Option<&'a str>,
     pub format: Option<Format>,
 }
 
+/// What [`lookup_group`] needs to know about one vendor verified by profile lookups.
+pub struct LookupPlan<'a> {
+    /// How a run's identifiers are looked up, from its header (`None`: this tool cannot
+    /// verify that run's deletions; it is returned as unverifiable).
+    pub kind_of: &'a dyn Fn(&Run) -> Option<String>,
+    /// The lookups need [`Job::lookup`] (Segment) rather than [`Job::value`].
+    pub needs_lookup: bool,
+    /// What the values are, for the error when the input is missing ("MPIDs").
+    pub what: &'a str,
+}
+
 /// The profiles of a vendor whose deletions are confirmed by looking profiles up
-/// ([`StatusSupport::Lookup`], mParticle): acknowledged items of its runs that deleted by the
-/// identifier type the lookups take (mParticle: MPID). Returns the group and the runs that
-/// cannot be confirmed this way (deleted by another identity type). With `recheck`, profiles
-/// already verified deleted are looked up again too, so their MPIDs are needed as well.
+/// ([`StatusSupport::Lookup`]): acknowledged items of its runs that `plan` can verify.
+/// Returns the group and the runs that cannot be confirmed this way. With `recheck`,
+/// profiles already verified deleted are looked up again too, so their values are needed
+/// as well.
+#[allow(clippy::too_many_arguments)]
 pub fn lookup_group(
     vendor: &'static VendorSpec,
     view: &View,
     key: &[u8; 32],
     base_url: &str,
-    src: &MpidSource<'_>,
+    src: &ValueSource<'_>,
+    plan: &LookupPlan<'_>,
     strings: &mut Interner,
     select: Selection,
 ) -> anyhow::Result<(Option<Group>, Vec<String>)> {
     let Selection { sample, recheck } = select;
-    let StatusSupport::Lookup { by } = vendor.status else {
+    let StatusSupport::Lookup { .. } = vendor.status else {
         return Ok((None, Vec::new()));
     };
     let recorded = view.profile_states();
-    let mut by_mpid = Vec::new();
+    let mut verifiable = Vec::new();
+    let mut run_kinds = Vec::new();
     let mut other = Vec::new();
     let mut account = BTreeMap::new();
     for (i, run) in view.runs.iter().enumerate() {
         if run.header.vendor != vendor.id {
             continue;
         }
-        if run.header.account.get("identity_type").map(String::as_str) == Some(by) {
-            by_mpid.push(i);
-            account = run.header.account.clone();
-        } else {
-            other.push(run.header.run_id.clone());
+        match (plan.kind_of)(run) {
+            Some(kind) => {
+                verifiable.push(i);
+                run_kinds.push(kind);
+                account = run.header.account.clone();
+            }
+            None => other.push(run.header.run_id.clone()),
         }
     }
-    if by_mpid.is_empty() {
+    if verifiable.is_empty() {
         return Ok((None, other));
     }
-    let run_ids: Vec<String> = by_mpid
+    let run_ids: Vec<String> = verifiable
         .iter()
         .map(|&i| view.runs[i].header.run_id.clone())
         .collect();
@@ -307,13 +349,16 @@ pub fn lookup_group(
         view,
         &[(vendor.id, &account)],
         sample,
-        &|row| (by_mpid.contains(&row.run) && row.status.is_success()).then_some((0, row.id_hmac)),
+        &|row| {
+            (verifiable.contains(&row.run) && row.status.is_success()).then_some((0, row.id_hmac))
+        },
         &mut |_, row| {
             let run_id = &view.runs[row.run].header.run_id;
             Job {
                 subject: Subject::Profile(row.id_hmac.to_owned()),
                 run: run_ids.iter().position(|r| r == run_id).unwrap_or_default() as u32,
-                mpid: row.value.map(str::to_owned),
+                value: row.value.map(str::to_owned),
+                lookup: None,
                 recorded: recorded
                     .get(row.id_hmac)
                     .map(|c| Obs::from_check(c, strings)),
@@ -324,15 +369,21 @@ pub fn lookup_group(
     else {
         return Ok((None, other));
     };
+    let lacks = |j: &Job| {
+        if plan.needs_lookup {
+            j.lookup.is_none()
+        } else {
+            j.value.is_none()
+        }
+    };
     let missing = jobs
         .iter()
         .filter(|j| {
-            j.mpid.is_none()
-                && (recheck || !j.recorded.as_ref().is_some_and(|c| c.phase.is_terminal()))
+            lacks(j) && (recheck || !j.recorded.as_ref().is_some_and(|c| c.phase.is_terminal()))
         })
         .count();
     if missing > 0 {
-        recover_mpids(&mut jobs, key, src, by, missing)?;
+        recover_values(&mut jobs, key, src, plan, missing)?;
     }
     Ok((
         Some(Group {
@@ -342,40 +393,54 @@ pub fn lookup_group(
             run_ids,
             jobs,
             population,
+            run_kinds,
         }),
         other,
     ))
 }
 
-/// Re-read the input the run read and match its MPIDs to the ledger's keyed hashes.
-fn recover_mpids(
+/// Re-read the input the run read and match its values to the ledger's keyed hashes (as
+/// read, or lowercased for a run that used `--lowercase`).
+fn recover_values(
     jobs: &mut [Job],
     key: &[u8; 32],
-    src: &MpidSource<'_>,
-    by: &str,
+    src: &ValueSource<'_>,
+    plan: &LookupPlan<'_>,
     missing: usize,
 ) -> anyhow::Result<()> {
+    let what = plan.what;
     if src.inputs.is_empty() {
+        let hint = if plan.needs_lookup {
+            "pass the input the delete run read: -i FILE --column NAME --lookup-column NAME (the column with each row's user_id, or its --lookup-type value); rows are matched by hash"
+        } else {
+            "pass the input the delete run read: -i FILE --column NAME (it is matched by hash)"
+        };
         return Err(UserError::usage(format!(
-            "looking profiles up (--verify, --recheck) needs the MPIDs of {missing} profile(s), and the ledger stores only keyed hashes"
+            "looking profiles up (--verify, --recheck) needs the {what} of {missing} deleted identifier(s), and the ledger stores only keyed hashes"
         ))
-        .with_hint("pass the input the delete run read: -i FILE --column NAME (it is matched by hash)")
+        .with_hint(hint)
         .into());
     }
-    let spec = IntakeSpec {
+    let col = |c: Option<&str>| c.map_or(ColumnSel::Whole, |c| ColumnSel::Name(c.to_owned()));
+    let mut spec = IntakeSpec {
         format: src.format,
         ..IntakeSpec::with_defaults(
             src.inputs.to_vec(),
-            src.column
-                .map_or(ColumnSel::Whole, |c| ColumnSel::Name(c.to_owned())),
-            KindSource::Fixed(by.into()),
+            col(src.column),
+            KindSource::Fixed("any".into()),
         )
     };
+    // Only rows the run deleted can match a hash: nothing to validate.
+    spec.validate = false;
+    if plan.needs_lookup {
+        spec.lookup = Some(col(src.lookup_column.or(src.column)));
+        spec.lookup_by_value = true;
+    }
     let mut wanted: HashMap<String, usize> = jobs
         .iter()
         .enumerate()
-        .filter_map(|(i, j)| match (&j.subject, &j.mpid) {
-            (Subject::Profile(h), None) => Some((h.clone(), i)),
+        .filter_map(|(i, j)| match &j.subject {
+            Subject::Profile(h) if j.value.is_none() || j.lookup.is_none() => Some((h.clone(), i)),
             _ => None,
         })
         .collect();
@@ -383,8 +448,18 @@ fn recover_mpids(
     input::run(
         &spec,
         &mut |item| {
-            if let Some(i) = wanted.remove(&ledger::id_hmac(key, &item.value)) {
-                jobs[i].mpid = Some(item.value);
+            let lower = item.value.to_lowercase();
+            let hit = match wanted.remove(&ledger::id_hmac(key, &item.value)) {
+                Some(i) => Some((i, item.value.clone())),
+                None if lower != item.value => wanted
+                    .remove(&ledger::id_hmac(key, &lower))
+                    .map(|i| (i, lower)),
+                None => None,
+            };
+            if let Some((i, value)) = hit {
+                let j = &mut jobs[i];
+                j.lookup = item.lookup.clone().or_else(|| Some(value.clone()));
+                j.value = Some(value);
                 found += 1;
             }
             Ok(())
@@ -393,8 +468,8 @@ fn recover_mpids(
     )?;
     if found < missing {
         tracing::warn!(
-            "{} of {missing} profiles to verify have no MPID in the given input; they are not looked up",
-            missing - found
+            "{} of {missing} identifiers to verify are not in the given input; they are not looked up",
+            missing.saturating_sub(found)
         );
     }
     Ok(())

@@ -50,7 +50,13 @@ pub(crate) enum Route {
     MparticleProfile {
         path: [String; 4],
     },
+    /// Profile API `POST /userprofile/v1/resolve/{org}/{account}/{workspace}`.
+    MparticleResolve {
+        path: [String; 3],
+    },
     Clevertap,
+    /// `GET /1/profile.json?identity=…` (or `objectId`, `email`): one profile by ID.
+    ClevertapProfile,
     Segment {
         space: String,
         collection: String,
@@ -82,6 +88,10 @@ pub(crate) enum Route {
     PosthogBulkDelete {
         project: String,
     },
+    /// `GET /api/projects/{id}/`: the project (`check` reads it).
+    PosthogProject {
+        project: String,
+    },
     /// Segment Public API `POST /regulations` (workspace) or
     /// `POST /regulations/sources/{source}`.
     SegmentRegs {
@@ -90,6 +100,9 @@ pub(crate) enum Route {
     SegmentRegsStatus {
         id: String,
     },
+    /// `GET /regulations`: the workspace's regulations (same path as the workspace
+    /// `POST`; [`route_for`] tells them apart by method). `check` reads one.
+    SegmentRegsList,
     /// `POST /api/app/data-deletions/v3.0/` (with or without the trailing slash).
     Mixpanel,
     MixpanelStatus {
@@ -106,18 +119,21 @@ impl Route {
             | Route::LyticsOverview
             | Route::LyticsList
             | Route::LyticsIdConfig { .. } => VendorKind::Lytics,
-            Route::Mparticle | Route::MparticleToken | Route::MparticleProfile { .. } => {
-                VendorKind::Mparticle
-            }
-            Route::Clevertap => VendorKind::Clevertap,
+            Route::Mparticle
+            | Route::MparticleToken
+            | Route::MparticleProfile { .. }
+            | Route::MparticleResolve { .. } => VendorKind::Mparticle,
+            Route::Clevertap | Route::ClevertapProfile => VendorKind::Clevertap,
             Route::Segment { .. } | Route::SegmentLookup { .. } => VendorKind::Segment,
             Route::HightouchQueue { .. }
             | Route::HightouchStatus { .. }
             | Route::HightouchRuns { .. } => VendorKind::Hightouch,
             Route::AmplitudeDelete | Route::AmplitudeJobs => VendorKind::Amplitude,
             Route::IterableForget | Route::IterableForgotten => VendorKind::Iterable,
-            Route::PosthogBulkDelete { .. } => VendorKind::Posthog,
-            Route::SegmentRegs { .. } | Route::SegmentRegsStatus { .. } => VendorKind::SegmentRegs,
+            Route::PosthogBulkDelete { .. } | Route::PosthogProject { .. } => VendorKind::Posthog,
+            Route::SegmentRegs { .. }
+            | Route::SegmentRegsStatus { .. }
+            | Route::SegmentRegsList => VendorKind::SegmentRegs,
             Route::Mixpanel | Route::MixpanelStatus { .. } => VendorKind::Mixpanel,
             Route::Braze => VendorKind::Braze,
         }
@@ -132,11 +148,15 @@ impl Route {
             | Route::LyticsIdConfig { .. }
             | Route::SegmentLookup { .. }
             | Route::MparticleProfile { .. }
+            | Route::ClevertapProfile
             | Route::HightouchStatus { .. }
             | Route::HightouchRuns { .. }
             | Route::AmplitudeJobs
             | Route::IterableForgotten => "GET",
-            Route::SegmentRegsStatus { .. } | Route::MixpanelStatus { .. } => "GET",
+            Route::SegmentRegsStatus { .. }
+            | Route::SegmentRegsList
+            | Route::MixpanelStatus { .. }
+            | Route::PosthogProject { .. } => "GET",
             _ => "POST",
         }
     }
@@ -148,6 +168,7 @@ impl Route {
             Route::LyticsBulk { .. }
                 | Route::Mparticle
                 | Route::MparticleToken
+                | Route::MparticleResolve { .. }
                 | Route::Clevertap
                 | Route::Segment { .. }
                 | Route::HightouchQueue { .. }
@@ -164,6 +185,7 @@ impl Route {
 pub(crate) fn route_for(method: &str, path: &str) -> Option<Route> {
     match route(path)? {
         Route::AmplitudeDelete if method == "GET" => Some(Route::AmplitudeJobs),
+        Route::SegmentRegs { source: None } if method == "GET" => Some(Route::SegmentRegsList),
         r => Some(r),
     }
 }
@@ -183,10 +205,14 @@ pub(crate) fn route(path: &str) -> Option<Route> {
         ["v2", "identity", "deletestatus", id] => Route::LyticsStatus { id: s(id) },
         ["userprofile", "bulkdelete"] => Route::Mparticle,
         ["oauth", "token"] => Route::MparticleToken,
+        ["userprofile", "v1", "resolve", org, account, workspace] => Route::MparticleResolve {
+            path: [s(org), s(account), s(workspace)],
+        },
         ["userprofile", "v1", org, account, workspace, mpid] => Route::MparticleProfile {
             path: [s(org), s(account), s(workspace), s(mpid)],
         },
         ["1", "delete", "profiles.json"] => Route::Clevertap,
+        ["1", "profile.json"] => Route::ClevertapProfile,
         [
             "v1",
             "spaces",
@@ -229,6 +255,9 @@ pub(crate) fn route(path: &str) -> Option<Route> {
         // Django answers with and without the trailing slash PostHog's docs write.
         ["api", "projects", project, "persons", "bulk_delete"]
         | ["api", "projects", project, "persons", "bulk_delete", ""] => Route::PosthogBulkDelete {
+            project: s(project),
+        },
+        ["api", "projects", project] | ["api", "projects", project, ""] => Route::PosthogProject {
             project: s(project),
         },
         ["regulations"] => Route::SegmentRegs { source: None },
@@ -291,7 +320,9 @@ pub(crate) fn handle(shared: &Shared, route: &Route, req: &Request) -> Handled {
         Route::Mparticle => mparticle::bulk_delete(shared, req),
         Route::MparticleToken => mparticle_profile::token(shared, req),
         Route::MparticleProfile { path } => mparticle_profile::profile(shared, req, path),
+        Route::MparticleResolve { path } => mparticle_profile::resolve(shared, req, path),
         Route::Clevertap => clevertap::delete(shared, req),
+        Route::ClevertapProfile => clevertap::profile(shared, req),
         Route::Segment {
             space,
             collection,
@@ -306,6 +337,8 @@ pub(crate) fn handle(shared: &Shared, route: &Route, req: &Request) -> Handled {
         Route::PosthogBulkDelete { project } => posthog::bulk_delete(shared, req, project),
         Route::SegmentRegs { source } => segment_regs::create(shared, req, source.as_deref()),
         Route::SegmentRegsStatus { id } => segment_regs::status(shared, req, id),
+        Route::SegmentRegsList => segment_regs::list(shared, req),
+        Route::PosthogProject { project } => posthog::project(shared, req, project),
         Route::Mixpanel => mixpanel::create(shared, req),
         Route::MixpanelStatus { id } => mixpanel::status(shared, req, id),
         Route::Braze => braze::delete(shared, req),
@@ -509,6 +542,8 @@ pub(crate) fn values(route: &Route, req: &Request) -> Vec<String> {
         Route::LyticsStatus { .. }
         | Route::MparticleToken
         | Route::MparticleProfile { .. }
+        | Route::MparticleResolve { .. }
+        | Route::ClevertapProfile
         | Route::LyticsOverview
         | Route::LyticsList
         | Route::LyticsIdConfig { .. }
@@ -516,6 +551,8 @@ pub(crate) fn values(route: &Route, req: &Request) -> Vec<String> {
         | Route::HightouchStatus { .. }
         | Route::HightouchRuns { .. }
         | Route::SegmentRegsStatus { .. }
+        | Route::SegmentRegsList
+        | Route::PosthogProject { .. }
         | Route::MixpanelStatus { .. } => Vec::new(),
     }
 }

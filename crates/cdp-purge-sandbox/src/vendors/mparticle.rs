@@ -32,6 +32,12 @@ impl State {
         self.deleted.contains(&mpid.to_string())
     }
 
+    /// Whether a profile was deleted by this (bulk-deletion) identity type and value.
+    pub fn is_identity_deleted(&self, kind: &str, value: &str) -> bool {
+        self.deleted_identities
+            .contains(&(kind.to_owned(), value.to_owned()))
+    }
+
     /// Un-delete MPIDs or identity values (any type).
     pub fn recreate(&mut self, values: &[&str]) -> usize {
         let mut n = 0;

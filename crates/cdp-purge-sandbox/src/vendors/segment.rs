@@ -135,8 +135,17 @@ pub(crate) fn delete(
     if uid.contains("unknown") {
         return fail(404, "not_found", "The resource was not found");
     }
-    let key = (space, uid, kind, id);
     let mut state = shared.segment.lock().expect("segment lock");
+    // The profile the deletion went to carried the identifier: a later `user_id:` lookup
+    // finds the profile and, while it is deleted, no longer lists it.
+    let known = state
+        .profiles
+        .entry((space.clone(), uid.clone()))
+        .or_default();
+    if !known.iter().any(|(t, v)| *t == kind && *v == id) {
+        known.push((kind.clone(), id.clone()));
+    }
+    let key = (space, uid, kind, id);
     if state.deleted.contains(&key) {
         return fail(404, "eid_not_found", "External identifier not found");
     }
@@ -154,8 +163,10 @@ pub(crate) fn delete(
 /// The sandbox's people: any value of a type other than `user_id` belongs to one profile
 /// whose user_id is derived from it, except values containing `unknown` (no profile) and
 /// `multi` (a profile carrying two user_ids). A `user_id:` lookup finds the profiles earlier
-/// lookups found (others, like the preflight's, are not found). An external id deleted from
-/// a profile no longer finds it, and is no longer listed.
+/// lookups and deletions found (others, like the preflight's, are not found). An external
+/// id deleted from a profile no longer finds it, and is no longer listed; re-created, it is
+/// listed again. A value containing `undocumented` is answered in another shape, and one
+/// containing `broken` with a 500 every time.
 pub(crate) fn lookup(shared: &Shared, req: &Request, space: &str, lookup: &str) -> Handled {
     let token_ok = matches!(
         basic_auth(req),
@@ -192,6 +203,13 @@ pub(crate) fn lookup(shared: &Shared, req: &Request, space: &str, lookup: &str) 
             }
         },
     };
+    if value.contains("broken") {
+        return fail(
+            500,
+            "internal_server_error",
+            "Something went wrong on Segment's side",
+        );
+    }
     let mut state = shared.segment.lock().expect("segment lock");
     let Some((uid, ids)) = state.profile(&space, kind, value) else {
         return fail(404, "not_found", "Profile was not found.");
@@ -223,6 +241,12 @@ pub(crate) fn lookup(shared: &Shared, req: &Request, space: &str, lookup: &str) 
         })
         .collect();
     let has_more = from + page.len() < listed.len();
+    if value.contains("undocumented") {
+        return Handled::unchanged(Response::json(
+            200,
+            &json!({ "external_ids": page, "has_more": has_more }),
+        ));
+    }
     Handled::unchanged(Response::json(
         200,
         &json!({
