@@ -193,6 +193,42 @@ fn iterable_forgets_one_per_request_within_3_per_second_and_proves_it_by_hash() 
 }
 
 #[test]
+fn iterable_userid_project_is_verified_through_the_documented_emails_list() {
+    // A userID-based project: its forgotten IDs come back hashed in the one list the
+    // OpenAPI documents (`emails`), as the support page says ("the email address or ID").
+    let ctx = TestContext::with_fake(SandboxConfig {
+        iterable_project_type: cdp_purge_sandbox::IterableProjectType::UserIdBased,
+        ..SandboxConfig::default()
+    });
+    let input = ctx.file("ids.csv", "user_id\nUser-1\nuser-2\nUSER-3\n");
+    let out = delete(
+        &ctx,
+        &[
+            "--vendor",
+            "iterable",
+            "--id-type",
+            "user_id",
+            "--column",
+            "user_id",
+        ],
+        &input,
+    );
+    assert_eq!(out.code, Some(0), "{}", out.transcript());
+    let ledger = ledger_of(&ctx, "iterable");
+    ctx.fake().advance(Duration::from_secs(600));
+    let s = status(&ctx, &ledger);
+    assert!(s.stdout.contains("forgotten 3"), "{}", s.transcript());
+    assert_eq!(s.code, Some(0), "{}", s.transcript());
+    let list = ctx
+        .fake()
+        .log()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.vendor == Some(VendorKind::Iterable))
+        .count();
+    assert!(list >= 1, "status read the forgotten list");
+}
+
+#[test]
 fn iterable_refuses_the_wrong_identifier_for_its_project_and_the_breaker_says_so() {
     let ctx = TestContext::with_fake(SandboxConfig {
         iterable_project_type: cdp_purge_sandbox::IterableProjectType::EmailBased,

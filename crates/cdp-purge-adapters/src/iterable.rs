@@ -281,7 +281,8 @@ fn forgotten_report() -> JobReport {
 }
 
 /// Every SHA-256 in a forgotten-list answer: the strings of its top-level arrays (`emails`
-/// in the OpenAPI; a userID project's list under another key), 64 hex digits each.
+/// in the OpenAPI, for userIDs too per the support page; any other array is read as well,
+/// should Iterable add one), 64 hex digits each.
 fn hashes(body: &[u8]) -> anyhow::Result<Vec<String>> {
     let v: Value = serde_json::from_slice(body)?;
     let Some(obj) = v.as_object() else {

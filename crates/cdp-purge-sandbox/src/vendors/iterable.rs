@@ -136,18 +136,16 @@ pub(crate) fn forgotten(shared: &Shared, req: &Request) -> Handled {
     let now = shared.now();
     let delay = shared.cfg.iterable_forget_delay;
     let state = shared.iterable.lock().expect("iterable lock");
-    let listed = |email: bool| -> Vec<Value> {
-        state
-            .forgotten
-            .iter()
-            .filter(|(_, e, at)| *e == email && now.saturating_duration_since(*at) >= delay)
-            .map(|(h, _, _)| Value::String(h.clone()))
-            .collect()
-    };
-    Handled::unchanged(Response::json(
-        200,
-        &json!({ "emails": listed(true), "userIds": listed(false) }),
-    ))
+    // The OpenAPI's `GetForgottenUserEmailsResponse` has one field, `emails`, and the
+    // support page says to look for "the email address or ID" hashed in that list: a
+    // userID-based project's forgotten IDs are listed there too.
+    let listed: Vec<Value> = state
+        .forgotten
+        .iter()
+        .filter(|(_, _, at)| now.saturating_duration_since(*at) >= delay)
+        .map(|(h, _, _)| Value::String(h.clone()))
+        .collect();
+    Handled::unchanged(Response::json(200, &json!({ "emails": listed })))
 }
 
 #[cfg(test)]
