@@ -192,6 +192,16 @@ fn iterable_forgets_one_per_request_within_3_per_second_and_proves_it_by_hash() 
     assert_eq!(s.code, Some(0), "{}", s.transcript());
 }
 
+/// Iterable by userId, from a `user_id` column.
+const ITERABLE_BY_USER_ID: &[&str] = &[
+    "--vendor",
+    "iterable",
+    "--id-type",
+    "user_id",
+    "--column",
+    "user_id",
+];
+
 #[test]
 fn iterable_userid_project_is_verified_through_the_documented_emails_list() {
     // A userID-based project: its forgotten IDs come back hashed in the one list the
@@ -201,18 +211,7 @@ fn iterable_userid_project_is_verified_through_the_documented_emails_list() {
         ..SandboxConfig::default()
     });
     let input = ctx.file("ids.csv", "user_id\nUser-1\nuser-2\nUSER-3\n");
-    let out = delete(
-        &ctx,
-        &[
-            "--vendor",
-            "iterable",
-            "--id-type",
-            "user_id",
-            "--column",
-            "user_id",
-        ],
-        &input,
-    );
+    let out = delete(&ctx, ITERABLE_BY_USER_ID, &input);
     assert_eq!(out.code, Some(0), "{}", out.transcript());
     let ledger = ledger_of(&ctx, "iterable");
     ctx.fake().advance(Duration::from_secs(600));
@@ -240,18 +239,7 @@ fn iterable_refuses_the_wrong_identifier_for_its_project_and_the_breaker_says_so
         csv.push_str(&format!("u{i}\n"));
     }
     let input = ctx.file("ids.csv", csv);
-    let out = delete(
-        &ctx,
-        &[
-            "--vendor",
-            "iterable",
-            "--id-type",
-            "user_id",
-            "--column",
-            "user_id",
-        ],
-        &input,
-    );
+    let out = delete(&ctx, ITERABLE_BY_USER_ID, &input);
     assert_eq!(out.code, Some(2), "{}", out.transcript());
     assert!(out.stderr.contains("BadParams"), "{}", out.stderr);
     assert!(deletions_of(ctx.fake(), VendorKind::Iterable).len() <= 21);
