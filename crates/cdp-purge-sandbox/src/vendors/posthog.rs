@@ -64,14 +64,18 @@ fn person_of(distinct_id: &str) -> String {
     )
 }
 
+/// The personal API key of `Authorization: Bearer KEY`.
+fn bearer(req: &Request) -> Option<&str> {
+    req.header("authorization")
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, k)| k.trim())
+}
+
 /// `GET /api/projects/{id}/` (posthog.com/docs/api/projects): the project, with the
 /// `project:read` scope. Any numeric id is a project of the sandbox's key.
 pub(crate) fn project(shared: &Shared, req: &Request, project: &str) -> Handled {
-    let key = req
-        .header("authorization")
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, k)| k.trim());
+    let key = bearer(req);
     let creds = &shared.cfg.credentials;
     let known = |k: &str| {
         k == creds.posthog_personal_api_key
@@ -90,11 +94,7 @@ pub(crate) fn project(shared: &Shared, req: &Request, project: &str) -> Handled 
 }
 
 pub(crate) fn bulk_delete(shared: &Shared, req: &Request, project: &str) -> Handled {
-    let key = req
-        .header("authorization")
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, k)| k.trim());
+    let key = bearer(req);
     let creds = &shared.cfg.credentials;
     match key {
         Some(k) if k == creds.posthog_personal_api_key => {}

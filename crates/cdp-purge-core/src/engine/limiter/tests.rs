@@ -445,15 +445,7 @@ fn a_per_window_override_replaces_the_counted_quota_and_long_windows_do_not_spac
     assert_eq!(l.items.unwrap().quota.count, 200_000);
     assert_eq!(w.len(), 1, "above the documented terms: {w:?}");
     // A vendor that counts requests gets its request quota replaced.
-    let braze = Quota {
-        requests: Some(Rate {
-            count: 20_000,
-            per: Duration::from_secs(60),
-        }),
-        items: None,
-        in_flight: None,
-        documented: true,
-    };
+    let braze = braze_quota();
     let o = Overrides {
         max_per_window: Some("5000/1m".parse().unwrap()),
         ..Overrides::default()
@@ -468,15 +460,7 @@ fn braze_at_its_real_quota_never_puts_more_than_20000_requests_in_a_minute() {
     // Braze's documented 20,000 requests a minute, unscaled, at its default 64 in flight
     // and 50 per request: a minute's worth and 10% more on virtual time, against a vendor
     // that counts every sliding minute exactly.
-    let braze = Quota {
-        requests: Some(Rate {
-            count: 20_000,
-            per: Duration::from_secs(60),
-        }),
-        items: None,
-        in_flight: None,
-        documented: true,
-    };
+    let braze = braze_quota();
     let mut limits = limits_for(&braze, 50);
     limits.concurrency = 64;
     let s = Scenario {
@@ -506,4 +490,17 @@ fn braze_at_its_real_quota_never_puts_more_than_20000_requests_in_a_minute() {
         (60.0..66.0).contains(&secs),
         "22,000 requests took {secs:.1} s"
     );
+}
+
+/// Braze's documented 20,000 requests a minute (braze.com/docs/api/api_limits).
+fn braze_quota() -> Quota {
+    Quota {
+        requests: Some(Rate {
+            count: 20_000,
+            per: Duration::from_secs(60),
+        }),
+        items: None,
+        in_flight: None,
+        documented: true,
+    }
 }
