@@ -166,11 +166,16 @@ pub struct RunSummary {
     pub skipped_batches: u64,
     /// Failed for good in an earlier run and not sent again (`--retry-failed` resends them).
     pub failed_earlier: u64,
+    /// Of `failed_earlier`, those an earlier run recorded as `unknown`.
+    pub unknown_earlier: u64,
     /// Items settled in this run.
     pub sent_items: u64,
     pub acknowledged: u64,
     pub failed: BTreeMap<String, u64>,
     pub failed_total: u64,
+    /// Items whose answer proved neither a deletion nor its absence (`unknown` in the
+    /// ledger): not successes, not counted in `failed`; the run exits 1.
+    pub unknown: u64,
     /// Rows a lookup found no profile for (Segment `--lookup-type`): recorded `not_found`,
     /// not failures (nothing of that person to delete).
     pub no_profile: u64,
@@ -214,6 +219,7 @@ impl RunSummary {
         if let Some(n) = failed.get_mut("not_found") {
             *n = n.saturating_sub(no_profile);
         }
+        let unknown = failed.remove("unknown").unwrap_or(0);
         failed.retain(|_, n| *n > 0);
         Self {
             vendor: vendor.to_owned(),
@@ -225,10 +231,12 @@ impl RunSummary {
             skipped_items: skipped,
             skipped_batches: Stats::get(&stats.skipped_batches),
             failed_earlier,
+            unknown_earlier: Stats::get(&stats.skipped_unknown),
             sent_items: sent,
             acknowledged: Stats::get(&stats.items_ok),
             failed_total: failed.values().sum(),
             failed,
+            unknown,
             no_profile,
             lookups: Stats::get(&stats.lookups),
             unsent_items: planned_items.saturating_sub(sent + skipped + failed_earlier),
@@ -262,11 +270,18 @@ impl RunSummary {
                 self.skipped_items
             );
         }
-        if self.failed_earlier > 0 {
+        let refused_before = self.failed_earlier.saturating_sub(self.unknown_earlier);
+        if refused_before > 0 {
             let _ = writeln!(
                 s,
-                "  failed before {} (refused in an earlier run; not resent without --retry-failed)",
-                self.failed_earlier
+                "  failed before {refused_before} (refused in an earlier run; not resent without --retry-failed)",
+            );
+        }
+        if self.unknown_earlier > 0 {
+            let _ = writeln!(
+                s,
+                "  unknown before {} (an earlier answer proved nothing either way; not resent without --retry-failed)",
+                self.unknown_earlier
             );
         }
         let _ = writeln!(s, "  sent         {}", self.sent_items);
@@ -274,6 +289,13 @@ impl RunSummary {
         let _ = writeln!(s, "  failed       {}", self.failed_total);
         for (k, v) in &self.failed {
             let _ = writeln!(s, "    {k:<18} {v}");
+        }
+        if self.unknown > 0 {
+            let _ = writeln!(
+                s,
+                "  unknown      {} (the vendor's answer proves neither deletion nor absence; see report)",
+                self.unknown
+            );
         }
         if self.no_profile > 0 {
             let _ = writeln!(

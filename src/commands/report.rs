@@ -502,16 +502,29 @@ fn render_text(ledger: &str, o: &Overall, runs: &[RunReport]) -> String {
             "  rows       {} read, {} kept, {} rejected{reasons}, {} duplicates",
             r.rows_read, r.kept, r.rejected, r.duplicates
         );
+        // `unknown` is not a failure either: it is said apart.
+        let unknown = r.failed.get("unknown").copied().unwrap_or(0);
+        let failed: BTreeMap<String, u64> = r
+            .failed
+            .iter()
+            .filter(|(k, _)| *k != "unknown")
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
         let _ = writeln!(
             s,
-            "  sent       {}: {} acknowledged, {} failed{}",
+            "  sent       {}: {} acknowledged, {} failed{}{}",
             r.sent,
             r.acknowledged,
-            r.failed.values().sum::<u64>(),
-            if r.failed.is_empty() {
+            failed.values().sum::<u64>(),
+            if failed.is_empty() {
                 String::new()
             } else {
-                format!(" ({})", audit::format_counts(&r.failed))
+                format!(" ({})", audit::format_counts(&failed))
+            },
+            if unknown > 0 {
+                format!(", {unknown} unknown (the answer proved neither deletion nor absence)")
+            } else {
+                String::new()
             }
         );
         for (msg, n) in r.failure_reasons.iter().take(10) {

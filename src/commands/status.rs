@@ -113,18 +113,7 @@ pub fn run(
         } else {
             Lookup::Idle
         };
-        let (limits, warnings) = limiter::resolve(
-            &info.quota,
-            info.default_concurrency,
-            1,
-            Overrides {
-                max_rps: p.max_rps,
-                max_items_per_sec: None,
-                concurrency: p.concurrency,
-                max_per_window: None,
-            },
-        )?;
-        warn(&warnings, printer);
+        let limits = polling_limits(&info.quota, info.default_concurrency, p, printer)?;
         tracing::info!(
             "{}: {} jobs of run(s) {} at {}; limits: {limits}",
             info.name,
@@ -221,18 +210,7 @@ pub fn run(
                 Some(l) => l?,
                 None => Lookup::Idle,
             };
-            let (limits, warnings) = limiter::resolve(
-                &quota,
-                concurrency,
-                1,
-                Overrides {
-                    max_rps: p.max_rps,
-                    max_items_per_sec: None,
-                    concurrency: p.concurrency,
-                    max_per_window: None,
-                },
-            )?;
-            warn(&warnings, printer);
+            let limits = polling_limits(&quota, concurrency, p, printer)?;
             tracing::info!(
                 "{} profile lookups: {} identifiers of run(s) {} at {}; limits: {limits}",
                 info.name,
@@ -368,6 +346,29 @@ fn profile_api_quota() -> Quota {
         in_flight: None,
         documented: true,
     }
+}
+
+/// The pace of status requests (one item each) under the vendor's quota and the user's
+/// `--max-rps`/`--concurrency`; the limiter's warnings are printed.
+fn polling_limits(
+    quota: &Quota,
+    concurrency: u32,
+    p: &crate::cli::PollArgs,
+    printer: &Printer,
+) -> anyhow::Result<limiter::Limits> {
+    let (limits, warnings) = limiter::resolve(
+        quota,
+        concurrency,
+        1,
+        Overrides {
+            max_rps: p.max_rps,
+            max_items_per_sec: None,
+            concurrency: p.concurrency,
+            max_per_window: None,
+        },
+    )?;
+    warn(&warnings, printer);
+    Ok(limits)
 }
 
 fn warn(warnings: &[String], printer: &Printer) {

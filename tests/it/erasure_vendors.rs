@@ -459,17 +459,17 @@ fn braze_batches_50_of_one_type_keeps_its_window_and_never_over_reads_the_count(
     let l = read_ledger(&ledger);
     let s = l.statuses();
     assert_eq!(s.get("acknowledged"), Some(&250), "{s:?}");
-    assert_eq!(s.get("not_found"), Some(&50), "{s:?}");
-    let ambiguous = l
+    assert_eq!(s.get("unknown"), Some(&50), "{s:?}");
+    let short = l
         .top_outcomes()
         .flat_map(|o| o["results"].as_array().unwrap().clone())
         .filter(|r| {
             r["message"]
                 .as_str()
-                .is_some_and(|m| m.contains("ambiguous"))
+                .is_some_and(|m| m.contains("48 of the 50"))
         })
         .count();
-    assert_eq!(ambiguous, 50);
+    assert_eq!(short, 50);
 
     // Again: everything is gone, so Braze deletes nothing and says so.
     let ledger2 = cx.dir().join("braze2.ledger.jsonl");

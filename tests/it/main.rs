@@ -20,6 +20,7 @@
 mod audit;
 mod bad_corpus;
 mod check;
+mod check_downstream;
 mod cli;
 mod cli_output;
 mod common;
@@ -48,3 +49,4 @@ mod sandbox;
 mod segment_lookup;
 mod support;
 mod trust;
+mod unknown_outcome;

@@ -186,13 +186,13 @@ impl Adapter for Amplitude {
         match resp.status {
             200..=299 => {
                 let Ok(v) = serde_json::from_slice::<Value>(resp.body) else {
-                    return Verdict::Failed {
-                        reason: format!(
+                    return wire::all(
+                        batch,
+                        ItemOutcome::unknown(format!(
                             "HTTP {}: an answer that is not JSON; whether the users were scheduled is unknown",
                             resp.status
-                        ),
-                        bisect: false,
-                    };
+                        )),
+                    );
                 };
                 // One answer per project; `delete_from_org` is not sent, so an object.
                 let day = v.get("day").and_then(wire::id_string);
@@ -209,11 +209,14 @@ impl Adapter for Amplitude {
                             ItemOutcome::new(OutcomeClass::NotFound)
                                 .with_message("Amplitude has no data for this user in the project")
                         } else {
+                            // The documented answer names the job's day; without it the
+                            // answer is not one Amplitude documents for a scheduled job.
                             match &day {
                                 Some(d) => ItemOutcome::acknowledged(Some(d.clone())),
-                                None => ItemOutcome::acknowledged(None).with_message(
-                                    "no job day in the answer: status cannot follow it",
-                                ),
+                                None => ItemOutcome::unknown(format!(
+                                    "HTTP {} without the job's `day`: whether the user was scheduled is unknown",
+                                    resp.status
+                                )),
                             }
                         }
                     })
@@ -261,6 +264,29 @@ impl Adapter for Amplitude {
             .or(mine.first())
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("Amplitude lists no deletion job on {day}"))
+    }
+
+    /// The deletion jobs of today (`GET /api/2/deletions/users`): read-only, and it
+    /// answers only to the project's key and secret on the region's host.
+    fn preflight(&self) -> anyhow::Result<cdp_purge_core::protocol::Preflight> {
+        let day = day_string(today());
+        Ok(cdp_purge_core::protocol::Preflight {
+            probes: vec![wire::probe(
+                "API key, secret and region",
+                self.get(&day, &day),
+                "Amplitude",
+                format!("{KEY} and {SECRET}"),
+                format!(
+                    "key and secret accepted; the deletion job list of region {} answered",
+                    self.region
+                ),
+                "check --region and --base-url".into(),
+                |b| jobs_of(b).is_ok(),
+            )],
+            unchecked: vec![
+                "that the key may delete: Amplitude has one key pair per project and no read-only call that tells deletion rights apart".into(),
+            ],
+        })
     }
 
     fn status_list_request(&self) -> anyhow::Result<Option<Request>> {
@@ -393,7 +419,14 @@ mod tests {
         assert_eq!(items[0].class, OutcomeClass::Acknowledged);
         assert_eq!(items[0].vendor_id.as_deref(), Some("2026-12-03"));
         assert_eq!(items[1].class, OutcomeClass::NotFound);
-        assert!(matches!(answer(200, "<html>", &b), Verdict::Failed { .. }));
+        // Answers that do not say whether the users were scheduled prove nothing.
+        for body in ["<html>", r#"{"status":"staging"}"#] {
+            let v = answer(200, body, &b);
+            assert!(
+                matches!(&v, Verdict::Items(i) if i.iter().all(|o| o.class == OutcomeClass::Unknown)),
+                "{body}: {v:?}"
+            );
+        }
         assert!(matches!(
             answer(429, "{}", &b),
             Verdict::Retry {

@@ -5,8 +5,8 @@
 //! Deletion cannot be undone and Braze has no status endpoint. Its answer counts the
 //! profiles queued for deletion (`deleted`), not which: a request of n identifiers that
 //! deleted n proves each; one that deleted 0 proves none matched; anything between leaves
-//! every identifier of the request either deleted or unmatched, and is reported as that,
-//! never as deleted. A 404 is documented as a wrong URL (RudderStack reads it as success;
+//! every identifier of the request either deleted or unmatched, and is recorded as
+//! `unknown`, never as deleted; so is a 2xx without the count. A 404 is documented as a wrong URL (RudderStack reads it as success;
 //! this tool does not).
 
 use anyhow::bail;
@@ -101,7 +101,7 @@ pub const VENDOR: Vendor = Vendor {
         credentials: &[KEY],
         default_base_url: "https://rest.iad-01.braze.com",
         completion: "queued; cannot be undone; no status API",
-        caveat: "Braze deletions cannot be undone and Braze offers no status API. Its answer counts the profiles deleted, not which: identifiers of a request that deleted fewer than it carried are reported as ambiguous (not_found), never as deleted. The 20,000 requests a minute are shared with other Braze user endpoints.",
+        caveat: "Braze deletions cannot be undone and Braze offers no status API. Its answer counts the profiles deleted, not which: identifiers of a request that deleted fewer than it carried are recorded as unknown (deleted or never there), never as deleted, and are not resent by a rerun (a resend cannot tell either). The 20,000 requests a minute are shared with other Braze user endpoints.",
         status: StatusSupport::None,
         reingestion: Some(
             "Braze: a later /users/track or SDK session for the identifier creates a new \
@@ -207,14 +207,18 @@ impl Braze {
             // After an attempt that may have arrived, "none matched" can be our own earlier
             // deletion.
             Some(0) if resp.maybe_delivered_before => ItemOutcome::new(OutcomeClass::AlreadyDone)
-                .with_message("no profile matched after a retry: absent or deleted by the earlier attempt"),
+                .with_message(
+                    "no profile matched after a retry: absent or deleted by the earlier attempt",
+                ),
             Some(0) => ItemOutcome::new(OutcomeClass::NotFound)
                 .with_message("matched no Braze profile (deleted: 0)"),
-            Some(d) => ItemOutcome::new(OutcomeClass::NotFound).with_message(format!(
-                "ambiguous: Braze deleted {d} of the {n} identifiers of this request and does not say which; this one was deleted or matched no profile"
+            Some(d) => ItemOutcome::unknown(format!(
+                "Braze deleted {d} of the {n} identifiers of this request and does not say which: this one was deleted or matched no profile"
             )),
-            None => ItemOutcome::acknowledged(None).with_message(format!(
-                "HTTP {} without a readable `deleted` count; treated as queued",
+            // Braze documents the count on every success; a 2xx without it proves neither
+            // a deletion nor that nothing matched.
+            None => ItemOutcome::unknown(format!(
+                "HTTP {} without a readable `deleted` count: whether Braze deleted it is unknown",
                 resp.status
             )),
         };
@@ -283,6 +287,18 @@ impl Adapter for Braze {
             },
             _ => wire::common(self.spec(), batch, resp),
         }
+    }
+
+    /// Braze has no endpoint that proves a REST key without reading or changing user data
+    /// (and a key may hold `users.delete` alone), so nothing is called.
+    fn preflight(&self) -> anyhow::Result<cdp_purge_core::protocol::Preflight> {
+        Ok(cdp_purge_core::protocol::Preflight {
+            probes: Vec::new(),
+            unchecked: vec![format!(
+                "{} and --instance {}: Braze offers no read-only call that proves a REST API key without reading user data, so a refused key or a wrong instance shows on the first batch, which stops the run (exit 3, or exit 2 for a wrong instance's 404)",
+                self.key_var, self.instance
+            )],
+        })
     }
 
     fn account(&self) -> Vec<(String, String)> {
@@ -392,8 +408,16 @@ mod tests {
             OutcomeClass::NotFound
         );
         let (c, m) = class(br#"{"deleted":2,"message":"success"}"#);
-        assert_eq!(c, OutcomeClass::NotFound, "never claimed deleted");
-        assert!(m.contains("ambiguous") && m.contains("2 of the 3"), "{m}");
+        assert_eq!(c, OutcomeClass::Unknown, "never claimed deleted");
+        assert!(m.contains("2 of the 3"), "{m}");
+        for bare in [
+            &b"{\"message\":\"success\"}"[..],
+            b"",
+            b"{\"deleted\":\"3\"}",
+        ] {
+            let (c, m) = class(bare);
+            assert_eq!(c, OutcomeClass::Unknown, "a 2xx without a count: {m}");
+        }
         let retried = Response {
             maybe_delivered_before: true,
             ..resp(201, &h, br#"{"deleted":0}"#)

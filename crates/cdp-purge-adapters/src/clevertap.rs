@@ -214,12 +214,12 @@ impl Adapter for Clevertap {
                 match status.as_deref() {
                     Some("success") => wire::all(batch, ItemOutcome::acknowledged(None)),
                     Some("fail") => self.refused(batch, resp.status, resp.body),
-                    // A 2xx is documented only as "queued"; an unreadable body (truncated)
-                    // does not undo that, and resubmitting is not documented as safe.
+                    // CleverTap answers a refusal with a 2xx too (`"status":"fail"`), so a
+                    // 2xx without a readable status proves neither.
                     _ => wire::all(
                         batch,
-                        ItemOutcome::acknowledged(None).with_message(format!(
-                            "HTTP {} without a readable status; treated as queued",
+                        ItemOutcome::unknown(format!(
+                            "HTTP {} without a readable status: whether CleverTap queued it is unknown",
                             resp.status
                         )),
                     ),
@@ -318,6 +318,13 @@ mod tests {
             panic!("items");
         };
         assert!(items.iter().all(|o| o.class == OutcomeClass::Acknowledged));
+        // A 2xx that does not say success or fail proves neither.
+        for body in [&b"{}"[..], b"", br#"{"status":"queued"}"#] {
+            let Verdict::Items(items) = a.classify(&b, &resp(200, &h, body)) else {
+                panic!("items");
+            };
+            assert!(items.iter().all(|o| o.class == OutcomeClass::Unknown));
+        }
 
         let v = a.classify(
             &b,

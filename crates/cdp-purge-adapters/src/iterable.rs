@@ -235,6 +235,28 @@ impl Adapter for Iterable {
         })
     }
 
+    /// `GET /api/users/forgotten`, the list `status` reads: read-only, and it answers only
+    /// to a key of the project on the region's host.
+    fn preflight(&self) -> anyhow::Result<cdp_purge_core::protocol::Preflight> {
+        Ok(cdp_purge_core::protocol::Preflight {
+            probes: vec![wire::probe(
+                "API key and region",
+                self.forgotten(),
+                "Iterable",
+                KEY.into(),
+                format!(
+                    "API key accepted; the forgotten-users list of region {} answered",
+                    self.region
+                ),
+                "check --region and --base-url".into(),
+                |b| hashes(b).is_ok(),
+            )],
+            unchecked: vec![
+                "that the key's type may forget users (a server-side key): Iterable offers no read-only call that shows a key's permissions".into(),
+            ],
+        })
+    }
+
     fn status_list_request(&self) -> anyhow::Result<Option<Request>> {
         Ok(Some(self.forgotten()))
     }

@@ -325,6 +325,36 @@ impl Adapter for Mixpanel {
         )))
     }
 
+    /// The status of a made-up deletion task: read-only, it needs the GDPR token and the
+    /// project token, and Mixpanel documents the answer for a task it cannot find
+    /// (`NOT_FOUND`). It counts against the 1 request/s of the GDPR APIs like any call.
+    fn preflight(&self) -> anyhow::Result<cdp_purge_core::protocol::Preflight> {
+        let request = self
+            .status_request("cdp-purge-preflight")?
+            .ok_or_else(|| anyhow::anyhow!("Mixpanel has a status route"))?;
+        Ok(cdp_purge_core::protocol::Preflight {
+            probes: vec![wire::probe(
+                "GDPR token, project token and region",
+                request,
+                "Mixpanel",
+                format!("{} and {PROJECT_TOKEN}", self.token_var),
+                format!(
+                    "GDPR token and project token accepted on region {}",
+                    self.region
+                ),
+                "check --region and --base-url".into(),
+                |b| {
+                    serde_json::from_slice::<serde_json::Value>(b)
+                        .ok()
+                        .is_some_and(|v| v.pointer("/results/status").is_some_and(|s| s.is_string()))
+                },
+            )],
+            unchecked: vec![
+                "that the GDPR token's user is an owner or admin of the project (Mixpanel shows it only when a deletion is created)".into(),
+            ],
+        })
+    }
+
     /// SUCCESS is done; PENDING, STAGING and STARTED are under way; FAILURE and REVOKED
     /// (cancelled) are final without deleting. NOT_FOUND ("the task cannot be found") and
     /// UNKNOWN ("an error occurred while locating the task") prove nothing: unknown.

@@ -202,15 +202,73 @@ impl Adapter for Posthog {
     fn endpoint(&self) -> String {
         format!("POST {}", self.url)
     }
+
+    /// The project (`GET /api/projects/{id}/`): read-only, it proves the key and that the
+    /// project exists on this host. A key without the `project:read` scope gets a 403
+    /// that says so: the key works, the project is not proven.
+    fn preflight(&self) -> anyhow::Result<cdp_purge_core::protocol::Preflight> {
+        use cdp_purge_core::protocol::Finding;
+        let base = self
+            .url
+            .split("/api/projects/")
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let project = self.project.clone();
+        let mut probe = wire::probe(
+            "personal API key and project",
+            wire::get(
+                format!("{base}/api/projects/{}/", wire::segment(&self.project)),
+                &self.auth,
+            ),
+            "PostHog",
+            self.key_var.clone(),
+            format!("personal API key accepted; project {project} found"),
+            format!(
+                "no project {project} on this host: check --project and --base-url (us.posthog.com or eu.posthog.com)"
+            ),
+            |b| {
+                serde_json::from_slice::<Value>(b)
+                    .ok()
+                    .is_some_and(|v| v.get("id").is_some())
+            },
+        );
+        let generic = probe.read;
+        probe.read = Box::new(move |status, body| {
+            let detail = serde_json::from_slice::<Value>(body)
+                .ok()
+                .and_then(|v| v.get("detail")?.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            if status == 403 && detail.contains("scope") {
+                return Finding::Unverified(format!(
+                    "the key works but lacks the project:read scope ({}), so project {project} is not proven",
+                    detail
+                        .chars()
+                        .filter(|c| !c.is_control())
+                        .take(120)
+                        .collect::<String>()
+                ));
+            }
+            generic(status, body)
+        });
+        Ok(cdp_purge_core::protocol::Preflight {
+            probes: vec![probe],
+            unchecked: vec![
+                "the person:write scope: PostHog shows a key's scopes only by refusing a call that needs one; a key without it stops the first batch (exit 3)".into(),
+            ],
+        })
+    }
 }
 
 /// The 202 summary as per-item outcomes, claiming no more than it says.
 fn summary(batch: &Batch, body: &[u8], maybe_delivered_before: bool) -> Verdict {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
-        return Verdict::Failed {
-            reason: "an answer that is not JSON: whether the persons were queued is unknown".into(),
-            bisect: false,
-        };
+        return wire::all(
+            batch,
+            ItemOutcome::unknown(
+                "a 202 that is not JSON: whether the persons were queued is unknown",
+            ),
+        );
     };
     let count = |k: &str| v.get(k).and_then(Value::as_u64);
     let errors = v
@@ -231,10 +289,13 @@ fn summary(batch: &Batch, body: &[u8], maybe_delivered_before: bool) -> Verdict 
     }
     let (Some(found), queued) = (count("persons_found"), count("persons_queued_for_deletion"))
     else {
-        // The answer from before the summary existed (an empty 202): accepted, nothing more.
+        // PostHog answers 202 whether or not any person matched, so without the summary
+        // (persons_found) the answer proves nothing about these identifiers.
         return wire::all(
             batch,
-            ItemOutcome::acknowledged(None).with_message("accepted without a summary"),
+            ItemOutcome::unknown(
+                "a 202 without the deletion summary (persons_found): whether any person was queued is unknown",
+            ),
         );
     };
     let n = batch.len() as u64;
@@ -364,6 +425,14 @@ mod tests {
             panic!()
         };
         assert!(items.iter().all(|o| o.class == OutcomeClass::NotFound));
+        // A 202 comes whether or not anyone matched: without the summary it proves nothing.
+        for bare in ["", "{}", "<html>"] {
+            let v = answer(202, bare, &b);
+            assert!(
+                matches!(&v, Verdict::Items(i) if i.iter().all(|o| o.class == OutcomeClass::Unknown)),
+                "{bare:?}: {v:?}"
+            );
+        }
         let failed =
             r#"{"persons_found":2,"deletion_errors":[{"person_id":"x","step":"delete_person"}]}"#;
         assert!(matches!(

@@ -297,6 +297,44 @@ impl Adapter for SegmentRegs {
         format!("POST {}", self.url)
     }
 
+    /// One regulation of the workspace (`GET /regulations?pagination.count=1`, "List
+    /// Workspace Regulations"): read-only, and it answers only to a token of the workspace
+    /// on the region's host. It does not count against the 110,000 users per 30 days.
+    fn preflight(&self) -> anyhow::Result<cdp_purge_core::protocol::Preflight> {
+        let mut unchecked = vec![
+            "that the token's role may create regulations: the Public API shows a role only to a token that may read the workspace's members".into(),
+        ];
+        if let Some(s) = &self.source {
+            unchecked.push(format!(
+                "source {s}: only a regulation shows whether Segment knows it (a 404 stops the run at once)"
+            ));
+        }
+        Ok(cdp_purge_core::protocol::Preflight {
+            probes: vec![wire::probe(
+                "Public API token and region",
+                wire::get(
+                    format!("{}/regulations?pagination.count=1", self.base_url),
+                    &self.auth,
+                ),
+                "Segment",
+                self.token_var.clone(),
+                format!(
+                    "Public API token accepted; the workspace's regulations answered on region {}",
+                    self.region
+                ),
+                "check --region and --base-url (the Public API host)".into(),
+                |b| {
+                    serde_json::from_slice::<serde_json::Value>(b)
+                        .ok()
+                        .is_some_and(|v| {
+                            v.pointer("/data/regulations").is_some_and(|r| r.is_array())
+                        })
+                },
+            )],
+            unchecked,
+        })
+    }
+
     fn status_request(&self, vendor_id: &str) -> anyhow::Result<Option<Request>> {
         Ok(Some(wire::get(
             format!("{}/regulations/{}", self.base_url, wire::segment(vendor_id)),

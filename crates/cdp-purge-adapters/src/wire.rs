@@ -224,6 +224,35 @@ pub fn id_string(v: &serde_json::Value) -> Option<String> {
     }
 }
 
+/// A read-only `check` call whose 2xx proves `proves` only when `documented` reads the body
+/// as the vendor documents it; 401/403 are the credentials refused (naming `vars`), 404 is
+/// `not_found` (a wrong project, workspace or host).
+pub fn probe(
+    what: &'static str,
+    request: Request,
+    vendor: &'static str,
+    vars: String,
+    proves: String,
+    not_found: String,
+    documented: fn(&[u8]) -> bool,
+) -> cdp_purge_core::protocol::Probe {
+    use cdp_purge_core::protocol::{Finding, preflight};
+    cdp_purge_core::protocol::Probe {
+        what,
+        request,
+        gate: true,
+        read: Box::new(move |status, body| match status {
+            200..=299 if documented(body) => Finding::Ok(proves.clone()),
+            200..=299 => Finding::Unverified(format!(
+                "HTTP {status} in a shape {vendor} does not document, so this is not proven: {proves}"
+            )),
+            401 | 403 => preflight::refused(status, vendor, &vars),
+            404 => Finding::Failed(format!("HTTP 404: {not_found}")),
+            s => Finding::Failed(format!("unexpected HTTP {s} from {vendor}")),
+        }),
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod test_support {
     use cdp_purge_core::batch::{Batch, Item};

@@ -47,6 +47,10 @@ pub enum Fault {
     Truncate,
     /// The deletion is applied; the real response is cut short mid-body.
     TruncateAfterProcessing,
+    /// The deletion is applied and the vendor's 2xx comes back with `{}` instead of its
+    /// documented body (no Braze `deleted` count, no CleverTap `status`): a proxy or an API
+    /// change that drops the fields the client decides by.
+    BareSuccess,
     /// The deletion is applied; the response is written one byte per interval.
     SlowDrip(Duration),
     /// Never answer; not processed. The client's timeout must fire.
@@ -68,6 +72,7 @@ impl Fault {
             Fault::Pass
                 | Fault::ResetAfterProcessing
                 | Fault::TruncateAfterProcessing
+                | Fault::BareSuccess
                 | Fault::SlowDrip(_)
                 | Fault::HangAfterProcessing
         )
@@ -173,6 +178,7 @@ Faults to inject, as comma-separated KEY=VALUE pairs. Rates are probabilities pe
   reset-after   deletion applied, then connection reset
   truncate      500 with a body cut short
   truncate-after  deletion applied, response cut mid-body
+  bare-2xx      deletion applied, the 2xx answered with `{}` (no documented fields)
   slow          deletion applied, response dripped one byte per <drip>
   hang          never answer (not processed)
   hang-after    deletion applied, never answer
@@ -233,7 +239,7 @@ impl FromStr for FaultPlan {
                     return Err(err(format!(
                         "unknown key `{key}`; expected one of 429, 429-date, 429-past, \
                          429-garbage, 429-bare, 503, 503-ra, 500, reset, reset-after, truncate, \
-                         truncate-after, slow, hang, hang-after, down, seed, retry-after, \
+                         truncate-after, bare-2xx, slow, hang, hang-after, down, seed, retry-after, \
                          drip, down-for"
                     )));
                 }
@@ -287,6 +293,7 @@ fn fault_for(key: &str, retry_after: u64, drip: Duration, down_for: Duration) ->
         "reset-after" => Fault::ResetAfterProcessing,
         "truncate" => Fault::Truncate,
         "truncate-after" => Fault::TruncateAfterProcessing,
+        "bare-2xx" => Fault::BareSuccess,
         "slow" => Fault::SlowDrip(drip),
         "hang" => Fault::Hang,
         "hang-after" => Fault::HangAfterProcessing,
@@ -307,6 +314,7 @@ impl fmt::Display for Fault {
             Fault::ResetAfterProcessing => f.write_str("reset after processing"),
             Fault::Truncate => f.write_str("truncated 500"),
             Fault::TruncateAfterProcessing => f.write_str("truncated after processing"),
+            Fault::BareSuccess => f.write_str("2xx without its documented body"),
             Fault::SlowDrip(d) => write!(f, "slow drip ({d:?}/byte)"),
             Fault::Hang => f.write_str("hang"),
             Fault::HangAfterProcessing => f.write_str("hang after processing"),

@@ -207,6 +207,10 @@ async fn handle(shared: &Shared, req: Request) -> (Action, Option<InFlight>) {
             Fault::ResetAfterProcessing => Action::Reset,
             Fault::HangAfterProcessing => Action::Hang,
             Fault::TruncateAfterProcessing => Action::Respond(handled.resp, WriteMode::Truncated),
+            Fault::BareSuccess if (200..300).contains(&handled.resp.status) => Action::Respond(
+                Response::json(handled.resp.status, &serde_json::json!({})),
+                WriteMode::Whole,
+            ),
             Fault::SlowDrip(every) => Action::Respond(handled.resp, WriteMode::Drip(every)),
             _ => Action::Respond(handled.resp, WriteMode::Whole),
         };
@@ -261,6 +265,7 @@ fn refuse(shared: &Shared, vendor: VendorKind, fault: Fault) -> (Action, Option<
         Fault::Pass
         | Fault::ResetAfterProcessing
         | Fault::TruncateAfterProcessing
+        | Fault::BareSuccess
         | Fault::SlowDrip(_)
         | Fault::HangAfterProcessing => unreachable!("{fault} applies the deletion"),
     }

@@ -237,7 +237,12 @@ fn run_target(
                 tally.failed_before += 1;
                 false
             }
-            KeyState::FailedPermanent => {
+            KeyState::Unknown if !retry_failed => {
+                tally.failed_before += 1;
+                tally.unknown_before += 1;
+                false
+            }
+            KeyState::FailedPermanent | KeyState::Unknown => {
                 tally.to_send += 1;
                 true
             }
@@ -286,7 +291,7 @@ fn run_target(
                 tally.to_send,
                 if tally.failed_before > 0 {
                     format!(
-                        "; {} refused for good earlier, not resent (--retry-failed resends them)",
+                        "; {} refused for good or of unknown outcome earlier, not resent (--retry-failed resends them)",
                         tally.failed_before
                     )
                 } else {
@@ -317,6 +322,7 @@ fn run_target(
     Stats::add(&stats.total_batches, to_send_batches);
     Stats::add(&stats.skipped_items, tally.done);
     Stats::add(&stats.skipped_failed, tally.failed_before);
+    Stats::add(&stats.skipped_unknown, tally.unknown_before);
 
     let run_id = ledger::new_run_id();
     let header = Header {

@@ -19,6 +19,8 @@ use crate::settings;
 pub(super) struct Tally {
     pub done: u64,
     pub failed_before: u64,
+    /// Of `failed_before`, those whose earlier outcome was `unknown`.
+    pub unknown_before: u64,
     pub to_send: u64,
     pub maybe_delivered: u64,
 }
@@ -29,10 +31,22 @@ pub(super) fn explain_exit(s: &RunSummary, maybe: u64, printer: &Printer) {
     if s.failed_total > 0 {
         why.push(format!("{} failed in this run", s.failed_total));
     }
-    if s.failed_earlier > 0 {
+    if s.unknown > 0 {
         why.push(format!(
-            "{} failed in an earlier run and were not resent (--retry-failed)",
-            s.failed_earlier
+            "{} have an unknown outcome: the vendor's answer did not prove them deleted or absent (see `report`)",
+            s.unknown
+        ));
+    }
+    let refused_before = s.failed_earlier.saturating_sub(s.unknown_earlier);
+    if refused_before > 0 {
+        why.push(format!(
+            "{refused_before} failed in an earlier run and were not resent (--retry-failed)"
+        ));
+    }
+    if s.unknown_earlier > 0 {
+        why.push(format!(
+            "{} had an unknown outcome in an earlier run and were not resent: asking again cannot prove what the first request did (--retry-failed resends them)",
+            s.unknown_earlier
         ));
     }
     if s.unsent_items > 0 {
@@ -177,7 +191,7 @@ pub(super) fn spawn_feeder(
             batcher,
             &mut |it| match state_of(&resume, &hasher, it) {
                 KeyState::Done => false,
-                KeyState::FailedPermanent => retry_failed,
+                KeyState::FailedPermanent | KeyState::Unknown => retry_failed,
                 KeyState::Send { .. } => true,
             },
             &mut |mut b| {

@@ -98,6 +98,28 @@ pub(super) struct StatusSummary {
     /// `--recheck`: profiles present again, over every vendor.
     #[serde(skip_serializing_if = "Option::is_none")]
     present_again: Option<u64>,
+    /// Rows whose latest outcome is `unknown`: the vendor's answer proved nothing, so
+    /// nothing can be followed and they are not proven deleted (exit 1).
+    unknown: u64,
+}
+
+/// Rows whose latest outcome is `unknown` (the second pass over the ledger only when a run
+/// recorded any; should it fail, every `unknown` recorded counts).
+fn unknown_rows(view: &View) -> u64 {
+    let recorded: u64 = view
+        .runs
+        .iter()
+        .filter_map(|r| r.failed.get(crate::ledger::ItemStatus::Unknown.code()))
+        .sum();
+    if recorded == 0 {
+        return 0;
+    }
+    let mut n = 0;
+    let walked = view.for_each_brief(&mut |b| {
+        n += u64::from(b.status == crate::ledger::ItemStatus::Unknown);
+        Ok(())
+    });
+    if walked.is_ok() { n } else { recorded }
 }
 
 fn group_summary(t: &Tracked, seed: Option<u64>, resumed: bool) -> GroupSummary {
@@ -237,6 +259,7 @@ impl StatusSummary {
             .collect();
         Self {
             present_again,
+            unknown: unknown_rows(view),
             groups,
             no_status_api,
             not_verifiable,
@@ -256,7 +279,10 @@ impl StatusSummary {
         let only_throttled = self.groups.iter().all(|g| {
             g.all_done || (g.failed == 0 && g.pending == 0 && g.errors == g.throttled_errors)
         });
-        exit::polling(self.signal, self.all_done, only_throttled)
+        match exit::polling(self.signal, self.all_done, only_throttled) {
+            Code::Success if self.unknown > 0 => Code::Partial,
+            c => c,
+        }
     }
 
     pub(super) fn json(&self) -> serde_json::Value {
@@ -388,6 +414,13 @@ impl StatusSummary {
             let _ = writeln!(
                 s,
                 "mParticle (run {r}): the ledger records no identity type; its profiles cannot be looked up"
+            );
+        }
+        if self.unknown > 0 {
+            let _ = writeln!(
+                s,
+                "unknown: {} identifiers have an unknown outcome (the vendor's answer proved neither deletion nor absence); nothing to follow, not proven deleted (see `report`)",
+                self.unknown
             );
         }
         if self.groups.is_empty() && self.no_status_api.is_empty() {

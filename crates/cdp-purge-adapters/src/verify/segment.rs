@@ -14,12 +14,11 @@
 //! - Anything else (another 404, which is what a wrong space may answer; a 2xx in another
 //!   shape; retries run out): unknown.
 
-use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::header::HeaderValue;
 
 use super::{Profile, redact};
 use crate::segment::{PROFILE_NOT_FOUND, TOKEN};
-use crate::{Request, Target, VendorParams, wire};
+use crate::{Target, VendorParams, wire};
 use cdp_purge_core::ledger;
 use cdp_purge_core::status::{Fetched, Poller};
 
@@ -81,6 +80,15 @@ impl SegmentProfiles {
         })
     }
 
+    /// Whether a listed external id is the deleted one. Intake may have lowercased the
+    /// value it sent (`--lowercase`) while a replay brings the id back as it was first
+    /// written: a listed id matching in either form counts as present, since calling a
+    /// returned profile absent is the claim that must never be wrong.
+    fn same(&self, listed: &str, id_hmac: &str) -> bool {
+        ledger::id_hmac(&self.key, listed) == id_hmac
+            || ledger::id_hmac(&self.key, &listed.to_lowercase()) == id_hmac
+    }
+
     /// Whether the external id hashed `id_hmac` is still on the profile found by
     /// `by:{lookup}` (`by` is `user_id` or the run's `--lookup-type`). `Err` is fatal
     /// (credentials) or the run stopping.
@@ -104,13 +112,7 @@ impl SegmentProfiles {
                 url.push_str("&next=");
                 url.push_str(&wire::segment(n));
             }
-            let req = Request {
-                method: Method::GET,
-                url,
-                headers: vec![(AUTHORIZATION, self.auth.clone())],
-                body: Vec::new(),
-            };
-            let (fetched, a) = poller.fetch(&req).await;
+            let (fetched, a) = poller.fetch(&wire::get(url, &self.auth)).await;
             attempts += a;
             let p = match fetched {
                 Fetched::Ok { status, body } => match page(&body) {
@@ -118,12 +120,7 @@ impl SegmentProfiles {
                         Some(status),
                         "a 2xx answer that is not the documented external_ids list".into(),
                     ),
-                    Some(pg)
-                        if pg
-                            .ids
-                            .iter()
-                            .any(|id| ledger::id_hmac(&self.key, id) == id_hmac) =>
-                    {
+                    Some(pg) if pg.ids.iter().any(|id| self.same(id, id_hmac)) => {
                         Profile::Found(
                             status,
                             "the Profile API lists the removed external id on the profile again"
@@ -187,6 +184,19 @@ impl SegmentProfiles {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listed_id_matches_the_deleted_one_as_written_or_lowercased() {
+        let p = SegmentProfiles {
+            base: String::new(),
+            auth: HeaderValue::from_static("x"),
+            key: [7; 32],
+        };
+        let deleted = ledger::id_hmac(&p.key, "alice@x.co");
+        assert!(p.same("alice@x.co", &deleted));
+        assert!(p.same("Alice@X.co", &deleted), "replayed in its first casing");
+        assert!(!p.same("bob@x.co", &deleted));
+    }
 
     #[test]
     fn only_the_documented_list_is_a_page() {

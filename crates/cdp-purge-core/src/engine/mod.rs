@@ -36,6 +36,8 @@ pub struct Stats {
     /// Not sent because an earlier run recorded a permanent failure (without
     /// `--retry-failed`): they have no success, so the run cannot exit 0.
     pub skipped_failed: AtomicU64,
+    /// Of `skipped_failed`, those whose earlier outcome was `unknown`.
+    pub skipped_unknown: AtomicU64,
     /// Items with a final status this run.
     pub items_done: AtomicU64,
     pub items_ok: AtomicU64,
@@ -80,6 +82,7 @@ impl Stats {
             skipped_items: AtomicU64::new(0),
             skipped_batches: AtomicU64::new(0),
             skipped_failed: AtomicU64::new(0),
+            skipped_unknown: AtomicU64::new(0),
             items_done: AtomicU64::new(0),
             items_ok: AtomicU64::new(0),
             batches_done: AtomicU64::new(0),

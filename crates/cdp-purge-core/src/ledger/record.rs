@@ -125,6 +125,9 @@ pub enum ItemStatus {
     Invalid,
     /// Retries ran out (or the run stopped); a rerun sends it again.
     FailedRetryable,
+    /// The vendor's answer proved neither a deletion nor its absence. Not resent by a
+    /// rerun without `--retry-failed`: the same question cannot get a better answer.
+    Unknown,
 }
 
 impl ItemStatus {
@@ -138,6 +141,7 @@ impl ItemStatus {
             Self::NotFound => "not_found",
             Self::Invalid => "invalid",
             Self::FailedRetryable => "failed_retryable",
+            Self::Unknown => "unknown",
         }
     }
 }
@@ -149,6 +153,7 @@ impl From<OutcomeClass> for ItemStatus {
             OutcomeClass::AlreadyDone => Self::AlreadyDone,
             OutcomeClass::NotFound => Self::NotFound,
             OutcomeClass::Invalid => Self::Invalid,
+            OutcomeClass::Unknown => Self::Unknown,
         }
     }
 }

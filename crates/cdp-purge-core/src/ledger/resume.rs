@@ -164,17 +164,29 @@ pub enum KeyState {
     Done,
     /// Refused for good (`not_found`, `invalid`): sent again only with `--retry-failed`.
     FailedPermanent,
+    /// The vendor's answer proved nothing either way (`unknown`): sent again only with
+    /// `--retry-failed`, like a refusal, because asking again cannot prove what the first
+    /// request did (Braze counts only what the new request deletes).
+    Unknown,
     /// To send. `maybe_delivered`: an earlier request carrying it got no answer (or lost
     /// it), so an "already gone" reply is this tool's own earlier success.
     Send { maybe_delivered: bool },
+}
+
+/// How an identifier's latest non-success ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prior {
+    Retryable,
+    Permanent,
+    Unknown,
 }
 
 /// What earlier runs to one destination settled, keyed by each identifier's resume key.
 #[derive(Default)]
 pub struct Resume {
     done: HashSet128,
-    /// Non-successes by key; `true` when permanent. A later record wins.
-    failed: HashMap<u128, bool>,
+    /// Non-successes by key. A later record wins.
+    failed: HashMap<u128, Prior>,
     maybe: HashSet<u128>,
     /// Runs to this destination.
     pub runs: u32,
@@ -193,8 +205,10 @@ impl Resume {
         if self.done.contains(key) {
             return KeyState::Done;
         }
-        if self.failed.get(&key) == Some(&true) {
-            return KeyState::FailedPermanent;
+        match self.failed.get(&key) {
+            Some(Prior::Permanent) => return KeyState::FailedPermanent,
+            Some(Prior::Unknown) => return KeyState::Unknown,
+            Some(Prior::Retryable) | None => {}
         }
         KeyState::Send {
             maybe_delivered: self.maybe.contains(&key),
@@ -323,8 +337,14 @@ pub fn collect(r: impl Read, scan: &Scan, dest: &Destination) -> std::io::Result
                         out.done.insert(k);
                         continue;
                     }
-                    let permanent = r.status != ItemStatus::FailedRetryable.code();
-                    out.failed.insert(k, permanent);
+                    let prior = if r.status == ItemStatus::FailedRetryable.code() {
+                        Prior::Retryable
+                    } else if r.status == ItemStatus::Unknown.code() {
+                        Prior::Unknown
+                    } else {
+                        Prior::Permanent
+                    };
+                    out.failed.insert(k, prior);
                     if maybe {
                         out.maybe.insert(k);
                     }

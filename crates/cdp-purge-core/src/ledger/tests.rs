@@ -117,9 +117,14 @@ async fn resume_is_per_identifier_and_per_destination() {
         ))
         .await
         .unwrap();
-        w.write(outcome(&k, "r1", h(2), &[("z", FailedRetryable)]))
-            .await
-            .unwrap();
+        w.write(outcome(
+            &k,
+            "r1",
+            h(2),
+            &[("z", FailedRetryable), ("u", Unknown)],
+        ))
+        .await
+        .unwrap();
         // In flight when the process died: no result, no outcome.
         w.write(sent(&k, "r1", h(3), &["m"])).await.unwrap();
         w.write(header("r2", &b)).await.unwrap();
@@ -142,6 +147,11 @@ async fn resume_is_per_identifier_and_per_destination() {
     assert_eq!(ra.runs, 1);
     assert_eq!(state(&ra, &k, "x"), KeyState::Done);
     assert_eq!(state(&ra, &k, "y"), KeyState::FailedPermanent);
+    assert_eq!(
+        state(&ra, &k, "u"),
+        KeyState::Unknown,
+        "an unknown outcome is neither done nor resent by default"
+    );
     assert_eq!(
         state(&ra, &k, "z"),
         KeyState::Send {

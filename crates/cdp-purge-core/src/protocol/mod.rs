@@ -261,6 +261,10 @@ pub enum OutcomeClass {
     NotFound,
     /// Permanently refused, with the vendor's message.
     Invalid,
+    /// The vendor answered, but its answer proves neither that the deletion happened nor
+    /// that it did not (Braze's count short of the request; a 2xx without the documented
+    /// body). Not a success: the run exits non-zero and the report says `unknown`.
+    Unknown,
 }
 
 impl OutcomeClass {
@@ -645,6 +649,10 @@ impl ItemOutcome {
     }
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(OutcomeClass::Invalid).with_message(message)
+    }
+    /// An answer that proves nothing either way, with what it said.
+    pub fn unknown(message: impl Into<String>) -> Self {
+        Self::new(OutcomeClass::Unknown).with_message(message)
     }
     pub fn with_message(mut self, message: impl Into<String>) -> Self {
         self.message = Some(message.into());

@@ -88,6 +88,10 @@ pub(crate) enum Route {
     PosthogBulkDelete {
         project: String,
     },
+    /// `GET /api/projects/{id}/`: the project (`check` reads it).
+    PosthogProject {
+        project: String,
+    },
     /// Segment Public API `POST /regulations` (workspace) or
     /// `POST /regulations/sources/{source}`.
     SegmentRegs {
@@ -96,6 +100,9 @@ pub(crate) enum Route {
     SegmentRegsStatus {
         id: String,
     },
+    /// `GET /regulations`: the workspace's regulations (same path as the workspace
+    /// `POST`; [`route_for`] tells them apart by method). `check` reads one.
+    SegmentRegsList,
     /// `POST /api/app/data-deletions/v3.0/` (with or without the trailing slash).
     Mixpanel,
     MixpanelStatus {
@@ -123,8 +130,10 @@ impl Route {
             | Route::HightouchRuns { .. } => VendorKind::Hightouch,
             Route::AmplitudeDelete | Route::AmplitudeJobs => VendorKind::Amplitude,
             Route::IterableForget | Route::IterableForgotten => VendorKind::Iterable,
-            Route::PosthogBulkDelete { .. } => VendorKind::Posthog,
-            Route::SegmentRegs { .. } | Route::SegmentRegsStatus { .. } => VendorKind::SegmentRegs,
+            Route::PosthogBulkDelete { .. } | Route::PosthogProject { .. } => VendorKind::Posthog,
+            Route::SegmentRegs { .. }
+            | Route::SegmentRegsStatus { .. }
+            | Route::SegmentRegsList => VendorKind::SegmentRegs,
             Route::Mixpanel | Route::MixpanelStatus { .. } => VendorKind::Mixpanel,
             Route::Braze => VendorKind::Braze,
         }
@@ -144,7 +153,10 @@ impl Route {
             | Route::HightouchRuns { .. }
             | Route::AmplitudeJobs
             | Route::IterableForgotten => "GET",
-            Route::SegmentRegsStatus { .. } | Route::MixpanelStatus { .. } => "GET",
+            Route::SegmentRegsStatus { .. }
+            | Route::SegmentRegsList
+            | Route::MixpanelStatus { .. }
+            | Route::PosthogProject { .. } => "GET",
             _ => "POST",
         }
     }
@@ -173,6 +185,7 @@ impl Route {
 pub(crate) fn route_for(method: &str, path: &str) -> Option<Route> {
     match route(path)? {
         Route::AmplitudeDelete if method == "GET" => Some(Route::AmplitudeJobs),
+        Route::SegmentRegs { source: None } if method == "GET" => Some(Route::SegmentRegsList),
         r => Some(r),
     }
 }
@@ -242,6 +255,9 @@ pub(crate) fn route(path: &str) -> Option<Route> {
         // Django answers with and without the trailing slash PostHog's docs write.
         ["api", "projects", project, "persons", "bulk_delete"]
         | ["api", "projects", project, "persons", "bulk_delete", ""] => Route::PosthogBulkDelete {
+            project: s(project),
+        },
+        ["api", "projects", project] | ["api", "projects", project, ""] => Route::PosthogProject {
             project: s(project),
         },
         ["regulations"] => Route::SegmentRegs { source: None },
@@ -321,6 +337,8 @@ pub(crate) fn handle(shared: &Shared, route: &Route, req: &Request) -> Handled {
         Route::PosthogBulkDelete { project } => posthog::bulk_delete(shared, req, project),
         Route::SegmentRegs { source } => segment_regs::create(shared, req, source.as_deref()),
         Route::SegmentRegsStatus { id } => segment_regs::status(shared, req, id),
+        Route::SegmentRegsList => segment_regs::list(shared, req),
+        Route::PosthogProject { project } => posthog::project(shared, req, project),
         Route::Mixpanel => mixpanel::create(shared, req),
         Route::MixpanelStatus { id } => mixpanel::status(shared, req, id),
         Route::Braze => braze::delete(shared, req),
@@ -533,6 +551,8 @@ pub(crate) fn values(route: &Route, req: &Request) -> Vec<String> {
         | Route::HightouchStatus { .. }
         | Route::HightouchRuns { .. }
         | Route::SegmentRegsStatus { .. }
+        | Route::SegmentRegsList
+        | Route::PosthogProject { .. }
         | Route::MixpanelStatus { .. } => Vec::new(),
     }
 }

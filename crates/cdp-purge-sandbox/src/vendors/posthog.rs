@@ -64,6 +64,31 @@ fn person_of(distinct_id: &str) -> String {
     )
 }
 
+/// `GET /api/projects/{id}/` (posthog.com/docs/api/projects): the project, with the
+/// `project:read` scope. Any numeric id is a project of the sandbox's key.
+pub(crate) fn project(shared: &Shared, req: &Request, project: &str) -> Handled {
+    let key = req
+        .header("authorization")
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, k)| k.trim());
+    let creds = &shared.cfg.credentials;
+    let known = |k: &str| {
+        k == creds.posthog_personal_api_key
+            || shared.cfg.posthog_read_only_keys.iter().any(|r| r == k)
+    };
+    if !key.is_some_and(known) {
+        return fail(401, "Invalid personal API key.");
+    }
+    let Ok(id) = project.parse::<u64>() else {
+        return fail(404, "Not found.");
+    };
+    Handled::unchanged(Response::json(
+        200,
+        &json!({ "id": id, "name": format!("Sandbox project {id}"), "timezone": "UTC" }),
+    ))
+}
+
 pub(crate) fn bulk_delete(shared: &Shared, req: &Request, project: &str) -> Handled {
     let key = req
         .header("authorization")

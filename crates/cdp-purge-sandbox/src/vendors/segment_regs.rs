@@ -216,6 +216,42 @@ pub(crate) fn status(shared: &Shared, req: &Request, id: &str) -> Handled {
     Handled::unchanged(Response::json(200, &body))
 }
 
+/// `GET /regulations?pagination.count=N` (Public API, "List Workspace Regulations"):
+/// `{"data":{"regulations":[…],"pagination":{…}}}`; `pagination.count` is required (1–100).
+pub(crate) fn list(shared: &Shared, req: &Request) -> Handled {
+    if !authorized(shared, req) {
+        return fail(401, "Unauthorized");
+    }
+    let count = req
+        .query_param("pagination.count")
+        .and_then(|c| c.parse::<usize>().ok())
+        .filter(|c| (1..=100).contains(c));
+    let Some(count) = count else {
+        return fail(400, "pagination.count is required, from 1 to 100");
+    };
+    let state = shared.segment_regs.lock().expect("segment regs lock");
+    let now = shared.now();
+    let step = shared.cfg.segment_regs_state_step;
+    let mut ids: Vec<&String> = state.regulations.keys().collect();
+    ids.sort();
+    let regulations: Vec<Value> = ids
+        .iter()
+        .take(count)
+        .map(|id| {
+            let r = &state.regulations[*id];
+            status_body(r, id, now.saturating_duration_since(r.at), step)["data"]["regulation"]
+                .clone()
+        })
+        .collect();
+    let body = json!({
+        "data": {
+            "regulations": regulations,
+            "pagination": { "current": "MA==", "totalEntries": state.regulations.len() },
+        }
+    });
+    Handled::unchanged(Response::json(200, &body))
+}
+
 fn status_body(r: &Regulation, id: &str, elapsed: Duration, step: Duration) -> Value {
     let steps = if step.is_zero() {
         u128::MAX
