@@ -45,25 +45,11 @@ pub fn is_mpid_not_found(message: &str) -> bool {
 /// invalid"), so only a message that says so counts; one about the workspace, account or
 /// organisation never does.
 pub fn is_identity_not_found(message: &str) -> bool {
-    let m = message.to_ascii_lowercase();
-    let about = ["profile", "identity", "user", "mpid", "mparticle id"]
-        .iter()
-        .any(|w| m.contains(w));
-    let missing = [
-        "not found",
-        "could not be found",
-        "cannot be found",
-        "does not exist",
-        "no match",
-        "no profile",
-    ]
-    .iter()
-    .any(|w| m.contains(w));
-    about
-        && missing
-        && !["workspace", "account", "org"]
-            .iter()
-            .any(|w| m.contains(w))
+    crate::verify::says_not_found(
+        message,
+        &["profile", "identity", "user", "mpid", "mparticle id"],
+        &["workspace", "account", "org"],
+    )
 }
 
 /// The identity type the resolve route takes for a bulk-deletion identity type: the

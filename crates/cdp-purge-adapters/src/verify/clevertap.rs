@@ -27,19 +27,11 @@ pub struct CleverTapProfiles {
 /// Whether a `fail` error text says there is no such profile (not a refused account or a
 /// malformed request).
 pub fn is_profile_not_found(error: &str) -> bool {
-    let e = error.to_ascii_lowercase();
-    let about_profile = ["profile", "user", "record", "identity"]
-        .iter()
-        .any(|w| e.contains(w));
-    let missing = [
-        "not found",
-        "could not be found",
-        "does not exist",
-        "no such",
-    ]
-    .iter()
-    .any(|w| e.contains(w));
-    about_profile && missing && !e.contains("account") && !e.contains("passcode")
+    super::says_not_found(
+        error,
+        &["profile", "user", "record", "identity"],
+        &["account", "passcode"],
+    )
 }
 
 /// What a 2xx or 4xx body says, in CleverTap's documented shapes.

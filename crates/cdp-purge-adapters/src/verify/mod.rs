@@ -20,3 +20,21 @@ pub(crate) fn redact(text: &str, value: &str) -> String {
         text.replace(value, "<redacted>")
     }
 }
+
+/// Whether an error text says something named by one of `about` was not found, and names
+/// none of `unless` (a missing workspace or account is a configuration error, not an
+/// absent profile). Case-insensitive.
+pub(crate) fn says_not_found(text: &str, about: &[&str], unless: &[&str]) -> bool {
+    const MISSING: &[&str] = &[
+        "not found",
+        "could not be found",
+        "cannot be found",
+        "does not exist",
+        "no such",
+        "no match",
+        "no profile",
+    ];
+    let t = text.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
+    has(about) && has(MISSING) && !has(unless)
+}

@@ -523,11 +523,7 @@ impl Inner {
                     retry_after,
                     reason,
                 } => {
-                    let delay = self.cfg.retry.delay(attempt, retry_after, fastrand::f64());
-                    if throttled {
-                        Stats::add(&self.stats.throttled, 1);
-                        self.on_throttled(reaction, retry_after, delay);
-                    }
+                    let delay = self.retry_delay(attempt, throttled, retry_after, reaction);
                     drop(slot);
                     tracing::info!("lookup for batch {} attempt {attempt}: {reason}", batch.seq);
                     if !self.cfg.retry.may_retry(attempt) {
@@ -683,11 +679,7 @@ impl Inner {
                     retry_after,
                     reason,
                 } => {
-                    let delay = self.cfg.retry.delay(attempt, retry_after, fastrand::f64());
-                    if throttled {
-                        Stats::add(&self.stats.throttled, 1);
-                        self.on_throttled(reaction, retry_after, delay);
-                    }
+                    let delay = self.retry_delay(attempt, throttled, retry_after, reaction);
                     tracing::info!(
                         "batch {} attempt {attempt}: {reason}; retry in {delay:?}",
                         batch.seq
@@ -771,6 +763,23 @@ impl Inner {
                     .await?;
             }
         }
+    }
+
+    /// How long a request refused with a retryable answer waits before its next attempt;
+    /// a 429 is counted and handled first ([`Self::on_throttled`]).
+    fn retry_delay(
+        &self,
+        attempt: u32,
+        throttled: bool,
+        retry_after: Option<Duration>,
+        reaction: Reaction,
+    ) -> Duration {
+        let delay = self.cfg.retry.delay(attempt, retry_after, fastrand::f64());
+        if throttled {
+            Stats::add(&self.stats.throttled, 1);
+            self.on_throttled(reaction, retry_after, delay);
+        }
+        delay
     }
 
     /// A 429: the refused request waits its own `Retry-After` (the caller sleeps it);
