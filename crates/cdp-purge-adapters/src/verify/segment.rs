@@ -120,13 +120,10 @@ impl SegmentProfiles {
                         Some(status),
                         "a 2xx answer that is not the documented external_ids list".into(),
                     ),
-                    Some(pg) if pg.ids.iter().any(|id| self.same(id, id_hmac)) => {
-                        Profile::Found(
-                            status,
-                            "the Profile API lists the removed external id on the profile again"
-                                .into(),
-                        )
-                    }
+                    Some(pg) if pg.ids.iter().any(|id| self.same(id, id_hmac)) => Profile::Found(
+                        status,
+                        "the Profile API lists the removed external id on the profile again".into(),
+                    ),
                     Some(pg) if pg.has_more => match pg.next {
                         Some(n) => {
                             next = Some(n);
@@ -194,7 +191,10 @@ mod tests {
         };
         let deleted = ledger::id_hmac(&p.key, "alice@x.co");
         assert!(p.same("alice@x.co", &deleted));
-        assert!(p.same("Alice@X.co", &deleted), "replayed in its first casing");
+        assert!(
+            p.same("Alice@X.co", &deleted),
+            "replayed in its first casing"
+        );
         assert!(!p.same("bob@x.co", &deleted));
     }
 
