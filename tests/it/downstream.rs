@@ -441,7 +441,7 @@ fn a_group_fans_one_multi_column_csv_out_and_resumes_each_target_after_sigkill()
     assert_eq!(lines[0], "input_file,row,cdp,amp,it,ph");
     assert_eq!(lines.len(), 13, "{}", r.stdout);
     let row4 = lines.iter().find(|l| l.contains(",4,")).unwrap();
-    assert!(row4.contains("not sent"), "{row4}");
+    assert!(row4.contains("rejected: empty (user_id)"), "{row4}");
     assert!(!r.stdout.contains("@x.co") && !r.stdout.contains(",u1,"));
     eprintln!(
         "figures: group erasure (lytics, amplitude, iterable, posthog) 12 rows, resumed after \

@@ -1,6 +1,7 @@
 //! Segment regulations, Mixpanel and Braze through the binary against their fakes: batching
 //! at each cap, each quota never exceeded in any window (30 days, 1 s, a minute scaled
-//! down), retries and per-item classes, status, and the 30-day refusal.
+//! down; tests/it/quota_unscaled.rs runs the real sizes), retries and per-item classes,
+//! status, and the 30-day refusal.
 
 use std::path::Path;
 use std::process::Command;

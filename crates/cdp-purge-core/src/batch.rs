@@ -30,15 +30,7 @@ pub struct BatchHash(pub [u8; 32]);
 
 impl BatchHash {
     pub fn to_hex(&self) -> String {
-        // Through a buffer: `hex::encode` builds the string a char at a time, and reports
-        // call this once per row.
-        let mut buf = [0u8; 64];
-        if hex::encode_to_slice(self.0, &mut buf).is_ok()
-            && let Ok(s) = std::str::from_utf8(&buf)
-        {
-            return s.to_owned();
-        }
-        hex::encode(self.0)
+        crate::ledger::hex32(&self.0)
     }
     pub fn from_hex(s: &str) -> Option<Self> {
         let mut out = [0u8; 32];

@@ -16,14 +16,20 @@ pub struct Member {
     pub target: String,
     pub vendor: String,
     pub ledger: PathBuf,
+    /// The target's intake settings (an `IntakeSpec`), so `report --group` can tell a
+    /// row this target rejected or found a duplicate from one it has not reached. Absent
+    /// in indexes written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intake: Option<serde_json::Value>,
 }
 
 impl Member {
-    pub fn new(target: &Target, ledger: &Path) -> Self {
+    pub fn new(target: &Target, ledger: &Path, intake: &crate::input::IntakeSpec) -> Self {
         Self {
             target: target.name.clone(),
             vendor: target.vendor.id().to_owned(),
             ledger: ledger.to_owned(),
+            intake: serde_json::to_value(intake).ok(),
         }
     }
 }
@@ -147,6 +153,7 @@ mod tests {
             target: "amp".into(),
             vendor: "amplitude".into(),
             ledger: dir.path().join("list.csv.ledger.amplitude-1.jsonl"),
+            intake: Some(serde_json::json!({"column": {"Name": "user_id"}})),
         }];
         write_index(&input, "erasure", &m).unwrap();
         assert!(index_path(&input, "erasure").ends_with("list.csv.ledger.group-erasure.json"));

@@ -86,14 +86,14 @@ pub fn run(
     if let Some(group) = &args.vendor.group {
         let members: Vec<group::Member> = plan
             .iter()
-            .map(|(r, _, l)| group::Member::new(&r.target, l))
+            .map(|(r, _, l)| group::Member::new(&r.target, l, &r.intake))
             .collect();
         group::write_index(&args.input.inputs[0], group, &members)?;
     }
     let mut results: Vec<(group::Member, Code)> = Vec::with_capacity(plan.len());
     for (r, dest, ledger_path) in plan {
         let name = r.target.name.clone();
-        let member = group::Member::new(&r.target, &ledger_path);
+        let member = group::Member::new(&r.target, &ledger_path, &r.intake);
         let mut input = args.input.clone();
         if several && let Some(p) = &input.rejects {
             input.rejects = Some(config::per_target_path(p, &r.target.name));

@@ -11,10 +11,15 @@ use crate::commands::delete::group::{self, Member};
 use crate::exit::{Code, UserError};
 use crate::printer::Printer;
 
-/// The cell of a target that recorded nothing for a row: rejected at intake (its column
-/// was empty or invalid there), a duplicate, or not reached yet.
+/// The cell of a target that recorded nothing for a row, when its intake cannot be replayed
+/// (an index written before intake settings were recorded, stdin, an input that changed):
+/// rejected at intake, a duplicate, or not reached yet, without saying which.
 const NOT_SENT: &str = "not sent";
 const NO_LEDGER: &str = "no ledger";
+/// Kept by the target's intake, but nothing in its ledger: the run stopped first.
+const NOT_YET: &str = "not sent yet (the run stopped before it; rerun the group's delete)";
+/// Neither kept nor rejected by the target's intake: the same identifier as an earlier row.
+const DUPLICATE: &str = "not sent: duplicate of an earlier row";
 
 pub fn run(name: &str, args: &ReportArgs, printer: &Printer) -> anyhow::Result<Code> {
     let Some(input) = args.inputs.first() else {
@@ -25,7 +30,12 @@ pub fn run(name: &str, args: &ReportArgs, printer: &Printer) -> anyhow::Result<C
     };
     let members = group::read_index(input, name)?;
     // States and input names are interned: a row costs a few bytes per target.
-    let mut states: Vec<String> = vec![NOT_SENT.to_owned(), NO_LEDGER.to_owned()];
+    let mut states: Vec<String> = vec![
+        NOT_SENT.to_owned(),
+        NO_LEDGER.to_owned(),
+        NOT_YET.to_owned(),
+        DUPLICATE.to_owned(),
+    ];
     let mut state_ids: HashMap<String, u16> = HashMap::new();
     let mut inputs: Vec<String> = Vec::new();
     let mut rows: BTreeMap<(u32, u64), Vec<u16>> = BTreeMap::new();
@@ -62,8 +72,27 @@ pub fn run(name: &str, args: &ReportArgs, printer: &Printer) -> anyhow::Result<C
             Ok(())
         })?;
     }
+    // Why a target sent nothing for a row: its own intake, replayed over the same input.
+    let mut replayed = vec![false; n];
+    for (k, m) in members.iter().enumerate() {
+        if absent[k] {
+            continue;
+        }
+        let mut intern = |s: String| -> u16 {
+            let next = u16::try_from(states.len()).unwrap_or(u16::MAX);
+            *state_ids.entry(s.clone()).or_insert_with(|| {
+                states.push(s);
+                next
+            })
+        };
+        replayed[k] = replay(m, &args.inputs, n, k, &mut rows, &mut inputs, &mut intern)?;
+    }
     for cells in rows.values_mut() {
         for (k, c) in cells.iter_mut().enumerate() {
+            // Every row the replayed intake read was kept, rejected or a duplicate.
+            if replayed[k] && *c == 0 {
+                *c = 3;
+            }
             if absent[k] {
                 *c = 1;
             }
@@ -113,6 +142,102 @@ pub fn run(name: &str, args: &ReportArgs, printer: &Printer) -> anyhow::Result<C
         }
     }
     Ok(Code::Success)
+}
+
+/// Replay target `k`'s intake over `inputs` and mark the rows it recorded nothing for:
+/// rejected (reason and column) or kept but not reached. False (nothing marked) when it
+/// cannot be replayed faithfully: no intake recorded, stdin, or an input whose SHA-256 is
+/// not the one the target's latest run recorded.
+fn replay(
+    m: &Member,
+    given: &[std::path::PathBuf],
+    n: usize,
+    k: usize,
+    rows: &mut BTreeMap<(u32, u64), Vec<u16>>,
+    inputs: &mut Vec<String>,
+    intern: &mut dyn FnMut(String) -> u16,
+) -> anyhow::Result<bool> {
+    let Some(spec) = m.intake.clone() else {
+        return Ok(false);
+    };
+    let Ok(mut spec) = serde_json::from_value::<crate::input::IntakeSpec>(spec) else {
+        return Ok(false);
+    };
+    if given.len() == spec.inputs.len() {
+        spec.inputs = given.to_vec();
+    }
+    if spec.inputs.iter().any(|p| p.as_os_str() == "-") {
+        return Ok(false);
+    }
+    let view = View::open(&m.ledger)?;
+    let Some(recorded) = view.runs.last().map(|r| r.header.inputs.clone()) else {
+        return Ok(false);
+    };
+    if recorded.len() != spec.inputs.len() {
+        return Ok(false);
+    }
+    // Marks are collected first and applied only once the digests match; rows this target
+    // recorded need none, so only what the report will print is held.
+    let recorded_here = |file: u32, row: u64| {
+        let name = recorded.get(file as usize).map(|f| f.path.as_str());
+        inputs
+            .iter()
+            .position(|i| Some(i.as_str()) == name)
+            .and_then(|i| rows.get(&(u32::try_from(i).unwrap_or(u32::MAX), row)))
+            .is_some_and(|cells| cells[k] != 0)
+    };
+    let mut kept: Vec<(u32, u64)> = Vec::new();
+    let mut rejected: Vec<((u32, u64), String)> = Vec::new();
+    let stats = crate::input::run(
+        &spec,
+        &mut |item| {
+            if !recorded_here(item.file, item.row) {
+                kept.push((item.file, item.row));
+            }
+            Ok(())
+        },
+        &mut |r| {
+            rejected.push((
+                (r.file, r.row),
+                format!("rejected: {} ({})", r.reason.code(), r.column),
+            ));
+            Ok(())
+        },
+    );
+    let Ok(stats) = stats else {
+        return Ok(false);
+    };
+    let same = stats
+        .files
+        .iter()
+        .zip(&recorded)
+        .all(|(f, r)| f.sha256 == r.sha256);
+    if !same {
+        return Ok(false);
+    }
+    let marks = kept
+        .into_iter()
+        .map(|at| (at, None))
+        .chain(rejected.into_iter().map(|(at, why)| (at, Some(why))));
+    for ((file, row), why) in marks {
+        let Some(name) = recorded.get(file as usize).map(|f| &f.path) else {
+            continue;
+        };
+        let file = match inputs.iter().position(|i| i == name) {
+            Some(i) => i,
+            None => {
+                inputs.push(name.clone());
+                inputs.len() - 1
+            }
+        };
+        let cells = rows
+            .entry((u32::try_from(file).unwrap_or(u32::MAX), row))
+            .or_insert_with(|| vec![0; n]);
+        if cells[k] == 0 {
+            cells[k] = why.map_or(2, &mut *intern);
+        }
+    }
+    Ok(true)
 }
 
 fn text(

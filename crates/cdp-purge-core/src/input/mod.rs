@@ -35,7 +35,7 @@ pub use split::{MAX_FIELDS, MAX_RECORD_BYTES, MAX_SKIP_BYTES};
 pub use validate::MAX_VALUE_BYTES;
 
 /// An input's format (`--format`); sniffed from the name and bytes when not given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
@@ -46,7 +46,7 @@ pub enum Format {
 }
 
 /// Which column/key holds a value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ColumnSel {
     /// CSV header name, or JSON key / dotted path.
     Name(String),
@@ -57,14 +57,15 @@ pub enum ColumnSel {
 }
 
 /// Where each row's identifier kind comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum KindSource {
     Fixed(String),
     Column(ColumnSel),
 }
 
-/// Everything intake needs, resolved and validated by `settings`.
-#[derive(Debug, Clone)]
+/// Everything intake needs, resolved and validated by `settings`. Serialized (without
+/// `one_read`) into a group's index, so `report --group` can replay a target's intake.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct IntakeSpec {
     /// Input paths; `-` is stdin.
     pub inputs: Vec<PathBuf>,
@@ -86,6 +87,7 @@ pub struct IntakeSpec {
     /// `delete`'s two reads: the first is recorded, the second verified against it (and
     /// inputs that cannot be read twice are read back from a private copy). See
     /// [`OneRead`]. `None`: a single read (`plan`, `status --verify`).
+    #[serde(skip)]
     pub one_read: Option<std::sync::Arc<OneRead>>,
 }
 

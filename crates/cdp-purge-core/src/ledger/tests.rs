@@ -309,3 +309,19 @@ fn a_device_is_refused_instead_of_read_forever() {
     let err = Ledger::open(&link).err().expect("a device is not a ledger");
     assert!(err.to_string().contains("not a regular file"), "{err}");
 }
+
+#[test]
+fn table_hex_matches_the_formatter() {
+    for k in [
+        0u128,
+        1,
+        0xdead_beef,
+        u128::MAX,
+        0x0123_4567_89ab_cdef_fedc_ba98_7654_3210,
+    ] {
+        assert_eq!(key_hex(k), format!("{k:032x}"));
+        assert_eq!(parse_key_hex(&key_hex(k)), Some(k));
+    }
+    let b: [u8; 32] = std::array::from_fn(|i| (i * 37 + 5) as u8);
+    assert_eq!(super::hex32(&b), hex::encode(b));
+}

@@ -462,3 +462,48 @@ fn a_per_window_override_replaces_the_counted_quota_and_long_windows_do_not_spac
     assert_eq!(l.requests.unwrap().quota.count, 5000);
     assert!(w.is_empty());
 }
+
+#[test]
+fn braze_at_its_real_quota_never_puts_more_than_20000_requests_in_a_minute() {
+    // Braze's documented 20,000 requests a minute, unscaled, at its default 64 in flight
+    // and 50 per request: a minute's worth and 10% more on virtual time, against a vendor
+    // that counts every sliding minute exactly.
+    let braze = Quota {
+        requests: Some(Rate {
+            count: 20_000,
+            per: Duration::from_secs(60),
+        }),
+        items: None,
+        in_flight: None,
+        documented: true,
+    };
+    let mut limits = limits_for(&braze, 50);
+    limits.concurrency = 64;
+    let s = Scenario {
+        limits,
+        batch: 50,
+        batches: 22_000,
+        latency: MS(80),
+        jitter: Duration::ZERO,
+        ..mparticle(50, 0)
+    };
+    let o = sim::run(&s);
+    assert_eq!(
+        o.refused,
+        0,
+        "no 429 from the quota: {:?}",
+        o.refusals.first()
+    );
+    assert!(
+        o.max_window <= 20_000,
+        "{} requests in one minute",
+        o.max_window
+    );
+    // And the quota is used: 2,000 past the first minute's 20,000 wait for the window to
+    // slide, so the run ends just after the first minute, not later.
+    let secs = o.wall.as_secs_f64();
+    assert!(
+        (60.0..66.0).contains(&secs),
+        "22,000 requests took {secs:.1} s"
+    );
+}
