@@ -43,13 +43,13 @@ pub const VENDOR: Vendor = Vendor {
         credentials: &["CLEVERTAP_ACCOUNT_ID", "CLEVERTAP_PASSCODE"],
         default_base_url: "https://api.clevertap.com",
         completion: "queued; processed after 24 hours and cannot be undone; no status API",
-        caveat: "CleverTap only queued these deletions: it processes them after 24 hours, and once processed they cannot be undone. There is no status API to follow them.",
+        caveat: "CleverTap only queued these deletions: it processes them after 24 hours, and once processed they cannot be undone. There is no status API; from 24 hours on, `cdp-purge status --ledger LEDGER --verify -i INPUT --column NAME` looks the profiles up.",
         // `status --verify`, 24 h after the deletion was queued: the profile lookup.
         status: StatusSupport::Lookup { by: "identity" },
         reingestion: None,
         accepted_means: Some(
             "accepted; no status API: CleverTap processes deletions after 24 h, and they \
-             cannot be undone",
+             cannot be undone; `status --verify` looks the profiles up from then on",
         ),
     },
     params: &[&ID_TYPE, &params::REGION, &Param::old("id_kind", "id_type")],

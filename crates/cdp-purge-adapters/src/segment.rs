@@ -54,7 +54,7 @@ pub const VENDOR: Vendor = Vendor {
         credentials: &["SEGMENT_TOKEN"],
         default_base_url: "https://profiles.segment.com",
         completion: "synchronous for the identity graph; downstream destinations are not touched",
-        caveat: "Segment removed the identifiers from the identity graph only: downstream destinations are not touched, and replaying archived events brings the identifiers back.",
+        caveat: "Segment removed the identifiers from the identity graph only: downstream destinations are not touched, and replaying archived events brings the identifiers back. `cdp-purge status --ledger LEDGER --verify -i INPUT --column NAME --lookup-column NAME` checks the profiles' external ids (and `--recheck` later finds any that came back).",
         // `status --verify`: the Profile API lists the profile's external ids.
         status: StatusSupport::Lookup { by: "user_id" },
         reingestion: Some(
@@ -63,7 +63,8 @@ pub const VENDOR: Vendor = Vendor {
         ),
         accepted_means: Some(
             "accepted; no status API: synchronous for the identity graph (gone on a 200); \
-             profile storage follows within minutes, destinations are not touched",
+             profile storage follows within minutes, destinations are not touched; \
+             `status --verify` checks the profiles' external ids",
         ),
     },
     params: &[
