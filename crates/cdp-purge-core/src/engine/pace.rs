@@ -504,7 +504,7 @@ impl PaceState {
         }
         match answer {
             Answer::Accepted => {
-                self.share.on_accepted(now, ticket.usage);
+                self.share.on_accepted(now, ticket.admitted, ticket.usage);
                 Reaction::None
             }
             Answer::Other => {

@@ -71,6 +71,14 @@ impl Accepted {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Probation {
+    schedule: Schedule,
+    bound: f64,
+    level: f64,
+    accepted: usize,
+}
+
 /// Our share of a quota over time.
 #[derive(Debug, Clone)]
 pub struct Share {
@@ -85,6 +93,11 @@ pub struct Share {
     undo: Option<Schedule>,
     /// A refusal at or above `bound` came while the cut was only halfway.
     confirming: bool,
+    /// A probe went through, but its level is not yet confirmed: the plateau and bound it
+    /// left, and the probe's usage. A probe can slip through while the other caller waits
+    /// out a 429 of its own; if the climb is refused before the vendor has accepted the
+    /// probe's level [`Self::CONFIRMED`] times, the run goes back to that plateau.
+    probation: Option<Probation>,
     /// 429s in a row for requests admitted after the last cut, with no other answer between.
     strikes: u32,
     /// Since the first cut, a request above every level the vendor confirmed lately goes
@@ -126,6 +139,7 @@ impl Share {
             bound: f64::INFINITY,
             undo: None,
             confirming: false,
+            probation: None,
             strikes: 0,
             careful: false,
             accepted: [Accepted::NONE; 2],
@@ -185,16 +199,38 @@ impl Share {
         (at.saturating_duration_since(self.epoch).as_secs_f64() / self.window.as_secs_f64()) as u64
     }
 
-    /// The vendor accepted a request admitted at `usage` of the quota.
-    pub fn on_accepted(&mut self, now: Instant, usage: f64) {
+    /// The vendor accepted a request admitted at `admitted` with our usage at `usage`.
+    pub fn on_accepted(&mut self, now: Instant, admitted: Instant, usage: f64) {
         self.strikes = 0;
+        if let Some(p) = &mut self.probation
+            && usage >= p.level - 1e-9
+        {
+            p.accepted += 1;
+            if p.accepted >= Self::CONFIRMED {
+                self.probation = None;
+            }
+        }
         if usage >= self.bound - 1e-9 {
             // The refused usage went through: that refusal was not the quota, or the room
             // grew (the other caller slowed down or stopped). Back to the whole quota; each
             // new level on the way goes alone, so the climb is paced by the answers.
+            let (cut, bound) = (self.schedule.cut_at, self.bound);
             self.bound = f64::INFINITY;
-            self.schedule = self.undo.take().unwrap_or(Schedule::FULL);
             self.confirming = false;
+            if let Some(before) = self.undo.take() {
+                self.schedule = before;
+            } else if cut.is_some_and(|c| admitted >= c) {
+                // Admitted under the cut: a probe (or a later request) that the vendor
+                // took. One admitted before the cut only says the refusal was not the
+                // quota; the plateau stays until the next probe.
+                self.probation = Some(Probation {
+                    schedule: self.schedule,
+                    bound,
+                    level: usage,
+                    accepted: 1,
+                });
+                self.schedule = Schedule::FULL;
+            }
         }
         let b = self.bucket(now);
         if self.accepted[0].bucket != b {
@@ -246,6 +282,13 @@ impl Share {
         if !after_cut {
             // Sent at the old pace before the cut took effect: the cut already covers it.
             return Reaction::None;
+        }
+        if let Some(p) = self.probation.take() {
+            // Refused on the way up before the probe's level was confirmed: the probe
+            // slipped through, the room did not grow. Back to the plateau it left.
+            self.bound = p.bound;
+            self.cut(now, p.schedule.level, p.schedule.refused_at, false);
+            return Reaction::Slowed(p.schedule.level);
         }
         let current = self.factor(now);
         self.strikes += 1;
@@ -327,7 +370,7 @@ mod tests {
         // Before any refusal nothing goes alone: the run starts at full speed.
         assert!(!s.is_probe(t0, 0.9));
         // Our requests went through up to 60% of the quota, then one at 67% was refused.
-        s.on_accepted(at(t0, 0.5), 0.60);
+        s.on_accepted(at(t0, 0.5), at(t0, 0.5), 0.60);
         let r = s.on_refused(at(t0, 0.7), at(t0, 0.6), 0.67);
         let Reaction::Slowed(f) = r else {
             panic!("{r:?}")
@@ -339,7 +382,7 @@ mod tests {
             let t = 0.8 + f64::from(k) * 0.1;
             if t < probe_at - 0.05 {
                 assert_eq!(s.factor(at(t0, t)), f, "at {t}");
-                s.on_accepted(at(t0, t), 0.62);
+                s.on_accepted(at(t0, t), at(t0, t), 0.62);
             }
         }
         // ... then lets the refused level through again, and only that: a probe, which
@@ -356,10 +399,10 @@ mod tests {
         assert!(s.factor(at(t0, next + 0.01)) >= 0.67);
         // Through: the room grew, the whole quota is ours again at once; each new level on
         // the way up is still a probe until the vendor has accepted it.
-        s.on_accepted(at(t0, next + 0.1), 0.67);
+        s.on_accepted(at(t0, next + 0.1), at(t0, next + 0.1), 0.67);
         assert_eq!(s.factor(at(t0, next + 0.11)), 1.0);
         assert!(s.is_probe(at(t0, next + 0.12), 0.73));
-        s.on_accepted(at(t0, next + 0.2), 0.73);
+        s.on_accepted(at(t0, next + 0.2), at(t0, next + 0.2), 0.73);
         assert!(!s.is_probe(at(t0, next + 0.21), 0.73));
     }
 
@@ -368,7 +411,7 @@ mod tests {
         let t0 = Instant::now();
         let mut s = Share::new(W, t0);
         for k in 0..5 {
-            s.on_accepted(at(t0, 0.1 * f64::from(k)), 0.6);
+            s.on_accepted(at(t0, 0.1 * f64::from(k)), at(t0, 0.1 * f64::from(k)), 0.6);
         }
         assert!(matches!(
             s.on_refused(at(t0, 0.6), at(t0, 0.55), 0.67),
@@ -376,7 +419,7 @@ mod tests {
         ));
         // A probe at 0.67 goes through while the other caller waits out its own 429 ...
         let t = 0.6 + Share::PROBE_GAP + 0.1;
-        s.on_accepted(at(t0, t), 0.67);
+        s.on_accepted(at(t0, t), at(t0, t), 0.67);
         // ... a request at 0.73 is refused: cut just under it (0.70) ...
         let r = s.on_refused(at(t0, t + 0.1), at(t0, t + 0.05), 0.73);
         assert!(matches!(r, Reaction::Slowed(_)), "{r:?}");
@@ -445,7 +488,7 @@ mod tests {
         let t0 = Instant::now();
         let mut s = Share::new(W, t0);
         for k in 0..10 {
-            s.on_accepted(at(t0, 0.1 * f64::from(k)), 0.99);
+            s.on_accepted(at(t0, 0.1 * f64::from(k)), at(t0, 0.1 * f64::from(k)), 0.99);
         }
         // One in ten refused while the rest go through at the same level: no cut.
         for k in 0..20 {
@@ -456,7 +499,7 @@ mod tests {
                     Reaction::None
                 );
             } else {
-                s.on_accepted(at(t0, t), 0.99);
+                s.on_accepted(at(t0, t), at(t0, t), 0.99);
             }
         }
         assert_eq!(s.factor(at(t0, 3.0)), 1.0);
@@ -471,14 +514,14 @@ mod tests {
         assert!(s.factor(at(t0, 3.5)) <= 0.5);
         // A refusal above anything accepted lately is never noise.
         let mut s = Share::new(W, t0);
-        s.on_accepted(at(t0, 0.5), 0.5);
+        s.on_accepted(at(t0, 0.5), at(t0, 0.5), 0.5);
         assert!(matches!(
             s.on_refused(at(t0, 0.9), at(t0, 0.8), 0.6),
             Reaction::Slowed(_)
         ));
         // Acceptances older than two windows prove nothing.
         let mut s = Share::new(W, t0);
-        s.on_accepted(at(t0, 0.5), 0.99);
+        s.on_accepted(at(t0, 0.5), at(t0, 0.5), 0.99);
         assert!(matches!(
             s.on_refused(at(t0, 2.5), at(t0, 2.4), 0.9),
             Reaction::Slowed(_)
