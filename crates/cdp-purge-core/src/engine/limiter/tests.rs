@@ -428,6 +428,47 @@ fn overrides_warn_above_documented_quota_and_reject_impossible_ones() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_probe_goes_alone_and_its_answer_lets_the_next_one_go() {
+    let limits = Limits {
+        requests: Budget::for_quota(Rate::per_second(10), 1),
+        items: None,
+        concurrency: 4,
+        concurrency_limited: false,
+    };
+    let p = std::sync::Arc::new(Pacer::new(limits));
+    // Six go through, the seventh in the window is refused: the quota is shared.
+    for _ in 0..6 {
+        let t = p.acquire(1).await;
+        p.sent(&t);
+        assert_eq!(p.on_answer(&t, Answer::Accepted), Reaction::None);
+    }
+    let t = p.acquire(1).await;
+    p.sent(&t);
+    assert!(matches!(
+        p.on_answer(&t, Answer::Refused),
+        Reaction::Slowed(_)
+    ));
+    // Long enough for the next probe: nothing accepted lately, so the next request is one.
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    let probe = p.acquire(1).await;
+    p.sent(&probe);
+    let t0 = tokio::time::Instant::now();
+    let next = tokio::spawn({
+        let p = p.clone();
+        async move {
+            let t = p.acquire(1).await;
+            (tokio::time::Instant::now(), t)
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!next.is_finished(), "a request went out beside the probe");
+    p.on_answer(&probe, Answer::Accepted);
+    let (at, _) = next.await.unwrap();
+    // Let go by the answer, not by the probe's deadline (a window).
+    assert_eq!(at - t0, Duration::from_millis(200));
+}
+
+#[tokio::test(start_paused = true)]
 async fn the_async_pacer_waits_on_tokio_time() {
     // 10 requests/s: the 11th request waits for the first to leave the window (plus the
     // jitter margin), on paused time.
