@@ -212,24 +212,27 @@ impl Share {
         }
         if usage >= self.bound - 1e-9 {
             // The refused usage went through: that refusal was not the quota, or the room
-            // grew (the other caller slowed down or stopped). Back to the whole quota; each
-            // new level on the way goes alone, so the climb is paced by the answers.
-            let (cut, bound) = (self.schedule.cut_at, self.bound);
-            self.bound = f64::INFINITY;
-            self.confirming = false;
+            // grew (the other caller slowed down or stopped).
             if let Some(before) = self.undo.take() {
+                // A halfway cut on one refusal far below our pace: undone.
                 self.schedule = before;
-            } else if cut.is_some_and(|c| admitted >= c) {
+                self.bound = f64::INFINITY;
+                self.confirming = false;
+            } else if self.schedule.cut_at.is_some_and(|c| admitted >= c) {
                 // Admitted under the cut: a probe (or a later request) that the vendor
-                // took. One admitted before the cut only says the refusal was not the
-                // quota; the plateau stays until the next probe.
+                // took. Back to the whole quota; each new level on the way goes alone, so
+                // the climb is paced by the answers. A request admitted before the cut
+                // says nothing about the room now: it may have met the vendor's window
+                // in a better moment than our count of it (ours is a little longer).
                 self.probation = Some(Probation {
                     schedule: self.schedule,
-                    bound,
+                    bound: self.bound,
                     level: usage,
                     accepted: 1,
                 });
                 self.schedule = Schedule::FULL;
+                self.bound = f64::INFINITY;
+                self.confirming = false;
             }
         }
         let b = self.bucket(now);
