@@ -771,7 +771,8 @@ pub struct MparticleVerifyArgs {
     /// through its resolve route (needs MPARTICLE_CLIENT_ID and MPARTICLE_CLIENT_SECRET, a
     /// credential with Profile API access); Segment's profile external ids; CleverTap's
     /// profile, 24 h after the deletion. Only the vendor's documented "not found" proves a
-    /// deletion; anything else is unknown
+    /// deletion (mParticle by MPID, Segment); CleverTap and mParticle's resolve route
+    /// document none, so they prove a profile present or nothing. Anything else is unknown
     #[arg(long)]
     pub verify: bool,
 
@@ -805,7 +806,8 @@ pub struct MparticleVerifyArgs {
     pub inputs: Vec<PathBuf>,
 
     /// Column (CSV header) or key (JSON) holding the deleted identifiers in --input (MPIDs,
-    /// mParticle identities, CleverTap identities, Segment external ids)
+    /// mParticle identities, CleverTap identities, Segment external ids). With --group,
+    /// each target reads the columns its own run read (from the group's index)
     #[arg(long, value_name = "NAME")]
     pub column: Option<String>,
 

@@ -128,13 +128,15 @@ pub fn target(
     require(v, kind, stage, None)?;
     let info = kind.info();
     // `require` has checked what `stage` needs; the rest are placeholders for `plan`.
-    let (params, default_host) = (kind.vendor().resolve)(&v.values())?;
+    let values = v.values();
+    let (params, default_host) = (kind.vendor().resolve)(&values)?;
+    let proving = (kind.vendor().proving_batch)(&values);
     let base_url = match &v.base_url {
         Some(u) => check_base_url(u, v.allow_insecure_http)?,
         None => default_host,
     };
     let batch_size = match batch_size {
-        None => info.default_batch,
+        None => proving.map_or(info.default_batch, |(n, _)| n.min(info.default_batch)),
         Some(0) => return Err(UserError::usage("--batch-size must be at least 1").into()),
         Some(n) if n > info.max_batch => {
             return Err(UserError::usage(format!(
@@ -144,7 +146,18 @@ pub fn target(
             .with_hint(format!("use --batch-size {} or less", info.max_batch))
             .into());
         }
-        Some(n) => n,
+        Some(n) => match proving {
+            Some((max, why)) if n > max => {
+                return Err(UserError::usage(format!(
+                    "--batch-size {n} would leave every identifier unproven: {why}"
+                ))
+                .with_hint(format!(
+                    "leave --batch-size out (the default is {max} here) or use --batch-size {max}"
+                ))
+                .into());
+            }
+            _ => n,
+        },
     };
     let credentials = if with_credentials {
         load_credentials(kind, v.credentials_file.as_deref())?

@@ -38,6 +38,18 @@ pub fn run(
     if let Some(group) = &args.group {
         return run_group(group, args, global, printer, rt);
     }
+    run_ledger(args, None, global, printer, rt)
+}
+
+/// `status` over one ledger. `intake`: how the run read `-i` (a group's target, from the
+/// group's index); otherwise `--column`/`--lookup-column` say.
+fn run_ledger(
+    args: &StatusArgs,
+    intake: Option<&crate::input::IntakeSpec>,
+    global: &GlobalArgs,
+    printer: &Printer,
+    rt: &tokio::runtime::Runtime,
+) -> anyhow::Result<Code> {
     if args.ledger.as_os_str() == crate::cli::NO_LEDGER {
         return Err(
             UserError::usage("--ledger FILE is required (or --group NAME -i INPUT)").into(),
@@ -131,6 +143,7 @@ pub fn run(
             column: args.verify.column.as_deref(),
             lookup_column: args.verify.lookup_column.as_deref(),
             format: args.verify.format,
+            intake,
         };
         for kind in [
             VendorKind::Mparticle,
@@ -429,7 +442,10 @@ fn profile_config(
 }
 
 /// `status --group NAME -i INPUT`: each target's ledger in turn, with that target's
-/// credentials; one line per target at the end and the most urgent exit code.
+/// credentials; one line per target at the end and the most urgent exit code. A target
+/// verified by profile lookups (`--verify`, `--recheck`) re-reads INPUT the way its own
+/// intake read it (from the group's index), and only if INPUT is, byte for byte, the input
+/// its ledger recorded: another file's values would be looked up under this ledger's rows.
 fn run_group(
     group: &str,
     args: &StatusArgs,
@@ -451,8 +467,13 @@ fn run_group(
         one.group = None;
         one.ledger = m.ledger.clone();
         one.targets = vec![m.target.clone()];
-        one.verify.inputs.clear();
-        let code = match run(&one, global, printer, rt) {
+        let code = match group_intake(m, &args.verify.inputs, args.verify.verify || args.recheck)
+            .and_then(|intake| {
+                if intake.is_none() {
+                    one.verify.inputs.clear();
+                }
+                run_ledger(&one, intake.as_ref(), global, printer, rt)
+            }) {
             Ok(c) => c,
             Err(e) => crate::exit::report(printer, &e),
         };
@@ -466,4 +487,52 @@ fn run_group(
         args.json,
         results.iter().map(|(m, c)| (*m, *c)),
     )
+}
+
+/// How target `m` re-reads the group's input `given` to look its profiles up: its recorded
+/// intake, once the input is shown to be the one its ledger recorded. `None` when it looks
+/// nothing up (a vendor with a job status, or no `--verify`/`--recheck`); an error, and no
+/// lookup at all, when the input cannot be shown to be the same.
+fn group_intake(
+    m: &crate::commands::delete::group::Member,
+    given: &[std::path::PathBuf],
+    verify: bool,
+) -> anyhow::Result<Option<crate::input::IntakeSpec>> {
+    let looks_up = vendor::VENDORS
+        .iter()
+        .any(|v| v.id == m.vendor && matches!(v.status, vendor::StatusSupport::Lookup { .. }));
+    if !verify || !looks_up || !m.ledger.exists() {
+        return Ok(None);
+    }
+    let view = View::open(&m.ledger)?;
+    let refuse = |why: String| -> anyhow::Error {
+        UserError::usage(format!(
+            "target {}: {why}: its profiles are not looked up and nothing is recorded for them",
+            m.target
+        ))
+        .with_hint(format!(
+            "pass the file the group's `delete` read, unchanged; or verify this target alone: `status --verify --ledger {} -i FILE --column NAME`",
+            m.ledger.display()
+        ))
+        .into()
+    };
+    let Some(replay) = crate::commands::delete::group::Replay::of(m, given, &view) else {
+        return Err(refuse(
+            "the group's index records no intake for it (or it read stdin), so the input cannot be re-read as it was"
+                .into(),
+        ));
+    };
+    let stats = crate::input::run(&replay.spec, &mut |_| Ok(()), &mut |_| Ok(())).map_err(|e| {
+        refuse(format!(
+            "its input cannot be re-read as its run read it ({e})"
+        ))
+    })?;
+    if !replay.same_input(&stats) {
+        let given: Vec<String> = given.iter().map(|p| p.display().to_string()).collect();
+        return Err(refuse(format!(
+            "{} is not the input its ledger recorded (its SHA-256 differs)",
+            given.join(", ")
+        )));
+    }
+    Ok(Some(replay.spec))
 }

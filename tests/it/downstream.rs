@@ -323,12 +323,7 @@ fn posthog_sends_1000_per_request_isolates_a_failing_person_and_stops_on_a_missi
 /// Three downstream targets and Lytics over one CSV, each reading its own column.
 fn group_config(base: &str) -> String {
     format!(
-        r#"[targets.cdp]
-vendor = "lytics"
-base_url = "{base}"
-id_type = "email"
-column = "email"
-
+        r#"{}
 [targets.amp]
 vendor = "amplitude"
 base_url = "{base}"
@@ -350,7 +345,8 @@ column = "distinct_id"
 
 [groups]
 erasure = ["cdp", "amp", "it", "ph"]
-"#
+"#,
+        crate::support::lytics_email_target("cdp", base)
     )
 }
 

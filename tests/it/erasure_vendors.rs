@@ -483,6 +483,45 @@ fn braze_batches_50_of_one_type_keeps_its_window_and_never_over_reads_the_count(
 }
 
 #[test]
+fn braze_by_email_sends_one_address_a_request_so_each_count_proves_its_address() {
+    // Braze counts profiles, and one address can name several: two addresses that together
+    // deleted 2 profiles may be one shared address and one unmatched. Only alone is a count
+    // proof of its address.
+    let cx = TestContext::with_fake(SandboxConfig::default());
+    let values: Vec<String> = ["a-shared@x.com", "b@x.com", "c-unknown@x.com", "d@x.com"]
+        .map(String::from)
+        .into();
+    let input = ids_file(&cx, "a.csv", "email", &values);
+    let run = |ledger: &Path, extra: &[&str]| {
+        let mut cmd = delete(&cx, &["braze"], "email", &input, ledger);
+        cmd.args(["--id-type", "email", "--instance", "iad-01", "--no-breaker"])
+            .args(extra);
+        cx.run(&mut cmd)
+    };
+    // A larger batch would prove nothing: refused before anything is sent.
+    let refused = run(&cx.dir().join("wide.ledger.jsonl"), &["--batch-size", "2"]);
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("--batch-size 2") && refused.stderr.contains("several profiles"),
+        "{}",
+        refused.stderr
+    );
+    assert!(deletions(&cx.fake().log()).is_empty(), "nothing sent");
+
+    let ledger = cx.dir().join("braze.ledger.jsonl");
+    let out = run(&ledger, &[]);
+    // The unmatched address is not deleted, and the run says so.
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    let log = cx.fake().log();
+    let sent = deletions(&log);
+    assert_eq!(sent.iter().map(|r| r.items).collect::<Vec<_>>(), [1; 4]);
+    let s = read_ledger(&ledger).statuses();
+    assert_eq!(s.get("acknowledged"), Some(&3), "{s:?}");
+    assert_eq!(s.get("not_found"), Some(&1), "{s:?}");
+    assert!(!std::fs::read_to_string(&ledger).unwrap().contains("@x.com"));
+}
+
+#[test]
 fn braze_refused_key_is_fatal_and_a_wrong_instance_is_not_success() {
     let cx = TestContext::with_fake(SandboxConfig::default());
     let input = ids_file(&cx, "a.csv", "email", &["a@x.com".into()]);

@@ -14,12 +14,7 @@ fn not_sent_cells_tell_a_reject_from_a_duplicate_from_a_row_not_reached() {
     let cfg = cx.file(
         "cdp-purge.toml",
         format!(
-            r#"[targets.cdp]
-vendor = "lytics"
-base_url = "{base}"
-id_type = "email"
-column = "email"
-
+            r#"{}
 [targets.ph]
 vendor = "posthog"
 base_url = "{base}"
@@ -29,7 +24,8 @@ column = "distinct_id"
 
 [groups]
 erasure = ["cdp", "ph"]
-"#
+"#,
+            crate::support::lytics_email_target("cdp", &base)
         ),
     );
     // Row 3 has no email (Lytics' reject); row 4 repeats row 2's email (Lytics' duplicate).

@@ -34,6 +34,7 @@ mod delete_vendors;
 mod downstream;
 mod erasure_vendors;
 mod group_report;
+mod group_verify;
 mod hostile_crash;
 mod hostile_faults;
 mod hostile_input;

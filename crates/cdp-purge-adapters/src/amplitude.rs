@@ -85,6 +85,7 @@ pub const VENDOR: Vendor = Vendor {
         },
     ],
     only_id_type: None,
+    proving_batch: |_| None,
     missing: |v, _| match v.id_type(VendorKind::Amplitude) {
         None => vec!["--id-type user_id|amplitude_id"],
         Some(_) => vec![],

@@ -3,11 +3,17 @@
 //! phone_numbers), 20,000 requests per minute shared with other user endpoints.
 //!
 //! Deletion cannot be undone and Braze has no status endpoint. Its answer counts the
-//! profiles queued for deletion (`deleted`), not which: a request of n identifiers that
-//! deleted n proves each; one that deleted 0 proves none matched; anything between leaves
-//! every identifier of the request either deleted or unmatched, and is recorded as
-//! `unknown`, never as deleted; so is a 2xx without the count. A 404 is documented as a wrong URL (RudderStack reads it as success;
-//! this tool does not).
+//! profiles queued for deletion (`deleted`), not which identifiers matched. So:
+//! - an `external_id`, `braze_id` or `user_alias` names at most one profile: a request of n
+//!   that deleted exactly n proves each, and one that deleted 0 proves none matched;
+//! - an email address or phone number can name several profiles (Braze's help centre
+//!   describes profiles sharing one address), so a count proves a given identifier only
+//!   when the request carried that identifier alone: these go one per request (the
+//!   default, and a larger `--batch-size` is refused);
+//! - any other count, or a 2xx without it, is recorded `unknown`, never as deleted.
+//!
+//! A 404 is documented as a wrong URL (RudderStack reads it as success; this tool does
+//! not).
 
 use anyhow::bail;
 use reqwest::Method;
@@ -34,6 +40,12 @@ pub const ID_TYPES: [(&str, &str); 5] = [
     ("phone", "phone_numbers"),
     ("user_alias", "user_aliases"),
 ];
+
+/// Whether an identifier type can name several profiles, so that Braze's count of deleted
+/// profiles proves an identifier only when it was alone in its request.
+pub fn names_several_profiles(id_type: &str) -> bool {
+    matches!(id_type, "email" | "phone")
+}
 
 /// The REST host of an instance (`iad-01` → `https://rest.iad-01.braze.com`; the EU
 /// instances `fra-NN` are on `braze.eu`).
@@ -101,7 +113,7 @@ pub const VENDOR: Vendor = Vendor {
         credentials: &[KEY],
         default_base_url: "https://rest.iad-01.braze.com",
         completion: "queued; cannot be undone; no status API",
-        caveat: "Braze deletions cannot be undone and Braze offers no status API. Its answer counts the profiles deleted, not which: identifiers of a request that deleted fewer than it carried are recorded as unknown (deleted or never there), never as deleted, and are not resent by a rerun (a resend cannot tell either). The 20,000 requests a minute are shared with other Braze user endpoints.",
+        caveat: "Braze deletions cannot be undone and Braze offers no status API. Its answer counts the profiles deleted, not which: identifiers of a request whose count does not prove each are recorded as unknown (deleted or never there), never as deleted, and are not resent by a rerun (a resend cannot tell either). One email address or phone number can belong to several profiles, so those go one per request. The 20,000 requests a minute are shared with other Braze user endpoints.",
         status: StatusSupport::None,
         reingestion: Some(
             "Braze: a later /users/track or SDK session for the identifier creates a new \
@@ -118,6 +130,13 @@ pub const VENDOR: Vendor = Vendor {
         var: KEY,
     }],
     only_id_type: None,
+    proving_batch: |v| {
+        let id_type = v.id_type(VendorKind::Braze)?;
+        names_several_profiles(id_type).then_some((
+            1,
+            "Braze counts the profiles it deleted, not which identifiers matched, and one email address or phone number can belong to several profiles: only a request of one proves it",
+        ))
+    },
     missing: |v, stage| {
         crate::id_type_and(
             v,
@@ -198,12 +217,12 @@ impl Braze {
 
     fn counted(&self, batch: &Batch, resp: &Response<'_>) -> Verdict {
         let n = batch.len() as u64;
+        let kind = batch.kind.as_deref().unwrap_or("external_id");
+        let several = names_several_profiles(kind);
         let deleted = serde_json::from_slice::<serde_json::Value>(resp.body)
             .ok()
             .and_then(|v| v.get("deleted")?.as_u64());
         let outcome = match deleted {
-            Some(d) if d >= n => ItemOutcome::acknowledged(None)
-                .with_message("queued for deletion; Braze deletions cannot be undone"),
             // After an attempt that may have arrived, "none matched" can be our own earlier
             // deletion.
             Some(0) if resp.maybe_delivered_before => ItemOutcome::new(OutcomeClass::AlreadyDone)
@@ -212,6 +231,18 @@ impl Braze {
                 ),
             Some(0) => ItemOutcome::new(OutcomeClass::NotFound)
                 .with_message("matched no Braze profile (deleted: 0)"),
+            // Alone in its request, an address that deleted any number of profiles is proven.
+            Some(d) if several && n == 1 => ItemOutcome::acknowledged(None).with_message(format!(
+                "{d} Braze profile(s) queued for deletion; Braze deletions cannot be undone"
+            )),
+            Some(d) if several => ItemOutcome::unknown(format!(
+                "Braze deleted {d} profiles for the {n} {kind} identifiers of this request; one {kind} can belong to several profiles, so the count does not say whether this one matched (send them one per request, the default)"
+            )),
+            Some(d) if d == n => ItemOutcome::acknowledged(None)
+                .with_message("queued for deletion; Braze deletions cannot be undone"),
+            Some(d) if d > n => ItemOutcome::unknown(format!(
+                "Braze deleted {d} profiles for {n} identifiers, more than one {kind} can name: not an answer its documents explain"
+            )),
             Some(d) => ItemOutcome::unknown(format!(
                 "Braze deleted {d} of the {n} identifiers of this request and does not say which: this one was deleted or matched no profile"
             )),
@@ -417,6 +448,28 @@ mod tests {
         ] {
             let (c, m) = class(bare);
             assert_eq!(c, OutcomeClass::Unknown, "a 2xx without a count: {m}");
+        }
+        let (c, m) = class(br#"{"deleted":4,"message":"success"}"#);
+        assert_eq!(c, OutcomeClass::Unknown, "more profiles than ids: {m}");
+        // One address can name several profiles: a count proves an address only alone.
+        for kind in ["email", "phone"] {
+            let two = batch("braze", kind, &["a", "b"]);
+            let one = batch("braze", kind, &["a"]);
+            let of = |b: &Batch, body: &[u8]| match a.classify(b, &resp(201, &h, body)) {
+                Verdict::Items(items) => items.iter().map(|i| i.class).collect::<Vec<_>>(),
+                v => panic!("{v:?}"),
+            };
+            for d in [1, 2, 3] {
+                let body = format!(r#"{{"deleted":{d},"message":"success"}}"#);
+                assert_eq!(
+                    of(&two, body.as_bytes()),
+                    [OutcomeClass::Unknown; 2],
+                    "{kind}, deleted {d} of 2"
+                );
+                assert_eq!(of(&one, body.as_bytes()), [OutcomeClass::Acknowledged]);
+            }
+            assert_eq!(of(&two, br#"{"deleted":0}"#), [OutcomeClass::NotFound; 2]);
+            assert_eq!(of(&one, br#"{"deleted":0}"#), [OutcomeClass::NotFound]);
         }
         let retried = Response {
             maybe_delivered_before: true,

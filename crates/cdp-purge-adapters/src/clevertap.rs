@@ -64,6 +64,7 @@ pub const VENDOR: Vendor = Vendor {
         },
     ],
     only_id_type: None,
+    proving_batch: |_| None,
     missing: |v, _| match v.id_type(VendorKind::Clevertap) {
         None => vec!["--id-type identity|guid"],
         Some(_) => vec![],

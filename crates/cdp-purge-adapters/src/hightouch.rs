@@ -83,6 +83,7 @@ pub const VENDOR: Vendor = Vendor {
         var: KEY,
     }],
     only_id_type: None,
+    proving_batch: |_| None,
     missing: |v, stage| {
         let mut missing = Vec::new();
         if stage.sending() && !v.has(GRAPH.key) {

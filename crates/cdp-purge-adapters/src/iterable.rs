@@ -66,6 +66,7 @@ pub const VENDOR: Vendor = Vendor {
         var: KEY,
     }],
     only_id_type: None,
+    proving_batch: |_| None,
     missing: |v, _| match v.id_type(VendorKind::Iterable) {
         None => vec!["--id-type email|user_id"],
         Some(_) => vec![],

@@ -116,6 +116,11 @@ pub struct Vendor {
     /// The one identifier type a vendor takes, used when none is given (Mixpanel's
     /// `distinct_id`, Segment regulations' `user_id`): asking for it would only be ceremony.
     pub only_id_type: Option<&'static str>,
+    /// The largest batch whose answer still proves each identifier, when the settings make
+    /// it smaller than the cap, and why: it becomes the default, and a larger
+    /// `--batch-size` is refused (Braze by email or phone: one address can name several
+    /// profiles, and Braze only counts the profiles it deleted).
+    pub proving_batch: fn(&Values) -> Option<(usize, &'static str)>,
     /// Every setting `values` lacks for a command at `stage`, one phrase each naming the
     /// flag (`--space (the Unify space ID)`).
     pub missing: fn(&Values, Stage) -> Vec<&'static str>,

@@ -64,6 +64,7 @@ pub const VENDOR: Vendor = Vendor {
         var: TOKEN,
     }],
     only_id_type: None,
+    proving_batch: |_| None,
     missing: |v, _| match v.id_type(VendorKind::Lytics) {
         None => vec!["--id-type (the identity field, e.g. email, member_id)"],
         Some(_) => vec![],

@@ -98,6 +98,7 @@ pub const VENDOR: Vendor = Vendor {
         },
     ],
     only_id_type: Some("distinct_id"),
+    proving_batch: |_| None,
     // The one identifier type it takes is the default (`only_id_type`).
     missing: |_, _| Vec::new(),
     resolve: |v| {

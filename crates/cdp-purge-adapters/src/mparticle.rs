@@ -72,6 +72,7 @@ pub const VENDOR: Vendor = Vendor {
         },
     ],
     only_id_type: None,
+    proving_batch: |_| None,
     missing: |v, stage| {
         crate::id_type_and(
             v,

@@ -39,19 +39,6 @@ pub fn is_mpid_not_found(message: &str) -> bool {
             || m.contains("does not exist"))
 }
 
-/// Whether an error message to a resolve says no profile has that identity: it names the
-/// profile, identity, user or MPID and says it was not found. mParticle documents no
-/// "not found" for the resolve route (its status table has 400 "the requested profile is
-/// invalid"), so only a message that says so counts; one about the workspace, account or
-/// organisation never does.
-pub fn is_identity_not_found(message: &str) -> bool {
-    crate::verify::says_not_found(
-        message,
-        &["profile", "identity", "user", "mpid", "mparticle id"],
-        &["workspace", "account", "org"],
-    )
-}
-
 /// The identity type the resolve route takes for a bulk-deletion identity type: the
 /// Profile API spells the customer ID `customer_id`, the bulk-deletion API `customerid`.
 pub fn resolve_type(identity_type: &str) -> &str {
@@ -105,6 +92,11 @@ pub enum Profile {
     Absent(u16, String),
     /// The vendor's documented answer shows the identifier on a profile.
     Found(u16, String),
+    /// An answer in the vendor's own error shape from a route where the vendor documents no
+    /// answer for a missing profile: it proves nothing about the profile (unknown), but it
+    /// is the vendor answering, not a wrong host or account path, so lookups go on (each
+    /// can still find a profile present). The reason quotes the vendor, never the value.
+    Unproven(u16, String),
     /// No usable answer (HTTP status if one came, and why).
     Unknown(Option<u16>, String),
 }
@@ -214,8 +206,7 @@ impl ProfileApi {
             value: mpid,
             // The documented answer for a profile that is still there: its JSON object.
             found: |_, v| v.get("mpid").is_some().then_some(Profile::Present),
-            not_found: is_mpid_not_found,
-            absent: Profile::Deleted,
+            refused: |_, m, _| is_mpid_not_found(m).then_some(Profile::Deleted),
             expected: "the documented \"MPID could not be found\"",
         };
         self.ask(poller, ask).await
@@ -224,8 +215,10 @@ impl ProfileApi {
     /// `POST /userprofile/v1/resolve/{org}/{account}/{workspace}?fields=user_identities`
     /// with `{environment_type, identity: {type, value}}`: the profile a (normally
     /// immutable) identity resolves to. One profile object with an `mpid` means the identity
-    /// is still on a profile; a message saying it was not found means it resolves to none;
-    /// several profiles or any other answer is unknown.
+    /// is still on a profile. mParticle documents no answer for an identity that resolves
+    /// to none (its status table has 400 "the requested profile is invalid", 401, 403, 429,
+    /// 503, 5xx), so no answer proves the identity gone: an error in mParticle's shape is
+    /// unknown with a reason quoting it; several profiles or any other answer is unknown.
     pub async fn resolve(
         &self,
         poller: &Poller,
@@ -265,9 +258,18 @@ impl ProfileApi {
                 )),
                 _ => None,
             },
-            not_found: is_identity_not_found,
-            absent: Profile::Absent(0, "the identity resolves to no profile".into()),
-            expected: "an answer that says the identity resolves to no profile",
+            refused: |status, m, value| {
+                Some(Profile::Unproven(
+                    status,
+                    crate::verify::unproven(
+                        "mParticle",
+                        &format!("'{m}'"),
+                        value,
+                        "an identity that resolves to no profile",
+                    ),
+                ))
+            },
+            expected: "a profile, or an error in mParticle's error shape",
         };
         self.ask(poller, ask).await
     }
@@ -311,10 +313,13 @@ impl ProfileApi {
                 reason,
                 body,
             } => match wire::error_fields(&body).1 {
-                Some(m) if matches!(status, 400 | 404) && (ask.not_found)(&m) => match ask.absent {
-                    Profile::Absent(_, why) => Profile::Absent(status, why),
-                    other => other,
-                },
+                Some(m) if matches!(status, 400 | 404) => (ask.refused)(status, &m, ask.value)
+                    .unwrap_or_else(|| {
+                        Profile::Unknown(
+                            Some(status),
+                            format!("{} (not {})", redact(&reason), ask.expected),
+                        )
+                    }),
                 _ => Profile::Unknown(
                     Some(status),
                     format!("{} (not {})", redact(&reason), ask.expected),
@@ -336,11 +341,10 @@ struct Ask<'a> {
     value: &'a str,
     /// What a 2xx JSON body says, if it is a documented answer.
     found: fn(u16, &serde_json::Value) -> Option<Profile>,
-    /// Whether a 400/404 message says the subject was not found.
-    not_found: fn(&str) -> bool,
-    /// The answer for such a message.
-    absent: Profile,
-    /// The documented not-found, for the unknown answer's reason.
+    /// What a 400/404 error message (with the HTTP status and the value asked about) says,
+    /// if it is a documented answer or the vendor's error shape counts; `None` is unknown.
+    refused: fn(u16, &str, &str) -> Option<Profile>,
+    /// The documented answers, for the unknown answer's reason.
     expected: &'static str,
 }
 
@@ -350,7 +354,7 @@ mod tests {
     use crate::VendorKind;
     use cdp_purge_core::engine::limiter::Limits;
     use cdp_purge_core::engine::retry::RetryPolicy;
-    use wiremock::matchers::{method, path, path_regex};
+    use wiremock::matchers::{body_string_contains, method, path, path_regex};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     async fn server(expires_in: u64) -> MockServer {
@@ -425,22 +429,7 @@ mod tests {
     }
 
     #[test]
-    fn a_resolve_miss_is_only_a_message_about_the_identity() {
-        for m in [
-            "Profile not found",
-            "No profile could be found for the identity",
-            "user does not exist",
-        ] {
-            assert!(is_identity_not_found(m), "{m}");
-        }
-        for m in [
-            "Not Found",
-            "Workspace not found",
-            "Identity type is not immutable",
-            "The requested profile is invalid",
-        ] {
-            assert!(!is_identity_not_found(m), "{m}");
-        }
+    fn customerid_is_spelled_customer_id_for_resolve() {
         assert_eq!(resolve_type("customerid"), "customer_id");
         assert_eq!(resolve_type("other"), "other");
     }
@@ -476,5 +465,74 @@ mod tests {
         api.lookup(&poller, "1").await.unwrap();
         api.lookup(&poller, "2").await.unwrap();
         assert_eq!(api.token_requests.load(Ordering::Relaxed), 2);
+    }
+
+    #[tokio::test]
+    async fn no_resolve_answer_proves_an_identity_gone() {
+        let s = server(28_800).await;
+        let answers = [
+            (
+                "C-gone",
+                ResponseTemplate::new(404).set_body_json(serde_json::json!(
+                    {"errors": [{"code": 404, "message": "Profile not found for C-gone"}]}
+                )),
+            ),
+            (
+                "C-invalid",
+                ResponseTemplate::new(400).set_body_json(
+                    serde_json::json!({"message": "The requested profile is invalid"}),
+                ),
+            ),
+            (
+                "C-html",
+                ResponseTemplate::new(404).set_body_string("<html>"),
+            ),
+            (
+                "C-here",
+                ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({"mpid": 7, "user_identities": []})),
+            ),
+        ];
+        for (value, answer) in answers {
+            Mock::given(method("POST"))
+                .and(path("/userprofile/v1/resolve/o/a/w"))
+                .and(body_string_contains(value))
+                .respond_with(answer)
+                .mount(&s)
+                .await;
+        }
+        let (api, poller) = client(&s.uri());
+        let ask = |v: &'static str| api.resolve(&poller, "production", "customerid", v);
+        // mParticle documents no "not found" for resolve: its error is unknown, quoted.
+        for (v, status, said) in [
+            (
+                "C-gone",
+                404,
+                "mParticle answered 'Profile not found for <redacted>'",
+            ),
+            (
+                "C-invalid",
+                400,
+                "mParticle answered 'The requested profile is invalid'",
+            ),
+        ] {
+            let (p, _) = ask(v).await.unwrap();
+            let Profile::Unproven(st, why) = p else {
+                panic!("{v}: {p:?}")
+            };
+            assert_eq!(st, status);
+            assert!(why.starts_with(said), "{why}");
+            assert!(why.ends_with("so this cannot prove the deletion"), "{why}");
+        }
+        // Not mParticle's error shape (a wrong host): unknown, and not taken for the vendor.
+        assert!(matches!(
+            ask("C-html").await.unwrap().0,
+            Profile::Unknown(Some(404), _)
+        ));
+        // A documented profile still proves the identity present.
+        assert!(matches!(
+            ask("C-here").await.unwrap().0,
+            Profile::Found(200, _)
+        ));
     }
 }

@@ -79,6 +79,7 @@ pub const VENDOR: Vendor = Vendor {
         var: KEY,
     }],
     only_id_type: None,
+    proving_batch: |_| None,
     missing: |v, stage| {
         crate::id_type_and(
             v,

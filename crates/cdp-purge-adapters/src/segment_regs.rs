@@ -100,6 +100,7 @@ pub const VENDOR: Vendor = Vendor {
         var: TOKEN,
     }],
     only_id_type: Some("user_id"),
+    proving_batch: |_| None,
     // The one identifier type it takes is the default (`only_id_type`).
     missing: |_, _| Vec::new(),
     resolve: |v| {

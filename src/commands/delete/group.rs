@@ -34,6 +34,43 @@ impl Member {
     }
 }
 
+/// A target's recorded intake, set to read the group's input as given now, with what its
+/// ledger's latest run recorded of that input: what `report --group` replays and
+/// `status --group` re-reads.
+pub struct Replay {
+    pub spec: crate::input::IntakeSpec,
+    /// The latest run's inputs (path and SHA-256), one per file of `spec`.
+    pub recorded: Vec<crate::ledger::InputFile>,
+}
+
+impl Replay {
+    /// `None` when `m`'s intake cannot be replayed faithfully: none recorded (an index
+    /// written before it was), one that does not parse, stdin, or a ledger whose latest run
+    /// read another number of files.
+    pub fn of(m: &Member, given: &[PathBuf], view: &crate::audit::View) -> Option<Replay> {
+        let mut spec: crate::input::IntakeSpec = serde_json::from_value(m.intake.clone()?).ok()?;
+        if given.len() == spec.inputs.len() {
+            spec.inputs = given.to_vec();
+        }
+        if spec.inputs.iter().any(|p| p.as_os_str() == "-") {
+            return None;
+        }
+        let recorded = view.runs.last()?.header.inputs.clone();
+        (recorded.len() == spec.inputs.len()).then_some(Replay { spec, recorded })
+    }
+
+    /// Whether the files an intake read (`stats`) are, byte for byte, the ones recorded:
+    /// only then do its row numbers and values speak for this target's ledger.
+    pub fn same_input(&self, stats: &crate::input::IntakeStats) -> bool {
+        stats.files.len() == self.recorded.len()
+            && stats
+                .files
+                .iter()
+                .zip(&self.recorded)
+                .all(|(f, r)| f.sha256 == r.sha256)
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Index {
     group: String,

@@ -157,25 +157,11 @@ fn replay(
     inputs: &mut Vec<String>,
     intern: &mut dyn FnMut(String) -> u16,
 ) -> anyhow::Result<bool> {
-    let Some(spec) = m.intake.clone() else {
-        return Ok(false);
-    };
-    let Ok(mut spec) = serde_json::from_value::<crate::input::IntakeSpec>(spec) else {
-        return Ok(false);
-    };
-    if given.len() == spec.inputs.len() {
-        spec.inputs = given.to_vec();
-    }
-    if spec.inputs.iter().any(|p| p.as_os_str() == "-") {
-        return Ok(false);
-    }
     let view = View::open(&m.ledger)?;
-    let Some(recorded) = view.runs.last().map(|r| r.header.inputs.clone()) else {
+    let Some(replay) = group::Replay::of(m, given, &view) else {
         return Ok(false);
     };
-    if recorded.len() != spec.inputs.len() {
-        return Ok(false);
-    }
+    let recorded = &replay.recorded;
     // Marks are collected first and applied only once the digests match; rows this target
     // recorded need none, so only what the report will print is held.
     let recorded_here = |file: u32, row: u64| {
@@ -189,7 +175,7 @@ fn replay(
     let mut kept: Vec<(u32, u64)> = Vec::new();
     let mut rejected: Vec<((u32, u64), String)> = Vec::new();
     let stats = crate::input::run(
-        &spec,
+        &replay.spec,
         &mut |item| {
             if !recorded_here(item.file, item.row) {
                 kept.push((item.file, item.row));
@@ -204,15 +190,7 @@ fn replay(
             Ok(())
         },
     );
-    let Ok(stats) = stats else {
-        return Ok(false);
-    };
-    let same = stats
-        .files
-        .iter()
-        .zip(&recorded)
-        .all(|(f, r)| f.sha256 == r.sha256);
-    if !same {
+    if !stats.is_ok_and(|stats| replay.same_input(&stats)) {
         return Ok(false);
     }
     let marks = kept

@@ -234,11 +234,20 @@ fn render(sections: &[Section<'_>]) -> String {
                 let _ = writeln!(s, "    checks      none yet (`cdp-purge status`)");
             }
             for c in &i.checks {
+                // The ledger's `error` is an answer that proved nothing: say so, and why
+                // (the reason never holds the identifier).
+                let (state, why) = match c.state.as_str() {
+                    "error" => (
+                        crate::audit::view::UNKNOWN_CHECK,
+                        c.message.as_deref().map(|m| format!("; {m}")),
+                    ),
+                    other => (other, None),
+                };
                 let _ = writeln!(
                     s,
-                    "    checked     {} {}{}{}{}  [line {}, chain head {}]",
+                    "    checked     {} {}{}{}{}{}  [line {}, chain head {}]",
                     c.checked_at,
-                    c.state,
+                    state,
                     c.vendor_state
                         .as_deref()
                         .filter(|v| *v != c.state)
@@ -251,6 +260,7 @@ fn render(sections: &[Section<'_>]) -> String {
                         .as_deref()
                         .map(|p| format!(", re-check pass {p}"))
                         .unwrap_or_default(),
+                    why.unwrap_or_default(),
                     c.at.line,
                     c.at.chain_head
                 );

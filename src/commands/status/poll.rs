@@ -106,9 +106,11 @@ impl Tracked {
             .filter(|&i| match &self.recheck {
                 // A re-check asks once per subject, whatever it last showed.
                 Some(r) => !r.answered[i],
+                // An unproven answer will not turn into a deletion by asking again: `--watch`
+                // does not wait on it (the next invocation asks again).
                 None => !self.latest[i]
                     .as_ref()
-                    .is_some_and(|o| o.phase.is_terminal()),
+                    .is_some_and(|o| o.phase.is_terminal() || o.unproven),
             })
             .filter(|&i| {
                 let j = &self.group.jobs[i];
@@ -352,7 +354,9 @@ async fn poll_round(
     // Profile lookups: the first goes alone. Its answer proves the account path (org,
     // account, workspace or space, and host) before hundreds of lookups could each record
     // an undocumented answer; if it is not one of the documented answers, nothing more is
-    // asked.
+    // asked. An unproven answer (the vendor's own error shape where it documents no "not
+    // found") is the vendor answering: it is recorded unknown and the lookups go on, since
+    // each can still find a profile present.
     if let Some(what) = t.lookup.documented_answers()
         && let Some((&first, rest)) = pending.split_first()
     {
@@ -360,7 +364,7 @@ async fn poll_round(
         let found = look_up(&t.poller, &t.lookup, &job, &t.shared_group()).await;
         counters.done.fetch_add(1, Ordering::Relaxed);
         let Some(o) = found else { return Ok(()) };
-        if o.phase == Phase::Error && o.http_status.is_some() && !o.throttled {
+        if o.phase == Phase::Error && o.http_status.is_some() && !o.throttled && !o.unproven {
             t.poller.set_fatal(
                 format!(
                     "the {} answer to the first lookup was none of its documented answers ({what}) (HTTP {}: {})",
@@ -593,6 +597,11 @@ fn profile_obs(p: Profile) -> Obs {
         ),
         Profile::Absent(status, why) => with(Phase::Deleted, status, why),
         Profile::Found(status, why) => with(Phase::Present, status, why),
+        Profile::Unproven(status, why) => {
+            let mut o = Obs::error(Some(status), why);
+            o.unproven = true;
+            o
+        }
         Profile::Unknown(status, reason) => Obs::error(status, reason),
     }
 }
@@ -618,13 +627,13 @@ impl Lookup {
     /// For a profile lookup, its documented answers (for the first-lookup check).
     fn documented_answers(&self) -> Option<&'static str> {
         match self {
-            Lookup::Profile(_) => {
-                Some("a profile, \"MPID could not be found\", or an identity that resolves to none")
-            }
+            Lookup::Profile(_) => Some(
+                "a profile, \"MPID could not be found\", or for resolve an error in mParticle's error shape",
+            ),
             Lookup::Segment(_) => {
                 Some("the external_ids list, or 404 not_found \"Profile was not found.\"")
             }
-            Lookup::Clevertap(_) => Some("a profile record, or a fail that no profile was found"),
+            Lookup::Clevertap(_) => Some("a profile record, or a fail in CleverTap's error shape"),
             Lookup::Job(_) | Lookup::Idle => None,
         }
     }

@@ -67,6 +67,10 @@ pub(super) struct GroupSummary {
     /// Profiles looked up (mParticle, Segment, CleverTap) rather than vendor jobs.
     #[serde(skip)]
     profiles: bool,
+    /// Why this group's lookups can prove a profile present but never gone (the vendor
+    /// documents no answer for a missing profile on the route used).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    present_only: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -122,6 +126,21 @@ fn unknown_rows(view: &View) -> u64 {
     if walked.is_ok() { n } else { recorded }
 }
 
+/// For the profile lookups that cannot prove a deletion, why: CleverTap's profile lookup
+/// and mParticle's resolve (runs by another identity than the MPID) have no documented
+/// answer for a missing profile, so their answers are "present" or unknown.
+fn present_only(vendor: &str, run_kinds: &[String]) -> Option<&'static str> {
+    match vendor {
+        "clevertap" => Some(
+            "CleverTap documents no answer for a missing profile: a lookup proves a profile still there (or back), never that it is gone",
+        ),
+        "mparticle" if run_kinds.iter().any(|k| !k.is_empty() && k != "mpid") => Some(
+            "mParticle documents no answer for an identity that resolves to no profile: a resolve proves a profile still there (or back), never that it is gone (a run by MPID can)",
+        ),
+        _ => None,
+    }
+}
+
 fn group_summary(t: &Tracked, seed: Option<u64>, resumed: bool) -> GroupSummary {
     let mut g = GroupSummary {
         vendor: t.group.vendor.name,
@@ -149,6 +168,7 @@ fn group_summary(t: &Tracked, seed: Option<u64>, resumed: bool) -> GroupSummary 
         recheck: recheck::counts(t).map(|c| recheck::Counts { resumed, ..c }),
         throttled_errors: 0,
         profiles: !t.group.run_kinds.is_empty(),
+        present_only: present_only(t.group.vendor.id, &t.group.run_kinds),
     };
     let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
     for &i in &t.scope {
@@ -384,8 +404,11 @@ impl StatusSummary {
             if let Some(why) = &g.list_unavailable {
                 let _ = writeln!(s, "  note      {why}; asked one by one");
             }
+            if let Some(why) = g.present_only {
+                let _ = writeln!(s, "  proves    present only: {why}");
+            }
             if let Some(r) = &g.recheck {
-                recheck_lines(&mut s, g.vendor, r);
+                recheck_lines(&mut s, g.vendor, g.profiles, r);
             }
         }
         for n in &self.no_status_api {
@@ -452,6 +475,7 @@ impl StatusSummary {
             };
         } else if !self.groups.is_empty() {
             let pending: u64 = self.groups.iter().map(|g| g.pending + g.errors).sum();
+            let errors: u64 = self.groups.iter().map(|g| g.errors).sum();
             let failed: u64 = self.groups.iter().map(|g| g.failed).sum();
             let total: u64 = self
                 .groups
@@ -465,7 +489,12 @@ impl StatusSummary {
             } else {
                 writeln!(
                     s,
-                    "result: {pending} of {total} {of}not finished, {failed} failed{}",
+                    "result: {pending} of {total} {of}not finished{}, {failed} failed{}",
+                    if errors > 0 {
+                        format!(" ({errors} unknown: no answer proved them deleted)")
+                    } else {
+                        String::new()
+                    },
                     if self
                         .groups
                         .iter()
@@ -504,7 +533,7 @@ impl StatusSummary {
 }
 
 /// A group's re-check, in words: what still holds and what does not.
-fn recheck_lines(s: &mut String, vendor: &str, r: &recheck::Counts) {
+fn recheck_lines(s: &mut String, vendor: &str, profiles: bool, r: &recheck::Counts) {
     use std::fmt::Write as _;
     let _ = writeln!(
         s,
@@ -527,7 +556,7 @@ fn recheck_lines(s: &mut String, vendor: &str, r: &recheck::Counts) {
             String::new()
         }
     );
-    if vendor != "mParticle" {
+    if !profiles {
         let _ = writeln!(
             s,
             "  note      {vendor}'s job status shows that the deletion ran; it cannot show a profile re-created since"

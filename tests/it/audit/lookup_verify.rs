@@ -1,9 +1,11 @@
 //! Verification by profile lookup at every vendor that can answer (issue 17): Segment's
 //! Profile API lists a profile's external ids, mParticle resolves an identity to a profile,
 //! CleverTap returns a profile 24 h after a deletion was queued. Each is checked against
-//! the sandbox's fakes, written from the vendors' documents: deleted → verified deleted,
-//! re-created → present again with exit 1, and answers outside the documented shapes
-//! (another shape, several profiles, a 5xx every time) → unknown, never deleted.
+//! the sandbox's fakes, written from the vendors' documents: deleted → verified deleted
+//! where the vendor documents a "not found" (Segment), unknown where it documents none
+//! (CleverTap's profile lookup, mParticle's resolve: whatever their error says), re-created
+//! → present again with exit 1, and answers outside the documented shapes (another shape,
+//! several profiles, a 5xx every time) → unknown, never deleted.
 
 use std::time::Duration;
 
@@ -74,6 +76,22 @@ fn three_come_back(
         "{out}"
     );
     assert_eq!(count(&states(ledger), "present"), 3, "{out}");
+}
+
+/// A `status --verify` at a vendor that documents no answer for a missing profile: all `n`
+/// profiles end unknown, none deleted; the grouped reason (`count  HTTP status: the vendor's
+/// words; why`) says why that proves nothing, and the summary that the vendor proves
+/// presence only.
+fn nothing_proven(ledger: &Path, (out, err): (&str, &str), n: usize, reason: &str) {
+    let s = states(ledger);
+    assert_eq!(s.len(), n, "{out}\n{err}");
+    assert_eq!(count(&s, "deleted"), 0, "{out}\n{err}");
+    assert_eq!(count(&s, "error"), n, "{out}\n{err}");
+    assert!(
+        err.contains(&format!("{reason}, so this cannot prove the deletion")),
+        "{err}"
+    );
+    assert!(out.contains("  proves    present only: "), "{out}");
 }
 
 fn lookups(cx: &TestContext, path_has: &str) -> usize {
@@ -262,12 +280,27 @@ fn mparticle_verifies_a_customerid_run_through_the_resolve_route() {
     cx.fake().clear_log();
 
     let (code, out, err) = run(&mut mparticle_status(&cx, &ledger, &input, &["--verify"]));
-    assert_eq!(code, Some(1), "three answers are unknown: {out}\n{err}");
+    assert_eq!(code, Some(1), "no answer proves a deletion: {out}\n{err}");
     assert!(!out.contains("MPID only"), "{out}");
-    let s = states(&ledger);
-    assert_eq!(count(&s, "deleted"), 10, "{out}\n{err}");
-    assert_eq!(count(&s, "error"), 3, "{out}\n{err}");
+    // mParticle documents no "not found" for resolve: its 404 "Profile not found" for the
+    // ten deleted customers proves nothing, and is recorded unknown with what it said.
+    nothing_proven(
+        &ledger,
+        (&out, &err),
+        13,
+        "10  HTTP 404: mParticle answered 'Profile not found'; mParticle documents no answer for an identity that resolves to no profile",
+    );
     assert!(err.contains("2 profiles for one identity"), "{err}");
+    assert!(
+        out.contains("(13 unknown: no answer proved them deleted)"),
+        "{out}"
+    );
+    for id in &ids {
+        assert!(
+            !err.contains(id.as_str()) && !out.contains(id.as_str()),
+            "{id}"
+        );
+    }
     let resolves: Vec<_> = cx
         .fake()
         .log()
@@ -345,12 +378,37 @@ fn clevertap_is_verified_by_profile_lookup_only_after_its_24_hour_delay() {
         &later,
         &["--verify"],
     ));
-    assert_eq!(code, Some(1), "three answers are unknown: {out}\n{err}");
-    let s = states(&ledger);
-    assert_eq!(count(&s, "deleted"), 8, "{out}\n{err}");
-    assert_eq!(count(&s, "error"), 3, "{out}\n{err}");
+    assert_eq!(code, Some(1), "no answer proves a deletion: {out}\n{err}");
+    // CleverTap documents no answer for a missing profile: its fail "Profile not found"
+    // proves nothing, and is recorded unknown with what it said.
+    nothing_proven(
+        &ledger,
+        (&out, &err),
+        11,
+        "8  HTTP 404: CleverTap answered fail: 'Profile not found'; CleverTap documents no answer for a missing profile",
+    );
     assert!(err.contains("2 profiles for one identifier"), "{err}");
     assert!(lookups(&cx, "/1/profile.json") >= 11);
+
+    // The report calls them unknown, never deleted; the proof says why.
+    let (code, out, err) = run(bin().args(["report", "--csv", "--ledger"]).arg(&ledger));
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        out.matches(",unknown (not proven deleted),").count(),
+        11,
+        "{out}"
+    );
+    assert!(!out.contains(",deleted,"), "{out}");
+    // Row 2 is the first data row (ct-0; the header is row 1).
+    let (code, out, err) = run(bin()
+        .args(["report", "--proof", "2", "--ledger"])
+        .arg(&ledger));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("unknown (not proven deleted), HTTP 404; CleverTap answered fail"),
+        "{out}"
+    );
+    assert!(!out.contains("ct-0"), "{out}");
 
     three_come_back(
         &cx,

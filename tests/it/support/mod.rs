@@ -475,3 +475,16 @@ pub fn assert_acked_exactly_once(ledger: &LedgerView, ids: &[String], what: &str
     assert_eq!(twice, 0, "{what}: {twice} identifiers acknowledged twice");
     assert_eq!(extra, 0, "{what}: {extra} unknown identifiers acknowledged");
 }
+
+/// A config-file target `name` for Lytics by email at `base`: the CDP the group tests pair
+/// with other targets over one input.
+pub fn lytics_email_target(name: &str, base: &str) -> String {
+    format!(
+        r#"[targets.{name}]
+vendor = "lytics"
+base_url = "{base}"
+id_type = "email"
+column = "email"
+"#
+    )
+}

@@ -3,12 +3,12 @@
 //! `?objectId={v}` for a run by `guid`; CleverTap's "Get User Profiles" API, download by
 //! ID), with the account ID and passcode headers of the deletion.
 //!
-//! CleverTap documents the profile answer, `{"status":"success","record":{…}}`; its
-//! "not found" is not in the pages checked. Its error body everywhere else is
-//! `{"status":"fail","error":…,"code":…}`, so an answer counts as "no such profile" only in
-//! that shape with an error that says the profile or user was not found. A `record` that is
-//! not one object (several profiles), any other status or shape, and retries run out are
-//! unknown.
+//! CleverTap documents the profile answer, `{"status":"success","record":{…}}`, and no
+//! answer for a missing profile. So a lookup proves a profile present (not processed yet,
+//! or re-created), never absent: an answer in CleverTap's error shape,
+//! `{"status":"fail","error":…,"code":…}`, is unknown whatever its error says, with a
+//! reason quoting it. A `record` that is not one object (several profiles), any other
+//! status or shape, and retries run out are unknown too.
 
 use reqwest::Method;
 use reqwest::header::{HeaderName, HeaderValue};
@@ -24,18 +24,9 @@ pub struct CleverTapProfiles {
     headers: Vec<(HeaderName, HeaderValue)>,
 }
 
-/// Whether a `fail` error text says there is no such profile (not a refused account or a
-/// malformed request).
-pub fn is_profile_not_found(error: &str) -> bool {
-    super::says_not_found(
-        error,
-        &["profile", "user", "record", "identity"],
-        &["account", "passcode"],
-    )
-}
-
-/// What a 2xx or 4xx body says, in CleverTap's documented shapes.
-fn read(status: u16, body: &[u8]) -> Profile {
+/// What a 2xx or 4xx body says, in CleverTap's documented shapes; `value` (the identifier
+/// looked up) is never quoted back.
+fn read(status: u16, body: &[u8], value: &str) -> Profile {
     let v: serde_json::Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(_) => {
@@ -55,16 +46,16 @@ fn read(status: u16, body: &[u8]) -> Profile {
                 a.len()
             ),
         ),
-        (Some("fail"), _) => match v.get("error").and_then(serde_json::Value::as_str) {
-            Some(e) if is_profile_not_found(e) => Profile::Absent(
+        (Some("fail"), _) => {
+            let said = match v.get("error").and_then(serde_json::Value::as_str) {
+                Some(e) => format!("fail: '{e}'"),
+                None => "fail without an error text".into(),
+            };
+            Profile::Unproven(
                 status,
-                "CleverTap finds no profile for this identifier".into(),
-            ),
-            _ => Profile::Unknown(
-                Some(status),
-                "a fail answer that does not say the profile was not found".into(),
-            ),
-        },
+                super::unproven("CleverTap", &said, value, "a missing profile"),
+            )
+        }
         _ => Profile::Unknown(
             Some(status),
             "an answer in a shape CleverTap does not document for a profile".into(),
@@ -112,13 +103,13 @@ impl CleverTapProfiles {
         };
         let (fetched, attempts) = poller.fetch(&req).await;
         let p = match fetched {
-            Fetched::Ok { status, body } => read(status, &body),
+            Fetched::Ok { status, body } => read(status, &body, value),
             Fetched::Refused {
                 status,
                 reason,
                 body,
-            } => match read(status, &body) {
-                a @ Profile::Absent(..) => a,
+            } => match read(status, &body, value) {
+                u @ Profile::Unproven(..) => u,
                 _ => Profile::Unknown(
                     Some(status),
                     format!("{} (not a documented answer)", redact(&reason, value)),
@@ -136,21 +127,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_documented_answers_decide() {
+    fn only_a_record_decides_and_no_answer_proves_absence() {
         assert!(matches!(
             read(
                 200,
-                br#"{"status":"success","record":{"identity":"x","profileData":{}}}"#
+                br#"{"status":"success","record":{"identity":"x","profileData":{}}}"#,
+                "x"
             ),
             Profile::Found(200, _)
         ));
-        assert!(matches!(
-            read(
-                200,
-                br#"{"status":"fail","error":"User not found","code":404}"#
+        // Whatever a fail says, CleverTap documents no "not found": never absent. The
+        // reason quotes CleverTap, without the identifier.
+        for (status, body) in [
+            (
+                404,
+                &br#"{"status":"fail","error":"Profile not found for ct-9","code":404}"#[..],
             ),
-            Profile::Absent(200, _)
-        ));
+            (
+                200,
+                br#"{"status":"fail","error":"User not found","code":404}"#,
+            ),
+            (400, br#"{"status":"fail","code":400}"#),
+        ] {
+            let Profile::Unproven(s, why) = read(status, body, "ct-9") else {
+                panic!("{}", String::from_utf8_lossy(body))
+            };
+            assert_eq!(s, status);
+            assert!(why.starts_with("CleverTap answered fail"), "{why}");
+            assert!(
+                why.ends_with("CleverTap documents no answer for a missing profile, so this cannot prove the deletion"),
+                "{why}"
+            );
+            assert!(!why.contains("ct-9"), "{why}");
+        }
         for (status, body) in [
             (
                 200,
@@ -159,25 +168,14 @@ mod tests {
             (200, br#"{"status":"success"}"#),
             (200, br#"{"status":"success","record":{}}"#),
             (200, br#"{"profiles":[]}"#),
-            (
-                400,
-                br#"{"status":"fail","error":"Invalid account id","code":401}"#,
-            ),
+            (404, br#"{"message":"Not Found"}"#),
             (200, b"<html>"),
         ] {
             assert!(
-                matches!(read(status, body), Profile::Unknown(..)),
+                matches!(read(status, body, "x"), Profile::Unknown(..)),
                 "{}",
                 String::from_utf8_lossy(body)
             );
         }
-    }
-
-    #[test]
-    fn not_found_means_the_profile() {
-        assert!(is_profile_not_found("Profile not found"));
-        assert!(is_profile_not_found("No such user"));
-        assert!(!is_profile_not_found("Account not found"));
-        assert!(!is_profile_not_found("Not found"));
     }
 }

@@ -72,6 +72,7 @@ pub fn state_rank(state: &str) -> (usize, &str) {
         "failed",
         "cancelled",
         "error",
+        view::UNKNOWN_CHECK,
     ];
     (
         ORDER

@@ -610,6 +610,9 @@ pub struct Completion<'a> {
     pub run: Option<&'a str>,
 }
 
+/// A row's state in `report` when its last check proved nothing either way.
+pub const UNKNOWN_CHECK: &str = "unknown (not proven deleted)";
+
 /// The last known state of a row, for the report: the vendor's status if `status` polled
 /// it, else what the delete answer alone says.
 pub fn row_state<'a>(
@@ -630,6 +633,9 @@ pub fn row_state<'a>(
     if let Some(c) = check {
         let s = match &c.vendor_state {
             Some(v) if c.state == "pending" => v.clone(),
+            // The ledger's `error`: no answer proved anything (an undocumented answer, or
+            // one a vendor gives where it documents no "not found").
+            _ if c.state == "error" => UNKNOWN_CHECK.to_owned(),
             _ => c.state.clone(),
         };
         return (s, Some(c));

@@ -178,9 +178,10 @@ pub struct VendorSpec {
 pub enum StatusSupport {
     /// A status API for the jobs the vendor acknowledged (Lytics, Hightouch).
     Jobs,
-    /// No job API, but profiles can be looked up to confirm they are gone (mParticle by
-    /// MPID or resolved identity, Segment by the profile's external ids, CleverTap after
-    /// its 24-hour delay); `by` names the usual lookup key (`mpid`, `user_id`, `identity`).
+    /// No job API, but profiles can be looked up: gone where the vendor documents a "not
+    /// found" (mParticle by MPID, Segment by the profile's external ids), still there (or
+    /// back) everywhere (also mParticle by resolved identity, CleverTap after its 24-hour
+    /// delay); `by` names the usual lookup key (`mpid`, `user_id`, `identity`).
     Lookup { by: &'static str },
     /// Nothing to ask: the acceptance is all there is.
     None,

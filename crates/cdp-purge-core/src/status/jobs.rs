@@ -287,6 +287,10 @@ pub struct ValueSource<'a> {
     /// `column`.
     pub lookup_column: Option<&'a str>,
     pub format: Option<Format>,
+    /// The delete run's own intake settings (`status --group`, from the group's index):
+    /// when given, the input is read exactly as that run read it (its columns, delimiter,
+    /// header and null values), and the three fields above are not used.
+    pub intake: Option<&'a IntakeSpec>,
 }
 
 /// What [`lookup_group`] needs to know about one vendor verified by profile lookups.
@@ -422,20 +426,36 @@ fn recover_values(
         .into());
     }
     let col = |c: Option<&str>| c.map_or(ColumnSel::Whole, |c| ColumnSel::Name(c.to_owned()));
-    let mut spec = IntakeSpec {
-        format: src.format,
-        ..IntakeSpec::with_defaults(
-            src.inputs.to_vec(),
-            col(src.column),
-            KindSource::Fixed("any".into()),
-        )
+    let mut spec = match src.intake {
+        Some(recorded) => {
+            let mut spec = recorded.clone();
+            spec.inputs = src.inputs.to_vec();
+            spec.one_read = None;
+            // A run without a lookup column found each profile by its identifier.
+            spec.lookup = spec.lookup.or_else(|| Some(spec.column.clone()));
+            spec
+        }
+        None => {
+            let mut spec = IntakeSpec {
+                format: src.format,
+                ..IntakeSpec::with_defaults(
+                    src.inputs.to_vec(),
+                    col(src.column),
+                    KindSource::Fixed("any".into()),
+                )
+            };
+            if plan.needs_lookup {
+                spec.lookup = Some(col(src.lookup_column.or(src.column)));
+            }
+            spec
+        }
     };
     // Only rows the run deleted can match a hash: nothing to validate.
     spec.validate = false;
-    if plan.needs_lookup {
-        spec.lookup = Some(col(src.lookup_column.or(src.column)));
-        spec.lookup_by_value = true;
+    if !plan.needs_lookup {
+        spec.lookup = None;
     }
+    spec.lookup_by_value = spec.lookup.is_some();
     let mut wanted: HashMap<String, usize> = jobs
         .iter()
         .enumerate()

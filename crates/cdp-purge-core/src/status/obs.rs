@@ -73,6 +73,10 @@ pub struct Obs {
     pub via_list: bool,
     /// An error that is a give-up after 429s (exit 4 when nothing else is wrong).
     pub throttled: bool,
+    /// An error that is the vendor answering in its own error shape on a route where it
+    /// documents no answer for a missing profile: unknown, but not a sign of a wrong host
+    /// or account path (so it does not stop the lookups after the first).
+    pub unproven: bool,
 }
 
 impl Obs {
@@ -88,6 +92,7 @@ impl Obs {
             attempts: 0,
             via_list: false,
             throttled: false,
+            unproven: false,
         }
     }
 
@@ -131,6 +136,7 @@ impl Obs {
             attempts: c.attempts,
             via_list: c.via.as_deref() == Some("list"),
             throttled: false,
+            unproven: false,
         }
     }
 

@@ -8,8 +8,12 @@
 //! profiles queued for deletion (`{"deleted": n, "message": "success"}`), not which ones;
 //! deletion cannot be undone and there is no status endpoint.
 //!
-//! Magic value: an identifier containing `unknown` matches no profile (it is not counted
-//! in `deleted`); a profile deleted once is not counted again.
+//! Braze's help centre ("Remove users via API") describes several profiles sharing one email
+//! address, so an email or phone number can name more than one profile.
+//!
+//! Magic values: an identifier containing `unknown` matches no profile (it is not counted
+//! in `deleted`); an email address or phone number containing `shared` names two profiles
+//! (both counted); a profile deleted once is not counted again.
 
 use std::collections::HashSet;
 use std::time::UNIX_EPOCH;
@@ -82,16 +86,27 @@ pub(crate) fn delete(shared: &Shared, req: &Request) -> Handled {
         return Handled::unchanged(rate_headers(shared, super::throttled(VendorKind::Braze)));
     }
     let mut state = shared.braze.lock().expect("braze lock");
-    let deleted = keys
+    let deleted: usize = keys
         .into_iter()
         .filter(|k| !k.contains("unknown"))
         .filter(|k| state.deleted.insert(k.clone()))
-        .count();
+        .map(|k| profiles_named(&k))
+        .sum();
     drop(state);
     Handled::applied(rate_headers(
         shared,
         Response::json(201, &json!({ "deleted": deleted, "message": "success" })),
     ))
+}
+
+/// How many profiles a `kind:value` key names: two for a `shared` email or phone number.
+fn profiles_named(key: &str) -> usize {
+    let several = key.starts_with("email_addresses:") || key.starts_with("phone_numbers:");
+    if several && key.contains("shared") {
+        2
+    } else {
+        1
+    }
 }
 
 /// The `kind:value` keys of a valid body, or Braze's reason to refuse it.

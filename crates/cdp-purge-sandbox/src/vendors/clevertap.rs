@@ -9,7 +9,8 @@
 //! until then the profile is still there. The profile lookup answers the documented
 //! `{"status":"success","record":{…}}` for a profile; CleverTap's "not found" is not in the
 //! pages checked, so the sandbox answers it in its documented error shape,
-//! `{"status":"fail","error":"Profile not found","code":404}` with HTTP 404. Values
+//! `{"status":"fail","error":"Profile not found","code":404}` with HTTP 404, which a client
+//! must not read as a deletion either: CleverTap does not document it. Values
 //! containing `several` have two records, `undocumented` an answer in another shape, and
 //! `broken` a 500 every time: the answers a client must not read as a deletion.
 

@@ -14,7 +14,8 @@
 //!   `{environment_type, identity: {type, value}}` answers the profile the identity
 //!   resolves to (same shape, with an `mpid`), or for an identity the sandbox deleted a 404
 //!   `Profile not found` (mParticle documents no "not found" for this route; its status
-//!   table has 400 "the requested profile is invalid"). Values containing `several`
+//!   table has 400 "the requested profile is invalid"), so a client must not read it as a
+//!   deletion). Values containing `several`
 //!   resolve to two profiles, `undocumented` to an answer in another shape, and `broken`
 //!   to a 500 every time.
 //!
