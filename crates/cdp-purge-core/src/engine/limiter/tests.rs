@@ -312,7 +312,7 @@ fn a_steady_competitor_refuses_only_the_rare_probes() {
     // What 429s cost beyond finding the share at the start (the refused request and those
     // already in flight behind it: one at 100 ms, four at 250 ms): one probe per
     // Share::PROBE_GAP windows. The old cycle (hold one window, creep back over four) met
-    // a refusal every ~5.1 windows: 4 in the 15 s run at 100 ms, 14 in the 60 s one.
+    // a refusal every ~5.1 windows: 4 in 154 requests in the 15 s run at 100 ms.
     for (seed, jitter, latency) in [(7, 4, 100), (1, 0, 100), (2, 4, 50), (3, 2, 250)] {
         for n in [15_000, 60_000] {
             let mut s = mparticle(100, n);
