@@ -3,8 +3,6 @@
 //! A 202 covers the whole batch and proves nothing about any profile (it comes back even
 //! when nothing matched); the deletion is logical and not meant for GDPR/CCPA requests.
 
-use std::collections::BTreeMap;
-
 use anyhow::bail;
 use reqwest::Method;
 use reqwest::header::HeaderValue;
@@ -164,7 +162,20 @@ struct Deletion<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     mpid: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    identities: Option<BTreeMap<&'a str, &'a str>>,
+    identities: Option<Identity<'a>>,
+}
+
+/// `{"<identity type>": "<value>"}`: a one-entry map, without a map allocated per
+/// identifier (100 per request at the quota).
+struct Identity<'a>(&'a str, &'a str);
+
+impl Serialize for Identity<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry(self.0, self.1)?;
+        m.end()
+    }
 }
 
 impl Mparticle {
@@ -231,7 +242,7 @@ impl Adapter for Mparticle {
                         environment_type: self.environment,
                         action: "delete",
                         mpid: None,
-                        identities: Some(BTreeMap::from([(it.kind.as_str(), it.value.as_str())])),
+                        identities: Some(Identity(&it.kind, &it.value)),
                     })
                 }
             })

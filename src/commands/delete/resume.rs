@@ -186,6 +186,11 @@ pub(super) fn spawn_feeder(
             retry_failed,
         } = feed;
         let hasher = ledger::Hasher::new(&key);
+        // Room for a burst of batches is taken at once: sending one batch per freed slot
+        // woke this thread (and its cold caches) once per request of a paced run.
+        let burst = (tx.max_capacity() / 4).max(1);
+        let rt = tokio::runtime::Handle::current();
+        let mut room: Option<mpsc::PermitIterator<'_, Batch>> = None;
         let fed = input::run_batched(
             &spec,
             batcher,
@@ -201,8 +206,18 @@ pub(super) fn spawn_feeder(
                             maybe_delivered: true,
                         }
                 });
-                tx.blocking_send(b)
-                    .map_err(|_| anyhow::anyhow!("the engine stopped"))
+                let permit = match room.as_mut().and_then(Iterator::next) {
+                    Some(p) => p,
+                    None => room
+                        .insert(
+                            rt.block_on(tx.reserve_many(burst))
+                                .map_err(|_| anyhow::anyhow!("the engine stopped"))?,
+                        )
+                        .next()
+                        .ok_or_else(|| anyhow::anyhow!("the engine stopped"))?,
+                };
+                permit.send(b);
+                Ok(())
             },
             &mut |_| Ok(()),
         );

@@ -1,6 +1,7 @@
 //! Workers: take batches, wait for the pause gate, a slot and the pacer, record the intent,
 //! send, classify, then retry, bisect, settle or stop the run.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,7 +16,9 @@ use super::limiter::{Answer as PaceAnswer, Limits, Pacer, Reaction};
 use super::pause::PauseGate;
 use super::retry::RetryPolicy;
 use crate::batch::{Batch, BatchHash};
-use crate::ledger::{self, Attempt, ItemResult, ItemStatus, LedgerHandle, Outcome, Phase, Record};
+use crate::ledger::{
+    self, Attempt, DraftItem, ItemStatus, LedgerHandle, OutcomeDraft, Phase, Record,
+};
 use crate::protocol::{Adapter, Request, Resolution, Response, Verdict};
 
 /// How long an answer may still be taken after the request's deadline passed, if it is
@@ -352,6 +355,7 @@ impl Inner {
     /// outcome also settles the live counters.
     async fn write_outcome(&self, p: &Pending, retryable: Option<&str>) -> anyhow::Result<()> {
         let (batch, parent, s) = (&p.batch, p.parent, &p.settled);
+        let lookup_hmac = s.resolved.as_deref().map(|v| self.hasher.id_hmac_bytes(v));
         let results = batch
             .items
             .iter()
@@ -361,28 +365,28 @@ impl Inner {
                 let (status, message) = match retryable {
                     Some(reason) if !status.is_success() => (
                         ItemStatus::FailedRetryable,
-                        Some(format!(
+                        Some(Cow::Owned(format!(
                             "{reason} (the run stopped: every identifier so far failed this way; a rerun resends it)"
-                        )),
+                        ))),
                     ),
-                    _ => (*status, message.clone()),
+                    _ => (*status, message.as_deref().map(Cow::Borrowed)),
                 };
-                ItemResult {
+                DraftItem {
                     file: it.file,
                     row: it.row,
-                    id_hmac: self.hasher.id_hmac(&it.value),
-                    key: Some(key.clone()),
+                    id_hmac: self.hasher.id_hmac_bytes(&it.value),
+                    key,
                     status,
-                    vendor_id: vendor_id.clone(),
+                    vendor_id: vendor_id.as_deref(),
                     message,
-                    value: self.cfg.include_identifiers.then(|| it.value.clone()),
-                    lookup_hmac: s.resolved.as_deref().map(|v| self.hasher.id_hmac(v)),
+                    value: self.cfg.include_identifiers.then_some(it.value.as_str()),
+                    lookup_hmac,
                 }
             })
             .collect::<Vec<_>>();
         let statuses: Vec<ItemStatus> = results.iter().map(|r| r.status).collect();
-        let rec = Record::Outcome(Outcome {
-            run_id: self.cfg.run_id.clone(),
+        let rec = OutcomeDraft {
+            run_id: &self.cfg.run_id,
             batch: batch.hash,
             parent,
             seq: batch.seq,
@@ -390,18 +394,15 @@ impl Inner {
             attempts: s.attempts,
             bisected: s.bisected,
             results,
-        });
-        let written = match s.last_attempt.clone() {
-            // Biased: sent to the writer in this order, so the result precedes the outcome.
+        };
+        // The result precedes the outcome it led to.
+        let written = match &s.last_attempt {
             Some(a) => {
-                let (a, o) = tokio::join!(
-                    biased;
-                    self.ledger.write(Record::Attempt(a)),
-                    self.ledger.write(rec)
-                );
+                let a = self.ledger.write(Record::Attempt(a.clone())).await;
+                let o = self.ledger.write_outcome(&rec).await;
                 a.and(o)
             }
-            None => self.ledger.write(rec).await,
+            None => self.ledger.write_outcome(&rec).await,
         };
         written.inspect_err(|e| {
             self.stop(StopReason::Ledger(e.to_string()));
@@ -414,7 +415,7 @@ impl Inner {
 
     /// Deliver one (sub-)batch until it settles. `None`: the run stopped first.
     async fn deliver(&self, batch: &Batch, parent: Option<BatchHash>) -> Option<Settled> {
-        let keys: Vec<String> = batch
+        let mut keys: Vec<String> = batch
             .items
             .iter()
             .map(|it| ledger::key_hex(self.hasher.item_key(it)))
@@ -426,7 +427,9 @@ impl Inner {
                 return Some(*s);
             }
         };
-        let mut s = self.deliver_keyed(batch, parent, &keys, request).await?;
+        let mut s = self
+            .deliver_keyed(batch, parent, &mut keys, request)
+            .await?;
         s.keys = keys;
         s.resolved = resolved;
         Some(s)
@@ -576,7 +579,7 @@ impl Inner {
         &self,
         batch: &Batch,
         parent: Option<BatchHash>,
-        keys: &[String],
+        keys: &mut Vec<String>,
         request: Request,
     ) -> Option<Settled> {
         let n = batch.len();
@@ -599,7 +602,7 @@ impl Inner {
                 return None;
             }
             let sent_at = ledger::now_rfc3339();
-            let mut rec = Attempt {
+            let rec = Record::Attempt(Attempt {
                 phase: Phase::Sent,
                 run_id: self.cfg.run_id.clone(),
                 batch: batch.hash,
@@ -617,16 +620,23 @@ impl Inner {
                 maybe_delivered_before: maybe_delivered,
                 // The first intent lists what it carries: if the process dies with it in
                 // flight, the next run knows which identifiers may have been delivered.
+                // (Lent to the record while it is written, not copied.)
                 keys: if attempt == 1 {
-                    keys.to_vec()
+                    std::mem::take(keys)
                 } else {
                     Vec::new()
                 },
-            };
+            });
             // No deletion without a ledger line: wait for the writer before sending.
-            if let Err(e) = self.ledger.write(Record::Attempt(rec.clone())).await {
+            if let Err(e) = self.ledger.write(&rec).await {
                 self.stop(StopReason::Ledger(e.to_string()));
                 return None;
+            }
+            let Record::Attempt(mut rec) = rec else {
+                unreachable!("built as an attempt above")
+            };
+            if attempt == 1 {
+                *keys = std::mem::take(&mut rec.keys);
             }
             Stats::add(&self.stats.requests, 1);
             if parent.is_some() {
@@ -644,7 +654,6 @@ impl Inner {
             let reaction = self.pacer.on_answer(&ticket, pace_answer(&ans));
             maybe_delivered |= ans.maybe_delivered;
             rec.phase = Phase::Result;
-            rec.keys = Vec::new();
             rec.received_at = Some(ledger::now_rfc3339());
             rec.status = ans.status;
             rec.error = ans.error.map(str::to_owned);

@@ -211,6 +211,8 @@ pub struct Pacer {
     /// One waiter at a time, first come first served, so batches leave in the order
     /// workers asked and only the head of the queue holds a timer.
     turn: tokio::sync::Mutex<()>,
+    /// Woken when the answer to a probe that held every admission comes.
+    probe_answered: tokio::sync::Notify,
 }
 
 /// Now, on tokio's clock (which tests can pause and advance).
@@ -225,6 +227,7 @@ impl Pacer {
             limits,
             state: Mutex::new(state),
             turn: tokio::sync::Mutex::new(()),
+            probe_answered: tokio::sync::Notify::new(),
         }
     }
 
@@ -265,7 +268,12 @@ impl Pacer {
                 Ok(ticket) => return ticket,
                 Err(at) => at,
             };
-            tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+            // A probe's answer may open the way before `at` (its deadline); a permit left
+            // by an earlier answer only costs one more look.
+            tokio::select! {
+                () = tokio::time::sleep_until(tokio::time::Instant::from_std(at)) => {}
+                () = self.probe_answered.notified() => {}
+            }
         }
     }
 
@@ -276,7 +284,16 @@ impl Pacer {
 
     /// What the vendor answered to an admitted request.
     pub fn on_answer(&self, ticket: &Ticket, answer: Answer) -> Reaction {
-        self.state().on_answer(ticket, now(), answer)
+        let (reaction, released) = {
+            let mut s = self.state();
+            let held = s.holding();
+            let r = s.on_answer(ticket, now(), answer);
+            (r, held && !s.holding())
+        };
+        if released {
+            self.probe_answered.notify_one();
+        }
+        reaction
     }
 
     /// For callers that do not keep tickets: a 429 (`throttled`) or any other answer.

@@ -243,6 +243,9 @@ pub struct PaceState {
     margins: Margins,
     next_id: u64,
     rtts: Fastest,
+    /// A probe in flight ([`Share::is_probe`]): nothing else is admitted until its answer
+    /// or this instant.
+    probe: Option<(u64, Instant)>,
 }
 
 /// The two shortest round trips seen. What an answer's round trip has beyond the shortest
@@ -344,6 +347,7 @@ impl PaceState {
             margins: Margins::new(),
             next_id: 0,
             rtts: Fastest::default(),
+            probe: None,
         }
     }
 
@@ -366,6 +370,12 @@ impl PaceState {
 
     /// Admit one request carrying `items` identifiers at `now`, or say when to ask again.
     pub fn try_admit(&mut self, now: Instant, items: usize) -> Result<Ticket, Instant> {
+        if let Some((_, until)) = self.probe {
+            if now < until {
+                return Err(until);
+            }
+            self.probe = None;
+        }
         let share = self.share.factor(now);
         self.margins.calm_down(now);
         // 1. Every lane's window must have room: no side effects until all agree.
@@ -418,6 +428,9 @@ impl PaceState {
             });
             lane.total += u64::from(weight);
             usage = usage.max(lane.usage());
+        }
+        if self.share.is_probe(now, usage) {
+            self.probe = Some((id, now + self.share.probe_wait()));
         }
         Ok(Ticket {
             id,
@@ -486,9 +499,12 @@ impl PaceState {
     /// What the vendor answered; returns what the run must do about it.
     pub fn on_answer(&mut self, ticket: &Ticket, now: Instant, answer: Answer) -> Reaction {
         self.answered(ticket, now);
+        if self.probe.is_some_and(|(id, _)| id == ticket.id) {
+            self.probe = None;
+        }
         match answer {
             Answer::Accepted => {
-                self.share.on_accepted(now, ticket.usage);
+                self.share.on_accepted(now, ticket.admitted, ticket.usage);
                 Reaction::None
             }
             Answer::Other => {
@@ -505,6 +521,11 @@ impl PaceState {
                 self.share.on_refused(now, ticket.admitted, ticket.usage)
             }
         }
+    }
+
+    /// Whether a probe in flight holds every other admission.
+    pub fn holding(&self) -> bool {
+        self.probe.is_some()
     }
 
     /// A ticket for an answer that came without one (a caller that does not track its

@@ -4,10 +4,18 @@
 //! someone else is using part of it, and the refusal says how much room there was: our own
 //! usage of the vendor's window when the refused request arrived (`usage`, a fraction of
 //! the quota) did not fit beside theirs. So the whole run slows to just under that level
-//! (the refused request alone waits for its `Retry-After`), holds there, creeps back up to
-//! it, and then probes above it ever faster, so that when the other caller stops the run
-//! climbs back to the full quota within a few windows. Everything stops only when the
-//! vendor asks for a long wait or when 429s keep coming after slowing down.
+//! (the refused request alone waits for its `Retry-After`) and holds there. Every
+//! [`Share::PROBE_GAP`] windows it probes the refused level again with one request, sent
+//! alone ([`Share::is_probe`]): against a caller that keeps its pace, that costs one 429
+//! per probe, and the plateau carries everything the other caller leaves. A probe that
+//! goes through means the room grew: the run climbs back to the whole quota at once, each
+//! new level again a request sent alone, so the climb is paced by the vendor's answers and
+//! a refusal on the way costs one request. Everything stops only when the vendor asks for
+//! a long wait or when 429s keep coming after slowing down.
+//!
+//! The gap between probes is the trade: a probe every `g` windows costs one 429 per `g`
+//! windows of the run's requests while the quota stays shared, and the run notices that the
+//! other caller stopped up to `g` windows late.
 //!
 //! Pure state over caller-supplied instants: unit-testable without sleeping.
 
@@ -24,8 +32,7 @@ pub enum Reaction {
     PauseAll(Duration, f64),
 }
 
-/// Where the pace stands after a cut: it holds `level`, creeps back to `refused_at`,
-/// then probes above it.
+/// Where the pace stands after a cut: it holds `level`, then probes `refused_at` again.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Schedule {
     /// The fraction we slowed to (1 before any cut).
@@ -33,6 +40,43 @@ struct Schedule {
     /// The usage that was refused.
     refused_at: f64,
     cut_at: Option<Instant>,
+}
+
+impl Schedule {
+    const FULL: Self = Self {
+        level: 1.0,
+        refused_at: 1.0,
+        cut_at: None,
+    };
+}
+
+/// The largest usages the vendor accepted in one window-long bucket, largest first.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Accepted {
+    bucket: u64,
+    top: [f64; Share::CONFIRMED],
+}
+
+impl Accepted {
+    const NONE: Self = Self {
+        bucket: 0,
+        top: [0.0; Share::CONFIRMED],
+    };
+
+    fn add(&mut self, usage: f64) {
+        if let Some(i) = self.top.iter().position(|&u| usage > u) {
+            self.top.copy_within(i..Share::CONFIRMED - 1, i + 1);
+            self.top[i] = usage;
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Probation {
+    schedule: Schedule,
+    bound: f64,
+    level: f64,
+    accepted: usize,
 }
 
 /// Our share of a quota over time.
@@ -49,42 +93,56 @@ pub struct Share {
     undo: Option<Schedule>,
     /// A refusal at or above `bound` came while the cut was only halfway.
     confirming: bool,
+    /// A probe went through, but its level is not yet confirmed: the plateau and bound it
+    /// left, and the probe's usage. A probe can slip through while the other caller waits
+    /// out a 429 of its own; if the climb is refused before the vendor has accepted the
+    /// probe's level [`Self::CONFIRMED`] times, the run goes back to that plateau.
+    probation: Option<Probation>,
     /// 429s in a row for requests admitted after the last cut, with no other answer between.
     strikes: u32,
-    /// The largest usage the vendor accepted, per window-long bucket (current, previous).
-    accepted: [(u64, f64); 2],
+    /// Since the first cut, a request above every level the vendor confirmed lately goes
+    /// alone (see [`Share::is_probe`]). Before it, the run starts at full speed.
+    careful: bool,
+    /// The usages the vendor accepted, per window-long bucket (current, previous).
+    accepted: [Accepted; 2],
     epoch: Instant,
 }
 
 impl Share {
     /// A cut lands this far below the refused usage.
     pub const MARGIN: f64 = 0.04;
-    /// Windows spent at the cut level before creeping up.
-    pub const HOLD: f64 = 1.0;
-    /// Windows to creep from the cut level back to the refused one.
-    pub const CREEP: f64 = 4.0;
-    /// Beyond the refused level the probe starts at this fraction of the quota ...
+    /// Windows at the cut level before the refused level is probed again. Recovery after
+    /// the other caller stops takes up to this plus the climb (about two windows).
+    pub const PROBE_GAP: f64 = 7.5;
+    /// A probe that is not answered (a lost ticket) holds the others at most this many
+    /// windows.
+    pub const PROBE_WAIT: f64 = 1.0;
+    /// While probing goes unanswered, the allowance climbs above the refused level from
+    /// this fraction of the quota ...
     pub const FIRST_STEP: f64 = 0.01;
-    /// ... and doubles every this many windows.
+    /// ... doubling every this many windows (it only matters for an idle run: each new
+    /// level waits for the answer to the last).
     pub const DOUBLING: f64 = 0.5;
     /// Never below this fraction of the quota.
     pub const FLOOR: f64 = 0.02;
     /// 429s in a row after slowing down that stop everything.
     pub const STRIKES: u32 = 4;
+    /// A level the vendor accepted this many times in the last two windows works: a
+    /// refusal there is noise. Once is not enough: a probe can slip through while the
+    /// other caller waits out its own 429, and comes back for the room.
+    const CONFIRMED: usize = 3;
 
     pub fn new(window: Duration, now: Instant) -> Self {
         Self {
             window: window.max(Duration::from_millis(1)),
-            schedule: Schedule {
-                level: 1.0,
-                refused_at: 1.0,
-                cut_at: None,
-            },
+            schedule: Schedule::FULL,
             bound: f64::INFINITY,
             undo: None,
             confirming: false,
+            probation: None,
             strikes: 0,
-            accepted: [(0, 0.0); 2],
+            careful: false,
+            accepted: [Accepted::NONE; 2],
             epoch: now,
         }
     }
@@ -100,6 +158,11 @@ impl Share {
         self.window
     }
 
+    /// How long a probe holds the others when its answer never comes.
+    pub fn probe_wait(&self) -> Duration {
+        self.window.mul_f64(Self::PROBE_WAIT)
+    }
+
     /// The fraction of the quota we may use at `now`.
     pub fn factor(&self, now: Instant) -> f64 {
         let Schedule {
@@ -111,15 +174,21 @@ impl Share {
             return 1.0;
         };
         let t = self.windows_since(cut, now);
-        let f = if t < Self::HOLD {
+        let f = if t < Self::PROBE_GAP {
             level
-        } else if t < Self::HOLD + Self::CREEP {
-            level + (refused_at - level).max(0.0) * (t - Self::HOLD) / Self::CREEP
         } else {
-            let probe = t - Self::HOLD - Self::CREEP;
+            let probe = t - Self::PROBE_GAP;
             level.max(refused_at) + Self::FIRST_STEP * ((probe / Self::DOUBLING).exp2() - 1.0)
         };
         f.min(1.0)
+    }
+
+    /// Whether a request admitted at `now` with our usage at `usage` must go alone (no
+    /// other is admitted until its answer): once the quota has shown itself shared, a
+    /// level above every one the vendor confirmed lately is a probe, and a probe refused
+    /// with another request behind it would cost two 429s instead of one.
+    pub fn is_probe(&self, now: Instant, usage: f64) -> bool {
+        self.careful && usage > self.recently_accepted(now, 0) + 1e-9
     }
 
     fn windows_since(&self, from: Instant, now: Instant) -> f64 {
@@ -130,27 +199,55 @@ impl Share {
         (at.saturating_duration_since(self.epoch).as_secs_f64() / self.window.as_secs_f64()) as u64
     }
 
-    /// The vendor accepted a request admitted at `usage` of the quota.
-    pub fn on_accepted(&mut self, now: Instant, usage: f64) {
+    /// The vendor accepted a request admitted at `admitted` with our usage at `usage`.
+    pub fn on_accepted(&mut self, now: Instant, admitted: Instant, usage: f64) {
         self.strikes = 0;
-        if usage > self.bound {
-            // More than the refused usage went through: that refusal was not the quota.
-            self.bound = f64::INFINITY;
-            if let Some(before) = self.undo.take() {
-                self.schedule = before;
+        if let Some(p) = &mut self.probation
+            && usage >= p.level - 1e-9
+        {
+            p.accepted += 1;
+            if p.accepted >= Self::CONFIRMED {
+                self.probation = None;
             }
-            self.confirming = false;
+        }
+        if usage >= self.bound - 1e-9 {
+            // The refused usage went through: that refusal was not the quota, or the room
+            // grew (the other caller slowed down or stopped).
+            if let Some(before) = self.undo.take() {
+                // A halfway cut on one refusal far below our pace: undone.
+                self.schedule = before;
+                self.bound = f64::INFINITY;
+                self.confirming = false;
+            } else if self.schedule.cut_at.is_some_and(|c| admitted >= c) {
+                // Admitted under the cut: a probe (or a later request) that the vendor
+                // took. Back to the whole quota; each new level on the way goes alone, so
+                // the climb is paced by the answers. A request admitted before the cut
+                // says nothing about the room now: it may have met the vendor's window
+                // in a better moment than our count of it (ours is a little longer).
+                self.probation = Some(Probation {
+                    schedule: self.schedule,
+                    bound: self.bound,
+                    level: usage,
+                    accepted: 1,
+                });
+                self.schedule = Schedule::FULL;
+                self.bound = f64::INFINITY;
+                self.confirming = false;
+            }
         }
         let b = self.bucket(now);
-        if self.accepted[0].0 != b {
-            self.accepted[1] = if self.accepted[0].0 + 1 == b {
+        if self.accepted[0].bucket != b {
+            self.accepted[1] = if self.accepted[0].bucket + 1 == b {
                 self.accepted[0]
             } else {
-                (0, 0.0)
+                Accepted::NONE
             };
-            self.accepted[0] = (b, 0.0);
+            self.accepted[0] = Accepted {
+                bucket: b,
+                ..Accepted::NONE
+            };
         }
-        self.accepted[0].1 = self.accepted[0].1.max(usage);
+        self.accepted[0].add(usage);
     }
 
     /// Any answer other than a 429 (an error, a 5xx): not a refusal for quota.
@@ -158,14 +255,27 @@ impl Share {
         self.strikes = 0;
     }
 
-    /// The largest usage accepted in the current or the previous window.
-    fn recently_accepted(&self, now: Instant) -> f64 {
+    /// The largest usage the vendor accepted [`Self::CONFIRMED`] times in the current and
+    /// the previous window.
+    fn confirmed(&self, now: Instant) -> f64 {
+        self.recently_accepted(now, Self::CONFIRMED - 1)
+    }
+
+    /// The `rank`-th largest usage (0: the largest) the vendor accepted in the current and
+    /// the previous window.
+    fn recently_accepted(&self, now: Instant, rank: usize) -> f64 {
         let b = self.bucket(now);
-        self.accepted
+        let mut all = Accepted::NONE;
+        for a in self
+            .accepted
             .iter()
-            .filter(|(at, _)| *at == b || *at + 1 == b)
-            .map(|(_, u)| *u)
-            .fold(0.0, f64::max)
+            .filter(|a| a.bucket == b || a.bucket + 1 == b)
+        {
+            for &u in &a.top {
+                all.add(u);
+            }
+        }
+        all.top[rank]
     }
 
     /// The vendor refused (429) a request admitted at `admitted` with our usage of the
@@ -175,6 +285,13 @@ impl Share {
         if !after_cut {
             // Sent at the old pace before the cut took effect: the cut already covers it.
             return Reaction::None;
+        }
+        if let Some(p) = self.probation.take() {
+            // Refused on the way up before the probe's level was confirmed: the probe
+            // slipped through, the room did not grow. Back to the plateau it left.
+            self.bound = p.bound;
+            self.cut(now, p.schedule.level, p.schedule.refused_at, false);
+            return Reaction::Slowed(p.schedule.level);
         }
         let current = self.factor(now);
         self.strikes += 1;
@@ -186,11 +303,11 @@ impl Share {
             self.cut(now, half, usage.min(1.0), false);
             return Reaction::PauseAll(self.window, half);
         }
-        // A request at least this large went through within the last two windows: a
-        // refusal at a level that works is noise (a hiccup, arrival jitter), not a smaller
-        // share. Cutting on it would ratchet the pace down for as long as the noise lasts;
-        // a share that really shrank refuses most requests and trips the strikes above.
-        if usage <= self.recently_accepted(now) {
+        // The vendor accepted this much repeatedly within the last two windows: a refusal
+        // at a level that works is noise (a hiccup, arrival jitter), not a smaller share.
+        // Cutting on it would ratchet the pace down for as long as the noise lasts; a
+        // share that really shrank refuses most requests and trips the strikes above.
+        if usage <= self.confirmed(now) {
             return Reaction::None;
         }
         if usage >= self.bound && self.undo.is_some() && !self.confirming {
@@ -228,6 +345,7 @@ impl Share {
             cut_at: Some(now),
         };
         self.confirming = false;
+        self.careful = true;
         self.undo = if provisional {
             // Undoing a provisional cut goes back to before the first of a chain of them.
             Some(self.undo.unwrap_or(before))
@@ -247,27 +365,81 @@ mod tests {
         t0 + Duration::from_secs_f64(secs)
     }
 
+    /// A share whose first `n` requests, 0.1 s apart from `t0`, went through at `usage`.
+    fn accepted(t0: Instant, n: u32, usage: f64) -> Share {
+        let mut s = Share::new(W, t0);
+        for k in 0..n {
+            let t = at(t0, 0.1 * f64::from(k));
+            s.on_accepted(t, t, usage);
+        }
+        s
+    }
+
     #[test]
-    fn a_refusal_below_the_quota_slows_to_just_under_it_then_climbs_back() {
+    fn a_refusal_below_the_quota_holds_just_under_it_and_probes_it_rarely() {
         let t0 = Instant::now();
         let mut s = Share::new(W, t0);
         assert_eq!(s.factor(t0), 1.0);
+        // Before any refusal nothing goes alone: the run starts at full speed.
+        assert!(!s.is_probe(t0, 0.9));
         // Our requests went through up to 60% of the quota, then one at 67% was refused.
-        s.on_accepted(at(t0, 0.5), 0.60);
+        s.on_accepted(at(t0, 0.5), at(t0, 0.5), 0.60);
         let r = s.on_refused(at(t0, 0.7), at(t0, 0.6), 0.67);
         let Reaction::Slowed(f) = r else {
             panic!("{r:?}")
         };
         assert!((f - 0.67 * 0.96).abs() < 1e-9, "{f}");
-        // Holds for a window, creeps back to the refused level over four ...
-        assert_eq!(s.factor(at(t0, 1.6)), f);
-        let mid = s.factor(at(t0, 3.7));
-        assert!(mid > f && mid < 0.67, "{mid}");
-        assert!((s.factor(at(t0, 5.7)) - 0.67).abs() < 1e-9);
-        // ... then probes above it ever faster: the full quota again ~2.6 windows later.
-        assert!(s.factor(at(t0, 6.2)) < 0.69);
-        assert!(s.factor(at(t0, 8.4)) >= 0.97);
-        assert_eq!(s.factor(at(t0, 9.0)), 1.0);
+        // It holds there for PROBE_GAP windows, whatever comes back meanwhile ...
+        let probe_at = 0.7 + Share::PROBE_GAP;
+        for k in 0..70 {
+            let t = 0.8 + f64::from(k) * 0.1;
+            if t < probe_at - 0.05 {
+                assert_eq!(s.factor(at(t0, t)), f, "at {t}");
+                s.on_accepted(at(t0, t), at(t0, t), 0.62);
+            }
+        }
+        // ... then lets the refused level through again, and only that: a probe, which
+        // goes alone (it is above everything accepted lately).
+        let p = at(t0, probe_at + 0.01);
+        assert!(s.factor(p) >= 0.67 && s.factor(p) < 0.69, "{}", s.factor(p));
+        assert!(s.is_probe(p, 0.67));
+        assert!(!s.is_probe(p, 0.62));
+        // Refused: back to the plateau for another PROBE_GAP, not lower.
+        let r = s.on_refused(at(t0, probe_at + 0.1), p, 0.67);
+        assert_eq!(r, Reaction::Slowed(f));
+        let next = probe_at + 0.1 + Share::PROBE_GAP;
+        assert_eq!(s.factor(at(t0, next - 0.05)), f);
+        assert!(s.factor(at(t0, next + 0.01)) >= 0.67);
+        // Through: the room grew, the whole quota is ours again at once; each new level on
+        // the way up is still a probe until the vendor has accepted it.
+        s.on_accepted(at(t0, next + 0.1), at(t0, next + 0.1), 0.67);
+        assert_eq!(s.factor(at(t0, next + 0.11)), 1.0);
+        assert!(s.is_probe(at(t0, next + 0.12), 0.73));
+        s.on_accepted(at(t0, next + 0.2), at(t0, next + 0.2), 0.73);
+        assert!(!s.is_probe(at(t0, next + 0.21), 0.73));
+    }
+
+    #[test]
+    fn a_probe_that_slipped_through_once_does_not_make_its_level_noise() {
+        let t0 = Instant::now();
+        let mut s = accepted(t0, 5, 0.6);
+        assert!(matches!(
+            s.on_refused(at(t0, 0.6), at(t0, 0.55), 0.67),
+            Reaction::Slowed(_)
+        ));
+        // A probe at 0.67 goes through while the other caller waits out its own 429 ...
+        let t = 0.6 + Share::PROBE_GAP + 0.1;
+        s.on_accepted(at(t0, t), at(t0, t), 0.67);
+        // ... a request at 0.73 is refused: cut just under it (0.70) ...
+        let r = s.on_refused(at(t0, t + 0.1), at(t0, t + 0.05), 0.73);
+        assert!(matches!(r, Reaction::Slowed(_)), "{r:?}");
+        // ... and when the other caller takes its room back, 0.67 (accepted once) is
+        // refused: news, not noise.
+        let r = s.on_refused(at(t0, t + 0.3), at(t0, t + 0.25), 0.67);
+        let Reaction::Slowed(f) = r else {
+            panic!("{r:?}")
+        };
+        assert!((f - 0.67 * 0.96).abs() < 1e-9, "{f}");
     }
 
     #[test]
@@ -324,10 +496,7 @@ mod tests {
     #[test]
     fn refusals_at_a_level_that_works_are_noise_until_they_come_in_a_row() {
         let t0 = Instant::now();
-        let mut s = Share::new(W, t0);
-        for k in 0..10 {
-            s.on_accepted(at(t0, 0.1 * f64::from(k)), 0.99);
-        }
+        let mut s = accepted(t0, 10, 0.99);
         // One in ten refused while the rest go through at the same level: no cut.
         for k in 0..20 {
             let t = 1.0 + 0.1 * f64::from(k);
@@ -337,7 +506,7 @@ mod tests {
                     Reaction::None
                 );
             } else {
-                s.on_accepted(at(t0, t), 0.99);
+                s.on_accepted(at(t0, t), at(t0, t), 0.99);
             }
         }
         assert_eq!(s.factor(at(t0, 3.0)), 1.0);
@@ -352,14 +521,14 @@ mod tests {
         assert!(s.factor(at(t0, 3.5)) <= 0.5);
         // A refusal above anything accepted lately is never noise.
         let mut s = Share::new(W, t0);
-        s.on_accepted(at(t0, 0.5), 0.5);
+        s.on_accepted(at(t0, 0.5), at(t0, 0.5), 0.5);
         assert!(matches!(
             s.on_refused(at(t0, 0.9), at(t0, 0.8), 0.6),
             Reaction::Slowed(_)
         ));
         // Acceptances older than two windows prove nothing.
         let mut s = Share::new(W, t0);
-        s.on_accepted(at(t0, 0.5), 0.99);
+        s.on_accepted(at(t0, 0.5), at(t0, 0.5), 0.99);
         assert!(matches!(
             s.on_refused(at(t0, 2.5), at(t0, 2.4), 0.9),
             Reaction::Slowed(_)

@@ -7,11 +7,13 @@
 //! and the next run steps over by starting on a fresh line.
 
 mod destination;
+mod line;
 mod record;
 mod resume;
 pub mod window;
 
 pub use destination::{Destination, SANDBOX_ORIGIN, fingerprint};
+pub use line::{DraftItem, OutcomeDraft};
 pub use record::*;
 pub use resume::{KeyState, Resume, RunInfo, Scan, scan};
 
@@ -161,9 +163,14 @@ impl Hasher {
 
     /// HMAC-SHA-256 of an identifier's value, hex (`id_hmac`).
     pub fn id_hmac(&self, value: &str) -> String {
+        hex32(&self.id_hmac_bytes(value))
+    }
+
+    /// The same HMAC as bytes, for writers that hex-encode it in place.
+    pub fn id_hmac_bytes(&self, value: &str) -> [u8; 32] {
         let mut m = self.mac.clone();
         m.update(value.as_bytes());
-        hex32(&m.finalize().into_bytes().into())
+        m.finalize().into_bytes().into()
     }
 
     /// See [`item_key`].
@@ -245,10 +252,34 @@ pub struct LedgerHandle {
 }
 
 impl LedgerHandle {
-    /// Append a record; resolves once it is written (not necessarily fsynced).
-    pub async fn write(&self, rec: Record) -> anyhow::Result<()> {
+    /// Append a record (owned or borrowed); resolves once it is written (not necessarily
+    /// fsynced).
+    pub async fn write(&self, rec: impl std::borrow::Borrow<Record>) -> anyhow::Result<()> {
+        let rec = rec.borrow();
+        self.append_with(|out, prev| {
+            serde_json::to_writer(
+                out,
+                &Line {
+                    v: SCHEMA_VERSION,
+                    rec,
+                    prev,
+                },
+            )
+        })
+    }
+
+    /// Append an outcome record (the same line as `write(&Record::Outcome(..))`, without
+    /// its per-identifier strings).
+    pub async fn write_outcome(&self, o: &OutcomeDraft<'_>) -> anyhow::Result<()> {
+        self.append_with(|out, prev| o.write(out, prev))
+    }
+
+    fn append_with(
+        &self,
+        line: impl FnOnce(&mut Vec<u8>, Option<&str>) -> serde_json::Result<()>,
+    ) -> anyhow::Result<()> {
         let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        w.append(&rec).map_err(|e| anyhow::anyhow!("{e}"))
+        w.append(line).map_err(|e| anyhow::anyhow!("{e}"))
     }
 }
 
@@ -487,7 +518,11 @@ impl Writer {
         }
     }
 
-    fn append(&mut self, rec: &Record) -> Result<(), String> {
+    /// Append the line `line` writes (without its newline), chained to the previous one.
+    fn append(
+        &mut self,
+        line: impl FnOnce(&mut Vec<u8>, Option<&str>) -> serde_json::Result<()>,
+    ) -> Result<(), String> {
         if self.failed.is_none() {
             self.failed = self.syncer.as_ref().and_then(Syncer::error);
         }
@@ -497,17 +532,12 @@ impl Writer {
         let Some(file) = self.file.as_mut() else {
             return Err("the ledger is closed".into());
         };
-        let line = Line {
-            v: SCHEMA_VERSION,
-            rec,
-            prev: self.prev.as_deref(),
-        };
         let mut bytes = Vec::with_capacity(256);
         if self.needs_newline {
             bytes.push(b'\n');
         }
         let start = bytes.len();
-        serde_json::to_writer(&mut bytes, &line).map_err(|e| e.to_string())?;
+        line(&mut bytes, self.prev.as_deref()).map_err(|e| e.to_string())?;
         let hash = hex::encode(Sha256::digest(&bytes[start..]));
         bytes.push(b'\n');
         // One write_all per line: a crash can tear only the last line.
