@@ -365,6 +365,16 @@ mod tests {
         t0 + Duration::from_secs_f64(secs)
     }
 
+    /// A share whose first `n` requests, 0.1 s apart from `t0`, went through at `usage`.
+    fn accepted(t0: Instant, n: u32, usage: f64) -> Share {
+        let mut s = Share::new(W, t0);
+        for k in 0..n {
+            let t = at(t0, 0.1 * f64::from(k));
+            s.on_accepted(t, t, usage);
+        }
+        s
+    }
+
     #[test]
     fn a_refusal_below_the_quota_holds_just_under_it_and_probes_it_rarely() {
         let t0 = Instant::now();
@@ -412,10 +422,7 @@ mod tests {
     #[test]
     fn a_probe_that_slipped_through_once_does_not_make_its_level_noise() {
         let t0 = Instant::now();
-        let mut s = Share::new(W, t0);
-        for k in 0..5 {
-            s.on_accepted(at(t0, 0.1 * f64::from(k)), at(t0, 0.1 * f64::from(k)), 0.6);
-        }
+        let mut s = accepted(t0, 5, 0.6);
         assert!(matches!(
             s.on_refused(at(t0, 0.6), at(t0, 0.55), 0.67),
             Reaction::Slowed(_)
@@ -489,10 +496,7 @@ mod tests {
     #[test]
     fn refusals_at_a_level_that_works_are_noise_until_they_come_in_a_row() {
         let t0 = Instant::now();
-        let mut s = Share::new(W, t0);
-        for k in 0..10 {
-            s.on_accepted(at(t0, 0.1 * f64::from(k)), at(t0, 0.1 * f64::from(k)), 0.99);
-        }
+        let mut s = accepted(t0, 10, 0.99);
         // One in ten refused while the rest go through at the same level: no cut.
         for k in 0..20 {
             let t = 1.0 + 0.1 * f64::from(k);
