@@ -83,10 +83,6 @@ pub struct ProfileApiConfig {
 /// What one lookup showed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Profile {
-    /// "Not found": the deletion took.
-    Deleted,
-    /// A profile came back: not deleted.
-    Present,
     /// The vendor's documented answer proves the identifier absent (HTTP status, and what
     /// the answer was, in words that never quote the identifier).
     Absent(u16, String),
@@ -205,8 +201,19 @@ impl ProfileApi {
             body: None,
             value: mpid,
             // The documented answer for a profile that is still there: its JSON object.
-            found: |_, v| v.get("mpid").is_some().then_some(Profile::Present),
-            refused: |_, m, _| is_mpid_not_found(m).then_some(Profile::Deleted),
+            found: |status, v| {
+                v.get("mpid").is_some().then(|| {
+                    Profile::Found(status, "the Profile API still returns this profile".into())
+                })
+            },
+            refused: |status, m, _| {
+                is_mpid_not_found(m).then(|| {
+                    Profile::Absent(
+                        status,
+                        "the Profile API answers that the MPID could not be found".into(),
+                    )
+                })
+            },
             expected: "the documented \"MPID could not be found\"",
         };
         self.ask(poller, ask).await

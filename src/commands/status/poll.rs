@@ -585,16 +585,6 @@ fn profile_obs(p: Profile) -> Obs {
         o
     };
     match p {
-        Profile::Deleted => {
-            let mut o = Obs::new(Phase::Deleted);
-            o.http_status = Some(404);
-            o
-        }
-        Profile::Present => with(
-            Phase::Present,
-            200,
-            "the Profile API still returns this profile".into(),
-        ),
         Profile::Absent(status, why) => with(Phase::Deleted, status, why),
         Profile::Found(status, why) => with(Phase::Present, status, why),
         Profile::Unproven(status, why) => {
