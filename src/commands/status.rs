@@ -41,11 +41,11 @@ pub fn run(
     run_ledger(args, None, global, printer, rt)
 }
 
-/// `status` over one ledger. `intake`: how the run read `-i` (a group's target, from the
-/// group's index); otherwise `--column`/`--lookup-column` say.
+/// `status` over one ledger. `member`: the group target it belongs to, whose recorded
+/// intake says how `-i` is re-read; otherwise `--column`/`--lookup-column` say.
 fn run_ledger(
     args: &StatusArgs,
-    intake: Option<&crate::input::IntakeSpec>,
+    member: Option<&crate::commands::delete::group::Member>,
     global: &GlobalArgs,
     printer: &Printer,
     rt: &tokio::runtime::Runtime,
@@ -74,6 +74,20 @@ fn run_ledger(
         ));
     }
     let view = View::open(&args.ledger)?;
+    let intake = match member {
+        Some(m) => group_intake(
+            m,
+            &view,
+            &args.verify.inputs,
+            args.verify.verify || args.recheck,
+        )?,
+        None => None,
+    };
+    // A group's input is its index's key; only a target that re-reads it looks values up.
+    let inputs: &[std::path::PathBuf] = match (member, &intake) {
+        (Some(_), None) => &[],
+        _ => &args.verify.inputs,
+    };
     let file_creds = match args.credentials_file.as_deref() {
         Some(path) => settings::read_credentials_file(path)?,
         None => Default::default(),
@@ -139,11 +153,11 @@ fn run_ledger(
     let mut unverifiable = Vec::new();
     if args.verify.verify || args.recheck {
         let src = ValueSource {
-            inputs: &args.verify.inputs,
+            inputs,
             column: args.verify.column.as_deref(),
             lookup_column: args.verify.lookup_column.as_deref(),
             format: args.verify.format,
-            intake,
+            intake: intake.as_ref(),
         };
         for kind in [
             VendorKind::Mparticle,
@@ -467,13 +481,7 @@ fn run_group(
         one.group = None;
         one.ledger = m.ledger.clone();
         one.targets = vec![m.target.clone()];
-        let code = match group_intake(m, &args.verify.inputs, args.verify.verify || args.recheck)
-            .and_then(|intake| {
-                if intake.is_none() {
-                    one.verify.inputs.clear();
-                }
-                run_ledger(&one, intake.as_ref(), global, printer, rt)
-            }) {
+        let code = match run_ledger(&one, Some(m), global, printer, rt) {
             Ok(c) => c,
             Err(e) => crate::exit::report(printer, &e),
         };
@@ -495,16 +503,16 @@ fn run_group(
 /// lookup at all, when the input cannot be shown to be the same.
 fn group_intake(
     m: &crate::commands::delete::group::Member,
+    view: &View,
     given: &[std::path::PathBuf],
     verify: bool,
 ) -> anyhow::Result<Option<crate::input::IntakeSpec>> {
     let looks_up = vendor::VENDORS
         .iter()
         .any(|v| v.id == m.vendor && matches!(v.status, vendor::StatusSupport::Lookup { .. }));
-    if !verify || !looks_up || !m.ledger.exists() {
+    if !verify || !looks_up {
         return Ok(None);
     }
-    let view = View::open(&m.ledger)?;
     let refuse = |why: String| -> anyhow::Error {
         UserError::usage(format!(
             "target {}: {why}: its profiles are not looked up and nothing is recorded for them",
@@ -516,7 +524,7 @@ fn group_intake(
         ))
         .into()
     };
-    let Some(replay) = crate::commands::delete::group::Replay::of(m, given, &view) else {
+    let Some(replay) = crate::commands::delete::group::Replay::of(m, given, view) else {
         return Err(refuse(
             "the group's index records no intake for it (or it read stdin), so the input cannot be re-read as it was"
                 .into(),
