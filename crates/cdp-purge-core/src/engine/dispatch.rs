@@ -16,9 +16,7 @@ use super::limiter::{Answer as PaceAnswer, Limits, Pacer, Reaction};
 use super::pause::PauseGate;
 use super::retry::RetryPolicy;
 use crate::batch::{Batch, BatchHash};
-use crate::ledger::{
-    self, Attempt, DraftItem, ItemStatus, LedgerHandle, OutcomeDraft, Phase, Record,
-};
+use crate::ledger::{self, Attempt, DraftItem, ItemStatus, LedgerHandle, OutcomeDraft, Phase};
 use crate::protocol::{Adapter, Request, Resolution, Response, Verdict};
 
 /// How long an answer may still be taken after the request's deadline passed, if it is
@@ -107,7 +105,7 @@ type Resolved = (Request, Option<String>);
 struct Settled {
     results: Vec<(ItemStatus, Option<String>, Option<String>)>,
     /// Each item's resume key, computed once for the intent and the outcome.
-    keys: Vec<String>,
+    keys: Vec<u128>,
     attempts: u32,
     bisected: bool,
     /// The last attempt's result record, written together with the outcome: one round
@@ -375,7 +373,7 @@ impl Inner {
                     file: it.file,
                     row: it.row,
                     id_hmac: self.hasher.id_hmac_bytes(&it.value),
-                    key,
+                    key: *key,
                     status,
                     vendor_id: vendor_id.as_deref(),
                     message,
@@ -397,11 +395,7 @@ impl Inner {
         };
         // The result precedes the outcome it led to.
         let written = match &s.last_attempt {
-            Some(a) => {
-                let a = self.ledger.write(Record::Attempt(a.clone())).await;
-                let o = self.ledger.write_outcome(&rec).await;
-                a.and(o)
-            }
+            Some(a) => self.ledger.write_result_and_outcome(a, &rec).await,
             None => self.ledger.write_outcome(&rec).await,
         };
         written.inspect_err(|e| {
@@ -415,10 +409,10 @@ impl Inner {
 
     /// Deliver one (sub-)batch until it settles. `None`: the run stopped first.
     async fn deliver(&self, batch: &Batch, parent: Option<BatchHash>) -> Option<Settled> {
-        let mut keys: Vec<String> = batch
+        let keys: Vec<u128> = batch
             .items
             .iter()
-            .map(|it| ledger::key_hex(self.hasher.item_key(it)))
+            .map(|it| self.hasher.item_key(it))
             .collect();
         let (request, resolved) = match self.request_for(batch).await? {
             Ok(r) => r,
@@ -427,9 +421,7 @@ impl Inner {
                 return Some(*s);
             }
         };
-        let mut s = self
-            .deliver_keyed(batch, parent, &mut keys, request)
-            .await?;
+        let mut s = self.deliver_keyed(batch, parent, &keys, request).await?;
         s.keys = keys;
         s.resolved = resolved;
         Some(s)
@@ -579,7 +571,7 @@ impl Inner {
         &self,
         batch: &Batch,
         parent: Option<BatchHash>,
-        keys: &mut Vec<String>,
+        keys: &[u128],
         request: Request,
     ) -> Option<Settled> {
         let n = batch.len();
@@ -602,7 +594,7 @@ impl Inner {
                 return None;
             }
             let sent_at = ledger::now_rfc3339();
-            let rec = Record::Attempt(Attempt {
+            let mut rec = Attempt {
                 phase: Phase::Sent,
                 run_id: self.cfg.run_id.clone(),
                 batch: batch.hash,
@@ -618,25 +610,18 @@ impl Inner {
                 delay_ms: None,
                 reason: None,
                 maybe_delivered_before: maybe_delivered,
-                // The first intent lists what it carries: if the process dies with it in
-                // flight, the next run knows which identifiers may have been delivered.
-                // (Lent to the record while it is written, not copied.)
-                keys: if attempt == 1 {
-                    std::mem::take(keys)
-                } else {
-                    Vec::new()
-                },
-            });
+                keys: Vec::new(),
+            };
+            // The first intent lists what it carries: if the process dies with it in
+            // flight, the next run knows which identifiers may have been delivered.
+            let sent = ledger::AttemptLine {
+                rec: &rec,
+                keys: if attempt == 1 { keys } else { &[] },
+            };
             // No deletion without a ledger line: wait for the writer before sending.
-            if let Err(e) = self.ledger.write(&rec).await {
+            if let Err(e) = self.ledger.write_attempt(&sent).await {
                 self.stop(StopReason::Ledger(e.to_string()));
                 return None;
-            }
-            let Record::Attempt(mut rec) = rec else {
-                unreachable!("built as an attempt above")
-            };
-            if attempt == 1 {
-                *keys = std::mem::take(&mut rec.keys);
             }
             Stats::add(&self.stats.requests, 1);
             if parent.is_some() {
@@ -724,7 +709,13 @@ impl Inner {
                     drop(slot);
                     rec.reason = Some(reason);
                     rec.decision = Some("fatal".into());
-                    let _ = self.ledger.write(Record::Attempt(rec)).await;
+                    let _ = self
+                        .ledger
+                        .write_attempt(&ledger::AttemptLine {
+                            rec: &rec,
+                            keys: &[],
+                        })
+                        .await;
                     return None;
                 }
             };
@@ -752,7 +743,11 @@ impl Inner {
             // A refusal in a 2xx (PostHog's `deletion_errors`) may have deleted the rest of
             // the batch: its halves' "already gone" answers are then our own success.
             let accepted = rec.status.is_some_and(|s| (200..300).contains(&s));
-            if let Err(e) = self.ledger.write(Record::Attempt(rec)).await {
+            let line = ledger::AttemptLine {
+                rec: &rec,
+                keys: &[],
+            };
+            if let Err(e) = self.ledger.write_attempt(&line).await {
                 self.stop(StopReason::Ledger(e.to_string()));
                 return None;
             }

@@ -298,3 +298,14 @@ pub(crate) struct Line<'a> {
     /// SHA-256 hex of the previous line's bytes (without its newline); null on the first line.
     pub prev: Option<&'a str>,
 }
+
+impl<'a> Line<'a> {
+    /// A record as the current schema writes it, chained to `prev`.
+    pub fn of(rec: &'a Record, prev: Option<&'a str>) -> Self {
+        Self {
+            v: super::SCHEMA_VERSION,
+            rec,
+            prev,
+        }
+    }
+}

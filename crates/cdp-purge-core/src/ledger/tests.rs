@@ -325,3 +325,86 @@ fn table_hex_matches_the_formatter() {
     let b: [u8; 32] = std::array::from_fn(|i| (i * 37 + 5) as u8);
     assert_eq!(super::hex32(&b), hex::encode(b));
 }
+
+/// A result and its outcome appended in one write are the same bytes, chained the same way,
+/// as the two appended one after the other; after a torn line both start on a fresh line.
+#[tokio::test]
+async fn a_result_and_its_outcome_in_one_write_are_the_two_lines_chained() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dest("spa_a");
+    let mut texts = Vec::new();
+    let first = dir.path().join("lfalse.jsonl");
+    let key = create_key(&key_path(&first)).unwrap();
+    for together in [false, true] {
+        let path = dir.path().join(format!("l{together}.jsonl"));
+        std::fs::write(&path, b"").unwrap();
+        if path != first {
+            std::fs::copy(key_path(&first), key_path(&path)).unwrap();
+        }
+        let Record::Attempt(mut result) = sent(&key, "r1", h(1), &[]) else {
+            unreachable!()
+        };
+        result.phase = Phase::Result;
+        result.status = Some(200);
+        result.decision = Some("done".into());
+        let draft = OutcomeDraft {
+            run_id: "r1",
+            batch: h(1),
+            parent: None,
+            seq: 0,
+            items: 1,
+            attempts: 1,
+            bisected: false,
+            results: vec![DraftItem {
+                file: 0,
+                row: 2,
+                id_hmac: [7; 32],
+                key: 42,
+                status: ItemStatus::Acknowledged,
+                vendor_id: None,
+                message: Some("a \"quoted\" note".into()),
+                value: None,
+                lookup_hmac: None,
+            }],
+        };
+        {
+            let l = Ledger::open(&path).unwrap();
+            let w = l.handle();
+            w.write(header("r1", &d)).await.unwrap();
+            w.write(sent(&key, "r1", h(1), &["x", "y"])).await.unwrap();
+            if together {
+                w.write_result_and_outcome(&result, &draft).await.unwrap();
+            } else {
+                w.write(Record::Attempt(result.clone())).await.unwrap();
+                w.write(Record::Outcome(draft.to_record())).await.unwrap();
+            }
+            l.close().unwrap();
+        }
+        // A torn line, then a new run's header and the pair: a fresh line, the same chain.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(br#"{"v":2,"type":"outc"#).unwrap();
+        drop(f);
+        {
+            let l = Ledger::open(&path).unwrap();
+            let w = l.handle();
+            if together {
+                w.append_with(|out, prev| {
+                    serde_json::to_writer(out, &Line::of(&header("r2", &d), prev))
+                })
+                .unwrap();
+                w.write_result_and_outcome(&result, &draft).await.unwrap();
+            } else {
+                w.write(header("r2", &d)).await.unwrap();
+                w.write(Record::Attempt(result.clone())).await.unwrap();
+                w.write(Record::Outcome(draft.to_record())).await.unwrap();
+            }
+            l.close().unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let r = crate::audit::verify::chain(std::io::Cursor::new(text.clone())).unwrap();
+        assert!(r.intact(), "{:?}", r.broken);
+        assert_eq!(text.lines().count(), 8, "{text}");
+        texts.push(text);
+    }
+    assert_eq!(texts[0], texts[1]);
+}
