@@ -714,6 +714,19 @@ pub struct StatusArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub sample: Option<u64>,
 
+    /// Look up at most N open (not yet finished) jobs or profiles per vendor in this
+    /// invocation, or per --watch round: those never checked first, then the least recently
+    /// checked. The others are counted, reported as not checked, and keep the exit code
+    /// non-zero until a later invocation (or round) gets to them [default: about 30 s of
+    /// lookups at the vendor's polling pace, e.g. 300 for Lytics at 10/s]
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = clap::value_parser!(u64).range(1..),
+        conflicts_with_all = ["sample", "recheck"]
+    )]
+    pub limit: Option<u64>,
+
     /// With --sample: the seed that picks the sample [default: from the ledger's first run]
     #[arg(long, value_name = "N", requires = "sample")]
     pub seed: Option<u64>,
