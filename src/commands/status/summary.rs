@@ -556,16 +556,20 @@ impl StatusSummary {
             } else {
                 writeln!(
                     s,
-                    "result: {pending} of {total} {of}not finished{}{}, {failed} failed{}",
-                    if errors > 0 {
-                        format!(" ({errors} unknown: no answer proved them deleted)")
-                    } else {
-                        String::new()
-                    },
-                    if not_checked > 0 {
-                        format!(" ({not_checked} not checked in this invocation)")
-                    } else {
-                        String::new()
+                    "result: {pending} of {total} {of}not finished{}, {failed} failed{}",
+                    {
+                        let mut why = Vec::new();
+                        if errors > 0 {
+                            why.push(format!("{errors} unknown: no answer proved them deleted"));
+                        }
+                        if not_checked > 0 {
+                            why.push(format!("{not_checked} not checked in this invocation"));
+                        }
+                        if why.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", why.join("; "))
+                        }
                     },
                     if self
                         .groups
