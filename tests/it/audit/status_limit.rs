@@ -138,7 +138,10 @@ fn each_invocation_checks_the_least_recently_checked_and_counts_the_rest() {
         .filter(|r| r["type"] == "status")
         .count();
     assert_eq!(after - before, 4);
-    assert!(out.contains("4 answered by the account-wide status list"), "{out}");
+    assert!(
+        out.contains("4 answered by the account-wide status list"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -155,7 +158,10 @@ fn finished_jobs_are_counted_not_asked_and_the_exit_code_waits_for_every_job() {
         assert_eq!(code, Some(expect), "{out}\n{err}");
         let now = asked(&sb);
         assert_eq!(now.len(), n, "{now:?}");
-        assert!(now.iter().all(|id| seen.insert(id.clone())), "asked again: {now:?}");
+        assert!(
+            now.iter().all(|id| seen.insert(id.clone())),
+            "asked again: {now:?}"
+        );
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         let g = &v["groups"][0];
         assert_eq!(g["done"].as_u64(), Some(seen.len() as u64), "{g}");
@@ -182,9 +188,8 @@ fn watch_cycles_through_every_open_job_before_asking_any_again() {
     let ledger = delete_lytics(&sb, dir.path(), "users.csv", &emails(10));
     let ids = job_ids(&ledger);
     sb.clear_log();
-    let (code, out, err) = run(status(&ledger).args([
-        "--watch", "--until", "30s", "--limit", "3", "--per-job",
-    ]));
+    let (code, out, err) =
+        run(status(&ledger).args(["--watch", "--until", "30s", "--limit", "3", "--per-job"]));
     assert_eq!(code, Some(0), "{out}\n{err}");
     assert!(out.contains("jobs      10: done 10"), "{out}");
     assert!(out.contains("result: all 10 finished"), "{out}");
