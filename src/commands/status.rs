@@ -14,8 +14,9 @@ use crate::exit::{self, Code, UserError};
 use crate::ledger::Ledger;
 use crate::printer::Printer;
 use crate::settings;
-use crate::status::jobs::{self, LookupPlan, SampleSpec, Selection, ValueSource};
+use crate::status::jobs::{self, LookupPlan, Pick, SampleSpec, ValueSource};
 use crate::status::obs::Interner;
+use crate::status::select::Overlay;
 use crate::status::{Poller, sample};
 use crate::vendor::mparticle_lookup::{self as mparticle, ProfileApi, ProfileApiConfig};
 use crate::vendor::verify::clevertap::CleverTapProfiles;
@@ -116,138 +117,112 @@ fn run_ledger(
     }
 
     let sampling = args.sample.map(|size| SampleSpec { size, seed });
-    let mut tracked = Vec::new();
-    for g in jobs::job_groups(
-        vendor::VENDORS,
-        &view,
-        args.base_url.as_deref(),
-        &mut strings,
+    let src = ValueSource {
+        inputs,
+        column: args.verify.column.as_deref(),
+        lookup_column: args.verify.lookup_column.as_deref(),
+        format: args.verify.format,
+        intake: intake.as_ref(),
+    };
+    let limit_of =
+        |v: &'static vendor::VendorSpec| args.limit.unwrap_or_else(|| default_limit(v, p));
+    let selector = Selector {
+        view: &view,
+        key: &key,
+        base_url: args.base_url.as_deref(),
+        src: &src,
+        verify: args.verify.verify || args.recheck,
+        recheck: args.recheck,
         sampling,
-    )? {
+        limit: &limit_of,
+    };
+    let (picked, unverifiable) = selector.pick(&mut strings, &[])?;
+    let mut tracked = Vec::new();
+    for (g, verified) in picked {
         let info = g.vendor;
         let kind = VendorKind::of(info);
-        // A refused credential's hint names the variables this invocation read.
-        let mut auth_hint = None;
-        let lookup = if args.recheck || poll::has_open_jobs(&g) {
-            let mut target = vendor::Target::of_group(&g)?;
-            target.credentials = match target_creds.get(&kind) {
-                Some(c) => c.clone(),
-                None => settings::load_credentials(kind, args.credentials_file.as_deref())?,
+        let open = args.recheck || poll::has_open_jobs(&g);
+        let Some(base) = verified else {
+            // A refused credential's hint names the variables this invocation read.
+            let mut auth_hint = None;
+            let lookup = if open {
+                let mut target = vendor::Target::of_group(&g)?;
+                target.credentials = match target_creds.get(&kind) {
+                    Some(c) => c.clone(),
+                    None => settings::load_credentials(kind, args.credentials_file.as_deref())?,
+                };
+                auth_hint = Some(format!("check {}", target.vars()));
+                Lookup::Job(vendor::adapter(&target)?)
+            } else {
+                Lookup::Idle
             };
-            auth_hint = Some(format!("check {}", target.vars()));
-            Lookup::Job(vendor::adapter(&target)?)
-        } else {
-            Lookup::Idle
-        };
-        let limits = polling_limits(&info.quota, info.default_concurrency, p, printer)?;
-        tracing::info!(
-            "{}: {} jobs of run(s) {} at {}; limits: {limits}",
-            info.name,
-            g.population,
-            g.run_ids.join(", "),
-            g.base_url
-        );
-        let poller = Poller::new(g.vendor, limits, retry.clone(), p.timeout, auth_hint)?;
-        tracked.push(Tracked::new(g, lookup, poller, args.per_job));
-    }
-    let mut unverifiable = Vec::new();
-    if args.verify.verify || args.recheck {
-        let src = ValueSource {
-            inputs,
-            column: args.verify.column.as_deref(),
-            lookup_column: args.verify.lookup_column.as_deref(),
-            format: args.verify.format,
-            intake: intake.as_ref(),
-        };
-        for kind in [
-            VendorKind::Mparticle,
-            VendorKind::Segment,
-            VendorKind::Clevertap,
-        ] {
-            let info = kind.info();
-            let Some(first) = view.runs.iter().find(|r| r.header.vendor == info.id) else {
-                continue;
-            };
-            let base = match (&args.base_url, kind) {
-                (Some(b), _) => b.clone(),
-                (None, VendorKind::Mparticle) => mparticle::DEFAULT_BASE_URL.into(),
-                (None, _) => jobs::host_of(&first.header.endpoint)
-                    .unwrap_or_else(|| info.default_base_url.to_owned()),
-            };
-            let plan = lookup_plan(kind);
-            let (group, other) = jobs::lookup_group(
-                info,
-                &view,
-                &key,
-                &base,
-                &src,
-                &plan,
-                &mut strings,
-                Selection {
-                    sample: sampling,
-                    recheck: args.recheck,
-                },
-            )?;
-            unverifiable.extend(other);
-            let Some(g) = group else { continue };
-            let open = args.recheck || poll::has_open_jobs(&g);
-            let (lookup, quota, concurrency, hint) = match kind {
-                VendorKind::Mparticle => (
-                    open.then(|| -> anyhow::Result<Lookup> {
-                        let api = ProfileApi::new(profile_config(args, &base, &file_creds)?);
-                        Ok(Lookup::Profile(Arc::new(api)))
-                    }),
-                    profile_api_quota(),
-                    8,
-                    format!(
-                        "check {} and {} (a credential with Profile API access)",
-                        mparticle::CLIENT_ID,
-                        mparticle::CLIENT_SECRET
-                    ),
-                ),
-                _ => {
-                    let target = open
-                        .then(|| -> anyhow::Result<vendor::Target> {
-                            let mut target = vendor::Target::of_group(&g)?;
-                            target.credentials = match target_creds.get(&kind) {
-                                Some(c) => c.clone(),
-                                None => settings::load_credentials(
-                                    kind,
-                                    args.credentials_file.as_deref(),
-                                )?,
-                            };
-                            Ok(target)
-                        })
-                        .transpose()?;
-                    let hint = target
-                        .as_ref()
-                        .map_or_else(String::new, |t| format!("check {}", t.vars()));
-                    let lookup = target.map(|t| -> anyhow::Result<Lookup> {
-                        Ok(match kind {
-                            VendorKind::Segment => {
-                                Lookup::Segment(Arc::new(SegmentProfiles::new(&t, key)?))
-                            }
-                            _ => Lookup::Clevertap(Arc::new(CleverTapProfiles::new(&t)?)),
-                        })
-                    });
-                    (lookup, info.quota, info.default_concurrency, hint)
-                }
-            };
-            let lookup = match lookup {
-                Some(l) => l?,
-                None => Lookup::Idle,
-            };
-            let limits = polling_limits(&quota, concurrency, p, printer)?;
+            let limits = polling_limits(&info.quota, info.default_concurrency, p, printer)?;
             tracing::info!(
-                "{} profile lookups: {} identifiers of run(s) {} at {}; limits: {limits}",
+                "{}: {} jobs of run(s) {} at {}; limits: {limits}",
                 info.name,
                 g.population,
                 g.run_ids.join(", "),
                 g.base_url
             );
-            let poller = Poller::new(info, limits, retry.clone(), p.timeout, Some(hint))?;
-            tracked.push(Tracked::new(g, lookup, poller, true));
-        }
+            let poller = Poller::new(g.vendor, limits, retry.clone(), p.timeout, auth_hint)?;
+            tracked.push(Tracked::new(g, lookup, poller, args.per_job));
+            continue;
+        };
+        let (lookup, quota, concurrency, hint) = match kind {
+            VendorKind::Mparticle => (
+                open.then(|| -> anyhow::Result<Lookup> {
+                    let api = ProfileApi::new(profile_config(args, &base, &file_creds)?);
+                    Ok(Lookup::Profile(Arc::new(api)))
+                }),
+                profile_api_quota(),
+                PROFILE_API_CONCURRENCY,
+                format!(
+                    "check {} and {} (a credential with Profile API access)",
+                    mparticle::CLIENT_ID,
+                    mparticle::CLIENT_SECRET
+                ),
+            ),
+            _ => {
+                let target = open
+                    .then(|| -> anyhow::Result<vendor::Target> {
+                        let mut target = vendor::Target::of_group(&g)?;
+                        target.credentials = match target_creds.get(&kind) {
+                            Some(c) => c.clone(),
+                            None => {
+                                settings::load_credentials(kind, args.credentials_file.as_deref())?
+                            }
+                        };
+                        Ok(target)
+                    })
+                    .transpose()?;
+                let hint = target
+                    .as_ref()
+                    .map_or_else(String::new, |t| format!("check {}", t.vars()));
+                let lookup = target.map(|t| -> anyhow::Result<Lookup> {
+                    Ok(match kind {
+                        VendorKind::Segment => {
+                            Lookup::Segment(Arc::new(SegmentProfiles::new(&t, key)?))
+                        }
+                        _ => Lookup::Clevertap(Arc::new(CleverTapProfiles::new(&t)?)),
+                    })
+                });
+                (lookup, info.quota, info.default_concurrency, hint)
+            }
+        };
+        let lookup = match lookup {
+            Some(l) => l?,
+            None => Lookup::Idle,
+        };
+        let limits = polling_limits(&quota, concurrency, p, printer)?;
+        tracing::info!(
+            "{} profile lookups: {} identifiers of run(s) {} at {}; limits: {limits}",
+            info.name,
+            g.population,
+            g.run_ids.join(", "),
+            g.base_url
+        );
+        let poller = Poller::new(info, limits, retry.clone(), p.timeout, Some(hint))?;
+        tracked.push(Tracked::new(g, lookup, poller, true));
     }
     let pass = args.recheck.then(|| recheck::Pass::find(&view));
     if let Some(pass) = &pass {
@@ -277,7 +252,21 @@ fn run_ledger(
     }
 
     let handle = ledger.handle();
-    let outcome = rt.block_on(poll::watch_loop(args, printer, &mut tracked, &handle));
+    let mut reselect = |overlays: &[Option<&Overlay>]| {
+        Ok(selector
+            .pick(&mut strings, overlays)?
+            .0
+            .into_iter()
+            .map(|(g, _)| g)
+            .collect())
+    };
+    let outcome = rt.block_on(poll::watch_loop(
+        args,
+        printer,
+        &mut tracked,
+        &handle,
+        &mut reselect,
+    ));
     drop(handle);
     let closed = ledger.close();
     let outcome: LoopOutcome = outcome?;
@@ -320,6 +309,123 @@ fn run_ledger(
         return Ok(code);
     }
     Ok(report.code())
+}
+
+/// Lookups in flight at once at mParticle's Profile API.
+const PROFILE_API_CONCURRENCY: u32 = 8;
+
+/// How long the lookups of one invocation (or `--watch` round) take by default: about
+/// half a minute, so that `status` on any ledger ends in about a minute (reading a
+/// 5M-job ledger takes some 15 s on top).
+const DEFAULT_ROUND: f64 = 30.0;
+
+/// Open jobs looked up per invocation by default: [`DEFAULT_ROUND`] at the pace `status`
+/// polls the vendor at (its quota, or `--max-rps`), e.g. 300 for Lytics at 10/s. A vendor
+/// limited only by requests in flight (CleverTap) is assumed to answer in ~100 ms.
+fn default_limit(v: &'static vendor::VendorSpec, p: &crate::cli::PollArgs) -> u64 {
+    let (quota, concurrency) = match VendorKind::of(v) {
+        VendorKind::Mparticle => (profile_api_quota(), PROFILE_API_CONCURRENCY),
+        _ => (v.quota, v.default_concurrency),
+    };
+    let overrides = Overrides {
+        max_rps: p.max_rps,
+        max_items_per_sec: None,
+        concurrency: p.concurrency,
+        max_per_window: None,
+    };
+    let per_sec = match limiter::resolve(&quota, concurrency, 1, overrides) {
+        Ok((l, _)) => l.requests.map_or_else(
+            || f64::from(l.concurrency.max(1)) * 10.0,
+            |b| b.quota.per_sec(),
+        ),
+        Err(_) => 10.0,
+    };
+    ((per_sec * DEFAULT_ROUND).floor() as u64).max(1)
+}
+
+/// Picks the groups `status` looks at, the same way for the first round and for each
+/// later `--watch` round of a bounded selection.
+struct Selector<'a> {
+    view: &'a View,
+    key: &'a [u8; 32],
+    base_url: Option<&'a str>,
+    src: &'a ValueSource<'a>,
+    /// `--verify` or `--recheck`: vendors verified by lookups too.
+    verify: bool,
+    recheck: bool,
+    sampling: Option<SampleSpec>,
+    limit: &'a dyn Fn(&'static vendor::VendorSpec) -> u64,
+}
+
+impl Selector<'_> {
+    fn pick_of<'b>(&'b self, overlays: &'b [Option<&'b Overlay>]) -> Pick<'b> {
+        match (self.recheck, self.sampling) {
+            (true, _) => Pick::All,
+            (false, Some(s)) => Pick::Sample(s),
+            (false, None) => Pick::Open {
+                limit: self.limit,
+                overlays,
+            },
+        }
+    }
+
+    /// The groups in a fixed order (job groups, then mParticle, Segment, CleverTap), each
+    /// with the base URL of its profile lookups (`None` for job groups), and the runs
+    /// lookups cannot verify. `overlays[i]`: what this invocation learnt of group `i`.
+    #[allow(clippy::type_complexity)]
+    fn pick(
+        &self,
+        strings: &mut Interner,
+        overlays: &[Option<&Overlay>],
+    ) -> anyhow::Result<(Vec<(jobs::Group, Option<String>)>, Vec<String>)> {
+        let mut out: Vec<(jobs::Group, Option<String>)> = jobs::job_groups(
+            vendor::VENDORS,
+            self.view,
+            self.base_url,
+            strings,
+            self.pick_of(overlays),
+        )?
+        .into_iter()
+        .map(|g| (g, None))
+        .collect();
+        let mut unverifiable = Vec::new();
+        if !self.verify {
+            return Ok((out, unverifiable));
+        }
+        for kind in [
+            VendorKind::Mparticle,
+            VendorKind::Segment,
+            VendorKind::Clevertap,
+        ] {
+            let info = kind.info();
+            let Some(first) = self.view.runs.iter().find(|r| r.header.vendor == info.id) else {
+                continue;
+            };
+            let base = match (self.base_url, kind) {
+                (Some(b), _) => b.to_owned(),
+                (None, VendorKind::Mparticle) => mparticle::DEFAULT_BASE_URL.into(),
+                (None, _) => jobs::host_of(&first.header.endpoint)
+                    .unwrap_or_else(|| info.default_base_url.to_owned()),
+            };
+            let plan = lookup_plan(kind);
+            let own = [overlays.get(out.len()).copied().flatten()];
+            let (group, other) = jobs::lookup_group(
+                info,
+                self.view,
+                self.key,
+                &base,
+                self.src,
+                &plan,
+                strings,
+                self.pick_of(&own),
+            )?;
+            unverifiable.extend(other);
+            if let Some(g) = group {
+                out.push((g, Some(base)));
+            }
+        }
+        Ok((out, unverifiable))
+    }
 }
 
 /// How each vendor verified by lookups looks a run's identifiers up, from its header.

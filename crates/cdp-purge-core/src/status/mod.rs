@@ -5,6 +5,7 @@
 pub mod jobs;
 pub mod obs;
 pub mod sample;
+pub mod select;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
