@@ -953,7 +953,7 @@ _cdp__purge() {
             return 0
             ;;
         cdp__subcmd__purge__subcmd__status)
-            opts="-i -q -v -h -V --ledger --group --base-url --allow-insecure-http --credentials-file --target --watch --until --interval --max-interval --json --sample --seed --per-job --recheck --max-rps --concurrency --max-retries --max-backoff --timeout --verify --auth-url --org-id --account-id --workspace-id --input --column --user-id-column --lookup-column --format --quiet --verbose --color --config --help --version"
+            opts="-i -q -v -h -V --ledger --group --base-url --allow-insecure-http --credentials-file --target --watch --until --interval --max-interval --json --sample --limit --seed --per-job --recheck --max-rps --concurrency --max-retries --max-backoff --timeout --verify --auth-url --org-id --account-id --workspace-id --input --column --user-id-column --lookup-column --format --quiet --verbose --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -992,6 +992,10 @@ _cdp__purge() {
                     return 0
                     ;;
                 --sample)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -34,7 +34,7 @@ complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -s h -l help -d 'Print
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -s V -l version -d 'Print version'
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "plan" -d 'Read, clean and batch the input exactly as a real run would; send nothing'
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "delete" -d 'Delete the profiles: paced to the vendor\'s quota, retried, recorded in a ledger'
-complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "status" -d 'Poll the vendors for the state of every deletion job a ledger recorded'
+complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "status" -d 'Poll the vendors for the state of a ledger\'s deletion jobs, oldest check first'
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "report" -d 'Summarise a ledger per run, per input row or per person; check it was not altered'
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "vendors" -d 'List the supported vendors: per-request cap, quota, identifier kinds, credentials'
 complete -c cdp-purge -n "__fish_cdp_purge_needs_command" -f -a "targets" -d 'List the targets in the config file: vendor, settings, limits, credential variables'
@@ -214,6 +214,7 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l until -d 
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l interval -d 'With --watch: the first wait between two polls; each wait is 1.5 times the last' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l max-interval -d 'With --watch: the longest wait between two polls' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l sample -d 'Look up a random sample of N jobs per vendor instead of all of them, and report the 95% confidence interval of the share that is done. The same ledger and --seed pick the same sample' -r
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l limit -d 'Look up at most N open (not yet finished) jobs or profiles per vendor in this invocation, or per --watch round: those never checked first, then the least recently checked. The others are counted, reported as not checked, and keep the exit code non-zero until a later invocation (or round) gets to them [default: about 30 s of lookups at the vendor\'s polling pace, e.g. 300 for Lytics at 10/s]' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l seed -d 'With --sample: the seed that picks the sample [default: from the ledger\'s first run]' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l max-rps -d 'Lookups per second (default: the vendor\'s quota, which status polls share with deletions)' -r
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand status" -l concurrency -d 'Lookups in flight at once (default: the vendor\'s)' -r
@@ -372,7 +373,7 @@ complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand man" -s h -l help -d
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand man" -s V -l version -d 'Print version'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete status report vendors targets check sandbox completions man help" -f -a "plan" -d 'Read, clean and batch the input exactly as a real run would; send nothing'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete status report vendors targets check sandbox completions man help" -f -a "delete" -d 'Delete the profiles: paced to the vendor\'s quota, retried, recorded in a ledger'
-complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete status report vendors targets check sandbox completions man help" -f -a "status" -d 'Poll the vendors for the state of every deletion job a ledger recorded'
+complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete status report vendors targets check sandbox completions man help" -f -a "status" -d 'Poll the vendors for the state of a ledger\'s deletion jobs, oldest check first'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete status report vendors targets check sandbox completions man help" -f -a "report" -d 'Summarise a ledger per run, per input row or per person; check it was not altered'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete status report vendors targets check sandbox completions man help" -f -a "vendors" -d 'List the supported vendors: per-request cap, quota, identifier kinds, credentials'
 complete -c cdp-purge -n "__fish_cdp_purge_using_subcommand help; and not __fish_seen_subcommand_from plan delete status report vendors targets check sandbox completions man help" -f -a "targets" -d 'List the targets in the config file: vendor, settings, limits, credential variables'

@@ -122,7 +122,7 @@ pub enum Command {
     #[command(after_help = DELETE_EXAMPLES)]
     Delete(DeleteArgs),
 
-    /// Poll the vendors for the state of every deletion job a ledger recorded
+    /// Poll the vendors for the state of a ledger's deletion jobs, oldest check first
     #[command(after_help = STATUS_EXAMPLES)]
     Status(StatusArgs),
 
@@ -714,6 +714,19 @@ pub struct StatusArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub sample: Option<u64>,
 
+    /// Look up at most N open (not yet finished) jobs or profiles per vendor in this
+    /// invocation, or per --watch round: those never checked first, then the least recently
+    /// checked. The others are counted, reported as not checked, and keep the exit code
+    /// non-zero until a later invocation (or round) gets to them [default: about 30 s of
+    /// lookups at the vendor's polling pace, e.g. 300 for Lytics at 10/s]
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = clap::value_parser!(u64).range(1..),
+        conflicts_with_all = ["sample", "recheck"]
+    )]
+    pub limit: Option<u64>,
+
     /// With --sample: the seed that picks the sample [default: from the ledger's first run]
     #[arg(long, value_name = "N", requires = "sample")]
     pub seed: Option<u64>,
@@ -825,6 +838,7 @@ const STATUS_EXAMPLES: &str = "\
 Examples:
   cdp-purge status --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl
   cdp-purge status --ledger users.csv.ledger.lytics-1a2b3c4d.jsonl --watch --until 2h
+  cdp-purge status --ledger big.csv.ledger.lytics-1a2b3c4d.jsonl --limit 3000    # from cron
   cdp-purge status --ledger mpids.csv.ledger.mparticle-3f9a1c2b.jsonl --verify --org-id 1 --account-id 2 \\
       --workspace-id 3 mpids.csv --column mpid
   cdp-purge status --ledger mpids.csv.ledger.mparticle-3f9a1c2b.jsonl --recheck --org-id 1 --account-id 2 \\
@@ -833,8 +847,12 @@ Examples:
       --lookup-column user_id
   cdp-purge status --ledger ids.csv.ledger.clevertap-9c0d1e2f.jsonl --verify -i ids.csv --column identity
 
-Exit status: 0 when every polled job finished and succeeded; 1 when some are still pending
-(Lytics `secondary` is not done) or failed, or a looked-up identifier is present or its answer
+Without --sample or --recheck, one invocation (or --watch round) looks up at most --limit open
+jobs per vendor, those never checked first, then the least recently checked; run it again (or
+--watch) to work through the rest.
+
+Exit status: 0 when every job finished and succeeded; 1 when some are still pending (Lytics
+`secondary` is not done), not checked in this invocation, or failed, or a looked-up identifier is present or its answer
 unknown (--verify), and with --recheck when a profile is present again or an answer is unknown; 3 when the vendor refused the credentials; 4 when only rate limits
 (429) kept status from an answer.";
 

@@ -14,18 +14,21 @@ use crate::exit::{self, Code, UserError};
 use crate::ledger::Ledger;
 use crate::printer::Printer;
 use crate::settings;
-use crate::status::jobs::{self, LookupPlan, SampleSpec, Selection, ValueSource};
+use crate::status::jobs::{LookupPlan, SampleSpec, ValueSource};
 use crate::status::obs::Interner;
+use crate::status::select::Overlay;
 use crate::status::{Poller, sample};
 use crate::vendor::mparticle_lookup::{self as mparticle, ProfileApi, ProfileApiConfig};
 use crate::vendor::verify::clevertap::CleverTapProfiles;
 use crate::vendor::verify::segment::SegmentProfiles;
 use crate::vendor::{self, Quota, Rate, VendorKind};
 
+mod pick;
 mod poll;
 mod recheck;
 mod summary;
 
+use pick::{Selector, default_limit};
 use poll::{Lookup, LoopOutcome, Tracked};
 use summary::StatusSummary;
 
@@ -116,138 +119,112 @@ fn run_ledger(
     }
 
     let sampling = args.sample.map(|size| SampleSpec { size, seed });
-    let mut tracked = Vec::new();
-    for g in jobs::job_groups(
-        vendor::VENDORS,
-        &view,
-        args.base_url.as_deref(),
-        &mut strings,
+    let src = ValueSource {
+        inputs,
+        column: args.verify.column.as_deref(),
+        lookup_column: args.verify.lookup_column.as_deref(),
+        format: args.verify.format,
+        intake: intake.as_ref(),
+    };
+    let limit_of =
+        |v: &'static vendor::VendorSpec| args.limit.unwrap_or_else(|| default_limit(v, p));
+    let selector = Selector {
+        view: &view,
+        key: &key,
+        base_url: args.base_url.as_deref(),
+        src: &src,
+        verify: args.verify.verify || args.recheck,
+        recheck: args.recheck,
         sampling,
-    )? {
+        limit: &limit_of,
+    };
+    let (picked, unverifiable) = selector.pick(&mut strings, &[])?;
+    let mut tracked = Vec::new();
+    for (g, verified) in picked {
         let info = g.vendor;
         let kind = VendorKind::of(info);
-        // A refused credential's hint names the variables this invocation read.
-        let mut auth_hint = None;
-        let lookup = if args.recheck || poll::has_open_jobs(&g) {
-            let mut target = vendor::Target::of_group(&g)?;
-            target.credentials = match target_creds.get(&kind) {
-                Some(c) => c.clone(),
-                None => settings::load_credentials(kind, args.credentials_file.as_deref())?,
+        let open = args.recheck || poll::has_open_jobs(&g);
+        let Some(base) = verified else {
+            // A refused credential's hint names the variables this invocation read.
+            let mut auth_hint = None;
+            let lookup = if open {
+                let mut target = vendor::Target::of_group(&g)?;
+                target.credentials = match target_creds.get(&kind) {
+                    Some(c) => c.clone(),
+                    None => settings::load_credentials(kind, args.credentials_file.as_deref())?,
+                };
+                auth_hint = Some(format!("check {}", target.vars()));
+                Lookup::Job(vendor::adapter(&target)?)
+            } else {
+                Lookup::Idle
             };
-            auth_hint = Some(format!("check {}", target.vars()));
-            Lookup::Job(vendor::adapter(&target)?)
-        } else {
-            Lookup::Idle
-        };
-        let limits = polling_limits(&info.quota, info.default_concurrency, p, printer)?;
-        tracing::info!(
-            "{}: {} jobs of run(s) {} at {}; limits: {limits}",
-            info.name,
-            g.population,
-            g.run_ids.join(", "),
-            g.base_url
-        );
-        let poller = Poller::new(g.vendor, limits, retry.clone(), p.timeout, auth_hint)?;
-        tracked.push(Tracked::new(g, lookup, poller, args.per_job));
-    }
-    let mut unverifiable = Vec::new();
-    if args.verify.verify || args.recheck {
-        let src = ValueSource {
-            inputs,
-            column: args.verify.column.as_deref(),
-            lookup_column: args.verify.lookup_column.as_deref(),
-            format: args.verify.format,
-            intake: intake.as_ref(),
-        };
-        for kind in [
-            VendorKind::Mparticle,
-            VendorKind::Segment,
-            VendorKind::Clevertap,
-        ] {
-            let info = kind.info();
-            let Some(first) = view.runs.iter().find(|r| r.header.vendor == info.id) else {
-                continue;
-            };
-            let base = match (&args.base_url, kind) {
-                (Some(b), _) => b.clone(),
-                (None, VendorKind::Mparticle) => mparticle::DEFAULT_BASE_URL.into(),
-                (None, _) => jobs::host_of(&first.header.endpoint)
-                    .unwrap_or_else(|| info.default_base_url.to_owned()),
-            };
-            let plan = lookup_plan(kind);
-            let (group, other) = jobs::lookup_group(
-                info,
-                &view,
-                &key,
-                &base,
-                &src,
-                &plan,
-                &mut strings,
-                Selection {
-                    sample: sampling,
-                    recheck: args.recheck,
-                },
-            )?;
-            unverifiable.extend(other);
-            let Some(g) = group else { continue };
-            let open = args.recheck || poll::has_open_jobs(&g);
-            let (lookup, quota, concurrency, hint) = match kind {
-                VendorKind::Mparticle => (
-                    open.then(|| -> anyhow::Result<Lookup> {
-                        let api = ProfileApi::new(profile_config(args, &base, &file_creds)?);
-                        Ok(Lookup::Profile(Arc::new(api)))
-                    }),
-                    profile_api_quota(),
-                    8,
-                    format!(
-                        "check {} and {} (a credential with Profile API access)",
-                        mparticle::CLIENT_ID,
-                        mparticle::CLIENT_SECRET
-                    ),
-                ),
-                _ => {
-                    let target = open
-                        .then(|| -> anyhow::Result<vendor::Target> {
-                            let mut target = vendor::Target::of_group(&g)?;
-                            target.credentials = match target_creds.get(&kind) {
-                                Some(c) => c.clone(),
-                                None => settings::load_credentials(
-                                    kind,
-                                    args.credentials_file.as_deref(),
-                                )?,
-                            };
-                            Ok(target)
-                        })
-                        .transpose()?;
-                    let hint = target
-                        .as_ref()
-                        .map_or_else(String::new, |t| format!("check {}", t.vars()));
-                    let lookup = target.map(|t| -> anyhow::Result<Lookup> {
-                        Ok(match kind {
-                            VendorKind::Segment => {
-                                Lookup::Segment(Arc::new(SegmentProfiles::new(&t, key)?))
-                            }
-                            _ => Lookup::Clevertap(Arc::new(CleverTapProfiles::new(&t)?)),
-                        })
-                    });
-                    (lookup, info.quota, info.default_concurrency, hint)
-                }
-            };
-            let lookup = match lookup {
-                Some(l) => l?,
-                None => Lookup::Idle,
-            };
-            let limits = polling_limits(&quota, concurrency, p, printer)?;
+            let limits = polling_limits(&info.quota, info.default_concurrency, p, printer)?;
             tracing::info!(
-                "{} profile lookups: {} identifiers of run(s) {} at {}; limits: {limits}",
+                "{}: {} jobs of run(s) {} at {}; limits: {limits}",
                 info.name,
                 g.population,
                 g.run_ids.join(", "),
                 g.base_url
             );
-            let poller = Poller::new(info, limits, retry.clone(), p.timeout, Some(hint))?;
-            tracked.push(Tracked::new(g, lookup, poller, true));
-        }
+            let poller = Poller::new(g.vendor, limits, retry.clone(), p.timeout, auth_hint)?;
+            tracked.push(Tracked::new(g, lookup, poller, args.per_job));
+            continue;
+        };
+        let (lookup, quota, concurrency, hint) = match kind {
+            VendorKind::Mparticle => (
+                open.then(|| -> anyhow::Result<Lookup> {
+                    let api = ProfileApi::new(profile_config(args, &base, &file_creds)?);
+                    Ok(Lookup::Profile(Arc::new(api)))
+                }),
+                profile_api_quota(),
+                PROFILE_API_CONCURRENCY,
+                format!(
+                    "check {} and {} (a credential with Profile API access)",
+                    mparticle::CLIENT_ID,
+                    mparticle::CLIENT_SECRET
+                ),
+            ),
+            _ => {
+                let target = open
+                    .then(|| -> anyhow::Result<vendor::Target> {
+                        let mut target = vendor::Target::of_group(&g)?;
+                        target.credentials = match target_creds.get(&kind) {
+                            Some(c) => c.clone(),
+                            None => {
+                                settings::load_credentials(kind, args.credentials_file.as_deref())?
+                            }
+                        };
+                        Ok(target)
+                    })
+                    .transpose()?;
+                let hint = target
+                    .as_ref()
+                    .map_or_else(String::new, |t| format!("check {}", t.vars()));
+                let lookup = target.map(|t| -> anyhow::Result<Lookup> {
+                    Ok(match kind {
+                        VendorKind::Segment => {
+                            Lookup::Segment(Arc::new(SegmentProfiles::new(&t, key)?))
+                        }
+                        _ => Lookup::Clevertap(Arc::new(CleverTapProfiles::new(&t)?)),
+                    })
+                });
+                (lookup, info.quota, info.default_concurrency, hint)
+            }
+        };
+        let lookup = match lookup {
+            Some(l) => l?,
+            None => Lookup::Idle,
+        };
+        let limits = polling_limits(&quota, concurrency, p, printer)?;
+        tracing::info!(
+            "{} profile lookups: {} identifiers of run(s) {} at {}; limits: {limits}",
+            info.name,
+            g.population,
+            g.run_ids.join(", "),
+            g.base_url
+        );
+        let poller = Poller::new(info, limits, retry.clone(), p.timeout, Some(hint))?;
+        tracked.push(Tracked::new(g, lookup, poller, true));
     }
     let pass = args.recheck.then(|| recheck::Pass::find(&view));
     if let Some(pass) = &pass {
@@ -277,7 +254,21 @@ fn run_ledger(
     }
 
     let handle = ledger.handle();
-    let outcome = rt.block_on(poll::watch_loop(args, printer, &mut tracked, &handle));
+    let mut reselect = |overlays: &[Option<&Overlay>]| {
+        Ok(selector
+            .pick(&mut strings, overlays)?
+            .0
+            .into_iter()
+            .map(|(g, _)| g)
+            .collect())
+    };
+    let outcome = rt.block_on(poll::watch_loop(
+        args,
+        printer,
+        &mut tracked,
+        &handle,
+        &mut reselect,
+    ));
     drop(handle);
     let closed = ledger.close();
     let outcome: LoopOutcome = outcome?;
@@ -321,6 +312,9 @@ fn run_ledger(
     }
     Ok(report.code())
 }
+
+/// Lookups in flight at once at mParticle's Profile API.
+const PROFILE_API_CONCURRENCY: u32 = 8;
 
 /// How each vendor verified by lookups looks a run's identifiers up, from its header.
 fn lookup_plan(kind: VendorKind) -> LookupPlan<'static> {

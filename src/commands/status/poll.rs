@@ -21,6 +21,7 @@ use crate::printer::Printer;
 use crate::progress::{Progress, Tick};
 use crate::status::jobs::{Group, Job, Subject};
 use crate::status::obs::{About, Interner, Obs, Phase};
+use crate::status::select::Overlay;
 use crate::status::{Fetched, Poller};
 use crate::vendor::mparticle_lookup::{Profile, ProfileApi};
 use crate::vendor::verify::clevertap::CleverTapProfiles;
@@ -69,6 +70,11 @@ pub(super) struct Tracked {
     pub latest: Vec<Option<Obs>>,
     /// The latest observation is not in the ledger yet (unchanged since the last record).
     unwritten: Vec<bool>,
+    /// The latest observation is an answer of this invocation.
+    pub fresh: Vec<bool>,
+    /// With a bounded selection: every answer of this invocation, for the next round's
+    /// selection and the summary.
+    pub overlay: Overlay,
     list: ListUse,
     /// `--recheck`: this group's part in the pass.
     pub recheck: Option<super::recheck::State>,
@@ -77,26 +83,74 @@ pub(super) struct Tracked {
 impl Tracked {
     /// `group` holds the jobs to look at: all of them, or the sample
     /// [`jobs::job_groups`](crate::status::jobs::job_groups) picked.
-    pub fn new(mut group: Group, lookup: Lookup, poller: Poller, per_job: bool) -> Self {
-        let latest: Vec<Option<Obs>> = group.jobs.iter_mut().map(|j| j.recorded.take()).collect();
-        let n = latest.len();
-        let scope = (0..n).collect();
+    pub fn new(group: Group, lookup: Lookup, poller: Poller, per_job: bool) -> Self {
         let list = match &lookup {
             Lookup::Job(a) if !per_job && a.status_list_request().ok().flatten().is_some() => {
                 ListUse::Try
             }
             _ => ListUse::Off,
         };
-        Self {
+        let mut t = Self {
             group,
             lookup,
             poller: Arc::new(poller),
-            scope,
-            latest,
-            unwritten: vec![false; n],
+            scope: Vec::new(),
+            latest: Vec::new(),
+            unwritten: Vec::new(),
+            fresh: Vec::new(),
+            overlay: Overlay::default(),
             list,
             recheck: None,
+        };
+        t.take_jobs();
+        t
+    }
+
+    /// Start on the group's jobs: their recorded states become the latest known.
+    fn take_jobs(&mut self) {
+        self.latest = self
+            .group
+            .jobs
+            .iter_mut()
+            .map(|j| j.recorded.take())
+            .collect();
+        let n = self.latest.len();
+        self.scope = (0..n).collect();
+        self.unwritten = vec![false; n];
+        self.fresh = vec![false; n];
+    }
+
+    /// Open jobs the bounded selection left out of this round.
+    pub fn left_out(&self) -> u64 {
+        self.group
+            .tally
+            .as_ref()
+            .map_or(0, |t| t.open.saturating_sub(self.group.jobs.len() as u64))
+    }
+
+    /// Remember this round's answers for the next selection (bounded selections only).
+    fn note_answers(&mut self) {
+        if self.group.tally.is_none() {
+            return;
         }
+        for &i in &self.scope {
+            if let (true, Some(o)) = (self.fresh[i], &self.latest[i]) {
+                let job = &self.group.jobs[i];
+                let key = job.vendor_id().or(job.id_hmac()).unwrap_or_default();
+                self.overlay.note(key, o);
+            }
+        }
+    }
+
+    /// The next round's selection replaces this one (whose answers are all recorded).
+    fn replace(&mut self, group: Group) {
+        self.group = group;
+        self.take_jobs();
+    }
+
+    /// Selected jobs this invocation did not look up (stopped before their turn).
+    pub fn unreached(&self, i: usize) -> bool {
+        !self.fresh[i] && !self.group.jobs[i].seen_now
     }
 
     pub fn pending(&self) -> Vec<usize> {
@@ -181,11 +235,16 @@ struct Counters {
     errors: AtomicU64,
 }
 
+/// The next round's selection of every group, in `tracked` order, given what this
+/// invocation has learnt so far (`None` for a group whose selection is not bounded).
+pub(super) type Reselect<'a> = dyn FnMut(&[Option<&Overlay>]) -> anyhow::Result<Vec<Group>> + 'a;
+
 pub(super) async fn watch_loop(
     args: &StatusArgs,
     printer: &Printer,
     tracked: &mut [Tracked],
     ledger: &LedgerHandle,
+    reselect: &mut Reselect<'_>,
 ) -> anyhow::Result<LoopOutcome> {
     let check_id = ledger::new_run_id();
     let scale_f = time_scale_from_env();
@@ -232,12 +291,53 @@ pub(super) async fn watch_loop(
         progress.finish();
         out.signal = *stop_rx.borrow();
         let pending: usize = tracked.iter().map(|t| t.pending().len()).sum();
-        if out.fatal.is_some() || out.signal.is_some() || pending == 0 || !args.watch {
+        let more = tracked.iter().any(|t| t.left_out() > 0);
+        if out.fatal.is_some() || out.signal.is_some() || (pending == 0 && !more) || !args.watch {
             break;
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             out.timed_out = true;
             break;
+        }
+        if more {
+            // The limit left open jobs out: record this round's answers, then take the
+            // least recently checked again (this round's jobs are now the most recent).
+            for t in tracked.iter_mut() {
+                flush(t, &check_id, ledger).await?;
+                t.note_answers();
+            }
+            let overlays: Vec<Option<&Overlay>> = tracked
+                .iter()
+                .map(|t| t.group.tally.is_some().then_some(&t.overlay))
+                .collect();
+            let groups = reselect(&overlays)?;
+            if groups.len() != tracked.len() {
+                anyhow::bail!("the ledger's runs changed while status was reading it");
+            }
+            for (t, g) in tracked.iter_mut().zip(groups) {
+                if t.left_out() > 0 {
+                    t.replace(g);
+                }
+            }
+            // Jobs this invocation has not looked up yet are not waited for: each was
+            // last checked before any job of this round.
+            let unseen: u64 = tracked
+                .iter()
+                .map(|t| {
+                    t.group.tally.as_ref().map_or(0, |x| x.not_checked)
+                        + t.group.jobs.iter().filter(|j| !j.seen_now).count() as u64
+                })
+                .sum();
+            if tracked
+                .iter()
+                .any(|t| t.group.jobs.iter().any(|j| !j.seen_now))
+            {
+                printer.info(format!(
+                    "status: round {}: {unseen} open jobs not looked up yet in this invocation; next round now",
+                    out.rounds
+                ));
+                continue;
+            }
         }
         let next = Instant::now() + scale(wait, scale_f);
         let until = deadline.map_or(next, |d| next.min(d));
@@ -259,19 +359,27 @@ pub(super) async fn watch_loop(
         }
         wait = wait.mul_f64(1.5).min(args.max_interval.max(args.interval));
     }
-    // Every job's latest observation ends up in the ledger, even when it did not change.
+    // Every job's latest observation ends up in the ledger, even when it did not change:
+    // its time is what the next invocation's least-recently-checked order goes by.
     for t in tracked.iter_mut() {
-        for i in 0..t.latest.len() {
-            if std::mem::take(&mut t.unwritten[i])
-                && let Some(o) = &t.latest[i]
-            {
-                let rec = record(t, i, o, &check_id, None);
-                ledger.write(rec).await?;
-            }
-        }
+        flush(t, &check_id, ledger).await?;
+        t.note_answers();
     }
     watcher.abort();
     Ok(out)
+}
+
+/// Write the observations of `t` not in the ledger yet.
+async fn flush(t: &mut Tracked, check_id: &str, ledger: &LedgerHandle) -> anyhow::Result<()> {
+    for i in 0..t.latest.len() {
+        if std::mem::take(&mut t.unwritten[i])
+            && let Some(o) = &t.latest[i]
+        {
+            let rec = record(t, i, o, check_id, None);
+            ledger.write(rec).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The ledger record of job `i`'s observation `o`.
@@ -318,6 +426,7 @@ async fn settle(
         ledger.write(rec).await?;
     }
     t.unwritten[i] = !changed;
+    t.fresh[i] = true;
     t.latest[i] = Some(o);
     Ok(())
 }

@@ -13,8 +13,9 @@ use crate::audit::{self, View};
 use crate::exit::{self, Code, Signal};
 use crate::status::PollStats;
 use crate::status::jobs::vendor_of;
-use crate::status::obs::Phase;
+use crate::status::obs::{Obs, Phase};
 use crate::status::sample;
+use crate::status::select;
 use crate::vendor::{StatusSupport, VENDORS};
 
 /// What a sample says about all the jobs.
@@ -45,6 +46,13 @@ pub(super) struct GroupSummary {
     failed: u64,
     pending: u64,
     errors: u64,
+    /// Open jobs this invocation did not look up (the limit left them out, or it stopped
+    /// first): nothing new is known of them, and they hold the exit code non-zero.
+    not_checked: u64,
+    /// Of `not_checked`, profiles whose value is neither in the ledger nor in the given
+    /// input: no invocation can look them up with this input.
+    #[serde(skip_serializing_if = "is_zero")]
+    not_in_input: u64,
     /// Errors by reason, most frequent first.
     error_reasons: Vec<(String, u64)>,
     requests: u64,
@@ -57,6 +65,10 @@ pub(super) struct GroupSummary {
     list_unavailable: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sample: Option<SampleSummary>,
+    /// Without `--sample` or `--recheck`: how many open jobs this invocation looked up, at
+    /// most `limit` a round, least recently checked first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bounded: Option<Bounded>,
     all_done: bool,
     /// `--recheck`: what this vendor's part of the pass found.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -71,6 +83,19 @@ pub(super) struct GroupSummary {
     /// documents no answer for a missing profile on the route used).
     #[serde(skip_serializing_if = "Option::is_none")]
     present_only: Option<&'static str>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct Bounded {
+    /// Jobs looked up in this invocation (every round).
+    checked: u64,
+    /// Jobs without a terminal state when the last round was picked.
+    open: u64,
+    limit: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -148,11 +173,13 @@ fn group_summary(t: &Tracked, seed: Option<u64>, resumed: bool) -> GroupSummary 
         account: t.group.account.clone(),
         runs: t.group.run_ids.clone(),
         jobs: t.group.population,
-        states: t.states(),
+        states: BTreeMap::new(),
         done: 0,
         failed: 0,
         pending: 0,
         errors: 0,
+        not_checked: 0,
+        not_in_input: 0,
         error_reasons: Vec::new(),
         requests: PollStats::get(&t.poller.stats.requests),
         retries: PollStats::get(&t.poller.stats.retries),
@@ -164,6 +191,7 @@ fn group_summary(t: &Tracked, seed: Option<u64>, resumed: bool) -> GroupSummary 
             .count() as u64,
         list_unavailable: t.note_list().map(str::to_owned),
         sample: None,
+        bounded: None,
         all_done: t.all_success(),
         recheck: recheck::counts(t).map(|c| recheck::Counts { resumed, ..c }),
         throttled_errors: 0,
@@ -172,7 +200,17 @@ fn group_summary(t: &Tracked, seed: Option<u64>, resumed: bool) -> GroupSummary 
     };
     let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
     for &i in &t.scope {
+        if t.group.tally.is_some() && t.unreached(i) {
+            // A bounded selection says what it did: a job it took but did not reach (a
+            // stop) is not checked, whatever an earlier invocation recorded.
+            g.not_checked += 1;
+            *g.states.entry(select::NOT_CHECKED.to_owned()).or_default() += 1;
+            continue;
+        }
         let l = t.latest[i].as_ref();
+        *g.states
+            .entry(l.map_or(select::NOT_CHECKED, Obs::label).to_owned())
+            .or_default() += 1;
         match l.map(|o| o.phase) {
             Some(Phase::Done | Phase::Deleted) => g.done += 1,
             Some(Phase::Failed) => g.failed += 1,
@@ -180,16 +218,32 @@ fn group_summary(t: &Tracked, seed: Option<u64>, resumed: bool) -> GroupSummary 
                 g.errors += 1;
                 let o = l.expect("matched Some");
                 g.throttled_errors += u64::from(o.throttled);
-                let why = match (o.http_status, o.message.as_deref()) {
-                    (Some(s), Some(m)) if !m.starts_with("HTTP ") => format!("HTTP {s}: {m}"),
-                    (_, Some(m)) => m.to_owned(),
-                    (Some(s), None) => format!("HTTP {s}"),
-                    (None, None) => "no answer".to_owned(),
-                };
-                *reasons.entry(why).or_default() += 1;
+                *reasons.entry(o.reason()).or_default() += 1;
             }
             _ => g.pending += 1,
         }
+    }
+    if let Some(x) = &t.group.tally {
+        // The jobs the selection left out, counted as the ledger streamed past.
+        for (label, n) in &x.states {
+            *g.states.entry(label.clone()).or_default() += n;
+        }
+        for (why, n) in &x.reasons {
+            *reasons.entry(why.clone()).or_default() += n;
+        }
+        g.done += x.done;
+        g.failed += x.failed;
+        g.pending += x.pending;
+        g.errors += x.errors;
+        g.throttled_errors += x.throttled_errors;
+        g.not_checked += x.not_checked;
+        g.not_in_input = x.no_value;
+        g.all_done = g.done == g.jobs;
+        g.bounded = Some(Bounded {
+            checked: t.overlay.len(),
+            open: x.open,
+            limit: x.limit,
+        });
     }
     let mut reasons: Vec<(String, u64)> = reasons.into_iter().collect();
     reasons.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -297,7 +351,11 @@ impl StatusSummary {
     /// do not hold it up: there is nothing more to learn from them.
     pub(super) fn code(&self) -> Code {
         let only_throttled = self.groups.iter().all(|g| {
-            g.all_done || (g.failed == 0 && g.pending == 0 && g.errors == g.throttled_errors)
+            g.all_done
+                || (g.failed == 0
+                    && g.pending == 0
+                    && g.not_checked == 0
+                    && g.errors == g.throttled_errors)
         });
         match exit::polling(self.signal, self.all_done, only_throttled) {
             Code::Success if self.unknown > 0 => Code::Partial,
@@ -372,14 +430,28 @@ impl StatusSummary {
             );
             let _ = writeln!(
                 s,
-                "  finished  {} of {} ({} done, {} failed, {} pending, {} errors)",
+                "  finished  {} of {} ({} done, {} failed, {} pending, {} errors{})",
                 g.done + g.failed,
                 looked,
                 g.done,
                 g.failed,
                 g.pending,
-                g.errors
+                g.errors,
+                if g.not_checked > 0 {
+                    format!(", {} not checked", g.not_checked)
+                } else {
+                    String::new()
+                }
             );
+            if let Some(b) = &g.bounded
+                && (g.not_checked > 0 || b.open > b.limit)
+            {
+                let _ = writeln!(
+                    s,
+                    "  checked   {} of {} open {what} in this invocation (at most {} a round, least recently checked first); {} not checked: run `status` again, or raise --limit",
+                    b.checked, b.open, b.limit, g.not_checked
+                );
+            }
             if let Some(x) = &g.sample {
                 let _ = writeln!(
                     s,
@@ -401,6 +473,13 @@ impl StatusSummary {
                     String::new()
                 }
             );
+            if g.not_in_input > 0 {
+                let _ = writeln!(
+                    s,
+                    "  input     {} open {what} are not in the given input: they cannot be looked up (pass the input the delete run read)",
+                    g.not_in_input
+                );
+            }
             if let Some(why) = &g.list_unavailable {
                 let _ = writeln!(s, "  note      {why}; asked one by one");
             }
@@ -474,7 +553,12 @@ impl StatusSummary {
                 )
             };
         } else if !self.groups.is_empty() {
-            let pending: u64 = self.groups.iter().map(|g| g.pending + g.errors).sum();
+            let pending: u64 = self
+                .groups
+                .iter()
+                .map(|g| g.pending + g.errors + g.not_checked)
+                .sum();
+            let not_checked: u64 = self.groups.iter().map(|g| g.not_checked).sum();
             let errors: u64 = self.groups.iter().map(|g| g.errors).sum();
             let failed: u64 = self.groups.iter().map(|g| g.failed).sum();
             let total: u64 = self
@@ -490,10 +574,19 @@ impl StatusSummary {
                 writeln!(
                     s,
                     "result: {pending} of {total} {of}not finished{}, {failed} failed{}",
-                    if errors > 0 {
-                        format!(" ({errors} unknown: no answer proved them deleted)")
-                    } else {
-                        String::new()
+                    {
+                        let mut why = Vec::new();
+                        if errors > 0 {
+                            why.push(format!("{errors} unknown: no answer proved them deleted"));
+                        }
+                        if not_checked > 0 {
+                            why.push(format!("{not_checked} not checked in this invocation"));
+                        }
+                        if why.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", why.join("; "))
+                        }
                     },
                     if self
                         .groups

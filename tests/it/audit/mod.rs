@@ -15,6 +15,7 @@ mod proof;
 mod recheck;
 mod report;
 mod status;
+mod status_limit;
 use crate::support;
 mod truth_breaker;
 mod truth_check;

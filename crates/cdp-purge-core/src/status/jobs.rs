@@ -4,18 +4,19 @@
 //! raw values the lookups need recovered from the ledger or the input.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 
-use xxhash_rust::xxh3::xxh3_128_with_seed;
+use xxhash_rust::xxh3::{xxh3_128, xxh3_128_with_seed};
 
-use super::obs::{Interner, Obs};
+use super::obs::{Interner, Obs, Phase, checked_ms};
 use super::sample::{self, Reservoir};
+use super::select::{Age, LeftOut, Oldest, Overlay, Tally};
+pub use super::values::ValueSource;
+use super::values::{input_hashes, recover_values};
 use crate::audit::view::Run;
 use crate::audit::{Brief, View};
 use crate::error::UserError;
 use crate::input::dedupe::HashSet128;
-use crate::input::{self, ColumnSel, Format, IntakeSpec, KindSource};
-use crate::ledger::{self, Header};
+use crate::ledger::{Header, StatusCheck};
 use crate::protocol::{StatusSupport, VendorSpec};
 
 /// What one lookup is about.
@@ -38,8 +39,11 @@ pub struct Job {
     /// Segment: the value the profile is found by (the row's user_id, or with
     /// `--lookup-type` the value looked up), from the re-read input.
     pub lookup: Option<String>,
-    /// The latest status the ledger already has.
+    /// The latest status the ledger already has (or, in a later `--watch` round, the
+    /// latest answer of this invocation).
     pub recorded: Option<Obs>,
+    /// `recorded` is an answer of this invocation.
+    pub seen_now: bool,
 }
 
 impl Job {
@@ -67,10 +71,13 @@ pub struct Group {
     pub base_url: String,
     pub account: BTreeMap<String, String>,
     pub run_ids: Vec<String>,
-    /// The jobs looked at: all of them, or the sample.
+    /// The jobs looked at: all of them (`--recheck`), the sample, or the open ones this
+    /// invocation takes (see [`Pick`]).
     pub jobs: Vec<Job>,
     /// Distinct jobs (or profiles) in the ledger, sampled or not.
     pub population: u64,
+    /// With [`Pick::Open`]: the jobs not in `jobs`, counted.
+    pub tally: Option<Tally>,
     /// Profile lookups: how each run's identifiers are looked up (parallel to `run_ids`):
     /// `mpid` or an identity type to resolve (mParticle), `user_id` or the `--lookup-type`
     /// (Segment), `identity` or `guid` (CleverTap). Empty for jobs.
@@ -103,20 +110,30 @@ impl SampleSpec {
     }
 }
 
-/// Which profiles [`lookup_group`] returns: a sample or all of them, and whether those the
-/// ledger already shows deleted are looked at again (`--recheck`).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Selection {
-    pub sample: Option<SampleSpec>,
-    pub recheck: bool,
+/// Which of a group's distinct subjects become [`Job`]s (the rest are only counted).
+#[derive(Clone, Copy)]
+pub enum Pick<'a> {
+    /// Every one, terminal or not (`--recheck`, which looks again at those already
+    /// deleted).
+    All,
+    /// A reproducible random sample of all of them (`--sample N`).
+    Sample(SampleSpec),
+    /// At most `limit(vendor)` open ones, the least recently checked first (see
+    /// [`super::select`]); `overlays[g]` is what this invocation already learnt of group
+    /// `g`'s subjects (job groups in [`job_groups`] order; the one group of
+    /// [`lookup_group`] is 0).
+    Open {
+        limit: &'a dyn Fn(&'static VendorSpec) -> u64,
+        overlays: &'a [Option<&'a Overlay>],
+    },
 }
 
 /// Walks a ledger's final rows (in file order, once) for the distinct subjects of each
-/// group, building a [`Job`] only for the ones a sample keeps. A sampled ledger of millions
-/// of jobs never has them all in memory: a `Job` is a few hundred bytes, and 5 M of them
-/// were 2 GB. File order, not the report's sorted order: sorting holds a key per row, and
-/// which order the sample is drawn from does not matter as long as the same ledger and
-/// seed give the same jobs.
+/// group, building a [`Job`] only for the ones the pick keeps. A ledger of millions of jobs
+/// never has them all in memory: a `Job` is a few hundred bytes, and 5 M of them were
+/// 2 GB. File order, not the report's sorted order: sorting holds a key per row, and
+/// which order a sample is drawn from does not matter as long as the same ledger and seed
+/// give the same jobs.
 struct Distinct {
     /// 128-bit hashes of (group, subject): 16 bytes per distinct subject, not a `String`.
     seen: HashSet128,
@@ -142,19 +159,56 @@ impl Distinct {
     }
 }
 
+/// What [`distinct_jobs`] picked, per group.
+struct Picked {
+    jobs: Vec<Vec<Job>>,
+    population: Vec<u64>,
+    /// With [`Pick::Open`]: what was left out, counted.
+    tallies: Vec<Option<Tally>>,
+}
+
+/// How the pick goes, per group.
+enum Picking {
+    All(Vec<Vec<Job>>),
+    Sample(Vec<Reservoir<Job>>),
+    Open {
+        heaps: Vec<Oldest<Job>>,
+        tallies: Vec<Tally>,
+    },
+}
+
 /// The distinct subjects (`subject` of a row: `(group, key)`, or `None` to skip it) of every
-/// group, in ledger file order: `build` makes the `Job` of each one `sample` picks (all of
-/// them without a sample). Returns the jobs and the population of each group.
+/// group, in ledger file order: `build` makes the `Job` of each one the pick keeps.
+/// `recorded`: the ledger's latest status record per subject key.
 fn distinct_jobs(
     view: &View,
-    groups: &[(&str, &BTreeMap<String, String>)],
-    sample: Option<SampleSpec>,
+    groups: &[(&'static VendorSpec, &BTreeMap<String, String>)],
+    pick: Pick<'_>,
+    recorded: &HashMap<&str, &StatusCheck>,
     subject: &dyn for<'a> Fn(&Brief<'a>) -> Option<(usize, &'a str)>,
+    usable: &dyn Fn(&Brief<'_>) -> bool,
     build: &mut dyn FnMut(usize, &Brief<'_>) -> Job,
-) -> anyhow::Result<(Vec<Vec<Job>>, Vec<u64>)> {
-    let mut reservoirs: Option<Vec<Reservoir<Job>>> =
-        sample.map(|s| groups.iter().map(|(v, a)| s.reservoir(v, a)).collect());
-    let mut jobs: Vec<Vec<Job>> = (0..groups.len()).map(|_| Vec::new()).collect();
+) -> anyhow::Result<Picked> {
+    let mut picking = match pick {
+        Pick::All => Picking::All(groups.iter().map(|_| Vec::new()).collect()),
+        Pick::Sample(s) => {
+            Picking::Sample(groups.iter().map(|(v, a)| s.reservoir(v.id, a)).collect())
+        }
+        Pick::Open { limit, .. } => {
+            let limits: Vec<u64> = groups.iter().map(|(v, _)| limit(v)).collect();
+            Picking::Open {
+                heaps: limits
+                    .iter()
+                    .map(|&l| Oldest::new(usize::try_from(l).unwrap_or(usize::MAX)))
+                    .collect(),
+                tallies: limits.iter().map(|&l| Tally::new(l)).collect(),
+            }
+        }
+    };
+    let overlays = match pick {
+        Pick::Open { overlays, .. } => overlays,
+        _ => &[],
+    };
     let mut d = Distinct::new(groups.len());
     view.for_each_brief(&mut |row| {
         let Some((g, key)) = subject(&row) else {
@@ -163,16 +217,75 @@ fn distinct_jobs(
         if !d.first(g, key) {
             return Ok(());
         }
-        match reservoirs.as_mut() {
-            Some(r) => r[g].offer(|| build(g, &row)),
-            None => jobs[g].push(build(g, &row)),
+        match &mut picking {
+            Picking::All(jobs) => jobs[g].push(build(g, &row)),
+            Picking::Sample(r) => r[g].offer(|| build(g, &row)),
+            Picking::Open { heaps, tallies } => {
+                let tally = &mut tallies[g];
+                let now = overlays.get(g).copied().flatten().and_then(|o| o.get(key));
+                let was = recorded.get(key);
+                let (phase, checked_ms) = match (&now, was) {
+                    (Some(o), _) => (Some(o.phase), Some(o.checked_ms)),
+                    (None, Some(c)) => (Some(Phase::parse(&c.state)), Some(checked_ms(c))),
+                    (None, None) => (None, None),
+                };
+                if let Some(p) = phase.filter(|p| p.is_terminal()) {
+                    match (&now, was) {
+                        (Some(o), _) => tally.terminal(p, o.label()),
+                        (None, Some(c)) => {
+                            tally.terminal(p, c.vendor_state.as_deref().unwrap_or(p.as_str()))
+                        }
+                        (None, None) => {}
+                    }
+                    return Ok(());
+                }
+                tally.open += 1;
+                if !usable(&row) {
+                    // Never looked up (its value is nowhere to be had), so never checked:
+                    // it must not take a place in every invocation's selection.
+                    tally.no_value += 1;
+                    tally.left_out(None);
+                    return Ok(());
+                }
+                let age = Age {
+                    checked_ms,
+                    pos: d.count[g] - 1,
+                };
+                let out = heaps[g].offer(age, || {
+                    let mut j = build(g, &row);
+                    if let Some(o) = now.clone() {
+                        j.recorded = Some(o);
+                        j.seen_now = true;
+                    }
+                    j
+                });
+                match out {
+                    None => {}
+                    Some(LeftOut::Offered) => tally.left_out(now.as_ref()),
+                    Some(LeftOut::Kept(j)) => {
+                        tally.left_out(j.recorded.as_ref().filter(|_| j.seen_now));
+                    }
+                }
+            }
         }
         Ok(())
     })?;
-    if let Some(r) = reservoirs {
-        jobs = r.into_iter().map(Reservoir::into_sorted).collect();
-    }
-    Ok((jobs, d.count))
+    let (jobs, tallies) = match picking {
+        Picking::All(jobs) => (jobs, groups.iter().map(|_| None).collect()),
+        Picking::Sample(r) => (
+            r.into_iter().map(Reservoir::into_sorted).collect(),
+            groups.iter().map(|_| None).collect(),
+        ),
+        Picking::Open { heaps, tallies } => (
+            heaps.into_iter().map(Oldest::into_sorted).collect(),
+            tallies.into_iter().map(Some).collect(),
+        ),
+    };
+    Ok(Picked {
+        jobs,
+        population: d.count,
+        tallies,
+    })
 }
 
 /// `https://host:port` of a header's endpoint (`DELETE https://host/path...`).
@@ -188,14 +301,13 @@ pub fn vendor_of(h: &Header, vendors: &'static [VendorSpec]) -> Option<&'static 
     vendors.iter().find(|v| v.id == h.vendor)
 }
 
-/// Vendor jobs per target, for the vendors with a status API. Jobs whose latest recorded
-/// state is terminal are left out (nothing will change); `done` counts them.
+/// Vendor jobs per target, for the vendors with a status API, picked by `pick`.
 pub fn job_groups(
     vendors: &'static [VendorSpec],
     view: &View,
     base_override: Option<&str>,
     strings: &mut Interner,
-    sample: Option<SampleSpec>,
+    pick: Pick<'_>,
 ) -> anyhow::Result<Vec<Group>> {
     let recorded = view.job_states();
     let mut groups: Vec<Group> = Vec::new();
@@ -229,6 +341,7 @@ pub fn job_groups(
                     run_ids: Vec::new(),
                     jobs: Vec::new(),
                     population: 0,
+                    tally: None,
                     run_kinds: Vec::new(),
                 });
                 groups.len() - 1
@@ -241,18 +354,20 @@ pub fn job_groups(
         // No run with a status API: no need to read the rows.
         return Ok(groups);
     }
-    let keys: Vec<(&str, &BTreeMap<String, String>)> =
-        groups.iter().map(|g| (g.vendor.id, &g.account)).collect();
+    let keys: Vec<(&'static VendorSpec, &BTreeMap<String, String>)> =
+        groups.iter().map(|g| (g.vendor, &g.account)).collect();
     let run_ids: Vec<Vec<String>> = groups.iter().map(|g| g.run_ids.clone()).collect();
-    let (jobs, population) = distinct_jobs(
+    let picked = distinct_jobs(
         view,
         &keys,
-        sample,
+        pick,
+        &recorded,
         &|row| {
             let g = *run_group.get(&row.run)?;
             let id = row.vendor_id?;
             row.status.is_success().then_some((g, id))
         },
+        &|_| true,
         &mut |g, row| {
             let id = row.vendor_id.unwrap_or_default().to_owned();
             let run_id = &view.runs[row.run].header.run_id;
@@ -266,31 +381,22 @@ pub fn job_groups(
                 recorded: recorded
                     .get(id.as_str())
                     .map(|c| Obs::from_check(c, strings)),
+                seen_now: false,
                 subject: Subject::Job(id),
             }
         },
     )?;
-    for ((g, j), n) in groups.iter_mut().zip(jobs).zip(population) {
+    let Picked {
+        jobs,
+        population,
+        tallies,
+    } = picked;
+    for (((g, j), n), t) in groups.iter_mut().zip(jobs).zip(population).zip(tallies) {
         g.jobs = j;
         g.population = n;
+        g.tally = t;
     }
     Ok(groups)
-}
-
-/// Where the raw values come from when the ledger holds only hashes: the input the run
-/// read, re-read and matched by keyed hash.
-pub struct ValueSource<'a> {
-    pub inputs: &'a [PathBuf],
-    /// The identifier column.
-    pub column: Option<&'a str>,
-    /// Segment: the column with each row's user_id (or `--lookup-type` value); default
-    /// `column`.
-    pub lookup_column: Option<&'a str>,
-    pub format: Option<Format>,
-    /// The delete run's own intake settings (`status --group`, from the group's index):
-    /// when given, the input is read exactly as that run read it (its columns, delimiter,
-    /// header and null values), and the three fields above are not used.
-    pub intake: Option<&'a IntakeSpec>,
 }
 
 /// What [`lookup_group`] needs to know about one vendor verified by profile lookups.
@@ -306,9 +412,9 @@ pub struct LookupPlan<'a> {
 
 /// The profiles of a vendor whose deletions are confirmed by looking profiles up
 /// ([`StatusSupport::Lookup`]): acknowledged items of its runs that `plan` can verify.
-/// Returns the group and the runs that cannot be confirmed this way. With `recheck`,
-/// profiles already verified deleted are looked up again too, so their values are needed
-/// as well.
+/// Returns the group and the runs that cannot be confirmed this way. With [`Pick::All`]
+/// (`--recheck`), profiles already verified deleted are looked up again too, so their
+/// values are needed as well.
 #[allow(clippy::too_many_arguments)]
 pub fn lookup_group(
     vendor: &'static VendorSpec,
@@ -318,9 +424,9 @@ pub fn lookup_group(
     src: &ValueSource<'_>,
     plan: &LookupPlan<'_>,
     strings: &mut Interner,
-    select: Selection,
+    pick: Pick<'_>,
 ) -> anyhow::Result<(Option<Group>, Vec<String>)> {
-    let Selection { sample, recheck } = select;
+    let recheck = matches!(pick, Pick::All);
     let StatusSupport::Lookup { .. } = vendor.status else {
         return Ok((None, Vec::new()));
     };
@@ -349,13 +455,28 @@ pub fn lookup_group(
         .iter()
         .map(|&i| view.runs[i].header.run_id.clone())
         .collect();
-    let (jobs, population) = distinct_jobs(
+    // A bounded pick takes only profiles whose value can be had (from the ledger, or the
+    // given input): one the input lacks would be picked first by every invocation (never
+    // checked) and hold the others back for good.
+    let in_input = match pick {
+        Pick::Open { .. } if !src.inputs.is_empty() => Some(input_hashes(key, src, plan)?),
+        _ => None,
+    };
+    let usable = |row: &Brief<'_>| {
+        (!plan.needs_lookup && row.value.is_some())
+            || in_input
+                .as_ref()
+                .is_none_or(|s| s.contains(xxh3_128(row.id_hmac.as_bytes())))
+    };
+    let picked = distinct_jobs(
         view,
-        &[(vendor.id, &account)],
-        sample,
+        &[(vendor, &account)],
+        pick,
+        &recorded,
         &|row| {
             (verifiable.contains(&row.run) && row.status.is_success()).then_some((0, row.id_hmac))
         },
+        &usable,
         &mut |_, row| {
             let run_id = &view.runs[row.run].header.run_id;
             Job {
@@ -366,13 +487,17 @@ pub fn lookup_group(
                 recorded: recorded
                     .get(row.id_hmac)
                     .map(|c| Obs::from_check(c, strings)),
+                seen_now: false,
             }
         },
     )?;
-    let (Some(mut jobs), Some(population)) = (jobs.into_iter().next(), population.first().copied())
-    else {
+    let (Some(mut jobs), Some(population)) = (
+        picked.jobs.into_iter().next(),
+        picked.population.first().copied(),
+    ) else {
         return Ok((None, other));
     };
+    let tally = picked.tallies.into_iter().next().flatten();
     let lacks = |j: &Job| {
         if plan.needs_lookup {
             j.lookup.is_none()
@@ -397,102 +522,11 @@ pub fn lookup_group(
             run_ids,
             jobs,
             population,
+            tally,
             run_kinds,
         }),
         other,
     ))
-}
-
-/// Re-read the input the run read and match its values to the ledger's keyed hashes (as
-/// read, or lowercased for a run that used `--lowercase`).
-fn recover_values(
-    jobs: &mut [Job],
-    key: &[u8; 32],
-    src: &ValueSource<'_>,
-    plan: &LookupPlan<'_>,
-    missing: usize,
-) -> anyhow::Result<()> {
-    let what = plan.what;
-    if src.inputs.is_empty() {
-        let hint = if plan.needs_lookup {
-            "pass the input the delete run read: -i FILE --column NAME --lookup-column NAME (the column with each row's user_id, or its --lookup-type value); rows are matched by hash"
-        } else {
-            "pass the input the delete run read: -i FILE --column NAME (it is matched by hash)"
-        };
-        return Err(UserError::usage(format!(
-            "looking profiles up (--verify, --recheck) needs the {what} of {missing} deleted identifier(s), and the ledger stores only keyed hashes"
-        ))
-        .with_hint(hint)
-        .into());
-    }
-    let col = |c: Option<&str>| c.map_or(ColumnSel::Whole, |c| ColumnSel::Name(c.to_owned()));
-    let mut spec = match src.intake {
-        Some(recorded) => {
-            let mut spec = recorded.clone();
-            spec.inputs = src.inputs.to_vec();
-            spec.one_read = None;
-            // A run without a lookup column found each profile by its identifier.
-            spec.lookup = spec.lookup.or_else(|| Some(spec.column.clone()));
-            spec
-        }
-        None => {
-            let mut spec = IntakeSpec {
-                format: src.format,
-                ..IntakeSpec::with_defaults(
-                    src.inputs.to_vec(),
-                    col(src.column),
-                    KindSource::Fixed("any".into()),
-                )
-            };
-            if plan.needs_lookup {
-                spec.lookup = Some(col(src.lookup_column.or(src.column)));
-            }
-            spec
-        }
-    };
-    // Only rows the run deleted can match a hash: nothing to validate.
-    spec.validate = false;
-    if !plan.needs_lookup {
-        spec.lookup = None;
-    }
-    spec.lookup_by_value = spec.lookup.is_some();
-    let mut wanted: HashMap<String, usize> = jobs
-        .iter()
-        .enumerate()
-        .filter_map(|(i, j)| match &j.subject {
-            Subject::Profile(h) if j.value.is_none() || j.lookup.is_none() => Some((h.clone(), i)),
-            _ => None,
-        })
-        .collect();
-    let mut found = 0usize;
-    input::run(
-        &spec,
-        &mut |item| {
-            let lower = item.value.to_lowercase();
-            let hit = match wanted.remove(&ledger::id_hmac(key, &item.value)) {
-                Some(i) => Some((i, item.value.clone())),
-                None if lower != item.value => wanted
-                    .remove(&ledger::id_hmac(key, &lower))
-                    .map(|i| (i, lower)),
-                None => None,
-            };
-            if let Some((i, value)) = hit {
-                let j = &mut jobs[i];
-                j.lookup = item.lookup.clone().or_else(|| Some(value.clone()));
-                j.value = Some(value);
-                found += 1;
-            }
-            Ok(())
-        },
-        &mut |_| Ok(()),
-    )?;
-    if found < missing {
-        tracing::warn!(
-            "{} of {missing} identifiers to verify are not in the given input; they are not looked up",
-            missing.saturating_sub(found)
-        );
-    }
-    Ok(())
 }
 
 #[cfg(test)]

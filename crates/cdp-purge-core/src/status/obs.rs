@@ -129,10 +129,7 @@ impl Obs {
             message: c.message.as_deref().map(|s| strings.get(s)),
             completed_at: c.completed_at.clone().map(String::into_boxed_str),
             vendor_run_id: c.vendor_run_id.clone().map(String::into_boxed_str),
-            checked_ms: humantime::parse_rfc3339_weak(&c.checked_at)
-                .ok()
-                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_millis() as u64),
+            checked_ms: checked_ms(c),
             attempts: c.attempts,
             via_list: c.via.as_deref() == Some("list"),
             throttled: false,
@@ -161,6 +158,16 @@ impl Obs {
             (_, Phase::Error) => "error",
             (Some(v), _) => v,
             (None, p) => p.as_str(),
+        }
+    }
+
+    /// Why an error is one, as `status` groups errors: the HTTP status and the reason.
+    pub fn reason(&self) -> String {
+        match (self.http_status, self.message.as_deref()) {
+            (Some(s), Some(m)) if !m.starts_with("HTTP ") => format!("HTTP {s}: {m}"),
+            (_, Some(m)) => m.to_owned(),
+            (Some(s), None) => format!("HTTP {s}"),
+            (None, None) => "no answer".to_owned(),
         }
     }
 
@@ -224,6 +231,14 @@ impl Interner {
         }
         a
     }
+}
+
+/// When a recorded check was made, in milliseconds since the epoch (0 if unreadable).
+pub fn checked_ms(c: &StatusCheck) -> u64 {
+    humantime::parse_rfc3339_weak(&c.checked_at)
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 pub fn now_ms() -> u64 {
