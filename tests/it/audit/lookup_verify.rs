@@ -122,6 +122,20 @@ fn lookup_status(
     c
 }
 
+/// `delete` arguments for Segment space `spa_1` by email, with each row's user_id.
+const SEGMENT_BY_EMAIL: [&str; 10] = [
+    "--vendor",
+    "segment",
+    "--space",
+    "spa_1",
+    "--id-type",
+    "email",
+    "--column",
+    "email",
+    "--user-id-column",
+    "user_id",
+];
+
 fn segment_status(cx: &TestContext, ledger: &Path, input: &Path, extra: &[&str]) -> Command {
     let mut c = lookup_status(cx, ledger, input, "email", extra);
     c.args(["--lookup-column", "user_id"]);
@@ -143,22 +157,7 @@ fn segment_verifies_the_removed_external_id_is_absent_and_finds_it_again_after_a
         "people.csv",
         format!("user_id,email\n{}\n", rows.join("\n")),
     );
-    let ledger = deleted(
-        &cx,
-        &[
-            "--vendor",
-            "segment",
-            "--space",
-            "spa_1",
-            "--id-type",
-            "email",
-            "--column",
-            "email",
-            "--user-id-column",
-            "user_id",
-        ],
-        &input,
-    );
+    let ledger = deleted(&cx, &SEGMENT_BY_EMAIL, &input);
 
     // Without the input, status says what it needs rather than guess.
     let mut bare = cx.cmd_with_credentials();
@@ -221,19 +220,7 @@ fn a_bounded_verify_passes_over_profiles_the_input_lacks_and_gets_through_the_re
         "people.csv",
         format!("user_id,email\n{}\n", rows.join("\n")),
     );
-    let segment = [
-        "--vendor",
-        "segment",
-        "--space",
-        "spa_1",
-        "--id-type",
-        "email",
-        "--column",
-        "email",
-        "--user-id-column",
-        "user_id",
-    ];
-    let ledger = deleted(&cx, &segment, &input);
+    let ledger = deleted(&cx, &SEGMENT_BY_EMAIL, &input);
     // Only the last four rows: the first four come first in the ledger and are never
     // checked, yet no invocation with this input can look them up.
     let partial = cx.file(
