@@ -329,6 +329,44 @@ fn lowercase_merges_case_variants_before_dedupe() {
 }
 
 #[test]
+fn duplicates_across_many_chunks_are_found_in_input_order() {
+    // Far more rows than one chunk between the intake threads (1,024 events), values drawn
+    // from a pool so that repeats fall in other chunks than their first, and the de-dup set
+    // grows several times: the three-thread pipeline must keep exactly the first of each
+    // value, in input order, with every reject in its row.
+    let mut rng = fastrand::Rng::with_seed(9);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("in.csv");
+    let mut body = String::from("email\n");
+    let (mut model, mut seen, mut dups, mut junk_rows) =
+        (Vec::new(), HashSet::new(), 0, Vec::new());
+    for row in 2..60_002u64 {
+        if rng.u8(..20) == 0 {
+            body.push_str("null\n");
+            junk_rows.push(row);
+            continue;
+        }
+        let v = format!("u{}@x.io", rng.usize(..25_000));
+        if seen.insert(v.clone()) {
+            model.push((row, v.clone()));
+        } else {
+            dups += 1;
+        }
+        body.push_str(&v);
+        body.push('\n');
+    }
+    std::fs::write(&p, body).unwrap();
+    let (stats, items, rejects, _) = run(&spec(p, Shape::Csv, false), 100);
+    let got: Vec<(u64, String)> = items.into_iter().map(|i| (i.row, i.value)).collect();
+    assert_eq!(got, model);
+    assert_eq!(stats.duplicates, dups);
+    assert_eq!(stats.kept, model.len() as u64);
+    let rows: Vec<u64> = rejects.iter().map(|r| r.row).collect();
+    assert_eq!(rows, junk_rows);
+    assert_eq!(stats.rows_read, 60_000);
+}
+
+#[test]
 fn a_failing_callback_stops_intake_with_its_error() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("in.csv");

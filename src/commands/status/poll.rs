@@ -120,12 +120,14 @@ impl Tracked {
         self.fresh = vec![false; n];
     }
 
-    /// Open jobs the bounded selection left out of this round.
+    /// Open jobs the bounded selection left out of this round that a later round can
+    /// look up.
     pub fn left_out(&self) -> u64 {
-        self.group
-            .tally
-            .as_ref()
-            .map_or(0, |t| t.open.saturating_sub(self.group.jobs.len() as u64))
+        self.group.tally.as_ref().map_or(0, |t| {
+            t.open
+                .saturating_sub(t.no_value)
+                .saturating_sub(self.group.jobs.len() as u64)
+        })
     }
 
     /// Remember this round's answers for the next selection (bounded selections only).
@@ -302,7 +304,7 @@ pub(super) async fn watch_loop(
         if more {
             // The limit left open jobs out: record this round's answers, then take the
             // least recently checked again (this round's jobs are now the most recent).
-            for t in tracked.iter_mut() {
+            for t in tracked.iter_mut().filter(|t| t.left_out() > 0) {
                 flush(t, &check_id, ledger).await?;
                 t.note_answers();
             }

@@ -49,6 +49,10 @@ pub(super) struct GroupSummary {
     /// Open jobs this invocation did not look up (the limit left them out, or it stopped
     /// first): nothing new is known of them, and they hold the exit code non-zero.
     not_checked: u64,
+    /// Of `not_checked`, profiles whose value is neither in the ledger nor in the given
+    /// input: no invocation can look them up with this input.
+    #[serde(skip_serializing_if = "is_zero")]
+    not_in_input: u64,
     /// Errors by reason, most frequent first.
     error_reasons: Vec<(String, u64)>,
     requests: u64,
@@ -79,6 +83,10 @@ pub(super) struct GroupSummary {
     /// documents no answer for a missing profile on the route used).
     #[serde(skip_serializing_if = "Option::is_none")]
     present_only: Option<&'static str>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Serialize)]
@@ -171,6 +179,7 @@ fn group_summary(t: &Tracked, seed: Option<u64>, resumed: bool) -> GroupSummary 
         pending: 0,
         errors: 0,
         not_checked: 0,
+        not_in_input: 0,
         error_reasons: Vec::new(),
         requests: PollStats::get(&t.poller.stats.requests),
         retries: PollStats::get(&t.poller.stats.retries),
@@ -228,6 +237,7 @@ fn group_summary(t: &Tracked, seed: Option<u64>, resumed: bool) -> GroupSummary 
         g.errors += x.errors;
         g.throttled_errors += x.throttled_errors;
         g.not_checked += x.not_checked;
+        g.not_in_input = x.no_value;
         g.all_done = g.done == g.jobs;
         g.bounded = Some(Bounded {
             checked: t.overlay.len(),
@@ -463,6 +473,13 @@ impl StatusSummary {
                     String::new()
                 }
             );
+            if g.not_in_input > 0 {
+                let _ = writeln!(
+                    s,
+                    "  input     {} open {what} are not in the given input: they cannot be looked up (pass the input the delete run read)",
+                    g.not_in_input
+                );
+            }
             if let Some(why) = &g.list_unavailable {
                 let _ = writeln!(s, "  note      {why}; asked one by one");
             }

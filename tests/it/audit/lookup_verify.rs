@@ -122,6 +122,20 @@ fn lookup_status(
     c
 }
 
+/// `delete` arguments for Segment space `spa_1` by email, with each row's user_id.
+const SEGMENT_BY_EMAIL: [&str; 10] = [
+    "--vendor",
+    "segment",
+    "--space",
+    "spa_1",
+    "--id-type",
+    "email",
+    "--column",
+    "email",
+    "--user-id-column",
+    "user_id",
+];
+
 fn segment_status(cx: &TestContext, ledger: &Path, input: &Path, extra: &[&str]) -> Command {
     let mut c = lookup_status(cx, ledger, input, "email", extra);
     c.args(["--lookup-column", "user_id"]);
@@ -143,22 +157,7 @@ fn segment_verifies_the_removed_external_id_is_absent_and_finds_it_again_after_a
         "people.csv",
         format!("user_id,email\n{}\n", rows.join("\n")),
     );
-    let ledger = deleted(
-        &cx,
-        &[
-            "--vendor",
-            "segment",
-            "--space",
-            "spa_1",
-            "--id-type",
-            "email",
-            "--column",
-            "email",
-            "--user-id-column",
-            "user_id",
-        ],
-        &input,
-    );
+    let ledger = deleted(&cx, &SEGMENT_BY_EMAIL, &input);
 
     // Without the input, status says what it needs rather than guess.
     let mut bare = cx.cmd_with_credentials();
@@ -209,6 +208,54 @@ fn segment_verifies_the_removed_external_id_is_absent_and_finds_it_again_after_a
     let (code, out, err) = run(bin().args(["report", "--csv", "--ledger"]).arg(&ledger));
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(out.matches(",present,").count(), 3, "{out}");
+}
+
+#[test]
+fn a_bounded_verify_passes_over_profiles_the_input_lacks_and_gets_through_the_rest() {
+    let cx = TestContext::with_fake(SandboxConfig::default());
+    let rows: Vec<String> = (0..8)
+        .map(|i| format!("u-{i},person{i}@example.com"))
+        .collect();
+    let input = cx.file(
+        "people.csv",
+        format!("user_id,email\n{}\n", rows.join("\n")),
+    );
+    let ledger = deleted(&cx, &SEGMENT_BY_EMAIL, &input);
+    // Only the last four rows: the first four come first in the ledger and are never
+    // checked, yet no invocation with this input can look them up.
+    let partial = cx.file(
+        "later.csv",
+        format!("user_id,email\n{}\n", rows[4..].join("\n")),
+    );
+    let limited = ["--verify", "--limit", "2"];
+    for (round, deleted_so_far) in [(1, 2), (2, 4)] {
+        cx.fake().clear_log();
+        let (code, out, err) = run(&mut segment_status(&cx, &ledger, &partial, &limited));
+        assert_eq!(code, Some(1), "round {round}: {out}\n{err}");
+        assert_eq!(count(&states(&ledger), "deleted"), deleted_so_far, "{out}");
+        assert!(lookups(&cx, "/profiles/user_id:") >= 2, "round {round}");
+        assert!(
+            out.contains(
+                "input     4 open profiles are not in the given input: they cannot be looked up"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("{} not checked", 8 - deleted_so_far)),
+            "{out}"
+        );
+    }
+    // Everything the partial input can give is done: nothing more is asked with it.
+    cx.fake().clear_log();
+    let (code, out, _) = run(&mut segment_status(&cx, &ledger, &partial, &limited));
+    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(lookups(&cx, "/profiles/user_id:"), 0, "{out}");
+    // The whole input gets the other four, and only then is everything proven.
+    let all = ["--verify", "--limit", "4"];
+    let (code, out, err) = run(&mut segment_status(&cx, &ledger, &input, &all));
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert_eq!(count(&states(&ledger), "deleted"), 8, "{out}");
+    assert!(out.contains("result: all 8 finished"), "{out}");
 }
 
 #[test]

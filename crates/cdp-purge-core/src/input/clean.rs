@@ -3,8 +3,8 @@
 //! Readers hand it one row at a time as borrowed [`Field`]s; it copies each kept row's text
 //! into its chunk's arena (an [`Item`](crate::batch::Item)'s `String`s are made on the
 //! de-dup side, for the rows that are not duplicates, and freed by the thread that made
-//! them), allocates for rejects, and sends chunks in input order to the de-dup stage
-//! (`dedupe::Dedup`) on the other thread.
+//! them), allocates for rejects, and sends chunks in input order to the de-dup stages
+//! (`stages`) on the other threads.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -149,6 +149,9 @@ const CHUNK_TEXT: usize = 256 * 1024;
 pub(crate) struct Chunk {
     pub events: Vec<Event>,
     pub text: String,
+    /// For each kept event in order: the first of its value (not a duplicate). Filled by the
+    /// marking stage.
+    pub fresh: Vec<bool>,
 }
 
 impl Chunk {
@@ -156,6 +159,7 @@ impl Chunk {
         Self {
             events: Vec::with_capacity(CHUNK),
             text: String::with_capacity(CHUNK * 32),
+            fresh: Vec::new(),
         }
     }
 
@@ -237,8 +241,8 @@ pub(crate) struct ReadCounts {
     pub rejected: BTreeMap<String, u64>,
 }
 
-/// The reading side: cleans rows and sends [`Event`]s to a
-/// [`Dedup`](super::dedupe::Dedup) on another thread.
+/// The reading side: cleans rows and sends [`Event`]s to the de-dup stages
+/// ([`stages`](super::stages)) on other threads.
 pub(crate) struct Cleaner {
     cfg: Config,
     sink: Out,

@@ -16,9 +16,11 @@ mod json;
 mod json_array;
 mod oneread;
 mod redact;
+mod slots;
 mod sniff;
 mod source;
 mod split;
+mod stages;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -295,50 +297,70 @@ pub fn run_batched(
 
 /// Read every input, clean it, and stream kept items and rejects to the callbacks.
 ///
-/// Two threads: one reads, parses and cleans; the calling thread de-duplicates and runs the
-/// callbacks (which need not be `Send`). Events cross in bounded chunks, in input order.
+/// Three threads: one reads, parses and cleans; one marks the duplicates (the de-dup set);
+/// the calling thread makes the items and runs the callbacks (which need not be `Send`).
+/// Events cross in bounded chunks, in input order.
 pub fn run(
     spec: &IntakeSpec,
     on_item: &mut dyn FnMut(Item) -> anyhow::Result<()>,
     on_reject: &mut dyn FnMut(&Reject) -> anyhow::Result<()>,
 ) -> anyhow::Result<IntakeStats> {
     check_stdin_once(spec)?;
-    let mut dedup = dedupe::Dedup::new(on_item, on_reject);
-    if let KindSource::Fixed(k) = &spec.kind {
-        dedup.fixed_kind(k);
-    }
-    dedup.reserve(
-        spec.inputs
-            .iter()
-            .filter_map(|p| source::estimate_rows(p))
-            .sum(),
-    );
-    // A few chunks in flight keep both threads busy without buffering the input.
-    let (tx, rx) = std::sync::mpsc::sync_channel(4);
+    let fixed = match &spec.kind {
+        KindSource::Fixed(k) => Some(k.as_str()),
+        KindSource::Column(_) => None,
+    };
+    let mut emit = stages::Emit::new(on_item, on_reject, fixed);
+    let rows = spec
+        .inputs
+        .iter()
+        .filter_map(|p| source::estimate_rows(p))
+        .sum();
+    let mut marker = stages::Marker::new(rows);
+    // A few chunks in flight between stages keep the threads busy without buffering the
+    // input.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<clean::Chunk>(4);
+    let (marked_tx, marked_rx) = std::sync::mpsc::sync_channel::<clean::Chunk>(4);
     std::thread::scope(|scope| {
+        let spawn_error = |e: std::io::Error| anyhow::anyhow!("cannot start an intake thread: {e}");
         let reader = std::thread::Builder::new()
             .name("cdp-purge-intake".into())
             .spawn_scoped(scope, move || read_all(spec, tx))
-            .map_err(|e| anyhow::anyhow!("cannot start the intake thread: {e}"))?;
+            .map_err(spawn_error)?;
+        let marking = std::thread::Builder::new()
+            .name("cdp-purge-dedup".into())
+            .spawn_scoped(scope, move || {
+                // Ends when the reader is done (its sender dropped) or the calling thread
+                // stopped (the send fails); dropping `rx` then stops the reader.
+                while let Ok(mut chunk) = rx.recv() {
+                    marker.mark(&mut chunk);
+                    if marked_tx.send(chunk).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(spawn_error)?;
         let mut failed = None;
-        while let Ok(chunk) = rx.recv() {
-            if let Err(e) = dedup.consume(chunk) {
+        while let Ok(chunk) = marked_rx.recv() {
+            if let Err(e) = emit.consume(chunk) {
                 failed = Some(e);
                 break;
             }
         }
-        drop(rx); // unblocks and stops the reader if we stopped early
+        drop(marked_rx); // unblocks and stops the other stages if we stopped early
+        let marked = marking.join();
         let read = reader
             .join()
             .map_err(|_| anyhow::anyhow!("the intake thread panicked"))?;
+        marked.map_err(|_| anyhow::anyhow!("the de-dup thread panicked"))?;
         if let Some(e) = failed {
             return Err(e);
         }
         let (files, counts) = read?;
         Ok(IntakeStats {
             rows_read: counts.rows_read,
-            kept: dedup.kept,
-            duplicates: dedup.duplicates,
+            kept: emit.kept,
+            duplicates: emit.duplicates,
             rejected: counts.rejected,
             files,
         })

@@ -4,19 +4,19 @@
 //! raw values the lookups need recovered from the ledger or the input.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 
-use xxhash_rust::xxh3::xxh3_128_with_seed;
+use xxhash_rust::xxh3::{xxh3_128, xxh3_128_with_seed};
 
 use super::obs::{Interner, Obs, Phase, checked_ms};
 use super::sample::{self, Reservoir};
 use super::select::{Age, LeftOut, Oldest, Overlay, Tally};
+pub use super::values::ValueSource;
+use super::values::{input_hashes, recover_values};
 use crate::audit::view::Run;
 use crate::audit::{Brief, View};
 use crate::error::UserError;
 use crate::input::dedupe::HashSet128;
-use crate::input::{self, ColumnSel, Format, IntakeSpec, KindSource};
-use crate::ledger::{self, Header, StatusCheck};
+use crate::ledger::{Header, StatusCheck};
 use crate::protocol::{StatusSupport, VendorSpec};
 
 /// What one lookup is about.
@@ -186,6 +186,7 @@ fn distinct_jobs(
     pick: Pick<'_>,
     recorded: &HashMap<&str, &StatusCheck>,
     subject: &dyn for<'a> Fn(&Brief<'a>) -> Option<(usize, &'a str)>,
+    usable: &dyn Fn(&Brief<'_>) -> bool,
     build: &mut dyn FnMut(usize, &Brief<'_>) -> Job,
 ) -> anyhow::Result<Picked> {
     let mut picking = match pick {
@@ -239,6 +240,13 @@ fn distinct_jobs(
                     return Ok(());
                 }
                 tally.open += 1;
+                if !usable(&row) {
+                    // Never looked up (its value is nowhere to be had), so never checked:
+                    // it must not take a place in every invocation's selection.
+                    tally.no_value += 1;
+                    tally.left_out(None);
+                    return Ok(());
+                }
                 let age = Age {
                     checked_ms,
                     pos: d.count[g] - 1,
@@ -359,6 +367,7 @@ pub fn job_groups(
             let id = row.vendor_id?;
             row.status.is_success().then_some((g, id))
         },
+        &|_| true,
         &mut |g, row| {
             let id = row.vendor_id.unwrap_or_default().to_owned();
             let run_id = &view.runs[row.run].header.run_id;
@@ -388,22 +397,6 @@ pub fn job_groups(
         g.tally = t;
     }
     Ok(groups)
-}
-
-/// Where the raw values come from when the ledger holds only hashes: the input the run
-/// read, re-read and matched by keyed hash.
-pub struct ValueSource<'a> {
-    pub inputs: &'a [PathBuf],
-    /// The identifier column.
-    pub column: Option<&'a str>,
-    /// Segment: the column with each row's user_id (or `--lookup-type` value); default
-    /// `column`.
-    pub lookup_column: Option<&'a str>,
-    pub format: Option<Format>,
-    /// The delete run's own intake settings (`status --group`, from the group's index):
-    /// when given, the input is read exactly as that run read it (its columns, delimiter,
-    /// header and null values), and the three fields above are not used.
-    pub intake: Option<&'a IntakeSpec>,
 }
 
 /// What [`lookup_group`] needs to know about one vendor verified by profile lookups.
@@ -462,6 +455,19 @@ pub fn lookup_group(
         .iter()
         .map(|&i| view.runs[i].header.run_id.clone())
         .collect();
+    // A bounded pick takes only profiles whose value can be had (from the ledger, or the
+    // given input): one the input lacks would be picked first by every invocation (never
+    // checked) and hold the others back for good.
+    let in_input = match pick {
+        Pick::Open { .. } if !src.inputs.is_empty() => Some(input_hashes(key, src, plan)?),
+        _ => None,
+    };
+    let usable = |row: &Brief<'_>| {
+        (!plan.needs_lookup && row.value.is_some())
+            || in_input
+                .as_ref()
+                .is_none_or(|s| s.contains(xxh3_128(row.id_hmac.as_bytes())))
+    };
     let picked = distinct_jobs(
         view,
         &[(vendor, &account)],
@@ -470,6 +476,7 @@ pub fn lookup_group(
         &|row| {
             (verifiable.contains(&row.run) && row.status.is_success()).then_some((0, row.id_hmac))
         },
+        &usable,
         &mut |_, row| {
             let run_id = &view.runs[row.run].header.run_id;
             Job {
@@ -520,98 +527,6 @@ pub fn lookup_group(
         }),
         other,
     ))
-}
-
-/// Re-read the input the run read and match its values to the ledger's keyed hashes (as
-/// read, or lowercased for a run that used `--lowercase`).
-fn recover_values(
-    jobs: &mut [Job],
-    key: &[u8; 32],
-    src: &ValueSource<'_>,
-    plan: &LookupPlan<'_>,
-    missing: usize,
-) -> anyhow::Result<()> {
-    let what = plan.what;
-    if src.inputs.is_empty() {
-        let hint = if plan.needs_lookup {
-            "pass the input the delete run read: -i FILE --column NAME --lookup-column NAME (the column with each row's user_id, or its --lookup-type value); rows are matched by hash"
-        } else {
-            "pass the input the delete run read: -i FILE --column NAME (it is matched by hash)"
-        };
-        return Err(UserError::usage(format!(
-            "looking profiles up (--verify, --recheck) needs the {what} of {missing} deleted identifier(s), and the ledger stores only keyed hashes"
-        ))
-        .with_hint(hint)
-        .into());
-    }
-    let col = |c: Option<&str>| c.map_or(ColumnSel::Whole, |c| ColumnSel::Name(c.to_owned()));
-    let mut spec = match src.intake {
-        Some(recorded) => {
-            let mut spec = recorded.clone();
-            spec.inputs = src.inputs.to_vec();
-            spec.one_read = None;
-            // A run without a lookup column found each profile by its identifier.
-            spec.lookup = spec.lookup.or_else(|| Some(spec.column.clone()));
-            spec
-        }
-        None => {
-            let mut spec = IntakeSpec {
-                format: src.format,
-                ..IntakeSpec::with_defaults(
-                    src.inputs.to_vec(),
-                    col(src.column),
-                    KindSource::Fixed("any".into()),
-                )
-            };
-            if plan.needs_lookup {
-                spec.lookup = Some(col(src.lookup_column.or(src.column)));
-            }
-            spec
-        }
-    };
-    // Only rows the run deleted can match a hash: nothing to validate.
-    spec.validate = false;
-    if !plan.needs_lookup {
-        spec.lookup = None;
-    }
-    spec.lookup_by_value = spec.lookup.is_some();
-    let mut wanted: HashMap<String, usize> = jobs
-        .iter()
-        .enumerate()
-        .filter_map(|(i, j)| match &j.subject {
-            Subject::Profile(h) if j.value.is_none() || j.lookup.is_none() => Some((h.clone(), i)),
-            _ => None,
-        })
-        .collect();
-    let mut found = 0usize;
-    input::run(
-        &spec,
-        &mut |item| {
-            let lower = item.value.to_lowercase();
-            let hit = match wanted.remove(&ledger::id_hmac(key, &item.value)) {
-                Some(i) => Some((i, item.value.clone())),
-                None if lower != item.value => wanted
-                    .remove(&ledger::id_hmac(key, &lower))
-                    .map(|i| (i, lower)),
-                None => None,
-            };
-            if let Some((i, value)) = hit {
-                let j = &mut jobs[i];
-                j.lookup = item.lookup.clone().or_else(|| Some(value.clone()));
-                j.value = Some(value);
-                found += 1;
-            }
-            Ok(())
-        },
-        &mut |_| Ok(()),
-    )?;
-    if found < missing {
-        tracing::warn!(
-            "{} of {missing} identifiers to verify are not in the given input; they are not looked up",
-            missing.saturating_sub(found)
-        );
-    }
-    Ok(())
 }
 
 #[cfg(test)]

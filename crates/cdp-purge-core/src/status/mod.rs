@@ -6,6 +6,7 @@ pub mod jobs;
 pub mod obs;
 pub mod sample;
 pub mod select;
+mod values;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

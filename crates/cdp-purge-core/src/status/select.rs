@@ -213,6 +213,9 @@ pub struct Tally {
     /// Open subjects left out that this invocation has not looked up: nothing new is known
     /// of them.
     pub not_checked: u64,
+    /// Of those, the ones that cannot be looked up: their value is neither in the ledger
+    /// nor in the given input.
+    pub no_value: u64,
 }
 
 /// The label of open subjects this invocation has not looked up.
