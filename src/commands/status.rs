@@ -125,6 +125,7 @@ fn run_ledger(
         lookup_column: args.verify.lookup_column.as_deref(),
         format: args.verify.format,
         intake: intake.as_ref(),
+        hashes: Default::default(),
     };
     let limit_of =
         |v: &'static vendor::VendorSpec| args.limit.unwrap_or_else(|| default_limit(v, p));
@@ -139,6 +140,15 @@ fn run_ledger(
         limit: &limit_of,
     };
     let (picked, unverifiable) = selector.pick(&mut strings, &[])?;
+    // A group's target, with the credentials of its --target or the environment.
+    let target_of = |g: &crate::status::jobs::Group, kind| -> anyhow::Result<vendor::Target> {
+        let mut target = vendor::Target::of_group(g)?;
+        target.credentials = match target_creds.get(&kind) {
+            Some(c) => c.clone(),
+            None => settings::load_credentials(kind, args.credentials_file.as_deref())?,
+        };
+        Ok(target)
+    };
     let mut tracked = Vec::new();
     for (g, verified) in picked {
         let info = g.vendor;
@@ -148,11 +158,7 @@ fn run_ledger(
             // A refused credential's hint names the variables this invocation read.
             let mut auth_hint = None;
             let lookup = if open {
-                let mut target = vendor::Target::of_group(&g)?;
-                target.credentials = match target_creds.get(&kind) {
-                    Some(c) => c.clone(),
-                    None => settings::load_credentials(kind, args.credentials_file.as_deref())?,
-                };
+                let target = target_of(&g, kind)?;
                 auth_hint = Some(format!("check {}", target.vars()));
                 Lookup::Job(vendor::adapter(&target)?)
             } else {
@@ -185,18 +191,7 @@ fn run_ledger(
                 ),
             ),
             _ => {
-                let target = open
-                    .then(|| -> anyhow::Result<vendor::Target> {
-                        let mut target = vendor::Target::of_group(&g)?;
-                        target.credentials = match target_creds.get(&kind) {
-                            Some(c) => c.clone(),
-                            None => {
-                                settings::load_credentials(kind, args.credentials_file.as_deref())?
-                            }
-                        };
-                        Ok(target)
-                    })
-                    .transpose()?;
+                let target = open.then(|| target_of(&g, kind)).transpose()?;
                 let hint = target
                     .as_ref()
                     .map_or_else(String::new, |t| format!("check {}", t.vars()));

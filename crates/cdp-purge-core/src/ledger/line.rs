@@ -74,9 +74,7 @@ impl OutcomeDraft<'_> {
     /// in serde's field order.
     pub(super) fn write(&self, out: &mut Vec<u8>, prev: Option<&str>) -> serde_json::Result<()> {
         out.reserve(160 + self.results.len() * 150);
-        out.extend_from_slice(b"{\"v\":");
-        int(out, SCHEMA_VERSION);
-        out.extend_from_slice(b",\"type\":\"outcome\",\"run_id\":");
+        open(out, b",\"type\":\"outcome\",\"run_id\":");
         string(out, self.run_id)?;
         out.extend_from_slice(b",\"batch\":");
         hex_str(out, &self.batch.0);
@@ -101,13 +99,8 @@ impl OutcomeDraft<'_> {
             }
             r.write(out)?;
         }
-        out.extend_from_slice(b"],\"prev\":");
-        match prev {
-            Some(p) => string(out, p)?,
-            None => out.extend_from_slice(b"null"),
-        }
-        out.push(b'}');
-        Ok(())
+        out.push(b']');
+        close(out, prev)
     }
 }
 
@@ -156,12 +149,13 @@ impl AttemptLine<'_> {
     pub(super) fn write(&self, out: &mut Vec<u8>, prev: Option<&str>) -> serde_json::Result<()> {
         let a = self.rec;
         out.reserve(400 + self.keys.len() * 35);
-        out.extend_from_slice(b"{\"v\":");
-        int(out, SCHEMA_VERSION);
-        out.extend_from_slice(match a.phase {
-            Phase::Sent => b",\"type\":\"attempt\",\"phase\":\"sent\",\"run_id\":",
-            Phase::Result => b",\"type\":\"attempt\",\"phase\":\"result\",\"run_id\":",
-        });
+        open(
+            out,
+            match a.phase {
+                Phase::Sent => b",\"type\":\"attempt\",\"phase\":\"sent\",\"run_id\":",
+                Phase::Result => b",\"type\":\"attempt\",\"phase\":\"result\",\"run_id\":",
+            },
+        );
         string(out, &a.run_id)?;
         out.extend_from_slice(b",\"batch\":");
         hex_str(out, &a.batch.0);
@@ -221,14 +215,26 @@ impl AttemptLine<'_> {
             }
             out.push(b']');
         }
-        out.extend_from_slice(b",\"prev\":");
-        match prev {
-            Some(p) => string(out, p)?,
-            None => out.extend_from_slice(b"null"),
-        }
-        out.push(b'}');
-        Ok(())
+        close(out, prev)
     }
+}
+
+/// A line's start: `{"v":2` and then `rest` (its type and first fields).
+fn open(out: &mut Vec<u8>, rest: &[u8]) {
+    out.extend_from_slice(b"{\"v\":");
+    int(out, SCHEMA_VERSION);
+    out.extend_from_slice(rest);
+}
+
+/// A line's end: the hash of the line before it (`null` on the first line), then `}`.
+fn close(out: &mut Vec<u8>, prev: Option<&str>) -> serde_json::Result<()> {
+    out.extend_from_slice(b",\"prev\":");
+    match prev {
+        Some(p) => string(out, p)?,
+        None => out.extend_from_slice(b"null"),
+    }
+    out.push(b'}');
+    Ok(())
 }
 
 fn int(out: &mut Vec<u8>, n: impl itoa::Integer) {

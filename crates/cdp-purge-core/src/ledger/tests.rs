@@ -387,14 +387,10 @@ async fn a_result_and_its_outcome_in_one_write_are_the_two_lines_chained() {
         {
             let l = Ledger::open(&path).unwrap();
             let w = l.handle();
+            w.write(header("r2", &d)).await.unwrap();
             if together {
-                w.append_with(|out, prev| {
-                    serde_json::to_writer(out, &Line::of(&header("r2", &d), prev))
-                })
-                .unwrap();
                 w.write_result_and_outcome(&result, &draft).await.unwrap();
             } else {
-                w.write(header("r2", &d)).await.unwrap();
                 w.write(Record::Attempt(result.clone())).await.unwrap();
                 w.write(Record::Outcome(draft.to_record())).await.unwrap();
             }

@@ -464,9 +464,7 @@ pub fn lookup_group(
     };
     let usable = |row: &Brief<'_>| {
         (!plan.needs_lookup && row.value.is_some())
-            || in_input
-                .as_ref()
-                .is_none_or(|s| s.contains(xxh3_128(row.id_hmac.as_bytes())))
+            || in_input.is_none_or(|s| s.contains(xxh3_128(row.id_hmac.as_bytes())))
     };
     let picked = distinct_jobs(
         view,

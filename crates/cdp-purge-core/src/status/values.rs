@@ -2,6 +2,7 @@
 //! when the ledger holds only keyed hashes: the input the delete run read, re-read and
 //! matched by hash.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -27,6 +28,10 @@ pub struct ValueSource<'a> {
     /// when given, the input is read exactly as that run read it (its columns, delimiter,
     /// header and null values), and the three fields above are not used.
     pub intake: Option<&'a IntakeSpec>,
+    /// What [`input_hashes`] read, kept for the invocation: a bounded `--watch` picks again
+    /// every round, and the input does not change between rounds. One per way the input is
+    /// read (with and without a lookup column: a row without its lookup value is dropped).
+    pub hashes: [OnceCell<HashSet128>; 2],
 }
 
 /// Re-read the input the run read and match its values to the ledger's keyed hashes (as
@@ -92,12 +97,17 @@ pub(super) fn recover_values(
 }
 
 /// The keyed hashes (as 128-bit digests of their hex) of every value the input gives, as
-/// read and lowercased: 16 bytes per value, whatever the ledger holds.
-pub(super) fn input_hashes(
+/// read and lowercased: 16 bytes per value, whatever the ledger holds. Read once per
+/// invocation and way of reading ([`ValueSource::hashes`]).
+pub(super) fn input_hashes<'s>(
     key: &[u8; 32],
-    src: &ValueSource<'_>,
+    src: &'s ValueSource<'_>,
     plan: &LookupPlan<'_>,
-) -> anyhow::Result<HashSet128> {
+) -> anyhow::Result<&'s HashSet128> {
+    let cell = &src.hashes[usize::from(plan.needs_lookup)];
+    if let Some(set) = cell.get() {
+        return Ok(set);
+    }
     let spec = value_spec(src, plan);
     let mut set = HashSet128::new();
     input::run(
@@ -112,7 +122,7 @@ pub(super) fn input_hashes(
         },
         &mut |_| Ok(()),
     )?;
-    Ok(set)
+    Ok(cell.get_or_init(|| set))
 }
 
 /// How the input is re-read for the values of a vendor's profiles: the run's own intake
@@ -150,4 +160,46 @@ fn value_spec(src: &ValueSource<'_>, plan: &LookupPlan<'_>) -> IntakeSpec {
     }
     spec.lookup_by_value = spec.lookup.is_some();
     spec
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_input_is_hashed_once_per_way_of_reading_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ids.csv");
+        std::fs::write(&path, "mpid\n101\n202\nAbC\n").expect("write");
+        let key = [7u8; 32];
+        let inputs = [path.clone()];
+        let src = ValueSource {
+            inputs: &inputs,
+            column: Some("mpid"),
+            lookup_column: None,
+            format: None,
+            intake: None,
+            hashes: Default::default(),
+        };
+        let plan = LookupPlan {
+            kind_of: &|_| None,
+            needs_lookup: false,
+            what: "MPIDs",
+        };
+        let has =
+            |set: &HashSet128, v: &str| set.contains(xxh3_128(ledger::id_hmac(&key, v).as_bytes()));
+        let first = input_hashes(&key, &src, &plan).expect("read");
+        assert!(has(first, "101") && has(first, "202") && has(first, "AbC") && has(first, "abc"));
+        assert!(!has(first, "303"));
+        // Gone from disk: a second pick (a later --watch round) still has what was read.
+        std::fs::remove_file(&path).expect("remove");
+        let again = input_hashes(&key, &src, &plan).expect("kept, not read again");
+        assert!(std::ptr::eq(first, again));
+        // Read another way (with a lookup column), it is read afresh: and now fails.
+        let lookup = LookupPlan {
+            needs_lookup: true,
+            ..plan
+        };
+        assert!(input_hashes(&key, &src, &lookup).is_err());
+    }
 }
