@@ -119,9 +119,9 @@ pub(crate) struct TextRef {
     len: u32,
 }
 
-/// A clean identifier and its de-dup hash; it may still turn out to be a duplicate.
+/// A clean identifier; it may still turn out to be a duplicate. Its de-dup hash is in
+/// [`Chunk::hashes`].
 pub(crate) struct Kept {
-    pub hash: u128,
     pub file: u32,
     pub row: u64,
     pub value: TextRef,
@@ -133,7 +133,8 @@ pub(crate) struct Kept {
 /// What the cleaner hands to the de-duplicating side, in input order.
 pub(crate) enum Event {
     Kept(Kept),
-    Rejected(Reject),
+    /// Boxed: rejects are rare, and an unboxed one made every event twice as large.
+    Rejected(Box<Reject>),
 }
 
 /// Events per message between the two sides: big enough that channel costs vanish, small
@@ -148,6 +149,8 @@ const CHUNK_TEXT: usize = 256 * 1024;
 #[derive(Default)]
 pub(crate) struct Chunk {
     pub events: Vec<Event>,
+    /// The de-dup hash of each kept event, in order: all the marking stage reads.
+    pub hashes: Vec<u128>,
     pub text: String,
     /// For each kept event in order: the first of its value (not a duplicate). Filled by the
     /// marking stage.
@@ -158,6 +161,7 @@ impl Chunk {
     fn with_capacity() -> Self {
         Self {
             events: Vec::with_capacity(CHUNK),
+            hashes: Vec::with_capacity(CHUNK),
             text: String::with_capacity(CHUNK * 32),
             fresh: Vec::new(),
         }
@@ -225,13 +229,13 @@ impl Out {
         raw: Option<String>,
     ) -> anyhow::Result<()> {
         *self.rejected.entry(reason.code()).or_default() += 1;
-        self.push(Event::Rejected(Reject {
+        self.push(Event::Rejected(Box::new(Reject {
             file,
             row,
             column: column.to_owned(),
             reason,
             raw,
-        }))
+        })))
     }
 }
 
@@ -442,8 +446,8 @@ impl Cleaner {
         let value = sink.buf.add(&v);
         let kind = cfg.fixed_kind.is_none().then(|| sink.buf.add(kind));
         let lookup = lookup.map(|l| sink.buf.add(l));
+        sink.buf.hashes.push(h);
         sink.push(Event::Kept(Kept {
-            hash: h,
             file,
             row,
             value,

@@ -201,14 +201,57 @@ impl Fields {
     }
 }
 
-/// CSV records from a byte stream, one at a time into reused buffers.
+/// Bytes of input held at a time by [`CsvRecords`]: twice the read size of the layers
+/// below, so a read into the free part after the tail of a record is still large enough for
+/// a `BufReader` to hand it its bytes without copying them through its own buffer.
+pub(crate) const BLOCK: usize = 2 * super::source::BUF;
+
+// A record that fits in a block is never too long in bytes: only the field count can make it
+// too long, and the fast path checks that.
+const _: () = assert!(BLOCK <= MAX_RECORD_BYTES);
+
+/// What [`CsvRecords::fast`] found at the read position.
+enum Fast {
+    /// A whole record, its fields in the block.
+    Record(Span),
+    /// The block ends before the record does: read more, then try again.
+    More,
+    /// A quote, or a record longer than a block: the state machine reads it.
+    Slow,
+}
+
+/// CSV records from a byte stream, one at a time. The input is read in blocks; a record
+/// that lies in the block without a `"` in it (nearly all of them) is split where it lies,
+/// its fields offsets into the block (no copy, one `memchr` per field). Any other record
+/// (quoted fields, a record longer than a block) goes through the state machine, which
+/// copies its unescaped fields into a reused buffer. Both give the same fields and lines.
 pub(crate) struct CsvRecords<R> {
     inner: R,
     f: Fields,
+    /// The block: `block[pos..end]` is read and not used yet.
+    block: Box<[u8]>,
+    pos: usize,
+    end: usize,
+    /// The input has no more bytes.
+    eof: bool,
+    /// The first `"` in `block[pos..end]` at or after the record being split (`end` when
+    /// none); `usize::MAX` when not looked for since the block last changed.
+    quote: usize,
+    /// The last record's fields are in `block`: the first starts at `origin`, each ends at
+    /// its `f.ends` entry and the next starts one delimiter later. Otherwise they are in
+    /// `f.bytes`, back to back.
+    in_block: bool,
+    origin: usize,
 }
 
-impl<R: BufRead> CsvRecords<R> {
+impl<R: std::io::Read> CsvRecords<R> {
     pub fn new(inner: R, delimiter: u8) -> Self {
+        Self::with_block(inner, delimiter, BLOCK)
+    }
+
+    /// [`Self::new`] with a block of `size` bytes (small ones in tests, to put block
+    /// boundaries everywhere).
+    pub(crate) fn with_block(inner: R, delimiter: u8, size: usize) -> Self {
         Self {
             inner,
             f: Fields {
@@ -223,22 +266,127 @@ impl<R: BufRead> CsvRecords<R> {
                 over: false,
                 blank: 0,
             },
+            block: vec![0; size.clamp(1, BLOCK)].into_boxed_slice(),
+            pos: 0,
+            end: 0,
+            eof: false,
+            quote: usize::MAX,
+            in_block: false,
+            origin: 0,
         }
+    }
+
+    /// Move the unused bytes to the front of the block and read more after them (one read:
+    /// a pipe's 64 KiB is worth using at once). Sets `eof` when the input has no more.
+    fn refill(&mut self) -> io::Result<()> {
+        if self.pos > 0 {
+            self.block.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
+            self.pos = 0;
+        }
+        self.quote = usize::MAX;
+        if self.end == self.block.len() {
+            return Ok(());
+        }
+        loop {
+            match self.inner.read(&mut self.block[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(());
+                }
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Split the record at the read position where it lies, when it is all in the block and
+    /// has no `"`. Blank lines before it are skipped and counted as the state machine does.
+    fn fast(&mut self) -> Fast {
+        let f = &mut self.f;
+        let block = &self.block[..self.end];
+        let mut i = self.pos;
+        while let Some(&b) = block.get(i)
+            && (b == b'\n' || b == b'\r')
+        {
+            f.lines += u64::from(b == b'\n');
+            i += 1;
+        }
+        self.pos = i;
+        let Some(k) = memchr::memchr(b'\n', &block[i..]) else {
+            // A record longer than the block, or (at the end of the input) one without a
+            // final line break: the state machine's.
+            return if self.eof || (i == 0 && self.end == block.len()) {
+                Fast::Slow
+            } else {
+                Fast::More
+            };
+        };
+        let nl = i + k;
+        if self.quote == usize::MAX || self.quote < i {
+            self.quote = memchr::memchr(b'"', &block[i..]).map_or(self.end, |q| i + q);
+        }
+        if self.quote < nl {
+            return Fast::Slow;
+        }
+        f.ends.clear();
+        let mut start = i;
+        while let Some(j) = memchr::memchr(f.delimiter, &block[start..nl]) {
+            if f.ends.len() >= MAX_FIELDS {
+                f.over = true;
+                break;
+            }
+            f.ends.push(start + j);
+            start += j + 1;
+        }
+        if f.ends.len() >= MAX_FIELDS {
+            f.over = true;
+        }
+        let too_long = f.over;
+        if too_long {
+            f.ends.clear();
+        } else {
+            f.ends.push(nl);
+        }
+        f.lines += 1;
+        self.in_block = true;
+        self.origin = i;
+        self.pos = nl + 1;
+        Fast::Record(Span {
+            first: f.lines,
+            last: f.lines,
+            too_long,
+        })
     }
 
     /// The next record, or `None` at the end of the input. Blank lines are skipped (and
     /// counted, so row numbers stay physical line numbers).
     pub fn next_record(&mut self) -> Result<Option<Span>, SplitError> {
-        let f = &mut self.f;
-        f.bytes.clear();
-        f.ends.clear();
-        f.raw = 0;
-        f.over = false;
-        f.state = State::RecordStart;
+        self.in_block = false;
+        self.f.bytes.clear();
+        self.f.ends.clear();
+        self.f.raw = 0;
+        self.f.over = false;
+        self.f.state = State::RecordStart;
+        loop {
+            match self.fast() {
+                Fast::Record(span) => return Ok(Some(span)),
+                Fast::Slow => break,
+                Fast::More => self.refill()?,
+            }
+        }
         let mut at_newline = false;
         loop {
-            let buf = fill(&mut self.inner)?;
-            if buf.is_empty() {
+            if self.pos == self.end {
+                if !self.eof {
+                    self.refill()?;
+                    continue;
+                }
+                let f = &mut self.f;
                 match f.state {
                     State::RecordStart => return Ok(None),
                     State::Quoted => {
@@ -251,8 +399,9 @@ impl<R: BufRead> CsvRecords<R> {
                 }
                 break;
             }
-            let (used, done) = f.step(buf);
-            self.inner.consume(used);
+            let f = &mut self.f;
+            let (used, done) = f.step(&self.block[self.pos..self.end]);
+            self.pos += used;
             if f.raw > MAX_SKIP_BYTES {
                 let quote_line = (f.state == State::Quoted).then_some(f.quote_line);
                 return Err(SplitError::Endless {
@@ -265,6 +414,7 @@ impl<R: BufRead> CsvRecords<R> {
                 break;
             }
         }
+        let f = &mut self.f;
         let too_long = f.too_long();
         if too_long {
             f.bytes.clear();
@@ -288,6 +438,14 @@ impl<R> CsvRecords<R> {
 
     pub fn get(&self, i: usize) -> Option<&[u8]> {
         let end = *self.f.ends.get(i)?;
+        if self.in_block {
+            let start = if i == 0 {
+                self.origin
+            } else {
+                self.f.ends[i - 1] + 1
+            };
+            return Some(&self.block[start..end]);
+        }
         let start = if i == 0 { 0 } else { self.f.ends[i - 1] };
         Some(&self.f.bytes[start..end])
     }
@@ -374,7 +532,15 @@ mod tests {
 
     /// Every record as (first line, last line, fields) or the error.
     fn records(text: &[u8]) -> Result<Vec<(u64, u64, Vec<String>)>, SplitError> {
-        let mut r = CsvRecords::new(text, b',');
+        records_in_blocks(text, BLOCK)
+    }
+
+    /// [`records`] read `block` bytes at a time (at most: the reader gives `chunk`-byte reads).
+    fn records_in_blocks(
+        text: &[u8],
+        block: usize,
+    ) -> Result<Vec<(u64, u64, Vec<String>)>, SplitError> {
+        let mut r = CsvRecords::with_block(text, b',', block);
         let mut out = Vec::new();
         while let Some(span) = r.next_record()? {
             let fields = r
@@ -413,6 +579,109 @@ mod tests {
         );
         assert!(records(b"").unwrap().is_empty());
         assert!(records(b"\n\r\n\n").unwrap().is_empty());
+    }
+
+    /// Short reads, like a pipe's: at most `n` bytes per `read`.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.0.len().min(buf.len()).min(self.1);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn block_boundaries_anywhere_give_the_same_records() {
+        // Quotes, a quoted line break, CRLF, blank lines, a field longer than small blocks,
+        // a quoted delimiter and no final line break.
+        let text = b"id,x\n\nA1,\"two\nlines\"\r\n\r\n\nA2,\"q\"\"\"tail\nA3,b\r\n\
+            a-field-longer-than-a-small-block@example.com,y\nA5,\"a,b\"\n\"A6\",\"\"\n\rA7,last";
+        let want = vec![
+            rec(1, 1, &["id", "x"]),
+            rec(3, 4, &["A1", "two\nlines\r"]),
+            rec(7, 7, &["A2", "q\"tail"]),
+            rec(8, 8, &["A3", "b\r"]),
+            rec(
+                9,
+                9,
+                &["a-field-longer-than-a-small-block@example.com", "y"],
+            ),
+            rec(10, 10, &["A5", "a,b"]),
+            rec(11, 11, &["A6", ""]),
+            rec(12, 12, &["A7", "last"]),
+        ];
+        for block in (1..=80).chain([BLOCK]) {
+            assert_eq!(
+                records_in_blocks(text, block).unwrap(),
+                want,
+                "block {block}"
+            );
+            for step in [1, 3, 7] {
+                let mut r = CsvRecords::with_block(Trickle(text, step), b',', block);
+                let mut got = Vec::new();
+                while let Some(span) = r.next_record().unwrap() {
+                    let fields = r
+                        .fields()
+                        .map(|f| String::from_utf8_lossy(f).into_owned())
+                        .collect();
+                    got.push((span.first, span.last, fields));
+                }
+                assert_eq!(got, want, "block {block}, reads of {step}");
+            }
+        }
+        // A CRLF split between blocks, and a final record ended by CRLF.
+        for block in 1..=12 {
+            assert_eq!(
+                records_in_blocks(b"a,b\r\nc,d\r\n", block).unwrap(),
+                vec![rec(1, 1, &["a", "b\r"]), rec(2, 2, &["c", "d\r"])],
+                "block {block}"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_are_the_same_at_any_block_size() {
+        for block in (1..=24).chain([BLOCK]) {
+            match records_in_blocks(b"id\nA1\n\"A2\nA3\nA4\n", block) {
+                Err(SplitError::UnterminatedQuote {
+                    row: 3,
+                    quote_line: 3,
+                }) => {}
+                other => panic!("block {block}: {other:?}"),
+            }
+            match records_in_blocks(b"id,n\nA1,\"x\n\nA3,y\n", block) {
+                Err(SplitError::UnterminatedQuote {
+                    row: 2,
+                    quote_line: 2,
+                }) => {}
+                other => panic!("block {block}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn too_many_fields_is_too_long_in_the_block_and_out_of_it() {
+        for (commas, too_long) in [(MAX_FIELDS - 1, false), (MAX_FIELDS, true)] {
+            let mut text = b"id\n".to_vec();
+            text.extend(std::iter::repeat_n(b',', commas));
+            text.extend(b"\nA3\n");
+            // The whole record in one block (split in place), and in blocks shorter than it.
+            for block in [BLOCK, 1000] {
+                let mut r = CsvRecords::with_block(&text[..], b',', block);
+                r.next_record().unwrap();
+                let span = r.next_record().unwrap().unwrap();
+                assert_eq!((span.first, span.too_long), (2, too_long), "block {block}");
+                let fields = if too_long { 0 } else { commas + 1 };
+                assert_eq!(r.len(), fields, "block {block}");
+                assert!(r.fields().all(<[u8]>::is_empty));
+                let span = r.next_record().unwrap().unwrap();
+                assert_eq!((span.first, r.get(0)), (3, Some(&b"A3"[..])));
+                assert!(r.next_record().unwrap().is_none());
+            }
+        }
     }
 
     #[test]

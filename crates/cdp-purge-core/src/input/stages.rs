@@ -7,7 +7,7 @@
 //! 4.2 of 7.3 CPU-s).
 
 use super::Reject;
-use super::clean::{CHUNK, Chunk, Event, Kept, text};
+use super::clean::{Chunk, Event, Kept, text};
 use super::dedupe::HashSet128;
 use crate::batch::Item;
 
@@ -18,7 +18,6 @@ const PREFETCH_AHEAD: usize = 16;
 /// it is the first of its value ([`Chunk::fresh`]).
 pub(crate) struct Marker {
     seen: HashSet128,
-    ahead: Vec<u128>,
 }
 
 impl Marker {
@@ -26,26 +25,20 @@ impl Marker {
     pub fn new(rows: u64) -> Self {
         Self {
             seen: HashSet128::for_rows(rows),
-            ahead: Vec::with_capacity(CHUNK),
         }
     }
 
     pub fn mark(&mut self, chunk: &mut Chunk) {
         // Every insert into a set far larger than the caches is a miss; prefetching a few
         // inserts ahead overlaps them.
-        self.ahead.clear();
-        self.ahead
-            .extend(chunk.events.iter().filter_map(|e| match e {
-                Event::Kept(k) => Some(k.hash),
-                Event::Rejected(_) => None,
-            }));
-        for &h in self.ahead.iter().take(PREFETCH_AHEAD) {
+        let ahead = &chunk.hashes;
+        for &h in ahead.iter().take(PREFETCH_AHEAD) {
             self.seen.prefetch(h);
         }
         chunk.fresh.clear();
-        chunk.fresh.reserve(self.ahead.len());
-        for (i, &h) in self.ahead.iter().enumerate() {
-            if let Some(&later) = self.ahead.get(i + PREFETCH_AHEAD) {
+        chunk.fresh.reserve(ahead.len());
+        for (i, &h) in ahead.iter().enumerate() {
+            if let Some(&later) = ahead.get(i + PREFETCH_AHEAD) {
                 self.seen.prefetch(later);
             }
             chunk.fresh.push(self.seen.insert(h));
@@ -84,6 +77,7 @@ impl<'c> Emit<'c> {
             events,
             text: arena,
             fresh,
+            ..
         } = chunk;
         let mut fresh = fresh.into_iter();
         for e in events {

@@ -62,8 +62,8 @@ pub(crate) fn junk(v: &str) -> Option<Cow<'static, str>> {
         let b = v.as_bytes();
         let control = b
             .iter()
-            .fold(false, |acc, &c| acc | (c < 0x20) | (c == 0x7f));
-        return control.then(|| Cow::Borrowed(control_problem(v)));
+            .fold(0u32, |n, &c| n + u32::from((c < 0x20) | (c == 0x7f)));
+        return (control > 0).then(|| Cow::Borrowed(control_problem(v)));
     }
     for c in v.chars() {
         if c.is_control() {
@@ -120,23 +120,20 @@ fn invisible(c: char) -> Option<&'static str> {
 }
 
 /// [`email_problem`] for ASCII without control characters (so the only whitespace is ' '):
-/// the same checks in the same order, in one pass plus one over the domain.
+/// the same checks in the same order. The counts are sums of comparisons without branches
+/// or a running position, which the compiler turns into vector code (a byte-at-a-time loop
+/// that tracked the first `@` was a third of the reading thread's cleaning time).
 fn email_problem_ascii(b: &[u8]) -> Option<&'static str> {
     if b.len() > 254 {
         return Some("email longer than 254 bytes");
     }
-    let (mut first_at, mut ats, mut space) = (None, 0u32, false);
-    for (i, &c) in b.iter().enumerate() {
-        if c == b'@' {
-            ats += 1;
-            first_at.get_or_insert(i);
-        }
-        space |= c == b' ';
-    }
-    if space {
+    let (ats, spaces) = b.iter().fold((0u32, 0u32), |(a, s), &c| {
+        (a + u32::from(c == b'@'), s + u32::from(c == b' '))
+    });
+    if spaces > 0 {
         return Some("email contains whitespace");
     }
-    let Some(at) = first_at else {
+    let Some(at) = memchr::memchr(b'@', b) else {
         return Some("email has no @");
     };
     if ats > 1 {
@@ -149,17 +146,15 @@ fn email_problem_ascii(b: &[u8]) -> Option<&'static str> {
         return Some("email local part longer than 64 bytes");
     }
     let domain = &b[at + 1..];
-    let (mut dots, mut empty_label, mut prev_dot) = (0u32, false, true);
-    for &c in domain {
-        let dot = c == b'.';
-        dots += u32::from(dot);
-        empty_label |= dot & prev_dot;
-        prev_dot = dot;
-    }
+    let dots = domain.iter().fold(0u32, |n, &c| n + u32::from(c == b'.'));
     if dots == 0 {
         return Some("email domain has no dot");
     }
-    if empty_label || prev_dot {
+    let doubled = domain
+        .iter()
+        .zip(&domain[1..])
+        .fold(false, |acc, (&x, &y)| acc | ((x == b'.') & (y == b'.')));
+    if doubled || domain.first() == Some(&b'.') || domain.last() == Some(&b'.') {
         return Some("email domain has an empty label");
     }
     None
