@@ -62,7 +62,7 @@ pub(crate) fn junk(v: &str) -> Option<Cow<'static, str>> {
         let b = v.as_bytes();
         let control = b
             .iter()
-            .fold(0u32, |n, &c| n + u32::from((c < 0x20) | (c == 0x7f)));
+            .fold(0u8, |acc, &c| acc | u8::from((c < 0x20) | (c == 0x7f)));
         return (control > 0).then(|| Cow::Borrowed(control_problem(v)));
     }
     for c in v.chars() {
@@ -127,8 +127,9 @@ fn email_problem_ascii(b: &[u8]) -> Option<&'static str> {
     if b.len() > 254 {
         return Some("email longer than 254 bytes");
     }
-    let (ats, spaces) = b.iter().fold((0u32, 0u32), |(a, s), &c| {
-        (a + u32::from(c == b'@'), s + u32::from(c == b' '))
+    // At most 254 bytes: the counts fit in a byte, 16 or 32 of them per vector step.
+    let (ats, spaces) = b.iter().fold((0u8, 0u8), |(a, s), &c| {
+        (a + u8::from(c == b'@'), s + u8::from(c == b' '))
     });
     if spaces > 0 {
         return Some("email contains whitespace");
@@ -146,15 +147,14 @@ fn email_problem_ascii(b: &[u8]) -> Option<&'static str> {
         return Some("email local part longer than 64 bytes");
     }
     let domain = &b[at + 1..];
-    let dots = domain.iter().fold(0u32, |n, &c| n + u32::from(c == b'.'));
+    let dots = domain.iter().fold(0u8, |n, &c| n + u8::from(c == b'.'));
     if dots == 0 {
         return Some("email domain has no dot");
     }
-    let doubled = domain
-        .iter()
-        .zip(&domain[1..])
-        .fold(false, |acc, (&x, &y)| acc | ((x == b'.') & (y == b'.')));
-    if doubled || domain.first() == Some(&b'.') || domain.last() == Some(&b'.') {
+    let doubled = domain.iter().zip(&domain[1..]).fold(0u8, |acc, (&x, &y)| {
+        acc | u8::from((x == b'.') & (y == b'.'))
+    });
+    if doubled > 0 || domain.first() == Some(&b'.') || domain.last() == Some(&b'.') {
         return Some("email domain has an empty label");
     }
     None
