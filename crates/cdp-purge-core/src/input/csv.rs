@@ -6,7 +6,7 @@ use std::io::BufRead;
 use super::clean::{Cleaner, Field};
 use super::redact::{self, listing};
 use super::source::{read_error, skip_bom};
-use super::split::{CsvRecords, MAX_FIELDS, MAX_RECORD_BYTES, Span, SplitError};
+use super::split::{BLOCK, CsvRecords, MAX_FIELDS, MAX_RECORD_BYTES, Span, SplitError};
 use super::{ColumnSel, IntakeSpec, KindSource, RejectReason};
 use crate::error::UserError;
 
@@ -283,12 +283,25 @@ pub(crate) fn read(
     spec: &IntakeSpec,
     file: u32,
     name: &str,
-    mut input: Box<dyn BufRead + '_>,
+    input: Box<dyn BufRead + '_>,
     delimiter: u8,
     cl: &mut Cleaner,
 ) -> anyhow::Result<()> {
+    read_in_blocks(spec, file, name, input, delimiter, cl, BLOCK)
+}
+
+/// [`read`], `block` bytes at a time (small blocks in tests).
+fn read_in_blocks(
+    spec: &IntakeSpec,
+    file: u32,
+    name: &str,
+    mut input: Box<dyn BufRead + '_>,
+    delimiter: u8,
+    cl: &mut Cleaner,
+    block: usize,
+) -> anyhow::Result<()> {
     skip_bom(&mut *input).map_err(|e| read_error(name, &e))?;
-    let mut recs = CsvRecords::new(input, delimiter);
+    let mut recs = CsvRecords::with_block(input, delimiter, block);
     let header = if spec.no_header {
         None
     } else {
@@ -363,6 +376,57 @@ mod tests {
         assert_eq!(find(&names, "phone"), None);
         let dup: Vec<String> = ["Email", "EMAIL"].map(String::from).to_vec();
         assert_eq!(find(&dup, "email"), None, "ambiguous");
+    }
+
+    /// Each row's outcome: the kept value, or the reject's column and reason.
+    fn outcomes(text: &[u8], block: usize) -> Vec<(u64, String)> {
+        let spec = IntakeSpec::with_defaults(
+            Vec::new(),
+            ColumnSel::Name("email".into()),
+            KindSource::Fixed("email".into()),
+        );
+        let (tx, rx) = std::sync::mpsc::sync_channel(1024);
+        let mut cl = Cleaner::new(&spec, tx);
+        read_in_blocks(&spec, 0, "t.csv", Box::new(text), b',', &mut cl, block)
+            .expect("the test input reads");
+        cl.finish().expect("the receiver is here");
+        let mut out = Vec::new();
+        for chunk in rx.try_iter() {
+            for e in &chunk.events {
+                out.push(match e {
+                    super::super::clean::Event::Kept(k) => (
+                        k.row,
+                        super::super::clean::text(&chunk.text, k.value).to_owned(),
+                    ),
+                    super::super::clean::Event::Rejected(r) => {
+                        (r.row, format!("{} {}", r.column, r.reason))
+                    }
+                });
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn rows_and_rejects_are_the_same_at_any_block_size() {
+        let text = b"\xEF\xBB\xBFemail,source\r\nok1@example.com,a\r\nbad\xff@example.com,b\r\n\
+            \"quoted\r\n@x.com\",c\r\n\"q\"\"x@example.com\",d\r\n\r\nno-at,e\r\nlast@example.com,z";
+        let want: Vec<(u64, String)> = [
+            (2, "ok1@example.com"),
+            (3, "email malformed: invalid UTF-8 at byte 3 of the field"),
+            (
+                4,
+                "email invalid: a quoted value spans lines 4-5 (an unterminated quote?)",
+            ),
+            (6, "q\"x@example.com"),
+            (8, "email invalid: email has no @"),
+            (9, "last@example.com"),
+        ]
+        .map(|(row, s)| (row, s.to_owned()))
+        .to_vec();
+        for block in (1..=48).chain([BLOCK]) {
+            assert_eq!(outcomes(text, block), want, "block {block}");
+        }
     }
 
     #[test]

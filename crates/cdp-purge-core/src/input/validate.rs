@@ -257,6 +257,17 @@ mod tests {
             "a@",
             "@",
             "",
+            // Double dots and a second @ on each side of 8-, 16- and 32-byte steps.
+            "abcde@ab.c..de.fg",
+            "abcde@abcdefgh..ij",
+            "a@abcdefg..hij",
+            "a@abcdefg.hijklmn..op",
+            "a@abcdefghijklmn..op.qrstuvwxyzabcd..ef",
+            "abcdefgh@abcdef.",
+            "abcdefg@@b.co",
+            "abcdefghij@b.c@d.e",
+            "abcdefghijklmnopqrstuvwxyzabcdef@@b.co",
+            "abcdefgh ijk@b.co",
         ];
         for c in cases {
             assert_eq!(email_problem_ascii(c.as_bytes()), email_problem(c), "{c:?}");
@@ -272,6 +283,17 @@ mod tests {
         #[test]
         fn ascii_fast_path_agrees_on_random_input(v in "[ab@. ]{0,12}") {
             proptest::prop_assert_eq!(email_problem_ascii(v.as_bytes()), email_problem(&v));
+        }
+
+        #[test]
+        fn ascii_fast_path_agrees_on_longer_input(v in "[a@.]{0,80}") {
+            proptest::prop_assert_eq!(email_problem_ascii(v.as_bytes()), email_problem(&v));
+        }
+
+        #[test]
+        fn ascii_control_characters_are_found_anywhere(v in "[\\x00-\\x7f]{0,80}") {
+            let control = v.chars().any(char::is_control);
+            proptest::prop_assert_eq!(junk(&v).is_some(), control);
         }
     }
 
