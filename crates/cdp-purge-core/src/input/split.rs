@@ -245,12 +245,8 @@ pub(crate) struct CsvRecords<R> {
 }
 
 impl<R: std::io::Read> CsvRecords<R> {
-    pub fn new(inner: R, delimiter: u8) -> Self {
-        Self::with_block(inner, delimiter, BLOCK)
-    }
-
-    /// [`Self::new`] with a block of `size` bytes (small ones in tests, to put block
-    /// boundaries everywhere).
+    /// Records of `inner`, read `size` bytes at a time (at most [`BLOCK`]; small blocks in
+    /// tests put block boundaries everywhere).
     pub(crate) fn with_block(inner: R, delimiter: u8, size: usize) -> Self {
         Self {
             inner,
@@ -707,7 +703,7 @@ mod tests {
         let mut text = b"id\n".to_vec();
         text.extend(std::iter::repeat_n(b',', MAX_RECORD_BYTES + 1));
         text.extend(b"\nA3\n");
-        let mut r = CsvRecords::new(&text[..], b',');
+        let mut r = CsvRecords::with_block(&text[..], b',', BLOCK);
         r.next_record().unwrap();
         let span = r.next_record().unwrap().unwrap();
         assert!(span.too_long && span.first == 2 && r.len() == 0);
@@ -715,7 +711,7 @@ mod tests {
         assert_eq!((span.first, r.get(0)), (3, Some(&b"A3"[..])));
 
         let endless = std::io::Read::chain(&b"id\n\"x"[..], std::io::repeat(b'y'));
-        let mut r = CsvRecords::new(std::io::BufReader::new(endless), b',');
+        let mut r = CsvRecords::with_block(std::io::BufReader::new(endless), b',', BLOCK);
         r.next_record().unwrap();
         match r.next_record() {
             Err(SplitError::Endless {
@@ -730,7 +726,7 @@ mod tests {
     fn blank_lines_count_as_lines_not_as_record_bytes() {
         let blanks = std::io::Read::take(std::io::repeat(b'\n'), MAX_SKIP_BYTES + 10);
         let text = std::io::Read::chain(std::io::Read::chain(&b"id\n"[..], blanks), &b"A1\n"[..]);
-        let mut r = CsvRecords::new(std::io::BufReader::new(text), b',');
+        let mut r = CsvRecords::with_block(std::io::BufReader::new(text), b',', BLOCK);
         r.next_record().unwrap();
         let span = r.next_record().unwrap().unwrap();
         assert_eq!(span.first, MAX_SKIP_BYTES + 12);
