@@ -234,9 +234,13 @@ pub(crate) struct CsvRecords<R> {
     end: usize,
     /// The input has no more bytes.
     eof: bool,
-    /// The first `"` in `block[pos..end]` at or after the record being split (`end` when
-    /// none); `usize::MAX` when not looked for since the block last changed.
-    quote: usize,
+    /// Where the delimiters, line breaks and quotes of `block[..end]` are, from where the
+    /// block last changed (one vector pass over the block instead of a search per field).
+    marks: Vec<u32>,
+    /// The first of `marks` not used yet.
+    mark: usize,
+    /// `marks` is up to date with the block.
+    marked: bool,
     /// The last record's fields are in `block`: the first starts at `origin`, each ends at
     /// its `f.ends` entry and the next starts one delimiter later. Otherwise they are in
     /// `f.bytes`, back to back.
@@ -266,7 +270,9 @@ impl<R: std::io::Read> CsvRecords<R> {
             pos: 0,
             end: 0,
             eof: false,
-            quote: usize::MAX,
+            marks: Vec::new(),
+            mark: 0,
+            marked: false,
             in_block: false,
             origin: 0,
         }
@@ -280,7 +286,7 @@ impl<R: std::io::Read> CsvRecords<R> {
             self.end -= self.pos;
             self.pos = 0;
         }
-        self.quote = usize::MAX;
+        self.marked = false;
         if self.end == self.block.len() {
             return Ok(());
         }
@@ -313,32 +319,49 @@ impl<R: std::io::Read> CsvRecords<R> {
             i += 1;
         }
         self.pos = i;
-        let Some(k) = memchr::memchr(b'\n', &block[i..]) else {
-            // A record longer than the block, or (at the end of the input) one without a
-            // final line break: the state machine's.
-            return if self.eof || (i == 0 && self.end == block.len()) {
-                Fast::Slow
-            } else {
-                Fast::More
+        if !self.marked {
+            // A block is at most BLOCK (512 KiB) long: its offsets fit in a u32.
+            self.marks.clear();
+            self.marks.extend(
+                memchr::memchr3_iter(f.delimiter, b'\n', b'"', &block[i..]).map(|k| (i + k) as u32),
+            );
+            self.mark = 0;
+            self.marked = true;
+        }
+        let marks = &self.marks;
+        let mut m = self.mark;
+        while marks.get(m).is_some_and(|&k| (k as usize) < i) {
+            m += 1;
+        }
+        self.mark = m;
+        // The fields end at the delimiters up to the line break. A quote (the delimiter too
+        // when it is `"`, or a line break when it is `\n`: the state machine's order) sends
+        // the record to the state machine, from the start.
+        let nl = loop {
+            let Some(&k) = marks.get(m) else {
+                f.ends.clear();
+                f.over = false;
+                // A record longer than the block, or (at the end of the input) one without a
+                // final line break: the state machine's.
+                return if self.eof || (i == 0 && self.end == block.len()) {
+                    Fast::Slow
+                } else {
+                    Fast::More
+                };
             };
-        };
-        let nl = i + k;
-        if self.quote == usize::MAX || self.quote < i {
-            self.quote = memchr::memchr(b'"', &block[i..]).map_or(self.end, |q| i + q);
-        }
-        if self.quote < nl {
-            return Fast::Slow;
-        }
-        f.ends.clear();
-        let mut start = i;
-        while let Some(j) = memchr::memchr(f.delimiter, &block[start..nl]) {
-            if f.ends.len() >= MAX_FIELDS {
-                f.over = true;
-                break;
+            let k = k as usize;
+            m += 1;
+            match block[k] {
+                b'"' => {
+                    f.ends.clear();
+                    f.over = false;
+                    return Fast::Slow;
+                }
+                b'\n' => break k,
+                _ if f.over || f.ends.len() >= MAX_FIELDS => f.over = true,
+                _ => f.ends.push(k),
             }
-            f.ends.push(start + j);
-            start += j + 1;
-        }
+        };
         if f.ends.len() >= MAX_FIELDS {
             f.over = true;
         }
@@ -349,6 +372,7 @@ impl<R: std::io::Read> CsvRecords<R> {
             f.ends.push(nl);
         }
         f.lines += 1;
+        self.mark = m;
         self.in_block = true;
         self.origin = i;
         self.pos = nl + 1;
