@@ -451,7 +451,7 @@ mod tests {
             let need = slots_for(cap * LOAD_NUM / LOAD_DEN + 1);
             let next = whole_huge_pages(need.max(step), need, cap);
             assert!(
-                next > cap && next >= need && next % H == 0,
+                next > cap && next >= need && next.is_multiple_of(H),
                 "{cap} -> {next}"
             );
             cap = next;
