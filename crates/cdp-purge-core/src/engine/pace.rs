@@ -430,6 +430,7 @@ impl PaceState {
 
     /// Admit one request carrying `items` identifiers at `now`, or say when to ask again.
     /// It goes alone: see [`Self::try_admit_among`].
+    #[cfg(test)]
     pub fn try_admit(&mut self, now: Instant, items: usize) -> Result<Ticket, Instant> {
         self.try_admit_among(now, items, 1)
     }
@@ -622,6 +623,7 @@ impl PaceState {
     }
 
     /// The most requests admitted together while the quota is calm.
+    #[cfg(test)]
     pub fn group(&self) -> u32 {
         self.group
     }
