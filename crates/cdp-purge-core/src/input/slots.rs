@@ -29,8 +29,8 @@ use std::ptr::NonNull;
 #[cfg(target_os = "linux")]
 const HUGE: usize = 2 << 20;
 
-/// Slots in one huge page.
-#[cfg(test)]
+/// Slots in one huge page: a big shard's size is a whole number of them (see
+/// `dedupe::whole_huge_pages`).
 pub(super) const HUGE_SLOTS: usize = (2 << 20) / std::mem::size_of::<u128>();
 
 /// Address space reserved per shard (not memory: nothing is committed or touched until
@@ -39,6 +39,11 @@ pub(super) const HUGE_SLOTS: usize = (2 << 20) / std::mem::size_of::<u128>();
 /// can address.
 #[cfg(target_os = "linux")]
 const RESERVE: usize = 1 << 30;
+
+/// `madvise` advice: collapse a range into huge pages now (Linux 6.1; not in every libc's
+/// headers).
+#[cfg(target_os = "linux")]
+const MADV_COLLAPSE: libc::c_int = 25;
 
 pub(super) struct Slots {
     ptr: NonNull<u128>,
@@ -115,6 +120,17 @@ impl Slots {
                 unsafe { libc::mprotect(base.as_ptr(), bytes, libc::PROT_READ | libc::PROT_WRITE) }
                     == 0;
             if ok {
+                let old = page_bytes(self.len).unwrap_or(bytes);
+                // SAFETY: the pages from the old writable end to `bytes` were PROT_NONE
+                // until now, so no slot in them was ever written.
+                unsafe { touch(base.as_ptr().cast(), old, bytes) };
+                if old <= HUGE && bytes > HUGE {
+                    // The first 2 MiB filled up in 4 KiB pages while the shard was small;
+                    // now that it is big, have them copied into one huge page (Linux 6.1+;
+                    // elsewhere the call fails and they stay 4 KiB pages, as before).
+                    // SAFETY: a range of our own writable mapping; contents are kept.
+                    unsafe { libc::madvise(base.as_ptr(), HUGE, MADV_COLLAPSE) };
+                }
                 self.len = new_len;
             }
             return ok;
@@ -173,11 +189,37 @@ impl Slots {
             unsafe { libc::munmap(base.as_ptr(), reserved) };
             return None;
         }
+        // SAFETY: the writable prefix was just made, nothing in it written.
+        unsafe { touch(aligned as *mut u8, 0, bytes) };
         Some(Self {
             ptr: base.cast::<u128>(),
             len,
             mapped: Some((base, reserved)),
         })
+    }
+}
+
+/// Write-fault the pages of `base[from..to]` (byte offsets, whole 4 KiB pages) before the
+/// table's first read of them.
+///
+/// Why: a hash table reads a slot before it writes it, and the kernel answers a read fault
+/// on untouched anonymous memory with its shared (huge) zero page; a write to the huge zero
+/// page splits that mapping into 4 KiB pages instead of allocating a huge one. Every slot
+/// of a table is written soon after it is added (inserts land uniformly, and a grown shard
+/// is rehashed over its new length), so faulting the pages in now commits nothing that
+/// would not be committed anyway, and the fully covered 2 MiB ranges get huge pages.
+///
+/// # Safety
+/// `base[from..to]` must be writable and no byte in it written before (it reads as zero,
+/// and zero is written).
+#[cfg(target_os = "linux")]
+unsafe fn touch(base: *mut u8, from: usize, to: usize) {
+    let mut at = from.next_multiple_of(4096);
+    while at < to {
+        // SAFETY: inside the writable, never-written range (the caller's promise); a
+        // volatile write so that the fault is not optimised away.
+        unsafe { std::ptr::write_volatile(base.add(at), 0) };
+        at += 4096;
     }
 }
 
