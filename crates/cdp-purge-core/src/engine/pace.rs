@@ -164,7 +164,7 @@ impl Lane {
         k == 1
             || (q.per < crate::ledger::window::LONG_WINDOW
                 && k * self.cells <= q.count / 5
-                && (q.count / self.cells) % k == 0)
+                && (q.count / self.cells).is_multiple_of(k))
     }
 
     /// Whether `window` is in `until` order, checked again after a restamp.
