@@ -11,6 +11,7 @@
 //! of it is ours.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::error::UserError;
@@ -213,6 +214,25 @@ pub struct Pacer {
     turn: tokio::sync::Mutex<()>,
     /// Woken when the answer to a probe that held every admission comes.
     probe_answered: tokio::sync::Notify,
+    /// Requests waiting in [`Pacer::acquire`]: how large a group may be.
+    waiting: AtomicUsize,
+}
+
+/// One request counted in [`Pacer::waiting`] until it is admitted or gives up (a stop
+/// drops the `acquire` future).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn enter(n: &'a AtomicUsize) -> Self {
+        n.fetch_add(1, Ordering::Relaxed);
+        Self(n)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Now, on tokio's clock (which tests can pause and advance).
@@ -228,6 +248,7 @@ impl Pacer {
             state: Mutex::new(state),
             turn: tokio::sync::Mutex::new(()),
             probe_answered: tokio::sync::Notify::new(),
+            waiting: AtomicUsize::new(0),
         }
     }
 
@@ -254,7 +275,8 @@ impl Pacer {
         self.state().window()
     }
 
-    /// Wait until one request carrying `items` identifiers may go out.
+    /// Wait until one request carrying `items` identifiers may go out. Requests waiting
+    /// together may be admitted as a group (see [`PaceState::try_admit_among`]).
     pub async fn acquire(&self, items: usize) -> Ticket {
         {
             let s = self.state();
@@ -262,9 +284,11 @@ impl Pacer {
                 return s.untracked(now());
             }
         }
+        let _waiting = Waiting::enter(&self.waiting);
         let _turn = self.turn.lock().await;
         loop {
-            let at = match self.state().try_admit(now(), items) {
+            let waiting = self.waiting.load(Ordering::Relaxed);
+            let at = match self.state().try_admit_among(now(), items, waiting) {
                 Ok(ticket) => return ticket,
                 Err(at) => at,
             };
@@ -334,7 +358,8 @@ pub fn check_row_pacing(quota: &Quota, concurrency: u32, batch: usize) -> Result
     let mut now = t0;
     let mut admitted = Vec::new();
     while now < end {
-        match pace.try_admit(now, batch) {
+        // As many waiting as may be in flight: groups form once the start is calm.
+        match pace.try_admit_among(now, batch, concurrency as usize) {
             Ok(t) => {
                 pace.sent(&t, now);
                 admitted.push(now);

@@ -105,6 +105,9 @@ pub struct Share {
     careful: bool,
     /// The usages the vendor accepted, per window-long bucket (current, previous).
     accepted: [Accepted; 2],
+    /// The last 429, whatever was made of it: requests go in groups only well after it
+    /// (see [`Share::calm`]).
+    last_refused: Option<Instant>,
     epoch: Instant,
 }
 
@@ -131,6 +134,12 @@ impl Share {
     /// refusal there is noise. Once is not enough: a probe can slip through while the
     /// other caller waits out its own 429, and comes back for the room.
     const CONFIRMED: usize = 3;
+    /// Windows without a 429 before requests may go in groups again: more than
+    /// [`Self::PROBE_GAP`], so a run that probes a shared quota never groups.
+    pub const CALM_AFTER_429: f64 = 10.0;
+    /// Windows from the start before the first group: a quota shared from the start shows
+    /// it with a 429 in the first window, met by requests spaced one at a time.
+    pub const CALM_AT_START: f64 = 2.0;
 
     pub fn new(window: Duration, now: Instant) -> Self {
         Self {
@@ -143,8 +152,23 @@ impl Share {
             strikes: 0,
             careful: false,
             accepted: [Accepted::NONE; 2],
+            last_refused: None,
             epoch: now,
         }
+    }
+
+    /// Whether nothing suggests that anyone else uses the quota: the whole of it is ours,
+    /// no climb is on probation, and no 429 came for a while ([`Self::CALM_AT_START`]
+    /// windows from the start, [`Self::CALM_AFTER_429`] after the last one). Only then may
+    /// requests leave in groups; a 429 turns it off at once.
+    pub fn calm(&self, now: Instant) -> bool {
+        let (since, windows) = match self.last_refused {
+            Some(t) => (t, Self::CALM_AFTER_429),
+            None => (self.epoch, Self::CALM_AT_START),
+        };
+        self.probation.is_none()
+            && self.factor(now) >= 1.0
+            && self.windows_since(since, now) >= windows
     }
 
     /// A `Retry-After` longer than this stops every worker: the vendor is not asking for a
@@ -281,6 +305,7 @@ impl Share {
     /// The vendor refused (429) a request admitted at `admitted` with our usage of the
     /// quota at `usage` (this request included).
     pub fn on_refused(&mut self, now: Instant, admitted: Instant, usage: f64) -> Reaction {
+        self.last_refused = Some(self.last_refused.map_or(now, |t| t.max(now)));
         let after_cut = self.schedule.cut_at.is_none_or(|c| admitted >= c);
         if !after_cut {
             // Sent at the old pace before the cut took effect: the cut already covers it.

@@ -143,7 +143,13 @@ pub fn run(s: &Scenario) -> Outcome {
                 next_admit = Some(paused_until);
                 break;
             }
-            match pace.try_admit(now, s.batch) {
+            // Every batch ready now, as far as the in-flight cap lets them wait at the pacer.
+            let waiting = ready
+                .iter()
+                .filter(|&&(_, at)| at <= now)
+                .count()
+                .min(s.limits.concurrency as usize - in_flight);
+            match pace.try_admit_among(now, s.batch, waiting) {
                 Ok(ticket) => {
                     let (b, _) = ready.remove(pos).expect("present");
                     // The intent record is written before the request leaves.

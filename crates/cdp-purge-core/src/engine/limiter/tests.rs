@@ -93,7 +93,16 @@ fn no_window_holds_more_than_the_quota_at_any_batch_size_and_99_percent_is_used(
             "batch {batch}: {} in one second",
             o.max_window
         );
-        let ratio = o.rate() / mp.quota.items.unwrap().per_sec();
+        // Requests go in groups once the start is calm, and the first group waits until the
+        // window has room for all of it: from then on the windows start (group - 1)
+        // requests' spacing later, once. A run that ends with a whole number of windows
+        // gets it back (a group's last request leaves earlier than it would alone); one that
+        // needs a last window for one batch (151 of 99) does not: the rate is taken over
+        // the wall time less that one shift.
+        let group = PaceState::new(&s.limits, std::time::Instant::now()).group();
+        let shift = f64::from(group - 1) * batch as f64 / (1500.0 * SPREAD);
+        let wall = o.wall.as_secs_f64() - shift;
+        let ratio = items / wall / mp.quota.items.unwrap().per_sec();
         // A window holds whole batches: at 99 per request 15 fit (1485), never 15.15.
         let whole = (1500 / batch * batch) as f64 / 1500.0;
         let floor = if whole == 1.0 { 0.99 } else { 0.98 * whole };
@@ -582,5 +591,45 @@ fn braze_quota() -> Quota {
         items: None,
         in_flight: None,
         documented: true,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn requests_waiting_together_leave_in_groups_once_calm() {
+    // 10 requests/s, 4 in flight: groups of two. Four workers, each sending as soon as the
+    // pacer lets it and answered at once.
+    let p = std::sync::Arc::new(Pacer::new(ten_a_second()));
+    let t0 = tokio::time::Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        let p = p.clone();
+        workers.push(tokio::spawn(async move {
+            let mut times = Vec::new();
+            while tokio::time::Instant::now() - t0 < Duration::from_secs(6) {
+                let t = p.acquire(1).await;
+                p.sent(&t);
+                times.push(tokio::time::Instant::now() - t0);
+                p.on_answer(&t, Answer::Accepted);
+                tokio::task::yield_now().await;
+            }
+            times
+        }));
+    }
+    let mut times = Vec::new();
+    for w in workers {
+        times.extend(w.await.unwrap());
+    }
+    times.sort_unstable();
+    // One at a time for the first two windows, then two at the same instant.
+    let calm = Duration::from_secs(2);
+    let early: Vec<_> = times.iter().filter(|&&t| t < calm).collect();
+    assert!(early.windows(2).all(|w| w[0] != w[1]), "{early:?}");
+    let late: Vec<_> = times.iter().filter(|&&t| t >= calm).collect();
+    assert!(late.len() >= 30, "{}", late.len());
+    let pairs = late.windows(2).filter(|w| w[0] == w[1]).count();
+    assert!(pairs >= 15, "{pairs} pairs in {late:?}");
+    // Never more than 10 in a window.
+    for w in times.windows(11) {
+        assert!(w[10] - w[0] >= Duration::from_secs(1), "{w:?}");
     }
 }
