@@ -189,8 +189,6 @@ impl Slots {
             unsafe { libc::munmap(base.as_ptr(), reserved) };
             return None;
         }
-        // SAFETY: the writable prefix was just made, nothing in it written.
-        unsafe { touch(aligned as *mut u8, 0, bytes) };
         Some(Self {
             ptr: base.cast::<u128>(),
             len,
@@ -204,10 +202,11 @@ impl Slots {
 ///
 /// Why: a hash table reads a slot before it writes it, and the kernel answers a read fault
 /// on untouched anonymous memory with its shared (huge) zero page; a write to the huge zero
-/// page splits that mapping into 4 KiB pages instead of allocating a huge one. Every slot
-/// of a table is written soon after it is added (inserts land uniformly, and a grown shard
-/// is rehashed over its new length), so faulting the pages in now commits nothing that
-/// would not be committed anyway, and the fully covered 2 MiB ranges get huge pages.
+/// page splits that mapping into 4 KiB pages instead of allocating a huge one. Only the
+/// pages a shard *grows* by are touched: a shard grows when it is full, its entries are
+/// rehashed over the new length and later inserts land uniformly, so those pages would be
+/// committed soon anyway. A new shard's pages are not: it may be sized from an estimate
+/// that the input never reaches (a small input keeps a small footprint).
 ///
 /// # Safety
 /// `base[from..to]` must be writable and no byte in it written before (it reads as zero,
