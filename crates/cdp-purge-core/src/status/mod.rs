@@ -30,7 +30,7 @@ pub enum Fetched {
         reason: String,
         body: Vec<u8>,
     },
-    /// Retries ran out.
+    /// Retries ran out, or the answer was too large to read ([`MAX_ANSWER`]).
     GaveUp { reason: String, throttled: bool },
     /// Credentials refused (or the like): nothing else will work.
     Fatal {
@@ -170,6 +170,12 @@ impl Poller {
                         body,
                     };
                 }
+                Answer::TooLarge(reason) => {
+                    break Fetched::GaveUp {
+                        reason,
+                        throttled: false,
+                    };
+                }
                 Answer::Again(v) => v,
             };
             match verdict {
@@ -242,9 +248,15 @@ impl Poller {
             self.pacer.on_response(false);
         }
         let headers = resp.headers().clone();
-        let body = match resp.bytes().await {
-            Ok(b) => b.to_vec(),
-            Err(e) => return transport(&e),
+        let body = match read_capped(resp, MAX_ANSWER).await {
+            Ok(b) => b,
+            Err(Unread::TooLarge) => {
+                return Answer::TooLarge(format!(
+                    "HTTP {status}: an answer over {} MiB, not read",
+                    MAX_ANSWER >> 20
+                ));
+            }
+            Err(Unread::Transport(e)) => return transport(&e),
         };
         if (200..300).contains(&status) {
             return Answer::Success { status, body };
@@ -270,7 +282,41 @@ impl Poller {
     }
 }
 
+/// The largest answer a lookup reads: a job's state is a few hundred bytes, a vendor's
+/// list of jobs can be any size (the sandbox's Lytics list of a 5M-job ledger was read
+/// whole and parsed into 3.4 GB). Beyond it the answer is not read and the lookup proves
+/// nothing (unknown, asked per job for a list).
+pub const MAX_ANSWER: usize = 16 << 20;
+
+/// Why an answer's body was not read.
+#[derive(Debug)]
+enum Unread {
+    TooLarge,
+    Transport(reqwest::Error),
+}
+
+/// The body of `resp`, or [`Unread::TooLarge`] as soon as it (or its announced length)
+/// passes `cap` bytes: memory stays bounded whatever the vendor sends.
+async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<Vec<u8>, Unread> {
+    if resp
+        .content_length()
+        .is_some_and(|n| n > u64::try_from(cap).unwrap_or(u64::MAX))
+    {
+        return Err(Unread::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(Unread::Transport)? {
+        if body.len() + chunk.len() > cap {
+            return Err(Unread::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 enum Answer {
+    /// A 2xx (or other) answer too large to read: nothing can be proved from it.
+    TooLarge(String),
     Success {
         status: u16,
         body: Vec<u8>,
@@ -282,4 +328,28 @@ enum Answer {
     },
     /// Retry or stop.
     Again(Verdict),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wiremock::matchers::path;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    #[tokio::test]
+    async fn an_answer_is_read_up_to_the_cap_and_not_past_it() {
+        let server = MockServer::start().await;
+        for (p, n) in [("/at", 1000usize), ("/over", 1001)] {
+            Mock::given(path(p))
+                .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![b'x'; n]))
+                .mount(&server)
+                .await;
+        }
+        let client = reqwest::Client::new();
+        let get = |p: &str| client.get(format!("{}{p}", server.uri())).send();
+        let at = read_capped(get("/at").await.expect("sent"), 1000).await;
+        assert_eq!(at.expect("read").len(), 1000);
+        let over = read_capped(get("/over").await.expect("sent"), 1000).await;
+        assert!(matches!(over, Err(Unread::TooLarge)), "{over:?}");
+    }
 }
