@@ -28,6 +28,9 @@ pub struct Budget {
     pub rate: f64,
     /// Spacing: cells that may leave back to back (one batch).
     pub burst: u32,
+    /// The most cells one request carries (its batch).
+    #[serde(skip)]
+    pub batch: u32,
     /// The quota this budget keeps under (`count` per `per`), exactly, over every window.
     pub quota: Rate,
 }
@@ -54,6 +57,7 @@ impl Budget {
         Some(Self {
             rate: quota.per_sec() * SPREAD,
             burst,
+            batch,
             quota,
         })
     }

@@ -146,8 +146,7 @@ impl Lane {
     fn new(unit: Unit, budget: Budget, clock: &SetClock) -> Self {
         let cells = match unit {
             Unit::Requests => 1,
-            // `Budget::for_quota`: a batch plus 2% of the quota.
-            Unit::Items => budget.burst.saturating_sub(budget.quota.count / 50).max(1),
+            Unit::Items => budget.batch.max(1),
         };
         Self {
             unit,

@@ -148,7 +148,7 @@ pub fn run(s: &Scenario) -> Outcome {
                 .iter()
                 .filter(|&&(_, at)| at <= now)
                 .count()
-                .min(s.limits.concurrency as usize - in_flight);
+                .min((s.limits.concurrency as usize).saturating_sub(in_flight));
             match pace.try_admit_among(now, s.batch, waiting) {
                 Ok(ticket) => {
                     let (b, _) = ready.remove(pos).expect("present");
