@@ -295,6 +295,27 @@ pub fn run_batched(
     Ok(stats)
 }
 
+/// [`run`], counting the batches that [`run_batched`] would make of the kept items that
+/// `keep` accepts, without making them (`plan` and `delete`'s first read report only how
+/// many there are; see [`crate::batch::BatchCounter`]).
+pub fn run_counted(
+    spec: &IntakeSpec,
+    counter: &mut crate::batch::BatchCounter,
+    keep: &mut dyn FnMut(&Item) -> bool,
+    on_reject: &mut dyn FnMut(&Reject) -> anyhow::Result<()>,
+) -> anyhow::Result<IntakeStats> {
+    run(
+        spec,
+        &mut |item| {
+            if keep(&item) {
+                counter.push(&item.kind);
+            }
+            Ok(())
+        },
+        on_reject,
+    )
+}
+
 /// Read every input, clean it, and stream kept items and rejects to the callbacks.
 ///
 /// Three threads: one reads, parses and cleans; one marks the duplicates (the de-dup set);
