@@ -31,8 +31,13 @@ pub enum Fetched {
         reason: String,
         body: Vec<u8>,
     },
-    /// Retries ran out, or the answer was too large to read ([`MAX_ANSWER`]).
-    GaveUp { reason: String, throttled: bool },
+    /// Retries ran out, or (`oversized`) the answer was too large to read
+    /// ([`MAX_ANSWER`]): asking again would only be cut off again.
+    GaveUp {
+        reason: String,
+        throttled: bool,
+        oversized: bool,
+    },
     /// Credentials refused (or the like): nothing else will work.
     Fatal {
         reason: String,
@@ -175,6 +180,7 @@ impl Poller {
                     break Fetched::GaveUp {
                         reason,
                         throttled: false,
+                        oversized: true,
                     };
                 }
                 Answer::Again(v) => v,
@@ -201,6 +207,7 @@ impl Poller {
                         break Fetched::GaveUp {
                             reason: format!("gave up after {attempt} attempts: {reason}"),
                             throttled,
+                            oversized: false,
                         };
                     }
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
