@@ -99,7 +99,7 @@ impl RejectsWriter {
 
 /// Run intake and batching, counting everything; writes `--rejects` if asked.
 pub fn compute(target: &Target, spec: &IntakeSpec, input: &InputArgs) -> anyhow::Result<Plan> {
-    compute_with(target, spec, input, &mut |_| true)
+    count(target, spec, input, None)
 }
 
 /// [`compute`], batching only the identifiers `keep` accepts (`delete` leaves out those a
@@ -110,6 +110,16 @@ pub fn compute_with(
     spec: &IntakeSpec,
     input: &InputArgs,
     keep: &mut dyn FnMut(&Item) -> bool,
+) -> anyhow::Result<Plan> {
+    count(target, spec, input, Some(keep))
+}
+
+/// [`compute_with`], keeping every identifier when `keep` is `None` (then no item is made).
+fn count(
+    target: &Target,
+    spec: &IntakeSpec,
+    input: &InputArgs,
+    keep: Option<&mut dyn FnMut(&Item) -> bool>,
 ) -> anyhow::Result<Plan> {
     let info = target.vendor.info();
     if let Some(p) = &input.rejects {
