@@ -276,11 +276,12 @@ mod tests {
             let split = rng.bool();
             let kinds = ["email", "id", "phone"];
             let n = rng.usize(0..60);
+            let in_use = rng.usize(1..=kinds.len());
             let mut batcher = Batcher::new("lytics", cap, split);
             let mut counter = BatchCounter::new(cap, split);
             let mut made = 0u64;
             for i in 0..n {
-                let kind = kinds[rng.usize(..rng.usize(1..=kinds.len()))];
+                let kind = kinds[rng.usize(..in_use)];
                 counter.push(kind);
                 made += u64::from(batcher.push(item(&i.to_string(), kind)).is_some());
             }
