@@ -445,20 +445,54 @@ async fn poll_round(
     if pending.is_empty() {
         return Ok(());
     }
+    // The account-wide list, when the vendor has one. One that answers within
+    // LIST_HEAD_START settles what it can before any job is asked alone; a slower one (a
+    // vendor building a list of millions: 15 s in the sandbox for 5M jobs) is raced by the
+    // per-job lookups, and settles the jobs not yet asked when it comes.
+    let mut list: Option<SlowList> = None;
     if t.list == ListUse::Try
         && let Lookup::Job(adapter) = t.lookup.clone()
     {
-        pending = from_list(
-            t,
-            adapter.as_ref(),
-            pending,
-            check_id,
-            ledger,
-            counters,
-            strings,
-        )
-        .await?;
+        if let Ok(Some(req)) = adapter.status_list_request() {
+            tracing::info!(
+                "{}: asking the account-wide status list",
+                t.group.vendor.name
+            );
+            let started = std::time::Instant::now();
+            let poller = t.poller.clone();
+            let mut task = tokio::spawn(async move { poller.fetch(&req).await });
+            let head_start = scale(LIST_HEAD_START, time_scale_from_env());
+            match tokio::time::timeout(head_start, &mut task).await {
+                Ok(joined) => {
+                    let (fetched, attempts) = joined?;
+                    let answer = ListAnswer {
+                        adapter: adapter.as_ref(),
+                        fetched,
+                        attempts,
+                        started,
+                    };
+                    pending =
+                        from_list(t, answer, pending, check_id, ledger, counters, strings).await?;
+                }
+                Err(_) => {
+                    tracing::info!(
+                        "{}: the status list has not answered in {head_start:?}; asking per job meanwhile",
+                        t.group.vendor.name
+                    );
+                    list = Some(SlowList {
+                        task,
+                        adapter,
+                        started,
+                    });
+                }
+            }
+        } else {
+            t.list = ListUse::Off;
+        }
         if t.poller.is_stopped() {
+            if let Some(l) = list {
+                l.task.abort();
+            }
             return Ok(());
         }
     }
@@ -497,6 +531,8 @@ async fn poll_round(
     // Bounded like the engine's outstanding batches: memory stays flat for a million IDs.
     let outstanding = Arc::new(Semaphore::new(t.poller.concurrency() * 2));
     let mut set: JoinSet<(usize, Option<Obs>)> = JoinSet::new();
+    // The jobs spawned and not answered yet (while a slow list may still come).
+    let mut asking: std::collections::HashSet<usize> = std::collections::HashSet::new();
     let mut next = pending.into_iter();
     loop {
         // Keep the set topped up, then take one answer.
@@ -512,44 +548,130 @@ async fn poll_round(
             let poller = t.poller.clone();
             let lookup = t.lookup.clone();
             let group = t.shared_group();
+            if list.is_some() {
+                asking.insert(i);
+            }
             set.spawn(async move {
                 let _permit = permit;
                 (i, look_up(&poller, &lookup, &job, &group).await)
             });
         }
-        let Some(joined) = set.join_next().await else {
+        let joined = match list.as_mut() {
+            None => set.join_next().await,
+            Some(slow) => tokio::select! {
+                j = set.join_next() => j,
+                answer = &mut slow.task => {
+                    let Some(SlowList { adapter, started, .. }) = list.take() else {
+                        continue;
+                    };
+                    let (fetched, attempts) = answer?;
+                    // Lookups only read: those still waiting (most of them, for the pacer)
+                    // are called off and the list answers for them; those that had
+                    // answered settle by their own answer, once.
+                    set.abort_all();
+                    while let Some(joined) = set.join_next().await {
+                        match joined {
+                            Ok((i, found)) => {
+                                asking.remove(&i);
+                                take(t, i, found, check_id, ledger, counters, strings).await?;
+                            }
+                            Err(e) if e.is_cancelled() => {}
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                    let mut rest: Vec<usize> = asking.drain().collect();
+                    rest.sort_unstable();
+                    rest.extend(next);
+                    let answer = ListAnswer {
+                        adapter: adapter.as_ref(),
+                        fetched,
+                        attempts,
+                        started,
+                    };
+                    let rest = from_list(
+                        t,
+                        answer,
+                        rest,
+                        check_id,
+                        ledger,
+                        counters,
+                        strings,
+                    )
+                    .await?;
+                    next = rest.into_iter();
+                    continue;
+                }
+            },
+        };
+        let Some(joined) = joined else {
             break;
         };
         let (i, found) = joined?;
-        counters.done.fetch_add(1, Ordering::Relaxed);
-        let Some(o) = found else { continue };
-        if o.phase == Phase::Error {
-            counters.errors.fetch_add(1, Ordering::Relaxed);
-        }
-        settle(t, i, o, check_id, ledger, strings).await?;
+        asking.remove(&i);
+        take(t, i, found, check_id, ledger, counters, strings).await?;
+    }
+    // Every job of the round answered before the list did: it would settle nothing now
+    // (the next round asks again).
+    if let Some(l) = list {
+        l.task.abort();
     }
     Ok(())
 }
 
-/// Ask the account-wide list once and settle every pending job it answers for. Returns the
-/// jobs it did not answer for (asked one by one next).
+/// Count and settle one job's lookup (`None`: the run is stopping).
+async fn take(
+    t: &mut Tracked,
+    i: usize,
+    found: Option<Obs>,
+    check_id: &str,
+    ledger: &LedgerHandle,
+    counters: &Counters,
+    strings: &mut Interner,
+) -> anyhow::Result<()> {
+    counters.done.fetch_add(1, Ordering::Relaxed);
+    let Some(o) = found else { return Ok(()) };
+    if o.phase == Phase::Error {
+        counters.errors.fetch_add(1, Ordering::Relaxed);
+    }
+    settle(t, i, o, check_id, ledger, strings).await
+}
+
+/// How long the account-wide list has before jobs are also asked one by one.
+const LIST_HEAD_START: Duration = Duration::from_secs(2);
+
+/// The account-wide list, asked and not answered within [`LIST_HEAD_START`].
+struct SlowList {
+    task: tokio::task::JoinHandle<(Fetched, u32)>,
+    adapter: Arc<dyn Adapter>,
+    started: std::time::Instant,
+}
+
+/// What the account-wide list answered (after `attempts`, asked at `started`).
+struct ListAnswer<'a> {
+    adapter: &'a dyn Adapter,
+    fetched: Fetched,
+    attempts: u32,
+    started: std::time::Instant,
+}
+
+/// Settle every pending job the account-wide list's answer covers. Returns the jobs it did
+/// not answer for (asked one by one next).
 async fn from_list(
     t: &mut Tracked,
-    adapter: &dyn Adapter,
+    answer: ListAnswer<'_>,
     pending: Vec<usize>,
     check_id: &str,
     ledger: &LedgerHandle,
     counters: &Counters,
     strings: &mut Interner,
 ) -> anyhow::Result<Vec<usize>> {
-    let Ok(Some(req)) = adapter.status_list_request() else {
-        t.list = ListUse::Off;
-        return Ok(pending);
-    };
+    let ListAnswer {
+        adapter,
+        fetched,
+        attempts,
+        started,
+    } = answer;
     let name = t.group.vendor.name;
-    tracing::info!("{name}: asking the account-wide status list");
-    let started = std::time::Instant::now();
-    let (fetched, attempts) = t.poller.fetch(&req).await;
     let (entries, list_status) = match fetched {
         Fetched::Ok { status, body } => match adapter.parse_status_list(&body) {
             Some(e) => (

@@ -268,3 +268,69 @@ async fn a_list_too_large_to_read_is_not_asked_again_every_round() {
         "says why: {out}\n{err}"
     );
 }
+
+/// A list slow to answer (a vendor building a list of millions) does not hold every lookup
+/// up: jobs are asked one by one meanwhile, and when the list comes it settles the jobs not
+/// asked yet.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_list_is_raced_by_per_job_lookups() {
+    use wiremock::matchers::{method, path, path_regex};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let sb = sandbox(Duration::from_secs(3600));
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = delete_lytics(&sb, dir.path(), "users.csv", &emails(30));
+    let ids = job_ids(&ledger);
+    assert_eq!(ids.len(), 30, "one job per identifier");
+    // The vendor from here on: every job done in the list, which takes 1.5 s to come;
+    // asked one by one, every job is still in its last pass.
+    let vendor = MockServer::start().await;
+    let list: Vec<serde_json::Value> = ids
+        .iter()
+        .map(|id| serde_json::json!({"request_id": id, "state": "done", "completed": true}))
+        .collect();
+    Mock::given(method("GET"))
+        .and(path("/v2/identity/deletestatus/list"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({ "data": list }))
+                .set_delay(Duration::from_millis(1500)),
+        )
+        .mount(&vendor)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex("^/v2/identity/deletestatus/[^/]+$"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"data":{"state":"secondary","completed":false}}"#),
+        )
+        .mount(&vendor)
+        .await;
+    // Lytics' 10 lookups a second: 30 one by one would take 3 s.
+    let (code, out, err) = run(status(&ledger).env("CDP_PURGE_TIME_SCALE", "0.01").args([
+        "--base-url",
+        &vendor.uri(),
+        "--json",
+    ]));
+    assert_eq!(code, Some(1), "some jobs are still pending: {out}\n{err}");
+    let asked = vendor
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| !r.url.path().ends_with("/list"))
+        .count();
+    // Lookups went on while the list was coming, and the list spared the rest.
+    assert!(asked > 0 && asked < 30, "asked one by one: {asked}\n{err}");
+    let last: std::collections::HashMap<String, String> = records(&ledger)
+        .iter()
+        .filter(|r| r["type"] == "status")
+        .filter_map(|r| {
+            Some((
+                r["vendor_id"].as_str()?.to_owned(),
+                r["state"].as_str()?.to_owned(),
+            ))
+        })
+        .collect();
+    let done = last.values().filter(|s| *s == "done").count();
+    assert_eq!(done + asked, 30, "each job settled once: {last:?}");
+}
