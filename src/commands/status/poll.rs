@@ -565,22 +565,27 @@ async fn poll_round(
                         continue;
                     };
                     let (fetched, attempts) = answer?;
-                    // Lookups only read: those still waiting (most of them, for the pacer)
-                    // are called off and the list answers for them; those that had
-                    // answered settle by their own answer, once.
-                    set.abort_all();
-                    while let Some(joined) = set.join_next().await {
-                        match joined {
-                            Ok((i, found)) => {
-                                asking.remove(&i);
-                                take(t, i, found, check_id, ledger, counters, strings).await?;
+                    // A list that came: lookups only read, so those still waiting (most of
+                    // them, for the pacer) are called off and the list answers for them;
+                    // those that had answered settle by their own answer, once. No list
+                    // (refused, too large): they go on.
+                    let mut rest: Vec<usize> = Vec::new();
+                    if matches!(fetched, Fetched::Ok { .. }) {
+                        set.abort_all();
+                        while let Some(joined) = set.join_next().await {
+                            match joined {
+                                Ok((i, found)) => {
+                                    asking.remove(&i);
+                                    take(t, i, found, check_id, ledger, counters, strings)
+                                        .await?;
+                                }
+                                Err(e) if e.is_cancelled() => {}
+                                Err(e) => return Err(e.into()),
                             }
-                            Err(e) if e.is_cancelled() => {}
-                            Err(e) => return Err(e.into()),
                         }
+                        rest = asking.drain().collect();
+                        rest.sort_unstable();
                     }
-                    let mut rest: Vec<usize> = asking.drain().collect();
-                    rest.sort_unstable();
                     rest.extend(next);
                     let answer = ListAnswer {
                         adapter: adapter.as_ref(),
