@@ -5,6 +5,7 @@
 use crate::cli::{CheckArgs, GlobalArgs};
 use crate::exit::{self, Code};
 use crate::printer::Printer;
+use crate::protocol::answer::{MAX_ANSWER, Unread, read_capped};
 use crate::settings::{self, Target};
 use crate::vendor::{self, Finding, Probe};
 
@@ -185,7 +186,20 @@ async fn run_probe(client: &reqwest::Client, probe: &Probe, host: &str) -> Findi
         }
     };
     let status = resp.status().as_u16();
-    let body = resp.bytes().await.unwrap_or_default();
+    // A probe's verdict may rest on the body: one that cannot be read whole (cut off, or
+    // past the cap) proves nothing, rather than reading as an empty answer.
+    let body = match read_capped(resp, MAX_ANSWER).await {
+        Ok(b) => b,
+        Err(Unread::TooLarge) => {
+            return Finding::Failed(format!(
+                "HTTP {status}: an answer over {} MiB, not read ({host})",
+                MAX_ANSWER >> 20
+            ));
+        }
+        Err(Unread::Transport(_)) => {
+            return Finding::Failed(format!("HTTP {status}: the answer was cut off ({host})"));
+        }
+    };
     (probe.read)(status, &body)
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::batch::{Batch, Batcher, Item};
+use crate::batch::{BatchCounter, Item};
 use crate::cli::{GlobalArgs, InputArgs, PlanArgs, VendorArgs};
 use crate::config;
 use crate::exit::{Code, UserError};
@@ -99,17 +99,27 @@ impl RejectsWriter {
 
 /// Run intake and batching, counting everything; writes `--rejects` if asked.
 pub fn compute(target: &Target, spec: &IntakeSpec, input: &InputArgs) -> anyhow::Result<Plan> {
-    compute_with(target, spec, input, &mut |_| true, &mut |_| {})
+    count(target, spec, input, None)
 }
 
 /// [`compute`], batching only the identifiers `keep` accepts (`delete` leaves out those a
-/// ledger already settled for its destination) and showing every batch to `on_batch`.
+/// ledger already settled for its destination). The batches are counted, not made: the
+/// same number [`crate::batch::Batcher`] would make, without their items or hashes.
 pub fn compute_with(
     target: &Target,
     spec: &IntakeSpec,
     input: &InputArgs,
     keep: &mut dyn FnMut(&Item) -> bool,
-    on_batch: &mut dyn FnMut(&Batch),
+) -> anyhow::Result<Plan> {
+    count(target, spec, input, Some(keep))
+}
+
+/// [`compute_with`], keeping every identifier when `keep` is `None` (then no item is made).
+fn count(
+    target: &Target,
+    spec: &IntakeSpec,
+    input: &InputArgs,
+    keep: Option<&mut dyn FnMut(&Item) -> bool>,
 ) -> anyhow::Result<Plan> {
     let info = target.vendor.info();
     if let Some(p) = &input.rejects {
@@ -123,25 +133,15 @@ pub fn compute_with(
         )?),
         None => None,
     };
-    let batcher = Batcher::new(info.id, target.batch_size, info.one_kind_per_request);
-    let mut batches = 0u64;
-    let stats = input::run_batched(
-        spec,
-        batcher,
-        keep,
-        &mut |b| {
-            on_batch(&b);
-            batches += 1;
-            Ok(())
-        },
-        &mut |r| match rejects.as_mut() {
-            Some(w) => w.write(r),
-            None => Ok(()),
-        },
-    )?;
+    let mut counter = BatchCounter::new(target.batch_size, info.one_kind_per_request);
+    let stats = input::run_counted(spec, &mut counter, keep, &mut |r| match rejects.as_mut() {
+        Some(w) => w.write(r),
+        None => Ok(()),
+    })?;
     if let Some(w) = rejects {
         w.finish()?;
     }
+    let batches = counter.batches();
     Ok(Plan {
         vendor: info.id,
         target: target.name.clone(),

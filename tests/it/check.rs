@@ -194,3 +194,28 @@ fn check_against_the_sandbox() {
         "a preflight deleted something"
     );
 }
+
+/// A probe's answer past the cap is not read, and proves nothing: `check` reports a
+/// failure instead of judging a body it did not see.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_answer_past_the_cap_proves_nothing() {
+    let server = MockServer::start().await;
+    let mut body = br#"{"data":{"table":"user","fields":["email","_uid"]}}"#.to_vec();
+    body.resize(cdp_purge::protocol::answer::MAX_ANSWER + 1, b' ');
+    Mock::given(method("GET"))
+        .and(path("/v2/schema/user/idconfig"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(body))
+        .mount(&server)
+        .await;
+    let out = check(&server.uri(), &["--vendor", "lytics", "--id-type", "email"])
+        .output()
+        .expect("runs");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(out.status.code(), Some(0), "{all}");
+    assert!(!all.starts_with("ok"), "{all}");
+    assert!(all.contains("not read"), "says why: {all}");
+}

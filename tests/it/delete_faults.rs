@@ -138,3 +138,35 @@ async fn clevertap_concurrency_429s_lower_the_in_flight_cap() {
         log.len()
     );
 }
+
+/// An answer longer than the cap is not read (memory stays bounded whatever comes back),
+/// and a 2xx that could not be read proves nothing: its identifiers are not acknowledged,
+/// and each attempt says why.
+#[tokio::test]
+async fn an_answer_past_the_cap_is_not_read_and_proves_nothing() {
+    use cdp_purge::protocol::answer::MAX_ANSWER;
+    use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(202).set_body_bytes(vec![b' '; MAX_ANSWER + 1]))
+        .mount(&server)
+        .await;
+    let opts = Opts {
+        concurrency: 1,
+        max_retries: 2,
+        ..Opts::default()
+    };
+    let run = run_engine_with(mparticle(&server.uri()), mp_batches(1, 3), opts).await;
+    assert_eq!(get(&run.stats.items_ok), 0, "nothing proved acknowledged");
+    let errors: Vec<_> = records(&run.ledger, "attempt")
+        .filter_map(|a| a["error"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(errors, ["too large"; 3], "every attempt says why");
+    let statuses: Vec<String> = records(&run.ledger, "outcome")
+        .flat_map(|o| o["results"].as_array().cloned().unwrap_or_default())
+        .map(|r| r["status"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(statuses.len(), 3, "{statuses:?}");
+    assert!(statuses.iter().all(|s| s != "acknowledged"), "{statuses:?}");
+    assert_eq!(server.received_requests().await.map_or(0, |r| r.len()), 3);
+}

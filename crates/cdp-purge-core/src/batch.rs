@@ -196,6 +196,47 @@ impl Batcher {
     }
 }
 
+/// Counts the batches a [`Batcher`] with the same `cap` and `split_by_kind` would make from
+/// the same items, without holding the items or hashing them.
+///
+/// Why: `plan` and `delete`'s first read only report how many batches (requests) a run
+/// would send. Building each batch and its SHA-256 over every identifier was most of the
+/// calling thread's work in intake (perf, 10 M rows: ~0.4 of its 0.75 CPU-s), for hashes
+/// nobody read. The batches are the same whatever the kinds' order: a kind's items fill
+/// batches of `cap`, and its last partial one is flushed at the end.
+pub struct BatchCounter {
+    cap: u64,
+    split_by_kind: bool,
+    /// Items per kind (one entry, kind `""`, when batches mix kinds), first-seen order.
+    open: Vec<(String, u64)>,
+}
+
+impl BatchCounter {
+    pub fn new(cap: usize, split_by_kind: bool) -> Self {
+        assert!(cap > 0, "batch cap must be positive");
+        Self {
+            cap: cap as u64,
+            split_by_kind,
+            open: Vec::new(),
+        }
+    }
+
+    /// Count an item of `kind`.
+    pub fn push(&mut self, kind: &str) {
+        let key = if self.split_by_kind { kind } else { "" };
+        match self.open.iter_mut().find(|(k, _)| k == key) {
+            Some((_, n)) => *n += 1,
+            None => self.open.push((key.to_owned(), 1)),
+        }
+    }
+
+    /// The batches so far, the partial ones included (what [`Batcher::finish`] would
+    /// flush).
+    pub fn batches(&self) -> u64 {
+        self.open.iter().map(|(_, n)| n.div_ceil(self.cap)).sum()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +266,32 @@ mod tests {
             .map(|b| b.kind.clone().unwrap_or_default())
             .collect();
         assert_eq!(kinds, ["id", "email"]);
+    }
+
+    #[test]
+    fn the_counter_counts_what_the_batcher_makes() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        for round in 0..200 {
+            let cap = rng.usize(1..7);
+            let split = rng.bool();
+            let kinds = ["email", "id", "phone"];
+            let n = rng.usize(0..60);
+            let in_use = rng.usize(1..=kinds.len());
+            let mut batcher = Batcher::new("lytics", cap, split);
+            let mut counter = BatchCounter::new(cap, split);
+            let mut made = 0u64;
+            for i in 0..n {
+                let kind = kinds[rng.usize(..in_use)];
+                counter.push(kind);
+                made += u64::from(batcher.push(item(&i.to_string(), kind)).is_some());
+            }
+            made += batcher.finish().len() as u64;
+            assert_eq!(
+                counter.batches(),
+                made,
+                "round {round}: cap {cap}, split {split}"
+            );
+        }
     }
 
     #[test]

@@ -224,36 +224,32 @@ fn run_target(
     let hasher = ledger::Hasher::new(&key);
     let mut tally = Tally::default();
     let retry_failed = d.retry_failed;
-    let plan = super::plan::compute_with(
-        &target,
-        &spec,
-        input_args,
-        &mut |it| match state_of(&resume, &hasher, it) {
-            KeyState::Done => {
-                tally.done += 1;
-                false
-            }
-            KeyState::FailedPermanent if !retry_failed => {
-                tally.failed_before += 1;
-                false
-            }
-            KeyState::Unknown if !retry_failed => {
-                tally.failed_before += 1;
-                tally.unknown_before += 1;
-                false
-            }
-            KeyState::FailedPermanent | KeyState::Unknown => {
-                tally.to_send += 1;
-                true
-            }
-            KeyState::Send { maybe_delivered } => {
-                tally.to_send += 1;
-                tally.maybe_delivered += u64::from(maybe_delivered);
-                true
-            }
-        },
-        &mut |_| {},
-    )?;
+    let plan = super::plan::compute_with(&target, &spec, input_args, &mut |it| match state_of(
+        &resume, &hasher, it,
+    ) {
+        KeyState::Done => {
+            tally.done += 1;
+            false
+        }
+        KeyState::FailedPermanent if !retry_failed => {
+            tally.failed_before += 1;
+            false
+        }
+        KeyState::Unknown if !retry_failed => {
+            tally.failed_before += 1;
+            tally.unknown_before += 1;
+            false
+        }
+        KeyState::FailedPermanent | KeyState::Unknown => {
+            tally.to_send += 1;
+            true
+        }
+        KeyState::Send { maybe_delivered } => {
+            tally.to_send += 1;
+            tally.maybe_delivered += u64::from(maybe_delivered);
+            true
+        }
+    })?;
     let to_send_batches = plan.batches;
 
     // Where it goes, with what limits, and what intake did: so nobody wonders why fewer

@@ -574,6 +574,18 @@ async fn from_list(
             t.list = ListUse::Unavailable(why);
             return Ok(pending);
         }
+        Fetched::GaveUp {
+            reason,
+            oversized: true,
+            ..
+        } => {
+            // Another round would only be cut off again: per job for the rest of this
+            // invocation.
+            let why = format!("the status list is too large to read ({reason})");
+            tracing::info!("{name}: {why}; asking per job");
+            t.list = ListUse::Unavailable(why);
+            return Ok(pending);
+        }
         Fetched::GaveUp { reason, .. } => {
             tracing::warn!(
                 "{name}: the status list did not answer ({reason}); asking per job this round"
@@ -641,7 +653,9 @@ async fn look_up(
                     Err(e) => Obs::error(Some(status), format!("unknown: {e}")),
                 },
                 Fetched::Refused { status, reason, .. } => Obs::error(Some(status), reason),
-                Fetched::GaveUp { reason, throttled } => {
+                Fetched::GaveUp {
+                    reason, throttled, ..
+                } => {
                     let mut o = Obs::error(None, reason);
                     o.throttled = throttled;
                     o

@@ -213,3 +213,58 @@ fn watch_cycles_through_every_open_job_before_asking_any_again() {
         assert_eq!(last["state"], "done", "{id}");
     }
 }
+
+/// A job list too large to read is asked once per invocation, not again every `--watch`
+/// round (each time to be cut off at the cap): the jobs are then asked one by one, and the
+/// summary says why.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_list_too_large_to_read_is_not_asked_again_every_round() {
+    use wiremock::matchers::{method, path, path_regex};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let sb = sandbox(Duration::from_secs(3600));
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = delete_lytics(&sb, dir.path(), "users.csv", &emails(3));
+    let jobs = job_ids(&ledger).len();
+    assert!(jobs > 0, "the delete left jobs to look up");
+    // The vendor from here on: a list past the cap, every job still in its last pass.
+    let vendor = MockServer::start().await;
+    let big = vec![b' '; cdp_purge::protocol::answer::MAX_ANSWER + 1];
+    Mock::given(method("GET"))
+        .and(path("/v2/identity/deletestatus/list"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(big))
+        .mount(&vendor)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex("^/v2/identity/deletestatus/[^/]+$"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"data":{"state":"secondary","completed":false}}"#),
+        )
+        .mount(&vendor)
+        .await;
+    let (code, out, err) = run(status(&ledger).args([
+        "--base-url",
+        &vendor.uri(),
+        "--watch",
+        "--until",
+        "4s",
+        "--interval",
+        "1s",
+    ]));
+    assert_ne!(code, Some(0), "jobs are still pending: {out}\n{err}");
+    let paths: Vec<String> = vendor
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    let lists = paths.iter().filter(|p| p.ends_with("/list")).count();
+    let per_job = paths.len() - lists;
+    assert_eq!(lists, 1, "the list is asked once: {paths:?}");
+    assert!(per_job >= 2 * jobs, "several rounds per job: {paths:?}");
+    assert!(
+        format!("{out}{err}").contains("too large to read"),
+        "says why: {out}\n{err}"
+    );
+}

@@ -17,6 +17,7 @@ use super::pause::PauseGate;
 use super::retry::RetryPolicy;
 use crate::batch::{Batch, BatchHash};
 use crate::ledger::{self, Attempt, DraftItem, ItemStatus, LedgerHandle, OutcomeDraft, Phase};
+use crate::protocol::answer::{MAX_ANSWER, Unread, read_capped};
 use crate::protocol::{Adapter, Request, Resolution, Response, Verdict};
 
 /// How long an answer may still be taken after the request's deadline passed, if it is
@@ -892,6 +893,18 @@ impl Inner {
                 maybe_delivered: kind != "connect",
             }
         };
+        // Delivered, most likely, but what the vendor made of it is unknown.
+        let too_large = || Answer {
+            verdict: Verdict::Retry {
+                throttled: false,
+                retry_after: None,
+                reason: format!("an answer over {} MiB, not read", MAX_ANSWER >> 20),
+            },
+            status: None,
+            error: Some("too large"),
+            request_ids: BTreeMap::new(),
+            maybe_delivered: true,
+        };
         // Our own deadline instead of reqwest's: when it passes, an answer that already
         // arrived (the process was not scheduled while it came in: a stall, a starved CPU)
         // is still taken, rather than thrown away and the deletion sent again.
@@ -899,13 +912,16 @@ impl Inner {
         // reqwest's own limit only as a backstop: checked before the answer when the process
         // wakes from a stall, it would throw away an answer that arrived meanwhile.
         let rb = rb.timeout(deadline * 4 + Duration::from_secs(10));
+        // The answer's body is read up to a cap, so memory stays bounded whatever comes
+        // back; an answer past it proves nothing and is treated like one cut off.
         let exchange = async {
-            let resp = rb.send().await.map_err(|e| (e, false, None))?;
+            let resp = rb.send().await.map_err(|e| (Some(e), false, None))?;
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
-            match resp.bytes().await {
+            match read_capped(resp, MAX_ANSWER).await {
                 Ok(body) => Ok((status, headers, body)),
-                Err(e) => Err((e, true, Some((status, headers)))),
+                Err(Unread::Transport(e)) => Err((Some(e), true, Some((status, headers)))),
+                Err(Unread::TooLarge) => Err((None, true, Some((status, headers)))),
             }
         };
         tokio::pin!(exchange);
@@ -940,7 +956,10 @@ impl Inner {
         let (status, headers, body) = match done {
             Ok(r) => r,
             Err((e, body, head)) => {
-                let mut a = transport(&e, body);
+                let mut a = match e {
+                    Some(e) => transport(&e, body),
+                    None => too_large(),
+                };
                 if let Some((status, headers)) = head {
                     a.status = Some(status);
                     a.request_ids = request_ids_of(&headers);

@@ -295,6 +295,35 @@ pub fn run_batched(
     Ok(stats)
 }
 
+/// [`run`], counting the batches that [`run_batched`] would make of the kept items that
+/// `keep` accepts (all of them when `None`), without making the batches (`plan` and
+/// `delete`'s first read report only how many there are; see
+/// [`crate::batch::BatchCounter`]). Without `keep`, no item is made either.
+pub fn run_counted(
+    spec: &IntakeSpec,
+    counter: &mut crate::batch::BatchCounter,
+    keep: Option<&mut dyn FnMut(&Item) -> bool>,
+    on_reject: &mut dyn FnMut(&Reject) -> anyhow::Result<()>,
+) -> anyhow::Result<IntakeStats> {
+    match keep {
+        Some(keep) => run(
+            spec,
+            &mut |item| {
+                if keep(&item) {
+                    counter.push(&item.kind);
+                }
+                Ok(())
+            },
+            on_reject,
+        ),
+        None => run_with(
+            spec,
+            stages::OnKept::Kind(&mut |kind| counter.push(kind)),
+            on_reject,
+        ),
+    }
+}
+
 /// Read every input, clean it, and stream kept items and rejects to the callbacks.
 ///
 /// Three threads: one reads, parses and cleans; one marks the duplicates (the de-dup set);
@@ -305,12 +334,21 @@ pub fn run(
     on_item: &mut dyn FnMut(Item) -> anyhow::Result<()>,
     on_reject: &mut dyn FnMut(&Reject) -> anyhow::Result<()>,
 ) -> anyhow::Result<IntakeStats> {
+    run_with(spec, stages::OnKept::Item(on_item), on_reject)
+}
+
+/// [`run`], with what each kept row that is not a duplicate goes to.
+fn run_with<'c>(
+    spec: &IntakeSpec,
+    on_kept: stages::OnKept<'c>,
+    on_reject: &'c mut dyn FnMut(&Reject) -> anyhow::Result<()>,
+) -> anyhow::Result<IntakeStats> {
     check_stdin_once(spec)?;
     let fixed = match &spec.kind {
         KindSource::Fixed(k) => Some(k.as_str()),
         KindSource::Column(_) => None,
     };
-    let mut emit = stages::Emit::new(on_item, on_reject, fixed);
+    let mut emit = stages::Emit::new(on_kept, on_reject, fixed);
     let rows = spec
         .inputs
         .iter()

@@ -46,9 +46,18 @@ impl Marker {
     }
 }
 
+/// What the emitting stage hands on for each kept row that is not a duplicate.
+pub(crate) enum OnKept<'c> {
+    /// The row's [`Item`].
+    Item(&'c mut dyn FnMut(Item) -> anyhow::Result<()>),
+    /// Only its kind, borrowed: for callers that count (`plan`), which need no item
+    /// (making and freeing its strings was most of what was left of the calling thread).
+    Kind(&'c mut dyn FnMut(&str)),
+}
+
 /// The emitting stage: calls the callbacks in input order.
 pub(crate) struct Emit<'c> {
-    on_item: &'c mut dyn FnMut(Item) -> anyhow::Result<()>,
+    on_kept: OnKept<'c>,
     on_reject: &'c mut dyn FnMut(&Reject) -> anyhow::Result<()>,
     /// The kind of every item when the spec fixes it (rows carry their own otherwise).
     fixed_kind: String,
@@ -58,12 +67,12 @@ pub(crate) struct Emit<'c> {
 
 impl<'c> Emit<'c> {
     pub fn new(
-        on_item: &'c mut dyn FnMut(Item) -> anyhow::Result<()>,
+        on_kept: OnKept<'c>,
         on_reject: &'c mut dyn FnMut(&Reject) -> anyhow::Result<()>,
         fixed_kind: Option<&str>,
     ) -> Self {
         Self {
-            on_item,
+            on_kept,
             on_reject,
             fixed_kind: fixed_kind.unwrap_or_default().to_owned(),
             kept: 0,
@@ -89,8 +98,16 @@ impl<'c> Emit<'c> {
                     };
                     if first {
                         self.kept += 1;
-                        let item = self.item(&arena, &k);
-                        (self.on_item)(item)?;
+                        match &mut self.on_kept {
+                            OnKept::Item(f) => {
+                                let item = item(&self.fixed_kind, &arena, &k);
+                                f(item)?;
+                            }
+                            OnKept::Kind(f) => f(match k.kind {
+                                Some(r) => text(&arena, r),
+                                None => &self.fixed_kind,
+                            }),
+                        }
                     } else {
                         self.duplicates += 1;
                     }
@@ -99,20 +116,20 @@ impl<'c> Emit<'c> {
         }
         Ok(())
     }
+}
 
-    /// The item of a row that is not a duplicate: its strings are made here, by the thread
-    /// that also frees them (the batcher's side), which costs mimalloc far less than
-    /// freeing what another thread allocated.
-    fn item(&self, arena: &str, k: &Kept) -> Item {
-        Item {
-            file: k.file,
-            row: k.row,
-            value: text(arena, k.value).to_owned(),
-            kind: match k.kind {
-                Some(r) => text(arena, r).to_owned(),
-                None => self.fixed_kind.clone(),
-            },
-            lookup: k.lookup.map(|r| text(arena, r).to_owned()),
-        }
+/// The item of a row that is not a duplicate: its strings are made here, by the thread that
+/// also frees them (the batcher's side), which costs mimalloc far less than freeing what
+/// another thread allocated.
+fn item(fixed_kind: &str, arena: &str, k: &Kept) -> Item {
+    Item {
+        file: k.file,
+        row: k.row,
+        value: text(arena, k.value).to_owned(),
+        kind: match k.kind {
+            Some(r) => text(arena, r).to_owned(),
+            None => fixed_kind.to_owned(),
+        },
+        lookup: k.lookup.map(|r| text(arena, r).to_owned()),
     }
 }

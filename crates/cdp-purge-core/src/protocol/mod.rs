@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::batch::{Batch, Item};
 
+pub mod answer;
 pub mod preflight;
 
 pub use preflight::{Finding, Preflight, Probe};

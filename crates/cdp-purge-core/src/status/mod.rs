@@ -17,6 +17,7 @@ use tokio::sync::Semaphore;
 use crate::engine::limiter::{Limits, Pacer};
 use crate::engine::pause::PauseGate;
 use crate::engine::retry::RetryPolicy;
+use crate::protocol::answer::{MAX_ANSWER, Unread, read_capped};
 use crate::protocol::{Request, Response, VendorSpec, Verdict, classify_common};
 
 /// What one lookup came to, after retries.
@@ -30,8 +31,13 @@ pub enum Fetched {
         reason: String,
         body: Vec<u8>,
     },
-    /// Retries ran out, or the answer was too large to read ([`MAX_ANSWER`]).
-    GaveUp { reason: String, throttled: bool },
+    /// Retries ran out, or (`oversized`) the answer was too large to read
+    /// ([`MAX_ANSWER`]): asking again would only be cut off again.
+    GaveUp {
+        reason: String,
+        throttled: bool,
+        oversized: bool,
+    },
     /// Credentials refused (or the like): nothing else will work.
     Fatal {
         reason: String,
@@ -174,6 +180,7 @@ impl Poller {
                     break Fetched::GaveUp {
                         reason,
                         throttled: false,
+                        oversized: true,
                     };
                 }
                 Answer::Again(v) => v,
@@ -200,6 +207,7 @@ impl Poller {
                         break Fetched::GaveUp {
                             reason: format!("gave up after {attempt} attempts: {reason}"),
                             throttled,
+                            oversized: false,
                         };
                     }
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
@@ -282,38 +290,6 @@ impl Poller {
     }
 }
 
-/// The largest answer a lookup reads: a job's state is a few hundred bytes, a vendor's
-/// list of jobs can be any size (the sandbox's Lytics list of a 5M-job ledger was read
-/// whole and parsed into 3.4 GB). Beyond it the answer is not read and the lookup proves
-/// nothing (unknown, asked per job for a list).
-pub const MAX_ANSWER: usize = 16 << 20;
-
-/// Why an answer's body was not read.
-#[derive(Debug)]
-enum Unread {
-    TooLarge,
-    Transport(reqwest::Error),
-}
-
-/// The body of `resp`, or [`Unread::TooLarge`] as soon as it (or its announced length)
-/// passes `cap` bytes: memory stays bounded whatever the vendor sends.
-async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<Vec<u8>, Unread> {
-    if resp
-        .content_length()
-        .is_some_and(|n| n > u64::try_from(cap).unwrap_or(u64::MAX))
-    {
-        return Err(Unread::TooLarge);
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(Unread::Transport)? {
-        if body.len() + chunk.len() > cap {
-            return Err(Unread::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
 enum Answer {
     /// A 2xx (or other) answer too large to read: nothing can be proved from it.
     TooLarge(String),
@@ -328,28 +304,4 @@ enum Answer {
     },
     /// Retry or stop.
     Again(Verdict),
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use wiremock::matchers::path;
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-
-    #[tokio::test]
-    async fn an_answer_is_read_up_to_the_cap_and_not_past_it() {
-        let server = MockServer::start().await;
-        for (p, n) in [("/at", 1000usize), ("/over", 1001)] {
-            Mock::given(path(p))
-                .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![b'x'; n]))
-                .mount(&server)
-                .await;
-        }
-        let client = reqwest::Client::new();
-        let get = |p: &str| client.get(format!("{}{p}", server.uri())).send();
-        let at = read_capped(get("/at").await.expect("sent"), 1000).await;
-        assert_eq!(at.expect("read").len(), 1000);
-        let over = read_capped(get("/over").await.expect("sent"), 1000).await;
-        assert!(matches!(over, Err(Unread::TooLarge)), "{over:?}");
-    }
 }
