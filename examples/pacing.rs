@@ -11,6 +11,9 @@
 //! - `shared`: mParticle while another caller takes 500/s of the quota (ratio to 1000/s);
 //! - `recover`: 45,000 profiles, the other caller stops 12 s in: seconds until a one-second
 //!   window carries 97% of the full quota again;
+//! - `late`: 30,000 profiles, the other caller (500/s) starts 4 s into the run: ratio to
+//!   what is left (the whole quota before it starts, 1000/s after), and the 429s after it
+//!   started;
 //! - `faults`: mParticle with 5% 503 and 1% connection resets (wall time ÷ the clean run);
 //! - `cpu`: `--cpu-profiles` (default 150,000) profiles at the quota: CPU-s per million.
 //!
@@ -31,6 +34,8 @@ use cdp_purge_sandbox::{
 const LATENCY: Duration = Duration::from_millis(100);
 const MP_QUOTA: f64 = 1500.0;
 const SEG_QUOTA: f64 = 100.0;
+/// When the other caller of `late` starts.
+const LATE_START: Duration = Duration::from_secs(4);
 
 #[derive(Clone, Copy, PartialEq)]
 enum Tool {
@@ -47,6 +52,8 @@ struct Setup<'a> {
     faults: FaultPlan,
     /// The rate the ratio is taken against.
     against: f64,
+    /// The other caller switches on this long into the run (the sandbox starts without it).
+    competing_after: Option<Duration>,
 }
 
 struct Figures {
@@ -58,6 +65,9 @@ struct Figures {
     max_window: u64,
     /// Seconds from the other caller's stop to a window at 97% of the quota.
     recovered: Option<f64>,
+    /// 429s for requests the sandbox received after the other caller started late, and all
+    /// requests it received then.
+    late: Option<(usize, usize)>,
 }
 
 fn children_cpu() -> Duration {
@@ -162,10 +172,13 @@ fn command(
 fn run(tool: Tool, bin: &Path, peer: Option<&Path>, dir: &Path, s: &Setup) -> Figures {
     let sb = Sandbox::start_blocking(SandboxConfig {
         faults: s.faults.clone(),
-        competing: s.competing.map(|c| CompetingLoad {
-            stop_after: None,
-            ..c
-        }),
+        competing: s
+            .competing
+            .filter(|_| s.competing_after.is_none())
+            .map(|c| CompetingLoad {
+                stop_after: None,
+                ..c
+            }),
         latency: LATENCY,
         ..SandboxConfig::default()
     })
@@ -193,6 +206,7 @@ fn run(tool: Tool, bin: &Path, peer: Option<&Path>, dir: &Path, s: &Setup) -> Fi
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     let stop_after = s.competing.and_then(|c| c.stop_after);
+    let start_after = s.competing_after.zip(s.competing.map(|c| c.rate));
     let cpu0 = children_cpu();
     let t0 = Instant::now();
     let child = cmd.spawn().expect("start the tool");
@@ -202,6 +216,13 @@ fn run(tool: Tool, bin: &Path, peer: Option<&Path>, dir: &Path, s: &Setup) -> Fi
             scope.spawn(move || {
                 std::thread::sleep(d);
                 sb.set_competing(0.0);
+            });
+        }
+        if let Some((d, rate)) = start_after {
+            let sb = &sb;
+            scope.spawn(move || {
+                std::thread::sleep(d);
+                sb.set_competing(rate);
             });
         }
         child.wait_with_output().expect("wait for the tool")
@@ -240,7 +261,17 @@ fn run(tool: Tool, bin: &Path, peer: Option<&Path>, dir: &Path, s: &Setup) -> Fi
             .find(|(at, sum)| *at >= stop && *sum as f64 >= 0.97 * MP_QUOTA)
             .map(|(at, _)| at.duration_since(stop).as_secs_f64())
     });
+    let late = start_after.map(|(d, _)| {
+        let from = t0 + d;
+        let after: Vec<_> = ours.iter().filter(|r| r.at >= from).collect();
+        let refused = after
+            .iter()
+            .filter(|r| r.status == Some(429) && r.fault.is_none())
+            .count();
+        (refused, after.len())
+    });
     Figures {
+        late,
         wall,
         cpu,
         requests: ours.len(),
@@ -321,6 +352,7 @@ fn main() {
                 competing: None,
                 faults: FaultPlan::none(),
                 against: MP_QUOTA,
+                competing_after: None,
             },
             &[
                 Tool::Ours(&[]),
@@ -336,6 +368,7 @@ fn main() {
                 competing: None,
                 faults: FaultPlan::none(),
                 against: SEG_QUOTA,
+                competing_after: None,
             },
             &[Tool::Ours(&[]), Tool::Peer][..],
         ),
@@ -347,6 +380,7 @@ fn main() {
                 competing: Some(half),
                 faults: FaultPlan::none(),
                 against: MP_QUOTA - 500.0,
+                competing_after: None,
             },
             &[Tool::Ours(&[]), Tool::Peer][..],
         ),
@@ -361,6 +395,19 @@ fn main() {
                 }),
                 faults: FaultPlan::none(),
                 against: MP_QUOTA,
+                competing_after: None,
+            },
+            &[Tool::Ours(&[]), Tool::Peer][..],
+        ),
+        (
+            Setup {
+                name: "late",
+                vendor: VendorKind::Mparticle,
+                n: 30_000,
+                competing: Some(half),
+                faults: FaultPlan::none(),
+                against: MP_QUOTA - 500.0,
+                competing_after: Some(LATE_START),
             },
             &[Tool::Ours(&[]), Tool::Peer][..],
         ),
@@ -372,6 +419,7 @@ fn main() {
                 competing: None,
                 faults,
                 against: MP_QUOTA,
+                competing_after: None,
             },
             &[Tool::Ours(&[]), Tool::Peer][..],
         ),
@@ -383,6 +431,7 @@ fn main() {
                 competing: None,
                 faults: FaultPlan::none(),
                 against: MP_QUOTA,
+                competing_after: None,
             },
             &[Tool::Ours(&[]), Tool::Ours(&["--batch-size", "100"])][..],
         ),
@@ -411,7 +460,15 @@ fn main() {
             }
             for _ in 0..repeat {
                 let f = run(tool, &bin, peer.as_deref(), dir.path(), setup);
-                let ratio = setup.n as f64 / f.wall.as_secs_f64() / setup.against;
+                let mut ratio = setup.n as f64 / f.wall.as_secs_f64() / setup.against;
+                if let Some(d) = setup.competing_after {
+                    // What is left: the whole quota until the other caller starts, then the
+                    // rest of it; the wall time that would take, over the wall time taken.
+                    let d = d.as_secs_f64();
+                    let before = (MP_QUOTA * d).min(setup.n as f64);
+                    let ideal = before / MP_QUOTA + (setup.n as f64 - before) / setup.against;
+                    ratio = ideal / f.wall.as_secs_f64();
+                }
                 let mut extra = String::new();
                 if setup.name == "mparticle" {
                     clean_wall.push((label(tool), f.wall.as_secs_f64()));
@@ -420,6 +477,12 @@ fn main() {
                     && let Some((_, clean)) = clean_wall.iter().find(|(l, _)| *l == label(tool))
                 {
                     extra = format!("{:.3}x clean wall", f.wall.as_secs_f64() / clean);
+                }
+                if let Some((refused, requests)) = f.late {
+                    extra = format!(
+                        "{refused} 429s in {requests} requests after the other caller started ({:.1}%)",
+                        100.0 * refused as f64 / requests.max(1) as f64
+                    );
                 }
                 if setup.name == "recover" {
                     extra = match f.recovered {
