@@ -5,7 +5,7 @@
 use crate::cli::{CheckArgs, GlobalArgs};
 use crate::exit::{self, Code};
 use crate::printer::Printer;
-use crate::protocol::answer::{MAX_ANSWER, Unread, read_capped};
+use crate::protocol::answer::{MAX_ANSWER, Unread, read_capped, too_large};
 use crate::settings::{self, Target};
 use crate::vendor::{self, Finding, Probe};
 
@@ -191,10 +191,7 @@ async fn run_probe(client: &reqwest::Client, probe: &Probe, host: &str) -> Findi
     let body = match read_capped(resp, MAX_ANSWER).await {
         Ok(b) => b,
         Err(Unread::TooLarge) => {
-            return Finding::Failed(format!(
-                "HTTP {status}: an answer over {} MiB, not read ({host})",
-                MAX_ANSWER >> 20
-            ));
+            return Finding::Failed(format!("HTTP {status}: {} ({host})", too_large()));
         }
         Err(Unread::Transport(_)) => {
             return Finding::Failed(format!("HTTP {status}: the answer was cut off ({host})"));

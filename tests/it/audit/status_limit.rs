@@ -219,29 +219,15 @@ fn watch_cycles_through_every_open_job_before_asking_any_again() {
 /// summary says why.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_list_too_large_to_read_is_not_asked_again_every_round() {
-    use wiremock::matchers::{method, path, path_regex};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
+    use wiremock::ResponseTemplate;
     let sb = sandbox(Duration::from_secs(3600));
     let dir = tempfile::tempdir().unwrap();
     let ledger = delete_lytics(&sb, dir.path(), "users.csv", &emails(3));
     let jobs = job_ids(&ledger).len();
     assert!(jobs > 0, "the delete left jobs to look up");
     // The vendor from here on: a list past the cap, every job still in its last pass.
-    let vendor = MockServer::start().await;
     let big = vec![b' '; cdp_purge::protocol::answer::MAX_ANSWER + 1];
-    Mock::given(method("GET"))
-        .and(path("/v2/identity/deletestatus/list"))
-        .respond_with(ResponseTemplate::new(200).set_body_bytes(big))
-        .mount(&vendor)
-        .await;
-    Mock::given(method("GET"))
-        .and(path_regex("^/v2/identity/deletestatus/[^/]+$"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_string(r#"{"data":{"state":"secondary","completed":false}}"#),
-        )
-        .mount(&vendor)
-        .await;
+    let vendor = lytics_vendor(ResponseTemplate::new(200).set_body_bytes(big)).await;
     let (code, out, err) = run(status(&ledger).args([
         "--base-url",
         &vendor.uri(),
@@ -274,8 +260,7 @@ async fn a_list_too_large_to_read_is_not_asked_again_every_round() {
 /// asked yet.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slow_list_is_raced_by_per_job_lookups() {
-    use wiremock::matchers::{method, path, path_regex};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
+    use wiremock::ResponseTemplate;
     let sb = sandbox(Duration::from_secs(3600));
     let dir = tempfile::tempdir().unwrap();
     let ledger = delete_lytics(&sb, dir.path(), "users.csv", &emails(30));
@@ -283,28 +268,16 @@ async fn a_slow_list_is_raced_by_per_job_lookups() {
     assert_eq!(ids.len(), 30, "one job per identifier");
     // The vendor from here on: every job done in the list, which takes 1.5 s to come;
     // asked one by one, every job is still in its last pass.
-    let vendor = MockServer::start().await;
     let list: Vec<serde_json::Value> = ids
         .iter()
         .map(|id| serde_json::json!({"request_id": id, "state": "done", "completed": true}))
         .collect();
-    Mock::given(method("GET"))
-        .and(path("/v2/identity/deletestatus/list"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(serde_json::json!({ "data": list }))
-                .set_delay(Duration::from_millis(1500)),
-        )
-        .mount(&vendor)
-        .await;
-    Mock::given(method("GET"))
-        .and(path_regex("^/v2/identity/deletestatus/[^/]+$"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_string(r#"{"data":{"state":"secondary","completed":false}}"#),
-        )
-        .mount(&vendor)
-        .await;
+    let vendor = lytics_vendor(
+        ResponseTemplate::new(200)
+            .set_body_json(serde_json::json!({ "data": list }))
+            .set_delay(Duration::from_millis(1500)),
+    )
+    .await;
     // Lytics' 10 lookups a second: 30 one by one would take 3 s.
     let (code, out, err) = run(status(&ledger).env("CDP_PURGE_TIME_SCALE", "0.01").args([
         "--base-url",
@@ -333,4 +306,26 @@ async fn a_slow_list_is_raced_by_per_job_lookups() {
         .collect();
     let done = last.values().filter(|s| *s == "done").count();
     assert_eq!(done + asked, 30, "each job settled once: {last:?}");
+}
+
+/// A Lytics that answers its job list with `list` and each job as still in its last pass
+/// (`secondary`, `completed: false`).
+async fn lytics_vendor(list: wiremock::ResponseTemplate) -> wiremock::MockServer {
+    use wiremock::matchers::{method, path, path_regex};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let vendor = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/identity/deletestatus/list"))
+        .respond_with(list)
+        .mount(&vendor)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex("^/v2/identity/deletestatus/[^/]+$"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"data":{"state":"secondary","completed":false}}"#),
+        )
+        .mount(&vendor)
+        .await;
+    vendor
 }

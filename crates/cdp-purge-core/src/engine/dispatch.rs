@@ -898,7 +898,7 @@ impl Inner {
             verdict: Verdict::Retry {
                 throttled: false,
                 retry_after: None,
-                reason: format!("an answer over {} MiB, not read", MAX_ANSWER >> 20),
+                reason: crate::protocol::answer::too_large(),
             },
             status: None,
             error: Some("too large"),

@@ -8,6 +8,11 @@
 /// Beyond it the answer is not read and proves nothing.
 pub const MAX_ANSWER: usize = 16 << 20;
 
+/// Why an answer past [`MAX_ANSWER`] proves nothing, for the ledger and the user.
+pub fn too_large() -> String {
+    format!("an answer over {} MiB, not read", MAX_ANSWER >> 20)
+}
+
 /// Why an answer's body was not read.
 #[derive(Debug)]
 pub enum Unread {

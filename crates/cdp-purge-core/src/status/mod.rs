@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 use crate::engine::limiter::{Limits, Pacer};
 use crate::engine::pause::PauseGate;
 use crate::engine::retry::RetryPolicy;
-use crate::protocol::answer::{MAX_ANSWER, Unread, read_capped};
+use crate::protocol::answer::{MAX_ANSWER, Unread, read_capped, too_large};
 use crate::protocol::{Request, Response, VendorSpec, Verdict, classify_common};
 
 /// What one lookup came to, after retries.
@@ -259,10 +259,7 @@ impl Poller {
         let body = match read_capped(resp, MAX_ANSWER).await {
             Ok(b) => b,
             Err(Unread::TooLarge) => {
-                return Answer::TooLarge(format!(
-                    "HTTP {status}: an answer over {} MiB, not read",
-                    MAX_ANSWER >> 20
-                ));
+                return Answer::TooLarge(format!("HTTP {status}: {}", too_large()));
             }
             Err(Unread::Transport(e)) => return transport(&e),
         };
