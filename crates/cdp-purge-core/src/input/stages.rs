@@ -103,10 +103,7 @@ impl<'c> Emit<'c> {
                                 let item = item(&self.fixed_kind, &arena, &k);
                                 f(item)?;
                             }
-                            OnKept::Kind(f) => f(match k.kind {
-                                Some(r) => text(&arena, r),
-                                None => &self.fixed_kind,
-                            }),
+                            OnKept::Kind(f) => f(kind(&self.fixed_kind, &arena, &k)),
                         }
                     } else {
                         self.duplicates += 1;
@@ -126,10 +123,15 @@ fn item(fixed_kind: &str, arena: &str, k: &Kept) -> Item {
         file: k.file,
         row: k.row,
         value: text(arena, k.value).to_owned(),
-        kind: match k.kind {
-            Some(r) => text(arena, r).to_owned(),
-            None => fixed_kind.to_owned(),
-        },
+        kind: kind(fixed_kind, arena, k).to_owned(),
         lookup: k.lookup.map(|r| text(arena, r).to_owned()),
+    }
+}
+
+/// A kept row's kind: its own column's, or the one the spec fixes.
+fn kind<'a>(fixed_kind: &'a str, arena: &'a str, k: &Kept) -> &'a str {
+    match k.kind {
+        Some(r) => text(arena, r),
+        None => fixed_kind,
     }
 }
