@@ -135,11 +135,19 @@ impl Engine {
     ) -> anyhow::Result<Self> {
         let client = super::http_client(cfg.timeout)?;
         let (stop_tx, _) = watch::channel(false);
+        let pacer = Pacer::new(cfg.limits.clone());
+        // What the run plans to send, as counted before it starts: a long run paces in
+        // larger groups.
+        pacer.plan(
+            stats
+                .total_batches
+                .load(std::sync::atomic::Ordering::Relaxed),
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 adapter,
                 client,
-                pacer: Pacer::new(cfg.limits.clone()),
+                pacer,
                 pause: PauseGate::new(),
                 inflight: InFlight::new(cfg.limits.concurrency),
                 ledger,

@@ -256,6 +256,11 @@ impl Pacer {
         }
     }
 
+    /// The run plans to send `requests` requests (see [`PaceState::plan`]).
+    pub fn plan(&self, requests: u64) {
+        self.state().plan(requests);
+    }
+
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
