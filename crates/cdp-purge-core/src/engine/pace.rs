@@ -57,10 +57,10 @@ const SLOW_MARGIN: u32 = 100;
 /// leave part of every window unused whenever a request waits on anything else.
 pub const SPREAD: f64 = 1.1;
 
-/// At most this many requests leave together, and only as many as keep a group within a
-/// fifth of every budget's quota (so a window holds at least five groups, and the spacing
-/// still spreads it), divide a window of full batches, and stay within half the requests
-/// allowed in flight.
+/// Outside a long run ([`LONG_RUN_WINDOWS`]), at most this many requests leave together,
+/// and only as many as keep a group within a fifth of every budget's quota (so a window
+/// holds at least five groups, and the spacing still spreads it), divide a window of full
+/// batches, and stay within half the requests allowed in flight.
 pub const MAX_GROUP: u32 = 4;
 
 /// A run that plans at least this many windows of requests (five minutes at mParticle's
@@ -470,8 +470,8 @@ impl PaceState {
     ///   window, and those were spread over it: aligning them costs about 0.4 s of sending
     ///   once (0.4% of a 100-s run, under 0.07% of an 11-minute one);
     /// - a vendor that answers 15 simultaneous requests one after another makes the last
-    ///   of them look a few ms late, and the next group waits for it: a window of groups of
-    ///   15 took 1.007 s where one of groups of 3 took 1.006 s (about 0.1%).
+    ///   of them look a few ms late, and the next group waits for it: over the middle of a
+    ///   run of 1M profiles, 0.9913 of the quota against 0.9932 in groups of 3 (0.2%).
     pub fn plan(&mut self, requests: u64) {
         self.long =
             self.per_window > 0 && requests >= LONG_RUN_WINDOWS.saturating_mul(self.per_window);
@@ -822,6 +822,19 @@ mod tests {
         out
     }
 
+    /// The sizes of the groups admitted once the start's calm stretch is over, after
+    /// checking that each request before it went alone.
+    fn groups_once_calm(all: &[(Instant, Instant)], t0: Instant) -> Vec<usize> {
+        let calm = t0 + Duration::from_secs_f64(Share::CALM_AT_START);
+        let (early, late): (Vec<_>, Vec<_>) = all.iter().partition(|(a, _)| *a < calm);
+        assert!(
+            groups(&early).iter().all(|&g| g == 1),
+            "{:?}",
+            groups(&early)
+        );
+        groups(&late)
+    }
+
     #[test]
     fn groups_form_once_calm_and_no_window_holds_more_than_the_quota() {
         let t0 = Instant::now();
@@ -830,14 +843,7 @@ mod tests {
         assert_eq!(p.group(), 3, "300 profiles: a fifth of the quota");
         let all = admit_among(&mut p, t0, t0 + s(12), 20);
         // One at a time for the first CALM_AT_START windows, then in threes.
-        let calm = t0 + Duration::from_secs_f64(Share::CALM_AT_START);
-        let (early, late): (Vec<_>, Vec<_>) = all.iter().partition(|(a, _)| *a < calm);
-        assert!(
-            groups(&early).iter().all(|&g| g == 1),
-            "{:?}",
-            groups(&early)
-        );
-        let g = groups(&late);
+        let g = groups_once_calm(&all, t0);
         assert!(g.len() > 20 && g.iter().all(|&g| g == 3), "{g:?}");
         // The vendor's window (one second) never sees more than 1500 from us ...
         let sent: Vec<Instant> = all.iter().map(|a| a.1).collect();
@@ -868,14 +874,7 @@ mod tests {
         let mut p = PaceState::new(&mparticle(), t0);
         p.plan(15 * LONG_RUN_WINDOWS);
         let all = admit_among(&mut p, t0, t0 + s(30), 20);
-        let calm = t0 + Duration::from_secs_f64(Share::CALM_AT_START);
-        let (early, late): (Vec<_>, Vec<_>) = all.iter().partition(|(a, _)| *a < calm);
-        assert!(
-            groups(&early).iter().all(|&g| g == 1),
-            "{:?}",
-            groups(&early)
-        );
-        let g = groups(&late);
+        let g = groups_once_calm(&all, t0);
         assert!(g.len() >= 25 && g.iter().all(|&n| n == 15), "{g:?}");
         // No window of the vendor's sees more than 1500 from us, and the quota is used
         // (less the one-time wait that lines the first group up).
