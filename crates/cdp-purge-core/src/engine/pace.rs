@@ -172,25 +172,23 @@ impl Lane {
     /// window longer than a run is not spaced out at all (see [`Budget::for_quota`]):
     /// nothing to group.
     fn takes_groups_of(&self, k: u32) -> bool {
-        let q = self.budget.quota;
         k == 1
-            || (q.per < crate::ledger::window::LONG_WINDOW
-                && k * self.cells <= q.count / 5
-                && (q.count / self.cells).is_multiple_of(k))
+            || (self.takes_window_groups_of(k)
+                && k.saturating_mul(self.cells) <= self.budget.quota.count / 5)
     }
 
-    /// Whether this lane takes a group of `k` that is a whole window's requests divided
-    /// evenly: `k` divides the requests of full batches a window holds.
+    /// Whether this lane takes a long run's group of `k`: a whole number of them (one at
+    /// least) in a window of full batches.
     fn takes_window_groups_of(&self, k: u32) -> bool {
-        let q = self.budget.quota;
-        q.per < crate::ledger::window::LONG_WINDOW
-            && k.saturating_mul(self.cells) <= q.count
-            && (q.count / self.cells).is_multiple_of(k)
+        let n = self.per_window();
+        self.budget.quota.per < crate::ledger::window::LONG_WINDOW
+            && n >= u64::from(k)
+            && n.is_multiple_of(u64::from(k))
     }
 
     /// Full-batch requests a window holds.
     fn per_window(&self) -> u64 {
-        u64::from(self.budget.quota.count / self.cells.max(1))
+        u64::from(self.budget.quota.count / self.cells)
     }
 
     /// Whether `window` is in `until` order, checked again after a restamp.
@@ -438,11 +436,12 @@ impl PaceState {
             .rev()
             .find(|&k| lanes.iter().all(|l| l.takes_groups_of(k)))
             .unwrap_or(1);
+        // Never below `group`: every group a fifth of the quota takes is a whole number of
+        // them in a window, within half the requests in flight.
         let long_group = (1..=(limits.concurrency / 2).max(1))
             .rev()
             .find(|&k| lanes.iter().all(|l| l.takes_window_groups_of(k)))
-            .unwrap_or(1)
-            .max(group);
+            .unwrap_or(1);
         let per_window = lanes.iter().map(Lane::per_window).min().unwrap_or(0);
         Self {
             lanes,
@@ -561,8 +560,8 @@ impl PaceState {
             u64::try_from(now.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX),
             Ordering::Relaxed,
         );
+        let built_for = if grouping { group } else { 1 };
         for lane in &mut self.lanes {
-            let built_for = if grouping { group } else { 1 };
             if (share - lane.spaced_for).abs() > 0.05 * lane.spaced_for || lane.grouped != built_for
             {
                 lane.gcra = lane.spacing_for(share, built_for, &self.clock);
