@@ -6,10 +6,9 @@
 use anyhow::bail;
 use reqwest::Method;
 use reqwest::header::HeaderValue;
-use serde::Serialize;
 
 use super::target::Target;
-use super::wire;
+use super::wire::{self, JsonBody};
 use super::{Adapter, ItemOutcome, Request, Response, VendorKind, VendorSpec, Verdict};
 use super::{Credential, Param, Vendor, VendorParams, params};
 use super::{Quota, Rate, StatusSupport};
@@ -153,31 +152,6 @@ pub struct Mparticle {
     auth: HeaderValue,
 }
 
-#[derive(Serialize)]
-struct Deletion<'a> {
-    environment_type: &'a str,
-    action: &'static str,
-    /// Always a JSON string: an MPID is a signed 64-bit integer, and a float on the way
-    /// would round it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    mpid: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    identities: Option<Identity<'a>>,
-}
-
-/// `{"<identity type>": "<value>"}`: a one-entry map, without a map allocated per
-/// identifier (100 per request at the quota).
-struct Identity<'a>(&'a str, &'a str);
-
-impl Serialize for Identity<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(1))?;
-        m.serialize_entry(self.0, self.1)?;
-        m.end()
-    }
-}
-
 impl Mparticle {
     pub fn new(target: &Target) -> anyhow::Result<Self> {
         let VendorParams::Mparticle {
@@ -217,37 +191,46 @@ impl Adapter for Mparticle {
     }
 
     fn build(&self, batch: &Batch) -> anyhow::Result<Request> {
-        let objects = batch
-            .items
-            .iter()
-            .map(|it| {
-                if it.kind.eq_ignore_ascii_case("mpid") {
-                    // The cleaner validated it already; checking again is cheap and keeps a
-                    // bad value from ever reaching a destructive endpoint.
-                    if it.value.parse::<i64>().is_err() {
-                        bail!(
-                            "input {} row {}: an mpid must be a signed 64-bit integer",
-                            it.file + 1,
-                            it.row
-                        );
-                    }
-                    Ok(Deletion {
-                        environment_type: self.environment,
-                        action: "delete",
-                        mpid: Some(&it.value),
-                        identities: None,
-                    })
-                } else {
-                    Ok(Deletion {
-                        environment_type: self.environment,
-                        action: "delete",
-                        mpid: None,
-                        identities: Some(Identity(&it.kind, &it.value)),
-                    })
+        // One object per profile, written by hand (see `JsonBody`): `{"environment_type":
+        // …, "action": "delete"` and either the MPID, always as a JSON string (it is a
+        // signed 64-bit integer, and a float on the way would round it), or a one-entry
+        // `identities` map.
+        let mut body = JsonBody::with_capacity(
+            2 + batch
+                .items
+                .iter()
+                .map(|it| 80 + it.kind.len() + it.value.len())
+                .sum::<usize>(),
+        );
+        body.raw("[");
+        for (i, it) in batch.items.iter().enumerate() {
+            body.raw(if i == 0 { "{" } else { ",{" });
+            body.raw("\"environment_type\":");
+            body.str(self.environment)?;
+            body.raw(",\"action\":\"delete\",");
+            if it.kind.eq_ignore_ascii_case("mpid") {
+                // The cleaner validated it already; checking again is cheap and keeps a
+                // bad value from ever reaching a destructive endpoint.
+                if it.value.parse::<i64>().is_err() {
+                    bail!(
+                        "input {} row {}: an mpid must be a signed 64-bit integer",
+                        it.file + 1,
+                        it.row
+                    );
                 }
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        wire::json(Method::POST, self.url.clone(), &self.auth, &objects)
+                body.raw("\"mpid\":");
+                body.str(&it.value)?;
+            } else {
+                body.raw("\"identities\":{");
+                body.str(&it.kind)?;
+                body.raw(":");
+                body.str(&it.value)?;
+                body.raw("}");
+            }
+            body.raw("}");
+        }
+        body.raw("]");
+        Ok(body.request(Method::POST, self.url.clone(), &self.auth))
     }
 
     fn classify(&self, batch: &Batch, resp: &Response<'_>) -> Verdict {
@@ -363,6 +346,37 @@ mod tests {
             body_json(&a.build(&b).expect("request")),
             serde_json::json!([{"environment_type":"production","action":"delete","identities":{"customerid":"C-1001"}}])
         );
+    }
+
+    #[test]
+    fn identifiers_that_need_escaping_arrive_as_sent() {
+        // The body is written by hand: values with quotes, backslashes, control characters
+        // and non-ASCII text must parse back to themselves, in the documented shape, and a
+        // batch mixing kinds keeps each item's own.
+        let a = Mparticle::new(&target("email")).expect("adapter");
+        let values = [
+            "a\"b@x.io",
+            "c\\d@x.io",
+            "tab\there@x.io",
+            "josé@例え.jp",
+            "\u{1}@x.io",
+        ];
+        let mut b = batch("mparticle", "email", &values);
+        b.items[1].kind = "customerid".into();
+        let want: Vec<serde_json::Value> = b
+            .items
+            .iter()
+            .map(|it| {
+                serde_json::json!({
+                    "environment_type": "production",
+                    "action": "delete",
+                    "identities": { it.kind.clone(): it.value.clone() },
+                })
+            })
+            .collect();
+        let req = a.build(&b).expect("request");
+        assert_eq!(body_json(&req), serde_json::Value::Array(want));
+        assert_eq!(header(&req, "content-type"), Some("application/json"));
     }
 
     #[test]

@@ -72,6 +72,52 @@ pub fn json(
     })
 }
 
+/// A JSON body written by hand, for the deletion bodies sent once per request at the quota
+/// (mParticle's 100 objects): through serde's serializer they cost ~3 ns a byte, a tenth of
+/// a paced run's CPU. Keys and punctuation are the caller's literal JSON; values go through
+/// [`JsonBody::str`], which writes exactly what `serde_json` writes for the same `&str`.
+pub struct JsonBody {
+    buf: Vec<u8>,
+}
+
+impl JsonBody {
+    /// A body with room for `capacity` bytes (a guess; it grows past it).
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            buf: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Literal JSON text: keys, punctuation, constants. Never a value from the input.
+    pub fn raw(&mut self, json: &str) {
+        self.buf.extend_from_slice(json.as_bytes());
+    }
+
+    /// A JSON string. A value with nothing to escape (no `"`, `\` or control character) is
+    /// copied as it is; any other goes through `serde_json`, so both agree byte for byte.
+    pub fn str(&mut self, s: &str) -> anyhow::Result<()> {
+        if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            self.buf.reserve(s.len() + 2);
+            self.buf.push(b'"');
+            self.buf.extend_from_slice(s.as_bytes());
+            self.buf.push(b'"');
+        } else {
+            serde_json::to_writer(&mut self.buf, s)?;
+        }
+        Ok(())
+    }
+
+    /// A request with this body, as [`json`] makes one.
+    pub fn request(self, method: Method, url: String, auth: &HeaderValue) -> Request {
+        Request {
+            method,
+            url,
+            headers: vec![(AUTHORIZATION, auth.clone()), json_content_type()],
+            body: self.buf,
+        }
+    }
+}
+
 /// Standard base64 with padding (RFC 4648 §4); only ever used for Basic auth, so not worth
 /// a dependency.
 fn base64(input: &[u8]) -> String {
@@ -337,6 +383,46 @@ mod tests {
             assert_eq!(base64(i.as_bytes()), o, "{i:?}");
         }
         assert_eq!(base64(b"token:"), "dG9rZW46");
+    }
+
+    #[test]
+    fn json_body_strings_are_what_serde_json_writes() {
+        // Every byte class the escaper distinguishes: plain ASCII, the two escaped
+        // characters, each control character, DEL, non-ASCII (kept as UTF-8), and the line
+        // separators JavaScript minds but JSON does not escape.
+        let mut cases: Vec<String> = [
+            "",
+            "C-1001",
+            "a\"b",
+            "back\\slash",
+            "\u{7f}",
+            "é漢🙂",
+            "\u{2028}\u{2029}",
+            "/</script>",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        cases.extend((0u8..0x20).map(|b| format!("x{}y", char::from(b))));
+        // And every string of up to three characters over an alphabet of each class.
+        let alphabet: Vec<char> = "a\"\\\n\u{0}\u{1f} é🙂\u{7f}".chars().collect();
+        let mut shorter = vec![String::new()];
+        for _ in 0..3 {
+            shorter = shorter
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            cases.extend(shorter.iter().cloned());
+        }
+        for s in &cases {
+            let mut body = JsonBody::with_capacity(0);
+            body.str(s).expect("a str always writes");
+            let req = body.request(Method::POST, String::new(), &HeaderValue::from_static("x"));
+            let want = serde_json::to_vec(s).expect("serde_json");
+            assert_eq!(req.body, want, "{s:?}");
+            let back: String = serde_json::from_slice(&req.body).expect("valid JSON");
+            assert_eq!(&back, s);
+        }
     }
 
     #[test]
