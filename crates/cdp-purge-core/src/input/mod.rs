@@ -354,7 +354,12 @@ fn run_with<'c>(
         .iter()
         .filter_map(|p| source::estimate_rows(p))
         .sum();
-    let mut marker = stages::Marker::new(rows);
+    // `delete`'s second read replays the first one's de-dup marks (see `stages::Marker`).
+    let one_read = spec.one_read.as_deref();
+    let mut marker = match one_read.and_then(OneRead::marks) {
+        Some(marks) => stages::Marker::replay(marks),
+        None => stages::Marker::new(rows, one_read.is_some()),
+    };
     // A few chunks in flight between stages keep the threads busy without buffering the
     // input.
     let (tx, rx) = std::sync::mpsc::sync_channel::<clean::Chunk>(4);
@@ -371,11 +376,12 @@ fn run_with<'c>(
                 // Ends when the reader is done (its sender dropped) or the calling thread
                 // stopped (the send fails); dropping `rx` then stops the reader.
                 while let Ok(mut chunk) = rx.recv() {
-                    marker.mark(&mut chunk);
+                    marker.mark(&mut chunk)?;
                     if marked_tx.send(chunk).is_err() {
                         break;
                     }
                 }
+                Ok::<_, stages::MarksExhausted>(marker)
             })
             .map_err(spawn_error)?;
         let mut failed = None;
@@ -390,11 +396,15 @@ fn run_with<'c>(
         let read = reader
             .join()
             .map_err(|_| anyhow::anyhow!("the intake thread panicked"))?;
-        marked.map_err(|_| anyhow::anyhow!("the de-dup thread panicked"))?;
+        let marker = marked.map_err(|_| anyhow::anyhow!("the de-dup thread panicked"))??;
         if let Some(e) = failed {
             return Err(e);
         }
         let (files, counts) = read?;
+        // A whole first read: the second may replay its marks.
+        if let (Some(one), Some(marks)) = (one_read, marker.into_marks()) {
+            one.set_marks(marks);
+        }
         Ok(IntakeStats {
             rows_read: counts.rows_read,
             kept: emit.kept,

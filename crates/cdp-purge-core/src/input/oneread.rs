@@ -5,6 +5,7 @@ use std::io::{self, Read, Write};
 use std::sync::Arc;
 
 use super::source::{BUF, display, read_up_to};
+use super::stages::Marks;
 
 /// Bytes per verified chunk of the second read: what is held back until it is proved equal
 /// to the first read, and how precisely a change is located.
@@ -24,6 +25,8 @@ pub(crate) const VERIFY_CHUNK: usize = 256 * 1024;
 pub struct OneRead {
     pub(crate) seed: u64,
     files: std::sync::Mutex<Vec<Option<Arc<Fingerprint>>>>,
+    /// Which kept rows of the first read were the first of their value.
+    marks: std::sync::Mutex<Option<Arc<Marks>>>,
 }
 
 /// The first read of one input.
@@ -85,7 +88,17 @@ impl OneRead {
         Self {
             seed: u64::from_le_bytes(b),
             files: std::sync::Mutex::new(Vec::new()),
+            marks: std::sync::Mutex::new(None),
         }
+    }
+
+    /// The de-dup marks of a whole first read, for the second to replay.
+    pub(crate) fn marks(&self) -> Option<Arc<Marks>> {
+        self.marks.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub(crate) fn set_marks(&self, marks: Marks) {
+        *self.marks.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(marks));
     }
 
     pub(crate) fn get(&self, i: usize) -> Option<Arc<Fingerprint>> {
@@ -341,6 +354,65 @@ mod tests {
             .and_then(|i| i.downcast_ref::<InputChanged>())
             .map(|c| c.0.clone())
             .unwrap_or_else(|| format!("not an InputChanged: {e}"))
+    }
+
+    #[test]
+    fn the_second_read_keeps_the_first_reads_duplicates_without_a_set() {
+        // Duplicates within and across files and kinds; the second read replays the
+        // first's marks, and a tampered record shows that it does.
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.csv");
+        let b = dir.path().join("b.csv");
+        std::fs::write(
+            &a,
+            "kind,id\nemail,x@y.io\nemail,z@y.io\nuser,x@y.io\nemail,x@y.io\n",
+        )
+        .unwrap();
+        std::fs::write(&b, "kind,id\nemail,z@y.io\nuser,q\nuser,q\n").unwrap();
+        let mut spec = crate::input::IntakeSpec::with_defaults(
+            vec![a, b],
+            crate::input::ColumnSel::Name("id".into()),
+            crate::input::KindSource::Column(crate::input::ColumnSel::Name("kind".into())),
+        );
+        let one = Arc::new(OneRead::new());
+        spec.one_read = Some(one.clone());
+        let read = |spec: &crate::input::IntakeSpec| {
+            let mut items = Vec::new();
+            let stats = crate::input::run(
+                spec,
+                &mut |it| {
+                    items.push((it.file, it.row, it.kind, it.value));
+                    Ok(())
+                },
+                &mut |_| Ok(()),
+            );
+            stats.map(|s| (items, s.kept, s.duplicates))
+        };
+        assert!(
+            one.marks().is_none(),
+            "nothing recorded before the first read"
+        );
+        let first = read(&spec).expect("first read");
+        assert_eq!((first.1, first.2), (4, 3), "{:?}", first.0);
+        let marks = one.marks().expect("the first read left its marks");
+        assert_eq!(marks.len(), 7);
+        let second = read(&spec).expect("second read");
+        assert_eq!(second, first);
+
+        // Every row marked first of its value: the replay, not a set, decides.
+        let mut all = Marks::default();
+        for _ in 0..7 {
+            all.push(true);
+        }
+        one.set_marks(all);
+        let (items, kept, duplicates) = read(&spec).expect("replayed");
+        assert_eq!((kept, duplicates, items.len()), (7, 0, 7));
+        // A record shorter than the read is an error, never a guess.
+        let mut short = Marks::default();
+        short.push(true);
+        one.set_marks(short);
+        let e = read(&spec).expect_err("more rows than recorded");
+        assert!(e.to_string().contains("internal error"), "{e:#}");
     }
 
     #[test]
