@@ -113,12 +113,21 @@ impl Batch {
 }
 
 fn content_hash(vendor: &str, kind: Option<&str>, items: &[Item]) -> BatchHash {
-    let mut h = Sha256::new();
-    h.update(b"cdp-purge/batch/v1\0");
-    h.update(vendor.as_bytes());
-    h.update([0]);
-    h.update(kind.unwrap_or("").as_bytes());
-    h.update([0]);
+    // The bytes are gathered and hashed at once: six small updates per item went through
+    // the digest's buffering each time (a few percent of a paced run's CPU).
+    let mut msg = Vec::with_capacity(
+        64 + items
+            .iter()
+            .map(|it| {
+                24 + it.kind.len() + it.value.len() + it.lookup.as_ref().map_or(0, String::len)
+            })
+            .sum::<usize>(),
+    );
+    msg.extend_from_slice(b"cdp-purge/batch/v1\0");
+    msg.extend_from_slice(vendor.as_bytes());
+    msg.push(0);
+    msg.extend_from_slice(kind.unwrap_or("").as_bytes());
+    msg.push(0);
     for it in items {
         // Length-prefix each field so no two different batches can hash the same bytes.
         for field in [
@@ -126,11 +135,11 @@ fn content_hash(vendor: &str, kind: Option<&str>, items: &[Item]) -> BatchHash {
             it.lookup.as_deref().unwrap_or(""),
             it.value.as_str(),
         ] {
-            h.update((field.len() as u64).to_le_bytes());
-            h.update(field.as_bytes());
+            msg.extend_from_slice(&(field.len() as u64).to_le_bytes());
+            msg.extend_from_slice(field.as_bytes());
         }
     }
-    BatchHash(h.finalize().into())
+    BatchHash(Sha256::digest(&msg).into())
 }
 
 /// Groups items into batches of at most `cap`, one kind per batch when `split_by_kind`.
@@ -292,6 +301,35 @@ mod tests {
                 "round {round}: cap {cap}, split {split}"
             );
         }
+    }
+
+    #[test]
+    fn hash_is_sha256_of_the_length_prefixed_fields() {
+        // The ledger's batch ids: written out byte by byte here, so a faster way of hashing
+        // cannot change them.
+        let mut items = vec![item("a@x.io", "email"), item("é", "user_id")];
+        items[1].lookup = Some("u-1".into());
+        let b = Batch::new(3, "segment", None, items);
+        let mut want = b"cdp-purge/batch/v1\0segment\0\0".to_vec();
+        for (kind, lookup, value) in [("email", "", "a@x.io"), ("user_id", "u-1", "é")] {
+            for f in [kind, lookup, value] {
+                want.extend_from_slice(&(f.len() as u64).to_le_bytes());
+                want.extend_from_slice(f.as_bytes());
+            }
+        }
+        assert_eq!(b.hash.0, <[u8; 32]>::from(Sha256::digest(&want)));
+        let k = Batch::new(
+            0,
+            "lytics",
+            Some("email".into()),
+            vec![item("a@x.io", "email")],
+        );
+        let mut want = b"cdp-purge/batch/v1\0lytics\0email\0".to_vec();
+        for f in ["email", "", "a@x.io"] {
+            want.extend_from_slice(&(f.len() as u64).to_le_bytes());
+            want.extend_from_slice(f.as_bytes());
+        }
+        assert_eq!(k.hash.0, <[u8; 32]>::from(Sha256::digest(&want)));
     }
 
     #[test]

@@ -404,3 +404,41 @@ async fn a_result_and_its_outcome_in_one_write_are_the_two_lines_chained() {
     }
     assert_eq!(texts[0], texts[1]);
 }
+
+#[test]
+fn item_key_is_the_hmac_of_its_length_prefixed_fields() {
+    // Resume keys of earlier ledgers: the message written out byte by byte, for values
+    // that fit the one-update path and one that does not.
+    use hmac::{Hmac, Mac};
+    let key = [9u8; 32];
+    let long = "x".repeat(300);
+    for (kind, lookup, value) in [
+        ("email", None, "a@x.io"),
+        ("user_id", Some("u-1"), "é"),
+        ("customerid", None, long.as_str()),
+        ("", None, ""),
+    ] {
+        let it = Item {
+            file: 0,
+            row: 2,
+            value: value.into(),
+            kind: kind.into(),
+            lookup: lookup.map(Into::into),
+        };
+        let mut msg = b"cdp-purge/item/v1\0".to_vec();
+        for f in [kind, lookup.unwrap_or(""), value] {
+            msg.extend_from_slice(&(f.len() as u64).to_le_bytes());
+            msg.extend_from_slice(f.as_bytes());
+        }
+        let mut m = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&key).expect("any key");
+        m.update(&msg);
+        let mac = m.finalize().into_bytes();
+        let want = u128::from_be_bytes(mac[..16].try_into().expect("16 bytes"));
+        assert_eq!(
+            item_key(&key, &it),
+            want,
+            "{kind} {lookup:?} {}",
+            value.len()
+        );
+    }
+}
