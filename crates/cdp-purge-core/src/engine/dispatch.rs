@@ -133,7 +133,7 @@ impl Engine {
         ledger: LedgerHandle,
         stats: Arc<Stats>,
     ) -> anyhow::Result<Self> {
-        let client = super::http_client(cfg.timeout)?;
+        let client = super::engine_client(cfg.timeout)?;
         let (stop_tx, _) = watch::channel(false);
         let pacer = Pacer::new(cfg.limits.clone());
         // What the run plans to send, as counted before it starts: a long run paces in
@@ -913,13 +913,12 @@ impl Inner {
             request_ids: BTreeMap::new(),
             maybe_delivered: true,
         };
-        // Our own deadline instead of reqwest's: when it passes, an answer that already
-        // arrived (the process was not scheduled while it came in: a stall, a starved CPU)
-        // is still taken, rather than thrown away and the deletion sent again.
+        // Our own deadline instead of reqwest's (the engine's client has none): when it
+        // passes, an answer that already arrived (the process was not scheduled while it
+        // came in: a stall, a starved CPU) is still taken, rather than thrown away and the
+        // deletion sent again. Every exchange is dropped, and its request cancelled, at the
+        // deadline and its grace at the latest.
         let deadline = self.cfg.timeout;
-        // reqwest's own limit only as a backstop: checked before the answer when the process
-        // wakes from a stall, it would throw away an answer that arrived meanwhile.
-        let rb = rb.timeout(deadline * 4 + Duration::from_secs(10));
         // The answer's body is read up to a cap, so memory stays bounded whatever comes
         // back; an answer past it proves nothing and is treated like one cut off.
         let exchange = async {
