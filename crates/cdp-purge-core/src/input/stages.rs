@@ -145,7 +145,7 @@ pub(crate) struct Emit<'c> {
     on_kept: OnKept<'c>,
     on_reject: &'c mut dyn FnMut(&Reject) -> anyhow::Result<()>,
     /// The kind of every item when the spec fixes it (rows carry their own otherwise).
-    fixed_kind: String,
+    fixed_kind: crate::batch::LineStr,
     pub kept: u64,
     pub duplicates: u64,
 }
@@ -159,7 +159,7 @@ impl<'c> Emit<'c> {
         Self {
             on_kept,
             on_reject,
-            fixed_kind: fixed_kind.unwrap_or_default().to_owned(),
+            fixed_kind: crate::batch::LineStr::new(fixed_kind.unwrap_or_default()),
             kept: 0,
             duplicates: 0,
         }
@@ -174,6 +174,7 @@ impl<'c> Emit<'c> {
             ..
         } = chunk;
         let mut fresh = fresh.into_iter();
+        let fixed_kind = self.fixed_kind.as_str();
         for e in events {
             match e {
                 Event::Rejected(r) => (self.on_reject)(&r)?,
@@ -185,10 +186,10 @@ impl<'c> Emit<'c> {
                         self.kept += 1;
                         match &mut self.on_kept {
                             OnKept::Item(f) => {
-                                let item = item(&self.fixed_kind, &arena, &k);
+                                let item = item(fixed_kind, &arena, &k);
                                 f(item)?;
                             }
-                            OnKept::Kind(f) => f(kind(&self.fixed_kind, &arena, &k)),
+                            OnKept::Kind(f) => f(kind(fixed_kind, &arena, &k)),
                         }
                     } else {
                         self.duplicates += 1;
