@@ -224,32 +224,41 @@ fn run_target(
     let hasher = ledger::Hasher::new(&key);
     let mut tally = Tally::default();
     let retry_failed = d.retry_failed;
-    let plan = super::plan::compute_with(&target, &spec, input_args, &mut |it| match state_of(
-        &resume, &hasher, it,
-    ) {
-        KeyState::Done => {
-            tally.done += 1;
-            false
-        }
-        KeyState::FailedPermanent if !retry_failed => {
-            tally.failed_before += 1;
-            false
-        }
-        KeyState::Unknown if !retry_failed => {
-            tally.failed_before += 1;
-            tally.unknown_before += 1;
-            false
-        }
-        KeyState::FailedPermanent | KeyState::Unknown => {
-            tally.to_send += 1;
-            true
-        }
-        KeyState::Send { maybe_delivered } => {
-            tally.to_send += 1;
-            tally.maybe_delivered += u64::from(maybe_delivered);
-            true
-        }
-    })?;
+    let plan = if resume.is_empty() {
+        // Nothing settled here yet: every identifier is to be sent, and the read makes no
+        // item (`plan`'s path; making and freeing an item per identifier only to keep it
+        // was 0.31 → 0.29 CPU-s of the first read of 1M ids).
+        let plan = super::plan::compute(&target, &spec, input_args)?;
+        tally.to_send = plan.intake.kept;
+        plan
+    } else {
+        super::plan::compute_with(&target, &spec, input_args, &mut |it| match state_of(
+            &resume, &hasher, it,
+        ) {
+            KeyState::Done => {
+                tally.done += 1;
+                false
+            }
+            KeyState::FailedPermanent if !retry_failed => {
+                tally.failed_before += 1;
+                false
+            }
+            KeyState::Unknown if !retry_failed => {
+                tally.failed_before += 1;
+                tally.unknown_before += 1;
+                false
+            }
+            KeyState::FailedPermanent | KeyState::Unknown => {
+                tally.to_send += 1;
+                true
+            }
+            KeyState::Send { maybe_delivered } => {
+                tally.to_send += 1;
+                tally.maybe_delivered += u64::from(maybe_delivered);
+                true
+            }
+        })?
+    };
     let to_send_batches = plan.batches;
 
     // Where it goes, with what limits, and what intake did: so nobody wonders why fewer
