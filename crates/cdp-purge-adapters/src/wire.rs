@@ -64,12 +64,17 @@ pub fn json(
     auth: &HeaderValue,
     body: &impl serde::Serialize,
 ) -> anyhow::Result<Request> {
-    Ok(Request {
+    Ok(json_bytes(method, url, auth, serde_json::to_vec(body)?))
+}
+
+/// A JSON body already written, with the vendor's `Authorization`.
+fn json_bytes(method: Method, url: String, auth: &HeaderValue, body: Vec<u8>) -> Request {
+    Request {
         method,
         url,
         headers: vec![(AUTHORIZATION, auth.clone()), json_content_type()],
-        body: serde_json::to_vec(body)?,
-    })
+        body,
+    }
 }
 
 /// A JSON body written by hand, for the deletion bodies sent once per request at the quota
@@ -109,12 +114,7 @@ impl JsonBody {
 
     /// A request with this body, as [`json`] makes one.
     pub fn request(self, method: Method, url: String, auth: &HeaderValue) -> Request {
-        Request {
-            method,
-            url,
-            headers: vec![(AUTHORIZATION, auth.clone()), json_content_type()],
-            body: self.buf,
-        }
+        json_bytes(method, url, auth, self.buf)
     }
 }
 

