@@ -26,8 +26,6 @@ mod validate;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use sha2::{Digest, Sha256};
-
 use crate::batch::Item;
 use crate::error::UserError;
 
@@ -426,7 +424,7 @@ fn read_all(
         let file = u32::try_from(i).map_err(|_| UserError::usage("too many input files"))?;
         let name = source::display(path);
         let before = cleaner.rows_read();
-        let mut sha = Sha256::new();
+        let mut sha = source::FileDigest::new();
         {
             let mut input = source::open(path, i, spec.one_read.as_deref(), &mut sha)?;
             match source::detect_format(path, spec.format) {
@@ -453,7 +451,7 @@ fn read_all(
         files.push(FileStats {
             path: name,
             rows: cleaner.rows_read() - before,
-            sha256: source::hex_digest(sha),
+            sha256: sha.finish()?,
         });
     }
     Ok((files, cleaner.finish()?))
