@@ -61,10 +61,20 @@ pub(crate) struct Scan {
     /// A byte below 0x20 or 0x7f (ASCII control characters).
     pub control: bool,
     pub upper: bool,
+    /// Where the bytes an e-mail check asks about are, for a value of at most 32 bytes.
+    masks: Option<ByteMasks>,
 }
 
 impl Scan {
     pub(crate) fn of(v: &str) -> Self {
+        if let Some(m) = ByteMasks::of(v.as_bytes()) {
+            return Self {
+                ascii: m.high == 0,
+                control: m.control != 0,
+                upper: m.upper != 0,
+                masks: Some(m),
+            };
+        }
         // Branch-free folds over bytes: the compiler turns them into vector code.
         let (high, control, upper) = v.bytes().fold((0u8, 0u8, 0u8), |(h, c, u), b| {
             (
@@ -77,8 +87,129 @@ impl Scan {
             ascii: high < 0x80,
             control: control > 0,
             upper: upper > 0,
+            masks: None,
         }
     }
+}
+
+/// Bit `i` set where byte `i` of a value of at most 32 bytes is of a class the cleaner asks
+/// about.
+///
+/// Why: most identifiers are short, and on ~20 bytes the folds above and the e-mail check's
+/// run mostly in their scalar tails (~30 ns a value, a tenth of the reading thread's time
+/// on the shared 10M-row file); two 16-byte loads and a compare per class take a third of
+/// that. x86-64 only (SSE2 is part of its baseline); elsewhere `of` says `None` and the
+/// folds answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ByteMasks {
+    len: u32,
+    /// Bytes of 0x80 and above.
+    high: u32,
+    /// Below 0x20, or 0x7f.
+    control: u32,
+    /// `A` to `Z`.
+    upper: u32,
+    at: u32,
+    space: u32,
+    dot: u32,
+}
+
+impl ByteMasks {
+    #[cfg(target_arch = "x86_64")]
+    fn of(v: &[u8]) -> Option<Self> {
+        // SAFETY: SSE2 is part of every x86-64 CPU.
+        unsafe { Self::sse2(v) }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "sse2")]
+    fn sse2(v: &[u8]) -> Option<Self> {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8,
+            _mm_or_si128, _mm_set1_epi8, _mm_sub_epi8,
+        };
+        let n = v.len();
+        if n > 32 {
+            return None;
+        }
+        let mut pad = [0u8; 16];
+        let (lo, hi, shift) = if n >= 16 {
+            // SAFETY: n ≥ 16, so bytes [0, 16) and [n - 16, n) are inside `v`; the loads
+            // are unaligned ones. The two halves overlap when n < 32: a byte seen twice
+            // sets the same bit twice.
+            unsafe {
+                (
+                    _mm_loadu_si128(v.as_ptr().cast::<__m128i>()),
+                    _mm_loadu_si128(v.as_ptr().add(n - 16).cast::<__m128i>()),
+                    n - 16,
+                )
+            }
+        } else {
+            pad[..n].copy_from_slice(v);
+            // SAFETY: `pad` is 16 bytes.
+            let x = unsafe { _mm_loadu_si128(pad.as_ptr().cast::<__m128i>()) };
+            (x, x, 0)
+        };
+        // Only the value's own bytes (the padding is zeros, which count as control bytes).
+        let inside = u32::MAX.checked_shr(32 - n as u32).unwrap_or(0);
+        let bits = |lo: i32, hi: i32| -> u32 {
+            ((lo as u32 & 0xffff) | ((hi as u32 & 0xffff) << shift)) & inside
+        };
+        // Unsigned `x ≤ max`, byte by byte.
+        let at_most =
+            |x: __m128i, max: u8| _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(max as i8)), x);
+        let class = |x: __m128i, c: u8| _mm_cmpeq_epi8(x, _mm_set1_epi8(c as i8));
+        let control = |x: __m128i| _mm_or_si128(at_most(x, 0x1f), class(x, 0x7f));
+        let upper = |x: __m128i| at_most(_mm_sub_epi8(x, _mm_set1_epi8(b'A' as i8)), 25);
+        let each = |f: &dyn Fn(__m128i) -> __m128i| {
+            bits(_mm_movemask_epi8(f(lo)), _mm_movemask_epi8(f(hi)))
+        };
+        Some(Self {
+            len: n as u32,
+            high: bits(_mm_movemask_epi8(lo), _mm_movemask_epi8(hi)),
+            control: each(&control),
+            upper: each(&upper),
+            at: each(&|x| class(x, b'@')),
+            space: each(&|x| class(x, b' ')),
+            dot: each(&|x| class(x, b'.')),
+        })
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn of(_: &[u8]) -> Option<Self> {
+        None
+    }
+}
+
+/// [`email_problem_ascii`] from a value's masks: the same checks in the same order (at
+/// most 32 bytes: neither length limit can be passed).
+fn email_problem_masks(m: ByteMasks) -> Option<&'static str> {
+    if m.space != 0 {
+        return Some("email contains whitespace");
+    }
+    if m.at == 0 {
+        return Some("email has no @");
+    }
+    if m.at.count_ones() > 1 {
+        return Some("email has more than one @");
+    }
+    let at = m.at.trailing_zeros();
+    if at == 0 {
+        return Some("email has an empty local part");
+    }
+    // The bytes after the @ (none when it is the last of 32).
+    let domain = u32::MAX.checked_shl(at + 1).unwrap_or(0);
+    let dots = m.dot & domain;
+    if dots == 0 {
+        return Some("email domain has no dot");
+    }
+    // A dot right after the @, a last byte that is a dot, or two dots in a row.
+    let first = 1u32 << (at + 1);
+    let last = 1u32 << (m.len - 1);
+    if dots & (dots >> 1) != 0 || dots & (first | last) != 0 {
+        return Some("email domain has an empty label");
+    }
+    None
 }
 
 /// [`problem`] for a value whose [`Scan`] is known: the same answer, without scanning it
@@ -95,8 +226,13 @@ pub(crate) fn problem_scanned(
     if v.len() > MAX_VALUE_BYTES {
         return Some(Cow::Borrowed("longer than 1024 bytes"));
     }
-    match rule {
-        Rule::Email => email_problem_ascii(v.as_bytes()).map(Cow::Borrowed),
+    match (rule, scan.masks) {
+        // Lowercasing, the only change between scan and check, keeps the length and every
+        // byte these masks mark.
+        (Rule::Email, Some(m)) if m.len as usize == v.len() => {
+            email_problem_masks(m).map(Cow::Borrowed)
+        }
+        (Rule::Email, _) => email_problem_ascii(v.as_bytes()).map(Cow::Borrowed),
         _ => invalid(rule, v).map(Cow::Borrowed),
     }
 }
@@ -275,6 +411,43 @@ mod tests {
         for (e, why) in bad {
             assert_eq!(invalid(Rule::Email, e), Some(why), "{e:?}");
         }
+        // Every value of up to five bytes over the bytes an e-mail check looks at, and the
+        // edges of the two vector halves (15, 16, 17, 31, 32, 33 bytes).
+        let alphabet = [b'a', b'@', b'.', b' '];
+        let mut short = vec![String::new()];
+        for len in 1..=5u32 {
+            for mut code in 0..4usize.pow(len) {
+                let mut w = String::new();
+                for _ in 0..len {
+                    w.push(char::from(alphabet[code % 4]));
+                    code /= 4;
+                }
+                short.push(w);
+            }
+        }
+        for n in [15, 16, 17, 31, 32, 33] {
+            for at in [0, 1, n / 2, n - 3, n - 2, n - 1] {
+                for dot in [at + 1, at + 2, n - 2, n - 1] {
+                    let mut b = vec![b'x'; n];
+                    b[at] = b'@';
+                    if dot < n && dot != at {
+                        b[dot] = b'.';
+                    }
+                    short.push(String::from_utf8(b).unwrap());
+                }
+            }
+        }
+        for w in &short {
+            let scan = Scan::of(w);
+            assert_eq!(
+                problem_scanned(Some(Rule::Email), w, scan),
+                problem(Some(Rule::Email), w),
+                "{w:?}"
+            );
+            if let Some(m) = scan.masks {
+                assert_eq!(email_problem_masks(m), email_problem(w), "{w:?}");
+            }
+        }
         let long_local = format!("{}@b.com", "x".repeat(65));
         assert_eq!(
             invalid(Rule::Email, &long_local),
@@ -321,6 +494,43 @@ mod tests {
         for c in cases {
             assert_eq!(email_problem_ascii(c.as_bytes()), email_problem(c), "{c:?}");
         }
+        // Every value of up to five bytes over the bytes an e-mail check looks at, and the
+        // edges of the two vector halves (15, 16, 17, 31, 32, 33 bytes).
+        let alphabet = [b'a', b'@', b'.', b' '];
+        let mut short = vec![String::new()];
+        for len in 1..=5u32 {
+            for mut code in 0..4usize.pow(len) {
+                let mut w = String::new();
+                for _ in 0..len {
+                    w.push(char::from(alphabet[code % 4]));
+                    code /= 4;
+                }
+                short.push(w);
+            }
+        }
+        for n in [15, 16, 17, 31, 32, 33] {
+            for at in [0, 1, n / 2, n - 3, n - 2, n - 1] {
+                for dot in [at + 1, at + 2, n - 2, n - 1] {
+                    let mut b = vec![b'x'; n];
+                    b[at] = b'@';
+                    if dot < n && dot != at {
+                        b[dot] = b'.';
+                    }
+                    short.push(String::from_utf8(b).unwrap());
+                }
+            }
+        }
+        for w in &short {
+            let scan = Scan::of(w);
+            assert_eq!(
+                problem_scanned(Some(Rule::Email), w, scan),
+                problem(Some(Rule::Email), w),
+                "{w:?}"
+            );
+            if let Some(m) = scan.masks {
+                assert_eq!(email_problem_masks(m), email_problem(w), "{w:?}");
+            }
+        }
         let long_local = format!("{}@b.com", "x".repeat(65));
         let long = format!("a@{}.com", "x".repeat(260));
         for c in [long_local, long] {
@@ -348,6 +558,45 @@ mod tests {
                 for rule in [None, Some(Rule::Email), Some(Rule::Mpid), Some(Rule::Plain)] {
                     proptest::prop_assert_eq!(problem_scanned(rule, w, scan), problem(rule, w));
                 }
+            }
+        }
+
+        #[test]
+        fn byte_masks_mark_each_class_at_every_length(
+            v in proptest::collection::vec(proptest::prop_oneof![
+                proptest::num::u8::ANY,
+                proptest::sample::select(b"@. AZaz\x1f\x20\x7f\x80".to_vec()),
+            ], 0..=40),
+        ) {
+            let got = ByteMasks::of(&v);
+            if v.len() > 32 {
+                proptest::prop_assert_eq!(got, None);
+            } else if let Some(m) = got {
+                let bits = |f: &dyn Fn(u8) -> bool| {
+                    v.iter().enumerate().fold(0u32, |m, (i, &b)| m | u32::from(f(b)) << i)
+                };
+                proptest::prop_assert_eq!(m.len as usize, v.len());
+                proptest::prop_assert_eq!(m.high, bits(&|b| b >= 0x80));
+                proptest::prop_assert_eq!(m.control, bits(&|b| b < 0x20 || b == 0x7f));
+                proptest::prop_assert_eq!(m.upper, bits(&|b| b.is_ascii_uppercase()));
+                proptest::prop_assert_eq!(m.at, bits(&|b| b == b'@'));
+                proptest::prop_assert_eq!(m.space, bits(&|b| b == b' '));
+                proptest::prop_assert_eq!(m.dot, bits(&|b| b == b'.'));
+            } else {
+                // Only a target without the vector path has no masks.
+                proptest::prop_assert!(!cfg!(target_arch = "x86_64"));
+            }
+        }
+
+        #[test]
+        fn email_checks_from_masks_agree_with_the_plain_ones(v in "[aZ@. ]{0,34}") {
+            let scan = Scan::of(&v);
+            proptest::prop_assert_eq!(
+                problem_scanned(Some(Rule::Email), &v, scan),
+                problem(Some(Rule::Email), &v)
+            );
+            if let Some(m) = scan.masks {
+                proptest::prop_assert_eq!(email_problem_masks(m), email_problem(&v));
             }
         }
 
