@@ -174,3 +174,73 @@ async fn an_answer_past_the_cap_is_not_read_and_proves_nothing() {
     );
     assert_eq!(server.received_requests().await.map_or(0, |r| r.len()), 3);
 }
+
+/// A redirect is not followed. A deletion POST answered with a 302 to a page that answers
+/// 200 (a proxy's or a portal's sign-in page) deleted nothing; followed (reqwest's default,
+/// as a GET), the page's 200 counted as mParticle's 202 and every identifier was
+/// "acknowledged". Now the page is never asked, and the run stops saying why (every request
+/// to that endpoint would be redirected alike), with nothing recorded as settled.
+#[tokio::test]
+async fn a_redirected_deletion_is_not_followed_and_stops_the_run() {
+    use cdp_purge::engine::StopReason;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    for status in [302u16, 307] {
+        server.reset().await;
+        Mock::given(method("POST"))
+            .and(path("/userprofile/bulkdelete"))
+            .respond_with(ResponseTemplate::new(status).insert_header(
+                "location",
+                format!("{}/sign-in?next=x", server.uri()).as_str(),
+            ))
+            .mount(&server)
+            .await;
+        Mock::given(path("/sign-in"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("<html>sign in</html>"))
+            .mount(&server)
+            .await;
+        let opts = Opts {
+            concurrency: 1,
+            max_retries: 2,
+            ..Opts::default()
+        };
+        let run = run_engine_with(mparticle(&server.uri()), mp_batches(1, 3), opts).await;
+        assert_eq!(
+            get(&run.stats.items_ok),
+            0,
+            "HTTP {status}: nothing acknowledged"
+        );
+        let asked: Vec<String> = server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|r| r.url.path().to_owned())
+            .collect();
+        assert_eq!(
+            asked,
+            ["/userprofile/bulkdelete"],
+            "HTTP {status}: one request, not followed"
+        );
+        let Some(StopReason::Fatal { reason, hint, auth }) = run.end.stopped.clone() else {
+            panic!("HTTP {status}: the run must stop: {:?}", run.end.stopped);
+        };
+        assert!(!auth);
+        assert!(
+            reason.contains(&format!("HTTP {status}")) && reason.contains("redirect"),
+            "{reason}"
+        );
+        // The origin it points to, never its path or query (they could carry an identifier).
+        assert!(
+            reason.contains(&server.uri()) && !reason.contains("sign-in"),
+            "{reason}"
+        );
+        assert!(hint.contains("--base-url"), "{hint}");
+        assert_eq!(
+            records(&run.ledger, "outcome").count(),
+            0,
+            "nothing settled"
+        );
+    }
+}

@@ -71,8 +71,13 @@ fn engine_client(connect_timeout: std::time::Duration) -> reqwest::Result<reqwes
     client_builder(connect_timeout).build()
 }
 
+/// No redirect is followed: a vendor's answer is the endpoint's own or none. Followed
+/// (reqwest's default, up to ten, a POST turned into a GET on 301–303), a deletion answered
+/// 302 to a sign-in page that answers 200 counted as deleted; a 3xx is now the batch's
+/// answer, a failure that says so (`protocol::classify_common`).
 fn client_builder(connect_timeout: std::time::Duration) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(connect_timeout)
         .user_agent(concat!("cdp-purge/", env!("CARGO_PKG_VERSION")))
 }

@@ -636,6 +636,22 @@ pub fn classify_common(spec: &VendorSpec, resp: &Response<'_>) -> Verdict {
             retry_after: None,
             reason: format!("HTTP {s}"),
         },
+        // Never followed (see `engine::client_builder`): nothing was done here, and every
+        // request to this endpoint would be sent elsewhere alike, so the run stops.
+        300..=399 => Verdict::Fatal {
+            reason: format!(
+                "{} answered HTTP {s}, a redirect{}; it is not followed: only the endpoint's \
+                 own answer proves a deletion",
+                spec.name,
+                location_origin(resp.headers)
+                    .map(|o| format!(" to {o}"))
+                    .unwrap_or_default()
+            ),
+            hint: "check --base-url and the pod or region; a proxy that redirects requests \
+                   must let them through"
+                .into(),
+            auth: false,
+        },
         _ => Verdict::Failed {
             reason: format!(
                 "HTTP {s}{}",
@@ -644,6 +660,15 @@ pub fn classify_common(spec: &VendorSpec, resp: &Response<'_>) -> Verdict {
             bisect: false,
         },
     }
+}
+
+/// Where a redirect points, as its origin only (`https://host:port`): a path or query could
+/// carry an identifier.
+fn location_origin(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    let loc = headers.get(reqwest::header::LOCATION)?.to_str().ok()?;
+    let url = reqwest::Url::parse(loc).ok()?;
+    let origin = url.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
 }
 
 /// A short message out of a vendor error body (every envelope [`error_fields`]
