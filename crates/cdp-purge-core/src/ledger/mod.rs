@@ -7,6 +7,7 @@
 //! and the next run steps over by starting on a fresh line.
 
 mod destination;
+mod keyed;
 mod line;
 mod record;
 mod resume;
@@ -24,7 +25,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::batch::Item;
@@ -151,13 +151,13 @@ pub fn item_key(key: &[u8; 32], item: &Item) -> u128 {
 /// four plus the key setup (the engine hashes every identifier two or three times).
 #[derive(Clone)]
 pub struct Hasher {
-    mac: Hmac<Sha256>,
+    mac: keyed::KeyedSha256,
 }
 
 impl Hasher {
     pub fn new(key: &[u8; 32]) -> Self {
         Self {
-            mac: <Hmac<Sha256> as Mac>::new_from_slice(key).expect("any key length works"),
+            mac: keyed::KeyedSha256::new(key),
         }
     }
 
@@ -168,9 +168,7 @@ impl Hasher {
 
     /// The same HMAC as bytes, for writers that hex-encode it in place.
     pub fn id_hmac_bytes(&self, value: &str) -> [u8; 32] {
-        let mut m = self.mac.clone();
-        m.update(value.as_bytes());
-        m.finalize().into_bytes().into()
+        self.mac.mac(value.as_bytes())
     }
 
     /// See [`item_key`].
@@ -207,9 +205,7 @@ impl Hasher {
             put(&(part.len() as u64).to_le_bytes());
             put(part.as_bytes());
         }
-        let mut m = self.mac.clone();
-        m.update(msg);
-        let mac = m.finalize().into_bytes();
+        let mac = self.mac.mac(msg);
         let mut b = [0u8; 16];
         b.copy_from_slice(&mac[..16]);
         u128::from_be_bytes(b)
@@ -218,27 +214,17 @@ impl Hasher {
 
 /// A resume key as written in the ledger (32 hex digits).
 pub fn key_hex(k: u128) -> String {
-    hex_of(&k.to_be_bytes())
+    ascii(&keyed::hex16(&k.to_be_bytes()))
 }
 
 /// 32 bytes as 64 lowercase hex digits.
 pub fn hex32(b: &[u8; 32]) -> String {
-    hex_of(b)
+    ascii(&keyed::hex32(b))
 }
 
-/// Lowercase hex of up to 32 bytes, through a buffer. `hex::encode` builds its string a
-/// char at a time and `{:032x}` goes through the formatter: with two of them per
-/// identifier (its HMAC and resume key) on every outcome line, they were an eighth of a
-/// paced run's instructions outside SHA-256.
-fn hex_of(b: &[u8]) -> String {
-    let mut buf = [0u8; 64];
-    if let Some(out) = buf.get_mut(..b.len() * 2)
-        && hex::encode_to_slice(b, out).is_ok()
-        && let Ok(s) = std::str::from_utf8(out)
-    {
-        return s.to_owned();
-    }
-    hex::encode(b)
+/// Hex digits as a string (ASCII: never lossy).
+fn ascii(digits: &[u8]) -> String {
+    String::from_utf8_lossy(digits).into_owned()
 }
 
 pub fn parse_key_hex(s: &str) -> Option<u128> {
@@ -627,7 +613,7 @@ impl Lines<'_> {
     ) -> serde_json::Result<()> {
         let start = self.buf.len();
         line(self.buf, self.prev.as_deref())?;
-        let hash = hex::encode(Sha256::digest(&self.buf[start..]));
+        let hash = hex32(&Sha256::digest(&self.buf[start..]).into());
         self.buf.push(b'\n');
         self.prev = Some(hash);
         Ok(())
