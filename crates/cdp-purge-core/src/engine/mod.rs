@@ -75,9 +75,15 @@ fn engine_client(connect_timeout: std::time::Duration) -> reqwest::Result<reqwes
 /// (reqwest's default, up to ten, a POST turned into a GET on 301–303), a deletion answered
 /// 302 to a sign-in page that answers 200 counted as deleted; a 3xx is now the batch's
 /// answer, a failure that says so (`protocol::classify_common`).
+///
+/// Nor does reqwest resend anything on its own: every send is an attempt the engine
+/// counts, paces and records. (Its default resends what an HTTP/2 server refused unread,
+/// and to be able to, copied every request's URI, headers and extensions before sending
+/// it: allocations per request for a resend the ledger would never have seen.)
 fn client_builder(connect_timeout: std::time::Duration) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .retry(reqwest::retry::never().max_retries_per_request(0))
         .connect_timeout(connect_timeout)
         .user_agent(concat!("cdp-purge/", env!("CARGO_PKG_VERSION")))
 }
