@@ -139,6 +139,16 @@ async fn clevertap_concurrency_429s_lower_the_in_flight_cap() {
     );
 }
 
+/// One mParticle batch of three identifiers, one request at a time, two retries.
+async fn three_ids_two_retries(base: &str) -> Run {
+    let opts = Opts {
+        concurrency: 1,
+        max_retries: 2,
+        ..Opts::default()
+    };
+    run_engine_with(mparticle(base), mp_batches(1, 3), opts).await
+}
+
 /// An answer longer than the cap is not read (memory stays bounded whatever comes back),
 /// and a 2xx that could not be read proves nothing: its identifiers are not acknowledged,
 /// and each attempt says why.
@@ -151,12 +161,7 @@ async fn an_answer_past_the_cap_is_not_read_and_proves_nothing() {
         .respond_with(ResponseTemplate::new(202).set_body_bytes(vec![b' '; MAX_ANSWER + 1]))
         .mount(&server)
         .await;
-    let opts = Opts {
-        concurrency: 1,
-        max_retries: 2,
-        ..Opts::default()
-    };
-    let run = run_engine_with(mparticle(&server.uri()), mp_batches(1, 3), opts).await;
+    let run = three_ids_two_retries(&server.uri()).await;
     assert_eq!(get(&run.stats.items_ok), 0, "nothing proved acknowledged");
     let errors: Vec<_> = records(&run.ledger, "attempt")
         .filter_map(|a| a["error"].as_str().map(str::to_owned))
@@ -200,26 +205,14 @@ async fn a_redirected_deletion_is_not_followed_and_stops_the_run() {
             .respond_with(ResponseTemplate::new(200).set_body_string("<html>sign in</html>"))
             .mount(&server)
             .await;
-        let opts = Opts {
-            concurrency: 1,
-            max_retries: 2,
-            ..Opts::default()
-        };
-        let run = run_engine_with(mparticle(&server.uri()), mp_batches(1, 3), opts).await;
+        let run = three_ids_two_retries(&server.uri()).await;
         assert_eq!(
             get(&run.stats.items_ok),
             0,
             "HTTP {status}: nothing acknowledged"
         );
-        let asked: Vec<String> = server
-            .received_requests()
-            .await
-            .unwrap_or_default()
-            .iter()
-            .map(|r| r.url.path().to_owned())
-            .collect();
         assert_eq!(
-            asked,
+            received_paths(&server).await,
             ["/userprofile/bulkdelete"],
             "HTTP {status}: one request, not followed"
         );

@@ -238,13 +238,7 @@ async fn a_list_too_large_to_read_is_not_asked_again_every_round() {
         "1s",
     ]));
     assert_ne!(code, Some(0), "jobs are still pending: {out}\n{err}");
-    let paths: Vec<String> = vendor
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .iter()
-        .map(|r| r.url.path().to_owned())
-        .collect();
+    let paths = crate::common::received_paths(&vendor).await;
     let lists = paths.iter().filter(|p| p.ends_with("/list")).count();
     let per_job = paths.len() - lists;
     assert_eq!(lists, 1, "the list is asked once: {paths:?}");
@@ -285,12 +279,10 @@ async fn a_slow_list_is_raced_by_per_job_lookups() {
         "--json",
     ]));
     assert_eq!(code, Some(1), "some jobs are still pending: {out}\n{err}");
-    let asked = vendor
-        .received_requests()
+    let asked = crate::common::received_paths(&vendor)
         .await
-        .unwrap_or_default()
         .iter()
-        .filter(|r| !r.url.path().ends_with("/list"))
+        .filter(|p| !p.ends_with("/list"))
         .count();
     // Lookups went on while the list was coming, and the list spared the rest.
     assert!(asked > 0 && asked < 30, "asked one by one: {asked}\n{err}");

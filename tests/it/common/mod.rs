@@ -322,3 +322,14 @@ pub fn records<'a>(
 pub fn get(c: &std::sync::atomic::AtomicU64) -> u64 {
     Stats::get(c)
 }
+
+/// The paths a wiremock server was asked for, in order.
+pub async fn received_paths(server: &wiremock::MockServer) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect()
+}

@@ -666,9 +666,8 @@ pub fn classify_common(spec: &VendorSpec, resp: &Response<'_>) -> Verdict {
 /// carry an identifier.
 fn location_origin(headers: &reqwest::header::HeaderMap) -> Option<String> {
     let loc = headers.get(reqwest::header::LOCATION)?.to_str().ok()?;
-    let url = reqwest::Url::parse(loc).ok()?;
-    let origin = url.origin();
-    origin.is_tuple().then(|| origin.ascii_serialization())
+    // A relative location does not parse; a scheme without a host has the opaque origin.
+    origin(loc).filter(|o| o != "null")
 }
 
 /// A short message out of a vendor error body (every envelope [`error_fields`]
