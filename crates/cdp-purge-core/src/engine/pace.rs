@@ -86,6 +86,8 @@ pub struct Ticket {
     admitted: Instant,
     /// Our usage of the quota with this request, as a fraction (the busiest lane).
     usage: f64,
+    /// This request's own part of the quota, as a fraction (the busiest lane).
+    weight: f64,
 }
 
 impl Ticket {
@@ -586,8 +588,10 @@ impl PaceState {
         let id = self.next_id;
         self.next_id += 1;
         let mut usage: f64 = 0.0;
+        let mut part: f64 = 0.0;
         for lane in &mut self.lanes {
             let weight = lane.weight(items);
+            part = part.max(f64::from(weight) / f64::from(lane.quota().count.max(1)));
             let until = now + lane.span(self.margins.jitter);
             lane.unsorted |= lane.window.back().is_some_and(|b| b.until > until);
             lane.window.push_back(Admission {
@@ -608,6 +612,7 @@ impl PaceState {
             id,
             admitted: now,
             usage,
+            weight: part,
         })
     }
 
@@ -676,6 +681,7 @@ impl PaceState {
         }
         match answer {
             Answer::Accepted => {
+                self.share.took(now, ticket.weight);
                 self.share.on_accepted(now, ticket.admitted, ticket.usage);
                 Reaction::None
             }
@@ -713,6 +719,7 @@ impl PaceState {
             id: u64::MAX,
             admitted: now,
             usage: self.lanes.iter().map(Lane::usage).fold(0.0, f64::max),
+            weight: 0.0,
         }
     }
 
@@ -901,6 +908,7 @@ mod tests {
                 id: i as u64,
                 admitted: *sent,
                 usage: 1.0,
+                weight: 0.0,
             };
             p.on_answer(&t, t0 + s(4), Answer::Accepted);
         }
@@ -908,6 +916,7 @@ mod tests {
             id: (all.len() - 1) as u64,
             admitted: all[all.len() - 1].0,
             usage: 0.8,
+            weight: 0.0,
         };
         assert_eq!(
             p.on_answer(&refused, t0 + s(4), Answer::Refused),
@@ -942,6 +951,7 @@ mod tests {
             id: 0,
             admitted: t0 + s(3),
             usage: 0.6,
+            weight: 0.0,
         };
         assert!(matches!(
             p.on_answer(&t, t0 + s(3), Answer::Refused),
@@ -1097,6 +1107,7 @@ mod tests {
             id: 9,
             admitted: times[9],
             usage: 1.0,
+            weight: 0.0,
         };
         assert_eq!(p.jitter(), ARRIVAL_JITTER);
         p.on_answer(&t, times[9] + Duration::from_millis(50), Answer::Refused);
@@ -1111,6 +1122,7 @@ mod tests {
             id: 0,
             admitted: t0,
             usage: 0.6,
+            weight: 0.0,
         };
         q.on_answer(&u, t0 + Duration::from_millis(50), Answer::Refused);
         assert_eq!(q.jitter(), ARRIVAL_JITTER);

@@ -17,8 +17,17 @@
 //! windows of the run's requests while the quota stays shared, and the run notices that the
 //! other caller stopped up to `g` windows late.
 //!
+//! A refusal at a level the vendor accepted repeatedly is noise and cuts nothing, but a
+//! caller that starts while the run fills the whole quota makes only such refusals. When
+//! they are a share of a window's answers that noise rarely reaches, the run makes a
+//! *trial*: it goes to three quarters of what the vendor took from it over that window and
+//! watches the requests that meet a window made at that pace. One refused: the refusals did
+//! not follow our pace (noise), the pace before comes back. Enough answers without one:
+//! they did (the room shrank), and the run climbs from there as after any cut.
+//!
 //! Pure state over caller-supplied instants: unit-testable without sleeping.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// What the pacer should do about an answer.
@@ -71,6 +80,25 @@ impl Accepted {
     }
 }
 
+/// A trial cut (see [`Share::on_refused`]): the run went well below what the vendor took
+/// from it, to see whether the refusals follow its pace.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Trial {
+    started: Instant,
+    /// The schedule and bound to go back to if they do not (noise).
+    before: Schedule,
+    before_bound: f64,
+    /// The levels the vendor had confirmed, to count as confirmed again after noise.
+    before_accepted: [f64; Share::CONFIRMED],
+    /// What the vendor took from us in the window before the trial.
+    room: f64,
+    /// The trial's level.
+    level: f64,
+    /// Answers without a 429 so far, for requests admitted once the window had turned over
+    /// at its pace.
+    clean: u32,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Probation {
     schedule: Schedule,
@@ -108,6 +136,17 @@ pub struct Share {
     /// The last 429, whatever was made of it: requests go in groups only well after it
     /// (see [`Share::calm`]).
     last_refused: Option<Instant>,
+    /// What the vendor took from us in the last window: when each accepted request was
+    /// answered and its part of the quota.
+    took: VecDeque<(Instant, f64)>,
+    /// When each 429 of the last window that was dismissed as noise came.
+    noise: VecDeque<Instant>,
+    trial: Option<Trial>,
+    /// The share of a window's answers that refusals dismissed as noise must reach to start
+    /// a trial: [`Self::NOISE_SHARE`], doubled after each trial until
+    /// [`Self::TRIAL_MEMORY`] windows pass without one.
+    storm_share: f64,
+    last_trial: Option<Instant>,
     epoch: Instant,
 }
 
@@ -140,6 +179,22 @@ impl Share {
     /// Windows from the start before the first group: a quota shared from the start shows
     /// it with a 429 in the first window, met by requests spaced one at a time.
     pub const CALM_AT_START: f64 = 2.0;
+    /// 429s dismissed as noise in one window that start a trial, when they are also at
+    /// least [`Self::NOISE_SHARE`] of its answers (noise at 10% does that in about one
+    /// window in six; a caller that starts mid-run, ~29% of them, in the first).
+    pub const NOISE_STORM: usize = 3;
+    pub const NOISE_SHARE: f64 = 0.2;
+    /// A trial holds this fraction of what the vendor took from us in the window before it
+    /// (what another caller left us, with a margin for its backlog) ...
+    pub const TRIAL_DEPTH: f64 = 0.75;
+    /// ... until one 429 says noise, or [`Self::TRIAL_ANSWERS`] answers without one say
+    /// the room shrank, or this many windows pass (noise: nothing said otherwise).
+    pub const TRIAL: f64 = 6.0;
+    /// Answers without a 429 that prove the refusals followed our pace: noise that refuses
+    /// one request in ten would have refused one of them 19 times in 20 (0.9^29 < 0.05).
+    pub const TRIAL_ANSWERS: u32 = 29;
+    /// Windows after a trial during which the next one needs twice the share of refusals.
+    pub const TRIAL_MEMORY: f64 = 30.0;
 
     pub fn new(window: Duration, now: Instant) -> Self {
         Self {
@@ -153,8 +208,69 @@ impl Share {
             careful: false,
             accepted: [Accepted::NONE; 2],
             last_refused: None,
+            took: VecDeque::new(),
+            noise: VecDeque::new(),
+            trial: None,
+            storm_share: Self::NOISE_SHARE,
+            last_trial: None,
             epoch: now,
         }
+    }
+
+    /// The vendor took a request whose part of the quota was `weight` (answered at `now`).
+    pub fn took(&mut self, now: Instant, weight: f64) {
+        self.took.push_back((now, weight));
+        self.forget(now);
+    }
+
+    /// Drop what left the last window from `took` and `noise`.
+    fn forget(&mut self, now: Instant) {
+        let old = |t: Instant| now.saturating_duration_since(t) >= self.window;
+        while self.took.front().is_some_and(|&(t, _)| old(t)) {
+            self.took.pop_front();
+        }
+        while self.noise.front().is_some_and(|&t| old(t)) {
+            self.noise.pop_front();
+        }
+    }
+
+    /// Settle a trial. `shared`: the refusals followed our pace (the room shrank): the run
+    /// climbs from the trial's level, each new level a probe, and the first refusal on the
+    /// way sets where it holds, as after any cut. Otherwise (noise, or the trial ran out of
+    /// time) the pace before comes back and the levels confirmed before count again. Either
+    /// way the next trial, within [`Self::TRIAL_MEMORY`] windows, needs twice the share of
+    /// refusals.
+    fn settle_trial(&mut self, now: Instant, shared: bool) {
+        let Some(t) = self.trial.take() else { return };
+        self.storm_share = (self.storm_share * 2.0).min(1.0);
+        self.last_trial = Some(now);
+        if shared {
+            self.bound = t.room;
+            let climb_from = now
+                .checked_sub(self.window.mul_f64(Self::PROBE_GAP))
+                .unwrap_or(now);
+            self.schedule = Schedule {
+                level: t.level,
+                refused_at: t.level,
+                cut_at: Some(climb_from),
+            };
+            self.careful = true;
+        } else {
+            self.schedule = t.before;
+            self.bound = t.before_bound;
+            let b = self.bucket(now);
+            self.accepted[0] = Accepted {
+                bucket: b,
+                top: t.before_accepted,
+            };
+            self.accepted[1] = Accepted::NONE;
+        }
+    }
+
+    /// Whether a request admitted at `admitted` met a window made at the trial's pace.
+    fn in_trial(&self, admitted: Instant) -> bool {
+        self.trial
+            .is_some_and(|t| admitted >= t.started + self.window)
     }
 
     /// Whether nothing suggests that anyone else uses the quota: the whole of it is ours,
@@ -226,6 +342,20 @@ impl Share {
     /// The vendor accepted a request admitted at `admitted` with our usage at `usage`.
     pub fn on_accepted(&mut self, now: Instant, admitted: Instant, usage: f64) {
         self.strikes = 0;
+        if let Some(started) = self.trial.map(|t| t.started) {
+            if self.windows_since(started, now) >= Self::TRIAL {
+                self.settle_trial(now, false);
+            } else if let Some(t) = self
+                .trial
+                .as_mut()
+                .filter(|_| admitted >= started + self.window)
+            {
+                t.clean += 1;
+                if t.clean >= Self::TRIAL_ANSWERS {
+                    self.settle_trial(now, true);
+                }
+            }
+        }
         if let Some(p) = &mut self.probation
             && usage >= p.level - 1e-9
         {
@@ -306,6 +436,20 @@ impl Share {
     /// quota at `usage` (this request included).
     pub fn on_refused(&mut self, now: Instant, admitted: Instant, usage: f64) -> Reaction {
         self.last_refused = Some(self.last_refused.map_or(now, |t| t.max(now)));
+        if self.trial.is_some() {
+            // A trial decides on the requests that met a window made at its pace: one
+            // refused says noise. The others were sent before and say nothing, unless
+            // they keep coming (see `STRIKES`).
+            if self.in_trial(admitted) {
+                self.settle_trial(now, false);
+                return Reaction::None;
+            }
+            if self.strikes + 1 < Self::STRIKES {
+                self.strikes += 1;
+                return Reaction::None;
+            }
+            self.trial = None;
+        }
         let after_cut = self.schedule.cut_at.is_none_or(|c| admitted >= c);
         if !after_cut {
             // Sent at the old pace before the cut took effect: the cut already covers it.
@@ -333,7 +477,28 @@ impl Share {
         // Cutting on it would ratchet the pace down for as long as the noise lasts; a
         // share that really shrank refuses most requests and trips the strikes above.
         if usage <= self.confirmed(now) {
-            return Reaction::None;
+            // Unless they keep coming: every level a run used while it had the whole quota
+            // was accepted many times, so a caller that starts mid-run makes only refusals
+            // "at a level that works". A share of a window's answers that noise rarely
+            // makes starts a trial. (Below the whole quota the run holds a level cut just
+            // under a refusal, and probes decide.)
+            self.noise.push_back(now);
+            self.forget(now);
+            if self
+                .last_trial
+                .is_some_and(|t| self.windows_since(t, now) >= Self::TRIAL_MEMORY)
+            {
+                self.storm_share = Self::NOISE_SHARE;
+            }
+            let answers = self.took.len() + self.noise.len();
+            if current < 1.0
+                || self.probation.is_some()
+                || self.noise.len() < Self::NOISE_STORM
+                || (self.noise.len() as f64) < self.storm_share * answers as f64
+            {
+                return Reaction::None;
+            }
+            return self.start_trial(now, usage, current);
         }
         if usage >= self.bound && self.undo.is_some() && !self.confirming {
             // Halfway down after one refusal far below our pace: one more at or above it
@@ -360,6 +525,34 @@ impl Share {
         let to = if provisional { current * 0.5 } else { to }.max(Self::FLOOR);
         self.cut(now, to, usage.min(1.0), provisional);
         Reaction::Slowed(to)
+    }
+
+    /// Go well below what the vendor took from us over the last window, to see whether the
+    /// refusals follow our pace (see [`Self::settle_trial`]).
+    fn start_trial(&mut self, now: Instant, usage: f64, current: f64) -> Reaction {
+        let room: f64 = self.took.iter().map(|t| t.1).sum::<f64>().min(usage);
+        let level = (room * Self::TRIAL_DEPTH).min(current).max(Self::FLOOR);
+        self.trial = Some(Trial {
+            started: now,
+            before: self.schedule,
+            before_bound: self.bound,
+            before_accepted: std::array::from_fn(|r| self.recently_accepted(now, r)),
+            room,
+            level,
+            clean: 0,
+        });
+        self.noise.clear();
+        // The levels that worked before say nothing about the room now.
+        self.accepted = [Accepted::NONE; 2];
+        self.schedule = Schedule {
+            level,
+            refused_at: room.max(level),
+            cut_at: Some(now),
+        };
+        self.undo = None;
+        self.confirming = false;
+        self.careful = true;
+        Reaction::Slowed(level)
     }
 
     fn cut(&mut self, now: Instant, level: f64, refused_at: f64, provisional: bool) {
@@ -573,6 +766,141 @@ mod tests {
         assert_eq!(
             Share::new(Duration::from_secs(10), t0).long_wait(),
             Duration::from_secs(20)
+        );
+    }
+
+    /// A run at the whole quota for two windows: 15 requests a window, each 1/15 of it,
+    /// answered 0.1 s after they left, all taken. Returns the share and the next instant.
+    fn at_full(t0: Instant) -> (Share, f64) {
+        let mut s = Share::new(W, t0);
+        let mut t = 0.0;
+        for k in 0..30 {
+            t = 0.1 + f64::from(k) / 15.0;
+            let usage = (f64::from(k.min(14) + 1) / 15.0).min(1.0);
+            s.took(at(t0, t), 1.0 / 15.0);
+            s.on_accepted(at(t0, t), at(t0, t - 0.1), usage);
+        }
+        (s, t)
+    }
+
+    /// The third window of [`at_full`]: the vendor takes 11 requests and refuses 4, at
+    /// levels it accepted many times. Returns the reactions and the next instant.
+    fn storm(s: &mut Share, t0: Instant, from: f64) -> (Vec<Reaction>, f64) {
+        let mut reactions = Vec::new();
+        let mut t = from;
+        for k in 0..15 {
+            t = from + f64::from(k + 1) / 15.0;
+            if k % 4 == 3 {
+                reactions.push(s.on_refused(at(t0, t), at(t0, t - 0.1), 0.93));
+            } else {
+                s.took(at(t0, t), 1.0 / 15.0);
+                s.on_accepted(at(t0, t), at(t0, t - 0.1), 0.93);
+            }
+        }
+        (reactions, t)
+    }
+
+    #[test]
+    fn refusals_that_keep_coming_at_levels_that_worked_start_a_trial() {
+        let t0 = Instant::now();
+        let (mut s, t) = at_full(t0);
+        assert_eq!(s.factor(at(t0, t)), 1.0);
+        let (reactions, t) = storm(&mut s, t0, t);
+        // The first two are noise; the third, in a window of 11 taken, is not.
+        assert_eq!(reactions[..2], [Reaction::None, Reaction::None]);
+        let Reaction::Slowed(level) = reactions[2] else {
+            panic!("{reactions:?}")
+        };
+        // Three quarters of what the vendor took over the window before it: the last 3
+        // answers at the whole quota and 9 of the storm's, each 1/15.
+        assert!(
+            (level - 12.0 / 15.0 * Share::TRIAL_DEPTH).abs() < 1e-9,
+            "{level}"
+        );
+        assert_eq!(s.factor(at(t0, t)), level);
+        // A refusal of a request sent before the window turned over at the trial's pace
+        // decides nothing.
+        let started = t - 4.0 / 15.0;
+        assert_eq!(
+            s.on_refused(at(t0, started + 0.5), at(t0, started + 0.4), 0.9),
+            Reaction::None
+        );
+        assert_eq!(s.factor(at(t0, started + 0.5)), level);
+    }
+
+    #[test]
+    fn a_trial_without_429s_holds_below_the_room_and_climbs_by_probes() {
+        let t0 = Instant::now();
+        let (mut s, t) = at_full(t0);
+        let (reactions, t) = storm(&mut s, t0, t);
+        let Some(&Reaction::Slowed(level)) = reactions.last() else {
+            panic!("{reactions:?}")
+        };
+        // Answers for requests that met a window made at the trial's pace: all taken. One
+        // fewer than needed still decides nothing.
+        let first = t + 1.0;
+        let mut u = first;
+        for k in 0..Share::TRIAL_ANSWERS {
+            u = first + f64::from(k) * 0.1;
+            if k + 1 == Share::TRIAL_ANSWERS {
+                assert_eq!(s.factor(at(t0, u)), level, "still a trial");
+            }
+            s.took(at(t0, u), 1.0 / 15.0);
+            s.on_accepted(at(t0, u), at(t0, u - 0.1), level);
+        }
+        // The room shrank: the run climbs from the trial's level, each new level a probe.
+        let now = at(t0, u + 0.01);
+        let f = s.factor(now);
+        assert!(f >= level && f < level + 0.02, "{f} from {level}");
+        assert!(s.factor(at(t0, u + 1.0)) > f + 0.02);
+        assert!(s.is_probe(now, level + 0.07));
+        // The first refusal on the way sets where it holds: under it, not lower than
+        // where the climb had got to.
+        let refused = level + 0.07;
+        let climbed = s.factor(at(t0, u + 0.5));
+        let r = s.on_refused(at(t0, u + 0.5), at(t0, u + 0.4), refused);
+        assert_eq!(
+            r,
+            Reaction::Slowed(climbed.min(refused * (1.0 - Share::MARGIN)))
+        );
+    }
+
+    #[test]
+    fn a_429_in_a_trial_is_noise_and_the_pace_before_comes_back() {
+        let t0 = Instant::now();
+        let (mut s, t) = at_full(t0);
+        let (reactions, t) = storm(&mut s, t0, t);
+        assert!(matches!(reactions.last(), Some(Reaction::Slowed(_))));
+        let u = t + 1.2;
+        for k in 0..5 {
+            let v = u + f64::from(k) * 0.1;
+            s.took(at(t0, v), 1.0 / 15.0);
+            s.on_accepted(at(t0, v), at(t0, v - 0.1), 0.5);
+        }
+        // Refused at the trial's pace: noise. The whole quota is back, and the levels the
+        // vendor confirmed before count again: the next refusal there is noise too.
+        let v = u + 0.6;
+        assert_eq!(
+            s.on_refused(at(t0, v), at(t0, v - 0.1), 0.5),
+            Reaction::None
+        );
+        assert_eq!(s.factor(at(t0, v)), 1.0);
+        assert_eq!(
+            s.on_refused(at(t0, v + 0.1), at(t0, v), 0.93),
+            Reaction::None
+        );
+        // The next storm within TRIAL_MEMORY windows needs twice the share: the same
+        // four refusals in fifteen answers start nothing.
+        let (reactions, t) = storm(&mut s, t0, v + 1.0);
+        assert!(
+            reactions.iter().all(|r| *r == Reaction::None),
+            "{reactions:?}"
+        );
+        // Long after, it is back to NOISE_SHARE.
+        let (reactions, _) = storm(&mut s, t0, t + Share::TRIAL_MEMORY);
+        assert!(
+            matches!(reactions.last(), Some(Reaction::Slowed(_))),
+            "{reactions:?}"
         );
     }
 }
