@@ -100,6 +100,61 @@ async fn a_server_that_answers_404_to_everything_is_not_a_valid_hightouch_or_seg
     }
 }
 
+/// A redirect proves nothing at any vendor whose `check` makes a call: the answer is never
+/// followed (a sign-in page's 200 would otherwise pass for the vendor's own), and the
+/// probe reads the 302 itself as a failure.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redirect_proves_nothing_to_check_at_any_vendor() {
+    use wiremock::matchers::path;
+    let server = MockServer::start().await;
+    Mock::given(path("/sign-in"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"data":[],"hasMore":false}"#))
+        .mount(&server)
+        .await;
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("location", format!("{}/sign-in", server.uri()).as_str()),
+        )
+        .mount(&server)
+        .await;
+    let uri = server.uri();
+    let vendors: &[&[&str]] = &[
+        &["lytics", "--id-type", "email"],
+        &["segment", "--space", "spa_1"],
+        &["hightouch", "--graph", "g-1"],
+        &["segment-regs"],
+        &["mixpanel"],
+        &["amplitude", "--id-type", "user_id"],
+        &["iterable", "--id-type", "email"],
+        &["posthog", "--id-type", "distinct_id", "--project-id", "12"],
+    ];
+    let runs = tokio::task::spawn_blocking(move || {
+        vendors
+            .iter()
+            .map(|v| {
+                let args: Vec<&str> = ["--vendor"].iter().chain(v.iter()).copied().collect();
+                (v[0], check(&uri, &args))
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    for (vendor, (code, out, err)) in runs {
+        assert_eq!(code, Some(2), "{vendor}: {out}{err}");
+        assert!(
+            out.starts_with("failed") && out.contains("302"),
+            "{vendor}: {out}"
+        );
+    }
+    let received = server.received_requests().await.expect("recorded");
+    assert!(
+        received.iter().all(|r| r.url.path() != "/sign-in"),
+        "a redirect was followed"
+    );
+    assert!(received.iter().all(|r| r.method.as_str() == "GET"));
+}
+
 #[test]
 fn segment_check_tells_a_wrong_space_where_the_answer_allows() {
     let cases = [

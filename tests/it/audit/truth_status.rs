@@ -283,3 +283,57 @@ fn status_reads_and_names_the_variables_a_config_target_names() {
     assert_eq!(code, Some(0), "{out}\n{err}");
     assert!(out.contains("done 5"), "{out}");
 }
+
+/// A vendor whose status endpoint redirects (a proxy's sign-in page) proves no job's state:
+/// the redirect is not followed (the page's 200 would read as the vendor's "done"), the
+/// run says why and exits non-zero, and no status record says done.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redirected_status_lookup_proves_nothing() {
+    use wiremock::matchers::{any, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let sb = Sandbox::start_blocking(sandbox(3_600_000)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = lytics_ledger(&sb, dir.path(), 3);
+    let vendor = MockServer::start().await;
+    Mock::given(path("/sign-in"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"data":{"state":"done","completed":true}}"#),
+        )
+        .mount(&vendor)
+        .await;
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("location", format!("{}/sign-in", vendor.uri()).as_str()),
+        )
+        .mount(&vendor)
+        .await;
+    let uri = vendor.uri();
+    let l = ledger.clone();
+    let (code, out, err) = tokio::task::spawn_blocking(move || {
+        run(bin()
+            .args(["status", "--ledger"])
+            .arg(&l)
+            .args(["--base-url", &uri]))
+    })
+    .await
+    .unwrap();
+    assert!(matches!(code, Some(c) if c != 0), "{out}\n{err}");
+    let all = format!("{out}{err}");
+    assert!(
+        all.contains("302") && all.contains("redirect"),
+        "says why: {all}"
+    );
+    let paths = crate::common::received_paths(&vendor).await;
+    assert!(!paths.is_empty(), "the vendor was asked");
+    assert!(
+        paths.iter().all(|p| p != "/sign-in"),
+        "a redirect was followed: {paths:?}"
+    );
+    let done = records(&ledger)
+        .iter()
+        .filter(|r| r["type"] == "status" && r["state"] == "done")
+        .count();
+    assert_eq!(done, 0, "no job is done on a redirect's word");
+}
