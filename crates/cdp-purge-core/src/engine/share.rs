@@ -342,16 +342,13 @@ impl Share {
     /// The vendor accepted a request admitted at `admitted` with our usage at `usage`.
     pub fn on_accepted(&mut self, now: Instant, admitted: Instant, usage: f64) {
         self.strikes = 0;
-        if let Some(started) = self.trial.map(|t| t.started) {
-            if self.windows_since(started, now) >= Self::TRIAL {
+        if let Some(t) = self.trial {
+            if self.windows_since(t.started, now) >= Self::TRIAL {
                 self.settle_trial(now, false);
-            } else if let Some(t) = self
-                .trial
-                .as_mut()
-                .filter(|_| admitted >= started + self.window)
-            {
-                t.clean += 1;
-                if t.clean >= Self::TRIAL_ANSWERS {
+            } else if self.in_trial(admitted) {
+                let clean = t.clean + 1;
+                self.trial = Some(Trial { clean, ..t });
+                if clean >= Self::TRIAL_ANSWERS {
                     self.settle_trial(now, true);
                 }
             }
@@ -436,10 +433,14 @@ impl Share {
     /// quota at `usage` (this request included).
     pub fn on_refused(&mut self, now: Instant, admitted: Instant, usage: f64) -> Reaction {
         self.last_refused = Some(self.last_refused.map_or(now, |t| t.max(now)));
-        if self.trial.is_some() {
+        if let Some(t) = self.trial {
             // A trial decides on the requests that met a window made at its pace: one
-            // refused says noise. The others were sent before and say nothing, unless
-            // they keep coming (see `STRIKES`).
+            // refused says noise. One sent before it began is covered by it, as by any cut;
+            // one sent since, into a window that still held the old pace, says nothing,
+            // unless they keep coming (see `STRIKES`: the trial ends and everyone waits).
+            if admitted < t.started {
+                return Reaction::None;
+            }
             if self.in_trial(admitted) {
                 self.settle_trial(now, false);
                 return Reaction::None;
@@ -826,6 +827,22 @@ mod tests {
             Reaction::None
         );
         assert_eq!(s.factor(at(t0, started + 0.5)), level);
+        // Nor do requests sent before it began, however many are refused: they neither
+        // count toward the pause nor end the trial ...
+        for k in 0..Share::STRIKES + 1 {
+            let a = started - 0.05 - 0.01 * f64::from(k);
+            assert_eq!(
+                s.on_refused(at(t0, started + 0.6), at(t0, a), 1.0),
+                Reaction::None
+            );
+        }
+        // ... which a request that met a window made at its pace still decides (noise).
+        let u = started + 1.2;
+        assert_eq!(
+            s.on_refused(at(t0, u), at(t0, u - 0.1), level),
+            Reaction::None
+        );
+        assert_eq!(s.factor(at(t0, u)), 1.0);
     }
 
     #[test]
