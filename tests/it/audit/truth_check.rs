@@ -105,19 +105,7 @@ async fn a_server_that_answers_404_to_everything_is_not_a_valid_hightouch_or_seg
 /// probe reads the 302 itself as a failure.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_redirect_proves_nothing_to_check_at_any_vendor() {
-    use wiremock::matchers::path;
-    let server = MockServer::start().await;
-    Mock::given(path("/sign-in"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"data":[],"hasMore":false}"#))
-        .mount(&server)
-        .await;
-    Mock::given(any())
-        .respond_with(
-            ResponseTemplate::new(302)
-                .insert_header("location", format!("{}/sign-in", server.uri()).as_str()),
-        )
-        .mount(&server)
-        .await;
+    let server = crate::common::redirecting_to_a_page(r#"{"data":[],"hasMore":false}"#).await;
     let uri = server.uri();
     let vendors: &[&[&str]] = &[
         &["lytics", "--id-type", "email"],
@@ -148,6 +136,7 @@ async fn a_redirect_proves_nothing_to_check_at_any_vendor() {
         );
     }
     let received = server.received_requests().await.expect("recorded");
+    assert!(!received.is_empty(), "the vendors were asked");
     assert!(
         received.iter().all(|r| r.url.path() != "/sign-in"),
         "a redirect was followed"

@@ -289,26 +289,11 @@ fn status_reads_and_names_the_variables_a_config_target_names() {
 /// run says why and exits non-zero, and no status record says done.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_redirected_status_lookup_proves_nothing() {
-    use wiremock::matchers::{any, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
     let sb = Sandbox::start_blocking(sandbox(3_600_000)).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let ledger = lytics_ledger(&sb, dir.path(), 3);
-    let vendor = MockServer::start().await;
-    Mock::given(path("/sign-in"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_string(r#"{"data":{"state":"done","completed":true}}"#),
-        )
-        .mount(&vendor)
-        .await;
-    Mock::given(any())
-        .respond_with(
-            ResponseTemplate::new(302)
-                .insert_header("location", format!("{}/sign-in", vendor.uri()).as_str()),
-        )
-        .mount(&vendor)
-        .await;
+    let vendor =
+        crate::common::redirecting_to_a_page(r#"{"data":{"state":"done","completed":true}}"#).await;
     let uri = vendor.uri();
     let l = ledger.clone();
     let (code, out, err) = tokio::task::spawn_blocking(move || {

@@ -333,3 +333,24 @@ pub async fn received_paths(server: &wiremock::MockServer) -> Vec<String> {
         .map(|r| r.url.path().to_owned())
         .collect()
 }
+
+/// A server that answers every request with a 302 to its own `/sign-in`, a page that
+/// answers 200 with `page` (a proxy's or a portal's sign-in page): a redirect, if followed,
+/// would read that page as the vendor's answer.
+pub async fn redirecting_to_a_page(page: &str) -> wiremock::MockServer {
+    use wiremock::matchers::{any, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(path("/sign-in"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(page))
+        .mount(&server)
+        .await;
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("location", format!("{}/sign-in", server.uri()).as_str()),
+        )
+        .mount(&server)
+        .await;
+    server
+}
