@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 
-use super::{Attempt, ItemResult, ItemStatus, Outcome, Phase, SCHEMA_VERSION};
+use super::{Attempt, ItemResult, ItemStatus, Outcome, Phase, SCHEMA_VERSION, keyed};
 use crate::batch::BatchHash;
 
 /// An outcome record as the engine has it, borrowed: what [`Outcome`] holds, with each
@@ -248,21 +248,20 @@ fn string(out: &mut Vec<u8>, s: &str) -> serde_json::Result<()> {
 
 /// A resume key as the ledger writes it: 32 lowercase hex digits in quotes.
 fn key_str(out: &mut Vec<u8>, k: u128) {
-    let mut buf = [0u8; 32];
-    // Cannot fail: the buffer is exactly twice the input.
-    let _ = hex::encode_to_slice(k.to_be_bytes(), &mut buf);
-    out.push(b'"');
-    out.extend_from_slice(&buf);
-    out.push(b'"');
+    quoted(out, &keyed::hex16(&k.to_be_bytes()));
 }
 
 /// Lowercase hex in quotes: never anything to escape.
 fn hex_str(out: &mut Vec<u8>, b: &[u8; 32]) {
-    let mut buf = [0u8; 64];
-    // Cannot fail: the buffer is exactly twice the input.
-    let _ = hex::encode_to_slice(b, &mut buf);
+    quoted(out, &keyed::hex32(b));
+}
+
+/// Hex digits (the SSE2 encoder the HMACs use: the `hex` crate goes a byte at a time, and
+/// every identifier's 96 digits are written once per outcome line) in quotes.
+fn quoted(out: &mut Vec<u8>, digits: &[u8]) {
+    out.reserve(digits.len() + 2);
     out.push(b'"');
-    out.extend_from_slice(&buf);
+    out.extend_from_slice(digits);
     out.push(b'"');
 }
 
