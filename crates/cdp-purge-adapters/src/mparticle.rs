@@ -202,32 +202,44 @@ impl Adapter for Mparticle {
                 .map(|it| 80 + it.kind.len() + it.value.len())
                 .sum::<usize>(),
         );
+        // Every object is the same up to its profile's value: `{"environment_type":…,
+        // "action":"delete",` and the MPID's key or the identity's `"identities":{kind:`.
+        // That part is written once for each kind a batch holds, not 100 times.
+        let mut lead = JsonBody::with_capacity(96);
+        lead.raw("{\"environment_type\":");
+        lead.str(self.environment)?;
+        lead.raw(",\"action\":\"delete\",");
+        let common = lead.written();
+        let mut lead_kind: Option<&str> = None;
         body.raw("[");
         for (i, it) in batch.items.iter().enumerate() {
-            body.raw(if i == 0 { "{" } else { ",{" });
-            body.raw("\"environment_type\":");
-            body.str(self.environment)?;
-            body.raw(",\"action\":\"delete\",");
-            if it.kind.eq_ignore_ascii_case("mpid") {
-                // The cleaner validated it already; checking again is cheap and keeps a
-                // bad value from ever reaching a destructive endpoint.
-                if it.value.parse::<i64>().is_err() {
-                    bail!(
-                        "input {} row {}: an mpid must be a signed 64-bit integer",
-                        it.file + 1,
-                        it.row
-                    );
-                }
-                body.raw("\"mpid\":");
-                body.str(&it.value)?;
-            } else {
-                body.raw("\"identities\":{");
-                body.str(&it.kind)?;
-                body.raw(":");
-                body.str(&it.value)?;
-                body.raw("}");
+            if i > 0 {
+                body.raw(",");
             }
-            body.raw("}");
+            let mpid = it.kind.eq_ignore_ascii_case("mpid");
+            if lead_kind != Some(it.kind.as_str()) {
+                lead.truncate(common);
+                if mpid {
+                    lead.raw("\"mpid\":");
+                } else {
+                    lead.raw("\"identities\":{");
+                    lead.str(&it.kind)?;
+                    lead.raw(":");
+                }
+                lead_kind = Some(it.kind.as_str());
+            }
+            // The cleaner validated an MPID already; checking again is cheap and keeps a
+            // bad value from ever reaching a destructive endpoint.
+            if mpid && it.value.parse::<i64>().is_err() {
+                bail!(
+                    "input {} row {}: an mpid must be a signed 64-bit integer",
+                    it.file + 1,
+                    it.row
+                );
+            }
+            body.append(&lead);
+            body.str(&it.value)?;
+            body.raw(if mpid { "}" } else { "}}" });
         }
         body.raw("]");
         Ok(body.request(Method::POST, self.url.clone(), &self.auth))
@@ -360,18 +372,29 @@ mod tests {
             "tab\there@x.io",
             "josé@例え.jp",
             "\u{1}@x.io",
+            "-42",
+            "e@x.io",
         ];
         let mut b = batch("mparticle", "email", &values);
         b.items[1].kind = "customerid".into();
+        b.items[5].kind = "mpid".into();
         let want: Vec<serde_json::Value> = b
             .items
             .iter()
             .map(|it| {
-                serde_json::json!({
-                    "environment_type": "production",
-                    "action": "delete",
-                    "identities": { it.kind.clone(): it.value.clone() },
-                })
+                if it.kind == "mpid" {
+                    serde_json::json!({
+                        "environment_type": "production",
+                        "action": "delete",
+                        "mpid": it.value.clone(),
+                    })
+                } else {
+                    serde_json::json!({
+                        "environment_type": "production",
+                        "action": "delete",
+                        "identities": { it.kind.clone(): it.value.clone() },
+                    })
+                }
             })
             .collect();
         let req = a.build(&b).expect("request");

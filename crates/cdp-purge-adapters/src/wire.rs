@@ -52,7 +52,7 @@ pub fn get(url: String, auth: &HeaderValue) -> Request {
         method: Method::GET,
         url,
         headers: vec![(AUTHORIZATION, auth.clone())],
-        body: Vec::new(),
+        body: Default::default(),
     }
 }
 
@@ -73,7 +73,7 @@ fn json_bytes(method: Method, url: String, auth: &HeaderValue, body: Vec<u8>) ->
         method,
         url,
         headers: vec![(AUTHORIZATION, auth.clone()), json_content_type()],
-        body,
+        body: body.into(),
     }
 }
 
@@ -110,6 +110,21 @@ impl JsonBody {
             serde_json::to_writer(&mut self.buf, s)?;
         }
         Ok(())
+    }
+
+    /// Text another `JsonBody` wrote (a fragment repeated in every element).
+    pub fn append(&mut self, other: &JsonBody) {
+        self.buf.extend_from_slice(&other.buf);
+    }
+
+    /// How many bytes are written.
+    pub fn written(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Drop what was written after the first `len` bytes.
+    pub fn truncate(&mut self, len: usize) {
+        self.buf.truncate(len);
     }
 
     /// A request with this body, as [`json`] makes one.
