@@ -202,7 +202,7 @@ impl Adapter for Clevertap {
             method: Method::POST,
             url: self.url.clone(),
             headers: self.headers.clone(),
-            body,
+            body: body.into(),
         })
     }
 

@@ -119,7 +119,7 @@ impl Iterable {
             method: Method::GET,
             url: format!("{}/api/users/forgotten", self.base_url),
             headers: vec![(api_key(), self.key.clone())],
-            body: Vec::new(),
+            body: Default::default(),
         }
     }
 }
@@ -162,7 +162,7 @@ impl Adapter for Iterable {
             method: Method::POST,
             url: format!("{}/api/users/forget", self.base_url),
             headers: vec![(api_key(), self.key.clone()), wire::json_content_type()],
-            body: serde_json::to_vec(&body)?,
+            body: serde_json::to_vec(&body)?.into(),
         })
     }
 

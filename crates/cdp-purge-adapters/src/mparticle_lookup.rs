@@ -132,7 +132,7 @@ impl ProfileApi {
             method: Method::POST,
             url: self.cfg.auth_url.clone(),
             headers: vec![wire::json_content_type()],
-            body: serde_json::to_vec(&body).expect("serialisable"),
+            body: serde_json::to_vec(&body).expect("serialisable").into(),
         };
         self.token_requests.fetch_add(1, Ordering::Relaxed);
         tracing::info!("asking the mParticle token endpoint for a Profile API token");
@@ -301,7 +301,7 @@ impl ProfileApi {
             method: ask.method,
             url: ask.url,
             headers,
-            body: ask.body.unwrap_or_default(),
+            body: ask.body.unwrap_or_default().into(),
         };
         let redact = |t: &str| crate::verify::redact(t, ask.value);
         let (fetched, attempts) = poller.fetch(&req).await;

@@ -34,7 +34,7 @@ impl Adapter for TestAdapter {
                 reqwest::header::AUTHORIZATION,
                 reqwest::header::HeaderValue::from_static("secret-token-xyz"),
             )],
-            body: serde_json::to_vec(&serde_json::json!({ "values": values }))?,
+            body: serde_json::to_vec(&serde_json::json!({ "values": values }))?.into(),
         })
     }
     fn classify(&self, batch: &Batch, resp: &Response<'_>) -> Verdict {

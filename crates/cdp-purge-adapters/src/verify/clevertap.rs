@@ -99,7 +99,7 @@ impl CleverTapProfiles {
             method: Method::GET,
             url: format!("{}?{param}={}", self.url, wire::segment(value)),
             headers: self.headers.clone(),
-            body: Vec::new(),
+            body: Default::default(),
         };
         let (fetched, attempts) = poller.fetch(&req).await;
         let p = match fetched {

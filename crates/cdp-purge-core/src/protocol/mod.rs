@@ -197,7 +197,8 @@ pub struct Request {
     /// puts the lookup user_id in the path): never log it.
     pub url: String,
     pub headers: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
-    pub body: Vec<u8>,
+    /// Shared, not copied, by each attempt's builder (a retried request sends it again).
+    pub body: bytes::Bytes,
 }
 
 impl Request {
@@ -774,7 +775,7 @@ mod tests {
                 method: reqwest::Method::POST,
                 url: url.into(),
                 headers: Vec::new(),
-                body: Vec::new(),
+                body: Default::default(),
             }
             .builder(&client)
             .build()
@@ -799,7 +800,7 @@ mod tests {
                 reqwest::header::AUTHORIZATION,
                 reqwest::header::HeaderValue::from_static("Basic c2VjcmV0Og=="),
             )],
-            body: br#"{"id":"alice@x.com"}"#.to_vec(),
+            body: br#"{"id":"alice@x.com"}"#.to_vec().into(),
         };
         let d = format!("{r:?}");
         assert!(d.contains("https://profiles.segment.com"), "{d}");
