@@ -128,14 +128,19 @@ impl Stats {
 
     pub fn settle(&self, statuses: impl IntoIterator<Item = ItemStatus>) {
         let mut failed = self.failed.lock().expect("stats lock");
+        // Counted here and added once: two locked adds per identifier were ~1% of a paced
+        // run's CPU.
+        let (mut done, mut ok) = (0, 0);
         for s in statuses {
-            Self::add(&self.items_done, 1);
+            done += 1;
             if s.is_success() {
-                Self::add(&self.items_ok, 1);
+                ok += 1;
             } else {
                 *failed.entry(s.code()).or_default() += 1;
             }
         }
+        Self::add(&self.items_done, done);
+        Self::add(&self.items_ok, ok);
         Self::add(&self.batches_done, 1);
     }
 
