@@ -412,12 +412,17 @@ fn item_key_is_the_hmac_of_its_length_prefixed_fields() {
     use hmac::{Hmac, Mac};
     let key = [9u8; 32];
     let long = "x".repeat(300);
-    for (kind, lookup, value) in [
+    // Messages from one block to past two with the padding (52 bytes of tag, kind and
+    // lengths before a customerid's value).
+    let around: Vec<String> = (0..90).map(|n| "v".repeat(n)).collect();
+    let mut cases = vec![
         ("email", None, "a@x.io"),
         ("user_id", Some("u-1"), "é"),
         ("customerid", None, long.as_str()),
         ("", None, ""),
-    ] {
+    ];
+    cases.extend(around.iter().map(|v| ("customerid", None, v.as_str())));
+    for (kind, lookup, value) in cases {
         let it = Item {
             file: 0,
             row: 2,
