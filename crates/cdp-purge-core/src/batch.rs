@@ -284,14 +284,23 @@ impl BatchCounter {
 
     /// Count an item of `kind`.
     pub fn push(&mut self, kind: &str) {
-        let key = if self.split_by_kind { kind } else { "" };
+        if !self.split_by_kind {
+            // Batches mix kinds: one count, nothing to compare (a libc `memcmp` call per
+            // row, if only of empty strings, was 6% of `delete`'s first read of 1M
+            // mParticle ids).
+            match self.open.first_mut() {
+                Some((_, n)) => *n += 1,
+                None => self.open.push((LineStr::new(""), 1)),
+            }
+            return;
+        }
         match self
             .open
             .iter_mut()
-            .find(|(k, _)| k.as_bytes() == key.as_bytes())
+            .find(|(k, _)| k.as_bytes() == kind.as_bytes())
         {
             Some((_, n)) => *n += 1,
-            None => self.open.push((LineStr::new(key), 1)),
+            None => self.open.push((LineStr::new(kind), 1)),
         }
     }
 
