@@ -55,35 +55,8 @@ impl KeyedSha256 {
         let mut inner = self.inner;
         // The key's block went first: the message starts one block in.
         finish(&mut inner, msg, BLOCK as u64);
-        self.finish_outer(&inner)
-    }
-
-    /// HMAC-SHA-256 of `parts` one after another: the [`mac`](Self::mac) of their
-    /// concatenation. When they fit two blocks with the padding (a resume key's message),
-    /// they are laid straight into those blocks, with no buffer to gather them in first.
-    pub fn mac_parts(&self, parts: &[&[u8]]) -> [u8; 32] {
-        let len: usize = parts.iter().map(|p| p.len()).sum();
-        let mut last = [0u8; 2 * BLOCK];
-        if len > last.len() - 9 {
-            return self.mac(&parts.concat());
-        }
-        let mut at = 0;
-        for p in parts {
-            // `len` counted every part: each fits.
-            if let Some(dst) = last.get_mut(at..at + p.len()) {
-                dst.copy_from_slice(p);
-            }
-            at += p.len();
-        }
-        let mut inner = self.inner;
-        pad(&mut inner, &mut last, len, BLOCK as u64 + len as u64);
-        self.finish_outer(&inner)
-    }
-
-    /// The outer hash over the inner one's digest.
-    fn finish_outer(&self, inner: &[u32; 8]) -> [u8; 32] {
         let mut outer = self.outer;
-        finish(&mut outer, &digest_bytes(inner), BLOCK as u64);
+        finish(&mut outer, &digest_bytes(&inner), BLOCK as u64);
         digest_bytes(&outer)
     }
 }
@@ -96,17 +69,17 @@ fn finish(state: &mut [u32; 8], msg: &[u8], before: u64) {
     for b in blocks.chunks_exact(BLOCK) {
         compress(state, b);
     }
+    let bits = (before + msg.len() as u64).wrapping_mul(8);
     let mut last = [0u8; 2 * BLOCK];
     last[..tail.len()].copy_from_slice(tail);
-    pad(state, &mut last, tail.len(), before + msg.len() as u64);
-}
-
-/// Pad the last `tail` bytes of a message of `total` bytes, which start `last`, and absorb
-/// them: one block if the tail leaves room for the 0x80 and the length, else two.
-fn pad(state: &mut [u32; 8], last: &mut [u8; 2 * BLOCK], tail: usize, total: u64) {
-    last[tail] = 0x80;
-    let end = if tail < BLOCK - 8 { BLOCK } else { 2 * BLOCK };
-    last[end - 8..end].copy_from_slice(&total.wrapping_mul(8).to_be_bytes());
+    last[tail.len()] = 0x80;
+    // The length takes the last 8 bytes: one block if the tail leaves room, else two.
+    let end = if tail.len() < BLOCK - 8 {
+        BLOCK
+    } else {
+        2 * BLOCK
+    };
+    last[end - 8..end].copy_from_slice(&bits.to_be_bytes());
     for b in last[..end].chunks_exact(BLOCK) {
         compress(state, b);
     }
@@ -222,19 +195,12 @@ mod tests {
     #[test]
     fn every_length_around_the_block_edges_matches_the_hmac_crate() {
         // Messages whose padding takes one block, exactly fills it, or spills into a
-        // second, for up to three whole blocks before the tail; and the same message in
-        // parts, up to and past `mac_parts`'s two-block path (119 bytes), cut in three
-        // and with an empty part.
+        // second, for up to three whole blocks before the tail.
         let key: [u8; 32] = std::array::from_fn(|i| (i * 7 + 3) as u8);
         let h = KeyedSha256::new(&key);
         let msg: Vec<u8> = (0..260u32).map(|i| (i * 31 % 251) as u8).collect();
         for n in 0..msg.len() {
-            let want = reference(&key, &msg[..n]);
-            assert_eq!(h.mac(&msg[..n]), want, "length {n}");
-            let (a, rest) = msg[..n].split_at(n / 3);
-            let (b, c) = rest.split_at(rest.len() / 2);
-            assert_eq!(h.mac_parts(&[a, b, c]), want, "length {n} in parts");
-            assert_eq!(h.mac_parts(&[a, &[], b, c]), want, "length {n} in parts");
+            assert_eq!(h.mac(&msg[..n]), reference(&key, &msg[..n]), "length {n}");
         }
     }
 
@@ -248,12 +214,8 @@ mod tests {
 
     proptest! {
         #[test]
-        fn macs_match_the_hmac_crate(key in any::<[u8; 32]>(), msg in proptest::collection::vec(any::<u8>(), 0..400), cut in any::<proptest::sample::Index>()) {
-            let h = KeyedSha256::new(&key);
-            let want = reference(&key, &msg);
-            prop_assert_eq!(h.mac(&msg), want);
-            let (a, b) = msg.split_at(cut.index(msg.len() + 1));
-            prop_assert_eq!(h.mac_parts(&[a, b]), want);
+        fn macs_match_the_hmac_crate(key in any::<[u8; 32]>(), msg in proptest::collection::vec(any::<u8>(), 0..400)) {
+            prop_assert_eq!(KeyedSha256::new(&key).mac(&msg), reference(&key, &msg));
         }
 
         #[test]

@@ -174,21 +174,38 @@ impl Hasher {
     /// See [`item_key`].
     pub fn item_key(&self, item: &Item) -> u128 {
         const TAG: &[u8] = b"cdp-purge/item/v1\0";
-        let (kind, lookup, value) = (
-            item.kind.as_bytes(),
-            item.lookup.as_deref().unwrap_or("").as_bytes(),
-            item.value.as_bytes(),
-        );
-        let len = |p: &[u8]| (p.len() as u64).to_le_bytes();
-        let mac = self.mac.mac_parts(&[
-            TAG,
-            &len(kind),
-            kind,
-            &len(lookup),
-            lookup,
-            &len(value),
-            value,
-        ]);
+        let parts = [
+            item.kind.as_str(),
+            item.lookup.as_deref().unwrap_or(""),
+            item.value.as_str(),
+        ];
+        // The message gathered and hashed in one update (on the stack for all but a very
+        // long identifier): the same hash as updating piece by piece, without seven trips
+        // through the digest's buffering.
+        let need = TAG.len() + parts.iter().map(|p| 8 + p.len()).sum::<usize>();
+        let mut stack = [0u8; 256];
+        let mut heap = Vec::new();
+        let msg = match stack.get_mut(..need) {
+            Some(m) => m,
+            None => {
+                heap.resize(need, 0);
+                heap.as_mut_slice()
+            }
+        };
+        let mut at = 0;
+        let mut put = |piece: &[u8]| {
+            // `need` counted every piece: each fits.
+            if let Some(dst) = msg.get_mut(at..at + piece.len()) {
+                dst.copy_from_slice(piece);
+            }
+            at += piece.len();
+        };
+        put(TAG);
+        for part in parts {
+            put(&(part.len() as u64).to_le_bytes());
+            put(part.as_bytes());
+        }
+        let mac = self.mac.mac(msg);
         let mut b = [0u8; 16];
         b.copy_from_slice(&mac[..16]);
         u128::from_be_bytes(b)
