@@ -245,11 +245,12 @@ fn change_mid_run(mut cmd: Command, ledger: &Path, change: impl FnOnce()) -> (Op
 #[test]
 fn an_input_that_changes_mid_run_stops_it_and_nothing_outside_the_list_is_sent() {
     let _serial = serial();
-    // The change must reach the second read before it has read the changed bytes, or only
-    // the after-run check (`changed_since`) can see it. That read runs ahead of the sending
-    // by tens of thousands of rows (16 batches in the engine's channel, 4096-row chunks
-    // between intake's threads, a verified 256 KiB block; the cut below was seen with
-    // 98,000 sent, the end with 128,000–131,000). At 20 batches of 1000 a second, 160,000
+    // The change must reach the second read before it has finished, or only the after-run
+    // check (`changed_since`) can see it. That read (the first one's record said again, the
+    // file looked at every 4096 rows; or, for a list too large to keep, a read from disk
+    // verified 256 KiB at a time) runs ahead of the sending by tens of thousands of rows
+    // (16 batches in the engine's channel; the cut below was seen with 98,000 sent, the end
+    // with 128,000–131,000). At 20 batches of 1000 a second, 160,000
     // rows and the changes in the last eighth leave a test thread about 5 s after the first
     // send to make its change (it passed with the change held back 2.5 s). 40,000 rows and a
     // cut at the half left it almost none: a loaded machine once saw the after-run check's

@@ -922,9 +922,11 @@ impl Inner {
         // The answer's body is read up to a cap, so memory stays bounded whatever comes
         // back; an answer past it proves nothing and is treated like one cut off.
         let exchange = async {
-            let resp = rb.send().await.map_err(|e| (Some(e), false, None))?;
+            let mut resp = rb.send().await.map_err(|e| (Some(e), false, None))?;
             let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
+            // Taken, not copied: reading the body needs none of them (its length is the
+            // body's own, from when hyper parsed the head).
+            let headers = std::mem::take(resp.headers_mut());
             match read_capped(resp, MAX_ANSWER).await {
                 Ok(body) => Ok((status, headers, body)),
                 Err(Unread::Transport(e)) => Err((Some(e), true, Some((status, headers)))),

@@ -16,6 +16,7 @@ mod json;
 mod json_array;
 mod oneread;
 mod redact;
+mod replay;
 mod slots;
 mod sniff;
 mod source;
@@ -347,16 +348,37 @@ fn run_with<'c>(
         KindSource::Column(_) => None,
     };
     let mut emit = stages::Emit::new(on_kept, on_reject, fixed);
+    let one_read = spec.one_read.as_deref();
+    // `delete`'s second read says the first one again when it was kept (nothing is read,
+    // parsed or cleaned twice, and nothing sent can differ from what was planned); the
+    // inputs on disk are still watched, and a change stops the run as a second read from
+    // disk would.
+    if let Some((one, replay)) = one_read.and_then(|o| Some((o, o.replay()?))) {
+        replay.run(&mut emit, &mut || one.check_unchanged(&spec.inputs))?;
+        return Ok(IntakeStats {
+            rows_read: replay.rows_read,
+            kept: emit.kept,
+            duplicates: emit.duplicates,
+            rejected: replay.rejected.clone(),
+            files: replay.files.clone(),
+        });
+    }
     let rows = spec
         .inputs
         .iter()
         .filter_map(|p| source::estimate_rows(p))
         .sum();
-    // `delete`'s second read replays the first one's de-dup marks (see `stages::Marker`).
-    let one_read = spec.one_read.as_deref();
-    let mut marker = match one_read.and_then(OneRead::marks) {
-        Some(marks) => stages::Marker::replay(marks),
-        None => stages::Marker::new(rows, one_read.is_some()),
+    // A second read from disk replays the first one's de-dup marks (see `stages::Marker`);
+    // the first read records them, and itself while it fits (see `replay::Replay`).
+    let (mut marker, mut recorder) = match one_read {
+        Some(one) => match one.marks() {
+            Some(marks) => (stages::Marker::replay(marks), None),
+            None => (
+                stages::Marker::new(rows, true),
+                Some(replay::Recorder::new(one.replay_budget())),
+            ),
+        },
+        None => (stages::Marker::new(rows, false), None),
     };
     // A few chunks in flight between stages keep the threads busy without buffering the
     // input.
@@ -375,11 +397,14 @@ fn run_with<'c>(
                 // stopped (the send fails); dropping `rx` then stops the reader.
                 while let Ok(mut chunk) = rx.recv() {
                     marker.mark(&mut chunk)?;
+                    if let Some(r) = recorder.as_mut() {
+                        r.record(&chunk);
+                    }
                     if marked_tx.send(chunk).is_err() {
                         break;
                     }
                 }
-                Ok::<_, stages::MarksExhausted>(marker)
+                Ok::<_, stages::MarksExhausted>((marker, recorder))
             })
             .map_err(spawn_error)?;
         let mut failed = None;
@@ -394,14 +419,20 @@ fn run_with<'c>(
         let read = reader
             .join()
             .map_err(|_| anyhow::anyhow!("the intake thread panicked"))?;
-        let marker = marked.map_err(|_| anyhow::anyhow!("the de-dup thread panicked"))??;
+        let (marker, recorder) =
+            marked.map_err(|_| anyhow::anyhow!("the de-dup thread panicked"))??;
         if let Some(e) = failed {
             return Err(e);
         }
         let (files, counts) = read?;
-        // A whole first read: the second may replay its marks.
+        // A whole first read: the second may replay it, or its marks.
         if let (Some(one), Some(marks)) = (one_read, marker.into_marks()) {
             one.set_marks(marks);
+            if let Some(r) =
+                recorder.and_then(|r| r.finish(&files, counts.rows_read, &counts.rejected))
+            {
+                one.set_replay(r);
+            }
         }
         Ok(IntakeStats {
             rows_read: counts.rows_read,

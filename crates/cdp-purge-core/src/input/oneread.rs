@@ -4,6 +4,7 @@
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 
+use super::replay::Replay;
 use super::source::{BUF, display, read_up_to};
 use super::stages::Marks;
 
@@ -27,6 +28,10 @@ pub struct OneRead {
     files: std::sync::Mutex<Vec<Option<Arc<Fingerprint>>>>,
     /// Which kept rows of the first read were the first of their value.
     marks: std::sync::Mutex<Option<Arc<Marks>>>,
+    /// The first read itself, when it fit in `replay_budget` bytes: the second read says it
+    /// again instead of reading (see [`Replay`]).
+    replay: std::sync::Mutex<Option<Arc<Replay>>>,
+    replay_budget: usize,
 }
 
 /// The first read of one input.
@@ -81,6 +86,11 @@ impl Default for OneRead {
 
 impl OneRead {
     pub fn new() -> Self {
+        Self::with_replay_budget(super::replay::REPLAY_BUDGET)
+    }
+
+    /// Keep up to `budget` bytes of the first read for the second (0: always read again).
+    pub fn with_replay_budget(budget: usize) -> Self {
         let mut b = [0u8; 8];
         if getrandom::fill(&mut b).is_err() {
             b = fastrand::u64(..).to_le_bytes();
@@ -89,7 +99,25 @@ impl OneRead {
             seed: u64::from_le_bytes(b),
             files: std::sync::Mutex::new(Vec::new()),
             marks: std::sync::Mutex::new(None),
+            replay: std::sync::Mutex::new(None),
+            replay_budget: budget,
         }
+    }
+
+    pub(crate) fn replay_budget(&self) -> usize {
+        self.replay_budget
+    }
+
+    /// The whole first read, when it was kept.
+    pub(crate) fn replay(&self) -> Option<Arc<Replay>> {
+        self.replay
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn set_replay(&self, replay: Replay) {
+        *self.replay.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(replay));
     }
 
     /// The de-dup marks of a whole first read, for the second to replay.
@@ -165,34 +193,78 @@ impl OneRead {
     }
 
     /// After the run: a regular-file input that was replaced, or changed in size or time,
-    /// since it was read (the bytes that were sent had been verified as they were read; this
-    /// catches a change that came after).
+    /// since it was read (the bytes that were sent had been verified as they were read, or
+    /// were the first read's own; this catches a change that came after).
     pub fn changed_since(&self, inputs: &[std::path::PathBuf]) -> Option<String> {
+        let (name, change) = self.first_change(inputs)?;
+        Some(match change {
+            Change::Unreadable(e) => format!("{name} can no longer be read ({e})"),
+            Change::Replaced => format!("{name} was replaced by another file"),
+            Change::Length { now, then } => {
+                format!("{name} is now {now} bytes long; it had {then} bytes when it was read")
+            }
+            Change::Modified => format!("{name} was modified (its modification time changed)"),
+        })
+    }
+
+    /// While a second read replays the first: the same look at the inputs on disk, as the
+    /// error that stops the run (what a second read from disk says when the bytes differ).
+    pub(crate) fn check_unchanged(&self, inputs: &[std::path::PathBuf]) -> anyhow::Result<()> {
+        let Some((name, change)) = self.first_change(inputs) else {
+            return Ok(());
+        };
+        let planned = "when it was planned";
+        let what = match change {
+            Change::Unreadable(e) => format!("it can no longer be read ({e})"),
+            Change::Replaced => "it was replaced by another file".to_owned(),
+            Change::Length { now, then } if now < then => {
+                format!("it was cut short: it has {now} bytes, it had {then} {planned}")
+            }
+            Change::Length { now, then } => {
+                format!("it grew: it has {now} bytes, it had {then} {planned}")
+            }
+            Change::Modified => "it was modified (its modification time changed) since it was \
+                                 planned: its bytes may differ from the first read"
+                .to_owned(),
+        };
+        Err(super::source::changed_error(&InputChanged(format!(
+            "{name} changed while this run was reading it: {what}"
+        ))))
+    }
+
+    /// The first regular-file input that is no longer what was read.
+    fn first_change(&self, inputs: &[std::path::PathBuf]) -> Option<(String, Change)> {
         for (i, path) in inputs.iter().enumerate() {
             let Some(fp) = self.get(i) else { continue };
             let Some(then) = &fp.identity else { continue };
-            let name = display(path);
             let now = match std::fs::metadata(path) {
                 Ok(m) => FileIdentity::of(&m),
-                Err(e) => return Some(format!("{name} can no longer be read ({e})")),
+                Err(e) => return Some((display(path), Change::Unreadable(e))),
             };
-            if (now.dev, now.ino) != (then.dev, then.ino) {
-                return Some(format!("{name} was replaced by another file"));
-            }
-            if now.len != then.len {
-                return Some(format!(
-                    "{name} is now {} bytes long; it had {} bytes when it was read",
-                    now.len, then.len
-                ));
-            }
-            if now.modified != then.modified {
-                return Some(format!(
-                    "{name} was modified (its modification time changed)"
-                ));
-            }
+            let change = if (now.dev, now.ino) != (then.dev, then.ino) {
+                Change::Replaced
+            } else if now.len != then.len {
+                Change::Length {
+                    now: now.len,
+                    then: then.len,
+                }
+            } else if now.modified != then.modified {
+                Change::Modified
+            } else {
+                continue;
+            };
+            return Some((display(path), change));
         }
         None
     }
+}
+
+/// How a regular-file input differs from when it was read.
+enum Change {
+    Unreadable(io::Error),
+    Replaced,
+    Length { now: u64, then: u64 },
+    Modified,
 }
 
 /// The input changed between the two reads (exit 2).
@@ -358,8 +430,9 @@ mod tests {
 
     #[test]
     fn the_second_read_keeps_the_first_reads_duplicates_without_a_set() {
-        // Duplicates within and across files and kinds; the second read replays the
-        // first's marks, and a tampered record shows that it does.
+        // Duplicates within and across files and kinds; a second read from disk (the first
+        // too large to keep) replays the first's marks, and a tampered record shows that it
+        // does.
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.csv");
         let b = dir.path().join("b.csv");
@@ -374,7 +447,7 @@ mod tests {
             crate::input::ColumnSel::Name("id".into()),
             crate::input::KindSource::Column(crate::input::ColumnSel::Name("kind".into())),
         );
-        let one = Arc::new(OneRead::new());
+        let one = Arc::new(OneRead::with_replay_budget(0));
         spec.one_read = Some(one.clone());
         let read = |spec: &crate::input::IntakeSpec| {
             let mut items = Vec::new();
@@ -396,6 +469,7 @@ mod tests {
         assert_eq!((first.1, first.2), (4, 3), "{:?}", first.0);
         let marks = one.marks().expect("the first read left its marks");
         assert_eq!(marks.len(), 7);
+        assert!(one.replay().is_none(), "nothing kept past the budget");
         let second = read(&spec).expect("second read");
         assert_eq!(second, first);
 
@@ -439,6 +513,183 @@ mod tests {
             match read(&one, &p) {
                 Ok(b) => assert_eq!((what, b == body), ("same", true)),
                 Err(e) => assert!(changed(&e).contains(what), "{what}: {}", changed(&e)),
+            }
+        }
+    }
+
+    /// Every callback of a read, in order, and its counts.
+    #[derive(Debug, PartialEq)]
+    enum Said {
+        Item(u32, u64, String, String, Option<String>),
+        Reject(u32, u64, String, String),
+    }
+
+    fn said(spec: &crate::input::IntakeSpec) -> anyhow::Result<(Vec<Said>, [u64; 4], String)> {
+        let out = std::cell::RefCell::new(Vec::new());
+        let stats = crate::input::run(
+            spec,
+            &mut |it| {
+                out.borrow_mut()
+                    .push(Said::Item(it.file, it.row, it.kind, it.value, it.lookup));
+                Ok(())
+            },
+            &mut |r| {
+                let reason = r.reason.to_string();
+                out.borrow_mut()
+                    .push(Said::Reject(r.file, r.row, r.column.clone(), reason));
+                Ok(())
+            },
+        )?;
+        let counts = [
+            stats.rows_read,
+            stats.kept,
+            stats.duplicates,
+            stats.rejected_total(),
+        ];
+        let files = serde_json::to_string(&(&stats.files, &stats.rejected))?;
+        Ok((out.into_inner(), counts, files))
+    }
+
+    /// Random CSVs with kinds, lookups, duplicates and rejects, in several files: a read said
+    /// again from the first read's record is the same callbacks and counts as a read from
+    /// disk, event for event.
+    #[test]
+    fn a_replayed_read_says_what_a_read_from_disk_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rng = fastrand::Rng::with_seed(7);
+        let pool = [
+            "a@x.io",
+            "B@x.io",
+            " c@x.io ",
+            "",
+            "NULL",
+            "n/a",
+            "not-an-email",
+            "q",
+            "é@x.io",
+            "d@x.io",
+        ];
+        for round in 0..60 {
+            // One round with files of several 4096-row chunks.
+            let rows = if round == 0 { 9_000 } else { rng.usize(0..40) };
+            let files = rng.usize(1..4);
+            let mut paths = Vec::new();
+            for f in 0..files {
+                let p = dir.path().join(format!("r{round}-{f}.csv"));
+                let mut t = String::from("kind,id,uid\n");
+                for i in 0..rows {
+                    let kind = ["email", "user"][rng.usize(0..2)];
+                    let v = if rng.u8(..) < 20 {
+                        format!("fresh{i}-{}@x.io", rng.u32(..))
+                    } else {
+                        pool[rng.usize(0..pool.len())].to_owned()
+                    };
+                    let uid = ["", "u1", "u2", "long-user-id-0123456789"][rng.usize(0..4)];
+                    t.push_str(&format!("{kind},\"{v}\",{uid}\n"));
+                }
+                std::fs::write(&p, t).unwrap();
+                paths.push(p);
+            }
+            let mut spec = crate::input::IntakeSpec::with_defaults(
+                paths,
+                crate::input::ColumnSel::Name("id".into()),
+                crate::input::KindSource::Column(crate::input::ColumnSel::Name("kind".into())),
+            );
+            spec.lookup = (round % 2 == 1).then(|| crate::input::ColumnSel::Name("uid".into()));
+            spec.lowercase = round % 3 == 0;
+            for budget in [0, super::super::replay::REPLAY_BUDGET] {
+                let one = Arc::new(OneRead::with_replay_budget(budget));
+                spec.one_read = Some(one.clone());
+                let first = said(&spec).expect("first read");
+                assert_eq!(one.replay().is_some(), budget > 0, "round {round}");
+                let second = said(&spec).expect("second read");
+                assert_eq!(second, first, "round {round}, budget {budget}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_first_read_past_its_budget_is_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ids.csv");
+        let mut t = String::from("id\n");
+        for i in 0..10_000 {
+            t.push_str(&format!("user-{i}\n"));
+        }
+        std::fs::write(&p, t).unwrap();
+        let mut spec = crate::input::IntakeSpec::with_defaults(
+            vec![p],
+            crate::input::ColumnSel::Name("id".into()),
+            crate::input::KindSource::Fixed("user".into()),
+        );
+        // ~12 bytes an identifier: 120 KB in all, ~50 KB a 4096-row chunk.
+        for (budget, kept) in [(200_000, true), (100_000, false), (1_000, false)] {
+            let one = Arc::new(OneRead::with_replay_budget(budget));
+            spec.one_read = Some(one.clone());
+            let first = said(&spec).expect("first read");
+            assert_eq!(one.replay().is_some(), kept, "budget {budget}");
+            assert_eq!(said(&spec).expect("second read"), first, "budget {budget}");
+        }
+    }
+
+    /// A replayed second read reads nothing (bytes changed behind the file's size and time
+    /// are not seen, and not sent), but watches the file: a change in size, time or file
+    /// stops it with what a read from disk says.
+    #[test]
+    fn a_replayed_read_sends_only_the_first_read_and_stops_when_the_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ids.csv");
+        let body = "id\nuser-1\nuser-2\nuser-3\n";
+        type Change = fn(&std::path::Path);
+        let cases: [(&str, Change); 6] = [
+            ("same", |_| {}),
+            ("cut short", |p| {
+                let f = std::fs::OpenOptions::new().write(true).open(p).unwrap();
+                f.set_len(10).unwrap();
+            }),
+            ("grew", |p| {
+                use std::io::Write;
+                let mut f = std::fs::OpenOptions::new().append(true).open(p).unwrap();
+                f.write_all(b"user-4\n").unwrap();
+            }),
+            ("differ from the first read", |p| {
+                let f = std::fs::File::options().write(true).open(p).unwrap();
+                f.set_modified(std::time::SystemTime::UNIX_EPOCH).unwrap();
+            }),
+            ("replaced by another file", |p| {
+                let other = p.with_extension("new");
+                std::fs::write(&other, "id\nuser-1\nuser-2\nuser-3\n").unwrap();
+                std::fs::rename(&other, p).unwrap();
+            }),
+            ("can no longer be read", |p| {
+                std::fs::remove_file(p).unwrap()
+            }),
+        ];
+        for (what, change) in cases {
+            std::fs::write(&p, body).unwrap();
+            let mut spec = crate::input::IntakeSpec::with_defaults(
+                vec![p.clone()],
+                crate::input::ColumnSel::Name("id".into()),
+                crate::input::KindSource::Fixed("user".into()),
+            );
+            let one = Arc::new(OneRead::new());
+            spec.one_read = Some(one.clone());
+            let first = said(&spec).expect("first read");
+            assert!(one.replay().is_some());
+            // Other people behind the same size and time: never read, so never sent.
+            let meta = std::fs::metadata(&p).unwrap();
+            let f = std::fs::File::options().write(true).open(&p).unwrap();
+            std::io::Write::write_all(&mut &f, b"id\nuser-7\nuser-8\nuser-9\n").unwrap();
+            f.set_modified(meta.modified().unwrap()).unwrap();
+            drop(f);
+            change(&p);
+            match said(&spec) {
+                Ok(second) => assert_eq!((what, second), ("same", first)),
+                Err(e) => {
+                    let e = format!("{e:#}");
+                    assert!(e.contains(what), "{what}: {e}");
+                    assert!(e.contains("changed while this run was reading it"), "{e}");
+                }
             }
         }
     }

@@ -185,12 +185,7 @@ fn input_changed(e: &io::Error) -> Option<&InputChanged> {
 /// Turn a read error on `name` into the user-facing error (exit 2, with a hint).
 pub(crate) fn read_error(name: &str, e: &io::Error) -> anyhow::Error {
     if let Some(changed) = input_changed(e) {
-        return UserError::usage(format!("stopped: {changed}"))
-            .with_hint(
-                "nothing outside the list as first read was sent; rerun once the file stays \
-                 put (the ledger skips what was already deleted)",
-            )
-            .into();
+        return changed_error(changed);
     }
     let gz = e.get_ref().is_some_and(|inner| inner.is::<GzipError>());
     let hint = if gz {
@@ -200,6 +195,16 @@ pub(crate) fn read_error(name: &str, e: &io::Error) -> anyhow::Error {
     };
     UserError::usage(format!("cannot read {name}: {e}"))
         .with_hint(hint)
+        .into()
+}
+
+/// The error that stops a run whose input changed between its two reads (exit 2).
+pub(crate) fn changed_error(changed: &InputChanged) -> anyhow::Error {
+    UserError::usage(format!("stopped: {changed}"))
+        .with_hint(
+            "nothing outside the list as first read was sent; rerun once the file stays put \
+             (the ledger skips what was already deleted)",
+        )
         .into()
 }
 

@@ -7,7 +7,7 @@
 //! 4.2 of 7.3 CPU-s).
 
 use super::Reject;
-use super::clean::{Chunk, Event, Kept, text};
+use super::clean::{Chunk, Event, TextRef, text};
 use super::dedupe::HashSet128;
 use crate::batch::Item;
 
@@ -174,51 +174,66 @@ impl<'c> Emit<'c> {
             ..
         } = chunk;
         let mut fresh = fresh.into_iter();
-        let fixed_kind = self.fixed_kind.as_str();
         for e in events {
             match e {
-                Event::Rejected(r) => (self.on_reject)(&r)?,
+                Event::Rejected(r) => self.reject(&r)?,
                 Event::Kept(k) => {
                     let Some(first) = fresh.next() else {
                         anyhow::bail!("internal error: a chunk reached the callbacks unmarked");
                     };
                     if first {
-                        self.kept += 1;
-                        match &mut self.on_kept {
-                            OnKept::Item(f) => {
-                                let item = item(fixed_kind, &arena, &k);
-                                f(item)?;
-                            }
-                            OnKept::Kind(f) => f(kind(fixed_kind, &arena, &k)),
-                        }
+                        let part = |r: TextRef| text(&arena, r);
+                        self.fresh(
+                            k.file,
+                            k.row,
+                            part(k.value),
+                            k.kind.map(part),
+                            k.lookup.map(part),
+                        )?;
                     } else {
-                        self.duplicates += 1;
+                        self.duplicate();
                     }
                 }
             }
         }
         Ok(())
     }
-}
 
-/// The item of a row that is not a duplicate: its strings are made here, by the thread that
-/// also frees them (the batcher's side), which costs mimalloc far less than freeing what
-/// another thread allocated.
-fn item(fixed_kind: &str, arena: &str, k: &Kept) -> Item {
-    Item {
-        file: k.file,
-        row: k.row,
-        value: text(arena, k.value).to_owned(),
-        kind: kind(fixed_kind, arena, k).to_owned(),
-        lookup: k.lookup.map(|r| text(arena, r).to_owned()),
+    pub fn reject(&mut self, r: &Reject) -> anyhow::Result<()> {
+        (self.on_reject)(r)
     }
-}
 
-/// A kept row's kind: its own column's, or the one the spec fixes.
-fn kind<'a>(fixed_kind: &'a str, arena: &'a str, k: &Kept) -> &'a str {
-    match k.kind {
-        Some(r) => text(arena, r),
-        None => fixed_kind,
+    pub fn duplicate(&mut self) {
+        self.duplicates += 1;
+    }
+
+    /// A kept row that is the first of its value; `kind`: its own (else the spec's).
+    pub fn fresh(
+        &mut self,
+        file: u32,
+        row: u64,
+        value: &str,
+        kind: Option<&str>,
+        lookup: Option<&str>,
+    ) -> anyhow::Result<()> {
+        self.kept += 1;
+        let kind = kind.unwrap_or(self.fixed_kind.as_str());
+        match &mut self.on_kept {
+            // The item's strings are made here, by the thread that also frees them (the
+            // batcher's side), which costs mimalloc far less than freeing what another
+            // thread allocated.
+            OnKept::Item(f) => f(Item {
+                file,
+                row,
+                value: value.to_owned(),
+                kind: kind.to_owned(),
+                lookup: lookup.map(str::to_owned),
+            }),
+            OnKept::Kind(f) => {
+                f(kind);
+                Ok(())
+            }
+        }
     }
 }
 
