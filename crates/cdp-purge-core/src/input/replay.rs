@@ -171,6 +171,8 @@ impl Replay {
         let mut rejects = self.rejects.iter();
         let (mut file, mut row) = (0u32, 0u64);
         let mut events = 0usize;
+        let fixed = emit.fixed_kind();
+        let fixed = fixed.as_str();
         check()?;
         // A chunk's events are in one piece.
         let mut pieces = self.pieces.iter();
@@ -204,11 +206,7 @@ impl Replay {
                     let step = ((z >> 1) as i64) ^ -((z & 1) as i64);
                     row = row.wrapping_add(step as u64);
                     let value = r.str()?;
-                    let kind = if tag & KIND != 0 {
-                        Some(r.str()?)
-                    } else {
-                        None
-                    };
+                    let kind = if tag & KIND != 0 { r.str()? } else { fixed };
                     let lookup = if tag & LOOKUP != 0 {
                         Some(r.str()?)
                     } else {

@@ -174,6 +174,8 @@ impl<'c> Emit<'c> {
             ..
         } = chunk;
         let mut fresh = fresh.into_iter();
+        let fixed = self.fixed_kind();
+        let fixed = fixed.as_str();
         for e in events {
             match e {
                 Event::Rejected(r) => self.reject(&r)?,
@@ -187,7 +189,7 @@ impl<'c> Emit<'c> {
                             k.file,
                             k.row,
                             part(k.value),
-                            k.kind.map(part),
+                            k.kind.map_or(fixed, part),
                             k.lookup.map(part),
                         )?;
                     } else {
@@ -207,17 +209,21 @@ impl<'c> Emit<'c> {
         self.duplicates += 1;
     }
 
-    /// A kept row that is the first of its value; `kind`: its own (else the spec's).
+    /// The kind of the rows without their own, copied (its UTF-8 checked once, not per row).
+    pub fn fixed_kind(&self) -> crate::batch::LineStr {
+        self.fixed_kind.clone()
+    }
+
+    /// A kept row that is the first of its value.
     pub fn fresh(
         &mut self,
         file: u32,
         row: u64,
         value: &str,
-        kind: Option<&str>,
+        kind: &str,
         lookup: Option<&str>,
     ) -> anyhow::Result<()> {
         self.kept += 1;
-        let kind = kind.unwrap_or(self.fixed_kind.as_str());
         match &mut self.on_kept {
             // The item's strings are made here, by the thread that also frees them (the
             // batcher's side), which costs mimalloc far less than freeing what another
