@@ -225,9 +225,11 @@ impl<'c> Emit<'c> {
     ) -> anyhow::Result<()> {
         self.kept += 1;
         match &mut self.on_kept {
-            // The item's strings are made here, by the thread that also frees them (the
-            // batcher's side), which costs mimalloc far less than freeing what another
-            // thread allocated.
+            // The item's strings are made here, on the batching thread, not by the reader:
+            // `plan` frees them on this thread too, which costs mimalloc far less than
+            // freeing what another thread allocated. (`delete`'s engine frees them on its
+            // own thread; handing them back here measured no gain: BENCHMARKS.md,
+            // fifteenth pass.)
             OnKept::Item(f) => f(Item {
                 file,
                 row,
