@@ -425,13 +425,11 @@ fn run_with<'c>(
             return Err(e);
         }
         let (files, counts) = read?;
-        // A whole first read: the second may replay it, or its marks.
+        // A whole first read: the second replays it, or (too large to keep) its marks.
         if let (Some(one), Some(marks)) = (one_read, marker.into_marks()) {
-            one.set_marks(marks);
-            if let Some(r) =
-                recorder.and_then(|r| r.finish(&files, counts.rows_read, &counts.rejected))
-            {
-                one.set_replay(r);
+            match recorder.and_then(|r| r.finish(&files, counts.rows_read, &counts.rejected)) {
+                Some(r) => one.set_replay(r),
+                None => one.set_marks(marks),
             }
         }
         Ok(IntakeStats {

@@ -693,4 +693,49 @@ mod tests {
             }
         }
     }
+
+    /// The look at the inputs is not only at the start: a file cut while the record is
+    /// being said again stops it at the next look, not at its end.
+    #[test]
+    fn a_replay_looks_at_the_file_while_it_goes() {
+        use super::super::replay::CHECK_EVERY;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ids.csv");
+        let rows = CHECK_EVERY * 3;
+        let mut t = String::from("id\n");
+        for i in 0..rows {
+            t.push_str(&format!("user-{i}\n"));
+        }
+        std::fs::write(&p, t).unwrap();
+        let mut spec = crate::input::IntakeSpec::with_defaults(
+            vec![p.clone()],
+            crate::input::ColumnSel::Name("id".into()),
+            crate::input::KindSource::Fixed("user".into()),
+        );
+        let one = Arc::new(OneRead::new());
+        spec.one_read = Some(one.clone());
+        let (first, _, _) = said(&spec).expect("first read");
+        assert_eq!(first.len(), rows);
+        assert!(one.replay().is_some());
+        let cut_at = CHECK_EVERY + 100;
+        let mut emitted = 0usize;
+        let e = crate::input::run(
+            &spec,
+            &mut |_| {
+                emitted += 1;
+                if emitted == cut_at {
+                    let f = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+                    f.set_len(10).unwrap();
+                }
+                Ok(())
+            },
+            &mut |_| Ok(()),
+        )
+        .expect_err("the cut stops the replay");
+        assert!(format!("{e:#}").contains("cut short"), "{e:#}");
+        assert!(
+            (cut_at..cut_at + CHECK_EVERY).contains(&emitted),
+            "{emitted} identifiers said after a cut at {cut_at}"
+        );
+    }
 }

@@ -13,7 +13,7 @@ use super::{FileStats, Reject};
 pub(crate) const REPLAY_BUDGET: usize = 32 << 20;
 
 /// Events between two looks at the inputs on disk while replaying.
-const CHECK_EVERY: usize = 4096;
+pub(crate) const CHECK_EVERY: usize = 4096;
 
 // An event's tag: a duplicate or a reject is its tag alone; a kept row that is the first of
 // its value is followed by its file (when it changed), its row (a zigzag varint of the
