@@ -608,20 +608,24 @@ mod tests {
         }
     }
 
+    /// `rows` users in an `id` column at `p`, and a spec that reads it with a fixed kind.
+    fn users(p: &std::path::Path, rows: usize) -> crate::input::IntakeSpec {
+        let mut t = String::from("id\n");
+        for i in 0..rows {
+            t.push_str(&format!("user-{i}\n"));
+        }
+        std::fs::write(p, t).unwrap();
+        crate::input::IntakeSpec::with_defaults(
+            vec![p.to_owned()],
+            crate::input::ColumnSel::Name("id".into()),
+            crate::input::KindSource::Fixed("user".into()),
+        )
+    }
+
     #[test]
     fn a_first_read_past_its_budget_is_read_again() {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("ids.csv");
-        let mut t = String::from("id\n");
-        for i in 0..10_000 {
-            t.push_str(&format!("user-{i}\n"));
-        }
-        std::fs::write(&p, t).unwrap();
-        let mut spec = crate::input::IntakeSpec::with_defaults(
-            vec![p],
-            crate::input::ColumnSel::Name("id".into()),
-            crate::input::KindSource::Fixed("user".into()),
-        );
+        let mut spec = users(&dir.path().join("ids.csv"), 10_000);
         // ~12 bytes an identifier: 120 KB in all, ~50 KB a 4096-row chunk.
         for (budget, kept) in [(200_000, true), (100_000, false), (1_000, false)] {
             let one = Arc::new(OneRead::with_replay_budget(budget));
@@ -639,7 +643,6 @@ mod tests {
     fn a_replayed_read_sends_only_the_first_read_and_stops_when_the_file_changes() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("ids.csv");
-        let body = "id\nuser-1\nuser-2\nuser-3\n";
         type Change = fn(&std::path::Path);
         let cases: [(&str, Change); 6] = [
             ("same", |_| {}),
@@ -666,12 +669,8 @@ mod tests {
             }),
         ];
         for (what, change) in cases {
-            std::fs::write(&p, body).unwrap();
-            let mut spec = crate::input::IntakeSpec::with_defaults(
-                vec![p.clone()],
-                crate::input::ColumnSel::Name("id".into()),
-                crate::input::KindSource::Fixed("user".into()),
-            );
+            // "id\nuser-0\nuser-1\nuser-2\n": as long as the rewrite below.
+            let mut spec = users(&p, 3);
             let one = Arc::new(OneRead::new());
             spec.one_read = Some(one.clone());
             let first = said(&spec).expect("first read");
@@ -702,16 +701,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("ids.csv");
         let rows = CHECK_EVERY * 3;
-        let mut t = String::from("id\n");
-        for i in 0..rows {
-            t.push_str(&format!("user-{i}\n"));
-        }
-        std::fs::write(&p, t).unwrap();
-        let mut spec = crate::input::IntakeSpec::with_defaults(
-            vec![p.clone()],
-            crate::input::ColumnSel::Name("id".into()),
-            crate::input::KindSource::Fixed("user".into()),
-        );
+        let mut spec = users(&p, rows);
         let one = Arc::new(OneRead::new());
         spec.one_read = Some(one.clone());
         let (first, _, _) = said(&spec).expect("first read");
