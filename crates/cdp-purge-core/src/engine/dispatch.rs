@@ -363,12 +363,16 @@ impl Inner {
     async fn write_outcome(&self, p: &Pending, retryable: Option<&str>) -> anyhow::Result<()> {
         let (batch, parent, s) = (&p.batch, p.parent, &p.settled);
         let lookup_hmac = s.resolved.as_deref().map(|v| self.hasher.id_hmac_bytes(v));
+        let id_hmacs = self
+            .hasher
+            .id_hmacs(batch.items.iter().map(|it| it.value.as_str()));
         let results = batch
             .items
             .iter()
             .zip(&s.results)
             .zip(&s.keys)
-            .map(|((it, (status, vendor_id, message)), key)| {
+            .zip(id_hmacs)
+            .map(|(((it, (status, vendor_id, message)), key), id_hmac)| {
                 let (status, message) = match retryable {
                     Some(reason) if !status.is_success() => (
                         ItemStatus::FailedRetryable,
@@ -381,7 +385,7 @@ impl Inner {
                 DraftItem {
                     file: it.file,
                     row: it.row,
-                    id_hmac: self.hasher.id_hmac_bytes(&it.value),
+                    id_hmac,
                     key: *key,
                     status,
                     vendor_id: vendor_id.as_deref(),
@@ -418,11 +422,7 @@ impl Inner {
 
     /// Deliver one (sub-)batch until it settles. `None`: the run stopped first.
     async fn deliver(&self, batch: &Batch, parent: Option<BatchHash>) -> Option<Settled> {
-        let keys: Vec<u128> = batch
-            .items
-            .iter()
-            .map(|it| self.hasher.item_key(it))
-            .collect();
+        let keys = self.hasher.item_keys(&batch.items);
         let (request, resolved) = match self.request_for(batch).await? {
             Ok(r) => r,
             Err(mut s) => {

@@ -171,18 +171,21 @@ impl Hasher {
         self.mac.mac(value.as_bytes())
     }
 
+    /// The `id_hmac` of each value, in order (as [`Self::id_hmac_bytes`] on each, a
+    /// batch at a time: see [`keyed::KeyedSha256::mac_each`]).
+    pub fn id_hmacs<'a>(&self, values: impl Iterator<Item = &'a str>) -> Vec<[u8; 32]> {
+        let msgs: Vec<&[u8]> = values.map(str::as_bytes).collect();
+        let mut out = Vec::new();
+        self.mac.mac_each(&msgs, &mut out);
+        out
+    }
+
     /// See [`item_key`].
     pub fn item_key(&self, item: &Item) -> u128 {
-        const TAG: &[u8] = b"cdp-purge/item/v1\0";
-        let parts = [
-            item.kind.as_str(),
-            item.lookup.as_deref().unwrap_or(""),
-            item.value.as_str(),
-        ];
         // The message gathered and hashed in one update (on the stack for all but a very
         // long identifier): the same hash as updating piece by piece, without seven trips
         // through the digest's buffering.
-        let need = TAG.len() + parts.iter().map(|p| 8 + p.len()).sum::<usize>();
+        let need = key_message_len(item);
         let mut stack = [0u8; 256];
         let mut heap = Vec::new();
         let msg = match stack.get_mut(..need) {
@@ -193,23 +196,71 @@ impl Hasher {
             }
         };
         let mut at = 0;
-        let mut put = |piece: &[u8]| {
+        key_message(item, |piece| {
             // `need` counted every piece: each fits.
             if let Some(dst) = msg.get_mut(at..at + piece.len()) {
                 dst.copy_from_slice(piece);
             }
             at += piece.len();
-        };
-        put(TAG);
-        for part in parts {
-            put(&(part.len() as u64).to_le_bytes());
-            put(part.as_bytes());
-        }
-        let mac = self.mac.mac(msg);
-        let mut b = [0u8; 16];
-        b.copy_from_slice(&mac[..16]);
-        u128::from_be_bytes(b)
+        });
+        key_of(&self.mac.mac(msg))
     }
+
+    /// The resume key of each item, in order (as [`Self::item_key`] on each, a batch at a
+    /// time: see [`keyed::KeyedSha256::mac_each`]).
+    pub fn item_keys(&self, items: &[Item]) -> Vec<u128> {
+        let mut bytes = Vec::with_capacity(items.iter().map(key_message_len).sum());
+        let mut ends = Vec::with_capacity(items.len());
+        for it in items {
+            key_message(it, |piece| bytes.extend_from_slice(piece));
+            ends.push(bytes.len());
+        }
+        let mut start = 0;
+        let msgs: Vec<&[u8]> = ends
+            .iter()
+            .map(|&end| {
+                let msg = bytes.get(start..end).unwrap_or_default();
+                start = end;
+                msg
+            })
+            .collect();
+        let mut macs = Vec::new();
+        self.mac.mac_each(&msgs, &mut macs);
+        macs.iter().map(key_of).collect()
+    }
+}
+
+const KEY_TAG: &[u8] = b"cdp-purge/item/v1\0";
+
+/// The fields a resume key covers, in order.
+fn key_parts(item: &Item) -> [&str; 3] {
+    [
+        item.kind.as_str(),
+        item.lookup.as_deref().unwrap_or(""),
+        item.value.as_str(),
+    ]
+}
+
+/// The bytes [`key_message`] produces for `item`.
+fn key_message_len(item: &Item) -> usize {
+    KEY_TAG.len() + key_parts(item).iter().map(|p| 8 + p.len()).sum::<usize>()
+}
+
+/// The message a resume key is the MAC of, piece by piece: the tag, then each part's
+/// length (64-bit little-endian) and bytes.
+fn key_message(item: &Item, mut put: impl FnMut(&[u8])) {
+    put(KEY_TAG);
+    for part in key_parts(item) {
+        put(&(part.len() as u64).to_le_bytes());
+        put(part.as_bytes());
+    }
+}
+
+/// A resume key: the MAC's first 128 bits.
+fn key_of(mac: &[u8; 32]) -> u128 {
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&mac[..16]);
+    u128::from_be_bytes(b)
 }
 
 /// A resume key as written in the ledger (32 hex digits).
