@@ -66,7 +66,7 @@ impl KeyedSha256 {
 
     /// The MAC of every message in `msgs`, in order, into `out` (cleared first): the same
     /// bytes as [`Self::mac`] on each. Where the CPU has AVX-512, sixteen at a time
-    /// ([`lanes`]); a group too small to fill half the lanes goes one by one, which is
+    /// (`lanes`); a group too small to fill half the lanes goes one by one, which is
     /// cheaper.
     pub fn mac_each(&self, msgs: &[&[u8]], out: &mut Vec<[u8; 32]>) {
         out.clear();
