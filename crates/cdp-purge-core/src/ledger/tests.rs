@@ -422,6 +422,7 @@ fn item_key_is_the_hmac_of_its_length_prefixed_fields() {
         ("", None, ""),
     ];
     cases.extend(around.iter().map(|v| ("customerid", None, v.as_str())));
+    let (mut items, mut wants) = (Vec::new(), Vec::new());
     for (kind, lookup, value) in cases {
         let it = Item {
             file: 0,
@@ -445,5 +446,19 @@ fn item_key_is_the_hmac_of_its_length_prefixed_fields() {
             "{kind} {lookup:?} {}",
             value.len()
         );
+        items.push(it);
+        wants.push(want);
+    }
+    // A batch's keys at once (sixteen at a time where the CPU can, the rest one by one)
+    // are the same keys, for every group size, and so are its id_hmacs.
+    let h = Hasher::new(&key);
+    for n in [0, 1, 5, 8, 16, 17, 40, items.len()] {
+        assert_eq!(h.item_keys(&items[..n]), wants[..n], "{n} items");
+        let hmacs = h.id_hmacs(items[..n].iter().map(|it| it.value.as_str()));
+        let one_by_one: Vec<[u8; 32]> = items[..n]
+            .iter()
+            .map(|it| h.id_hmac_bytes(&it.value))
+            .collect();
+        assert_eq!(hmacs, one_by_one, "{n} values");
     }
 }
