@@ -94,24 +94,32 @@ impl KeyedSha256 {
 /// Absorb `msg` into `state` (which has taken `before` bytes already, a whole number of
 /// blocks) and pad it: the state is then the digest.
 fn finish(state: &mut [u32; 8], msg: &[u8], before: u64) {
-    let whole = msg.len() - msg.len() % BLOCK;
-    let (blocks, tail) = msg.split_at(whole);
-    for b in blocks.chunks_exact(BLOCK) {
-        compress(state, b);
+    let mut block = [0u8; BLOCK];
+    for r in 0..padded_blocks(msg.len()) {
+        padded_block(msg, r, before, &mut block);
+        compress(state, &block);
     }
-    let bits = (before + msg.len() as u64).wrapping_mul(8);
-    let mut last = [0u8; 2 * BLOCK];
-    last[..tail.len()].copy_from_slice(tail);
-    last[tail.len()] = 0x80;
-    // The length takes the last 8 bytes: one block if the tail leaves room, else two.
-    let end = if tail.len() < BLOCK - 8 {
-        BLOCK
-    } else {
-        2 * BLOCK
-    };
-    last[end - 8..end].copy_from_slice(&bits.to_be_bytes());
-    for b in last[..end].chunks_exact(BLOCK) {
-        compress(state, b);
+}
+
+/// Blocks a message takes once padded (0x80, zeros, its 64-bit length in bits).
+fn padded_blocks(len: usize) -> usize {
+    (len + 9).div_ceil(BLOCK)
+}
+
+/// Block `r` of `msg` padded, into `dst` (64 bytes), for a hash that had taken `before`
+/// bytes (whole blocks) before `msg`.
+fn padded_block(msg: &[u8], r: usize, before: u64, dst: &mut [u8]) {
+    dst.fill(0);
+    let start = r * BLOCK;
+    let part = msg.get(start..).unwrap_or_default();
+    let part = &part[..part.len().min(BLOCK)];
+    dst[..part.len()].copy_from_slice(part);
+    if (start..start + BLOCK).contains(&msg.len()) {
+        dst[msg.len() - start] = 0x80;
+    }
+    if r + 1 == padded_blocks(msg.len()) {
+        let bits = (before + msg.len() as u64).wrapping_mul(8);
+        dst[BLOCK - 8..].copy_from_slice(&bits.to_be_bytes());
     }
 }
 

@@ -14,7 +14,7 @@ use std::arch::x86_64::{
     _mm512_shuffle_epi8, _mm512_srli_epi32, _mm512_storeu_si512, _mm512_ternarylogic_epi32,
 };
 
-use super::{BLOCK, KeyedSha256};
+use super::{BLOCK, KeyedSha256, padded_block, padded_blocks};
 
 /// Messages hashed side by side.
 pub(super) const LANES: usize = 16;
@@ -121,7 +121,7 @@ pub(super) unsafe fn macs(h: &KeyedSha256, msgs: &[&[u8]], out: &mut [[u8; 32]])
         {
             if r < blocks[j] {
                 active |= 1 << j;
-                padded_block(msg, r, dst);
+                padded_block(msg, r, BLOCK as u64, dst);
             }
         }
         compress(&mut state, load(&buf), active);
@@ -146,28 +146,6 @@ pub(super) unsafe fn macs(h: &KeyedSha256, msgs: &[&[u8]], out: &mut [[u8; 32]])
         for (bytes, word) in o.chunks_exact_mut(4).zip(&words) {
             bytes.copy_from_slice(&word[j].to_be_bytes());
         }
-    }
-}
-
-/// Blocks a message takes once padded (0x80, zeros, its 64-bit length).
-fn padded_blocks(len: usize) -> usize {
-    (len + 9).div_ceil(BLOCK)
-}
-
-/// Block `r` of `msg` padded as the second and later blocks of the inner hash (one block,
-/// the key's, went first) into `dst` (64 bytes).
-fn padded_block(msg: &[u8], r: usize, dst: &mut [u8]) {
-    dst.fill(0);
-    let start = r * BLOCK;
-    let part = msg.get(start..).unwrap_or_default();
-    let part = &part[..part.len().min(BLOCK)];
-    dst[..part.len()].copy_from_slice(part);
-    if (start..start + BLOCK).contains(&msg.len()) {
-        dst[msg.len() - start] = 0x80;
-    }
-    if r + 1 == padded_blocks(msg.len()) {
-        let bits = ((BLOCK + msg.len()) as u64).wrapping_mul(8);
-        dst[BLOCK - 8..].copy_from_slice(&bits.to_be_bytes());
     }
 }
 
