@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 
 /// Another caller sharing every quota window: from `since` on it takes `rate` units per
 /// second (items for an item quota, requests for a request quota), a little every
-/// [`Competing::TICK`], whenever the window has room. A share that does not fit is retried
-/// at the next tick, as a real caller would retry its 429, up to one window's worth of debt.
+/// [`Competing::TICK`], whenever the window has room. It sends what it owes in requests of
+/// one tick's share; a request that does not fit is retried at the next tick, as a real
+/// caller would retry its 429, up to one window's worth of debt.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Competing {
     pub since: Instant,
@@ -108,11 +109,20 @@ impl SlidingWindow {
             } else {
                 c.debt = 0.0;
             }
-            let want = c.debt.floor() as u64;
-            if want > 0 && self.fits(t, want) {
-                self.admit(t, want);
-                c.debt -= want as f64;
-                c.taken += want;
+            // What it owes goes in requests of one tick's size, each admitted or refused on
+            // its own. One request of the whole debt would grow by a tick's share at every
+            // refusal, past any room a paced caller leaves, and never fit again.
+            let piece = ((rate * Competing::TICK.as_secs_f64()).ceil() as u64).max(1);
+            let mut owed = c.debt.floor() as u64;
+            while owed > 0 {
+                let n = owed.min(piece);
+                if !self.fits(t, n) {
+                    break;
+                }
+                self.admit(t, n);
+                owed -= n;
+                c.debt -= n as f64;
+                c.taken += n;
             }
             c.next_tick += Competing::TICK;
         }
@@ -253,6 +263,55 @@ mod tests {
         assert!(
             refused > 0,
             "asking for more than is left must be refused sometimes"
+        );
+    }
+
+    /// A client paced window-exact (as `cdp-purge`'s guard paces) keeps the window full and
+    /// leaves room only for the moment between a request leaving the window and its next
+    /// one arriving. A competitor that starts then must still get in, at whatever phase its
+    /// ticks fall: a real caller retries its refused requests at its own size; it does not
+    /// pile them into one request that must fit whole and so never fits again.
+    #[test]
+    fn a_late_competitor_gets_into_a_window_kept_full_by_an_evenly_paced_caller() {
+        let ms = Duration::from_millis;
+        let us = Duration::from_micros;
+        let t0 = Instant::now() + SEC;
+        // The caller's next request goes 1 s (+ 2 ms of margin) after the one 15 before it;
+        // the first 15 are spread over a second. A refused request is retried 1 ms later,
+        // the hardest case for the competitor.
+        let margin = ms(2);
+        let mut starved = Vec::new();
+        for phase in 0..40u64 {
+            let since = t0 + 3 * SEC + us(phase * 250);
+            let schedule = [Competing { since, rate: 500.0 }];
+            let mut w = SlidingWindow::new(1500, SEC);
+            let mut sent: VecDeque<Instant> = VecDeque::new();
+            let mut next = t0;
+            let mut t = t0;
+            while t < since + 5 * SEC {
+                w.catch_up(t, &schedule);
+                if t >= next {
+                    if w.try_admit(t, 100) {
+                        sent.push_back(t);
+                        next = if sent.len() < 15 {
+                            t0 + ms(1000 * sent.len() as u64 / 15)
+                        } else {
+                            sent[sent.len() - 15] + SEC + margin
+                        };
+                    } else {
+                        next = t + ms(1);
+                    }
+                }
+                assert!(w.in_window(t) <= 1500);
+                t += us(250);
+            }
+            if w.competitor_taken() == 0 {
+                starved.push(phase);
+            }
+        }
+        assert!(
+            starved.is_empty(),
+            "the competitor got nothing in its first five seconds at phases {starved:?} (of 40)"
         );
     }
 
