@@ -663,7 +663,7 @@ fn a_caller_that_starts_mid_run_is_found_by_a_trial() {
         let start = 3.0 + 0.25 * f64::from(k);
         let (refused, requests, ratio, other) = late_caller(start, 7 + u64::from(k));
         let share = refused as f64 / requests as f64;
-        // Measured: 5-6 429s (2.3-3.1%), 0.946-0.967 of what was left.
+        // Measured: 6-7 429s (2.3-3.1%), 0.941-0.967 of what was left.
         assert!(
             share <= 0.04 && ratio >= 0.93,
             "caller from {start} s: {refused} 429s in {requests} requests, {ratio:.3} of what was left"
@@ -672,10 +672,11 @@ fn a_caller_that_starts_mid_run_is_found_by_a_trial() {
             got_in += 1;
         }
     }
-    // In two runs the sandbox's caller never gets in: it asks for its whole backlog at
-    // once, and our window never has that much room (no 429 for us either).
-    assert!(
-        got_in >= 26,
+    // Every run has the other caller in: one that cannot is a run that measures nothing
+    // (until the sandbox's caller sent its backlog in requests of its own size, two of
+    // these 28 starved it, with no 429 for us either).
+    assert_eq!(
+        got_in, 28,
         "the other caller got its 500/s in {got_in} of 28 runs"
     );
 }
